@@ -1,0 +1,102 @@
+/**
+ * The only place that calls process.exit: parses argv, runs one command, turns errors into
+ * one line + one hint (or JSON under --json) and the exit codes of DESIGN.md.
+ */
+import { Command, CommanderError } from 'commander';
+import { asRayslError, ExitCode, UsageError, type RayslError } from '../core/errors.js';
+import { painter, processIo, writeJson, type Io } from './io.js';
+import type { App } from './app.js';
+import { commands } from './commands.js';
+
+export function buildProgram(app: App): Command {
+  const program = new Command('raysl')
+    .description('Run an ephemeral compute cluster inside one Slurm allocation, correctly.')
+    .version(RAYSL_VERSION, '-V, --version')
+    .option('--json', 'machine-readable output on stdout (errors too)')
+    .option('--no-color', 'no colour (also off with NO_COLOR, --json, or no TTY)')
+    .option('--debug', 'show stack traces for errors')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => app.io.stdout.write(s),
+      writeErr: (s) => app.io.stderr.write(s),
+      // commander's own messages go through our error path instead
+      outputError: () => {},
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ raysl run --local -N 4 examples/train.ts          # a 4-node cluster on this machine, no Slurm
+  $ raysl submit -N 4 --gpus-per-node 8 -p gpu -t 2:00:00 train.ts -- --epochs 3
+  $ raysl render -N 2 train.py > job.sh && sbatch job.sh
+  $ raysl check-ports -p gpu
+  $ raysl hostnames 'gpu-[001-004]'
+
+Exit codes: the entrypoint's own code when it ran; otherwise 2 usage/config error, 3 a Slurm
+command failed, 4 the cluster did not form, 5 a node was lost, 70 internal error.`,
+    );
+  for (const register of commands) register(program, app);
+  // every subcommand: same error routing, help after errors
+  for (const sub of program.commands) {
+    sub.exitOverride().configureOutput({
+      writeOut: (s) => app.io.stdout.write(s),
+      writeErr: (s) => app.io.stderr.write(s),
+      outputError: () => {},
+    });
+  }
+  return program;
+}
+
+function wantsJson(argv: string[]): boolean {
+  const dd = argv.indexOf('--');
+  return (dd === -1 ? argv : argv.slice(0, dd)).includes('--json');
+}
+
+export function reportError(err: RayslError, io: Io, argv: string[]): void {
+  if (wantsJson(argv)) {
+    writeJson(io, { error: { message: err.message, exitCode: err.exitCode, hint: err.hint, ...(err.details ?? {}) } });
+    return;
+  }
+  const c = painter({ color: !argv.includes('--no-color') }, io);
+  io.stderr.write(`${c.red('raysl: error:')} ${err.message}\n`);
+  if (err.hint) io.stderr.write(`${c.dim('  hint:')} ${err.hint}\n`);
+  if (argv.includes('--debug') && err.stack) io.stderr.write(`${err.stack}\n`);
+  if (argv.includes('--debug') && err.cause instanceof Error && err.cause.stack) io.stderr.write(`caused by: ${err.cause.stack}\n`);
+}
+
+/** Runs the CLI and returns the exit code (tests call this in-process). */
+export async function runCli(argv: string[], io: Io = processIo()): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const app: App = { io, setExitCode: (c) => void (exitCode = c) };
+  const program = buildProgram(app);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return ExitCode.ok;
+      }
+      const message = err.message.replace(/^error: /, '');
+      reportError(new UsageError(message, { hint: 'run `raysl --help` or `raysl <command> --help` for usage and examples' }), io, argv);
+      return ExitCode.usage;
+    }
+    const e = asRayslError(err);
+    reportError(e, io, argv);
+    return e.exitCode;
+  }
+}
+
+// Entry point of the bundle (bin/raysl imports it). Not run when imported by tests.
+const isEntry = process.argv[1] !== undefined && /(?:raysl(?:\.mjs)?|main\.ts)$/.test(process.argv[1]);
+if (isEntry) {
+  runCli(process.argv.slice(2)).then(
+    // exit explicitly: a stray handle must never keep a finished raysl alive (stdout/stderr are
+    // synchronous for files, pipes and TTYs on Linux, so nothing written is lost)
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`raysl: internal error: ${String(err)}\n`);
+      process.exit(ExitCode.internal);
+    },
+  );
+}

@@ -1,0 +1,148 @@
+/**
+ * The data contract between the stages of a job (DESIGN.md, "How a job flows"):
+ *   flags + profile -> JobSpec;  sinfo -> ClusterFacts;  plan(spec, facts) -> Plan;
+ *   render(plan) -> sbatch text;  the controller reads the Plan back from the script.
+ * Plain data only: everything here must survive JSON.stringify/parse unchanged.
+ */
+
+export type RuntimeName = 'ray' | 'builtin';
+export type RuntimeChoice = 'auto' | RuntimeName;
+export type LauncherName = 'srun' | 'local';
+
+/** What the user asked for, after flags, profile and defaults are merged and validated. */
+export interface JobSpec {
+  /** Entrypoint as the user wrote it (a path); resolved to an absolute path by the planner. */
+  entrypoint: string;
+  /** Arguments after `--`, passed through untouched. */
+  args: string[];
+  nodes: number;
+  /** The job proceeds once this many nodes have their runtime up (default: nodes). */
+  minNodes?: number;
+  partition?: string;
+  time?: string;
+  account?: string;
+  qos?: string;
+  jobName?: string;
+  gpusPerNode?: number;
+  cpusPerTask?: number;
+  /** Memory per node as sbatch takes it (e.g. "64G", "4096"). */
+  mem?: string;
+  exclusive?: boolean;
+  constraint?: string;
+  reservation?: string;
+  output?: string;
+  /** Extra sbatch arguments, passed as given after validation (never ones raysl owns). */
+  sbatchArgs: string[];
+  runtime: RuntimeChoice;
+  /** Seconds the controller waits for --min-nodes agents to join. */
+  joinTimeoutSec: number;
+  /** Parent of the per-job directories `<jobDir>/<jobid>/`; absolute after planning. */
+  jobDir: string;
+  /** Shell lines run in the batch script before the controller (module load, venv activate). */
+  setup: string[];
+  /** Extra environment for the controller, agents and entrypoint. */
+  env: Record<string, string>;
+  /** Interpreter override for .py entrypoints (default python3). */
+  python?: string;
+  /** Network interface whose address the runtime binds (e.g. ib0); default: the node's Slurm address. */
+  iface?: string;
+  /** Keep running when a node is lost after joining (default: fail fast with exit 5). */
+  continueOnNodeLoss?: boolean;
+  /** Config profile the spec came from, for the record. */
+  profile?: string;
+}
+
+/** One node as sinfo reports it. */
+export interface NodeFacts {
+  name: string;
+  cpus: number;
+  memoryMb: number;
+  /** GPUs in the node's GRES (sum over gpu types). */
+  gpus: number;
+  /** GRES string as reported, e.g. "gpu:a100:8" or "(null)". */
+  gres: string;
+  /** sinfo's state, lower case, e.g. "idle", "mixed", "alloc", "down*". */
+  state: string;
+  partitions: string[];
+  features: string[];
+}
+
+/** Everything read from the cluster before planning; the planner never shells out. */
+export interface ClusterFacts {
+  /** Where the facts came from; "none" under --no-check. */
+  source: 'sinfo' | 'none' | 'local';
+  slurmVersion?: string;
+  /** Partition the facts describe (the default partition when none was asked for). */
+  partition?: string;
+  nodes: NodeFacts[];
+  /** /proc/sys/net/ipv4/ip_local_port_range of the login node (compute nodes usually match). */
+  ephemeralPortRange: [number, number];
+}
+
+/** Where each named port sits inside a job's port block (offsets from the block base). */
+export interface PortLayout {
+  /** Number of ports in the block. */
+  size: number;
+  /** Named single ports, e.g. { controller: 0, gcs: 1, ... }. */
+  ports: Record<string, number>;
+  /** Named contiguous ranges, e.g. { worker: { offset: 16, count: 80 } }. */
+  ranges: Record<string, { offset: number; count: number }>;
+}
+
+/** A concrete block: ports [base, base + size). */
+export interface PortBlock {
+  base: number;
+  size: number;
+}
+
+/** Resources one node brings to the cluster, as Slurm will grant them. */
+export interface NodeResources {
+  cpus: number;
+  gpus: number;
+  /** Undefined when the job asked for no memory and facts are unknown. */
+  memoryMb?: number;
+}
+
+/** The versioned plan: written into the sbatch script and into <job-dir>/<jobid>/plan.json. */
+export interface Plan {
+  version: 1;
+  /** raysl version that made the plan. */
+  raysl: string;
+  runtime: RuntimeName;
+  /** How the runtime was chosen, for `render` to show ("auto: .py entrypoint -> ray"). */
+  runtimeReason: string;
+  entrypoint: {
+    /** Absolute path. */
+    path: string;
+    args: string[];
+    /** argv prefix that runs it, e.g. ["python3", "-u"], ["bash"], ["<tsx>"] or [] for executables. */
+    interpreter: string[];
+    /** Short tag of the interpreter choice: "tsx" | "node" | "python" | "bash" | "exec". */
+    kind: 'tsx' | 'node' | 'python' | 'bash' | 'exec';
+  };
+  nodes: number;
+  minNodes: number;
+  perNode: NodeResources;
+  aggregate: NodeResources;
+  /** Port block layout; the controller picks the base at run time (nodes unknown before). */
+  portLayout: PortLayout;
+  /** Inclusive bounds a block must fit in: above well-known ports, below the ephemeral range. */
+  portRange: { min: number; max: number };
+  joinTimeoutSec: number;
+  /** Absolute parent directory of per-job directories. */
+  jobDir: string;
+  env: Record<string, string>;
+  setup: string[];
+  iface?: string;
+  continueOnNodeLoss: boolean;
+  /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
+  sbatch: Array<[string, string]>;
+  /** Extra sbatch arguments from --sbatch-arg, validated. */
+  sbatchExtra: string[];
+  /** Job name used for -J (also what `raysl ls` recognises). */
+  jobName: string;
+  /** Facts source the plan was checked against. */
+  checkedAgainst: ClusterFacts['source'];
+  /** Warnings for the user (e.g. --no-check). */
+  warnings: string[];
+}

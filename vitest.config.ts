@@ -1,0 +1,43 @@
+import { defineConfig } from 'vitest/config';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
+// Templates are imported as text (esbuild's text loader does the same in the bundle).
+const hbsText = {
+  name: 'raysl-hbs-text',
+  transform(code: string, id: string) {
+    if (id.endsWith('.hbs')) return { code: `export default ${JSON.stringify(code)};`, map: null };
+    return undefined;
+  },
+};
+
+const shared = {
+  define: { RAYSL_VERSION: JSON.stringify(pkg.version) },
+  plugins: [hbsText],
+};
+
+export default defineConfig({
+  ...shared,
+  test: {
+    projects: [
+      { ...shared, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        ...shared,
+        test: { name: 'local', include: ['test/local/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'slurm',
+          include: ['test/slurm/**/*.test.ts'],
+          globalSetup: ['test/setup/slurm-global.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // one shared 4-node cluster: files run one after another so jobs do not starve each other
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
