@@ -313,7 +313,7 @@ lab_job_pids() {
   for env_dir in /proc/[0-9]*; do
     pid="${env_dir#/proc/}"
     grep -qxF "$pid" <<<"$mine" && continue
-    envs="$(tr '\0' '\n' <"$env_dir/environ" 2>/dev/null)" || continue
+    envs="$(tr '\0' '\n' 2>/dev/null <"$env_dir/environ")" || continue
     grep -qxF "SLURM_CONF=$CONF" <<<"$envs" || continue
     comm="$(cat "$env_dir/comm" 2>/dev/null || true)"
     if grep -q '^SLURMD_NODENAME=' <<<"$envs" || [ "$comm" = slurmstepd ]; then printf '%s\n' "$pid"; fi
@@ -352,20 +352,22 @@ cmd_down() {
     if [ -n "$jobs" ]; then
       # shellcheck disable=SC2086 # job ids, one per word
       SLURM_CONF="$CONF" scancel --full $jobs 2>/dev/null || true
-      local until i=0; until="$(deadline_in 8)"
+      local until i=0; until="$(deadline_in 5)"
       while [ -n "$(SLURM_CONF="$CONF" squeue -h -o '%i' 2>/dev/null || true)" ] && ! deadline_passed "$until"; do
         backoff "$i"; i=$((i + 1))
       done
     fi
   fi
+  # Leftover job processes first (escaped tasks keep a job COMPLETING and slurmd busy), then daemons.
   local pids=() n p
+  mapfile -t pids < <(lab_job_pids)
+  [ "${#pids[@]}" -gt 0 ] && say "killing leftover job processes: ${pids[*]}"
+  stop_pids "${pids[@]}"
+  pids=()
   while read -r n; do
     p="$(pid_of "$DIR/run/slurmd-$n.pid")"; alive "$p" && pids+=("$p")
   done < <(lab_nodes || true)
   alive "$ctld" && pids+=("$ctld")
-  stop_pids "${pids[@]}"
-  mapfile -t pids < <(lab_job_pids)
-  [ "${#pids[@]}" -gt 0 ] && say "killing leftover job processes: ${pids[*]}"
   stop_pids "${pids[@]}"
   p="$(pid_of "$DIR/run/munged.started")"
   if [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null || true)" = munged ]; then stop_pids "$p"; fi
