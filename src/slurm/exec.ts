@@ -1,0 +1,112 @@
+/**
+ * The one place Slurm binaries are run. Wrappers (squeue.ts, sbatch.ts, ...) build argv and parse
+ * output as pure functions and hand the argv to `runSlurm`, which maps every failure to a
+ * SlurmError naming the command, its stderr and a hint. The runner is injectable so callers
+ * (controller, CLI) can be tested without Slurm.
+ */
+import { execa } from 'execa';
+import { SlurmError } from '../core/errors.js';
+
+export interface SlurmExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface SlurmExecRequest {
+  /** argv[0] is the binary (sbatch, squeue, ...), looked up on PATH. */
+  argv: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/** Runs a command and reports how it ended; throws only if it could not run at all. */
+export type SlurmExec = (req: SlurmExecRequest) => Promise<SlurmExecResult>;
+
+export interface SlurmRunOptions {
+  exec?: SlurmExec;
+  env?: NodeJS.ProcessEnv;
+  /** Slurm clients retry an unreachable controller for a long time; bound every call. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+export const execaSlurm: SlurmExec = async ({ argv, env, timeoutMs }) => {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new SlurmError('empty Slurm command line', { hint: 'this is a bug in raysl' });
+  try {
+    const r = await execa(file, args, {
+      env: env ?? process.env,
+      extendEnv: false,
+      reject: false,
+      timeout: timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      stdin: 'ignore',
+      stripFinalNewline: false,
+    });
+    if (r.failed && r.exitCode === undefined) throw r;
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? 1 };
+  } catch (err) {
+    throw spawnFailure(argv, err, timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+};
+
+function spawnFailure(argv: readonly string[], err: unknown, timeoutMs: number): SlurmError {
+  const e = err as { code?: string; timedOut?: boolean; message?: string };
+  const cmd = commandLine(argv);
+  if (e.code === 'ENOENT') {
+    return new SlurmError(`${argv[0]} not found on PATH (needed to run: ${cmd})`, {
+      hint: 'run raysl on a Slurm login node, or load the Slurm module (e.g. `module load slurm`)',
+      cause: err,
+    });
+  }
+  if (e.timedOut) {
+    return new SlurmError(`${cmd} did not finish within ${timeoutMs} ms`, {
+      hint: 'slurmctld may be down or overloaded: check `scontrol ping` and SLURM_CONF',
+      cause: err,
+    });
+  }
+  return new SlurmError(`could not run ${cmd}: ${e.message ?? String(err)}`, { hint: 'check that the Slurm client tools work: `sinfo`', cause: err });
+}
+
+/** Runs argv; returns stdout on exit 0, throws SlurmError otherwise. */
+export async function runSlurm(argv: readonly string[], opts: SlurmRunOptions = {}): Promise<string> {
+  const r = await runSlurmRaw(argv, opts);
+  if (r.exitCode !== 0) throw slurmFailure(argv, r);
+  return r.stdout;
+}
+
+/** Runs argv and returns the result whatever the exit code (for callers that read known errors). */
+export async function runSlurmRaw(argv: readonly string[], opts: SlurmRunOptions = {}): Promise<SlurmExecResult> {
+  const exec = opts.exec ?? execaSlurm;
+  return exec({ argv, env: opts.env ?? process.env, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+}
+
+export function slurmFailure(argv: readonly string[], r: SlurmExecResult): SlurmError {
+  const stderr = r.stderr.trim();
+  return new SlurmError(`${commandLine(argv)} failed with exit code ${r.exitCode}: ${stderr || '(no stderr)'}`, {
+    hint: hintFor(stderr),
+    details: { argv: [...argv], exitCode: r.exitCode, stderr },
+  });
+}
+
+/** Pure: the most useful next step for a Slurm client's error text. */
+export function hintFor(stderr: string): string {
+  if (/Could not establish a configuration source|cannot stat file|Unable to process configuration file/i.test(stderr)) {
+    return 'the Slurm client cannot find its config: set SLURM_CONF (e.g. `source /tmp/raysl-slurm/env.sh`)';
+  }
+  if (/Unable to contact slurm controller|Connection refused|Socket timed out/i.test(stderr)) {
+    return 'slurmctld is not reachable: check `scontrol ping`, or start the test cluster with `scripts/dev-slurm.sh up`';
+  }
+  if (/Invalid job id/i.test(stderr)) return 'the job is unknown or already purged: list jobs with `squeue -u $USER`';
+  if (/Invalid partition/i.test(stderr)) return 'list partitions with `sinfo -s` and pass one with -p';
+  if (/Access\/permission denied|Access denied|not authorized/i.test(stderr)) return 'you may only change your own jobs; check the job id';
+  if (/Requested node configuration is not available/i.test(stderr)) return 'ask for fewer nodes/CPUs/GPUs, or check what the partition has with `sinfo -N -o "%N %c %G"`';
+  if (/munge/i.test(stderr)) return 'munge authentication failed: is munged running (`munge -n | unmunge`)?';
+  return 'run the command above by hand to see the full Slurm error';
+}
+
+/** Pure: a copy-pasteable rendering of argv for messages (POSIX single quotes where needed). */
+export function commandLine(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
