@@ -1,0 +1,66 @@
+/**
+ * Ray's per-node temp dir (pure). Ray puts unix sockets under it, and sockaddr_un.sun_path holds
+ * 108 bytes including the NUL: Ray itself refuses paths over 107 bytes ("AF_UNIX path length cannot
+ * exceed 107 bytes", node.py). The longest socket Ray builds is
+ *   <temp-dir>/session_<YYYY-MM-DD_HH-MM-SS_ffffff>_<pid>/sockets/plasma_store[.N]
+ * (session name from node.py: strftime("%Y-%m-%d_%H-%M-%S_%f") + pid; ".N" from _make_inc_temp when
+ * a second raylet on the node needs its own socket). We reserve the worst case and refuse early,
+ * instead of letting raylet die minutes later on a node nobody is watching.
+ */
+import { UsageError } from '../core/errors.js';
+
+/** sun_path is 108 bytes; one is the terminating NUL. */
+export const SUN_PATH_MAX = 107;
+/** Linux pid_max can be 4194304: seven digits. */
+const PID_DIGITS = 7;
+const SESSION = `session_${'2025-01-17_17-06-14_562693'}_${'9'.repeat(PID_DIGITS)}`;
+/** plasma_store is the longest socket name Ray uses (raylet is shorter); ".99" for incremented names. */
+const LONGEST_SOCKET = 'sockets/plasma_store.99';
+
+/** The longest unix-socket path Ray can build under this temp dir (worst-case session name). */
+export function longestRaySocketPath(tempDir: string): string {
+  return `${tempDir.replace(/\/+$/, '')}/${SESSION}/${LONGEST_SOCKET}`;
+}
+
+export function byteLength(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+/** Longest temp dir that still fits: 107 - the bytes Ray appends. */
+export const MAX_RAY_TEMP_DIR = SUN_PATH_MAX - byteLength(longestRaySocketPath(''));
+
+export function fitsSocketLimit(tempDir: string): boolean {
+  return byteLength(longestRaySocketPath(tempDir)) <= SUN_PATH_MAX;
+}
+
+export interface TempDirInput {
+  jobId: string;
+  nodeName: string;
+  /** Per-job, per-node scratch dir on node-local disk (preferred when short enough). */
+  scratchDir: string;
+  /** Root for the short fallback, normally "/tmp". */
+  tmpRoot?: string;
+}
+
+/**
+ * Picks the temp dir: <scratchDir>/ray when it fits, else <tmpRoot>/raysl-<job>-<node>; refuses
+ * when neither fits. Never /tmp/ray, which every Ray job on the node shares by default.
+ */
+export function chooseRayTempDir(input: TempDirInput): string {
+  const candidates = [
+    `${input.scratchDir.replace(/\/+$/, '')}/ray`,
+    `${(input.tmpRoot ?? '/tmp').replace(/\/+$/, '')}/raysl-${input.jobId}-${input.nodeName}`,
+  ];
+  const fit = candidates.find(fitsSocketLimit);
+  if (fit !== undefined) return fit;
+  const first = candidates[0] ?? '';
+  throw new UsageError(
+    `Ray's temp dir is too long for unix sockets: expected at most ${MAX_RAY_TEMP_DIR} bytes so that ` +
+      `"${longestRaySocketPath('<temp-dir>').replace('<temp-dir>/', '')}" stays within ${SUN_PATH_MAX} bytes, ` +
+      `received ${byteLength(first)} bytes (${first})`,
+    {
+      hint: 'use a shorter scratch directory on node-local disk (e.g. /tmp) or a shorter job name',
+      details: { candidates, maxBytes: MAX_RAY_TEMP_DIR },
+    },
+  );
+}

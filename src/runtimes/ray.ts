@@ -1,0 +1,182 @@
+/**
+ * The `ray` runtime adapter: Ray's own daemons under the agent, one `ray start --block` per node.
+ *
+ * Join detection: a node is up when (1) its `ray start` printed "Ray runtime started." and (2) the
+ * port this node must serve answers on the node's address (head: GCS; worker: node manager). A
+ * worker prints "started" only after its raylet registered with the GCS it was given, and every job
+ * has its own GCS port, so another job's nodes cannot join ours and ours cannot join theirs. Nodes
+ * that die later are the agent's business through `exited` (expected: false).
+ */
+import { mkdirSync, statfsSync } from 'node:fs';
+import { networkInterfaces, totalmem } from 'node:os';
+import { ClusterFormError } from '../core/errors.js';
+import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from './types.js';
+import { rayStartArgv } from './ray-argv.js';
+import { rayBin, probeRayVersion } from './ray-bin.js';
+import { resolveNodeIp, type InterfaceTable } from './ray-iface.js';
+import { planRayMemory } from './ray-memory.js';
+import { foldRayEvent, initialRayState, parseRayLine } from './ray-output.js';
+import { resolveRayPorts } from './ray-ports.js';
+import { spawnGroup, stopGroup } from './ray-process.js';
+import { waitForPort } from './ray-ready.js';
+import { chooseRayTempDir } from './ray-tempdir.js';
+import { assertSupportedRayVersion, type RayVersion } from './ray-version.js';
+
+/** Edges injected for tests; defaults read the real node. */
+export interface RayDeps {
+  interfaces: () => InterfaceTable;
+  totalMemBytes: () => number;
+  shmAvailBytes: () => number | undefined;
+  probeVersion: (bin: string, env: NodeJS.ProcessEnv) => Promise<RayVersion>;
+  now: () => number;
+}
+
+function readShmAvail(): number | undefined {
+  try {
+    const s = statfsSync('/dev/shm');
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+const defaultDeps: RayDeps = {
+  interfaces: () => networkInterfaces(),
+  totalMemBytes: () => totalmem(),
+  shmAvailBytes: readShmAvail,
+  probeVersion: probeRayVersion,
+  now: () => Date.now(),
+};
+
+/** How long `ray start` may take to print "started" and open its port (RAYSL_RAY_START_TIMEOUT_MS). */
+const DEFAULT_START_TIMEOUT_MS = 180_000;
+
+function startTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const v = Number(env['RAYSL_RAY_START_TIMEOUT_MS']);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_START_TIMEOUT_MS;
+}
+
+/** The daemons must not inherit a RAY_ADDRESS pointing at some other cluster. */
+function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  delete out['RAY_ADDRESS'];
+  return out;
+}
+
+export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
+  const d: RayDeps = { ...defaultDeps, ...deps };
+
+  async function start(ctx: RuntimeNodeContext): Promise<RuntimeProcess> {
+    const env = { ...process.env, ...ctx.env };
+    const bin = rayBin(env);
+    const version = await d.probeVersion(bin, env);
+    assertSupportedRayVersion(version);
+
+    // The iface comes with the context once the agent passes it (see report); RAYSL_IFACE meanwhile.
+    const iface = (ctx as RuntimeNodeContext & { iface?: string }).iface ?? env['RAYSL_IFACE'];
+    const nodeIp = resolveNodeIp(iface, ctx.address, d.interfaces());
+    const { ports, workerPorts } = resolveRayPorts(ctx.portBase, ctx.layout);
+    const tempDir = chooseRayTempDir({ jobId: ctx.jobId, nodeName: ctx.nodeName, scratchDir: ctx.scratchDir });
+    mkdirSync(tempDir, { recursive: true, mode: 0o700 });
+    const mem = planRayMemory({
+      grantedMb: ctx.resources.memoryMb,
+      totalMemBytes: d.totalMemBytes(),
+      shmAvailBytes: d.shmAvailBytes(),
+    });
+    if (mem.cappedByShm) ctx.log(`ray: object store capped to ${Math.floor(mem.objectStoreBytes / 2 ** 20)} MiB by /dev/shm`);
+
+    const argv = rayStartArgv(
+      {
+        role: ctx.role,
+        nodeIp,
+        headAddress: ctx.headAddress,
+        ports,
+        workerPorts,
+        tempDir,
+        numCpus: ctx.resources.cpus,
+        numGpus: ctx.resources.gpus,
+        memoryBytes: mem.memoryBytes,
+        objectStoreBytes: mem.objectStoreBytes,
+      },
+      version,
+    );
+    ctx.log(`ray ${version.raw}: ${bin} ${argv.join(' ')}`);
+
+    const group = spawnGroup(bin, argv, daemonEnv(env), tempDir);
+    let state = initialRayState();
+    let stopRequested = false;
+    let markStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve;
+    });
+    group.onLine((line) => {
+      ctx.log(`ray: ${line}`);
+      const ev = parseRayLine(line);
+      if (!ev) return;
+      state = foldRayEvent(state, ev);
+      if (state.started) markStarted();
+    });
+
+    const exited = group.exit.then((e) => ({ ...e, expected: stopRequested }));
+    const describeExit = (e: { code: number | null; signal: NodeJS.Signals | null }): string => {
+      const why = state.errors[0] ?? (state.died.length > 0 ? state.died.map((x) => `${x.process} [exit code=${x.exitCode}]`).join(', ') : undefined);
+      return `\`ray start\` on ${ctx.nodeName} exited (${e.signal ?? `code ${e.code}`}) before the node was up${why ? `: ${why}` : ''}`;
+    };
+
+    const ready = (async (): Promise<void> => {
+      const deadline = d.now() + startTimeoutMs(env);
+      const first = await Promise.race([
+        started.then(() => 'started' as const),
+        group.exit.then((e) => e),
+        new Promise<'timeout'>((resolve) => {
+          const t = setTimeout(() => resolve('timeout'), Math.max(0, deadline - d.now()));
+          void group.exit.finally(() => clearTimeout(t));
+          void started.finally(() => clearTimeout(t));
+        }),
+      ]);
+      if (first === 'timeout') {
+        throw new ClusterFormError(`\`ray start\` on ${ctx.nodeName} did not print "Ray runtime started." within ${startTimeoutMs(env)} ms`, {
+          hint: 'read the agent log for Ray\'s output; on a slow shared filesystem raise RAYSL_RAY_START_TIMEOUT_MS',
+          details: { tail: group.tail() },
+        });
+      }
+      if (first !== 'started') {
+        throw new ClusterFormError(describeExit(first), {
+          hint: 'the lines above in the agent log are Ray\'s own output; a port or socket-path error names its cause',
+          details: { tail: group.tail() },
+        });
+      }
+      const port = ctx.role === 'head' ? ports.gcs : ports.node_manager;
+      const r = await waitForPort(nodeIp, port, { deadline, abort: group.exit });
+      if (r === 'open') return;
+      if (r === 'aborted') {
+        throw new ClusterFormError(describeExit(await group.exit), { hint: 'see Ray\'s output in the agent log', details: { tail: group.tail() } });
+      }
+      throw new ClusterFormError(`Ray on ${ctx.nodeName} said it started but ${nodeIp}:${port} does not accept connections`, {
+        hint: 'another process may hold the port, or a firewall blocks it; `raysl check-ports` explains overlaps',
+      });
+    })();
+    // A rejected ready that nobody awaits (e.g. stop() during start) must not crash the agent.
+    ready.catch(() => undefined);
+
+    return {
+      ready,
+      exited,
+      async stop(graceMs: number): Promise<void> {
+        stopRequested = true;
+        await stopGroup(group, graceMs);
+      },
+    };
+  }
+
+  return {
+    name: 'ray',
+    start,
+    entrypointEnv(head) {
+      const { ports } = resolveRayPorts(head.portBase, head.layout);
+      return { RAY_ADDRESS: `${head.address}:${ports.gcs}` };
+    },
+  };
+}
+
+export const rayRuntime: RuntimeAdapter = createRayRuntime();
