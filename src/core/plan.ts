@@ -1,0 +1,208 @@
+/**
+ * The planner: JobSpec + ClusterFacts -> Plan. Pure and total: every refusal happens here, before
+ * anything is submitted, with the numbers that made it fail. The controller later runs exactly
+ * this plan (it is embedded in the sbatch script), so what `render` shows is what runs.
+ */
+import { chooseRuntime, entrypointKind, interpreterFor } from './entrypoint.js';
+import { UsageError } from './errors.js';
+import { portLayout, portRange } from './ports.js';
+import { assertNoNewline, parseMemMb, parseTimeLimit, resolvePath } from './spec.js';
+import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan } from './types.js';
+
+export interface PlanTools {
+  /** Absolute path of tsx's CLI (runs .ts entrypoints). */
+  tsx: string;
+  /** Directory relative entrypoint/job-dir paths are resolved against. */
+  cwd: string;
+  /** Absolute path of the node binary for .js/.ts entrypoints (default "node" from PATH). */
+  node?: string;
+  /** raysl version recorded in the plan (default: the build's RAYSL_VERSION); tests pin it so goldens survive releases. */
+  version?: string;
+}
+
+// RAYSL_VERSION is injected by the bundler; guard so a plain tsx/vitest import without the define still works.
+const BUILD_VERSION: string = typeof RAYSL_VERSION === 'string' ? RAYSL_VERSION : '0.0.0-dev';
+
+// sinfo %t states a new job cannot start on; a trailing "*" means the node is not responding.
+const UNUSABLE_STATES = new Set(['down', 'drain', 'drng', 'draining', 'drained', 'fail', 'failg', 'failing', 'futr', 'future', 'inval', 'unk', 'unknown']);
+
+export function nodeUsable(n: NodeFacts): boolean {
+  const base = n.state.replace(/[*~#!%$@^+-]+$/, '');
+  return !n.state.endsWith('*') && !UNUSABLE_STATES.has(base);
+}
+
+/** Teardown signal lead time: the controller gets TERM this long before the limit (Slurm checks every 30-60 s). */
+export function signalLeadSec(limitSec: number): number {
+  if (!Number.isFinite(limitSec)) return 0;
+  return Math.max(30, Math.min(120, Math.floor(limitSec / 2)));
+}
+
+/** Simple constraint expressions ("a100", "a100&ib") can be checked against sinfo features; others are left to Slurm. */
+function featureFilter(constraint: string | undefined): ((n: NodeFacts) => boolean) | undefined {
+  if (constraint === undefined || !/^[\w.-]+(&[\w.-]+)*$/.test(constraint)) return undefined;
+  const wanted = constraint.split('&');
+  return (n) => wanted.every((f) => n.features.includes(f));
+}
+
+function stemOf(path: string): string {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
+const where = (facts: ClusterFacts) => (facts.partition ? `partition ${facts.partition}` : 'the cluster');
+
+/** Refusals that need facts: GPUs, CPUs, memory and node count against what the partition has. */
+function checkAgainstFacts(spec: JobSpec, facts: ClusterFacts, perNode: NodeResources, memAsked: boolean): string[] {
+  const warnings: string[] = [];
+  const all = facts.nodes;
+  if (all.length === 0) {
+    throw new UsageError(`${where(facts)} has no nodes (sinfo listed none)`, { hint: 'pick another partition with -p (list them with `sinfo -s`), or --no-check to skip this check' });
+  }
+  const usable = all.filter(nodeUsable);
+  const maxGpus = Math.max(0, ...all.map((n) => n.gpus));
+  if (perNode.gpus > maxGpus) {
+    throw new UsageError(`--gpus-per-node ${perNode.gpus}: ${where(facts)} offers at most ${maxGpus} GPUs per node (GRES ${[...new Set(all.map((n) => n.gres))].join(', ')})`, {
+      hint: maxGpus > 0 ? `use --gpus-per-node ${maxGpus} or less, or a GPU partition (-p)` : 'pick a GPU partition with -p (see `sinfo -o "%P %G"`)',
+      details: { asked: perNode.gpus, maxGpusPerNode: maxGpus },
+    });
+  }
+  const maxCpus = Math.max(0, ...all.map((n) => n.cpus));
+  if (perNode.cpus > maxCpus) {
+    throw new UsageError(`--cpus-per-task ${perNode.cpus}: ${where(facts)} has at most ${maxCpus} CPUs per node`, { hint: `use --cpus-per-task ${maxCpus} or less` });
+  }
+  const maxMem = Math.max(0, ...all.map((n) => n.memoryMb));
+  if (memAsked && perNode.memoryMb !== undefined && perNode.memoryMb > maxMem) {
+    throw new UsageError(`--mem ${spec.mem}: ${where(facts)} has at most ${maxMem} MB per node`, { hint: `use --mem ${maxMem} or less` });
+  }
+  const features = featureFilter(spec.constraint);
+  const fits = (n: NodeFacts) =>
+    n.gpus >= perNode.gpus && n.cpus >= perNode.cpus && (!memAsked || perNode.memoryMb === undefined || n.memoryMb >= perNode.memoryMb) && (!features || features(n));
+  const eligible = all.filter(fits);
+  if (eligible.length < spec.nodes) {
+    const shape = [`${perNode.cpus} CPUs`, perNode.gpus ? `${perNode.gpus} GPUs` : '', memAsked && perNode.memoryMb ? `${perNode.memoryMb} MB` : '', features ? `features ${spec.constraint}` : '']
+      .filter(Boolean)
+      .join(', ');
+    throw new UsageError(`-N ${spec.nodes}: ${where(facts)} has ${eligible.length} node${eligible.length === 1 ? '' : 's'} with ${shape} (of ${all.length} in total)`, {
+      hint: `ask for at most ${eligible.length} node${eligible.length === 1 ? '' : 's'}${eligible.length < all.length ? ', or fewer resources per node' : ''}, or another partition (-p)`,
+      details: { asked: spec.nodes, eligible: eligible.length, total: all.length },
+    });
+  }
+  const eligibleUp = eligible.filter(nodeUsable);
+  if (eligibleUp.length < spec.nodes) {
+    warnings.push(`only ${eligibleUp.length} of the ${eligible.length} eligible nodes in ${where(facts)} are up now (others down/drained): the job may wait`);
+  }
+  if (perNode.gpus === 0 && maxGpus > 0) {
+    warnings.push(`nodes in ${where(facts)} have GPUs but none were asked for: the runtime sees 0 GPUs (add --gpus-per-node ${Math.min(...usable.map((n) => n.gpus).filter((g) => g > 0), maxGpus)})`);
+  }
+  return warnings;
+}
+
+/** CPUs per node when -c is not given: the smallest eligible node, so every node can grant it. */
+function defaultCpus(spec: JobSpec, facts: ClusterFacts): number | undefined {
+  const gpus = spec.gpusPerNode ?? 0;
+  const features = featureFilter(spec.constraint);
+  const candidates = facts.nodes.filter((n) => n.gpus >= gpus && (!features || features(n)));
+  const pool = candidates.filter(nodeUsable).length >= spec.nodes ? candidates.filter(nodeUsable) : candidates;
+  if (pool.length === 0) return undefined;
+  // the N largest nodes are the ones that can take the job; the smallest of those is the cap
+  const cpus = pool.map((n) => n.cpus).sort((a, b) => b - a);
+  return cpus[Math.min(spec.nodes, cpus.length) - 1];
+}
+
+export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): Plan {
+  const warnings: string[] = [];
+  if (!Number.isInteger(spec.nodes) || spec.nodes < 1) {
+    throw new UsageError(`-N/--nodes must be at least 1, received ${spec.nodes}`, { hint: 'an allocation needs at least one node: e.g. -N 1' });
+  }
+  const minNodes = spec.minNodes ?? spec.nodes;
+  if (!Number.isInteger(minNodes) || minNodes < 1 || minNodes > spec.nodes) {
+    throw new UsageError(`--min-nodes must be between 1 and --nodes (${spec.nodes}), received ${minNodes}`, { hint: `drop --min-nodes or use a value up to ${spec.nodes}` });
+  }
+  assertNoNewline(spec.entrypoint, 'the entrypoint path');
+  const path = resolvePath(tools.cwd, spec.entrypoint);
+  const kind = entrypointKind(path);
+  const { runtime, reason } = chooseRuntime(spec.runtime, path);
+  const interpreter = interpreterFor(kind, { node: tools.node ?? 'node', tsx: tools.tsx, ...(spec.python ? { python: spec.python } : {}) });
+
+  // CPUs: Slurm grants 1 CPU per task without -c, far less than an HPC user expects of "a node"
+  let cpus = spec.cpusPerTask;
+  if (cpus === undefined) {
+    cpus = facts.source === 'none' ? undefined : defaultCpus(spec, facts);
+    if (cpus === undefined) {
+      cpus = 1;
+      warnings.push('CPUs per node unknown (no cluster facts): using 1 CPU per node; pass --cpus-per-task to get more');
+    }
+  }
+  const gpus = spec.gpusPerNode ?? 0;
+  const memAsked = spec.mem !== undefined;
+  let memoryMb = memAsked ? parseMemMb(spec.mem!) : undefined;
+  if (memoryMb === 0 || (memoryMb === undefined && spec.exclusive)) {
+    // --mem=0 and --exclusive grant the whole node: the smallest node memory is the safe figure
+    const mems = facts.nodes.filter((n) => n.cpus >= cpus! && n.gpus >= gpus).map((n) => n.memoryMb);
+    memoryMb = mems.length ? Math.min(...mems) : undefined;
+  }
+  const perNode: NodeResources = { cpus, gpus, ...(memoryMb !== undefined ? { memoryMb } : {}) };
+  if (facts.source !== 'none') warnings.push(...checkAgainstFacts(spec, facts, perNode, memAsked && memoryMb !== undefined && parseMemMb(spec.mem!) !== 0));
+  else warnings.push('cluster facts not checked (--no-check): GPU, CPU and node counts were not verified against the partition');
+
+  // The runtime is told exactly what Slurm grants: GPUs come only from --gpus-per-node (other GPU
+  // requests are refused in --sbatch-arg), so the logical count cannot exceed the physical one.
+  const aggregate: NodeResources = {
+    cpus: cpus * spec.nodes,
+    gpus: gpus * spec.nodes,
+    ...(memoryMb !== undefined ? { memoryMb: memoryMb * spec.nodes } : {}),
+  };
+
+  const jobDir = resolvePath(tools.cwd, spec.jobDir);
+  const jobName = spec.jobName ?? `raysl-${stemOf(path)}`.slice(0, 64);
+  const output = spec.output ?? `${jobDir}/raysl-%j.out`;
+  const sbatch: Array<[string, string]> = [
+    ['--job-name', jobName],
+    ['--nodes', String(spec.nodes)],
+    ['--ntasks-per-node', '1'],
+    ['--cpus-per-task', String(cpus)],
+  ];
+  if (gpus > 0) sbatch.push(['--gpus-per-node', String(gpus)]);
+  if (spec.mem !== undefined) sbatch.push(['--mem', spec.mem]);
+  if (spec.partition !== undefined) sbatch.push(['--partition', spec.partition]);
+  if (spec.time !== undefined) {
+    sbatch.push(['--time', spec.time]);
+    const lead = signalLeadSec(parseTimeLimit(spec.time));
+    if (lead > 0) sbatch.push(['--signal', `B:TERM@${lead}`]);
+  }
+  if (spec.account !== undefined) sbatch.push(['--account', spec.account]);
+  if (spec.qos !== undefined) sbatch.push(['--qos', spec.qos]);
+  if (spec.exclusive) sbatch.push(['--exclusive', '']);
+  if (spec.constraint !== undefined) sbatch.push(['--constraint', spec.constraint]);
+  if (spec.reservation !== undefined) sbatch.push(['--reservation', spec.reservation]);
+  sbatch.push(['--output', output]);
+  for (const [flag, value] of sbatch) assertNoNewline(value, flag);
+
+  const layout = portLayout(runtime, cpus);
+  const plan: Plan = {
+    version: 1,
+    raysl: tools.version ?? BUILD_VERSION,
+    runtime,
+    runtimeReason: reason,
+    entrypoint: { path, args: [...spec.args], interpreter, kind },
+    nodes: spec.nodes,
+    minNodes,
+    perNode,
+    aggregate,
+    portLayout: layout,
+    portRange: portRange(facts.ephemeralPortRange),
+    joinTimeoutSec: spec.joinTimeoutSec,
+    jobDir,
+    env: { ...spec.env },
+    setup: [...spec.setup],
+    continueOnNodeLoss: spec.continueOnNodeLoss ?? false,
+    sbatch,
+    sbatchExtra: [...spec.sbatchArgs],
+    jobName,
+    checkedAgainst: facts.source,
+    warnings,
+  };
+  if (spec.iface !== undefined) plan.iface = spec.iface;
+  return plan;
+}

@@ -1,0 +1,81 @@
+/**
+ * Plan -> sbatch script text (pure). The script is the whole job: #SBATCH lines, the user's setup
+ * lines, exported env, and ONE exec of the controller with the plan as JSON. Every interpolated
+ * value goes through a quoting helper; the template (templates/sbatch.hbs) holds only layout.
+ */
+import Handlebars from 'handlebars';
+import template from '../../templates/sbatch.hbs';
+import { describeLayout } from '../core/ports.js';
+import { UsageError } from '../core/errors.js';
+import { assertNoNewline } from '../core/spec.js';
+import type { NodeResources, Plan } from '../core/types.js';
+import { sbatchQuote, shellJoin, shellQuote } from './quote.js';
+
+export interface RenderContext {
+  /** Absolute path of the node binary on the compute nodes (same shared install as the login node). */
+  node: string;
+  /** Absolute path of the raysl bundle (dist/raysl.mjs). */
+  raysl: string;
+}
+
+// Linux refuses a single argv string over MAX_ARG_STRLEN (128 KiB); stay well below it.
+const MAX_PLAN_JSON = 100_000;
+
+const hbs = Handlebars.create();
+hbs.registerHelper('sh', (v: unknown) => shellQuote(String(v)));
+// Comment text: a newline would end the comment and turn the rest into code, so flatten control chars.
+hbs.registerHelper('comment', (v: unknown) => String(v).replace(/[\x00-\x1f\x7f]/g, '?'));
+hbs.registerHelper('sbatchOption', (flag: string, value: string) => {
+  assertNoNewline(value, flag);
+  return value === '' ? flag : `${flag}=${sbatchQuote(value)}`;
+});
+hbs.registerHelper('sbatchWord', (word: string) => sbatchWord(word));
+hbs.registerHelper('verbatim', (line: string) => {
+  assertNoNewline(line, '--setup');
+  return line;
+});
+const compiled = hbs.compile(template, { strict: true, noEscape: true });
+
+/** One --sbatch-arg word on an #SBATCH line: "--comment=a b" -> --comment="a b" (sbatch strips the quotes). */
+export function sbatchWord(word: string): string {
+  assertNoNewline(word, '--sbatch-arg');
+  const eq = word.indexOf('=');
+  if (word.startsWith('--') && eq > 2) return `${sbatchQuote(word.slice(0, eq))}=${sbatchQuote(word.slice(eq + 1))}`;
+  return sbatchQuote(word);
+}
+
+export function describeResources(r: NodeResources): string {
+  const parts = [`${r.cpus} CPU${r.cpus === 1 ? '' : 's'}`, `${r.gpus} GPU${r.gpus === 1 ? '' : 's'}`];
+  parts.push(r.memoryMb !== undefined ? `${r.memoryMb} MB memory` : 'memory: Slurm default');
+  return parts.join(', ');
+}
+
+export function renderSbatch(plan: Plan, ctx: RenderContext): string {
+  const planJson = JSON.stringify(plan);
+  if (planJson.length > MAX_PLAN_JSON) {
+    throw new UsageError(`the plan is ${planJson.length} bytes as JSON, more than the ${MAX_PLAN_JSON} one command-line argument can carry`, {
+      hint: 'pass fewer or shorter entrypoint arguments, setup lines or --env values (put them in a file the entrypoint reads)',
+    });
+  }
+  assertNoNewline(ctx.node, 'the node path');
+  assertNoNewline(ctx.raysl, 'the raysl path');
+  for (const key of Object.keys(plan.env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--env key ${JSON.stringify(key)} is not a shell variable name`, { hint: 'use letters, digits and _' });
+  }
+  return compiled({
+    plan,
+    node: ctx.node,
+    raysl: ctx.raysl,
+    planJson,
+    entrypointLine: shellJoin([...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args]),
+    perNode: describeResources(plan.perNode),
+    aggregate: `${describeResources(plan.aggregate)} over ${plan.nodes} node${plan.nodes === 1 ? '' : 's'}`,
+    portLines: describeLayout(plan.portLayout).split('\n').filter((l) => l.trim() !== ''),
+    envKeys: Object.keys(plan.env),
+  });
+}
+
+/** The sbatch command that submits a rendered script; every option lives in the script itself. */
+export function sbatchArgvFor(_plan: Plan, scriptPath: string): string[] {
+  return ['sbatch', '--parsable', scriptPath];
+}
