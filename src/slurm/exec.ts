@@ -84,8 +84,10 @@ export async function runSlurmRaw(argv: readonly string[], opts: SlurmRunOptions
 
 export function slurmFailure(argv: readonly string[], r: SlurmExecResult): SlurmError {
   const stderr = r.stderr.trim();
-  return new SlurmError(`${commandLine(argv)} failed with exit code ${r.exitCode}: ${stderr || '(no stderr)'}`, {
-    hint: hintFor(stderr),
+  // Some errors go to stdout (scontrol show node: "Node x not found").
+  const said = stderr || r.stdout.trim() || '(no output)';
+  return new SlurmError(`${commandLine(argv)} failed with exit code ${r.exitCode}: ${said}`, {
+    hint: hintFor(said),
     details: { argv: [...argv], exitCode: r.exitCode, stderr },
   });
 }
@@ -99,6 +101,7 @@ export function hintFor(stderr: string): string {
     return 'slurmctld is not reachable: check `scontrol ping`, or start the test cluster with `scripts/dev-slurm.sh up`';
   }
   if (/Invalid job id/i.test(stderr)) return 'the job is unknown or already purged: list jobs with `squeue -u $USER`';
+  if (/Node \S+ not found/i.test(stderr)) return 'list the cluster\'s nodes with `sinfo -N`';
   if (/Invalid partition/i.test(stderr)) return 'list partitions with `sinfo -s` and pass one with -p';
   if (/Access\/permission denied|Access denied|not authorized/i.test(stderr)) return 'you may only change your own jobs; check the job id';
   if (/Requested node configuration is not available/i.test(stderr)) return 'ask for fewer nodes/CPUs/GPUs, or check what the partition has with `sinfo -N -o "%N %c %G"`';
