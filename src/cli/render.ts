@@ -1,14 +1,51 @@
-import type { Register } from './app.js';
-import { InternalError } from '../core/errors.js';
+/**
+ * `raysl render`: the dry run. Prints the exact sbatch script `raysl submit` would submit (or, with
+ * --json, the sbatch argv, the script and the plan). Submits nothing, writes nothing.
+ */
+import type { Command } from 'commander';
+import { planJob } from '../core/plan.js';
+import { renderSbatch, sbatchArgvFor } from '../render/sbatch.js';
+import { globalsOf, type Register } from './app.js';
+import { gatherFacts } from './facts.js';
+import { painter, writeJson } from './io.js';
+import { addJobOptions, specFromCli } from './job-options.js';
+import { rayslPaths } from './paths.js';
 
-// Placeholder: implemented by its issue. Fails loudly rather than pretending.
-export const registerRender: Register = (program) => {
-  program
+export const registerRender: Register = (program, app) => {
+  const cmd = program
     .command('render')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new InternalError('raysl render is not implemented yet', { hint: 'this command lands with a later issue' });
+    .description('print the sbatch script for a job (submits nothing)')
+    .argument('<entrypoint>', 'script to run on the head node (.py -> ray, .ts/.js -> builtin)')
+    .argument('[args...]', 'arguments for the entrypoint (after --)');
+  addJobOptions(cmd)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ raysl render -N 2 train.py > job.sh && sbatch job.sh
+  $ raysl render -N 4 --gpus-per-node 8 -p gpu -t 2:00:00 train.ts -- --epochs 3
+  $ raysl render --profile gpu --setup 'module load cuda/12.4' --env NCCL_DEBUG=INFO train.py
+  $ raysl render --json -N 2 train.py | jq .plan.aggregate
+  $ raysl render --no-check -N 2 train.py      # sinfo unreachable: nothing checked
+
+Profiles come from raysl.config.json|yaml (this directory or a parent) and
+$XDG_CONFIG_HOME/raysl/config.json|yaml; flags override the profile, the profile overrides defaults.`,
+    )
+    .action(async (entrypoint: string, args: string[], _opts: unknown, command: Command) => {
+      const io = app.io;
+      const opts = command.opts<Record<string, unknown>>();
+      const globals = globalsOf(command);
+      const spec = await specFromCli(entrypoint, args, opts, io);
+      const facts = await gatherFacts({ ...(spec.partition ? { partition: spec.partition } : {}), noCheck: opts.check === false }, io);
+      const paths = rayslPaths();
+      const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: io.cwd });
+      const script = renderSbatch(plan, paths);
+      const c = painter(globals, io);
+      for (const w of plan.warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
+      if (globals.json) {
+        writeJson(io, { argv: sbatchArgvFor(plan, '<script>'), script, plan });
+        return;
+      }
+      io.stdout.write(script);
     });
 };

@@ -1,0 +1,70 @@
+/**
+ * Finds and reads config files: raysl.config.json|yaml from the working directory upward (the
+ * project file) and $XDG_CONFIG_HOME/raysl/config.json|yaml or ~/.config/raysl/... (the user file).
+ * Validation and merging are pure (src/core/config.ts); this file only does the I/O.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { mergeConfigs, validateConfig, type RayslConfig } from '../core/config.js';
+import { UsageError } from '../core/errors.js';
+
+export interface LoadedConfig {
+  config: RayslConfig;
+  /** Files read, lowest precedence first (user, then project). */
+  files: string[];
+}
+
+const PROJECT_NAMES = ['raysl.config.json', 'raysl.config.yaml', 'raysl.config.yml'];
+const USER_NAMES = ['config.json', 'config.yaml', 'config.yml'];
+
+function oneOf(dir: string, names: readonly string[]): string | undefined {
+  const found = names.map((n) => join(dir, n)).filter((p) => existsSync(p));
+  if (found.length > 1) {
+    throw new UsageError(`two raysl config files in ${dir}: ${found.join(' and ')}`, { hint: 'keep one of them (JSON or YAML), so it is clear which one applies' });
+  }
+  return found[0];
+}
+
+/** The nearest raysl.config.{json,yaml} in cwd or a parent directory. */
+export function findProjectConfig(cwd: string): string | undefined {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const file = oneOf(dir, PROJECT_NAMES);
+    if (file) return file;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+export function findUserConfig(env: NodeJS.ProcessEnv): string | undefined {
+  const xdg = env.XDG_CONFIG_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : env.HOME ? join(env.HOME, '.config') : undefined;
+  return base ? oneOf(join(base, 'raysl'), USER_NAMES) : undefined;
+}
+
+/** Reads, decodes and validates one file; relative jobDir values are taken relative to the file's directory. */
+export function readConfigFile(file: string): RayslConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${file}: ${(err as Error).message}`, { hint: 'check its permissions, or remove it', cause: err });
+  }
+  let data: unknown;
+  try {
+    data = /\.ya?ml$/.test(file) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${file}: not valid ${/\.ya?ml$/.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`, { hint: 'fix the syntax (a JSON validator or `node -e "JSON.parse(require(\'fs\').readFileSync(0))" < file` shows where)', cause: err });
+  }
+  const config = validateConfig(data, file);
+  for (const profile of Object.values(config.profiles)) {
+    if (profile.jobDir !== undefined) profile.jobDir = resolve(dirname(file), profile.jobDir);
+  }
+  return config;
+}
+
+export function loadConfig(cwd: string, env: NodeJS.ProcessEnv): LoadedConfig {
+  const files = [findUserConfig(env), findProjectConfig(cwd)].filter((f): f is string => f !== undefined);
+  // the same file can be both (a project under ~/.config/raysl): read it once
+  const unique = [...new Set(files)];
+  return { config: mergeConfigs(unique.map(readConfigFile)), files: unique };
+}

@@ -1,0 +1,64 @@
+/**
+ * The job flags shared by render, submit and run, built from the option table in src/core/spec.ts,
+ * and the one function that turns flags + config profile + defaults into a validated JobSpec.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { profileLayers } from '../core/config.js';
+import { UsageError } from '../core/errors.js';
+import { buildSpec, inputFromFlags, jobOptionTable, mergeInputs } from '../core/spec.js';
+import { entrypointKind } from '../core/entrypoint.js';
+import type { JobSpec } from '../core/types.js';
+import { loadConfig } from './config-file.js';
+import type { Io } from './io.js';
+
+export { rayslPaths } from './paths.js';
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** Adds every job flag plus --profile and --no-check. Values stay raw strings here; specFromCli parses them. */
+export function addJobOptions(cmd: Command): Command {
+  for (const row of jobOptionTable) {
+    const opt = new Option(row.flags, row.description);
+    if (row.kind === 'repeat' || row.kind === 'env') opt.argParser(collect);
+    cmd.addOption(opt);
+  }
+  cmd.addOption(new Option('--profile <name>', 'config profile to apply (raysl.config.json "profiles"; "default" always applies)'));
+  cmd.addOption(new Option('--no-check', 'skip cluster facts (sinfo unreachable): nothing is checked against the partition'));
+  return cmd;
+}
+
+/** The entrypoint must exist now (the pure planner cannot look): absolute path, or a UsageError with a hint. */
+export function resolveEntrypoint(entrypoint: string, cwd: string): string {
+  if (entrypoint === '') throw new UsageError('no entrypoint given', { hint: 'raysl render [flags] <entrypoint> [-- args], e.g. raysl render -N 2 train.py' });
+  const abs = resolve(cwd, entrypoint);
+  let isFile = false;
+  try {
+    isFile = statSync(abs).isFile();
+  } catch {
+    throw new UsageError(`entrypoint ${entrypoint} not found (looked for ${abs})`, { hint: 'check the path; it is resolved against the current directory, which must be on a filesystem the nodes share' });
+  }
+  if (!isFile) throw new UsageError(`entrypoint ${entrypoint} is not a file (${abs})`, { hint: 'pass the script to run, e.g. train.py or train.ts' });
+  if (entrypointKind(abs) === 'exec') {
+    try {
+      accessSync(abs, constants.X_OK);
+    } catch {
+      throw new UsageError(`entrypoint ${entrypoint} has no known extension and is not executable`, {
+        hint: `chmod +x ${entrypoint}, or give it an extension raysl knows (.py .ts .js .sh)`,
+      });
+    }
+  }
+  return abs;
+}
+
+/** Flags (commander's opts) + config profile + defaults -> validated JobSpec. Flags win over the profile, the profile over defaults. */
+export async function specFromCli(entrypoint: string, args: string[], opts: Record<string, unknown>, io: Io): Promise<JobSpec> {
+  const profile = typeof opts.profile === 'string' ? opts.profile : undefined;
+  const { config, files } = loadConfig(io.cwd, io.env);
+  const layers = profileLayers(config, profile, files);
+  const flags = inputFromFlags(opts);
+  const input = mergeInputs([...layers, flags]);
+  const abs = resolveEntrypoint(entrypoint, io.cwd);
+  return buildSpec(abs, args, input, { cwd: io.cwd, ...(profile !== undefined ? { profile } : {}) });
+}
