@@ -1,0 +1,90 @@
+// The real test cluster (scripts/dev-slurm.sh) behaves like the multi-node Slurm raysl targets:
+// nodes with their own address and hostname, GPUs bound through GRES, the agent steps raysl
+// launches (built by srunArgv) running side by side, and scancel leaving nothing behind.
+import { lookup } from 'node:dns/promises';
+import { describe, expect, it } from 'vitest';
+import { expandHostlist } from '../../src/core/nodelist.js';
+import { runSlurm } from '../../src/slurm/exec.js';
+import { cancel } from '../../src/slurm/scancel.js';
+import { showNodes } from '../../src/slurm/scontrol.js';
+import { srunArgv } from '../../src/slurm/srun.js';
+import { jobOutput, jobProcesses, pollUntil, shq, slurmConf, submitScript, waitForJobEnd, waitForJobState } from './helpers.js';
+
+slurmConf();
+
+async function clusterNodes(): Promise<string[]> {
+  return expandHostlist((await runSlurm(['sinfo', '--noheader', '--format=%N'])).trim());
+}
+
+describe('test cluster', () => {
+  it('has 4 responding nodes, each with its own loopback NodeAddr (resolvable by name), 4 CPUs and 4 GPUs', async () => {
+    const names = await clusterNodes();
+    expect(names).toHaveLength(4);
+    const nodes = await showNodes(names.join(','));
+    expect(nodes.map((n) => n.name)).toEqual(names);
+    for (const [i, n] of nodes.entries()) {
+      expect(n).toMatchObject({ addr: `127.0.1.${i + 1}`, hostname: n.name, cpus: 4, gpus: 4 });
+      // Other engineers' jobs may be running: any schedulable state is fine, DOWN/DRAIN is not.
+      expect(n.state).toMatch(/^(IDLE|MIXED|ALLOCATED)$/);
+      expect((await lookup(n.name, { family: 4 })).address).toBe(n.addr);
+    }
+  });
+
+  it('runs the head and worker agent steps concurrently on 4 nodes, each task on its own hostname with its GPUs', async () => {
+    const names = await clusterNodes();
+    const [head, ...workers] = names;
+    // Each agent task records it started, then waits (bounded) for the other step's marker: the job
+    // only completes if both steps really ran at the same time.
+    const body = (role: string, waitFor: string[]) =>
+      `echo "${role} $SLURMD_NODENAME $(hostname) gpus=$CUDA_VISIBLE_DEVICES step=$SLURM_STEP_ID"; ` +
+      `touch "started.${role}.$SLURMD_NODENAME"; ` +
+      `for i in $(seq 400); do ok=1; for f in ${waitFor.map((w) => shq(w)).join(' ')}; do [ -e "$f" ] || ok=0; done; [ $ok = 1 ] && exit 0; sleep 0.05; done; ` +
+      `echo "${role} on $SLURMD_NODENAME never saw ${waitFor.join(' ')}"; exit 1`;
+    const headStep = srunArgv({ nodes: 1, nodelist: head!, ntasksPerNode: 1, gpusPerNode: 2, overlap: true, command: ['bash', '-c', body('head', workers.map((w) => `started.worker.${w}`))] });
+    const workerStep = srunArgv({ nodes: workers.length, nodelist: workers.join(','), ntasksPerNode: 1, gpusPerNode: 2, overlap: true, command: ['bash', '-c', body('worker', [`started.head.${head}`])] });
+    const q = (argv: string[]) => argv.map(shq).join(' ');
+    const job = await submitScript(
+      [
+        'echo "batch $SLURMD_NODENAME $(hostname) nodes=$SLURM_JOB_NODELIST"',
+        `${q(headStep)} & h=$!`,
+        `${q(workerStep)} & w=$!`,
+        // While the agents run, any other step must still start (no "Requested nodes are busy").
+        `until [ -e ${shq(`started.head.${head}`)} ]; do sleep 0.05; done`,
+        `timeout 20 srun --nodes=${names.length} --ntasks-per-node=1 true; echo "user-step rc=$?"`,
+        'wait $h; hr=$?; wait $w; echo "rc head=$hr workers=$?"',
+      ].join('\n'),
+      { name: 'agents', sbatchArgs: [`--nodes=${names.length}`, `--nodelist=${names.join(',')}`, '--gpus-per-node=2'] },
+    );
+    const done = await waitForJobState(job.jobId, ['COMPLETED'], { timeoutMs: 60_000 });
+    expect(expandHostlist(done.nodelist)).toEqual(names);
+    const lines = jobOutput(job.outputPath).trim().split('\n');
+    expect(lines).toContain(`batch ${head} ${head} nodes=${done.nodelist}`);
+    expect(lines.filter((l) => l.startsWith('head '))).toEqual([expect.stringMatching(new RegExp(`^head ${head} ${head} gpus=0,1 step=\\d+$`))]);
+    const workerLines = lines.filter((l) => l.startsWith('worker ')).sort();
+    expect(workerLines).toHaveLength(workers.length);
+    workers.forEach((w, i) => expect(workerLines[i]).toMatch(new RegExp(`^worker ${w} ${w} gpus=0,1 step=\\d+$`)));
+    expect(lines).toContain('user-step rc=0');
+    expect(lines).toContain('rc head=0 workers=0');
+  });
+
+  it('scancel leaves no process of the job on any node, double-forked ones included', async () => {
+    const names = await clusterNodes();
+    const step = srunArgv({ nodes: names.length, nodelist: names.join(','), ntasksPerNode: 1, overlap: true, command: ['bash', '-c', '( setsid sleep 300 & ); sleep 300'] });
+    const job = await submitScript(`sleep 300 &\n${step.map(shq).join(' ')}\nwait`, { name: 'orphans', sbatchArgs: [`--nodes=${names.length}`] });
+    await waitForJobState(job.jobId, ['RUNNING'], { timeoutMs: 30_000 });
+    // Two sleeps per node (step task + escaped child) plus the batch shell's own.
+    const before = await pollUntil(
+      'the job to have its sleeps on every node',
+      async () => {
+        const ps = jobProcesses(job.jobId).filter((p) => p.cmdline === 'sleep 300');
+        return ps.length >= 2 * names.length + 1 ? ps : undefined;
+      },
+      15_000,
+    );
+    expect(new Set(before.map((p) => p.node))).toEqual(new Set(names));
+
+    await cancel({ jobId: job.jobId });
+    await waitForJobEnd(job.jobId, { timeoutMs: 30_000 });
+    expect(jobProcesses(job.jobId)).toEqual([]);
+  });
+});

@@ -1,0 +1,140 @@
+// Helpers for tests against the real Slurm test cluster (scripts/dev-slurm.sh). Everything waits by
+// polling fast with a deadline; nothing uses `sbatch --wait` (it polls after 2, 10, 42 s).
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { submit } from '../../src/slurm/sbatch.js';
+import { listJobs, type SlurmJob } from '../../src/slurm/squeue.js';
+import { runSlurmRaw } from '../../src/slurm/exec.js';
+
+/** SLURM_CONF of the test cluster, also set in process.env so spawned Slurm clients find it. */
+export function slurmConf(): string {
+  const conf = process.env.SLURM_CONF ?? inject('slurmConf');
+  process.env.SLURM_CONF = conf;
+  return conf;
+}
+
+export function slurmDir(): string {
+  return process.env.RAYSL_SLURM_DIR ?? inject('slurmDir');
+}
+
+/** Job states after which a job never runs again. */
+export const TERMINAL_STATES = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE'];
+
+/** Polls with backoff (50 ms doubling to 100 ms) until `probe` returns a value or the deadline passes. */
+export async function pollUntil<T>(what: string | (() => string), probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let interval = 50;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, interval));
+    interval = Math.min(interval * 2, 100);
+  }
+}
+
+/**
+ * Waits until the job is in one of `states` and returns it. Fails at once if the job ends in a
+ * state that was not asked for (no point waiting for RUNNING after FAILED), and at the deadline.
+ */
+export async function waitForJobState(jobId: string, states: readonly string[], opts: { timeoutMs?: number } = {}): Promise<SlurmJob> {
+  slurmConf();
+  let last = '(unknown)';
+  return pollUntil(
+    () => `job ${jobId} to reach ${states.join('|')} (last seen: ${last})`,
+    async () => {
+      const job = (await listJobs({ jobIds: [jobId] })).find((j) => j.id === jobId);
+      last = job?.state ?? '(not listed)';
+      if (job === undefined) return undefined;
+      if (states.includes(job.state)) return job;
+      if (TERMINAL_STATES.includes(job.state)) throw new Error(`job ${jobId} ended ${job.state} (reason ${job.reason}); expected ${states.join('|')}`);
+      return undefined;
+    },
+    opts.timeoutMs ?? 30_000,
+  );
+}
+
+/**
+ * Waits until the job is fully over: gone from squeue's default listing (pending, running,
+ * completing). After scancel the state is CANCELLED within ~20 ms, but the steps' processes are
+ * reaped only when the job stops COMPLETING (1.7-2.7 s measured).
+ */
+export async function waitForJobEnd(jobId: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  slurmConf();
+  await pollUntil(
+    `job ${jobId} to leave squeue`,
+    async () => {
+      const r = await runSlurmRaw(['squeue', '--noheader', `--jobs=${jobId}`, '--format=%T']);
+      if (r.exitCode !== 0 && !/Invalid job id/.test(r.stderr)) throw new Error(`squeue failed: ${r.stderr}`);
+      return r.stdout.trim() === '' ? true : undefined;
+    },
+    opts.timeoutMs ?? 30_000,
+  );
+}
+
+export interface SubmittedScript {
+  jobId: string;
+  dir: string;
+  scriptPath: string;
+  /** stdout+stderr of the batch script (sbatch --output). */
+  outputPath: string;
+}
+
+/** Writes `text` as a batch script in a fresh directory and submits it with `sbatchArgs`. */
+export async function submitScript(text: string, opts: { sbatchArgs?: readonly string[]; name?: string } = {}): Promise<SubmittedScript> {
+  slurmConf();
+  const dir = mkdtempSync(join(slurmDir(), 'jobs', `${opts.name ?? 'test'}-`));
+  const scriptPath = join(dir, 'job.sh');
+  const outputPath = join(dir, 'job.out');
+  writeFileSync(scriptPath, text.startsWith('#!') ? text : `#!/bin/bash\n${text}`, { mode: 0o755 });
+  const jobId = await submit(scriptPath, [`--output=${outputPath}`, `--chdir=${dir}`, `--job-name=${opts.name ?? 'test'}`, ...(opts.sbatchArgs ?? [])]);
+  return { jobId, dir, scriptPath, outputPath };
+}
+
+/** The job's output so far ('' if the file does not exist yet). */
+export function jobOutput(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+export interface JobProcess {
+  pid: number;
+  node: string;
+  cmdline: string;
+}
+
+/**
+ * Processes of the job still alive on any node. All nodes of the test cluster share this host, so
+ * one /proc scan covers them: a job's tasks (and whatever they spawn, double-forked or not) carry
+ * SLURM_JOB_ID=<id> and SLURM_CONF=<this cluster> in their environment.
+ */
+export function jobProcesses(jobId: string): JobProcess[] {
+  const conf = slurmConf();
+  const found: JobProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let env: string[];
+    let cmdline: string;
+    try {
+      if (/^State:\s*Z/m.test(readFileSync(`/proc/${entry}/status`, 'utf8'))) continue; // zombies hold nothing
+      env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    } catch {
+      continue; // exited while we looked, or not ours to read
+    }
+    if (!env.includes(`SLURM_JOB_ID=${jobId}`) || !env.includes(`SLURM_CONF=${conf}`)) continue;
+    const node = env.find((e) => e.startsWith('SLURMD_NODENAME='))?.slice('SLURMD_NODENAME='.length) ?? '?';
+    found.push({ pid: Number(entry), node, cmdline });
+  }
+  return found;
+}
+
+/** POSIX single-quoting for values put into test batch scripts. */
+export function shq(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
