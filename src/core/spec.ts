@@ -271,11 +271,17 @@ export function parseFlagValue(row: JobOptionRow, raw: unknown): JobInput[JobInp
   }
 }
 
+/** The attribute commander stores a flag under: "--sbatch-arg" -> "sbatchArg". */
+export function attributeOf(row: JobOptionRow): string {
+  const long = row.flags.match(/--([a-z-]+)/)![1]!;
+  return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** Commander's parsed options -> JobInput (only the job flags that were given). */
 export function inputFromFlags(opts: Record<string, unknown>): JobInput {
   const input: Record<string, unknown> = {};
   for (const row of jobOptionTable) {
-    const raw = opts[row.key];
+    const raw = opts[attributeOf(row)];
     if (raw === undefined || (row.kind === 'flag' && raw !== true)) continue;
     input[row.key] = parseFlagValue(row, raw);
   }
