@@ -86,9 +86,11 @@ install_packages() {
 # ---------------------------------------------------------------- helpers on a lab
 expand_nodes() {
   # scontrol needs a config even to expand a hostlist; a two-line stub contacts no controller.
-  mkdir -p "$DIR/etc"
-  printf 'ClusterName=stub\nSlurmctldHost=%s(127.0.0.1)\n' "$(hostname -s)" >"$DIR/etc/stub.conf"
-  SLURM_CONF="$DIR/etc/stub.conf" scontrol show hostnames "$1"
+  local stub rc=0; stub="$(mktemp)"
+  printf 'ClusterName=stub\nSlurmctldHost=%s(127.0.0.1)\n' "$(hostname -s)" >"$stub"
+  SLURM_CONF="$stub" scontrol show hostnames "$1" || rc=$?
+  rm -f "$stub"
+  return "$rc"
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
@@ -96,6 +98,8 @@ port_in_use() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 lab_nodes() { [ -s "$DIR/nodes" ] && cat "$DIR/nodes"; }
 
 idle_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 == "idle"' | wc -l; }
+# Nodes busy with someone's jobs are healthy too: a second `up` must never tear down a working cluster.
+usable_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 ~ /^(idle|mix|alloc|comp)$/' | wc -l; }
 
 healthy() {
   [ -f "$MARKER" ] && [ -f "$CONF" ] || return 1
@@ -105,7 +109,7 @@ healthy() {
     alive "$(pid_of "$DIR/run/slurmd-$n.pid")" || return 1
     count=$((count + 1))
   done < <(lab_nodes)
-  [ "$count" -gt 0 ] && [ "$(idle_count)" -eq "$count" ]
+  [ "$count" -gt 0 ] && [ "$(usable_count)" -eq "$count" ]
 }
 
 print_where() {
@@ -272,13 +276,11 @@ cmd_up() {
   [ -e "$DIR" ] && [ -n "$(ls -A "$DIR" 2>/dev/null)" ] && [ ! -f "$MARKER" ] &&
     die "$DIR exists, is not empty and is not a raysl test cluster (no .raysl-slurm marker)" "choose another RAYSL_SLURM_DIR or remove $DIR"
   install_packages
-  mkdir -p "$DIR"
-  : >"$MARKER"
-  local nodes=()
-  mapfile -t nodes < <(expand_nodes "$NODES") || die "cannot expand RAYSL_SLURM_NODES='$NODES'" "use a Slurm hostlist such as node[1-4] or gpu-[001-016]"
-  [ "${#nodes[@]}" -gt 0 ] || die "RAYSL_SLURM_NODES='$NODES' names no nodes" "use a Slurm hostlist such as node[1-4]"
-  printf '%s\n' "${nodes[@]}" >"$DIR/nodes"
-  printf '%s\n' "$NODES" >"$DIR/nodelist"
+  # Validate everything before leaving any state behind.
+  local nodes=() expanded
+  expanded="$(expand_nodes "$NODES")" || die "cannot expand RAYSL_SLURM_NODES='$NODES'" "use a Slurm hostlist such as node[1-4] or gpu-[001-016]"
+  mapfile -t nodes <<<"$expanded"
+  [ -n "$expanded" ] || die "RAYSL_SLURM_NODES='$NODES' names no nodes" "use a Slurm hostlist such as node[1-4]"
   local i p
   port_in_use 127.0.0.1 "$CTLD_PORT" && die "port $CTLD_PORT (slurmctld) is already in use (stale cluster?)" "run '$0 down' or set RAYSL_SLURM_CTLD_PORT"
   for ((i = 1; i <= ${#nodes[@]}; i++)); do
@@ -286,6 +288,10 @@ cmd_up() {
     port_in_use "$(node_addr "$i")" "$p" && die "port $p (slurmd of ${nodes[i - 1]}) is already in use" "run '$0 down' or set RAYSL_SLURM_PORT_BASE"
   done
   local proctrack; proctrack="$(pick_proctrack)"
+  mkdir -p "$DIR"
+  : >"$MARKER"
+  printf '%s\n' "${nodes[@]}" >"$DIR/nodes"
+  printf '%s\n' "$NODES" >"$DIR/nodelist"
   printf '%s\n' "$proctrack" >"$DIR/proctrack"
   write_config "$proctrack" "${nodes[@]}"
   hosts_add_block "${nodes[@]}"
@@ -392,8 +398,7 @@ cmd_status() {
   fi
   print_where
   SLURM_CONF="$CONF" sinfo -N -o '%N %t %c %m %G' || die "slurmctld does not answer" "see $DIR/log/slurmctld.log; or run '$0 down' and '$0 up'"
-  local down; down="$(SLURM_CONF="$CONF" sinfo -h -N -o '%t' | grep -cv '^\(idle\|mix\|alloc\)$' || true)"
-  [ "$down" -eq 0 ] || exit 1
+  [ "$(usable_count)" -eq "$(lab_nodes | wc -l)" ] || exit 1
 }
 
 case "${1:-}" in
