@@ -103,6 +103,8 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     ctx.log(`ray ${version.raw}: ${bin} ${argv.join(' ')}`);
 
     const group = spawnGroup(bin, argv, daemonEnv(env), tempDir);
+    // The group id is what teardown signals; logged so an operator can find this job's Ray.
+    ctx.log(`ray: process group ${group.pid}`);
     let state = initialRayState();
     let stopRequested = false;
     let markStarted: () => void = () => undefined;
