@@ -27,7 +27,7 @@ import {
 import type { PortBlock, PortLayout, RuntimeName } from '../core/types.js';
 import { probePorts, type PortProbe } from '../agent/port-probe.js';
 import { listJobs, type SlurmJob } from '../slurm/squeue.js';
-import { parseScontrolRecords, parseShowNodes, showNodes, type SlurmNode } from '../slurm/scontrol.js';
+import { parseScontrolRecords, parseShowNodes, type SlurmNode } from '../slurm/scontrol.js';
 import { runSlurm, type SlurmRunOptions } from '../slurm/exec.js';
 import { globalsOf, type Register } from './app.js';
 import { painter, writeJson, writeLine, type Io } from './io.js';
@@ -111,10 +111,17 @@ async function partitionNodes(partition: string, opts: SlurmRunOptions): Promise
   return nodes;
 }
 
+/**
+ * The nodes in scope, with their CPUs. One `scontrol show node` for the whole cluster, filtered
+ * here: asking scontrol for an unknown name fails the whole call, and we want to name the
+ * unknown ones as a usage error instead.
+ */
 async function scopeNodes(o: CheckPortsOptions, slurmOpts: SlurmRunOptions): Promise<SlurmNode[]> {
-  if (o.nodelist !== undefined) return showNodes(o.nodelist, slurmOpts);
-  if (o.partition !== undefined) return showNodes(await partitionNodes(o.partition, slurmOpts), slurmOpts);
-  return parseShowNodes(await runSlurm(['scontrol', 'show', 'node', '--oneliner'], slurmOpts));
+  const all = parseShowNodes(await runSlurm(['scontrol', 'show', 'node', '--oneliner'], slurmOpts));
+  const wanted = o.nodelist ?? (o.partition !== undefined ? await partitionNodes(o.partition, slurmOpts) : undefined);
+  if (wanted === undefined) return all;
+  const names = new Set(expandHostlist(wanted));
+  return all.filter((n) => names.has(n.name));
 }
 
 /** A Slurm failure here should point at --no-slurm too: the layout and probe work without it. */
@@ -158,7 +165,7 @@ export async function collectCheckPorts(o: CheckPortsOptions, env: NodeJS.Proces
     try {
       nodeFacts = await scopeNodes(o, slurmOpts);
       const all = await listJobs({ states: HOLDING_STATES }, slurmOpts);
-      if (o.nodelist !== undefined || o.partition !== undefined) scopeNames = nodeFacts.map((n) => n.name);
+      if (o.nodelist === undefined && o.partition !== undefined) scopeNames = nodeFacts.map((n) => n.name);
       const inScope = scopeNames === 'all' ? undefined : new Set(scopeNames);
       jobs = all.flatMap((job) => {
         const block = parsePortRecord(job.comment);
