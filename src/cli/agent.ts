@@ -1,14 +1,26 @@
+import { Option } from 'commander';
 import type { Register } from './app.js';
-import { InternalError } from '../core/errors.js';
+import { runAgent } from '../agent/agent.js';
 
-// Placeholder: implemented by its issue. Fails loudly rather than pretending.
-export const registerAgent: Register = (program) => {
+// Hidden: started by the controller's launcher (one srun task or local child per node), never by hand.
+export const registerAgent: Register = (program, app) => {
   program
-    .command('agent')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new InternalError('raysl agent is not implemented yet', { hint: 'this command lands with a later issue' });
+    .command('agent', { hidden: true })
+    .description('per-node agent (started by the controller; the job token comes from RAYSL_TOKEN)')
+    .requiredOption('--controller <host:port>', 'control server address')
+    .addOption(new Option('--role <role>', 'head or worker').choices(['head', 'worker']).makeOptionMandatory())
+    .option('--node <name>', 'node name (default: SLURMD_NODENAME, then the hostname)')
+    .option('--address <ip>', 'ignored: the controller sends each agent its address (kept for ps readability)')
+    .addHelpText('after', '\nExamples:\n  $ RAYSL_TOKEN=... raysl agent --controller 127.0.1.1:20480 --role worker --node node2\n')
+    .action(async (opts: { controller: string; role: 'head' | 'worker'; node?: string }) => {
+      const t0 = app.io.now();
+      const code = await runAgent({
+        controller: opts.controller,
+        role: opts.role,
+        ...(opts.node !== undefined ? { node: opts.node } : {}),
+        env: app.io.env,
+        log: (line) => app.io.stderr.write(`[+${((app.io.now() - t0) / 1000).toFixed(2)}s] ${line}\n`),
+      });
+      app.setExitCode(code);
     });
 };

@@ -1,14 +1,66 @@
+import type { Command } from 'commander';
 import type { Register } from './app.js';
-import { InternalError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { parseCount } from '../core/spec.js';
+import { planJob } from '../core/plan.js';
+import { compressHostlist } from '../core/nodelist.js';
+import { addJobOptions, specFromCli } from './job-options.js';
+import { localFacts } from './facts.js';
+import { rayslPaths } from './paths.js';
+import { runController } from '../controller/controller.js';
+import { localLauncher } from '../launchers/local.js';
 
-// Placeholder: implemented by its issue. Fails loudly rather than pretending.
-export const registerRun: Register = (program) => {
-  program
+export const LOCAL_DEFAULTS = { cpusPerNode: 4, memoryMb: 4096 } as const;
+
+/** `local-<epoch ms>-<pid>`: unique per machine, sorts by start time, safe as a file name. */
+export function localJobId(now: number, pid: number): string {
+  return `local-${now}-${pid}`;
+}
+
+export const registerRun: Register = (program, app) => {
+  const cmd: Command = program
     .command('run')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new InternalError('raysl run is not implemented yet', { hint: 'this command lands with a later issue' });
+    .description('run a job on simulated nodes on this machine (no Slurm): same controller, agents and runtime as a real job')
+    .argument('<entrypoint>', 'script to run on the head once the cluster is up (.ts, .js, .py, .sh or an executable)')
+    .argument('[args...]', 'arguments for the entrypoint (after --)')
+    .option('--local', 'run on this machine: each node is a child process on its own loopback address 127.0.1.<i>')
+    .option('--cpus-per-node <n>', `simulated CPUs per node (default ${LOCAL_DEFAULTS.cpusPerNode})`)
+    .option('--mem-per-node <mb>', `simulated memory per node in MB (default ${LOCAL_DEFAULTS.memoryMb})`);
+  addJobOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ raysl run --local -N 4 examples/train.ts                     # 4 simulated nodes, builtin runtime
+  $ raysl run --local -N 2 --gpus-per-node 2 examples/train.ts   # simulated GPUs (CUDA_VISIBLE_DEVICES=0,1)
+  $ raysl run --local -N 4 --min-nodes 3 train.ts -- --epochs 3
+
+Exit code: the entrypoint's own; 4 if the cluster did not form, 5 if a node was lost.
+Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
+  );
+  cmd.action(async (entrypoint: string, args: string[], opts: Record<string, unknown>) => {
+    if (!opts.local) {
+      throw new UsageError('raysl run needs --local (runs on this machine without Slurm)', {
+        hint: 'use `raysl run --local ...` here, or `raysl submit ...` to run on the cluster',
+      });
+    }
+    const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node') : LOCAL_DEFAULTS.cpusPerNode;
+    const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node') : LOCAL_DEFAULTS.memoryMb;
+    const spec = await specFromCli(entrypoint, args, opts, app.io);
+    const paths = rayslPaths();
+    const facts = localFacts(spec.nodes, { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
+    const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: app.io.cwd });
+    const jobId = localJobId(app.io.now(), process.pid);
+    const nodes = facts.nodes.map((n) => n.name);
+    const code = await runController(plan, {
+      env: { ...app.io.env, SLURM_JOB_ID: jobId, SLURM_JOB_NODELIST: compressHostlist(nodes) },
+      stdout: app.io.stdout,
+      stderr: app.io.stderr,
+      now: app.io.now,
+      cwd: app.io.cwd,
+      launcher: localLauncher(),
+      agentArgv: [paths.node, paths.raysl, 'agent'],
     });
+    app.setExitCode(code);
+  });
 };

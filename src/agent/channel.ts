@@ -1,0 +1,69 @@
+/**
+ * The agent's live connection to the controller: an HTTP Upgrade on the control server (token in
+ * the Authorization header, checked before the switch), then newline-delimited JSON.
+ */
+import { request } from 'node:http';
+import type { Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+import { AGENT_UPGRADE, LineDecoder, encodeMessage, parseControllerMessage, splitAddress, type AgentMessage, type ControllerMessage } from '../controller/protocol.js';
+
+export interface Channel {
+  send(m: AgentMessage): void;
+  onMessage(fn: (m: ControllerMessage) => void): void;
+  /** Resolves when the connection is gone (controller exited, node cut off, or close()). */
+  closed: Promise<void>;
+  close(): void;
+}
+
+export class ChannelRefused extends Error {}
+
+export function openChannel(controller: string, token: string, timeoutMs = 10_000): Promise<Channel> {
+  const { host, port } = splitAddress(controller);
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host,
+      port,
+      path: '/v1/agent',
+      method: 'GET',
+      headers: { Connection: 'Upgrade', Upgrade: AGENT_UPGRADE, Authorization: `Bearer ${token}` },
+      timeout: timeoutMs,
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from the controller at ${controller} within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      reject(new ChannelRefused(`the controller at ${controller} answered ${res.statusCode} instead of switching protocols${res.statusCode === 401 ? ' (wrong or missing token)' : ''}`));
+    });
+    req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
+      socket.setNoDelay(true);
+      socket.setTimeout(0);
+        const decoder = new LineDecoder();
+      const text = new StringDecoder('utf8');
+      const listeners: Array<(m: ControllerMessage) => void> = [];
+      const backlog: ControllerMessage[] = [];
+      const deliver = (text: string) => {
+        for (const raw of decoder.push(text)) {
+          const m = parseControllerMessage(raw);
+          if (listeners.length === 0) backlog.push(m);
+          else for (const l of listeners) l(m);
+        }
+      };
+      if (head.length > 0) deliver(text.write(head));
+      socket.on('data', (chunk: Buffer) => deliver(text.write(chunk)));
+      const closed = new Promise<void>((r) => socket.once('close', () => r()));
+      socket.on('error', () => socket.destroy());
+      resolve({
+        send: (m) => {
+          if (!socket.destroyed) socket.write(encodeMessage(m));
+        },
+        onMessage: (fn) => {
+          listeners.push(fn);
+          for (const m of backlog.splice(0)) fn(m);
+        },
+        closed,
+        close: () => socket.end(),
+      });
+    });
+    req.end();
+  });
+}

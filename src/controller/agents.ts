@@ -1,0 +1,220 @@
+/**
+ * Join tracking over the agents' live connections. Each agent holds one upgraded socket speaking
+ * newline-delimited JSON (protocol.ts): hello -> welcome -> ready. A socket that closes is a lost
+ * node at once; nothing polls. Run requests for the builtin runtime are forwarded over the same
+ * socket and answered by id.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  encodeMessage,
+  LineDecoder,
+  parseAgentMessage,
+  type ControllerMessage,
+  type NodeInfo,
+  type RunRequest,
+  type RunResult,
+  type Welcome,
+  type AgentMessage,
+} from './protocol.js';
+
+export interface AgentSlot {
+  name: string;
+  role: 'head' | 'worker';
+  address: string;
+  log: string;
+}
+
+type SlotState = 'pending' | 'connected' | 'joined' | 'failed' | 'lost' | 'stopped';
+
+interface Live {
+  slot: AgentSlot;
+  state: SlotState;
+  socket?: Socket;
+  pid?: number;
+  info?: NodeInfo;
+  reason?: string;
+  pending: Map<number, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>;
+}
+
+export interface AgentEvents {
+  joined: [info: NodeInfo, pid: number | undefined];
+  failed: [node: string, reason: string];
+  lost: [node: string, reason: string];
+  connected: [node: string, pid: number];
+}
+
+export class NodeGoneError extends Error {}
+
+export class AgentRegistry extends EventEmitter<AgentEvents> {
+  private readonly live = new Map<string, Live>();
+  private nextRunId = 1;
+  private stopping = false;
+
+  constructor(
+    slots: AgentSlot[],
+    private readonly welcomeFor: (slot: AgentSlot) => Welcome,
+  ) {
+    super();
+    for (const slot of slots) this.live.set(slot.name, { slot, state: 'pending', pending: new Map() });
+  }
+
+  /** Takes over an upgraded socket (token already checked by the server). */
+  attach(socket: Socket): void {
+    socket.setNoDelay(true);
+    const decoder = new LineDecoder();
+    // http sockets refuse setEncoding; a StringDecoder keeps multi-byte characters whole across chunks
+    const text = new StringDecoder('utf8');
+    let me: Live | undefined;
+    const send = (m: ControllerMessage) => {
+      if (!socket.destroyed) socket.write(encodeMessage(m));
+    };
+    socket.on('data', (chunk: Buffer) => {
+      let messages: AgentMessage[];
+      try {
+        messages = decoder.push(text.write(chunk)).map(parseAgentMessage);
+      } catch (err) {
+        send({ t: 'refuse', reason: `protocol error: ${(err as Error).message}` });
+        socket.destroy();
+        return;
+      }
+      for (const m of messages) {
+        if (m.t === 'hello') {
+          const l = this.live.get(m.node);
+          if (!l) {
+            send({ t: 'refuse', reason: `node ${m.node} is not part of this job (${[...this.live.keys()].join(', ')})` });
+            socket.end();
+            return;
+          }
+          if (l.state !== 'pending' || this.stopping) {
+            send({ t: 'refuse', reason: this.stopping ? 'the job is shutting down' : `an agent for ${m.node} is already registered (${l.state})` });
+            socket.end();
+            return;
+          }
+          me = l;
+          l.state = 'connected';
+          l.socket = socket;
+          l.pid = m.pid;
+          this.emit('connected', l.slot.name, m.pid);
+          send(this.welcomeFor(l.slot));
+        } else if (!me) {
+          send({ t: 'refuse', reason: `expected hello first, got ${m.t}` });
+          socket.destroy();
+          return;
+        } else if (m.t === 'ready') {
+          me.state = 'joined';
+          me.info = { ...m.node, name: me.slot.name, role: me.slot.role };
+          this.emit('joined', me.info, me.pid);
+        } else if (m.t === 'fail') {
+          this.markFailed(me, m.reason + (m.hint ? ` (${m.hint})` : ''));
+        } else if (m.t === 'result') {
+          const p = me.pending.get(m.id);
+          me.pending.delete(m.id);
+          p?.resolve(m.result);
+        } else if (m.t === 'runtime-exited') {
+          this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})`);
+        }
+      }
+    });
+    const onClose = () => {
+      if (me) this.markGone(me, this.stopping ? 'stopped' : 'its agent disconnected (the agent process exited or the node went away)');
+    };
+    socket.on('close', onClose);
+    // the http server's sockets are half-open capable: the agent's FIN alone never emits 'close'
+    socket.on('end', () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+  }
+
+  private markFailed(l: Live, reason: string): void {
+    if (l.state === 'failed') return;
+    const wasJoined = l.state === 'joined';
+    l.state = wasJoined ? 'lost' : 'failed';
+    l.reason = reason;
+    this.rejectPending(l, reason);
+    if (wasJoined) this.emit('lost', l.slot.name, reason);
+    else this.emit('failed', l.slot.name, reason);
+  }
+
+  private markGone(l: Live, reason: string): void {
+    if (this.stopping) {
+      if (l.state !== 'failed') l.state = 'stopped';
+      this.rejectPending(l, 'the job is shutting down');
+      return;
+    }
+    if (l.state === 'joined') {
+      l.state = 'lost';
+      l.reason = reason;
+      this.rejectPending(l, reason);
+      this.emit('lost', l.slot.name, reason);
+    } else if (l.state === 'connected' || l.state === 'pending') {
+      this.markFailed(l, reason);
+    }
+  }
+
+  private rejectPending(l: Live, reason: string): void {
+    for (const p of l.pending.values()) p.reject(new NodeGoneError(`node ${l.slot.name}: ${reason}`));
+    l.pending.clear();
+  }
+
+  /** Marks a node that never connected as failed (e.g. its agent process exited before hello). */
+  agentExited(node: string, how: string): void {
+    const l = this.live.get(node);
+    if (l && (l.state === 'pending' || l.state === 'connected')) this.markFailed(l, `its agent exited before joining (${how})`);
+    else if (l && l.state === 'joined' && !this.stopping) this.markGone(l, `its agent exited (${how})`);
+  }
+
+  joinedNodes(): NodeInfo[] {
+    return [...this.live.values()].filter((l) => l.state === 'joined' && l.info).map((l) => l.info as NodeInfo);
+  }
+
+  stateOf(node: string): { state: SlotState; reason?: string; pid?: number } | undefined {
+    const l = this.live.get(node);
+    return l ? { state: l.state, ...(l.reason ? { reason: l.reason } : {}), ...(l.pid ? { pid: l.pid } : {}) } : undefined;
+  }
+
+  slots(): AgentSlot[] {
+    return [...this.live.values()].map((l) => l.slot);
+  }
+
+  /** Nodes that have not joined: [name, why]. */
+  missing(): Array<{ slot: AgentSlot; state: SlotState; reason?: string }> {
+    return [...this.live.values()]
+      .filter((l) => l.state !== 'joined')
+      .map((l) => ({ slot: l.slot, state: l.state, ...(l.reason ? { reason: l.reason } : {}) }));
+  }
+
+  /** Failed nodes can never join: the job cannot reach min once this many are gone. */
+  countIn(states: SlotState[]): number {
+    return [...this.live.values()].filter((l) => states.includes(l.state)).length;
+  }
+
+  run(req: RunRequest): Promise<RunResult> {
+    const l = this.live.get(req.node);
+    if (!l || l.state !== 'joined' || !l.socket) {
+      return Promise.reject(new NodeGoneError(l ? `node ${req.node} is not available (${l.state})` : `no node named ${req.node}`));
+    }
+    const id = this.nextRunId++;
+    const socket = l.socket;
+    return new Promise((resolve, reject) => {
+      l.pending.set(id, { resolve, reject });
+      socket.write(encodeMessage({ t: 'run', id, req }));
+    });
+  }
+
+  /** Tells every connected agent to stop; resolves when their sockets closed or the bound passed. */
+  async stopAll(reason: string, boundMs: number): Promise<void> {
+    this.stopping = true;
+    const closing: Array<Promise<void>> = [];
+    for (const l of this.live.values()) {
+      const s = l.socket;
+      if (!s || s.destroyed) continue;
+      closing.push(new Promise<void>((r) => s.once('close', () => r())));
+      s.write(encodeMessage({ t: 'stop', reason }));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closing), new Promise((r) => (timer = setTimeout(r, boundMs)))]);
+    clearTimeout(timer);
+    for (const l of this.live.values()) l.socket?.destroy();
+  }
+}

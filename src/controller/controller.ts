@@ -1,0 +1,325 @@
+/**
+ * The controller: one per job, in the batch step on the head (or in-process under `run --local`).
+ * allocated -> port block + control server -> agents launched -> joined (>= min) -> entrypoint ->
+ * teardown in reverse start order, always, bounded. Every edge is injected (principle 9).
+ */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import type { Plan, PortBlock } from '../core/types.js';
+import { ClusterFormError, InternalError, NodeLostError, RayslError, UsageError, asRayslError } from '../core/errors.js';
+import { expandHostlist } from '../core/nodelist.js';
+import { allocatePortBlock, portsOf } from '../core/ports.js';
+import { jobPaths, type PortsRecord } from '../core/jobdir.js';
+import { initialStatus, withNode, withPhase, withState, type JobState } from '../core/status.js';
+import type { Launcher, LaunchedAgents } from '../launchers/types.js';
+import { getRuntime } from '../runtimes/index.js';
+import { KvStore } from '../runtimes/builtin/kv.js';
+import { AgentRegistry, type AgentSlot } from './agents.js';
+import { createControlServer, listen, type ControlServer } from './server.js';
+import { newToken, writeTokenFile } from './token.js';
+import { StatusFile, writeJsonAtomic } from './status-file.js';
+import { progressLog } from './log.js';
+import { Cancelled, waitForJoin } from './join.js';
+import { exitCodeOf, startEntrypoint, type RunningEntrypoint } from './entrypoint.js';
+import { ADDRESS_ENV, PROTOCOL_VERSION, TOKEN_ENV, type Welcome } from './protocol.js';
+import { within } from './terminate.js';
+
+export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';
+const STOP_SIGNALS: StopSignal[] = ['SIGTERM', 'SIGINT', 'SIGUSR1'];
+
+/** Where signals come from: process by default, an EventEmitter in tests. */
+export interface SignalSource {
+  on(sig: StopSignal, fn: () => void): unknown;
+  off(sig: StopSignal, fn: () => void): unknown;
+}
+
+export interface ControllerEdges {
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  now: () => number;
+  cwd: string;
+  launcher: Launcher;
+  /** argv that runs `raysl agent` on a node, e.g. [process.execPath, '/…/dist/raysl.mjs', 'agent']. */
+  agentArgv: string[];
+  signals?: SignalSource;
+  /** TERM -> KILL grace for the entrypoint and agents (default 3000 ms). */
+  graceMs?: number;
+  /** Port blocks tried after a bind fails (default 8). */
+  bindAttempts?: number;
+  /** Called once the control server listens (tests use it to find the job). */
+  onListening?: (info: { jobId: string; address: string; jobDir: string }) => void;
+}
+
+type StopReason = { kind: 'signal'; signal: StopSignal } | { kind: 'node-lost'; node: string; reason: string };
+
+/** Runs one job; returns the entrypoint's exit code, throws RayslError (4, 5, 70) otherwise. */
+export async function runController(plan: Plan, edges: ControllerEdges): Promise<number> {
+  const t0 = edges.now();
+  const grace = edges.graceMs ?? 3000;
+  const jobId = edges.env.SLURM_JOB_ID;
+  const nodelist = edges.env.SLURM_JOB_NODELIST;
+  if (!jobId || !nodelist) {
+    throw new UsageError('the controller needs SLURM_JOB_ID and SLURM_JOB_NODELIST', {
+      hint: 'the controller runs inside an sbatch job (raysl submit) or under `raysl run --local`',
+    });
+  }
+  const nodes = expandHostlist(nodelist);
+  if (nodes.length < plan.minNodes) {
+    throw new ClusterFormError(`the allocation has ${nodes.length} node(s) (${nodelist}) but the plan needs at least ${plan.minNodes}`, {
+      hint: 'submit with -N matching --min-nodes',
+    });
+  }
+  const head = nodes[0] as string;
+  const paths = jobPaths(plan.jobDir, jobId);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o755 });
+  const log = progressLog(edges.stderr, edges.now, t0);
+  log.attachFile(paths.controllerLog);
+  writeJsonAtomic(paths.plan, plan);
+
+  // Signals: the first one starts teardown, a second one during teardown KILLs at once.
+  let stopWith: (r: StopReason) => void = () => {};
+  const stopped = new Promise<StopReason>((r) => (stopWith = r));
+  let stopReason: StopReason | undefined;
+  const requestStop = (r: StopReason) => {
+    if (stopReason) return;
+    stopReason = r;
+    stopWith(r);
+  };
+  let hurry: () => void = () => {};
+  const signals = edges.signals ?? (process as unknown as SignalSource);
+  let signalCount = 0;
+  const handlers = STOP_SIGNALS.map((sig) => {
+    const fn = () => {
+      signalCount++;
+      log(`received ${sig}${signalCount > 1 ? ' again: killing everything now' : ': tearing down'}`);
+      if (signalCount > 1) hurry();
+      requestStop({ kind: 'signal', signal: sig });
+    };
+    signals.on(sig, fn);
+    return [sig, fn] as const;
+  });
+
+  const runtime = getRuntime(plan.runtime);
+  const kv = new KvStore();
+  let server: ControlServer | undefined;
+  let agentsRef: AgentRegistry | undefined;
+  let launched: LaunchedAgents | undefined;
+  let entry: RunningEntrypoint | undefined;
+  let block: PortBlock | undefined;
+  let status: StatusFile | undefined;
+  let finalState: JobState = 'failed';
+  let exitCode: number = 70;
+  let failure: RayslError | undefined;
+
+  try {
+    const addresses = await edges.launcher.resolveAddresses(nodes);
+    const headAddress = addresses[head] as string;
+    const slots: AgentSlot[] = nodes.map((n) => ({ name: n, role: n === head ? 'head' : 'worker', address: addresses[n] as string, log: paths.agentLog(n) }));
+    status = new StatusFile(
+      paths.status,
+      initialStatus({ jobId, runtime: plan.runtime, launcher: edges.launcher.name, nodes: slots.map((s) => ({ name: s.name, address: s.address, role: s.role, log: s.log })), minNodes: plan.minNodes, startedAtMs: t0, controllerPid: process.pid }),
+    );
+    const st = status;
+    log(`job ${jobId}: ${nodes.length} node(s) ${nodelist}, head ${head} (${headAddress}), runtime ${plan.runtime}, launcher ${edges.launcher.name}`);
+
+    const token = newToken();
+    writeTokenFile(paths.token, token);
+    const scratchRoot = join(edges.env.TMPDIR || tmpdir(), `raysl-${jobId}`);
+    const agents = new AgentRegistry(slots, (slot): Welcome => ({
+      t: 'welcome',
+      v: PROTOCOL_VERSION,
+      jobId,
+      runtime: plan.runtime,
+      address: slot.address,
+      headAddress,
+      portBase: (block as PortBlock).base,
+      layout: plan.portLayout,
+      expected: plan.perNode,
+      probe: blockPorts(block as PortBlock, plan).filter((p) => !(slot.role === 'head' && p === controllerPort(block as PortBlock, plan))),
+      scratchDir: join(scratchRoot, slot.name),
+      env: plan.env,
+    }));
+    agentsRef = agents;
+
+    // Port block: avoid other raysl jobs' blocks, then let the bind itself settle races.
+    const taken = await edges.launcher.takenBlocks(jobId, nodes);
+    const ctl = createControlServer({ token, info: { protocol: PROTOCOL_VERSION, jobId, runtime: plan.runtime, head }, agents, kv });
+    for (let attempt = 0; ; attempt++) {
+      const candidate = allocatePortBlock({ jobId, size: plan.portLayout.size, range: plan.portRange, taken });
+      try {
+        await listen(ctl.server, headAddress, controllerPort(candidate, plan));
+        block = candidate;
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' || attempt + 1 >= (edges.bindAttempts ?? 8)) {
+          throw new ClusterFormError(`cannot start the control server on ${headAddress}:${controllerPort(candidate, plan)}: ${(err as Error).message}`, {
+            hint: code === 'EADDRINUSE' ? 'too many port blocks are in use on this node; run `raysl check-ports` to see who holds them' : `check that ${headAddress} is an address of this host`,
+          });
+        }
+        log(`port ${controllerPort(candidate, plan)} on ${headAddress} is in use: moving to the next block`);
+        taken.push(candidate);
+      }
+    }
+    server = ctl;
+    const controllerAddress = `${headAddress}:${controllerPort(block, plan)}`;
+    const record: PortsRecord = { version: 1, jobId, base: block.base, size: block.size, controller: controllerAddress, pid: process.pid };
+    writeJsonAtomic(paths.ports, record);
+    await edges.launcher.recordBlock(jobId, block, controllerAddress);
+    const blk = block;
+    st.update((s) => ({ ...s, controller: controllerAddress, portBlock: blk }));
+    log(`control server on ${controllerAddress}, port block ${block.base}-${block.base + block.size - 1}`);
+    edges.onListening?.({ jobId, address: controllerAddress, jobDir: paths.dir });
+
+    agents.on('connected', (node, pid) => st.update((s) => withNode(s, node, { pid })));
+    agents.on('joined', (info) => {
+      const n = agents.joinedNodes().length;
+      log(`${info.name} joined (${info.cpus} CPU, ${info.gpus} GPU) ${n}/${nodes.length}`);
+      st.update((s) => withPhase(withNode(s, info.name, { state: 'joined', cpus: info.cpus, gpus: info.gpus }), edges.now(), { phase: 'node-joined', node: info.name }));
+    });
+    agents.on('failed', (node, reason) => {
+      log(`${node} failed: ${reason} (log: ${paths.agentLog(node)})`);
+      st.update((s) => withPhase(withNode(s, node, { state: 'failed', reason }), edges.now(), { phase: 'node-failed', node, detail: reason }));
+    });
+    agents.on('lost', (node, reason) => {
+      log(`${node} lost: ${reason} (log: ${paths.agentLog(node)})`);
+      st.update((s) => withPhase(withNode(s, node, { state: 'lost', reason }), edges.now(), { phase: 'node-lost', node, detail: reason }));
+      if (!plan.continueOnNodeLoss) requestStop({ kind: 'node-lost', node, reason });
+    });
+
+    const agentEnv: NodeJS.ProcessEnv = { ...edges.env, ...plan.env, [TOKEN_ENV]: token, RAYSL_JOB_ID: jobId, RAYSL_JOB_DIR: paths.dir };
+    launched = await edges.launcher.launch({
+      jobId,
+      targets: slots.map((s) => ({ node: s.name, role: s.role, address: s.address, log: s.log })),
+      agentArgv: edges.agentArgv,
+      controller: controllerAddress,
+      env: agentEnv,
+      perNode: plan.perNode,
+      log,
+    });
+    const la = launched;
+    launched.onExit((e) => {
+      const how = e.signal ? `killed by ${e.signal}` : `exit code ${e.code}`;
+      for (const n of e.nodes) agents.agentExited(n, how);
+    });
+    hurry = () => {
+      void la.stop(0);
+      void entry?.stop(0);
+    };
+    st.update((s) => withPhase(withState(s, 'forming'), edges.now(), { phase: 'agents-launched' }));
+
+    await waitForJoin({ agents, min: plan.minNodes, timeoutMs: plan.joinTimeoutSec * 1000, cancelled: stopped });
+    log(`cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - t0) / 1000).toFixed(2)}s`);
+    st.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));
+    if (stopReason) throw new Cancelled('stopped');
+
+    const entryEnv: NodeJS.ProcessEnv = {
+      ...edges.env,
+      [ADDRESS_ENV]: controllerAddress,
+      [TOKEN_ENV]: token,
+      RAYSL_JOB_DIR: paths.dir,
+      RAYSL_JOB_ID: jobId,
+      RAYSL_NODES: JSON.stringify(agents.joinedNodes()),
+      PYTHONUNBUFFERED: '1',
+      ...runtime.entrypointEnv({ address: headAddress, portBase: block.base, layout: plan.portLayout }),
+      ...plan.env,
+    };
+    entry = startEntrypoint({ plan, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
+    log(`entrypoint started (pid ${entry.pid}): ${[...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args].join(' ')}`);
+    st.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));
+
+    const outcome = await Promise.race([entry.exited.then((info) => ({ exit: info })), stopped.then((reason) => ({ reason }))]);
+    if ('reason' in outcome) {
+      const info = await entry.stop(grace);
+      exitCode = exitCodeOf(info, signalNumber);
+      log(`entrypoint stopped (${describeExit(info)})`);
+      st.update((s) => withPhase(s, edges.now(), { phase: 'entrypoint-exited', code: exitCode }));
+      if (outcome.reason.kind === 'node-lost') throw nodeLost(outcome.reason, paths.agentLog(outcome.reason.node));
+      finalState = 'cancelled';
+    } else {
+      exitCode = exitCodeOf(outcome.exit, signalNumber);
+      log(`entrypoint exited (${describeExit(outcome.exit)})`);
+      st.update((s) => withPhase(s, edges.now(), { phase: 'entrypoint-exited', code: exitCode }));
+      finalState = exitCode === 0 ? 'succeeded' : 'failed';
+    }
+    return exitCode;
+  } catch (err) {
+    if (err instanceof Cancelled || (stopReason && !(err instanceof RayslError))) {
+      if (stopReason?.kind === 'node-lost') {
+        failure = nodeLost(stopReason, paths.agentLog(stopReason.node));
+      } else {
+        finalState = 'cancelled';
+        exitCode = 128 + signalNumber(stopReason?.kind === 'signal' ? stopReason.signal : 'SIGTERM');
+        return exitCode;
+      }
+    } else {
+      failure = asRayslError(err);
+    }
+    throw failure;
+  } finally {
+    if (failure) {
+      exitCode = failure.exitCode;
+      finalState = 'failed';
+      log(`error: ${failure.message}`);
+      status?.update((s) => withPhase(s, edges.now(), { phase: 'error', code: failure?.exitCode, detail: failure?.message }));
+    }
+    status?.update((s) => withState(s, 'tearing-down'));
+    const tTear = edges.now();
+    // reverse start order: entrypoint, agents (politely, then by force), server, records
+    await teardownStep(log, 'entrypoint', async () => void (await entry?.stop(grace)));
+    await teardownStep(log, 'agents', async () => {
+      if (!launched) return;
+      await agentsRef?.stopAll('the job is ending', grace);
+      if ((await within(launched.allExited, grace)) === 'timeout') await launched.stop(grace);
+    });
+    await teardownStep(log, 'control server', async () => {
+      kv.close();
+      await server?.close();
+    });
+    await teardownStep(log, 'port record', () => edges.launcher.releaseBlock(jobId));
+    for (const [sig, fn] of handlers) signals.off(sig, fn);
+    log(`torn down in ${((edges.now() - tTear) / 1000).toFixed(2)}s; exit ${exitCode}`);
+    status?.update((s) => {
+      const done = withPhase({ ...withState(s, finalState), exitCode }, edges.now(), { phase: 'torn-down', code: exitCode });
+      return failure ? { ...done, error: { message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) } } : done;
+    });
+    await log.close();
+  }
+}
+
+async function teardownStep(log: (l: string) => void, what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+    log(`teardown: ${what} done`);
+  } catch (err) {
+    log(`teardown of ${what} failed: ${(err as Error).message}`);
+  }
+}
+
+function controllerPort(block: PortBlock, plan: Plan): number {
+  const p = portsOf(block.base, plan.portLayout).controller;
+  if (p === undefined) throw new InternalError('the port layout has no controller port', { hint: 'this is a bug in raysl' });
+  return p;
+}
+
+function blockPorts(block: PortBlock, plan: Plan): number[] {
+  return Array.from({ length: plan.portLayout.size }, (_, i) => block.base + i);
+}
+
+function nodeLost(r: { node: string; reason: string }, log: string): NodeLostError {
+  return new NodeLostError(`node ${r.node} was lost while the job was running: ${r.reason}`, {
+    hint: `read ${log}; pass --continue-on-node-loss to keep going without it`,
+    details: { node: r.node, log },
+  });
+}
+
+function signalNumber(s: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[s] ?? 15;
+}
+
+function describeExit(info: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return info.signal ? `killed by ${info.signal}` : `code ${info.code}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * The user's entrypoint on the head: interpreter + path + args untouched, in its own process group
+ * (so teardown reaches everything it started), output streamed as it arrives to entrypoint.log
+ * and to the controller's own stdout/stderr.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import type { Plan } from '../core/types.js';
+import { exitOf, terminateGroup, type ExitInfo } from './terminate.js';
+
+export interface RunningEntrypoint {
+  child: ChildProcess;
+  pid: number | undefined;
+  /** Resolves when the process exited and its output is fully written. */
+  exited: Promise<ExitInfo>;
+  stop(graceMs: number): Promise<ExitInfo>;
+}
+
+export function entrypointArgv(plan: Plan): string[] {
+  return [...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args];
+}
+
+export function startEntrypoint(opts: {
+  plan: Plan;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  logPath: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}): RunningEntrypoint {
+  const [cmd, ...args] = entrypointArgv(opts.plan);
+  if (cmd === undefined) throw new Error('entrypoint argv is empty');
+  const log = createWriteStream(opts.logPath, { flags: 'a' });
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let spawnError: Error | undefined;
+  child.on('error', (e) => {
+    spawnError = e;
+    opts.stderr.write(`raysl: cannot start entrypoint ${cmd}: ${e.message}\n`);
+  });
+  child.stdout?.on('data', (b: Buffer) => {
+    log.write(b);
+    opts.stdout.write(b);
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    log.write(b);
+    opts.stderr.write(b);
+  });
+  const drained = new Promise<void>((r) => child.once('close', () => r()));
+  const exited = (async () => {
+    const info = await exitOf(child);
+    // output still in the pipes after 'exit' belongs in the log too ('close' = pipes drained);
+    // a grandchild holding the pipe must not hold us: that is what teardown's group kill is for
+    if (!spawnError) await Promise.race([drained, new Promise((r) => setTimeout(r, 200).unref())]);
+    await new Promise<void>((r) => log.end(() => r()));
+    return spawnError ? { code: 127, signal: null } : info;
+  })();
+  return {
+    child,
+    pid: child.pid,
+    exited,
+    stop: async (graceMs) => {
+      await terminateGroup(child, graceMs);
+      return exited;
+    },
+  };
+}
+
+/** The entrypoint's exit as a process exit code: its code, or 128 + signal number. */
+export function exitCodeOf(info: ExitInfo, signalNumber: (s: NodeJS.Signals) => number): number {
+  if (info.code !== null) return info.code;
+  if (info.signal !== null) return 128 + signalNumber(info.signal);
+  return 70;
+}

@@ -1,0 +1,75 @@
+/**
+ * Where a job's files live: `<plan.jobDir>/<jobId>/`. Pure path arithmetic (POSIX separators), so
+ * every reader (`status`, `logs`, `cancel`, the controller) agrees on one layout.
+ *
+ *   plan.json            the Plan the controller ran (versioned, see core/types.ts)
+ *   status.json          JobStatus (core/status.ts), rewritten atomically (tmp + rename)
+ *   controller.log       the controller's timestamped progress lines
+ *   agent-<node>.log     one per node: the agent's own lines and its runtime's output
+ *   entrypoint.log       the entrypoint's stdout and stderr, interleaved as they arrived
+ *   token                the job's secret for the control server (mode 0600)
+ *   ports.json           the job's port block and control address ({ base, size, controller })
+ */
+import { UsageError } from './errors.js';
+
+export interface JobPaths {
+  dir: string;
+  plan: string;
+  status: string;
+  controllerLog: string;
+  entrypointLog: string;
+  token: string;
+  ports: string;
+  agentLog: (node: string) => string;
+}
+
+// Job ids and node names become file names: refuse anything that could escape the job dir.
+const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
+
+export function assertSafeName(kind: string, name: string): void {
+  if (!SAFE_NAME.test(name) || name === '.' || name === '..') {
+    throw new UsageError(`${kind} ${JSON.stringify(name)} cannot be used as a file name`, {
+      hint: `use letters, digits, '.', '_' or '-' in the ${kind}`,
+    });
+  }
+}
+
+export function joinPath(...parts: string[]): string {
+  const joined = parts.filter((p) => p !== '').join('/');
+  return joined.replace(/\/{2,}/g, '/');
+}
+
+export function jobDirOf(jobDirRoot: string, jobId: string): string {
+  assertSafeName('job id', jobId);
+  const root = jobDirRoot.length > 1 ? jobDirRoot.replace(/\/+$/, '') : jobDirRoot;
+  return joinPath(root, jobId);
+}
+
+export function jobPaths(jobDirRoot: string, jobId: string): JobPaths {
+  const dir = jobDirOf(jobDirRoot, jobId);
+  return {
+    dir,
+    plan: joinPath(dir, 'plan.json'),
+    status: joinPath(dir, 'status.json'),
+    controllerLog: joinPath(dir, 'controller.log'),
+    entrypointLog: joinPath(dir, 'entrypoint.log'),
+    token: joinPath(dir, 'token'),
+    ports: joinPath(dir, 'ports.json'),
+    agentLog: (node: string) => {
+      assertSafeName('node name', node);
+      return joinPath(dir, `agent-${node}.log`);
+    },
+  };
+}
+
+/** ports.json: what other local jobs read to keep their blocks disjoint from ours. */
+export interface PortsRecord {
+  version: 1;
+  jobId: string;
+  base: number;
+  size: number;
+  /** host:port of the control server. */
+  controller: string;
+  /** Controller pid: a record whose pid is gone is stale (local launcher only). */
+  pid: number;
+}

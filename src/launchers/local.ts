@@ -1,0 +1,142 @@
+/**
+ * The local launcher: every simulated node is a child process on this machine with its own
+ * loopback address (127.0.1.<i>) and the environment Slurm would give a task on that node
+ * (SLURMD_NODENAME, SLURM_CPUS_ON_NODE, CUDA_VISIBLE_DEVICES, ...). Each agent gets its own
+ * process group so a stop reaches everything it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PortBlock } from '../core/types.js';
+import { compressHostlist } from '../core/nodelist.js';
+import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from './types.js';
+import { exitOf, terminateGroup } from '../controller/terminate.js';
+import { writeJsonAtomic } from '../controller/status-file.js';
+import type { PortsRecord } from '../core/jobdir.js';
+
+/** Loopback address of the i-th simulated node (0-based): 127.0.1.1, 127.0.1.2, ... */
+export function localAddress(i: number): string {
+  if (i < 0 || i > 253 * 254) throw new RangeError(`node index ${i} out of range`);
+  return `127.0.${1 + Math.floor(i / 254)}.${1 + (i % 254)}`;
+}
+
+/** Where live local jobs record their port blocks (per user: blocks of others are found by bind). */
+export function localRegistryDir(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return join(tmpdir(), `raysl-local-${uid}`, 'ports');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Simulated GPU ids for one node: 0..g-1, as Slurm sets them for a GRES-bound step. */
+export function simulatedGpuIds(gpus: number): string[] {
+  return Array.from({ length: gpus }, (_, i) => String(i));
+}
+
+export interface LocalLauncherOptions {
+  registryDir?: string;
+}
+
+export function localLauncher(opts: LocalLauncherOptions = {}): Launcher {
+  const registry = opts.registryDir ?? localRegistryDir();
+  return {
+    name: 'local',
+    async resolveAddresses(nodes) {
+      return Object.fromEntries(nodes.map((n, i) => [n, localAddress(i)]));
+    },
+    async takenBlocks(jobId) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(registry);
+      } catch {
+        return [];
+      }
+      const blocks: PortBlock[] = [];
+      for (const name of names) {
+        if (!name.endsWith('.json')) continue;
+        try {
+          const rec = JSON.parse(readFileSync(join(registry, name), 'utf8')) as PortsRecord;
+          if (rec.jobId === jobId) continue;
+          // a record whose controller is gone is stale (a crashed run): ignore and tidy it
+          if (!pidAlive(rec.pid)) {
+            rmSync(join(registry, name), { force: true });
+            continue;
+          }
+          blocks.push({ base: rec.base, size: rec.size });
+        } catch {
+          // half-written or foreign file: the bind-probe still protects us
+        }
+      }
+      return blocks;
+    },
+    async recordBlock(jobId, block, controller) {
+      mkdirSync(registry, { recursive: true, mode: 0o700 });
+      const rec: PortsRecord = { version: 1, jobId, base: block.base, size: block.size, controller, pid: process.pid };
+      writeJsonAtomic(join(registry, `${jobId}.json`), rec);
+    },
+    async releaseBlock(jobId) {
+      rmSync(join(registry, `${jobId}.json`), { force: true });
+    },
+    async launch(req) {
+      return launchLocal(req);
+    },
+  };
+}
+
+function launchLocal(req: LaunchRequest): LaunchedAgents {
+  const [cmd, ...baseArgs] = req.agentArgv;
+  if (cmd === undefined) throw new Error('agentArgv is empty');
+  const nodelist = compressHostlist(req.targets.map((t) => t.node));
+  const gpuIds = simulatedGpuIds(req.perNode.gpus);
+  const children: Array<{ node: string; child: ChildProcess }> = [];
+  const listeners: Array<(e: AgentExit) => void> = [];
+  const exits: Array<Promise<void>> = [];
+  req.targets.forEach((t, i) => {
+    const fd = openSync(t.log, 'a', 0o644);
+    const env: NodeJS.ProcessEnv = {
+      ...req.env,
+      SLURMD_NODENAME: t.node,
+      SLURM_JOB_ID: req.jobId,
+      SLURM_JOB_NODELIST: nodelist,
+      SLURM_NODEID: String(i),
+      SLURM_PROCID: String(i),
+      SLURM_CPUS_ON_NODE: String(req.perNode.cpus),
+      RAYSL_NODE_ADDRESS: t.address,
+    };
+    if (req.perNode.gpus > 0) {
+      env.CUDA_VISIBLE_DEVICES = gpuIds.join(',');
+      env.SLURM_STEP_GPUS = gpuIds.join(',');
+      env.SLURM_GPUS_ON_NODE = String(req.perNode.gpus);
+    } else {
+      delete env.CUDA_VISIBLE_DEVICES;
+      delete env.SLURM_STEP_GPUS;
+      delete env.SLURM_GPUS_ON_NODE;
+    }
+    const args = [...baseArgs, '--controller', req.controller, '--node', t.node, '--role', t.role, '--address', t.address];
+    const child = spawn(cmd, args, { env, stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd); // the child holds its own copy
+    children.push({ node: t.node, child });
+    exits.push(
+      exitOf(child).then((info) => {
+        for (const l of listeners) l({ nodes: [t.node], code: info.code, signal: info.signal });
+      }),
+    );
+  });
+  req.log(`launched ${children.length} local agent(s): ${children.map((c) => `${c.node}=${c.child.pid}`).join(' ')}`);
+  return {
+    onExit: (cb) => void listeners.push(cb),
+    allExited: Promise.all(exits).then(() => undefined),
+    stop: async (graceMs) => {
+      await Promise.all(children.map((c) => terminateGroup(c.child, graceMs)));
+    },
+    pids: () => children.map((c) => c.child.pid).filter((p): p is number => p !== undefined),
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * How agents get onto nodes. The controller does not care whether an agent is an srun task on a
+ * real node or a child process pretending to be one; everything that differs lives here:
+ * node addresses, where other jobs' port blocks are recorded, and starting/stopping the agents.
+ */
+import type { LauncherName, NodeResources, PortBlock } from '../core/types.js';
+
+export interface AgentTarget {
+  node: string;
+  role: 'head' | 'worker';
+  address: string;
+  /** Absolute path of agent-<node>.log. */
+  log: string;
+}
+
+export interface LaunchRequest {
+  jobId: string;
+  /** Head first. */
+  targets: AgentTarget[];
+  /** argv that runs `raysl agent` (e.g. [node, /path/raysl.mjs, 'agent']); the launcher adds per-node flags. */
+  agentArgv: string[];
+  /** host:port of the control server. */
+  controller: string;
+  /** Environment for every agent; holds RAYSL_TOKEN (inherited, never argv). */
+  env: NodeJS.ProcessEnv;
+  perNode: NodeResources;
+  /** Log sink for launcher progress. */
+  log: (line: string) => void;
+}
+
+export interface AgentExit {
+  /** The node, when the exit belongs to one node (local); srun steps name their nodes. */
+  nodes: string[];
+  code: number | null;
+  signal: string | null;
+}
+
+export interface LaunchedAgents {
+  /** Called for each agent process (local) or step (srun) that exits. */
+  onExit(cb: (e: AgentExit) => void): void;
+  /** Resolves once every process/step the launcher started has exited. */
+  allExited: Promise<void>;
+  /** TERM (or srun's forced termination), grace, KILL; resolves when all are gone or the bound passed. */
+  stop(graceMs: number): Promise<void>;
+  /** Pids of the processes the launcher started (local: agents; srun: the srun clients). */
+  pids(): number[];
+}
+
+export interface Launcher {
+  name: LauncherName;
+  /** The address each node's agent and runtime bind. */
+  resolveAddresses(nodes: string[]): Promise<Record<string, string>>;
+  /** Port blocks of other raysl jobs that share any of these nodes. */
+  takenBlocks(jobId: string, nodes: string[]): Promise<PortBlock[]>;
+  /** Makes our block visible to later jobs (Slurm Comment / local registry). */
+  recordBlock(jobId: string, block: PortBlock, controller: string): Promise<void>;
+  /** Withdraws the record (local registry; Slurm forgets finished jobs by itself). */
+  releaseBlock(jobId: string): Promise<void>;
+  launch(req: LaunchRequest): Promise<LaunchedAgents>;
+}
