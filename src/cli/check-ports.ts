@@ -173,6 +173,8 @@ export async function collectCheckPorts(o: CheckPortsOptions, env: NodeJS.Proces
         const jb = toJobBlock(job, block);
         return inScope === undefined || jb.nodes.some((n) => inScope.has(n)) ? [jb] : [];
       });
+      // squeue's order depends on priorities; ours is by job id so output and messages are stable
+      jobs.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
     } catch (err) {
       throw withNoSlurmHint(err);
     }

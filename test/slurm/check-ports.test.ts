@@ -157,6 +157,23 @@ describe('raysl check-ports on the test cluster', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, runtime: 'builtin', jobs: [], block: { size: 64 }, probe: { address: '127.0.0.1', ports: 64, taken: [] } });
   });
 
+  it('exits 1 when two raysl jobs on one node already claim overlapping blocks', async () => {
+    const mine = (await report(['-w', 'node2', '--job-id', jobId])).r;
+    const recorded = mine.jobs.find((j) => j.id === jobId)!.block;
+    const r = await execa('sbatch', ['--parsable', '-N', '1', '-w', 'node2', '-J', 'raysl-check-ports-test-2', '-o', '/dev/null', '--wrap', 'exec sleep 600'], { env });
+    const second = r.stdout.trim().split(';')[0]!;
+    jobs.push(second);
+    await waitRunning(second);
+    await execa('scontrol', ['update', `JobId=${second}`, `Comment=${formatPortRecord({ base: recorded.first + 64, size: 64 })}`], { env });
+
+    const { code, stdout } = await cli(['check-ports', '-w', 'node2', '--no-color']);
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      `jobs ${jobId} and ${second} both use ports in ${recorded.first}-${recorded.last} / ${recorded.first + 64}-${recorded.first + 127} on node2`,
+    );
+    await execa('scancel', [second], { env });
+  });
+
   it('refuses unknown nodes and bad flags with usage errors', async () => {
     const unknown = await cli(['check-ports', '-w', 'node[2,9]']);
     expect(unknown.code).toBe(2);
