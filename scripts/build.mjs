@@ -1,7 +1,7 @@
 // Bundles the CLI (and the client library) into single ESM files so `bin/raysl` loads one file:
 // startup stays fast on slow shared filesystems (one stat + one read instead of hundreds).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -29,3 +29,27 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/raysl.mjs' }),
   build({ ...common, entryPoints: ['src/client/index.ts'], outfile: 'dist/client.mjs' }),
 ]);
+
+// Types for `import { connect } from 'raysl'` (package.json "exports" -> dist/client.d.ts): emit
+// declarations of the client and what it imports, then point dist/client.d.ts at them.
+{
+  const ts = (await import('typescript')).default;
+  const program = ts.createProgram([join(root, 'src/client/index.ts'), join(root, 'src/globals.d.ts')], {
+    declaration: true,
+    emitDeclarationOnly: true,
+    outDir: join(root, 'dist/types'),
+    rootDir: join(root, 'src'),
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    skipLibCheck: true,
+    types: ['node'],
+  });
+  const emitted = program.emit();
+  const errors = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics);
+  if (errors.length > 0) {
+    throw new Error(`client .d.ts: ${ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' })}`);
+  }
+  writeFileSync(join(root, 'dist/client.d.ts'), "export * from './types/client/index.js';\n");
+}
