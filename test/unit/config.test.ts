@@ -1,0 +1,161 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mergeConfigs, profileLayers, validateConfig } from '../../src/core/config.js';
+import { UsageError } from '../../src/core/errors.js';
+import { findProjectConfig, findUserConfig, loadConfig } from '../../src/cli/config-file.js';
+import { specFromCli } from '../../src/cli/job-options.js';
+import type { Io } from '../../src/cli/io.js';
+
+function catchUsage(fn: () => unknown): UsageError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return err as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('validateConfig', () => {
+  it('accepts profiles with every kind of value', () => {
+    const c = validateConfig(
+      {
+        profiles: {
+          default: { partition: 'debug', time: 30, setup: ['module load python'] },
+          gpu: { gpusPerNode: 8, mem: '64G', env: { NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: 4 }, sbatchArgs: ['--mail-type=END'], runtime: 'ray', exclusive: true },
+        },
+      },
+      'raysl.config.json',
+    );
+    expect(c.profiles.default).toEqual({ partition: 'debug', time: '30', setup: ['module load python'] });
+    expect(c.profiles.gpu!.env).toEqual({ NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: '4' });
+  });
+
+  it('an empty file or no profiles is an empty config', () => {
+    expect(validateConfig(null, 'f')).toEqual({ profiles: {} });
+    expect(validateConfig({}, 'f')).toEqual({ profiles: {} });
+  });
+
+  it.each([
+    [{ profiles: { gpu: { nodes: 'four' } } }, /^\/p\/raysl\.config\.json: profiles\.gpu\.nodes: .*expected number, received string/],
+    [{ profiles: { gpu: { gpus: 8 } } }, /profiles\.gpu: .*gpus/],
+    [{ profiles: { gpu: { time: '2h' } } }, /profiles\.gpu\.time: --time: expected MM/],
+    [{ profiles: { gpu: { sbatchArgs: ['--nodes=4'] } } }, /profiles\.gpu\.sbatchArgs\.0: .*raysl sets --nodes/],
+    [{ profiles: { gpu: { env: { CUDA_VISIBLE_DEVICES: '0' } } } }, /profiles\.gpu\.env\.CUDA_VISIBLE_DEVICES: .*cannot be overridden/],
+    [{ profiles: { gpu: { setup: ['a\nb'] } } }, /profiles\.gpu\.setup\.0: one shell line per entry/],
+    [{ profiles: { gpu: { nodes: 0 } } }, /profiles\.gpu\.nodes/],
+    [{ profile: {} }, /\(top level\): .*profile/],
+    [{ profiles: { 'bad name': {} } }, /profiles\.bad name/],
+  ])('reports file, key path and problem for %j', (data, message) => {
+    const err = catchUsage(() => validateConfig(data, '/p/raysl.config.json'));
+    expect(err.message).toMatch(message);
+    expect(err.hint).toBeTruthy();
+  });
+
+  it('an unknown key gets a hint listing the known ones', () => {
+    const err = catchUsage(() => validateConfig({ profiles: { gpu: { gpus: 8 } } }, 'f'));
+    expect(err.hint).toMatch(/remove or rename gpus; profile keys are: nodes, minNodes/);
+  });
+});
+
+describe('mergeConfigs and profileLayers', () => {
+  const user = { profiles: { default: { account: 'me', env: { A: '1' } }, gpu: { gpusPerNode: 4, partition: 'gpu' } } };
+  const project = { profiles: { default: { partition: 'debug', env: { B: '2' } }, gpu: { gpusPerNode: 8 } } };
+
+  it('project file overrides the user file key by key', () => {
+    expect(mergeConfigs([user, project])).toEqual({
+      profiles: {
+        default: { account: 'me', partition: 'debug', env: { A: '1', B: '2' } },
+        gpu: { gpusPerNode: 8, partition: 'gpu' },
+      },
+    });
+  });
+
+  it('default applies always, the named profile on top', () => {
+    const merged = mergeConfigs([user, project]);
+    expect(profileLayers(merged, undefined, [])).toEqual([merged.profiles.default]);
+    expect(profileLayers(merged, 'gpu', [])).toEqual([merged.profiles.default, merged.profiles.gpu]);
+    expect(profileLayers(merged, 'default', [])).toEqual([merged.profiles.default]);
+  });
+
+  it('an unknown profile names the files and the known profiles', () => {
+    const err = catchUsage(() => profileLayers(mergeConfigs([user]), 'gpux', ['/home/me/.config/raysl/config.json']));
+    expect(err.message).toBe('profile "gpux" not found in /home/me/.config/raysl/config.json');
+    expect(err.hint).toBe('known profiles: default, gpu');
+    expect(catchUsage(() => profileLayers({ profiles: {} }, 'gpu', [])).message).toMatch(/no raysl\.config\.json\/\.yaml found/);
+  });
+});
+
+describe('config files on disk', () => {
+  function tree(): { root: string; proj: string; sub: string; xdg: string } {
+    const root = mkdtempSync(join(tmpdir(), 'raysl-config-'));
+    const proj = join(root, 'proj');
+    const sub = join(proj, 'src', 'deep');
+    const xdg = join(root, 'xdg');
+    mkdirSync(sub, { recursive: true });
+    mkdirSync(join(xdg, 'raysl'), { recursive: true });
+    return { root, proj, sub, xdg };
+  }
+
+  it('finds the project file upward and the user file under XDG_CONFIG_HOME or ~/.config', () => {
+    const t = tree();
+    writeFileSync(join(t.proj, 'raysl.config.yaml'), 'profiles:\n  default:\n    partition: debug\n');
+    writeFileSync(join(t.xdg, 'raysl', 'config.json'), '{"profiles": {}}');
+    expect(findProjectConfig(t.sub)).toBe(join(t.proj, 'raysl.config.yaml'));
+    expect(findUserConfig({ XDG_CONFIG_HOME: t.xdg })).toBe(join(t.xdg, 'raysl', 'config.json'));
+    mkdirSync(join(t.root, 'home', '.config', 'raysl'), { recursive: true });
+    writeFileSync(join(t.root, 'home', '.config', 'raysl', 'config.yaml'), '');
+    expect(findUserConfig({ HOME: join(t.root, 'home') })).toBe(join(t.root, 'home', '.config', 'raysl', 'config.yaml'));
+    expect(findUserConfig({})).toBeUndefined();
+  });
+
+  it('reads YAML, resolves jobDir against the file, and merges user < project', () => {
+    const t = tree();
+    writeFileSync(join(t.xdg, 'raysl', 'config.yaml'), 'profiles:\n  default:\n    account: me\n    partition: cpu\n');
+    writeFileSync(join(t.proj, 'raysl.config.yaml'), 'profiles:\n  default:\n    partition: debug\n    jobDir: ../jobs\n');
+    const { config, files } = loadConfig(t.sub, { XDG_CONFIG_HOME: t.xdg });
+    expect(files).toEqual([join(t.xdg, 'raysl', 'config.yaml'), join(t.proj, 'raysl.config.yaml')]);
+    expect(config.profiles.default).toEqual({ account: 'me', partition: 'debug', jobDir: join(t.root, 'jobs') });
+  });
+
+  it('bad syntax and two files in one directory are usage errors naming the file', () => {
+    const t = tree();
+    writeFileSync(join(t.proj, 'raysl.config.json'), '{ "profiles": ');
+    expect(() => loadConfig(t.proj, {})).toThrow(/raysl\.config\.json: not valid JSON/);
+    writeFileSync(join(t.proj, 'raysl.config.yaml'), '');
+    expect(() => loadConfig(t.proj, {})).toThrow(/two raysl config files in/);
+  });
+
+  it('specFromCli: flags override the profile, the profile overrides defaults', async () => {
+    const t = tree();
+    writeFileSync(join(t.proj, 'train.py'), '');
+    writeFileSync(
+      join(t.proj, 'raysl.config.json'),
+      JSON.stringify({ profiles: { default: { partition: 'debug', setup: ['module load python'] }, gpu: { partition: 'gpu', gpusPerNode: 8, nodes: 4, env: { A: '1' } } } }),
+    );
+    const io = { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: t.proj, now: () => 0 } as Io;
+    const spec = await specFromCli('train.py', ['--lr', '1'], { profile: 'gpu', nodes: '2', setup: ['source venv/bin/activate'], env: ['B=2'] }, io);
+    expect(spec).toMatchObject({
+      entrypoint: join(t.proj, 'train.py'),
+      args: ['--lr', '1'],
+      partition: 'gpu',
+      gpusPerNode: 8,
+      nodes: 2,
+      setup: ['module load python', 'source venv/bin/activate'],
+      env: { A: '1', B: '2' },
+      profile: 'gpu',
+      jobDir: join(t.proj, 'raysl-jobs'),
+    });
+  });
+
+  it('specFromCli: refuses a missing entrypoint and a non-executable extensionless one', async () => {
+    const t = tree();
+    const io = { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: t.proj, now: () => 0 } as Io;
+    await expect(specFromCli('missing.py', [], {}, io)).rejects.toThrow(/entrypoint missing\.py not found/);
+    writeFileSync(join(t.proj, 'tool'), '#!/bin/sh\n');
+    await expect(specFromCli('tool', [], {}, io)).rejects.toThrow(/no known extension and is not executable/);
+    await expect(specFromCli('src', [], {}, io)).rejects.toThrow(/is not a file/);
+  });
+});
