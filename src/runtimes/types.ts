@@ -11,6 +11,8 @@ export interface RuntimeNodeContext {
   nodeName: string;
   /** Address this node's runtime binds (never 0.0.0.0). */
   address: string;
+  /** Interface the user named (--iface ib0); the runtime binds its address instead of `address`. */
+  iface?: string;
   /** Head's address and the job's port block base (same block on every node). */
   headAddress: string;
   portBase: number;
