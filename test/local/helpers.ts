@@ -1,0 +1,157 @@
+/**
+ * Helpers for the local e2e tests: they run the built bundle (dist/raysl.mjs) as a real process,
+ * with a private job dir, and wait on events (output lines, process exits) with deadlines.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { JobStatus } from '../../src/core/status.js';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const bundle = join(root, 'dist', 'raysl.mjs');
+export const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the bundle when it is missing or older than src/ (tests must run what users run). */
+export function ensureBuilt(): void {
+  const client = join(root, 'dist', 'client.mjs');
+  if (existsSync(bundle) && existsSync(client) && statSync(bundle).mtimeMs >= newestMtime(join(root, 'src'))) return;
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
+}
+
+export interface Job {
+  child: ChildProcess;
+  jobRoot: string;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (128+n for a signal). */
+  exited: Promise<number>;
+  /** Resolves when stdout/stderr matches, rejects at the deadline. */
+  waitFor(re: RegExp, ms?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
+  /** The job's directory once the controller created it. */
+  jobDir(): string;
+  status(): JobStatus;
+}
+
+export function runLocal(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Job {
+  const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-test-'));
+  const child = spawn(process.execPath, [bundle, 'run', '--local', '--job-dir', jobRoot, ...args], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  child.stdout!.on('data', (b: Buffer) => ((out += b.toString()), wake()));
+  child.stderr!.on('data', (b: Buffer) => ((err += b.toString()), wake()));
+  const exited = new Promise<number>((resolve) => {
+    child.on('close', (code, signal) => {
+      wake();
+      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+    });
+  });
+  const job: Job = {
+    child,
+    jobRoot,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor: (re, ms = 15_000, stream = 'stdout') =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${re} on ${stream} within ${ms} ms; stdout:\n${out}\nstderr:\n${err}`)), ms);
+        const check = () => {
+          const m = (stream === 'stdout' ? out : err).match(re);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer);
+            reject(new Error(`exited before ${re} on ${stream}; stdout:\n${out}\nstderr:\n${err}`));
+          } else waiters.push(check);
+        };
+        check();
+      }),
+    jobDir: () => {
+      const dirs = readdirSync(jobRoot).filter((d) => d.startsWith('local-'));
+      if (dirs.length !== 1) throw new Error(`expected one job dir in ${jobRoot}, found ${dirs.join(', ') || 'none'}`);
+      return join(jobRoot, dirs[0]!);
+    },
+    status: () => JSON.parse(readFileSync(join(job.jobDir(), 'status.json'), 'utf8')) as JobStatus,
+  };
+  return job;
+}
+
+/** Exit within a deadline or fail the test with what the job printed. */
+export async function exitWithin(job: Job, ms: number): Promise<{ code: number; ms: number }> {
+  const t0 = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    job.exited,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        job.child.kill('SIGKILL');
+        reject(new Error(`job did not exit within ${ms} ms\nstdout:\n${job.stdout()}\nstderr:\n${job.stderr()}`));
+      }, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return { code, ms: performance.now() - t0 };
+}
+
+/** A pid is alive unless /proc says it is gone or a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (fast polling with backoff: a foreign pid has no exit event for us) until all pids are gone. */
+export async function allGone(pids: number[], ms = 5000): Promise<number[]> {
+  const end = Date.now() + ms;
+  let step = 5;
+  for (;;) {
+    const left = pids.filter(alive);
+    if (left.length === 0 || Date.now() > end) return left;
+    await new Promise((r) => setTimeout(r, step));
+    step = Math.min(step * 2, 100);
+  }
+}
+
+/** Waits until status.json satisfies pred (the controller rewrites it on every event). */
+export async function statusWhere(job: Job, pred: (s: JobStatus) => boolean, ms = 15_000): Promise<JobStatus> {
+  const end = Date.now() + ms;
+  let step = 5;
+  for (;;) {
+    try {
+      const s = job.status();
+      if (pred(s)) return s;
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > end) throw new Error(`status.json never matched within ${ms} ms; stderr:\n${job.stderr()}`);
+    if (job.child.exitCode !== null) throw new Error(`job exited before status matched; stderr:\n${job.stderr()}`);
+    await new Promise((r) => setTimeout(r, step));
+    step = Math.min(step * 2, 50);
+  }
+}
+
+export function agentPids(s: JobStatus): number[] {
+  return s.nodes.map((n) => n.pid).filter((p): p is number => typeof p === 'number');
+}
