@@ -16,21 +16,23 @@ const shared = {
   define: { RAYSL_VERSION: JSON.stringify(pkg.version) },
   plugins: [hbsText],
 };
+const setupFiles = ['test/setup/globals.ts'];
 
 export default defineConfig({
   ...shared,
   test: {
     projects: [
-      { ...shared, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { ...shared, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles } },
       {
         ...shared,
-        test: { name: 'local', include: ['test/local/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+        test: { name: 'local', include: ['test/local/**/*.test.ts'], setupFiles, testTimeout: 60_000, hookTimeout: 60_000 },
       },
       {
         ...shared,
         test: {
           name: 'slurm',
           include: ['test/slurm/**/*.test.ts'],
+          setupFiles,
           globalSetup: ['test/setup/slurm-global.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
