@@ -33,15 +33,16 @@ describe('test cluster', () => {
   it('runs the head and worker agent steps concurrently on 4 nodes, each task on its own hostname with its GPUs', async () => {
     const names = await clusterNodes();
     const [head, ...workers] = names;
-    // Each agent task records it started, then waits (bounded) for the other step's marker: the job
-    // only completes if both steps really ran at the same time.
+    // Each agent task records it started, then waits (bounded) for the other step's marker and for
+    // the batch script's extra step to finish: the job only passes if both agent steps ran at the
+    // same time AND another step could start while they ran (without --overlap it blocks).
     const body = (role: string, waitFor: string[]) =>
       `echo "${role} $SLURMD_NODENAME $(hostname) gpus=$CUDA_VISIBLE_DEVICES step=$SLURM_STEP_ID"; ` +
       `touch "started.${role}.$SLURMD_NODENAME"; ` +
       `for i in $(seq 400); do ok=1; for f in ${waitFor.map((w) => shq(w)).join(' ')}; do [ -e "$f" ] || ok=0; done; [ $ok = 1 ] && exit 0; sleep 0.05; done; ` +
       `echo "${role} on $SLURMD_NODENAME never saw ${waitFor.join(' ')}"; exit 1`;
-    const headStep = srunArgv({ nodes: 1, nodelist: head!, ntasksPerNode: 1, gpusPerNode: 2, overlap: true, command: ['bash', '-c', body('head', workers.map((w) => `started.worker.${w}`))] });
-    const workerStep = srunArgv({ nodes: workers.length, nodelist: workers.join(','), ntasksPerNode: 1, gpusPerNode: 2, overlap: true, command: ['bash', '-c', body('worker', [`started.head.${head}`])] });
+    const headStep = srunArgv({ nodes: 1, nodelist: head!, ntasksPerNode: 1, gpusPerNode: 2, overlap: true, command: ['bash', '-c', body('head', [...workers.map((w) => `started.worker.${w}`), 'user-step.done'])] });
+    const workerStep = srunArgv({ nodes: workers.length, nodelist: workers.join(','), ntasksPerNode: 1, gpusPerNode: 2, overlap: true, command: ['bash', '-c', body('worker', [`started.head.${head}`, 'user-step.done'])] });
     const q = (argv: string[]) => argv.map(shq).join(' ');
     const job = await submitScript(
       [
@@ -50,7 +51,7 @@ describe('test cluster', () => {
         `${q(workerStep)} & w=$!`,
         // While the agents run, any other step must still start (no "Requested nodes are busy").
         `until [ -e ${shq(`started.head.${head}`)} ]; do sleep 0.05; done`,
-        `timeout 20 srun --nodes=${names.length} --ntasks-per-node=1 true; echo "user-step rc=$?"`,
+        `timeout 10 srun --nodes=${names.length} --ntasks-per-node=1 true; echo "user-step rc=$?"; touch user-step.done`,
         'wait $h; hr=$?; wait $w; echo "rc head=$hr workers=$?"',
       ].join('\n'),
       { name: 'agents', sbatchArgs: [`--nodes=${names.length}`, `--nodelist=${names.join(',')}`, '--gpus-per-node=2'] },
