@@ -376,7 +376,11 @@ cmd_down() {
   alive "$ctld" && pids+=("$ctld")
   stop_pids "${pids[@]}"
   p="$(pid_of "$DIR/run/munged.started")"
-  if [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null || true)" = munged ]; then stop_pids "$p"; fi
+  # munged is shared by every lab on this host: stop it only if we started it and no other
+  # slurmctld (another lab) still needs it.
+  if [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null || true)" = munged ]; then
+    if pgrep -x slurmctld >/dev/null; then say "leaving munged running: another Slurm controller uses it"; else stop_pids "$p"; fi
+  fi
   local d
   while read -r n; do
     for d in /sys/fs/cgroup/*/"slurm_$n"; do
