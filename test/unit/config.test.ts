@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +31,13 @@ describe('validateConfig', () => {
     );
     expect(c.profiles.default).toEqual({ partition: 'debug', time: '30', setup: ['module load python'] });
     expect(c.profiles.gpu!.env).toEqual({ NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: '4' });
+  });
+
+  it('accepts the shipped example (examples/raysl.config.json)', () => {
+    const file = new URL('../../examples/raysl.config.json', import.meta.url);
+    const c = validateConfig(JSON.parse(readFileSync(file, 'utf8')), 'examples/raysl.config.json');
+    expect(Object.keys(c.profiles)).toEqual(['default', 'gpu', 'cpu']);
+    expect(c.profiles.gpu!.gpusPerNode).toBe(8);
   });
 
   it('an empty file or no profiles is an empty config', () => {
