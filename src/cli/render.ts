@@ -2,6 +2,7 @@
  * `raysl render`: the dry run. Prints the exact sbatch script `raysl submit` would submit (or, with
  * --json, the sbatch argv, the script and the plan). Submits nothing, writes nothing.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { planJob } from '../core/plan.js';
 import { renderSbatch, sbatchArgvFor } from '../render/sbatch.js';
@@ -41,7 +42,10 @@ $XDG_CONFIG_HOME/raysl/config.json|yaml; flags override the profile, the profile
       const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: io.cwd });
       const script = renderSbatch(plan, paths);
       const c = painter(globals, io);
-      for (const w of plan.warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
+      const warnings = [...plan.warnings];
+      // sbatch opens --output before the script runs and does not create its directory
+      if (!existsSync(plan.jobDir)) warnings.push(`job dir ${plan.jobDir} does not exist yet: mkdir -p it before a plain sbatch (raysl submit creates it)`);
+      for (const w of warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
       if (globals.json) {
         writeJson(io, { argv: sbatchArgvFor(plan, '<script>'), script, plan });
         return;
