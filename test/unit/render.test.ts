@@ -99,6 +99,49 @@ describe('golden sbatch scripts', () => {
   });
 });
 
+/**
+ * sbatch's #SBATCH tokenizer as observed with sbatch 22.05 on the test cluster (src/render/quote.ts):
+ * whitespace splits, "..." and '...' group, a backslash takes the next character literally, an
+ * unquoted # ends the line. Only used to read our own lines back.
+ */
+function sbatchTokens(line: string): string[] {
+  const words: string[] = [];
+  let cur: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (ch === '\\' && i + 1 < line.length) {
+      cur = (cur ?? '') + line[++i];
+    } else if (quote) {
+      if (ch === quote) quote = undefined;
+      else cur = (cur ?? '') + ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      cur = cur ?? '';
+    } else if (ch === '#') {
+      break;
+    } else if (/\s/.test(ch)) {
+      if (cur !== undefined) words.push(cur);
+      cur = undefined;
+    } else cur = (cur ?? '') + ch;
+  }
+  expect(quote).toBeUndefined();
+  if (cur !== undefined) words.push(cur);
+  return words;
+}
+
+describe('#SBATCH lines read back as the plan says', () => {
+  it.each(cases)('$name', (c) => {
+    const plan = planFor(c);
+    const lines = renderSbatch(plan, ctx)
+      .split('\n')
+      .filter((l) => l.startsWith('#SBATCH '))
+      .map((l) => sbatchTokens(l.slice('#SBATCH '.length)));
+    const expected = [...plan.sbatch.map(([f, v]) => (v === '' ? f : `${f}=${v}`)), ...plan.sbatchExtra];
+    expect(lines).toEqual(expected.map((w) => [w]));
+  });
+});
+
 describe('hostile values are inert', () => {
   it('runs the script with a stand-in for node: no marker file, args and env arrive byte-identical', () => {
     const dir = mkdtempSync(join(tmpdir(), 'raysl-hostile-'));
