@@ -63,12 +63,14 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     channel = await openChannel(o.controller, token);
     const ch = channel;
     void ch.closed.then(() => finish({ kind: 'lost' }));
-    if (hookApplies(o.env, 'RAYSL_TEST_FAIL_AGENT', node)) {
-      log('test hook RAYSL_TEST_FAIL_AGENT: connected, never joining');
-      const o2 = await outcome;
-      return o2.kind === 'signal' ? 0 : 1;
-    }
     const granted = grantedFromEnv(o.env);
+    if (hookApplies(o.env, 'RAYSL_TEST_FAIL_AGENT', node)) {
+      // says hello (so the controller knows its pid) and then never brings its runtime up
+      log('test hook RAYSL_TEST_FAIL_AGENT: registered, never joining');
+      ch.onMessage((m) => void (m.t === 'stop' && finish({ kind: 'stop', reason: m.reason })));
+      ch.send({ t: 'hello', v: 1, node, role: o.role, pid: process.pid, hostname: hostname(), granted });
+      return exitFor(await outcome, log);
+    }
     let runEnv: NodeJS.ProcessEnv = {};
     let welcomed: (w: Welcome) => void = () => {};
     const welcome = new Promise<Welcome>((r) => (welcomed = r));

@@ -12,7 +12,7 @@ export function missingReport(agents: AgentRegistry): { text: string; nodes: Arr
   const nodes = agents.missing().map((m) => ({
     node: m.slot.name,
     log: m.slot.log,
-    reason: m.reason ?? (m.state === 'connected' ? 'connected but its runtime never came up' : 'its agent never connected'),
+    reason: m.reason ?? (m.state === 'connected' ? 'connected but its runtime never came up' : 'its agent never registered with the controller'),
   }));
   return { text: nodes.map((n) => `${n.node} (${n.reason}; log: ${n.log})`).join(', '), nodes };
 }

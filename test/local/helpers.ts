@@ -155,3 +155,18 @@ export async function statusWhere(job: Job, pred: (s: JobStatus) => boolean, ms 
 export function agentPids(s: JobStatus): number[] {
   return s.nodes.map((n) => n.pid).filter((p): p is number => typeof p === 'number');
 }
+
+/** Every live process whose environment carries RAYSL_JOB_ID=<jobId>: agents, entrypoint, their children. */
+export function jobProcesses(jobId: string): number[] {
+  const needle = `RAYSL_JOB_ID=${jobId}\0`;
+  const found: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${d}/environ`, 'utf8').includes(needle) && alive(Number(d))) found.push(Number(d));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}

@@ -1,0 +1,83 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { agentPids, allGone, ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal, statusWhere } from './helpers.js';
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+const wait = join(fixtures, 'wait.sh');
+const hooks = (node: string) => ({ env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FAIL_AGENT: node } });
+
+describe('raysl run --local failure paths', () => {
+  it('a node that never joins: exit 4 at the join deadline, naming the node and its log', async () => {
+    const job = runLocal(['-N', '4', '--join-timeout', '2', 'examples/train.ts'], hooks('node3'));
+    const { code, ms } = await exitWithin(job, 15_000);
+    expect(code).toBe(4);
+    expect(ms).toBeGreaterThan(1500);
+    expect(job.stderr()).toMatch(/did not form.*join timeout.*3\/4 nodes joined; missing: node3 \(connected but its runtime never came up; log: \S+agent-node3\.log\)/);
+    expect(job.stderr()).toMatch(/hint:/);
+    const s = job.status();
+    expect(s).toMatchObject({ state: 'failed', exitCode: 4 });
+    expect(s.timeline.map((e) => e.phase)).not.toContain('entrypoint-started');
+    expect(await allGone(agentPids(s))).toEqual([]);
+  });
+
+  it('kill -9 of a worker agent mid-run: exit 5 quickly, naming the node; nothing left', async () => {
+    const job = runLocal(['-N', '3', wait]);
+    const [, shPid, sleepPid] = await job.waitFor(/ready (\d+) (\d+)/);
+    const s = await statusWhere(job, (x) => x.state === 'running');
+    const victim = s.nodes.find((n) => n.name === 'node2')!.pid!;
+    const t0 = performance.now();
+    process.kill(victim, 'SIGKILL');
+    const { code } = await exitWithin(job, 10_000);
+    const elapsed = performance.now() - t0;
+    expect(code).toBe(5);
+    expect(elapsed).toBeLessThan(3000);
+    expect(job.stderr()).toMatch(/node node2 was lost/);
+    expect(job.stderr()).toMatch(/agent-node2\.log/);
+    expect(job.status()).toMatchObject({ state: 'failed', exitCode: 5 });
+    expect(await allGone([...agentPids(s), Number(shPid), Number(sleepPid)])).toEqual([]);
+  });
+
+  it('SIGTERM to the controller mid-run stops the entrypoint (and its children) and every agent', async () => {
+    const job = runLocal(['-N', '4', wait]);
+    const [, shPid, sleepPid] = await job.waitFor(/ready (\d+) (\d+)/);
+    const s = await statusWhere(job, (x) => x.state === 'running');
+    job.child.kill('SIGTERM');
+    const { code } = await exitWithin(job, 10_000);
+    expect(code).toBe(143);
+    expect(job.status().state).toBe('cancelled');
+    expect(job.status().timeline.at(-1)?.phase).toBe('torn-down');
+    expect(await allGone([job.child.pid!, ...agentPids(s), Number(shPid), Number(sleepPid)])).toEqual([]);
+    expect(jobProcesses(s.jobId)).toEqual([]);
+  });
+
+  it('SIGTERM to the controller while the cluster forms leaves no processes', async () => {
+    const job = runLocal(['-N', '4', '--join-timeout', '60', wait], hooks('node4'));
+    const s = await statusWhere(job, (x) => x.joined.length === 3 && x.nodes.every((n) => n.pid !== undefined));
+    expect(jobProcesses(s.jobId).length).toBeGreaterThanOrEqual(4);
+    job.child.kill('SIGTERM');
+    const { code, ms } = await exitWithin(job, 10_000);
+    expect(code).toBe(143);
+    expect(ms).toBeLessThan(5000);
+    expect(job.stdout()).not.toMatch(/ready/);
+    expect(job.status().state).toBe('cancelled');
+    expect(await allGone([job.child.pid!, ...agentPids(s)])).toEqual([]);
+    expect(jobProcesses(s.jobId)).toEqual([]);
+  });
+
+  it('a second signal during teardown kills at once and still leaves nothing behind', async () => {
+    // the entrypoint ignores TERM, so teardown would wait the whole grace; the second signal cuts it short
+    const job = runLocal(['-N', '2', join(fixtures, 'stubborn.sh')]);
+    const [, shPid] = await job.waitFor(/ready (\d+)/);
+    const s = await statusWhere(job, (x) => x.state === 'running');
+    job.child.kill('SIGTERM');
+    await job.waitFor(/received SIGTERM: tearing down/, 5000, 'stderr');
+    job.child.kill('SIGINT');
+    const { code, ms } = await exitWithin(job, 10_000);
+    // the entrypoint's own code: KILL (128 + 9) is what finally stopped it
+    expect(code).toBe(137);
+    expect(ms).toBeLessThan(2500);
+    expect(job.stderr()).toMatch(/received SIGINT again: killing everything now/);
+    expect(await allGone([job.child.pid!, ...agentPids(s), Number(shPid)])).toEqual([]);
+  });
+});
