@@ -53,13 +53,16 @@ const withSlurm = Boolean(process.env.SLURM_CONF && existsSync(process.env.SLURM
 const baseline: number[] = [];
 const render: number[] = [];
 const renderSinfo: number[] = [];
+const version: number[] = [];
 for (let i = 0; i < runs + 2; i++) {
   const b = timeProcess(['-e', '']);
   const r = timeProcess(renderArgv);
   const s = withSlurm ? timeProcess(sinfoArgv) : NaN;
+  const v = timeProcess([bundle, '--version']);
   if (i < 2) continue; // warm the page cache first
   baseline.push(b);
   render.push(r);
+  version.push(v);
   if (withSlurm) renderSinfo.push(s);
 }
 const b = stats(baseline);
@@ -68,6 +71,8 @@ const result: Record<string, unknown> = {
   inProcess: { planMs: planOnly, planAndRenderMs: planRender, job: '4 nodes x 8 GPUs, ray, setup + env' },
   process: {
     baselineNodeEmpty: b,
+    // loading the bundle alone (commander, execa, ora, zod, handlebars...): what render costs beyond it is plan+render+fs
+    rayslVersion: stats(version),
     rayslRenderNoCheck: r,
     overheadMedianMs: Math.round((r.medianMs - b.medianMs) * 10) / 10,
     ...(withSlurm ? { rayslRenderWithSinfo: stats(renderSinfo) as Stats } : { rayslRenderWithSinfo: 'skipped: no SLURM_CONF' }),
