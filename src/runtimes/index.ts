@@ -2,9 +2,10 @@
 import type { RuntimeName } from '../core/types.js';
 import type { RuntimeAdapter } from './types.js';
 import { builtinRuntime } from './builtin/index.js';
+import { rayRuntime } from './ray.js';
 import { InternalError } from '../core/errors.js';
 
-const runtimes: Partial<Record<RuntimeName, RuntimeAdapter>> = { builtin: builtinRuntime };
+const runtimes: Partial<Record<RuntimeName, RuntimeAdapter>> = { builtin: builtinRuntime, ray: rayRuntime };
 
 export function getRuntime(name: RuntimeName): RuntimeAdapter {
   const r = runtimes[name];
