@@ -1,14 +1,94 @@
-import type { Register } from './app.js';
-import { InternalError } from '../core/errors.js';
+/**
+ * `raysl submit`: plan -> script (pure) -> the only place that writes it and calls sbatch (TorchX's
+ * request/materialize/schedule split). The script lands in the job dir root as
+ * raysl-<time>.sbatch, and a copy goes to <job dir>/<jobid>/job.sh next to the job's other files.
+ * --dry-run prints the sbatch argv and the script; --follow watches the job to its end and exits
+ * with its code.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { jobPaths } from '../core/jobdir.js';
+import { planJob } from '../core/plan.js';
+import { renderSbatch, sbatchArgvFor } from '../render/sbatch.js';
+import { commandLine, runSlurm } from '../slurm/exec.js';
+import { parseSbatchParsable } from '../slurm/sbatch.js';
+import { globalsOf, type Register } from './app.js';
+import { gatherFacts } from './facts.js';
+import { followJob } from './follow.js';
+import { painter, writeJson } from './io.js';
+import { addJobOptions, specFromCli } from './job-options.js';
+import { slurmOpts } from './jobs.js';
+import { rayslPaths } from './paths.js';
+import { progress } from './spinner.js';
 
-// Placeholder: implemented by its issue. Fails loudly rather than pretending.
-export const registerSubmit: Register = (program) => {
-  program
+/** raysl-20250102-030405-678.sbatch: sorts by time, unique enough for one user submitting by hand. */
+export function scriptName(nowMs: number): string {
+  const iso = new Date(nowMs).toISOString(); // 2025-01-02T03:04:05.678Z
+  return `raysl-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${iso.slice(20, 23)}.sbatch`;
+}
+
+export const registerSubmit: Register = (program, app) => {
+  const cmd = program
     .command('submit')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new InternalError('raysl submit is not implemented yet', { hint: 'this command lands with a later issue' });
+    .description('submit a job: an ephemeral cluster in one Slurm allocation that runs <entrypoint> on its head')
+    .argument('<entrypoint>', 'script to run on the head node (.py -> ray, .ts/.js -> builtin)')
+    .argument('[args...]', 'arguments for the entrypoint (after --)')
+    .option('--dry-run', 'print the sbatch command and the script; submit nothing')
+    .option('-f, --follow', 'show progress (queue, joins) and stream the entrypoint output; exit with its code');
+  addJobOptions(cmd)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ raysl submit -N 4 --gpus-per-node 8 -p gpu -t 2:00:00 train.ts -- --epochs 3
+  $ raysl submit -N 2 train.py --follow            # queue, joins, then train.py's output; exits with its code
+  $ raysl submit --dry-run -N 2 train.py           # the sbatch command and the whole script
+  $ raysl submit --json -N 2 train.ts | jq -r .jobId
+
+Exit code with --follow: the entrypoint's own; 4 the cluster did not form, 5 a node was lost,
+3 Slurm ended the job first (cancelled in the queue, node failure). Afterwards:
+raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
+    )
+    .action(async (entrypoint: string, args: string[], opts: Record<string, unknown>, command: Command) => {
+      const io = app.io;
+      const globals = globalsOf(command);
+      const spec = await specFromCli(entrypoint, args, opts, io);
+      const facts = await gatherFacts({ ...(spec.partition ? { partition: spec.partition } : {}), noCheck: opts.check === false }, io);
+      const paths = rayslPaths();
+      const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: io.cwd });
+      const script = renderSbatch(plan, paths);
+      const c = painter(globals, io);
+      for (const w of plan.warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
+      const scriptPath = join(plan.jobDir, scriptName(io.now()));
+      const argv = sbatchArgvFor(plan, scriptPath);
+      if (opts.dryRun) {
+        if (globals.json) return writeJson(io, { argv, script, plan });
+        io.stdout.write(`# ${commandLine(argv)}\n${script}`);
+        return;
+      }
+      // the batch output (--output) goes here too, and Slurm will not create a missing directory
+      mkdirSync(plan.jobDir, { recursive: true });
+      writeFileSync(scriptPath, script, { mode: 0o644 });
+      const { jobId } = parseSbatchParsable(await runSlurm(argv, slurmOpts(io)));
+      const job = { jobId, root: plan.jobDir, paths: jobPaths(plan.jobDir, jobId) };
+      mkdirSync(job.paths.dir, { recursive: true });
+      copyFileSync(scriptPath, join(job.paths.dir, 'job.sh'));
+      const result = { jobId, jobDir: job.paths.dir, script: scriptPath };
+
+      if (!opts.follow) {
+        if (globals.json) return writeJson(io, result);
+        io.stdout.write(`${jobId}\n`);
+        io.stderr.write(`submitted job ${jobId}; job dir ${job.paths.dir}\n  next: raysl status ${jobId} | raysl logs ${jobId} --follow | raysl cancel ${jobId}\n`);
+        return;
+      }
+      io.stderr.write(`submitted job ${jobId}; job dir ${job.paths.dir}\n`);
+      const p = progress(globals, io);
+      p.update(`job ${jobId} submitted`);
+      const { outcome } = await followJob({ job, io, progress: p, stream: !globals.json });
+      if (globals.json) writeJson(io, { ...result, exitCode: outcome.code, summary: outcome.summary });
+      if (outcome.error) throw outcome.error;
+      if (!globals.json) io.stderr.write(`${outcome.code === 0 ? c.green(outcome.summary) : c.red(outcome.summary)}\n`);
+      app.setExitCode(outcome.code);
     });
 };

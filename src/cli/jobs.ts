@@ -1,0 +1,120 @@
+/**
+ * Finding a submitted job again: its directory (status.json, logs) and what Slurm says about it.
+ * Shared by submit --follow, status, logs, cancel and ls.
+ *
+ * The job dir root is the one the job was planned with: `--job-dir`, else the config's default
+ * profile, else ./raysl-jobs (as `raysl submit` computes it). When the job is not under that root
+ * (submitted from another directory), Slurm still knows where its script lives while it remembers
+ * the job: `raysl submit` writes the script into the root, so the script's directory is the root.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { profileLayers } from '../core/config.js';
+import { UsageError } from '../core/errors.js';
+import { jobPaths, type JobPaths } from '../core/jobdir.js';
+import { DEFAULT_JOB_DIR, mergeInputs } from '../core/spec.js';
+import { parseStatus, type JobStatus } from '../core/status.js';
+import { assertJobId, showJob } from '../slurm/scontrol.js';
+import { listJobs, type SlurmJob } from '../slurm/squeue.js';
+import type { SlurmRunOptions } from '../slurm/exec.js';
+import { loadConfig } from './config-file.js';
+import type { Io } from './io.js';
+
+export interface JobRef {
+  jobId: string;
+  root: string;
+  paths: JobPaths;
+}
+
+/** The job dir root: --job-dir, the config's default profile, or ./raysl-jobs. */
+export function jobRoot(flag: string | undefined, io: Io): string {
+  if (flag !== undefined) return resolve(io.cwd, flag);
+  const { config, files } = loadConfig(io.cwd, io.env);
+  const fromConfig = mergeInputs(profileLayers(config, undefined, files)).jobDir;
+  return resolve(io.cwd, fromConfig ?? DEFAULT_JOB_DIR);
+}
+
+export function slurmOpts(io: Io): SlurmRunOptions {
+  return { env: io.env, timeoutMs: 30_000 };
+}
+
+/** The job's directory: under the root if it is there, else next to the script Slurm ran. */
+export async function locateJob(jobId: string, root: string, io: Io): Promise<JobRef> {
+  assertJobId(jobId);
+  const here = jobPaths(root, jobId);
+  if (existsSync(here.dir)) return { jobId, root, paths: here };
+  const job = await showJob(jobId, slurmOpts(io)).catch(() => undefined);
+  const script = job?.raw.Command;
+  if (script && script !== '(null)') {
+    const other = dirname(script);
+    if (existsSync(jobPaths(other, jobId).dir)) return { jobId, root: other, paths: jobPaths(other, jobId) };
+  }
+  return { jobId, root, paths: here };
+}
+
+/** The most recently started job under the root (by the mtime of its directory). */
+export function latestJobId(root: string): string | undefined {
+  let best: { id: string; mtime: number } | undefined;
+  for (const id of listJobDirs(root)) {
+    const mtime = statSync(jobPaths(root, id).dir).mtimeMs;
+    if (!best || mtime > best.mtime) best = { id, mtime };
+  }
+  return best?.id;
+}
+
+/** Slurm job ids that have a directory under the root. */
+export function listJobDirs(root: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^\d+(_\d+)?$/.test(n) && statSync(resolve(root, n)).isDirectory());
+}
+
+/** status.json, or undefined while the controller has not written it. */
+export function readStatus(paths: JobPaths): JobStatus | undefined {
+  let text: string;
+  try {
+    text = readFileSync(paths.status, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return parseStatus(text);
+}
+
+/** Slurm's record of the job; undefined once slurmctld has forgotten it (MinJobAge after the end). */
+export async function slurmJob(jobId: string, io: Io): Promise<SlurmJob | undefined> {
+  return (await listJobs({ jobIds: [jobId] }, slurmOpts(io))).find((j) => j.id === jobId);
+}
+
+/** 1-based place among pending jobs of the partition, in squeue's own (priority) order. */
+export async function queuePosition(job: SlurmJob, io: Io): Promise<{ position: number; of: number } | undefined> {
+  if (job.state !== 'PENDING') return undefined;
+  const pending = (await listJobs({ states: ['PENDING'], partition: job.partition }, slurmOpts(io))).filter((j) => j.partition === job.partition);
+  const i = pending.findIndex((j) => j.id === job.id);
+  return i === -1 ? undefined : { position: i + 1, of: pending.length };
+}
+
+/** Why Slurm stopped or holds the job, from `scontrol show job` (reason and exit code). */
+export async function slurmEnding(jobId: string, io: Io): Promise<{ state: string; reason: string; exitCode: string } | undefined> {
+  const job = await showJob(jobId, slurmOpts(io));
+  return job ? { state: job.state, reason: job.reason, exitCode: job.exitCode } : undefined;
+}
+
+export function currentUser(io: Io): string {
+  return io.env.USER ?? io.env.LOGNAME ?? userInfo().username;
+}
+
+/** A job id from the argument, or the newest job under the root. */
+export function jobIdOrLatest(arg: string | undefined, root: string): string {
+  if (arg !== undefined) return arg;
+  const latest = latestJobId(root);
+  if (latest === undefined) {
+    throw new UsageError(`no raysl jobs found in ${root}`, { hint: 'pass a job id, or --job-dir pointing at the directory you submitted with' });
+  }
+  return latest;
+}

@@ -1,0 +1,185 @@
+/**
+ * Pure views of a job: status.json (the controller's record) joined with Slurm's state. Collect in
+ * jobs.ts, decide and format here, print in the commands (shadcn's info: collect, then print).
+ */
+import { ClusterFormError, InternalError, NodeLostError, RayslError, SlurmError, UsageError } from '../core/errors.js';
+import { formatBlock } from '../core/ports.js';
+import { isFinal, type JobStatus, type PhaseEvent } from '../core/status.js';
+
+/** What Slurm says, reduced to what the views need. */
+export interface SlurmSide {
+  state: string;
+  reason: string;
+  nodelist: string;
+  /** "exit:signal" from scontrol, when known. */
+  exitCode?: string;
+}
+
+export const SLURM_FINAL_STATES = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT'];
+
+/** One line per timeline event, for --follow and `status` (joins counted against all nodes). */
+export function eventLine(s: JobStatus, ev: PhaseEvent): string {
+  const node = ev.node ? s.nodes.find((n) => n.name === ev.node) : undefined;
+  switch (ev.phase) {
+    case 'allocated':
+      return `allocated ${s.nodes.map((n) => n.name).join(',')}; head ${s.head}`;
+    case 'agents-launched':
+      return `agents launched on ${s.nodes.length} node(s)`;
+    case 'node-joined': {
+      const k = s.timeline.filter((e) => e.phase === 'node-joined' && e.t <= ev.t).length;
+      const res = node?.cpus !== undefined ? ` (${node.cpus} CPU, ${node.gpus ?? 0} GPU)` : '';
+      return `${ev.node} joined${res} ${k}/${s.nodes.length}`;
+    }
+    case 'node-failed':
+      return `${ev.node} failed: ${ev.detail ?? 'no reason given'}`;
+    case 'ready':
+      return `cluster ready: ${s.joined.length}/${s.nodes.length} nodes in ${secs(ev.t)}`;
+    case 'entrypoint-started':
+      return 'entrypoint running';
+    case 'entrypoint-exited':
+      return `entrypoint exited with code ${ev.code ?? '?'}`;
+    case 'node-lost':
+      return `${ev.node} lost: ${ev.detail ?? 'no reason given'}`;
+    case 'signal':
+      return `signal: ${ev.detail ?? ''}`.trim();
+    case 'error':
+      return `error: ${ev.detail ?? ''}`.trim();
+    case 'torn-down':
+      return `torn down; exit ${ev.code ?? '?'}`;
+  }
+}
+
+export function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(2)}s`;
+}
+
+/** Pending line: "pending (Resources), 2/3 in partition debug". */
+export function pendingLine(reason: string, pos?: { position: number; of: number }, partition?: string): string {
+  const where = pos ? `, ${pos.position}/${pos.of} in the queue${partition ? ` of partition ${partition}` : ''}` : '';
+  return `pending (${reason || 'None'})${where}`;
+}
+
+export type Outcome = { done: false } | { done: true; code: number; error?: RayslError; summary: string };
+
+/** The error class that carries a controller exit code, so the CLI exits with the same code. */
+export function errorForCode(code: number, message: string, hint: string | undefined): RayslError {
+  const o = hint !== undefined ? { hint } : {};
+  switch (code) {
+    case 2:
+      return new UsageError(message, o);
+    case 3:
+      return new SlurmError(message, o);
+    case 4:
+      return new ClusterFormError(message, o);
+    case 5:
+      return new NodeLostError(message, o);
+    default:
+      return new InternalError(message, o);
+  }
+}
+
+/**
+ * Is the job over, and with which exit code? The controller's record wins when it is final (the
+ * entrypoint's code, or the controller's own 4/5/70). If Slurm ended the job first (cancelled while
+ * pending, node failure, the controller killed), the answer is 3 with Slurm's state and reason.
+ */
+export function outcomeOf(jobId: string, status: JobStatus | undefined, slurm: SlurmSide | undefined): Outcome {
+  if (status && isFinal(status.state) && status.exitCode !== undefined) {
+    const code = status.exitCode;
+    if (status.error) return { done: true, code, error: errorForCode(code, status.error.message, status.error.hint), summary: `job ${jobId} ${status.state}: ${status.error.message}` };
+    return { done: true, code, summary: `job ${jobId} ${status.state} (exit ${code})` };
+  }
+  const ended = slurm === undefined || SLURM_FINAL_STATES.includes(slurm.state);
+  if (!ended) return { done: false };
+  const said = slurm ? `${slurm.state}${slurm.reason && slurm.reason !== 'None' ? ` (reason: ${slurm.reason})` : ''}` : 'unknown to Slurm (finished and purged, or never existed)';
+  const when = status ? `while the controller was ${status.state}` : 'before the raysl controller started';
+  const message = `job ${jobId} ended ${said} ${when}`;
+  const hint = status
+    ? `read the controller log (${'raysl logs ' + jobId + ' --controller'}) and the batch output`
+    : slurm?.state === 'CANCELLED'
+      ? 'the job was cancelled in the queue; submit it again'
+      : `read the batch output and \`scontrol show job ${jobId}\``;
+  return { done: true, code: 3, error: new SlurmError(message, { hint }), summary: message };
+}
+
+export interface NodeRow {
+  name: string;
+  role: string;
+  state: string;
+  cpus: string;
+  gpus: string;
+  address: string;
+  note: string;
+}
+
+export interface StatusView {
+  jobId: string;
+  jobDir: string;
+  /** The controller's state when it wrote status.json, else Slurm's. */
+  state: string;
+  slurm?: SlurmSide;
+  status?: JobStatus;
+  exitCode?: number;
+}
+
+export function statusView(jobId: string, jobDir: string, status: JobStatus | undefined, slurm: SlurmSide | undefined): StatusView {
+  const view: StatusView = { jobId, jobDir, state: status?.state ?? slurm?.state.toLowerCase() ?? 'unknown' };
+  if (slurm) view.slurm = slurm;
+  if (status) view.status = status;
+  if (status?.exitCode !== undefined) view.exitCode = status.exitCode;
+  return view;
+}
+
+export function formatStatus(v: StatusView): string {
+  const lines: string[] = [];
+  const s = v.status;
+  const slurm = v.slurm ? `slurm ${v.slurm.state}${v.slurm.reason && v.slurm.reason !== 'None' ? ` (${v.slurm.reason})` : ''}` : 'slurm: no longer listed';
+  lines.push(`job ${v.jobId}  ${v.state}${v.exitCode !== undefined ? ` (exit ${v.exitCode})` : ''}  ${slurm}`);
+  if (!s) {
+    lines.push(`no status.json yet in ${v.jobDir} (the controller writes it once the job starts)`);
+    return lines.join('\n') + '\n';
+  }
+  const parts = [`runtime ${s.runtime}`, `launcher ${s.launcher}`, `head ${s.head}`];
+  if (s.controller) parts.push(`controller ${s.controller}`);
+  if (s.portBlock) parts.push(`ports ${formatBlock(s.portBlock)}`);
+  lines.push(parts.join(', '));
+  if (s.error) lines.push(`error: ${s.error.message}${s.error.hint ? `\n  hint: ${s.error.hint}` : ''}`);
+  lines.push('nodes:');
+  const rows = s.nodes.map((n) => [n.name, n.role, n.state, n.cpus !== undefined ? `${n.cpus} CPU` : '', n.gpus !== undefined ? `${n.gpus} GPU` : '', n.address, n.reason ?? '']);
+  lines.push(...table(rows).map((l) => `  ${l}`));
+  lines.push('timeline:');
+  for (const ev of s.timeline) lines.push(`  +${secs(ev.t).padStart(7)}  ${eventLine(s, ev)}`);
+  lines.push(`job dir: ${v.jobDir}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Left-aligned columns, two spaces apart, trailing space trimmed. */
+export function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}
+
+export interface LsRow {
+  id: string;
+  name: string;
+  state: string;
+  nodes: string;
+  ports: string;
+  age: string;
+}
+
+/** "42s", "5m", "3h", "2d": how long ago `fromMs` was. */
+export function age(fromMs: number, nowMs: number): string {
+  const s = Math.max(0, Math.floor((nowMs - fromMs) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function formatLs(rows: LsRow[]): string {
+  if (rows.length === 0) return '';
+  const header = ['ID', 'NAME', 'STATE', 'NODES', 'PORTS', 'AGE'];
+  return table([header, ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age])]).join('\n') + '\n';
+}
