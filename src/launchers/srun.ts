@@ -1,137 +1,212 @@
 /**
- * The srun launcher (real Slurm): ONE step for the head agent and ONE step for all workers,
- * both `--overlap` (so later steps of the job are not blocked) and with GRES per agent so Slurm
- * binds each agent's GPUs. Addresses come from one `scontrol show node` call; other jobs' port
- * blocks from squeue's Comment field, where we record ours too.
+ * The srun launcher (real Slurm): agents are srun tasks inside the job's allocation.
+ * - addresses: one `scontrol show node` for the whole nodelist (NodeAddr; a name is resolved once);
+ * - other jobs' port blocks: running raysl jobs that share a node, read from their Comment;
+ * - launch: ONE step for the head and ONE step for all workers (never one srun per node: step
+ *   creation costs ~12 ms per node at slurmctld, and one step per node would serialise there).
+ *   Both steps use --overlap (see src/slurm/srun.ts for why) and ask for the plan's GPUs per node,
+ *   so Slurm binds them and sets CUDA_VISIBLE_DEVICES for each agent. The token travels in the
+ *   inherited environment (srun exports it to the tasks), never on argv where `ps` would show it.
+ * - stop: SIGTERM to srun (forwarded to every task: the agents stop their runtimes), then srun's
+ *   forced termination (SIGINT twice within one second: SIGKILL to every task of the step), then
+ *   SIGKILL to srun itself; every stage is bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { dirname } from 'node:path';
-import type { PortBlock } from '../core/types.js';
+import { InternalError, SlurmError } from '../core/errors.js';
 import { compressHostlist, expandHostlist } from '../core/nodelist.js';
-import { parsePortRecord, withPortRecord } from '../core/ports.js';
-import { SlurmError } from '../core/errors.js';
-import { srunArgv } from '../slurm/srun.js';
+import { blocksOverlap, parsePortRecord, withPortRecord } from '../core/ports.js';
+import type { PortBlock } from '../core/types.js';
 import { showNodes, updateJobComment } from '../slurm/scontrol.js';
 import { listJobs } from '../slurm/squeue.js';
-import { exitOf, within } from '../controller/terminate.js';
+import { srunArgv } from '../slurm/srun.js';
+import type { SlurmRunOptions } from '../slurm/exec.js';
+import { exitOf, within, type ExitInfo } from '../controller/terminate.js';
 import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from './types.js';
 
-export function srunLauncher(opts: { env: NodeJS.ProcessEnv }): Launcher {
-  const slurm = { env: opts.env };
+/** Job states in which a job's processes may hold its ports. */
+const HOLDING_STATES = ['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'STOPPED'];
+
+/** srun's forced termination needs the second SIGINT within 1 s of the first, but after srun handled it. */
+const SECOND_SIGINT_MS = 200;
+
+export interface SrunLauncherOptions {
+  env: NodeJS.ProcessEnv;
+  /** Injected Slurm runner (tests). */
+  slurm?: SlurmRunOptions;
+}
+
+export function srunLauncher(opts: SrunLauncherOptions): Launcher {
+  const slurm: SlurmRunOptions = { env: opts.env, ...opts.slurm };
+  // Our own Comment as last seen, so recording the block keeps whatever the user put there.
   let ownComment = '';
   return {
     name: 'srun',
     async resolveAddresses(nodes) {
-      const info = await showNodes(compressHostlist(nodes), slurm);
+      const found = await showNodes(compressHostlist(nodes), slurm);
+      const byName = new Map(found.map((n) => [n.name, n]));
       const out: Record<string, string> = {};
-      for (const n of nodes) {
-        const rec = info.find((i) => i.name === n);
-        if (!rec) throw new SlurmError(`scontrol show node did not describe ${n}`, { hint: 'check `scontrol show node ' + n + '`' });
-        // NodeAddr may be a name: the runtime binds an address, never 0.0.0.0
-        out[n] = isIP(rec.addr) ? rec.addr : (await lookup(rec.addr, { family: 4 })).address;
-      }
+      await Promise.all(
+        nodes.map(async (name) => {
+          const n = byName.get(name);
+          if (n === undefined) {
+            throw new SlurmError(`scontrol did not report node ${name} of this job`, { hint: `run \`scontrol show node ${name}\` by hand` });
+          }
+          out[name] = await toAddress(name, n.addr);
+        }),
+      );
       return out;
     },
     async takenBlocks(jobId, nodes) {
       const ours = new Set(nodes);
-      const taken: PortBlock[] = [];
-      for (const job of await listJobs({}, slurm)) {
+      const jobs = await listJobs({ states: HOLDING_STATES }, slurm);
+      const blocks: PortBlock[] = [];
+      for (const job of jobs) {
         if (job.id === jobId) {
           ownComment = job.comment;
           continue;
         }
-        if (job.nodelist === '' || job.nodelist === '(null)') continue;
         const block = parsePortRecord(job.comment);
-        if (block && expandHostlist(job.nodelist).some((n) => ours.has(n))) taken.push(block);
+        if (block === undefined || job.nodelist === '') continue;
+        if (expandHostlist(job.nodelist).some((n) => ours.has(n))) blocks.push(block);
       }
-      return taken;
+      return blocks;
     },
     async recordBlock(jobId, block) {
       await updateJobComment(jobId, withPortRecord(ownComment, block), slurm);
     },
-    async releaseBlock() {
-      // Slurm forgets the Comment with the job
-    },
+    // Slurm forgets the Comment with the job; a finished job no longer holds ports (HOLDING_STATES).
+    async releaseBlock() {},
     async launch(req) {
       return launchSteps(req);
     },
   };
 }
 
-interface Step {
+async function toAddress(node: string, addr: string): Promise<string> {
+  if (isIP(addr) !== 0) return addr;
+  try {
+    return (await lookup(addr, { family: 4 })).address;
+  } catch (err) {
+    throw new SlurmError(`node ${node} has NodeAddr ${addr}, which does not resolve to an IPv4 address`, {
+      hint: 'ask the admins to set NodeAddr to an IP, or make the name resolve on the compute nodes',
+      cause: err,
+    });
+  }
+}
+
+/** srun --output pattern for agent logs: `<dir>/agent-%N.log`, checked against the target paths. */
+export function agentLogPattern(targets: LaunchRequest['targets']): string {
+  const first = targets[0];
+  if (first === undefined) throw new InternalError('no agents to launch', { hint: 'this is a bug in raysl' });
+  const dir = dirname(first.log);
+  for (const t of targets) {
+    if (t.log !== `${dir}/agent-${t.node}.log`) {
+      throw new InternalError(`agent log ${t.log} does not follow <job dir>/agent-<node>.log`, { hint: 'this is a bug in raysl' });
+    }
+  }
+  // srun expands %-sequences in --output; a literal % in the job dir must be doubled.
+  return `${dir.replaceAll('%', '%%')}/agent-%N.log`;
+}
+
+export interface AgentStep {
+  role: 'head' | 'worker';
   nodes: string[];
+  argv: string[];
+}
+
+/** Pure: the (at most two) srun command lines that start every agent of the job. */
+export function agentSteps(req: Pick<LaunchRequest, 'targets' | 'agentArgv' | 'controller' | 'perNode'>): AgentStep[] {
+  const output = agentLogPattern(req.targets);
+  const head = req.targets.filter((t) => t.role === 'head').map((t) => t.node);
+  const workers = req.targets.filter((t) => t.role === 'worker').map((t) => t.node);
+  const step = (role: 'head' | 'worker', nodes: string[]): AgentStep => ({
+    role,
+    nodes,
+    argv: srunArgv({
+      nodes: nodes.length,
+      nodelist: compressHostlist(nodes),
+      ntasksPerNode: 1,
+      gpusPerNode: req.perNode.gpus,
+      overlap: true,
+      jobName: `raysl-agent-${role}`,
+      output,
+      // a lost worker must not take the others down (--continue-on-node-loss decides, not srun);
+      // agent output lands in the per-node log, appended next to what the agent itself writes
+      extra: ['--kill-on-bad-exit=0', '--open-mode=append', '--input=none'],
+      command: [...req.agentArgv, '--controller', req.controller, '--role', role],
+    }),
+  });
+  const steps = [step('head', head)];
+  if (workers.length > 0) steps.push(step('worker', workers));
+  return steps;
+}
+
+interface RunningStep {
+  step: AgentStep;
   child: ChildProcess;
-  exited: Promise<void>;
+  exited: Promise<ExitInfo>;
 }
 
 function launchSteps(req: LaunchRequest): LaunchedAgents {
-  const head = req.targets.filter((t) => t.role === 'head');
-  const workers = req.targets.filter((t) => t.role === 'worker');
   const listeners: Array<(e: AgentExit) => void> = [];
-  const dir = dirname(req.targets[0]?.log ?? '.');
-  const steps: Step[] = [];
-  for (const [role, group] of [['head', head], ['worker', workers]] as const) {
-    if (group.length === 0) continue;
-    const argv = srunArgv({
-      nodes: group.length,
-      nodelist: compressHostlist(group.map((t) => t.node)),
-      ntasksPerNode: 1,
-      cpusPerTask: req.perNode.cpus,
-      ...(req.perNode.gpus > 0 ? { gpusPerNode: req.perNode.gpus } : {}),
-      overlap: true,
-      jobName: `raysl-agent-${role}`,
-      // one file per node: %N is the node's short hostname
-      output: `${dir}/agent-%N.log`,
-      extra: ['--open-mode=append', '--kill-on-bad-exit=0'],
-      command: [...req.agentArgv, '--controller', req.controller, '--role', role],
+  const seen: AgentExit[] = [];
+  const running: RunningStep[] = agentSteps(req).map((step) => {
+    const [cmd, ...args] = step.argv;
+    const child = spawn(cmd as string, args, { env: req.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // srun's own complaints (step creation, task failures) belong in the controller log
+    let buf = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      buf += chunk;
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) if (l.trim() !== '') req.log(`srun (${step.role}): ${l}`);
     });
-    const [cmd, ...args] = argv;
-    // own process group: a terminal's Ctrl-C reaches the controller, which stops srun its own way
-    const child = spawn(cmd as string, args, { env: req.env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-    child.stderr?.on('data', (b: Buffer) => {
-      for (const line of b.toString('utf8').split('\n')) if (line.trim() !== '') req.log(`srun (${role}): ${line.trim()}`);
-    });
-    const nodes = group.map((t) => t.node);
     const exited = exitOf(child).then((info) => {
-      for (const l of listeners) l({ nodes, code: info.code, signal: info.signal });
+      if (buf.trim() !== '') req.log(`srun (${step.role}): ${buf}`);
+      const e: AgentExit = { nodes: step.nodes, code: info.code, signal: info.signal };
+      seen.push(e);
+      for (const l of listeners) l(e);
+      return info;
     });
-    steps.push({ nodes, child, exited });
-    req.log(`launched ${role} step on ${compressHostlist(nodes)} (srun pid ${child.pid})`);
-  }
+    return { step, child, exited };
+  });
+  req.log(`launched ${running.length} srun step(s): ${running.map((r) => `${r.step.role} ${compressHostlist(r.step.nodes)} (srun pid ${r.child.pid})`).join(', ')}`);
+  const allExited = Promise.all(running.map((r) => r.exited)).then(() => undefined);
   return {
-    onExit: (cb) => void listeners.push(cb),
-    allExited: Promise.all(steps.map((s) => s.exited)).then(() => undefined),
-    stop: async (graceMs) => {
-      await Promise.all(steps.map((s) => stopStep(s, graceMs)));
+    onExit: (cb) => {
+      listeners.push(cb);
+      for (const e of seen) cb(e); // a step that failed before anyone listened still counts
     },
-    pids: () => steps.map((s) => s.child.pid).filter((p): p is number => p !== undefined),
+    allExited,
+    stop: async (graceMs) => {
+      await Promise.all(running.map((r) => stopSrun(r, graceMs)));
+    },
+    pids: () => running.map((r) => r.child.pid).filter((p): p is number => p !== undefined),
   };
 }
 
-/**
- * srun's own forced termination: SIGINT twice within a second ("forcing job termination"); the
- * second one goes when srun has acknowledged the first on stderr, so the two cannot merge into one
- * pending signal. KILL after the grace if srun is still there.
- */
-async function stopStep(step: Step, graceMs: number): Promise<void> {
-  const { child } = step;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const acked = new Promise<void>((resolve) => {
-    const onData = (b: Buffer) => {
-      if (/one more within 1 sec|interrupt/i.test(b.toString())) {
-        child.stderr?.off('data', onData);
-        resolve();
-      }
-    };
-    child.stderr?.on('data', onData);
-  });
-  child.kill('SIGINT');
-  await within(acked, 300);
-  child.kill('SIGINT');
-  if ((await within(step.exited, graceMs)) === 'timeout') {
-    child.kill('SIGKILL');
-    await within(step.exited, 1000);
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    child.kill(sig);
+  } catch {
+    // already gone
   }
+}
+
+/** TERM (forwarded to the tasks), then srun's forced termination, then KILL; each stage bounded. */
+async function stopSrun(r: RunningStep, graceMs: number): Promise<void> {
+  const done = () => r.child.exitCode !== null || r.child.signalCode !== null;
+  if (done()) return;
+  signal(r.child, 'SIGTERM');
+  if ((await within(r.exited, graceMs)) !== 'timeout') return;
+  signal(r.child, 'SIGINT');
+  if ((await within(r.exited, SECOND_SIGINT_MS)) !== 'timeout') return;
+  signal(r.child, 'SIGINT');
+  if ((await within(r.exited, Math.max(graceMs, 1000))) !== 'timeout') return;
+  signal(r.child, 'SIGKILL');
+  await within(r.exited, 1000);
 }
