@@ -39,14 +39,14 @@ export function raysl(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: str
   const wake = () => waiters.splice(0).forEach((w) => w());
   child.stdout!.on('data', (b: Buffer) => ((out += b.toString()), wake()));
   child.stderr!.on('data', (b: Buffer) => ((err += b.toString()), wake()));
+  let closed = false;
   const exited = new Promise<number>((resolve) => {
     child.on('close', (code, signal) => {
+      closed = true;
       wake();
       resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
     });
   });
-  let closed = false;
-  void exited.then(() => (closed = true));
   return {
     child,
     stdout: () => out,

@@ -1,0 +1,49 @@
+// Failure paths of a real job, seen through `raysl submit --follow`: a node that never joins gives
+// exit 4 naming it; a worker agent killed with SIGKILL mid-run gives exit 5 quickly; neither leaves
+// a process of the job behind on any node.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
+import { alive, holdEntrypoint, newJobRoot, raysl, root, submittedId, waitForStatus } from './raysl-cli.js';
+
+slurmConf();
+const hooks = (node: string) => ({ RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FAIL_AGENT: node });
+const train = join(root, 'examples', 'train.ts');
+
+describe('raysl submit: the cluster does not form or loses a node', () => {
+  it('a node that never joins fails the job with exit 4 naming the node and its log', async () => {
+    const jobRoot = newJobRoot('nojoin');
+    // --env refuses RAYSL_* keys; sbatch exports the submitter's environment to the job instead
+    const c = raysl(['submit', '-N', '4', '--join-timeout', '3', '--job-dir', jobRoot, train, '--follow'], { env: hooks('node3') });
+    const jobId = await submittedId(c);
+    expect(await c.exited).toBe(4);
+    const err = c.stderr();
+    expect(err).toMatch(/node3/);
+    expect(err).toMatch(/agent-node3\.log|hint: /);
+    for (const n of ['node1', 'node2', 'node4']) expect(err).toMatch(new RegExp(`${n} joined`));
+    expect(err).not.toMatch(/node3 joined/);
+    await waitForJobEnd(jobId);
+    expect(jobProcesses(jobId)).toEqual([]);
+  });
+
+  it('SIGKILL of a worker agent mid-run fails the job with exit 5 within seconds, naming the node', async () => {
+    const jobRoot = newJobRoot('kill9');
+    const hold = holdEntrypoint(jobRoot);
+    const c = raysl(['submit', '-N', '3', '--job-dir', jobRoot, hold.path, '--follow']);
+    const jobId = await submittedId(c);
+    const s = await waitForStatus(jobRoot, jobId, 'state running', (x) => x.state === 'running');
+    await c.waitFor(/holding until/, 30_000, 'stdout');
+    const victim = s.nodes.find((n) => n.name === 'node2')!;
+    expect(victim.pid, 'node2 agent pid in status.json').toBeGreaterThan(0);
+    expect(alive(victim.pid!)).toBe(true);
+    const t0 = Date.now();
+    process.kill(victim.pid!, 'SIGKILL');
+    const code = await c.exited;
+    const took = Date.now() - t0;
+    expect(code, c.stderr()).toBe(5);
+    expect(c.stderr()).toMatch(/node node2 was lost/);
+    expect(took).toBeLessThan(8_000);
+    await waitForJobEnd(jobId);
+    expect(jobProcesses(jobId)).toEqual([]);
+  });
+});
