@@ -1,14 +1,89 @@
-import type { Register } from './app.js';
-import { InternalError } from '../core/errors.js';
+/**
+ * `raysl cancel <jobid>`: graceful first. The controller is the batch shell's process (the script
+ * execs it), and only `scancel --batch --signal=TERM` reaches it at once (a plain `scancel -s` hits
+ * the steps only). It then stops the entrypoint and the agents in order and writes its final state;
+ * if that does not happen within the grace period, a plain scancel ends the job by force.
+ */
+import type { Command } from 'commander';
+import { parseCount } from '../core/spec.js';
+import { isFinal, type JobStatus } from '../core/status.js';
+import { cancel } from '../slurm/scancel.js';
+import { globalsOf, type Register } from './app.js';
+import { writeJson } from './io.js';
+import { jobRoot, locateJob, readStatus, slurmJob, slurmOpts, type JobRef } from './jobs.js';
+import { SLURM_FINAL_STATES } from './status-view.js';
+import type { Io } from './io.js';
 
-// Placeholder: implemented by its issue. Fails loudly rather than pretending.
-export const registerCancel: Register = (program) => {
+export const DEFAULT_CANCEL_GRACE_SEC = 20;
+
+type How = 'already-over' | 'pending' | 'graceful' | 'forced';
+
+/** Polls status.json and Slurm with backoff until the job is over or the deadline passes. */
+async function waitOver(job: JobRef, io: Io, ms: number): Promise<JobStatus | undefined | 'timeout'> {
+  const end = io.now() + ms;
+  let interval = 50;
+  for (;;) {
+    const status = readStatus(job.paths);
+    if (status && isFinal(status.state)) return status;
+    const slurm = await slurmJob(job.jobId, io);
+    if (!slurm || SLURM_FINAL_STATES.includes(slurm.state)) return readStatus(job.paths);
+    if (io.now() >= end) return 'timeout';
+    await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, end - io.now()))));
+    interval = Math.min(interval * 2, 500);
+  }
+}
+
+export const registerCancel: Register = (program, app) => {
   program
     .command('cancel')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new InternalError('raysl cancel is not implemented yet', { hint: 'this command lands with a later issue' });
+    .description('stop a job: the controller tears the cluster down in order, then Slurm ends the job')
+    .argument('<jobid>', 'Slurm job id')
+    .option('--grace <sec>', `seconds to wait for the orderly teardown before scancel forces it (default ${DEFAULT_CANCEL_GRACE_SEC})`)
+    .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ raysl cancel 1234
+  $ raysl cancel 1234 --grace 5       # force it after 5 s
+  $ raysl cancel 1234 --json`,
+    )
+    .action(async (id: string, opts: { grace?: string; jobDir?: string }, command: Command) => {
+      const io = app.io;
+      const graceSec = opts.grace !== undefined ? parseCount(opts.grace, '--grace', 0) : DEFAULT_CANCEL_GRACE_SEC;
+      const root = jobRoot(opts.jobDir, io);
+      const job = await locateJob(id, root, io);
+      const t0 = io.now();
+      const slurm = await slurmJob(job.jobId, io);
+      let how: How;
+      let status = readStatus(job.paths);
+      if (!slurm || SLURM_FINAL_STATES.includes(slurm.state)) {
+        how = 'already-over';
+      } else if (slurm.state === 'PENDING') {
+        // no controller yet: nothing to tear down
+        await cancel({ jobId: job.jobId }, slurmOpts(io));
+        how = 'pending';
+      } else {
+        io.stderr.write(`job ${job.jobId}: asking the controller to tear down (grace ${graceSec}s)\n`);
+        await cancel({ jobId: job.jobId, signal: 'TERM', batchOnly: true }, slurmOpts(io));
+        const over = await waitOver(job, io, graceSec * 1000);
+        if (over === 'timeout') {
+          io.stderr.write(`job ${job.jobId}: no orderly end after ${graceSec}s; cancelling through Slurm\n`);
+          await cancel({ jobId: job.jobId }, slurmOpts(io));
+          how = 'forced';
+        } else {
+          how = 'graceful';
+          status = over;
+        }
+      }
+      const result = { jobId: job.jobId, how, state: status?.state ?? slurm?.state.toLowerCase() ?? 'unknown', ...(status?.exitCode !== undefined ? { exitCode: status.exitCode } : {}), seconds: Number(((io.now() - t0) / 1000).toFixed(2)) };
+      if (globalsOf(command).json) return writeJson(io, result);
+      const said: Record<How, string> = {
+        'already-over': `job ${job.jobId} is already over (${result.state})`,
+        pending: `job ${job.jobId} cancelled in the queue`,
+        graceful: `job ${job.jobId} stopped in ${result.seconds}s (${result.state}); every node torn down`,
+        forced: `job ${job.jobId} cancelled by Slurm after the ${graceSec}s grace`,
+      };
+      io.stdout.write(said[how] + '\n');
     });
 };

@@ -1,14 +1,34 @@
-import type { Register } from './app.js';
-import { InternalError } from '../core/errors.js';
+/**
+ * `raysl status [jobid]`: the controller's record (status.json) next to Slurm's view of the job.
+ * Without a job id: the most recent job in the job dir.
+ */
+import type { Command } from 'commander';
+import { globalsOf, type Register } from './app.js';
+import { writeJson } from './io.js';
+import { jobIdOrLatest, jobRoot, locateJob, readStatus, slurmJob } from './jobs.js';
+import { formatStatus, statusView } from './status-view.js';
 
-// Placeholder: implemented by its issue. Fails loudly rather than pretending.
-export const registerStatus: Register = (program) => {
+export const registerStatus: Register = (program, app) => {
   program
     .command('status')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new InternalError('raysl status is not implemented yet', { hint: 'this command lands with a later issue' });
+    .description("a job's state: phases, nodes, exit code (status.json) and Slurm's state")
+    .argument('[jobid]', 'Slurm job id (default: the newest job in the job dir)')
+    .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ raysl status                 # the newest job in ./raysl-jobs
+  $ raysl status 1234
+  $ raysl status 1234 --json | jq .status.timeline`,
+    )
+    .action(async (id: string | undefined, opts: { jobDir?: string }, command: Command) => {
+      const io = app.io;
+      const root = jobRoot(opts.jobDir, io);
+      const job = await locateJob(jobIdOrLatest(id, root), root, io);
+      const [status, slurm] = [readStatus(job.paths), await slurmJob(job.jobId, io)];
+      const view = statusView(job.jobId, job.paths.dir, status, slurm && { state: slurm.state, reason: slurm.reason, nodelist: slurm.nodelist });
+      if (globalsOf(command).json) return writeJson(io, view);
+      io.stdout.write(formatStatus(view));
     });
 };
