@@ -86,7 +86,7 @@ export function errorForCode(code: number, message: string, hint: string | undef
 export function outcomeOf(jobId: string, status: JobStatus | undefined, slurm: SlurmSide | undefined): Outcome {
   if (status && isFinal(status.state) && status.exitCode !== undefined) {
     const code = status.exitCode;
-    if (status.error) return { done: true, code, error: errorForCode(code, status.error.message, status.error.hint), summary: `job ${jobId} ${status.state}: ${status.error.message}` };
+    if (status.error) return { done: true, code, error: errorForCode(code, status.error.message, status.error.hint ?? `read the controller log: raysl logs ${jobId} --controller`), summary: `job ${jobId} ${status.state}: ${status.error.message}` };
     return { done: true, code, summary: `job ${jobId} ${status.state} (exit ${code})` };
   }
   const ended = slurm === undefined || SLURM_FINAL_STATES.includes(slurm.state);
@@ -148,16 +148,21 @@ export function formatStatus(v: StatusView): string {
   const rows = s.nodes.map((n) => [n.name, n.role, n.state, n.cpus !== undefined ? `${n.cpus} CPU` : '', n.gpus !== undefined ? `${n.gpus} GPU` : '', n.address, n.reason ?? '']);
   lines.push(...table(rows).map((l) => `  ${l}`));
   lines.push('timeline:');
-  for (const ev of s.timeline) lines.push(`  +${secs(ev.t).padStart(7)}  ${eventLine(s, ev)}`);
+  for (const ev of s.timeline) lines.push(`  ${`+${secs(ev.t)}`.padStart(8)}  ${eventLine(s, ev)}`);
   lines.push(`job dir: ${v.jobDir}`);
   return lines.join('\n') + '\n';
 }
 
-/** Left-aligned columns, two spaces apart, trailing space trimmed. */
+/** Left-aligned columns, two spaces apart, columns empty in every row left out, trailing space trimmed. */
 export function table(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .flatMap((c, i) => ((widths[i] ?? 0) === 0 ? [] : [c.padEnd(widths[i] ?? 0)]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export interface LsRow {
