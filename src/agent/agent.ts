@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
-import { UsageError } from '../core/errors.js';
+import { UsageError, asRayslError } from '../core/errors.js';
 import { probePorts } from './port-probe.js';
 import { openChannel, type Channel } from './channel.js';
 import { checkGrant, grantedFromEnv } from './granted.js';
@@ -119,34 +119,63 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       ...(grant.gpuIds.length > 0 || w.expected.gpus === 0 ? { CUDA_VISIBLE_DEVICES: grant.gpuIds.join(',') } : {}),
     };
     const adapter = getRuntime(w.runtime);
-    runtime = await adapter.start({
-      jobId: w.jobId,
-      role: o.role,
-      nodeName: node,
-      address: w.address,
-      headAddress: w.headAddress,
-      portBase: w.portBase,
-      layout: w.layout,
-      resources: grant.resources,
-      scratchDir: scratch,
-      env: { ...o.env, ...runEnv },
-      log,
-    });
+    // A runtime that cannot start is this node's failure, named to the controller with its cause
+    // (not just a dropped connection): e.g. Ray missing, a temp dir too long, a port Ray could not bind.
+    const startFailed = (err: unknown): number => {
+      const e = asRayslError(err);
+      log(`runtime ${w.runtime} failed to start: ${e.message}`);
+      ch.send({ t: 'fail', reason: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+      return 1;
+    };
+    try {
+      runtime = await adapter.start({
+        jobId: w.jobId,
+        role: o.role,
+        nodeName: node,
+        address: w.address,
+        ...(w.iface !== undefined ? { iface: w.iface } : {}),
+        headAddress: w.headAddress,
+        portBase: w.portBase,
+        layout: w.layout,
+        resources: grant.resources,
+        scratchDir: scratch,
+        env: { ...o.env, ...runEnv },
+        log,
+      });
+    } catch (err) {
+      return startFailed(err);
+    }
     const rt = runtime;
+    // the address other nodes and the entrypoint reach this node's runtime on (--iface moves it)
+    const runtimeAddress = rt.address ?? w.address;
+    let joined = false;
     void rt.exited.then((e) => {
-      if (!e.expected) {
+      // before ready, a crash is a failed start (reported below with Ray's own reason)
+      if (!e.expected && joined) {
         ch.send({ t: 'runtime-exited', code: e.code, signal: e.signal });
         finish({ kind: 'runtime-exited' });
       }
     });
-    const up = await Promise.race([rt.ready.then(() => 'ready' as const), outcome]);
+    let up: 'ready' | Outcome;
+    try {
+      up = await Promise.race([rt.ready.then(() => 'ready' as const), outcome]);
+    } catch (err) {
+      return startFailed(err);
+    }
     if (up !== 'ready') return exitFor(up, log);
+    joined = true;
+    // exited may have settled while ready was resolving: a runtime already gone must not join
+    const already = await Promise.race([rt.exited, Promise.resolve(undefined)]);
+    if (already && !already.expected) {
+      ch.send({ t: 'runtime-exited', code: already.code, signal: already.signal });
+      return exitFor({ kind: 'runtime-exited' }, log);
+    }
     ch.send({
       t: 'ready',
       node: {
         name: node,
         role: o.role,
-        address: w.address,
+        address: runtimeAddress,
         hostname: hostname(),
         cpus: grant.resources.cpus,
         gpus: grant.resources.gpus,
@@ -154,7 +183,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         gpuIds: grant.gpuIds,
       },
     });
-    log(`joined: runtime ${w.runtime} up on ${w.address}, ports ${w.portBase}-${w.portBase + w.layout.size - 1}`);
+    log(`joined: runtime ${w.runtime} up on ${runtimeAddress}, ports ${w.portBase}-${w.portBase + w.layout.size - 1}`);
     return exitFor(await outcome, log);
   } finally {
     // reverse start order: commands, runtime, scratch, channel

@@ -35,6 +35,8 @@ interface Live {
   pid?: number;
   info?: NodeInfo;
   reason?: string;
+  /** False while a worker's welcome waits for the head (workersAfterHead runtimes). */
+  welcomed?: boolean;
   pending: Map<number, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>;
 }
 
@@ -54,7 +56,8 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
 
   constructor(
     slots: AgentSlot[],
-    private readonly welcomeFor: (slot: AgentSlot) => Welcome,
+    /** May wait (a worker's welcome waits for the head when the runtime needs the head first). */
+    private readonly welcomeFor: (slot: AgentSlot) => Welcome | Promise<Welcome>,
   ) {
     super();
     for (const slot of slots) this.live.set(slot.name, { slot, state: 'pending', pending: new Map() });
@@ -97,7 +100,12 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
           l.socket = socket;
           l.pid = m.pid;
           this.emit('connected', l.slot.name, m.pid);
-          send(this.welcomeFor(l.slot));
+          const slot = l.slot;
+          void Promise.resolve(this.welcomeFor(slot)).then((w) => {
+            if (this.stopping || l.socket !== socket) return;
+            l.welcomed = true;
+            send(w);
+          });
         } else if (!me) {
           send({ t: 'refuse', reason: `expected hello first, got ${m.t}` });
           socket.destroy();
@@ -181,7 +189,10 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
   missing(): Array<{ slot: AgentSlot; state: SlotState; reason?: string }> {
     return [...this.live.values()]
       .filter((l) => l.state !== 'joined')
-      .map((l) => ({ slot: l.slot, state: l.state, ...(l.reason ? { reason: l.reason } : {}) }));
+      .map((l) => {
+        const reason = l.reason ?? (l.state === 'connected' && !l.welcomed ? "connected, waiting for the head's runtime to come up" : undefined);
+        return { slot: l.slot, state: l.state, ...(reason ? { reason } : {}) };
+      });
   }
 
   /** Failed nodes can never join: the job cannot reach min once this many are gone. */
@@ -202,19 +213,27 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     });
   }
 
-  /** Tells every connected agent to stop; resolves when their sockets closed or the bound passed. */
+  /**
+   * Tells every connected agent to stop, workers first and the head last (reverse start order: a
+   * Ray worker whose GCS vanished first reports its raylet dying). Each wave resolves when its
+   * sockets closed or the bound passed.
+   */
   async stopAll(reason: string, boundMs: number): Promise<void> {
     this.stopping = true;
-    const closing: Array<Promise<void>> = [];
-    for (const l of this.live.values()) {
-      const s = l.socket;
-      if (!s || s.destroyed) continue;
-      closing.push(new Promise<void>((r) => s.once('close', () => r())));
-      s.write(encodeMessage({ t: 'stop', reason }));
+    const all = [...this.live.values()];
+    for (const wave of [all.filter((l) => l.slot.role !== 'head'), all.filter((l) => l.slot.role === 'head')]) {
+      const closing: Array<Promise<void>> = [];
+      for (const l of wave) {
+        const s = l.socket;
+        if (!s || s.destroyed) continue;
+        closing.push(new Promise<void>((r) => s.once('close', () => r())));
+        s.write(encodeMessage({ t: 'stop', reason }));
+      }
+      if (closing.length === 0) continue;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(closing), new Promise((r) => (timer = setTimeout(r, boundMs)))]);
+      clearTimeout(timer);
     }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(closing), new Promise((r) => (timer = setTimeout(r, boundMs)))]);
-    clearTimeout(timer);
-    for (const l of this.live.values()) l.socket?.destroy();
+    for (const l of all) l.socket?.destroy();
   }
 }

@@ -128,20 +128,28 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     const token = newToken();
     writeTokenFile(paths.token, token);
     const scratchRoot = join(edges.env.TMPDIR || tmpdir(), `raysl-${jobId}`);
-    const agents = new AgentRegistry(slots, (slot): Welcome => ({
+    // Where the head's runtime listens: its agent reports it on joining (--iface may move it off
+    // the Slurm address). Workers of a workersAfterHead runtime are welcomed only once it is known.
+    let headJoined: (address: string) => void = () => {};
+    const headRuntimeAddress = new Promise<string>((r) => (headJoined = r));
+    const welcome = (slot: AgentSlot, runtimeHead: string): Welcome => ({
       t: 'welcome',
       v: PROTOCOL_VERSION,
       jobId,
       runtime: plan.runtime,
       address: slot.address,
-      headAddress,
+      ...(plan.iface !== undefined ? { iface: plan.iface } : {}),
+      headAddress: runtimeHead,
       portBase: (block as PortBlock).base,
       layout: plan.portLayout,
       expected: plan.perNode,
       probe: blockPorts(block as PortBlock, plan).filter((p) => !(slot.role === 'head' && p === controllerPort(block as PortBlock, plan))),
       scratchDir: join(scratchRoot, slot.name),
       env: plan.env,
-    }));
+    });
+    const agents = new AgentRegistry(slots, (slot) =>
+      slot.role === 'worker' && runtime.workersAfterHead ? headRuntimeAddress.then((a) => welcome(slot, a)) : welcome(slot, headAddress),
+    );
     agentsRef = agents;
 
     // Port block: avoid other raysl jobs' blocks, then let the bind itself settle races.
@@ -176,6 +184,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
 
     agents.on('connected', (node, pid) => st.update((s) => withNode(s, node, { pid })));
     agents.on('joined', (info) => {
+      if (info.role === 'head') headJoined(info.address);
       const n = agents.joinedNodes().length;
       log(`${info.name} joined (${info.cpus} CPU, ${info.gpus} GPU) ${n}/${nodes.length}`);
       st.update((s) => withPhase(withNode(s, info.name, { state: 'joined', cpus: info.cpus, gpus: info.gpus }), edges.now(), { phase: 'node-joined', node: info.name }));
@@ -224,7 +233,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       RAYSL_JOB_ID: jobId,
       RAYSL_NODES: JSON.stringify(agents.joinedNodes()),
       PYTHONUNBUFFERED: '1',
-      ...runtime.entrypointEnv({ address: headAddress, portBase: block.base, layout: plan.portLayout }),
+      ...runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout }),
       ...plan.env,
     };
     entry = startEntrypoint({ plan, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
@@ -297,6 +306,11 @@ async function teardownStep(log: (l: string) => void, what: string, fn: () => Pr
   } catch (err) {
     log(`teardown of ${what} failed: ${(err as Error).message}`);
   }
+}
+
+/** The head's runtime address as its agent reported it (a builtin job may start without its head). */
+function runtimeHeadAddress(agents: AgentRegistry, fallback: string): string {
+  return agents.joinedNodes().find((n) => n.role === 'head')?.address ?? fallback;
 }
 
 function controllerPort(block: PortBlock, plan: Plan): number {

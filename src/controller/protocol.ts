@@ -86,6 +86,9 @@ export interface Welcome {
   jobId: string;
   runtime: RuntimeName;
   address: string;
+  /** Interface the user named (--iface): the runtime binds its address; the agent reports it in ready. */
+  iface?: string;
+  /** Where the head's runtime listens: for runtimes with workersAfterHead, what the head reported. */
   headAddress: string;
   portBase: number;
   layout: PortLayout;

@@ -42,14 +42,28 @@ export interface TempDirInput {
   tmpRoot?: string;
 }
 
+/** FNV-1a, 32 bits, as 8 hex digits: a short stable name, not a secret. */
+export function shortHash(s: string): string {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(s)) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
 /**
- * Picks the temp dir: <scratchDir>/ray when it fits, else <tmpRoot>/raysl-<job>-<node>; refuses
- * when neither fits. Never /tmp/ray, which every Ray job on the node shares by default.
+ * Picks the temp dir: <scratchDir>/ray when it fits, else <tmpRoot>/raysl-<job>-<node>, else
+ * <tmpRoot>/raysl-<hash of job and node> (long job ids such as `run --local`'s, or long node
+ * names); refuses only when even that does not fit. Never /tmp/ray, which every Ray job on the
+ * node shares by default.
  */
 export function chooseRayTempDir(input: TempDirInput): string {
+  const tmpRoot = (input.tmpRoot ?? '/tmp').replace(/\/+$/, '');
   const candidates = [
     `${input.scratchDir.replace(/\/+$/, '')}/ray`,
-    `${(input.tmpRoot ?? '/tmp').replace(/\/+$/, '')}/raysl-${input.jobId}-${input.nodeName}`,
+    `${tmpRoot}/raysl-${input.jobId}-${input.nodeName}`,
+    `${tmpRoot}/raysl-${shortHash(`${input.jobId}/${input.nodeName}`)}`,
   ];
   const fit = candidates.find(fitsSocketLimit);
   if (fit !== undefined) return fit;

@@ -7,7 +7,8 @@
  * has its own GCS port, so another job's nodes cannot join ours and ours cannot join theirs. Nodes
  * that die later are the agent's business through `exited` (expected: false).
  */
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
+import { relative } from 'node:path';
 import { networkInterfaces, totalmem } from 'node:os';
 import { ClusterFormError } from '../core/errors.js';
 import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from './types.js';
@@ -72,12 +73,10 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     const version = await d.probeVersion(bin, env);
     assertSupportedRayVersion(version);
 
-    // The iface comes with the context once the agent passes it (see report); RAYSL_IFACE meanwhile.
-    const iface = (ctx as RuntimeNodeContext & { iface?: string }).iface ?? env['RAYSL_IFACE'];
+    const iface = ctx.iface;
     const nodeIp = resolveNodeIp(iface, ctx.address, d.interfaces());
     const { ports, workerPorts } = resolveRayPorts(ctx.portBase, ctx.layout);
     const tempDir = chooseRayTempDir({ jobId: ctx.jobId, nodeName: ctx.nodeName, scratchDir: ctx.scratchDir });
-    mkdirSync(tempDir, { recursive: true, mode: 0o700 });
     const mem = planRayMemory({
       grantedMb: ctx.resources.memoryMb,
       totalMemBytes: d.totalMemBytes(),
@@ -101,6 +100,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
       version,
     );
     ctx.log(`ray ${version.raw}: ${bin} ${argv.join(' ')}`);
+    mkdirSync(tempDir, { recursive: true, mode: 0o700 });
 
     const group = spawnGroup(bin, argv, daemonEnv(env), tempDir);
     // The group id is what teardown signals; logged so an operator can find this job's Ray.
@@ -161,18 +161,23 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     // A rejected ready that nobody awaits (e.g. stop() during start) must not crash the agent.
     ready.catch(() => undefined);
 
+    // The agent removes its scratch dir; a fallback temp dir outside it (short /tmp path) is ours to remove.
+    const outsideScratch = relative(ctx.scratchDir, tempDir).startsWith('..');
     return {
+      address: nodeIp,
       ready,
       exited,
       async stop(graceMs: number): Promise<void> {
         stopRequested = true;
         await stopGroup(group, graceMs);
+        if (outsideScratch) rmSync(tempDir, { recursive: true, force: true });
       },
     };
   }
 
   return {
     name: 'ray',
+    workersAfterHead: true,
     start,
     entrypointEnv(head) {
       const { ports } = resolveRayPorts(head.portBase, head.layout);

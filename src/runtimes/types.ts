@@ -26,6 +26,8 @@ export interface RuntimeNodeContext {
 }
 
 export interface RuntimeProcess {
+  /** Address the runtime actually binds (the --iface address when one was named); default ctx.address. */
+  address?: string;
   /** Resolves once the runtime on this node is up and usable; rejects if it fails to start. */
   ready: Promise<void>;
   /** Resolves when the runtime exits on its own (a crash, unless stop() was called first). */
@@ -36,6 +38,11 @@ export interface RuntimeProcess {
 
 export interface RuntimeAdapter {
   name: RuntimeName;
+  /**
+   * Workers start only once the head is up, and are told the address the head really bound
+   * (Ray: a worker's `ray start --address` needs the head's GCS, which may sit on --iface's address).
+   */
+  workersAfterHead?: boolean;
   // The port layout of each runtime lives in src/core/ports.ts (pure, documented in one place).
   start(ctx: RuntimeNodeContext): Promise<RuntimeProcess>;
   /** Extra environment the entrypoint sees, e.g. RAY_ADDRESS for ray. */

@@ -23,8 +23,17 @@ describe('ray temp dir and the unix-socket limit', () => {
     expect(d).not.toBe('/tmp/ray');
   });
 
+  it('falls back to /tmp/raysl-<hash> when the job id is long (run --local ids), distinct per job and node', () => {
+    const a = chooseRayTempDir({ jobId: 'local-1795321347596-17941', nodeName: 'node2', scratchDir: '/tmp/raysl-local-1795321347596-17941/node2' });
+    const b = chooseRayTempDir({ jobId: 'local-1795321347596-17941', nodeName: 'node3', scratchDir: '/tmp/raysl-local-1795321347596-17941/node3' });
+    const c = chooseRayTempDir({ jobId: 'local-1795321347597-17942', nodeName: 'node2', scratchDir: '/tmp/raysl-local-1795321347597-17942/node2' });
+    expect(a).toMatch(/^\/tmp\/raysl-[0-9a-f]{8}$/);
+    expect(new Set([a, b, c]).size).toBe(3);
+    expect(fitsSocketLimit(a)).toBe(true);
+  });
+
   it('refuses when nothing fits, saying expected vs received', () => {
-    expect(() => chooseRayTempDir({ jobId: 'j'.repeat(40), nodeName: 'n1', scratchDir: '/s/' + 'x'.repeat(60) })).toThrow(
+    expect(() => chooseRayTempDir({ jobId: 'j'.repeat(40), nodeName: 'n1', scratchDir: '/s/' + 'x'.repeat(60), tmpRoot: '/' + 'r'.repeat(40) })).toThrow(
       /expected at most 40 bytes .* received 67 bytes/,
     );
   });
