@@ -29,7 +29,9 @@ export function raysl(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: str
   ensureBuilt();
   const conf = slurmConf();
   const child = spawn(process.execPath, [bundle, ...args], {
-    cwd: opts.cwd ?? root,
+    // submit from outside the repo, as users do (inside it, tsx would apply raysl's own tsconfig
+    // to the entrypoint); every path the tests pass is absolute
+    cwd: opts.cwd ?? join(slurmDir(), 'jobs'),
     env: { ...process.env, SLURM_CONF: conf, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
