@@ -118,7 +118,9 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
             continue;
           }
           if (ev.phase === 'torn-down' || ev.phase === 'entrypoint-exited' || ev.phase === 'error') continue;
-          progress.log(eventLine(status, ev));
+          // once the output streams the spinner is gone: later events (a lost node) are plain lines
+          if (tail) io.stderr.write(eventLine(status, ev) + '\n');
+          else progress.log(eventLine(status, ev));
           if (ev.phase === 'agents-launched') progress.update('waiting for the agents to join');
         }
       }
