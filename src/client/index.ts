@@ -16,7 +16,8 @@ import {
 } from '../controller/protocol.js';
 
 export type { Info, NodeInfo, Resources, RunResult };
-export const clientVersion: string = RAYSL_VERSION;
+// typeof guard: under tsx or vitest the bundler define may be absent
+export const clientVersion: string = typeof RAYSL_VERSION === "string" ? RAYSL_VERSION : "dev";
 export { PROTOCOL_VERSION };
 
 export interface ConnectOptions {
