@@ -1,7 +1,7 @@
-// Bundles the CLI (and the client library) into single ESM files so `bin/raysl` loads one file:
-// startup stays fast on slow shared filesystems (one stat + one read instead of hundreds).
+// Bundles the CLI (and the client library) with esbuild so `bin/raysl` loads a few built files instead
+// of hundreds of node_modules files: startup stays fast on slow shared filesystems.
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -25,8 +25,18 @@ const common = {
   absWorkingDir: root,
 };
 
+// Split so the per-node processes (agent, controller) load only their own chunks: the user-facing
+// commands pull in zod, handlebars and yaml, which an agent never needs (see loadCommands in main.ts).
+rmSync(join(root, 'dist/chunks'), { recursive: true, force: true });
 await Promise.all([
-  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/raysl.mjs' }),
+  build({
+    ...common,
+    entryPoints: { raysl: 'src/cli/main.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  }),
   build({ ...common, entryPoints: ['src/client/index.ts'], outfile: 'dist/client.mjs' }),
 ]);
 

@@ -5,10 +5,21 @@
 import { Command, CommanderError } from 'commander';
 import { asRayslError, ExitCode, UsageError, type RayslError } from '../core/errors.js';
 import { painter, processIo, writeJson, type Io } from './io.js';
-import type { App } from './app.js';
-import { commands } from './commands.js';
+import type { App, Register } from './app.js';
 
-export function buildProgram(app: App): Command {
+/**
+ * The agent and the controller start on every node of every job, so they load only their own code:
+ * the bundle is split, and the user-facing commands (zod, handlebars, yaml, ora...) load lazily.
+ */
+export async function loadCommands(argv: string[]): Promise<Register[]> {
+  const dd = argv.indexOf('--');
+  const name = (dd === -1 ? argv : argv.slice(0, dd)).find((a) => !a.startsWith('-'));
+  if (name === 'agent') return [(await import('./agent.js')).registerAgent];
+  if (name === 'controller') return [(await import('./controller.js')).registerController];
+  return (await import('./commands.js')).commands;
+}
+
+export function buildProgram(app: App, commands: Register[]): Command {
   const program = new Command('raysl')
     .description('Run an ephemeral compute cluster inside one Slurm allocation, correctly.')
     .version(RAYSL_VERSION, '-V, --version')
@@ -68,8 +79,8 @@ export function reportError(err: RayslError, io: Io, argv: string[]): void {
 export async function runCli(argv: string[], io: Io = processIo()): Promise<number> {
   let exitCode: number = ExitCode.ok;
   const app: App = { io, setExitCode: (c) => void (exitCode = c) };
-  const program = buildProgram(app);
   try {
+    const program = buildProgram(app, await loadCommands(argv));
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
