@@ -25,7 +25,6 @@ export const MAX_EXPANDED_HOSTS = 1 << 20;
 
 export type HostlistErrorKind =
   | 'unclosed-bracket'
-  | 'nested-bracket'
   | 'stray-bracket'
   | 'empty-range'
   | 'open-range'
@@ -35,7 +34,8 @@ export type HostlistErrorKind =
   | 'range-too-large'
   | 'number-too-large'
   | 'text-after-bracket'
-  | 'too-many-hosts';
+  | 'too-many-hosts'
+  | 'dropped-by-slurm';
 
 export interface DeliberateDifference {
   kind: HostlistErrorKind;
@@ -51,11 +51,17 @@ export interface DeliberateDifference {
  */
 export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
   { kind: 'unclosed-bracket', example: 'node[1-2', scontrol: 'node]', why: 'Slurm drops the range and appends "]"' },
-  { kind: 'nested-bracket', example: 'n[1[2]', scontrol: 'n[12', why: 'Slurm keeps the inner "[" as part of the name' },
+  { kind: 'unclosed-bracket', example: 'n[1[2]', scontrol: 'n[12', why: 'Slurm glues an unclosed "[" into the name' },
   { kind: 'stray-bracket', example: 'node]', scontrol: 'node]', why: 'a "]" without "[" is a typo, not a host name' },
   { kind: 'open-range', example: 'n[1-]', scontrol: 'n1', why: 'Slurm reads a missing upper bound as the lower bound' },
   { kind: 'bad-range-char', example: 'n[1a-3]', scontrol: 'n01 n02 n03', why: 'Slurm skips junk after a number but counts it in the padding width' },
   { kind: 'number-too-large', example: 'n[9007199254740993]', scontrol: 'n9007199254740993', why: 'raysl keeps numbers exact (JavaScript integers stop at 2^53)' },
+  {
+    kind: 'dropped-by-slurm',
+    example: 'a[3-1]b[1]c[1],d',
+    scontrol: 'd',
+    why: 'Slurm ignores errors in the 3rd-from-last bracket and before, and silently drops the item',
+  },
   { kind: 'too-many-hosts', example: 'a[1-65536]b[1-65536]', scontrol: '(4294967296 lines)', why: `raysl caps one expansion at ${MAX_EXPANDED_HOSTS} hosts` },
 ];
 
@@ -64,6 +70,7 @@ export class HostlistSyntaxError extends UsageError {
   readonly input: string;
   readonly column: number;
   readonly kind: HostlistErrorKind;
+  readonly problem: string;
 
   constructor(input: string, column: number, kind: HostlistErrorKind, problem: string, hint: string) {
     const caret = `${' '.repeat(Math.max(0, column - 1))}^`;
@@ -74,6 +81,7 @@ export class HostlistSyntaxError extends UsageError {
     this.input = input;
     this.column = column;
     this.kind = kind;
+    this.problem = problem;
   }
 }
 
@@ -112,6 +120,12 @@ function parseNumber(input: string, digits: string, column: number): number {
 
 /** Parses the inside of one bracket starting at `open` (the '['); returns ranges and the index of ']'. */
 function parseBracket(input: string, open: number): { ranges: NumRange[]; close: number } {
+  // Unclosed before the next '[' (or never): Slurm would glue the text into a name, raysl refuses.
+  const nextClose = input.indexOf(']', open + 1);
+  const nextOpen = input.indexOf('[', open + 1);
+  if (nextClose === -1 || (nextOpen !== -1 && nextOpen < nextClose)) {
+    throw new HostlistSyntaxError(input, open + 1, 'unclosed-bracket', "'[' is never closed", "add the missing ']'");
+  }
   const ranges: NumRange[] = [];
   let i = open + 1;
   for (;;) {
@@ -126,14 +140,7 @@ function parseBracket(input: string, open: number): { ranges: NumRange[]; close:
       while (i < input.length && isDigit(input[i]!)) hi += input[i++];
     }
     const c = input[i];
-    if (c === undefined) {
-      throw new HostlistSyntaxError(input, open + 1, 'unclosed-bracket', "'[' is never closed", "add the missing ']'");
-    }
     if (c !== ',' && c !== ']') {
-      if (isSeparator(c) && input.indexOf(']', i) === -1) {
-        throw new HostlistSyntaxError(input, open + 1, 'unclosed-bracket', "'[' is never closed", "add the missing ']'");
-      }
-      if (c === '[') throw new HostlistSyntaxError(input, i + 1, 'nested-bracket', "'[' inside brackets", BRACKETS_HINT);
       if (c === '-') throw new HostlistSyntaxError(input, i + 1, 'malformed-range', 'a range has one "-" (LO-HI)', BRACKETS_HINT);
       throw new HostlistSyntaxError(input, i + 1, 'bad-range-char', `unexpected ${JSON.stringify(c)} inside brackets`, BRACKETS_HINT);
     }
@@ -154,6 +161,36 @@ function parseBracket(input: string, open: number): { ranges: NumRange[]; close:
     ranges.push({ lo: loN, hi: hiN, width: lo.length });
     if (c === ']') return { ranges, close: i };
     i++; // past ','
+  }
+}
+
+/** Number of '[' from the one at `from` to the end of the item (separators inside brackets do not end it). */
+function bracketsFrom(input: string, from: number): number {
+  let n = 0;
+  let depth = 0;
+  for (let i = from; i < input.length; i++) {
+    const c = input[i]!;
+    if (c === '[') {
+      n++;
+      depth++;
+    } else if (c === ']') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && isSeparator(c)) break;
+  }
+  return n;
+}
+
+const deliberate = (kind: HostlistErrorKind): boolean => DELIBERATE_DIFFERENCES.some((d) => d.kind === kind);
+
+/**
+ * Slurm's _push_range_list swallows errors from the 3rd-from-last bracket and earlier
+ * (rc = MAX(rc, -1)) and drops the item without a word; raysl refuses, and says so.
+ */
+function parseBracketInItem(input: string, open: number): { ranges: NumRange[]; close: number } {
+  try {
+    return parseBracket(input, open);
+  } catch (err) {
+    if (!(err instanceof HostlistSyntaxError) || deliberate(err.kind) || bracketsFrom(input, open) < 3) throw err;
+    throw new HostlistSyntaxError(input, err.column, 'dropped-by-slurm', `${err.problem} (Slurm would silently drop this item)`, err.hint ?? BRACKETS_HINT);
   }
 }
 
@@ -179,7 +216,7 @@ function parseItems(input: string): Item[] {
     while (i < input.length && !isSeparator(input[i]!)) {
       const c = input[i]!;
       if (c === '[') {
-        const { ranges, close } = parseBracket(input, i);
+        const { ranges, close } = parseBracketInItem(input, i);
         texts.push(text);
         groups.push(ranges);
         text = '';
@@ -200,7 +237,7 @@ function parseItems(input: string): Item[] {
     for (let g = 0; g < groups.length - 1; g++) {
       const n = countOf(groups[g]!);
       if (n > MAX_RANGE) {
-        throw new HostlistSyntaxError(input, 1, 'range-too-large', `a prefix bracket expands to ${n} hosts, Slurm allows at most ${MAX_RANGE}`, 'split the expression into several items');
+        throw new HostlistSyntaxError(input, 1, g < groups.length - 2 ? 'dropped-by-slurm' : 'range-too-large', `a prefix bracket expands to ${n} hosts, Slurm allows at most ${MAX_RANGE}`, 'split the expression into several items');
       }
     }
     items.push({ texts, groups });
@@ -442,38 +479,59 @@ function intersect(h1: HostRange, h2: HostRange): HostRange | undefined {
   return undefined;
 }
 
-/** hostlist_coalesce: split overlapping neighbours so every duplicate is its own range. */
-function coalesce(hr: HostRange[]): void {
-  for (let i = hr.length - 1; i > 0; i--) {
-    const common = intersect(hr[i - 1]!, hr[i]!);
-    if (!common) continue;
-    const prev = hr[i - 1]!;
-    const next = hr[i]!;
-    let j = i;
+/**
+ * hostlist_coalesce: split overlapping neighbours so every duplicate is its own range.
+ * Same walk as Slurm (from the end, pair (i-1, i)), on a gap buffer: `left` is hr[0..i) and
+ * `right` is hr[i..] reversed, so inserting at i and moving i cost O(1) instead of O(n).
+ */
+function coalesce(hr: HostRange[]): HostRange[] {
+  if (hr.length < 2) return hr;
+  const left = hr.slice();
+  const right: HostRange[] = [left.pop()!];
+  while (left.length > 0) {
+    const prev = left[left.length - 1]!;
+    const next = right[right.length - 1]!;
+    const common = intersect(prev, next);
+    if (!common) {
+      right.push(left.pop()!);
+      continue;
+    }
     if (common.hi < prev.hi) next.hi = prev.hi;
     prev.hi = common.lo;
     next.lo = common.hi;
-    if (prev.hi < prev.lo) hr.splice(i, 1); // mirrors Slurm (it deletes at i, not i-1)
-    for (; common.lo <= common.hi; common.lo++) {
-      const one: HostRange = { prefix: common.prefix, lo: common.lo, hi: common.lo, width: common.width, single: false };
-      if (common.lo > prev.hi) hr.splice(j++, 0, { ...one });
-      if (common.lo < next.lo) hr.splice(j++, 0, { ...one });
+    if (prev.hi < prev.lo) right.pop(); // mirrors Slurm (it deletes at i, not i-1)
+    const singles: HostRange[] = [];
+    for (let n = common.lo; n <= common.hi; n++) {
+      const one = (): HostRange => ({ prefix: common.prefix, lo: n, hi: n, width: common.width, single: false });
+      if (n > prev.hi) singles.push(one());
+      if (n < next.lo) singles.push(one());
     }
-    i = hr.length;
+    for (let k = singles.length - 1; k >= 0; k--) right.push(singles[k]!);
+    // Slurm rescans from the end; pairs past j = i + singles are unchanged and were already found
+    // disjoint (a disjoint check has no side effects), so resuming at j + 1 is the same walk.
+    const target = Math.min(left.length + right.length - 1, left.length + singles.length + 1);
+    while (left.length < target) left.push(right.pop()!);
+    while (left.length > target) right.push(left.pop()!);
   }
-  collapse(hr);
+  return collapse(right.reverse());
 }
 
-/** hostlist_collapse: join neighbours that continue each other. */
-function collapse(hr: HostRange[]): void {
-  for (let i = hr.length - 1; i > 0; i--) {
-    const prev = hr[i - 1]!;
-    const next = hr[i]!;
-    if (prev.hi === next.lo - 1 && prefixCmp(prev, next) === 0 && widthCombine(prev, next)) {
-      prev.hi = next.hi;
-      hr.splice(i, 1);
+/** hostlist_collapse: join neighbours that continue each other (same walk from the end, no splices). */
+function collapse(hr: HostRange[]): HostRange[] {
+  if (hr.length === 0) return hr;
+  const reversed: HostRange[] = [];
+  let cur = hr[hr.length - 1]!;
+  for (let i = hr.length - 2; i >= 0; i--) {
+    const prev = hr[i]!;
+    if (prev.hi === cur.lo - 1 && prefixCmp(prev, cur) === 0 && widthCombine(prev, cur)) {
+      prev.hi = cur.hi;
+    } else {
+      reversed.push(cur);
     }
+    cur = prev;
   }
+  reversed.push(cur);
+  return reversed.reverse();
 }
 
 function numString(h: HostRange): string {
@@ -509,8 +567,7 @@ function toRanges(hosts: string[]): HostRange[] {
 export function compressHostlist(hosts: string[]): string {
   const ranges = toRanges(hosts);
   mergeSort(ranges, 0, ranges.length, new Array<HostRange>(ranges.length));
-  coalesce(ranges);
-  return rangedString(ranges);
+  return rangedString(coalesce(ranges));
 }
 
 /** Like compressHostlist but keeps the given order (`scontrol show hostlist`): only neighbours join. */
