@@ -200,6 +200,26 @@ function countOf(ranges: NumRange[]): number {
   return n;
 }
 
+/**
+ * Bracket balance of one item, checked before any range: an unbalanced bracket also throws
+ * Slurm's tokenizer off (it glues or splits items), so it is the error worth reporting.
+ */
+function checkBrackets(input: string, start: number): void {
+  let open = -1;
+  for (let i = start; i < input.length; i++) {
+    const c = input[i]!;
+    if (open === -1 && isSeparator(c)) return;
+    if (c === '[') {
+      if (open !== -1) break;
+      open = i;
+    } else if (c === ']') {
+      if (open === -1) throw new HostlistSyntaxError(input, i + 1, 'stray-bracket', "']' without a matching '['", "remove the ']' or add the missing '['");
+      open = -1;
+    }
+  }
+  if (open !== -1) throw new HostlistSyntaxError(input, open + 1, 'unclosed-bracket', "'[' is never closed", "add the missing ']'");
+}
+
 /** Splits the input into items (Slurm's _next_tok plus bracket parsing), with columns for errors. */
 function parseItems(input: string): Item[] {
   const items: Item[] = [];
@@ -209,6 +229,7 @@ function parseItems(input: string): Item[] {
       i++;
       continue;
     }
+    checkBrackets(input, i);
     const texts: string[] = [];
     const groups: NumRange[][] = [];
     let text = '';
