@@ -1,6 +1,6 @@
 // Table-driven tests of the hostlist parser. Expected outputs were produced by Debian 12's
 // `scontrol show hostnames|hostlistsorted|hostlist` (slurm 22.05.8) unless marked "raysl only".
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   compressHostlist,
   compressHostlistUnsorted,
@@ -11,6 +11,13 @@ import {
   strnatcmp,
 } from '../../src/core/nodelist.js';
 import { UsageError } from '../../src/core/errors.js';
+import { runCli } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
+
+// RAYSL_VERSION is injected by the bundler; src/cli/main.ts needs it before the imports run.
+vi.hoisted(() => {
+  (globalThis as { RAYSL_VERSION?: string }).RAYSL_VERSION ??= '0.0.0-test';
+});
 
 describe('expandHostlist: Slurm documentation examples', () => {
   // scontrol(1), "show hostnames": "tux[1-3]" -> tux1 tux2 tux3; slurm.conf(5) NodeName
@@ -184,4 +191,66 @@ describe('strnatcmp (Slurm src/common/strnatcmp.c)', () => {
     ['a', 'b', -1],
     ['', 'a', -1],
   ])('%s vs %s -> %i', (a, b, want) => expect(Math.sign(strnatcmp(a, b))).toBe(want));
+});
+
+describe('raysl hostnames / raysl hostlist (in-process CLI)', () => {
+  function memIo(env: Record<string, string> = {}): Io & { out: () => string; err: () => string } {
+    let out = '';
+    let err = '';
+    const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
+    return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env, cwd: '/', now: () => 0, out: () => out, err: () => err };
+  }
+
+  it('hostnames prints one host per line, like scontrol show hostnames', async () => {
+    const io = memIo();
+    expect(await runCli(['hostnames', 'gpu-[01-02],n[9-10]'], io)).toBe(0);
+    expect(io.out()).toBe('gpu-01\ngpu-02\nn9\nn10\n');
+  });
+
+  it('hostnames --json prints an array; without argument it reads SLURM_JOB_NODELIST', async () => {
+    const io = memIo({ SLURM_JOB_NODELIST: 'node[1-2]' });
+    expect(await runCli(['--json', 'hostnames'], io)).toBe(0);
+    expect(JSON.parse(io.out())).toEqual(['node1', 'node2']);
+  });
+
+  it('hostnames exits 2 on malformed input, with the input, a caret and a hint', async () => {
+    const io = memIo();
+    expect(await runCli(['hostnames', 'node[1-2'], io)).toBe(2);
+    expect(io.out()).toBe('');
+    expect(io.err()).toContain('column 5');
+    expect(io.err()).toContain('  node[1-2\n      ^');
+    expect(io.err()).toMatch(/hint: add the missing '\]'/);
+  });
+
+  it('hostnames --json reports the error as JSON with input and column', async () => {
+    const io = memIo();
+    expect(await runCli(['hostnames', '--json', 'n[3-1]'], io)).toBe(2);
+    expect(JSON.parse(io.out())).toMatchObject({ error: { exitCode: 2, input: 'n[3-1]', column: 3, kind: 'reversed-range' } });
+  });
+
+  it('hostnames without input outside a job is a usage error', async () => {
+    const io = memIo();
+    expect(await runCli(['hostnames'], io)).toBe(2);
+    expect(io.err()).toMatch(/SLURM_JOB_NODELIST/);
+  });
+
+  it('hostlist sorts like hostlistsorted; --unsorted keeps the order; --json adds the count', async () => {
+    let io = memIo();
+    expect(await runCli(['hostlist', 'node3', 'node1', 'node2', 'gpu-01'], io)).toBe(0);
+    expect(io.out()).toBe('gpu-01,node[1-3]\n');
+    io = memIo();
+    expect(await runCli(['hostlist', '--unsorted', 'n3', 'n1', 'n2'], io)).toBe(0);
+    expect(io.out()).toBe('n[3,1-2]\n');
+    io = memIo();
+    expect(await runCli(['hostlist', '--json', 'n[1-4]', 'n6'], io)).toBe(0);
+    expect(JSON.parse(io.out())).toEqual({ hostlist: 'n[1-4,6]', count: 5 });
+  });
+
+  it('both commands have an Examples section in --help', async () => {
+    for (const cmd of ['hostnames', 'hostlist']) {
+      const io = memIo();
+      expect(await runCli([cmd, '--help'], io)).toBe(0);
+      expect(io.out()).toMatch(/Examples:\n {2}\$ raysl /);
+    }
+  });
 });
