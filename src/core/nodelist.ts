@@ -74,7 +74,9 @@ export class HostlistSyntaxError extends UsageError {
 
   constructor(input: string, column: number, kind: HostlistErrorKind, problem: string, hint: string) {
     const caret = `${' '.repeat(Math.max(0, column - 1))}^`;
-    super(`invalid hostlist at column ${column}: ${problem}\n  ${input}\n  ${caret}`, {
+    // tabs and newlines shown as spaces so the caret stays under its column
+    const shown = input.replace(/[\t\n\r\v\f]/g, ' ');
+    super(`invalid hostlist at column ${column}: ${problem}\n  ${shown}\n  ${caret}`, {
       hint,
       details: { input, column, kind },
     });
