@@ -1,0 +1,40 @@
+// `npm test`: build the bundle, run every vitest project (unit, local, slurm; the slurm project's
+// global setup starts the real Slurm test cluster), then print one closing summary line that CI
+// and people can read: "tests: N passed, N failed, N skipped". Extra args go to vitest.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (argv) => spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit' });
+
+const build = run([process.execPath, join(root, 'scripts/build.mjs')]);
+if (build.status !== 0) {
+  process.stderr.write('raysl test: the build failed; no test ran\n');
+  process.exit(build.status ?? 1);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'raysl-test-'));
+const report = join(dir, 'vitest.json');
+const vitest = join(root, 'node_modules/vitest/vitest.mjs');
+const result = run([process.execPath, vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)]);
+
+let summary;
+try {
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  summary = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests, suitesFailed: r.numFailedTestSuites };
+} catch {
+  summary = undefined;
+}
+rmSync(dir, { recursive: true, force: true });
+
+if (summary) {
+  process.stdout.write(`\ntests: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped\n`);
+  if (summary.suitesFailed > 0) process.stdout.write(`(${summary.suitesFailed} test file(s) failed to run: see above)\n`);
+} else {
+  process.stdout.write('\nraysl test: vitest wrote no report (it crashed or was interrupted)\n');
+}
+const code = result.status ?? 1;
+process.exit(code !== 0 ? code : summary && summary.passed > 0 ? 0 : 1);
