@@ -4,13 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { planJob } from '../core/plan.js';
-import { renderSbatch, sbatchArgvFor } from '../render/sbatch.js';
+import { sbatchArgvFor } from '../render/sbatch.js';
 import { globalsOf, type Register } from './app.js';
-import { gatherFacts } from './facts.js';
 import { painter, writeJson } from './io.js';
-import { addJobOptions, specFromCli } from './job-options.js';
-import { rayslPaths } from './paths.js';
+import { addJobOptions } from './job-options.js';
+import { prepareJob } from './prepare-job.js';
 
 export const registerRender: Register = (program, app) => {
   const cmd = program
@@ -36,11 +34,7 @@ $XDG_CONFIG_HOME/raysl/config.json|yaml; flags override the profile, the profile
       const io = app.io;
       const opts = command.opts<Record<string, unknown>>();
       const globals = globalsOf(command);
-      const spec = await specFromCli(entrypoint, args, opts, io);
-      const facts = await gatherFacts({ ...(spec.partition ? { partition: spec.partition } : {}), noCheck: opts.check === false }, io);
-      const paths = rayslPaths();
-      const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: io.cwd });
-      const script = renderSbatch(plan, paths);
+      const { plan, script } = await prepareJob(entrypoint, args, opts, io);
       const c = painter(globals, io);
       const warnings = [...plan.warnings];
       // sbatch opens --output before the script runs and does not create its directory

@@ -64,7 +64,8 @@ export const RAY_DEFAULT_PORTS: ReadonlyArray<{ name: string; first: number; las
   { name: 'Ray dashboard agent http (52365)', first: 52365, last: 52365 },
 ];
 
-const RAY_NAMED = [
+/** Every single port `ray start` opens, in layout order (offsets 1..10); the ray adapter pins each. */
+export const RAY_PORT_NAMES = [
   'gcs',
   'node_manager',
   'object_manager',
@@ -76,6 +77,7 @@ const RAY_NAMED = [
   'metrics_export',
   'runtime_env_agent',
 ] as const;
+export type RayPortName = (typeof RAY_PORT_NAMES)[number];
 
 const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
@@ -95,7 +97,7 @@ export function portLayout(runtime: RuntimeName, cpusPerNode: number): PortLayou
   }
   if (runtime === 'ray') {
     const ports: Record<string, number> = { controller: 0 };
-    RAY_NAMED.forEach((name, i) => (ports[name] = i + 1));
+    RAY_PORT_NAMES.forEach((name, i) => (ports[name] = i + 1));
     const workers = workerPortCount(cpusPerNode);
     return {
       size: roundUp(24 + workers, GRANULARITY),

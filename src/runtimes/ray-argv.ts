@@ -6,20 +6,10 @@
  */
 import { InternalError } from '../core/errors.js';
 import { rayFeatures, type RayVersion } from './ray-version.js';
+import { RAY_PORT_NAMES, type RayPortName } from '../core/ports.js';
 
 /** The named ports of portLayout('ray', ...) resolved against the job's block base. */
-export interface RayPorts {
-  gcs: number;
-  node_manager: number;
-  object_manager: number;
-  ray_client_server: number;
-  dashboard: number;
-  dashboard_grpc: number;
-  dashboard_agent_grpc: number;
-  dashboard_agent_listen: number;
-  metrics_export: number;
-  runtime_env_agent: number;
-}
+export type RayPorts = Record<RayPortName, number>;
 
 export interface RayStartInput {
   role: 'head' | 'worker';
@@ -37,18 +27,7 @@ export interface RayStartInput {
   objectStoreBytes?: number;
 }
 
-const PORT_KEYS: Array<keyof RayPorts> = [
-  'gcs',
-  'node_manager',
-  'object_manager',
-  'ray_client_server',
-  'dashboard',
-  'dashboard_grpc',
-  'dashboard_agent_grpc',
-  'dashboard_agent_listen',
-  'metrics_export',
-  'runtime_env_agent',
-];
+const PORT_KEYS = RAY_PORT_NAMES;
 
 function checkInput(input: RayStartInput): void {
   for (const key of PORT_KEYS) {

@@ -4,21 +4,10 @@
  */
 import type { PortLayout } from '../core/types.js';
 import { InternalError } from '../core/errors.js';
-import { portsOf, rangesOf } from '../core/ports.js';
+import { portsOf, rangesOf, RAY_PORT_NAMES } from '../core/ports.js';
 import type { RayPorts } from './ray-argv.js';
 
-const NAMES: Array<keyof RayPorts> = [
-  'gcs',
-  'node_manager',
-  'object_manager',
-  'ray_client_server',
-  'dashboard',
-  'dashboard_grpc',
-  'dashboard_agent_grpc',
-  'dashboard_agent_listen',
-  'metrics_export',
-  'runtime_env_agent',
-];
+const NAMES = RAY_PORT_NAMES;
 
 export function resolveRayPorts(base: number, layout: PortLayout): { ports: RayPorts; workerPorts: [number, number] } {
   const all = portsOf(base, layout);
