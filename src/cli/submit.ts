@@ -9,17 +9,16 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jobPaths } from '../core/jobdir.js';
-import { planJob } from '../core/plan.js';
-import { renderSbatch, sbatchArgvFor } from '../render/sbatch.js';
+import { sbatchEnvConflicts, withoutConflicts } from '../core/sbatch-env.js';
+import { sbatchArgvFor } from '../render/sbatch.js';
 import { commandLine, runSlurm } from '../slurm/exec.js';
 import { parseSbatchParsable } from '../slurm/sbatch.js';
 import { globalsOf, type Register } from './app.js';
-import { gatherFacts } from './facts.js';
 import { followJob } from './follow.js';
 import { painter, writeJson } from './io.js';
-import { addJobOptions, specFromCli } from './job-options.js';
+import { addJobOptions } from './job-options.js';
+import { prepareJob } from './prepare-job.js';
 import { slurmOpts } from './jobs.js';
-import { rayslPaths } from './paths.js';
 import { progress } from './spinner.js';
 
 /** raysl-20250102-030405-678.sbatch: sorts by time, unique enough for one user submitting by hand. */
@@ -53,11 +52,7 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
     .action(async (entrypoint: string, args: string[], opts: Record<string, unknown>, command: Command) => {
       const io = app.io;
       const globals = globalsOf(command);
-      const spec = await specFromCli(entrypoint, args, opts, io);
-      const facts = await gatherFacts({ ...(spec.partition ? { partition: spec.partition } : {}), noCheck: opts.check === false }, io);
-      const paths = rayslPaths();
-      const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: io.cwd });
-      const script = renderSbatch(plan, paths);
+      const { plan, script } = await prepareJob(entrypoint, args, opts, io);
       const c = painter(globals, io);
       for (const w of plan.warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
       const scriptPath = join(plan.jobDir, scriptName(io.now()));
@@ -70,7 +65,12 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       // the batch output (--output) goes here too, and Slurm will not create a missing directory
       mkdirSync(plan.jobDir, { recursive: true });
       writeFileSync(scriptPath, script, { mode: 0o644 });
-      const { jobId } = parseSbatchParsable(await runSlurm(argv, slurmOpts(io)));
+      const conflicts = sbatchEnvConflicts(io.env, plan);
+      for (const x of conflicts) {
+        io.stderr.write(`${c.yellow('raysl: warning:')} ignoring ${x.name}=${x.value} from the environment: it would override the planned job; use ${x.instead} or a profile\n`);
+      }
+      const sbatchEnv = withoutConflicts(io.env, conflicts) as NodeJS.ProcessEnv;
+      const { jobId } = parseSbatchParsable(await runSlurm(argv, { ...slurmOpts(io), env: sbatchEnv }));
       const job = { jobId, root: plan.jobDir, paths: jobPaths(plan.jobDir, jobId) };
       mkdirSync(job.paths.dir, { recursive: true });
       copyFileSync(scriptPath, join(job.paths.dir, 'job.sh'));
