@@ -46,7 +46,10 @@ Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
     }
     const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node') : LOCAL_DEFAULTS.cpusPerNode;
     const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node') : LOCAL_DEFAULTS.memoryMb;
-    const spec = await specFromCli(entrypoint, args, opts, app.io);
+    const cli = await specFromCli(entrypoint, args, opts, app.io);
+    // A simulated node has exactly the memory it was given: tell the runtime so (Ray would otherwise
+    // size its object store from the host's memory).
+    const spec = cli.mem === undefined ? { ...cli, mem: String(memoryMb) } : cli;
     const paths = rayslPaths();
     const facts = localFacts(spec.nodes, { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
     const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: app.io.cwd });
