@@ -590,7 +590,37 @@ function toRanges(hosts: string[]): HostRange[] {
 export function compressHostlist(hosts: string[]): string {
   const ranges = toRanges(hosts);
   mergeSort(ranges, 0, ranges.length, new Array<HostRange>(ranges.length));
-  return rangedString(coalesce(ranges));
+  const slurmStyle = rangedString(coalesce(ranges));
+  // Slurm's coalesce loses hosts when one range overlaps several others (scontrol prints
+  // r2n[92-102,28-136] as a list of 86 hosts instead of 122). raysl never drops a host: when the
+  // Slurm-style string does not expand back to exactly the hosts given, compress host by host.
+  const given = hosts.flatMap((h) => expandHostlist(h));
+  if (sameHosts(given, expandHostlist(slurmStyle))) return slurmStyle;
+  return compressHostByHost(given);
+}
+
+/** The one place raysl's sorted compression differs from scontrol's. */
+export const COMPRESS_DIFFERENCE =
+  'where scontrol show hostlistsorted drops hosts (overlapping ranges), raysl sorts host by host and keeps every one';
+
+/** Sorted, duplicates kept, only true neighbours joined: cannot lose or invent a host. */
+function compressHostByHost(hosts: string[]): string {
+  const ranges = hosts.map(hostRangeOfName);
+  mergeSort(ranges, 0, ranges.length, new Array<HostRange>(ranges.length));
+  return rangedString(collapse(ranges));
+}
+
+/** Same hosts, same multiplicity, any order. */
+export function sameHosts(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  const count = new Map<string, number>();
+  for (const h of a) count.set(h, (count.get(h) ?? 0) + 1);
+  for (const h of b) {
+    const n = count.get(h);
+    if (!n) return false;
+    count.set(h, n - 1);
+  }
+  return true;
 }
 
 /** Like compressHostlist but keeps the given order (`scontrol show hostlist`): only neighbours join. */

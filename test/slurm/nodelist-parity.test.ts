@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   compressHostlist,
   compressHostlistUnsorted,
+  sameHosts,
   DELIBERATE_DIFFERENCES,
   expandHostlist,
   HostlistSyntaxError,
@@ -14,7 +15,8 @@ import {
 
 const RANDOM_INPUTS = Number(process.env.RAYSL_PARITY_COUNT ?? 2000);
 const CONCURRENCY = 4;
-const seed = Number(process.env.RAYSL_PARITY_SEED ?? Date.now() % 2 ** 31);
+// A fixed default seed keeps CI deterministic; set RAYSL_PARITY_SEED to explore other inputs.
+const seed = Number(process.env.RAYSL_PARITY_SEED ?? 20261122);
 
 // Examples from the Slurm documentation (scontrol(1) "hostnames", slurm.conf(5) NodeName, and
 // hostlist.h's comment on bracketed expressions), plus the orders recorded in
@@ -173,7 +175,7 @@ interface Counts {
 
 const mismatches: { expand: string[]; compress: string[] } = { expand: [], compress: [] };
 const counts: Counts = { inputs: 0, agreedAccepted: 0, agreedRejected: 0, exempted: {}, compressChecks: 0 };
-const deliberateKinds = new Set(DELIBERATE_DIFFERENCES.map((d) => d.kind));
+const deliberateKinds = new Set<string>([...DELIBERATE_DIFFERENCES.map((d) => d.kind), 'compress-loses-hosts']);
 let elapsedMs = 0;
 
 async function checkOne(input: string, rand: () => number): Promise<void> {
@@ -223,7 +225,15 @@ async function checkOne(input: string, rand: () => number): Promise<void> {
     counts.compressChecks++;
     const w = want.ok ? want.lines.join('\n') : '(rejected)';
     const g = got.ok ? got.value : '(rejected)';
-    if (w !== g) mismatches.compress.push(`${verb} of ${what} ${JSON.stringify(arg.slice(0, 300))}: scontrol ${w} raysl ${g}`);
+    if (w === g) continue;
+    // scontrol's sorted compression drops hosts when ranges overlap several times; raysl keeps every
+    // host there (COMPRESS_DIFFERENCE). Exempt exactly that case, and only if raysl's answer is exact.
+    const slurmLost = verb === 'hostlistsorted' && want.ok && !sameHosts(hosts, expandHostlist(w));
+    if (slurmLost && got.ok && sameHosts(hosts, expandHostlist(g))) {
+      counts.exempted['compress-loses-hosts'] = (counts.exempted['compress-loses-hosts'] ?? 0) + 1;
+      continue;
+    }
+    mismatches.compress.push(`${verb} of ${what} ${JSON.stringify(arg.slice(0, 300))}: scontrol ${w} raysl ${g}`);
   }
 }
 
