@@ -32,7 +32,7 @@ rmSync(dir, { recursive: true, force: true });
 
 if (summary) {
   process.stdout.write(`\ntests: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped\n`);
-  if (summary.suitesFailed > 0) process.stdout.write(`(${summary.suitesFailed} test file(s) failed to run: see above)\n`);
+  if (summary.suitesFailed > 0) process.stdout.write(`(failed suites: ${summary.suitesFailed}; see above)\n`);
 } else {
   process.stdout.write('\nraysl test: vitest wrote no report (it crashed or was interrupted)\n');
 }
