@@ -37,6 +37,15 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 backoff() { local i="$1"; local ms=$((20 << (i < 4 ? i : 4))); [ "$ms" -gt 200 ] && ms=200; sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"; }
 deadline_passed() { awk -v d="$1" -v n="$(now)" 'BEGIN { exit !(n > d) }'; }
 deadline_in() { awk -v s="$1" -v n="$(now)" 'BEGIN { printf "%.3f", n + s }'; }
+# A slurmctld of another lab that is really running (a just-stopped one can linger as a zombie).
+live_slurmctld() {
+  local q
+  for q in $(pgrep -x slurmctld || true); do
+    [ "$(awk '{print $3}' "/proc/$q/stat" 2>/dev/null || echo Z)" != Z ] && return 0
+  done
+  return 1
+}
+
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
 pid_of() { [ -s "$1" ] && tr -dc '0-9' <"$1" || true; }
 
@@ -379,7 +388,7 @@ cmd_down() {
   # munged is shared by every lab on this host: stop it only if we started it and no other
   # slurmctld (another lab) still needs it.
   if [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null || true)" = munged ]; then
-    if pgrep -x slurmctld >/dev/null; then say "leaving munged running: another Slurm controller uses it"; else stop_pids "$p"; fi
+    if live_slurmctld; then say "leaving munged running: another Slurm controller uses it"; else stop_pids "$p"; fi
   fi
   local d
   while read -r n; do
