@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * `raysl logs <jobid>`: the entrypoint's output by default, one node's agent log with --node, the
  * controller's with --controller. --follow keeps printing until the job is over (fs.watch + a
@@ -36,6 +37,11 @@ Examples:
       }
       const root = jobRoot(opts.jobDir, io);
       const job = await locateJob(jobIdOrLatest(id, root), root, io);
+      if (!existsSync(job.paths.dir)) {
+        throw new UsageError(`no job directory for job ${job.jobId}: looked in ${job.paths.dir} and where Slurm ran its script`, {
+          hint: 'pass --job-dir with the directory the job was submitted with, or list jobs with `raysl ls --all`',
+        });
+      }
       const file = opts.controller ? job.paths.controllerLog : opts.node !== undefined ? job.paths.agentLog(opts.node) : job.paths.entrypointLog;
       const write = (b: Buffer) => void io.stdout.write(b);
       if (!opts.follow) {

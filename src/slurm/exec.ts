@@ -86,10 +86,20 @@ export function slurmFailure(argv: readonly string[], r: SlurmExecResult): Slurm
   const stderr = r.stderr.trim();
   // Some errors go to stdout (scontrol show node: "Node x not found").
   const said = stderr || r.stdout.trim() || '(no output)';
-  return new SlurmError(`${commandLine(argv)} failed with exit code ${r.exitCode}: ${said}`, {
+  return new SlurmError(`${commandLine(argv)} failed with exit code ${r.exitCode}: ${keyLine(said)}`, {
     hint: hintFor(said),
     details: { argv: [...argv], exitCode: r.exitCode, stderr },
   });
+}
+
+/**
+ * Slurm clients often print a cascade (error, error, fatal): the message keeps the line that says
+ * why (the last fatal/error line); --json keeps the whole text in details.stderr.
+ */
+export function keyLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const telling = lines.filter((l) => /fatal|error/i.test(l));
+  return telling[telling.length - 1] ?? lines[lines.length - 1] ?? text;
 }
 
 /** Pure: the most useful next step for a Slurm client's error text. */

@@ -235,7 +235,8 @@ describe('sbatch', () => {
     const err = (await submit('/j/job.sh', ['--partition=nope'], { exec }).catch((e: unknown) => e)) as SlurmError;
     expect(err).toBeInstanceOf(SlurmError);
     expect(err.exitCode).toBe(3);
-    expect(err.message).toContain('sbatch --parsable --partition=nope /j/job.sh failed with exit code 1: sbatch: error: invalid partition');
+    expect(err.message).toContain('sbatch --parsable --partition=nope /j/job.sh failed with exit code 1: sbatch: error: Batch job submission failed: Invalid partition name specified');
+    expect(err.details?.stderr).toContain('invalid partition specified: nope'); // the whole text stays in --json
     expect(err.hint).toMatch(/sinfo -s/);
   });
 });
