@@ -40,7 +40,8 @@
 #SBATCH --constraint="a100&ib"
 #SBATCH --output=/home/alice/proj/raysl-jobs/raysl-%j.out
 
-set -euo pipefail
+# stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
+set -eo pipefail
 
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.

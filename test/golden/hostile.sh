@@ -24,7 +24,8 @@
 #SBATCH --output="/home/alice/logs dir/$(x)/%j.out"
 #SBATCH --comment="x\"; touch /tmp/pwned; \""
 
-set -euo pipefail
+# stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
+set -eo pipefail
 
 # environment for the controller, the agents and the entrypoint (--env)
 export EVIL='$(touch /tmp/pwned)'

@@ -35,7 +35,8 @@
 #SBATCH --partition=gpu
 #SBATCH --output=/home/alice/proj/raysl-jobs/raysl-%j.out
 
-set -euo pipefail
+# stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
+set -eo pipefail
 
 # setup: the user's own shell lines (--setup / profile), run as written
 module purge

@@ -29,7 +29,8 @@
 #SBATCH --comment="raysl demo job"
 #SBATCH --nodelist="s[1-2]"
 
-set -euo pipefail
+# stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
+set -eo pipefail
 
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -94,7 +94,7 @@ describe('golden sbatch scripts', () => {
     expect(lines[0]).toBe('#!/bin/bash');
     expect(lines.filter((l) => l.startsWith('exec '))).toHaveLength(1);
     const firstCommand = lines.findIndex((l) => l !== '' && !l.startsWith('#'));
-    expect(lines[firstCommand]).toBe('set -euo pipefail');
+    expect(lines[firstCommand]).toBe('set -eo pipefail');
     expect(lines.slice(firstCommand).some((l) => l.startsWith('#SBATCH'))).toBe(false);
   });
 });
@@ -167,6 +167,26 @@ describe('hostile values are inert', () => {
     expect(received).toEqual(plan);
     expect(received.entrypoint.args).toEqual(payloads);
     expect(out.slice(4)).toEqual([payloads[0], payloads[1], payloads[3], payloads[4]]);
+  });
+
+  it('setup lines run like in a login shell: unset variables are fine, a failing line stops the job', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raysl-setup-'));
+    const standIn = join(dir, 'stand-in');
+    writeFileSync(standIn, `#!/bin/bash\necho "$SEEN" > ${JSON.stringify(join(dir, 'out'))}\n`);
+    chmodSync(standIn, 0o755);
+    const run = (setup: string[]) => {
+      const plan = planJob(buildSpec('t.ts', [], { setup }, { cwd: dir }), cpu, { ...tools, cwd: dir });
+      const script = join(dir, 'job.sh');
+      writeFileSync(script, renderSbatch(plan, { node: standIn, raysl: '/opt/raysl/dist/raysl.mjs' }));
+      rmSync(join(dir, 'out'), { force: true });
+      return spawnSync('bash', [script], { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }).status;
+    };
+    // module/conda/venv scripts read variables that may be unset (as `set -u` would refuse)
+    expect(run(['export SEEN="x${RAYSL_SURELY_UNSET_VAR}y"'])).toBe(0);
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('xy\n');
+    // a failing `module load` must not start a job without its environment
+    expect(run(['false', 'export SEEN=ran'])).not.toBe(0);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
   it.each([
