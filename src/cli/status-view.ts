@@ -56,7 +56,9 @@ export function secs(ms: number): string {
 /** Pending line: "pending (Resources), 2/3 in partition debug". */
 export function pendingLine(reason: string, pos?: { position: number; of: number }, partition?: string): string {
   const where = pos ? `, ${pos.position}/${pos.of} in the queue${partition ? ` of partition ${partition}` : ''}` : '';
-  return `pending (${reason || 'None'})${where}`;
+  // Slurm says "None" in the instant between submission and its first scheduling pass
+  const why = reason && reason !== 'None' ? ` (${reason})` : '';
+  return `pending${why}${where}`;
 }
 
 export type Outcome = { done: false } | { done: true; code: number; error?: RayslError; summary: string };

@@ -84,7 +84,7 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       }
       io.stderr.write(`submitted job ${jobId}; job dir ${job.paths.dir}\n`);
       const p = progress(globals, io);
-      p.update(`job ${jobId} submitted`);
+      p.update('waiting for Slurm to schedule the job');
       const { outcome } = await followJob({ job, io, progress: p, stream: !globals.json });
       if (globals.json) writeJson(io, { ...result, exitCode: outcome.code, summary: outcome.summary });
       if (outcome.error) throw outcome.error;

@@ -63,7 +63,8 @@ describe('progress lines', () => {
   });
   it('pending line carries the reason and the queue position', () => {
     expect(pendingLine('Resources', { position: 2, of: 5 }, 'gpu')).toBe('pending (Resources), 2/5 in the queue of partition gpu');
-    expect(pendingLine('', undefined)).toBe('pending (None)');
+    expect(pendingLine('', undefined)).toBe('pending');
+    expect(pendingLine('None', { position: 1, of: 1 }, 'debug')).toBe('pending, 1/1 in the queue of partition debug');
   });
 });
 
