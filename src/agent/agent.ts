@@ -1,18 +1,22 @@
 /**
  * The per-node agent (`raysl agent`, one srun task or one local child per node):
  * hello -> welcome (the controller's instructions) -> check what Slurm granted -> bind-probe the
- * job's port block -> start the runtime -> ready. Then it serves run requests until told to stop,
- * or until the controller goes away: either way it stops its runtime and every process it
- * started, and exits. Nothing it started outlives it.
+ * job's port block and report it (`probed`; the controller may move the job: `probe` again) ->
+ * `start` -> start the runtime -> ready. Then it serves run requests until told to stop, or until
+ * the controller goes away: either way it stops its runtime and every process it started, and
+ * exits. The head's agent also stops the entrypoint's process group when it loses the controller
+ * (the controller tells it the group: a controller killed by SIGKILL cannot stop it itself).
+ * Nothing it started outlives it.
  */
-import { mkdirSync, rmSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
-import { UsageError, asRayslError } from '../core/errors.js';
+import { InternalError, UsageError, asRayslError } from '../core/errors.js';
 import { probePorts } from './port-probe.js';
 import { openChannel, type Channel } from './channel.js';
 import { checkGrant, grantedFromEnv } from './granted.js';
-import { TOKEN_ENV, type ControllerMessage, type Welcome } from '../controller/protocol.js';
+import { PROTOCOL_VERSION, TOKEN_ENV, type ControllerMessage, type ProbeAgain, type Start, type TakenPort, type Welcome } from '../controller/protocol.js';
+import { signalGroup, waitGroupGone } from '../controller/terminate.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { RuntimeProcess } from '../runtimes/types.js';
 import { runCommand, type RunningCommand } from '../runtimes/builtin/exec.js';
@@ -46,8 +50,15 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const log = (l: string) => o.log(`[${node}] ${l}`);
   const signals = o.signals ?? (process as unknown as SignalSource);
 
-  let finish: (x: Outcome) => void = () => {};
-  const outcome = new Promise<Outcome>((r) => (finish = r));
+  let settle: (x: Outcome) => void = () => {};
+  const outcome = new Promise<Outcome>((r) => (settle = r));
+  let ended: Outcome | undefined;
+  const finish = (x: Outcome) => {
+    ended ??= x;
+    settle(x);
+  };
+  // the entrypoint's process group, when the controller told this (head) agent about it
+  let entrypointPgid: number | undefined;
   const sigs: StopSignal[] = ['SIGTERM', 'SIGINT', 'SIGUSR1'];
   const handlers = sigs.map((sig) => {
     const fn = () => finish({ kind: 'signal', signal: sig });
@@ -64,19 +75,27 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     const ch = channel;
     void ch.closed.then(() => finish({ kind: 'lost' }));
     const granted = grantedFromEnv(o.env);
-    if (hookApplies(o.env, 'RAYSL_TEST_FAIL_AGENT', node)) {
-      // says hello (so the controller knows its pid) and then never brings its runtime up
-      log('test hook RAYSL_TEST_FAIL_AGENT: registered, never joining');
-      ch.onMessage((m) => void (m.t === 'stop' && finish({ kind: 'stop', reason: m.reason })));
-      ch.send({ t: 'hello', v: 1, node, role: o.role, pid: process.pid, hostname: hostname(), granted });
-      return exitFor(await outcome, log);
-    }
     let runEnv: NodeJS.ProcessEnv = {};
-    let welcomed: (w: Welcome) => void = () => {};
-    const welcome = new Promise<Welcome>((r) => (welcomed = r));
+    // welcome, probe and start are handled in order by the flow below; the rest as they come
+    const inbox: Array<Welcome | ProbeAgain | Start> = [];
+    let wake: () => void = () => {};
+    const nextMessage = async (): Promise<Welcome | ProbeAgain | Start | Outcome> => {
+      for (;;) {
+        const m = inbox.shift();
+        if (m) return m;
+        const arrived = new Promise<undefined>((r) => (wake = () => r(undefined)));
+        const o = await Promise.race([arrived, outcome]);
+        if (o) return o;
+      }
+    };
     ch.onMessage((m: ControllerMessage) => {
-      if (m.t === 'welcome') welcomed(m);
-      else if (m.t === 'refuse') {
+      if (m.t === 'welcome' || m.t === 'probe' || m.t === 'start') {
+        inbox.push(m);
+        wake();
+      } else if (m.t === 'entrypoint') {
+        entrypointPgid = m.pgid;
+        log(`the entrypoint runs as process group ${m.pgid}: stopped by this agent if the controller goes away`);
+      } else if (m.t === 'refuse') {
         log(`refused by the controller: ${m.reason}`);
         finish({ kind: 'stop', reason: m.reason });
       } else if (m.t === 'stop') finish({ kind: 'stop', reason: m.reason });
@@ -89,9 +108,10 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         });
       }
     });
-    ch.send({ t: 'hello', v: 1, node, role: o.role, pid: process.pid, hostname: hostname(), granted });
-    const first = await Promise.race([welcome, outcome]);
-    if (!('t' in first)) return exitFor(first, log);
+    ch.send({ t: 'hello', v: PROTOCOL_VERSION, node, role: o.role, pid: process.pid, hostname: hostname(), granted });
+    const first = await nextMessage();
+    if ('kind' in first) return exitFor(first, log);
+    if (first.t !== 'welcome') return protocolError(`expected welcome first, got ${first.t}`);
     const w = first;
 
     const grant = checkGrant(granted, w.expected, node);
@@ -100,15 +120,36 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       ch.send({ t: 'fail', reason: grant.problem ?? 'resource mismatch', ...(grant.hint ? { hint: grant.hint } : {}) });
       return 1;
     }
-    const probes = await probePorts(w.address, w.probe);
-    const takenPorts = probes.filter((p) => !p.free);
-    if (takenPorts.length > 0) {
-      const first = takenPorts[0]!;
-      const holder = first.holder ? ` held by pid ${first.holder.pid} (${first.holder.command})` : '';
-      const reason = `port ${first.port} on ${node} (${w.address}) is ${first.reason === 'permission' ? 'not ours to bind' : 'in use'}${holder}${takenPorts.length > 1 ? ` (+${takenPorts.length - 1} more ports of the block)` : ''}`;
-      log(`refusing to start: ${reason}`);
-      ch.send({ t: 'fail', reason, hint: 'run `raysl check-ports` to see who holds the block, or retry: the next job picks another block' });
-      return 1;
+    // The probe phase: report each block's probe; the controller moves the job or says start.
+    let round = w.round;
+    let portBase = w.portBase;
+    let ports = w.probe;
+    let start: Start;
+    for (;;) {
+      const taken: TakenPort[] = (await probePorts(w.address, ports))
+        .filter((p) => !p.free)
+        .map((p) => ({ port: p.port, reason: p.reason ?? 'in-use', ...(p.holder ? { holder: p.holder } : {}) }));
+      const first = taken[0];
+      log(
+        first
+          ? `ports ${portBase}-${portBase + w.layout.size - 1}: port ${first.port} is taken${first.holder ? ` by pid ${first.holder.pid} (${first.holder.command})` : ''}${taken.length > 1 ? ` (+${taken.length - 1} more)` : ''}`
+          : `ports ${portBase}-${portBase + w.layout.size - 1}: free`,
+      );
+      ch.send({ t: 'probed', round, portBase, taken });
+      const next = await nextMessage();
+      if ('kind' in next) return exitFor(next, log);
+      if (next.t === 'probe') {
+        ({ round, portBase, probe: ports } = next);
+        continue;
+      }
+      if (next.t !== 'start' || next.round !== round) return protocolError(`expected start or probe for round ${round}, got ${JSON.stringify(next)}`);
+      start = next;
+      break;
+    }
+    if (hookApplies(o.env, 'RAYSL_TEST_FAIL_AGENT', node)) {
+      // probed like the others (so the job can start) and then never brings its runtime up
+      log('test hook RAYSL_TEST_FAIL_AGENT: registered, never joining');
+      return exitFor(await outcome, log);
     }
     scratch = w.scratchDir;
     mkdirSync(scratch, { recursive: true, mode: 0o700 });
@@ -134,8 +175,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         nodeName: node,
         address: w.address,
         ...(w.iface !== undefined ? { iface: w.iface } : {}),
-        headAddress: w.headAddress,
-        portBase: w.portBase,
+        headAddress: start.headAddress,
+        portBase,
         layout: w.layout,
         resources: grant.resources,
         scratchDir: scratch,
@@ -183,10 +224,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         gpuIds: grant.gpuIds,
       },
     });
-    log(`joined: runtime ${w.runtime} up on ${runtimeAddress}, ports ${w.portBase}-${w.portBase + w.layout.size - 1}`);
+    log(`joined: runtime ${w.runtime} up on ${runtimeAddress}, ports ${portBase}-${portBase + w.layout.size - 1}`);
     return exitFor(await outcome, log);
   } finally {
-    // reverse start order: commands, runtime, scratch, channel
+    // reverse start order: the entrypoint (only when the controller that owns it is gone), commands, runtime, scratch, channel
+    if (ended?.kind === 'lost' && entrypointPgid !== undefined) await stopOrphanedEntrypoint(entrypointPgid, o.env.RAYSL_JOB_ID, grace, log);
     await Promise.all([...running].map((c) => c.stop(grace)));
     if (runtime) await runtime.stop(grace);
     if (scratch) {
@@ -201,6 +243,31 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     channel?.close();
     for (const [sig, fn] of handlers) signals.off(sig, fn);
   }
+}
+
+/**
+ * TERM, grace, KILL for the entrypoint's process group. A group with members keeps its id from
+ * being reused; the leader's environment (when it is still there) must name this job, in case
+ * the whole group ended and another process took the number meanwhile.
+ */
+async function stopOrphanedEntrypoint(pgid: number, jobId: string | undefined, graceMs: number, log: (l: string) => void): Promise<void> {
+  let environ = '';
+  try {
+    environ = readFileSync(`/proc/${pgid}/environ`, 'utf8');
+  } catch {
+    // the leader is gone (its group may live on) or /proc is not ours to read
+  }
+  if (environ !== '' && jobId !== undefined && !environ.includes(`RAYSL_JOB_ID=${jobId}\0`)) return;
+  if (!signalGroup(pgid, 'SIGTERM')) return;
+  log(`stopping the entrypoint's process group ${pgid} (its controller is gone)`);
+  if (!(await waitGroupGone(pgid, graceMs))) {
+    signalGroup(pgid, 'SIGKILL');
+    await waitGroupGone(pgid, 1000);
+  }
+}
+
+function protocolError(what: string): number {
+  throw new InternalError(`protocol error between agent and controller: ${what}`, { hint: 'the agent and the controller must come from the same raysl version' });
 }
 
 function exitFor(o: Outcome, log: (l: string) => void): number {

@@ -1,6 +1,7 @@
 /**
  * Join tracking over the agents' live connections. Each agent holds one upgraded socket speaking
- * newline-delimited JSON (protocol.ts): hello -> welcome -> ready. A socket that closes is a lost
+ * newline-delimited JSON (protocol.ts): hello -> welcome -> probed (-> probe -> probed)* -> start ->
+ * ready; the probe phase itself is run by port-phase.ts over the 'probed' events. A socket that closes is a lost
  * node at once; nothing polls. Run requests for the builtin runtime are forwarded over the same
  * socket and answered by id.
  */
@@ -15,6 +16,7 @@ import {
   type NodeInfo,
   type RunRequest,
   type RunResult,
+  type Probed,
   type Welcome,
   type AgentMessage,
 } from './protocol.js';
@@ -35,8 +37,9 @@ interface Live {
   pid?: number;
   info?: NodeInfo;
   reason?: string;
-  /** False while a worker's welcome waits for the head (workersAfterHead runtimes). */
   welcomed?: boolean;
+  /** What a connected node is waiting for (named in the join error if it never joins). */
+  note?: string;
   pending: Map<number, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>;
 }
 
@@ -45,6 +48,7 @@ export interface AgentEvents {
   failed: [node: string, reason: string];
   lost: [node: string, reason: string];
   connected: [node: string, pid: number];
+  probed: [node: string, report: Probed];
 }
 
 export class NodeGoneError extends Error {}
@@ -110,6 +114,8 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
           send({ t: 'refuse', reason: `expected hello first, got ${m.t}` });
           socket.destroy();
           return;
+        } else if (m.t === 'probed') {
+          if (me.state === 'connected') this.emit('probed', me.slot.name, m);
         } else if (m.t === 'ready') {
           me.state = 'joined';
           me.info = { ...m.node, name: me.slot.name, role: me.slot.role };
@@ -190,7 +196,7 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     return [...this.live.values()]
       .filter((l) => l.state !== 'joined')
       .map((l) => {
-        const reason = l.reason ?? (l.state === 'connected' && !l.welcomed ? "connected, waiting for the head's runtime to come up" : undefined);
+        const reason = l.reason ?? (l.state === 'connected' ? l.note : undefined);
         return { slot: l.slot, state: l.state, ...(reason ? { reason } : {}) };
       });
   }
@@ -198,6 +204,38 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
   /** Failed nodes can never join: the job cannot reach min once this many are gone. */
   countIn(states: SlotState[]): number {
     return [...this.live.values()].filter((l) => states.includes(l.state)).length;
+  }
+
+  /** Sends to a connected agent; false when it has no live socket (gone, or never connected). */
+  send(node: string, m: ControllerMessage): boolean {
+    const s = this.live.get(node)?.socket;
+    if (!s || s.destroyed || this.stopping) return false;
+    s.write(encodeMessage(m));
+    return true;
+  }
+
+  /** Nodes whose agent is connected, welcomed and not yet joined (the ones a probe round asks). */
+  welcomedNodes(): string[] {
+    return [...this.live.values()].filter((l) => l.state === 'connected' && l.welcomed && l.socket && !l.socket.destroyed).map((l) => l.slot.name);
+  }
+
+  setNote(node: string, note: string | undefined): void {
+    const l = this.live.get(node);
+    if (!l) return;
+    if (note === undefined) delete l.note;
+    else l.note = note;
+  }
+
+  /** The controller turns a connected node away (e.g. its ports are taken after the job settled). */
+  refuse(node: string, reason: string): void {
+    const l = this.live.get(node);
+    if (!l || (l.state !== 'connected' && l.state !== 'pending')) return;
+    const s = l.socket;
+    this.markFailed(l, reason);
+    if (s && !s.destroyed) {
+      s.write(encodeMessage({ t: 'refuse', reason }));
+      s.end();
+    }
   }
 
   run(req: RunRequest): Promise<RunResult> {

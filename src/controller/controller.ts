@@ -1,7 +1,8 @@
 /**
  * The controller: one per job, in the batch step on the head (or in-process under `run --local`).
- * allocated -> port block + control server -> agents launched -> joined (>= min) -> entrypoint ->
- * teardown in reverse start order, always, bounded. Every edge is injected (principle 9).
+ * allocated -> port block + control server -> agents launched -> probe phase (port-phase.ts: every
+ * agent bind-probes the block; a taken port moves the job to the next block) -> joined (>= min) ->
+ * entrypoint -> teardown in reverse start order, always, bounded. Every edge is injected (principle 9).
  */
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { progressLog } from './log.js';
 import { Cancelled, waitForJoin } from './join.js';
 import { exitCodeOf, startEntrypoint, type RunningEntrypoint } from './entrypoint.js';
 import { ADDRESS_ENV, PROTOCOL_VERSION, TOKEN_ENV, type Welcome } from './protocol.js';
+import { PortPhase } from './port-phase.js';
 import { within } from './terminate.js';
 
 export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';
@@ -49,6 +51,10 @@ export interface ControllerEdges {
   graceMs?: number;
   /** Port blocks tried after a bind fails (default 8). */
   bindAttempts?: number;
+  /** Port blocks tried by the agents' probe phase before the job fails with exit 4 (default 8). */
+  probeAttempts?: number;
+  /** Under --min-nodes < -N: how long the probe phase waits for stragglers once min reported (default 1000 ms). */
+  probeStraggleMs?: number;
   /** Called once the control server listens (tests use it to find the job). */
   onListening?: (info: { jobId: string; address: string; jobDir: string }) => void;
 }
@@ -129,34 +135,36 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     writeTokenFile(paths.token, token);
     const scratchRoot = join(edges.env.TMPDIR || tmpdir(), `raysl-${jobId}`);
     // Where the head's runtime listens: its agent reports it on joining (--iface may move it off
-    // the Slurm address). Workers of a workersAfterHead runtime are welcomed only once it is known.
+    // the Slurm address). Workers of a workersAfterHead runtime are told to start once it is known.
     let headJoined: (address: string) => void = () => {};
     const headRuntimeAddress = new Promise<string>((r) => (headJoined = r));
-    const welcome = (slot: AgentSlot, runtimeHead: string): Welcome => ({
+    let phase: PortPhase | undefined;
+    const welcome = (slot: AgentSlot): Welcome => ({
       t: 'welcome',
       v: PROTOCOL_VERSION,
       jobId,
       runtime: plan.runtime,
       address: slot.address,
       ...(plan.iface !== undefined ? { iface: plan.iface } : {}),
-      headAddress: runtimeHead,
-      portBase: (block as PortBlock).base,
+      ...(phase as PortPhase).welcomeFor(slot),
       layout: plan.portLayout,
       expected: plan.perNode,
-      probe: blockPorts(block as PortBlock, plan).filter((p) => !(slot.role === 'head' && p === controllerPort(block as PortBlock, plan))),
       scratchDir: join(scratchRoot, slot.name),
       env: plan.env,
     });
-    const agents = new AgentRegistry(slots, (slot) =>
-      slot.role === 'worker' && runtime.workersAfterHead ? headRuntimeAddress.then((a) => welcome(slot, a)) : welcome(slot, headAddress),
-    );
+    const agents = new AgentRegistry(slots, welcome);
     agentsRef = agents;
 
-    // Port block: avoid other raysl jobs' blocks, then let the bind itself settle races.
+    // Port block: avoid other raysl jobs' blocks, then let the bind itself settle races (here for
+    // the control server, in the probe phase for every port on every node).
     const taken = await edges.launcher.takenBlocks(jobId, nodes);
+    const hooks = testHooks(edges.env);
     const ctl = createControlServer({ token, info: { protocol: PROTOCOL_VERSION, jobId, runtime: plan.runtime, head }, agents, kv });
     for (let attempt = 0; ; attempt++) {
-      const candidate = allocatePortBlock({ jobId, size: plan.portLayout.size, range: plan.portRange, taken });
+      const candidate =
+        attempt === 0 && hooks.firstBase !== undefined
+          ? { base: hooks.firstBase, size: plan.portLayout.size }
+          : allocatePortBlock({ jobId, size: plan.portLayout.size, range: plan.portRange, taken });
       try {
         await listen(ctl.server, headAddress, controllerPort(candidate, plan));
         block = candidate;
@@ -173,14 +181,37 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       }
     }
     server = ctl;
+    // The control server stays on this block's controller port for the whole job (agents get its
+    // address on their command line); a move by the probe phase only moves the runtime's ports.
+    const serverBlock = block;
     const controllerAddress = `${headAddress}:${controllerPort(block, plan)}`;
-    const record: PortsRecord = { version: 1, jobId, base: block.base, size: block.size, controller: controllerAddress, pid: process.pid };
-    writeJsonAtomic(paths.ports, record);
-    await edges.launcher.recordBlock(jobId, block, controllerAddress);
-    const blk = block;
-    st.update((s) => ({ ...s, controller: controllerAddress, portBlock: blk }));
+    const recordBlock = async (b: PortBlock): Promise<void> => {
+      const record: PortsRecord = { version: 1, jobId, base: b.base, size: b.size, controller: controllerAddress, pid: process.pid };
+      writeJsonAtomic(paths.ports, record);
+      await edges.launcher.recordBlock(jobId, b, controllerAddress);
+      st.update((s) => ({ ...s, controller: controllerAddress, portBlock: b }));
+    };
+    await recordBlock(block);
     log(`control server on ${controllerAddress}, port block ${block.base}-${block.base + block.size - 1}`);
     edges.onListening?.({ jobId, address: controllerAddress, jobDir: paths.dir });
+    phase = new PortPhase({
+      agents,
+      minNodes: plan.minNodes,
+      first: block,
+      layout: plan.portLayout,
+      maxAttempts: hooks.probeAttempts ?? edges.probeAttempts ?? 8,
+      next: (failed) => allocatePortBlock({ jobId, size: plan.portLayout.size, range: plan.portRange, taken: [...taken, serverBlock, ...failed] }),
+      record: async (b) => {
+        block = b;
+        await recordBlock(b);
+      },
+      // the head's controller port is ours already; a moved block's controller slot stays unused
+      probeFor: (slot, b) => blockPorts(b, plan).filter((p) => !(p === controllerPort(b, plan) && (slot.role === 'head' || b !== serverBlock))),
+      startFor: async (slot) => ({ headAddress: slot.role === 'worker' && runtime.workersAfterHead ? await headRuntimeAddress : headAddress }),
+      log,
+      straggleMs: edges.probeStraggleMs ?? 1000,
+    });
+    const ph = phase;
 
     agents.on('connected', (node, pid) => st.update((s) => withNode(s, node, { pid })));
     agents.on('joined', (info) => {
@@ -220,7 +251,15 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     };
     st.update((s) => withPhase(withState(s, 'forming'), edges.now(), { phase: 'agents-launched' }));
 
-    await waitForJoin({ agents, min: plan.minNodes, timeoutMs: plan.joinTimeoutSec * 1000, cancelled: stopped });
+    try {
+      await Promise.race([
+        waitForJoin({ agents, min: plan.minNodes, timeoutMs: plan.joinTimeoutSec * 1000, cancelled: Promise.race([stopped, ph.failed.catch(() => undefined)]) }),
+        ph.failed,
+      ]);
+    } finally {
+      ph.close();
+    }
+    block = ph.current();
     log(`cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - t0) / 1000).toFixed(2)}s`);
     st.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));
     if (stopReason) throw new Cancelled('stopped');
@@ -238,6 +277,8 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     };
     entry = startEntrypoint({ plan, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
     log(`entrypoint started (pid ${entry.pid}): ${[...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args].join(' ')}`);
+    // the head's agent shares this machine: should this controller die, it stops the entrypoint's group
+    if (entry.pid !== undefined) agents.send(head, { t: 'entrypoint', pgid: entry.pid });
     st.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));
 
     const outcome = await Promise.race([entry.exited.then((info) => ({ exit: info })), stopped.then((reason) => ({ reason }))]);
@@ -311,6 +352,15 @@ async function teardownStep(log: (l: string) => void, what: string, fn: () => Pr
 /** The head's runtime address as its agent reported it (a builtin job may start without its head). */
 function runtimeHeadAddress(agents: AgentRegistry, fallback: string): string {
   return agents.joinedNodes().find((n) => n.role === 'head')?.address ?? fallback;
+}
+
+/** Test hooks, honoured only with RAYSL_TEST_HOOKS=1 (never set in production). */
+function testHooks(env: NodeJS.ProcessEnv): { firstBase?: number; probeAttempts?: number } {
+  if (env.RAYSL_TEST_HOOKS !== '1') return {};
+  const num = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+  const firstBase = num(env.RAYSL_TEST_FIRST_PORT_BASE);
+  const probeAttempts = num(env.RAYSL_TEST_PROBE_ATTEMPTS);
+  return { ...(firstBase !== undefined ? { firstBase } : {}), ...(probeAttempts !== undefined ? { probeAttempts } : {}) };
 }
 
 function controllerPort(block: PortBlock, plan: Plan): number {

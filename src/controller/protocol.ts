@@ -1,5 +1,6 @@
 /**
- * The control protocol, version 1. One token-protected HTTP server on the head's address serves:
+ * The control protocol, version 2 (v2 added the probe phase: welcome -> probed [-> probe ->
+ * probed]* -> start, and the head agent learning the entrypoint's process group). One token-protected HTTP server on the head's address serves:
  *
  *   GET  /v1/info                     -> Info
  *   GET  /v1/nodes                    -> { nodes: NodeInfo[] }          (joined nodes, join order)
@@ -17,8 +18,8 @@
  */
 import type { NodeResources, PortLayout, RuntimeName } from '../core/types.js';
 
-export const PROTOCOL_VERSION = 1 as const;
-export const AGENT_UPGRADE = 'raysl-agent.1';
+export const PROTOCOL_VERSION = 2 as const;
+export const AGENT_UPGRADE = 'raysl-agent.2';
 export const TOKEN_ENV = 'RAYSL_TOKEN';
 export const ADDRESS_ENV = 'RAYSL_ADDRESS';
 
@@ -74,10 +75,26 @@ export interface Granted {
 // agent -> controller
 export type AgentMessage =
   | { t: 'hello'; v: typeof PROTOCOL_VERSION; node: string; role: 'head' | 'worker'; pid: number; hostname: string; granted: Granted }
+  | Probed
   | { t: 'ready'; node: NodeInfo }
   | { t: 'fail'; reason: string; hint?: string }
   | { t: 'result'; id: number; result: RunResult }
   | { t: 'runtime-exited'; code: number | null; signal: string | null };
+
+/** A port of the block this agent could not bind, and who holds it where /proc shows it. */
+export interface TakenPort {
+  port: number;
+  reason: 'in-use' | 'permission';
+  holder?: { pid: number; command: string };
+}
+
+/** The agent's bind-probe of one block (round n of the probe phase); `taken` empty = clean. */
+export interface Probed {
+  t: 'probed';
+  round: number;
+  portBase: number;
+  taken: TakenPort[];
+}
 
 /** Everything an agent needs to start its runtime: the controller is the one source of truth. */
 export interface Welcome {
@@ -88,8 +105,8 @@ export interface Welcome {
   address: string;
   /** Interface the user named (--iface): the runtime binds its address; the agent reports it in ready. */
   iface?: string;
-  /** Where the head's runtime listens: for runtimes with workersAfterHead, what the head reported. */
-  headAddress: string;
+  /** Probe round of portBase/probe: the agent echoes it in `probed`. */
+  round: number;
   portBase: number;
   layout: PortLayout;
   expected: NodeResources;
@@ -99,9 +116,29 @@ export interface Welcome {
   env: Record<string, string>;
 }
 
+/** Probe again: the job moved to another block (a port of the last one was taken somewhere). */
+export interface ProbeAgain {
+  t: 'probe';
+  round: number;
+  portBase: number;
+  probe: number[];
+}
+
+/** Every agent that will be used found the block free: start the runtime on the last probed block. */
+export interface Start {
+  t: 'start';
+  round: number;
+  /** Where the head's runtime listens: for runtimes with workersAfterHead, what the head reported. */
+  headAddress: string;
+}
+
 // controller -> agent
 export type ControllerMessage =
   | Welcome
+  | ProbeAgain
+  | Start
+  /** To the head's agent: the entrypoint's process group, killed if the controller is lost. */
+  | { t: 'entrypoint'; pgid: number }
   | { t: 'run'; id: number; req: RunRequest }
   | { t: 'stop'; reason: string }
   | { t: 'refuse'; reason: string };
@@ -139,6 +176,12 @@ export function parseAgentMessage(x: unknown): AgentMessage {
       if (x.v !== PROTOCOL_VERSION) throw new Error(`agent speaks protocol ${String(x.v)}, controller speaks ${PROTOCOL_VERSION}`);
       if (typeof x.node !== 'string' || (x.role !== 'head' && x.role !== 'worker') || !isObj(x.granted)) throw new Error(`malformed hello: ${JSON.stringify(x)}`);
       return x as AgentMessage;
+    case 'probed':
+      if (typeof x.round !== 'number' || typeof x.portBase !== 'number' || !Array.isArray(x.taken)) throw new Error(`malformed probed: ${JSON.stringify(x)}`);
+      for (const tp of x.taken) {
+        if (!isObj(tp) || typeof tp.port !== 'number' || (tp.reason !== 'in-use' && tp.reason !== 'permission')) throw new Error(`malformed probed: ${JSON.stringify(x)}`);
+      }
+      return x as AgentMessage;
     case 'ready':
       if (!isObj(x.node) || typeof x.node.name !== 'string') throw new Error(`malformed ready: ${JSON.stringify(x)}`);
       return x as AgentMessage;
@@ -158,7 +201,10 @@ export function parseAgentMessage(x: unknown): AgentMessage {
 export function parseControllerMessage(x: unknown): ControllerMessage {
   if (!isObj(x) || typeof x.t !== 'string') throw new Error(`expected a message object with "t", got ${JSON.stringify(x)}`);
   if (x.t === 'welcome' && x.v !== PROTOCOL_VERSION) throw new Error(`controller speaks protocol ${String(x.v)}, agent speaks ${PROTOCOL_VERSION}`);
-  if (!['welcome', 'run', 'stop', 'refuse'].includes(x.t)) throw new Error(`unknown controller message type ${JSON.stringify(x.t)}`);
+  if (!['welcome', 'probe', 'start', 'entrypoint', 'run', 'stop', 'refuse'].includes(x.t)) throw new Error(`unknown controller message type ${JSON.stringify(x.t)}`);
+  if (x.t === 'probe' && (typeof x.round !== 'number' || typeof x.portBase !== 'number' || !Array.isArray(x.probe))) throw new Error(`malformed probe: ${JSON.stringify(x)}`);
+  if (x.t === 'start' && (typeof x.round !== 'number' || typeof x.headAddress !== 'string')) throw new Error(`malformed start: ${JSON.stringify(x)}`);
+  if (x.t === 'entrypoint' && !(Number.isInteger(x.pgid) && (x.pgid as number) > 1)) throw new Error(`malformed entrypoint: ${JSON.stringify(x)}`);
   return x as ControllerMessage;
 }
 

@@ -12,7 +12,7 @@ const node = (name: string, cpus: number, gpus: number, memoryMb?: number): Node
   ...(memoryMb !== undefined ? { memoryMb } : {}),
 });
 
-describe('control protocol v1', () => {
+describe('control protocol v2', () => {
   it('decodes lines split across chunks and skips blank lines', () => {
     const d = new LineDecoder();
     const text = encodeMessage({ t: 'stop', reason: 'done ✓' }) + '\n' + encodeMessage({ t: 'refuse', reason: 'x' });
@@ -24,13 +24,23 @@ describe('control protocol v1', () => {
   });
 
   it('accepts a well-formed hello and refuses other protocol versions', () => {
-    const hello = { t: 'hello', v: 1, node: 'node2', role: 'worker', pid: 5, hostname: 'n2', granted: { gpuIds: [] } };
+    const hello = { t: 'hello', v: 2, node: 'node2', role: 'worker', pid: 5, hostname: 'n2', granted: { gpuIds: [] } };
     expect(parseAgentMessage(hello)).toEqual(hello);
-    expect(() => parseAgentMessage({ ...hello, v: 2 })).toThrow(/protocol 2/);
+    expect(() => parseAgentMessage({ ...hello, v: 1 })).toThrow(/agent speaks protocol 1, controller speaks 2/);
     expect(() => parseAgentMessage({ ...hello, role: 'boss' })).toThrow(/malformed hello/);
   });
 
-  it.each([[null], [[]], [{}], [{ t: 'nope' }], [{ t: 'result', id: 'x', result: {} }], [{ t: 'ready' }]])('refuses agent message %j', (m) => {
+  it('accepts probe reports, clean or naming taken ports with their holders', () => {
+    const clean = { t: 'probed', round: 0, portBase: 23104, taken: [] };
+    const taken = { t: 'probed', round: 1, portBase: 23168, taken: [{ port: 23169, reason: 'in-use', holder: { pid: 42, command: 'python3 x.py' } }, { port: 23170, reason: 'permission' }] };
+    expect(parseAgentMessage(clean)).toEqual(clean);
+    expect(parseAgentMessage(taken)).toEqual(taken);
+  });
+
+  it.each([
+    [null], [[]], [{}], [{ t: 'nope' }], [{ t: 'result', id: 'x', result: {} }], [{ t: 'ready' }],
+    [{ t: 'probed', round: 0, portBase: 1 }], [{ t: 'probed', round: '0', portBase: 1, taken: [] }], [{ t: 'probed', round: 0, portBase: 1, taken: [{ port: 5, reason: 'busy' }] }],
+  ])('refuses agent message %j', (m) => {
     expect(() => parseAgentMessage(m)).toThrow();
   });
 
@@ -38,6 +48,19 @@ describe('control protocol v1', () => {
     expect(() => parseControllerMessage({ t: 'launch' })).toThrow(/unknown controller message/);
     expect(() => parseControllerMessage({ t: 'welcome', v: 9 })).toThrow(/protocol 9/);
     expect(parseControllerMessage({ t: 'stop', reason: 'r' })).toEqual({ t: 'stop', reason: 'r' });
+  });
+
+  it('accepts the probe phase and entrypoint messages, refuses malformed ones', () => {
+    const probe = { t: 'probe', round: 1, portBase: 23168, probe: [23169, 23170] };
+    const start = { t: 'start', round: 1, headAddress: '127.0.1.1' };
+    expect(parseControllerMessage(probe)).toEqual(probe);
+    expect(parseControllerMessage(start)).toEqual(start);
+    expect(parseControllerMessage({ t: 'entrypoint', pgid: 4242 })).toEqual({ t: 'entrypoint', pgid: 4242 });
+    expect(() => parseControllerMessage({ t: 'probe', round: 1, portBase: 23168 })).toThrow(/malformed probe/);
+    expect(() => parseControllerMessage({ t: 'start', round: 1 })).toThrow(/malformed start/);
+    // a pgid of 0 or 1 would signal the agent's own group or every process of the user
+    expect(() => parseControllerMessage({ t: 'entrypoint', pgid: 1 })).toThrow(/malformed entrypoint/);
+    expect(() => parseControllerMessage({ t: 'entrypoint', pgid: 0 })).toThrow(/malformed entrypoint/);
   });
 
   it('aggregates resources; memory only when every node reports it', () => {
