@@ -114,6 +114,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     if (first.t !== 'welcome') return protocolError(`expected welcome first, got ${first.t}`);
     const w = first;
 
+    if (hookApplies(o.env, 'RAYSL_TEST_SILENT_AGENT', node)) {
+      // welcomed, then never reports a probe (a node the probe phase must not wait for forever)
+      log('test hook RAYSL_TEST_SILENT_AGENT: welcomed, never probing');
+      return exitFor(await outcome, log);
+    }
     const grant = checkGrant(granted, w.expected, node);
     if (!grant.ok) {
       log(`refusing to start: ${grant.problem}`);

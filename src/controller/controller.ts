@@ -256,9 +256,11 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
         waitForJoin({ agents, min: plan.minNodes, timeoutMs: plan.joinTimeoutSec * 1000, cancelled: Promise.race([stopped, ph.failed.catch(() => undefined)]) }),
         ph.failed,
       ]);
-    } finally {
+    } catch (err) {
       ph.close();
+      throw err;
     }
+    // the phase stays open after the join: a node arriving late still probes the settled block and starts
     block = ph.current();
     log(`cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - t0) / 1000).toFixed(2)}s`);
     st.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));

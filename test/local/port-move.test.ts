@@ -69,6 +69,20 @@ describe('raysl run --local: a taken port moves the job', () => {
     expect(await allGone(agentPids(s))).toEqual([]);
   });
 
+  it('with --min-nodes below -N, a node that never reports its probe does not hold the others back', async () => {
+    const job = runLocal(['-N', '4', '--min-nodes', '3', '--join-timeout', '30', 'examples/train.ts'], {
+      env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_SILENT_AGENT: 'node4' },
+    });
+    const { code, ms } = await exitWithin(job, 20_000);
+    expect(code, job.stderr()).toBe(0);
+    // decided a short while (1 s) after 3 clean probes, far from the 30 s join deadline
+    expect(ms).toBeLessThan(10_000);
+    expect(job.stdout()).toMatch(/3 nodes, 12 CPUs/);
+    const s = job.status();
+    expect(s.joined.sort()).toEqual(['node1', 'node2', 'node3']);
+    expect(await allGone(agentPids(s))).toEqual([]);
+  });
+
   it('fails with exit 4 naming the port, node and holder when every block tried has a taken port', async () => {
     const first = await firstChoice();
     const agentPort = first.base + 1;
