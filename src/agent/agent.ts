@@ -13,6 +13,7 @@ import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { InternalError, UsageError, asRayslError } from '../core/errors.js';
 import { probePorts } from './port-probe.js';
+import { appPortsEnv } from '../core/ports.js';
 import { openChannel, type Channel } from './channel.js';
 import { checkGrant, grantedFromEnv } from './granted.js';
 import { PROTOCOL_VERSION, TOKEN_ENV, type ControllerMessage, type ProbeAgain, type Start, type TakenPort, type Welcome } from '../controller/protocol.js';
@@ -162,6 +163,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       ...w.env,
       RAYSL_NODE: node,
       RAYSL_NODE_ADDRESS: w.address,
+      ...appPortsEnv(portBase, w.layout),
       ...(grant.gpuIds.length > 0 || w.expected.gpus === 0 ? { CUDA_VISIBLE_DEVICES: grant.gpuIds.join(',') } : {}),
     };
     const adapter = getRuntime(w.runtime);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Plan, PortBlock } from '../core/types.js';
 import { ClusterFormError, InternalError, NodeLostError, RayslError, UsageError, asRayslError } from '../core/errors.js';
 import { expandHostlist } from '../core/nodelist.js';
-import { allocatePortBlock, portsOf } from '../core/ports.js';
+import { allocatePortBlock, appPortsEnv, portsOf } from '../core/ports.js';
 import { jobPaths, type PortsRecord } from '../core/jobdir.js';
 import { initialStatus, withNode, withPhase, withState, type JobState } from '../core/status.js';
 import type { Launcher, LaunchedAgents } from '../launchers/types.js';
@@ -273,6 +273,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       RAYSL_JOB_DIR: paths.dir,
       RAYSL_JOB_ID: jobId,
       RAYSL_NODES: JSON.stringify(agents.joinedNodes()),
+      ...appPortsEnv(block.base, plan.portLayout),
       PYTHONUNBUFFERED: '1',
       ...runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout }),
       ...plan.env,

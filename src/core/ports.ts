@@ -337,3 +337,12 @@ export function describeLayout(layout: PortLayout, base?: number): string {
   const total = base === undefined ? `block size ${layout.size}` : `block ${base}-${base + layout.size - 1} (${layout.size} ports)`;
   return [...lines, total].join('\n');
 }
+
+/**
+ * The job's `app` ports as the entrypoint and every command run on a node see them:
+ * RAYSL_APP_PORTS=<first>-<last>, the same on every node (e.g. torch's MASTER_PORT is the first).
+ */
+export function appPortsEnv(base: number, layout: PortLayout): Record<string, string> {
+  const app = rangesOf(base, layout)['app'];
+  return app ? { RAYSL_APP_PORTS: `${app[0]}-${app[1]}` } : {};
+}

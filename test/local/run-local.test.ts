@@ -11,7 +11,7 @@ describe('raysl run --local', () => {
     const { code } = await exitWithin(job, 20_000);
     expect(code, job.stderr()).toBe(0);
     expect(job.stdout()).toMatch(/4 nodes, 16 CPUs, 0 GPUs/);
-    for (const n of ['node1', 'node2', 'node3', 'node4']) expect(job.stdout()).toMatch(new RegExp(`^${n}\\s+(head|worker)\\s+127\\.0\\.1\\.\\d.*${n}\\s+0\\s*$`, 'm'));
+    for (const n of ['node1', 'node2', 'node3', 'node4']) expect(job.stdout()).toMatch(new RegExp(`^${n}\\s+(head|worker)\\s+127\\.0\\.1\\.\\d.*${n}\\s+\\d+-\\d+\\s+0\\s*$`, 'm'));
     expect(job.stderr()).toMatch(/joined \(4 CPU, 0 GPU\) 4\/4/);
 
     const s = job.status();
@@ -25,7 +25,12 @@ describe('raysl run --local', () => {
 
     const dir = job.jobDir();
     expect(statSync(join(dir, 'token')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(dir, 'entrypoint.log'), 'utf8')).toContain('kv master = 127.0.1.1:29500');
+    // the master port is the first of the job's app ports, inside its own block, seen alike on every node
+    const block = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')) as { base: number; size: number };
+    const app = `${block.base + 8}-${block.base + 15}`; // builtin layout: app = offsets 8-15 (src/core/ports.ts)
+    const log = readFileSync(join(dir, 'entrypoint.log'), 'utf8');
+    expect(log).toContain(`kv master = 127.0.1.1:${block.base + 8}`);
+    expect(log.split('\n').filter((l) => /^node\d\s/.test(l) && l.includes(app))).toHaveLength(4);
     for (const n of ['node1', 'node2', 'node3', 'node4']) expect(existsSync(join(dir, `agent-${n}.log`))).toBe(true);
   });
 

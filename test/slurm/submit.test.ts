@@ -21,7 +21,7 @@ describe('raysl submit', () => {
     expect(r.code, r.stderr).toBe(0);
     // train.ts prints one row per node: name, role, address, cpus, GPUs its processes see, hostname
     for (const [i, node] of ['node1', 'node2', 'node3', 'node4'].entries()) {
-      expect(r.stdout).toMatch(new RegExp(`^${node}\\s+${i === 0 ? 'head' : 'worker'}\\s+127\\.0\\.1\\.${i + 1}\\s+4\\s+0,1\\s+${node}\\s+${node}\\s+0\\s*$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^${node}\\s+${i === 0 ? 'head' : 'worker'}\\s+127\\.0\\.1\\.${i + 1}\\s+4\\s+0,1\\s+${node}\\s+${node}\\s+\\d+-\\d+\\s+0\\s*$`, 'm'));
     }
     expect(r.stdout).toMatch(/4 nodes, 16 CPUs, 8 GPUs \(runtime builtin\)/);
     const jobId = /submitted job (\d+)/.exec(r.stderr)![1]!;

@@ -20,6 +20,7 @@ import {
   rayDefaultProblems,
   RAY_DEFAULT_PORTS,
   withPortRecord,
+  appPortsEnv,
 } from '../../src/core/ports.js';
 import type { PortBlock } from '../../src/core/types.js';
 
@@ -253,5 +254,13 @@ describe('Ray defaults list', () => {
     const covered = (p: number) => RAY_DEFAULT_PORTS.some((d) => d.first <= p && p <= d.last);
     for (const p of [6379, 8265, 10001, 8076, 8077, 10002, 19999]) expect(covered(p)).toBe(true);
     expect(range.min).toBeGreaterThan(19999);
+  });
+});
+
+describe('appPortsEnv', () => {
+  it('names the app range of the block for the entrypoint and node commands', () => {
+    expect(appPortsEnv(20480, portLayout('builtin', 4))).toEqual({ RAYSL_APP_PORTS: '20488-20495' });
+    expect(appPortsEnv(20480, portLayout('ray', 4))).toEqual({ RAYSL_APP_PORTS: '20496-20503' });
+    expect(appPortsEnv(20480, { size: 1, ports: { controller: 0 }, ranges: {} })).toEqual({});
   });
 });
