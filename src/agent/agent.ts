@@ -10,9 +10,10 @@
  */
 import { mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { InternalError, UsageError, asRayslError } from '../core/errors.js';
 import { probePorts } from './port-probe.js';
+import { resolveNodeIp } from '../runtimes/ray-iface.js';
 import { appPortsEnv } from '../core/ports.js';
 import { openChannel, type Channel } from './channel.js';
 import { checkGrant, grantedFromEnv } from './granted.js';
@@ -126,13 +127,23 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       ch.send({ t: 'fail', reason: grant.problem ?? 'resource mismatch', ...(grant.hint ? { hint: grant.hint } : {}) });
       return 1;
     }
+    // Probe where the runtime will bind: the --iface address when one is named, else the node's.
+    let probeAddress: string;
+    try {
+      probeAddress = resolveNodeIp(w.iface, w.address, networkInterfaces());
+    } catch (err) {
+      const e = asRayslError(err);
+      log(`refusing to start: ${e.message}`);
+      ch.send({ t: 'fail', reason: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+      return 1;
+    }
     // The probe phase: report each block's probe; the controller moves the job or says start.
     let round = w.round;
     let portBase = w.portBase;
     let ports = w.probe;
     let start: Start;
     for (;;) {
-      const taken: TakenPort[] = (await probePorts(w.address, ports))
+      const taken: TakenPort[] = (await probePorts(probeAddress, ports))
         .filter((p) => !p.free)
         .map((p) => ({ port: p.port, reason: p.reason ?? 'in-use', ...(p.holder ? { holder: p.holder } : {}) }));
       const first = taken[0];

@@ -21,6 +21,15 @@ describe('raysl run --local failure paths', () => {
     expect(await allGone(agentPids(s))).toEqual([]);
   });
 
+  it('an --iface the nodes lack: exit 4 at once (not at the join deadline), naming it and the interfaces there are', async () => {
+    const job = runLocal(['-N', '2', '--iface', 'nosuch0', '--join-timeout', '60', 'examples/train.ts']);
+    const { code, ms } = await exitWithin(job, 15_000);
+    expect(code).toBe(4);
+    expect(ms).toBeLessThan(10_000);
+    expect(job.stderr()).toMatch(/network interface "nosuch0" not found on this node; it has: .*\blo\b/);
+    expect(await allGone(agentPids(job.status()))).toEqual([]);
+  });
+
   it('kill -9 of a worker agent mid-run: exit 5 quickly, naming the node; nothing left', async () => {
     const job = runLocal(['-N', '3', wait]);
     const [, shPid, sleepPid] = await job.waitFor(/ready (\d+) (\d+)/);
