@@ -2,12 +2,13 @@
  * Helpers for the local e2e tests: they run the built bundle (dist/raysl.mjs) as a real process,
  * with a private job dir, and wait on events (output lines, process exits) with deadlines.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JobStatus } from '../../src/core/status.js';
+import { spawnCli, type CliProcess } from '../support/cli-process.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const bundle = join(root, 'dist', 'raysl.mjs');
@@ -30,15 +31,8 @@ export function ensureBuilt(): void {
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
 }
 
-export interface Job {
-  child: ChildProcess;
+export interface Job extends CliProcess {
   jobRoot: string;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves with the exit code (128+n for a signal). */
-  exited: Promise<number>;
-  /** Resolves when stdout/stderr matches, rejects at the deadline. */
-  waitFor(re: RegExp, ms?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
   /** The job's directory once the controller created it. */
   jobDir(): string;
   status(): JobStatus;
@@ -46,44 +40,15 @@ export interface Job {
 
 export function runLocal(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Job {
   const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-test-'));
-  const child = spawn(process.execPath, [bundle, 'run', '--local', '--job-dir', jobRoot, ...args], {
+  const cli = spawnCli([bundle, 'run', '--local', '--job-dir', jobRoot, ...args], {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  const waiters: Array<() => void> = [];
-  const wake = () => waiters.splice(0).forEach((w) => w());
-  child.stdout!.on('data', (b: Buffer) => ((out += b.toString()), wake()));
-  child.stderr!.on('data', (b: Buffer) => ((err += b.toString()), wake()));
-  const exited = new Promise<number>((resolve) => {
-    child.on('close', (code, signal) => {
-      wake();
-      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
-    });
+    defaultStream: 'stdout',
+    defaultMs: 15_000,
   });
   const job: Job = {
-    child,
+    ...cli,
     jobRoot,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitFor: (re, ms = 15_000, stream = 'stdout') =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${re} on ${stream} within ${ms} ms; stdout:\n${out}\nstderr:\n${err}`)), ms);
-        const check = () => {
-          const m = (stream === 'stdout' ? out : err).match(re);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            clearTimeout(timer);
-            reject(new Error(`exited before ${re} on ${stream}; stdout:\n${out}\nstderr:\n${err}`));
-          } else waiters.push(check);
-        };
-        check();
-      }),
     jobDir: () => {
       const dirs = readdirSync(jobRoot).filter((d) => d.startsWith('local-'));
       if (dirs.length !== 1) throw new Error(`expected one job dir in ${jobRoot}, found ${dirs.join(', ') || 'none'}`);

@@ -2,7 +2,7 @@
  * Running the built raysl CLI against the test cluster: a real process per command, a private job
  * dir per test under the cluster's directory, and waits on output/files/job states with deadlines.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnCli, type CliProcess } from '../support/cli-process.js';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundle, ensureBuilt, root } from '../local/helpers.js';
@@ -11,14 +11,7 @@ import { pollUntil, slurmConf, slurmDir } from './helpers.js';
 
 export { root };
 
-export interface Cli {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Exit code (128+n for a signal). */
-  exited: Promise<number>;
-  waitFor(re: RegExp, ms?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
-}
+export type Cli = CliProcess;
 
 /** A fresh job dir root for one test. */
 export function newJobRoot(name: string): string {
@@ -28,48 +21,14 @@ export function newJobRoot(name: string): string {
 export function raysl(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Cli {
   ensureBuilt();
   const conf = slurmConf();
-  const child = spawn(process.execPath, [bundle, ...args], {
+  return spawnCli([bundle, ...args], {
     // submit from outside the repo, as users do (inside it, tsx would apply raysl's own tsconfig
     // to the entrypoint); every path the tests pass is absolute
     cwd: opts.cwd ?? join(slurmDir(), 'jobs'),
     env: { ...process.env, SLURM_CONF: conf, NO_COLOR: '1', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    defaultStream: 'stderr',
+    defaultMs: 30_000,
   });
-  let out = '';
-  let err = '';
-  const waiters: Array<() => void> = [];
-  const wake = () => waiters.splice(0).forEach((w) => w());
-  child.stdout!.on('data', (b: Buffer) => ((out += b.toString()), wake()));
-  child.stderr!.on('data', (b: Buffer) => ((err += b.toString()), wake()));
-  let closed = false;
-  const exited = new Promise<number>((resolve) => {
-    child.on('close', (code, signal) => {
-      closed = true;
-      wake();
-      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
-    });
-  });
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitFor: (re, ms = 30_000, stream = 'stderr') =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${re} on ${stream}:\n${stream === 'stdout' ? out : err}`)), ms);
-        const check = () => {
-          const m = (stream === 'stdout' ? out : err).match(re);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m);
-          } else if (closed) {
-            clearTimeout(timer);
-            reject(new Error(`raysl exited before ${re} appeared on ${stream}:\nstdout:\n${out}\nstderr:\n${err}`));
-          } else waiters.push(check);
-        };
-        check();
-      }),
-  };
 }
 
 /** Runs a raysl command to its end. */
