@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import { hostname, networkInterfaces } from 'node:os';
 import { InternalError, UsageError, asRayslError } from '../core/errors.js';
 import { probePorts } from './port-probe.js';
-import { resolveNodeIp } from '../runtimes/ray-iface.js';
+import { resolveNodeIp } from '../runtimes/iface.js';
 import { appPortsEnv } from '../core/ports.js';
 import { openChannel, type Channel } from './channel.js';
 import { checkGrant, grantedFromEnv } from './granted.js';

@@ -14,7 +14,7 @@ import { ClusterFormError } from '../core/errors.js';
 import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from './types.js';
 import { rayStartArgv } from './ray-argv.js';
 import { rayBin, probeRayVersion } from './ray-bin.js';
-import { resolveNodeIp, type InterfaceTable } from './ray-iface.js';
+import { resolveNodeIp, type InterfaceTable } from './iface.js';
 import { planRayMemory } from './ray-memory.js';
 import { foldRayEvent, initialRayState, parseRayLine } from './ray-output.js';
 import { resolveRayPorts } from './ray-ports.js';
