@@ -1,5 +1,5 @@
 /**
-^ * Which address a runtime binds on this node (used by the ray adapter and the agent's port probe).
+ * Which address a runtime binds on this node (used by the ray adapter and the agent's port probe).
  * Multi-homed HPC nodes (Ethernet + InfiniBand) are where
  * `hostname --ip-address` picks the wrong one and workers never reach the head
  * (ray-project/ray#34094, #17491, #19942). The user may name an interface (--iface ib0); otherwise
