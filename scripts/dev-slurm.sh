@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # raysl's test cluster: a real Slurm (Debian's slurmctld + one `slurmd -N <node>` per node) on this
-# one host. Every node gets its own loopback address (127.0.1.<i>) and its own UTS hostname, so
-# agents that bind "the address Slurm uses for the node" never collide, and `hostname` in a step
-# prints the node name like on a real cluster. Fake GPUs are GRES character devices (= /dev/null).
+# one host, every node a separate network host. slurmctld runs on the "login node" (the host's own
+# namespaces) behind a Linux bridge; every slurmd runs in its own network namespace (own address,
+# own port space: daemons binding 0.0.0.0:<port> on every node never collide), its own UTS
+# namespace (`hostname` in a step prints the node name) and its own mount namespace (fresh sysfs,
+# the host's cgroup v1 hierarchies re-mounted, a node-specific /etc/hosts and /etc/resolv.conf).
+# Fake GPUs are GRES character devices (= /dev/null).
 #
-#   scripts/dev-slurm.sh up       install if needed, start, wait until every node is idle (idempotent)
-#   scripts/dev-slurm.sh down     cancel jobs, stop only what `up` started, remove its state
-#   scripts/dev-slurm.sh status   nodes and their states, or "not running" (exit 1)
+#   scripts/dev-slurm.sh up           install if needed, start, wait until every node is idle (idempotent)
+#   scripts/dev-slurm.sh down         cancel jobs, stop only what `up` started, remove its state
+#   scripts/dev-slurm.sh status       nodes, addresses and states, or "not running" (exit 1)
+#   scripts/dev-slurm.sh netns <node> path of the node's network namespace, for
+#                                     `nsenter --net=<path> <command>` (exit 1 if there is none)
 #
-# Facts this relies on: /work/shared/reference/slurm-on-one-host.md (Slurm 22.05, Debian 12).
+# Facts this relies on: /work/shared/reference/slurm-on-one-host.md (Slurm 22.05, Debian 12) and
+# /work/shared/reference/slurm-netns.md (the network namespace design).
 set -euo pipefail
 
 DIR="${RAYSL_SLURM_DIR:-/tmp/raysl-slurm}"
@@ -17,14 +23,22 @@ CPUS="${RAYSL_SLURM_CPUS:-4}"
 GPUS="${RAYSL_SLURM_GPUS:-4}"
 MEM="${RAYSL_SLURM_MEM:-4096}"
 CTLD_PORT="${RAYSL_SLURM_CTLD_PORT:-16817}"
-PORT_BASE="${RAYSL_SLURM_PORT_BASE:-17001}"
-ADDR_NET="${RAYSL_SLURM_ADDR_NET:-127.0.1}"
+# One slurmd port for every node (each node has its own port space). RAYSL_SLURM_PORT_BASE is the
+# older name, from when every node needed a port of its own.
+SLURMD_PORT="${RAYSL_SLURM_SLURMD_PORT:-${RAYSL_SLURM_PORT_BASE:-17001}}"
+SUBNET="${RAYSL_SLURM_SUBNET:-10.213.0}"
 PROCTRACK="${RAYSL_SLURM_PROCTRACK:-auto}"
 KILLWAIT="${RAYSL_SLURM_KILLWAIT:-2}"
 WAIT_S="${RAYSL_SLURM_WAIT:-30}"
 
 MARKER="$DIR/.raysl-slurm"
 CONF="$DIR/etc/slurm.conf"
+# Network object names derive from the directory (a cluster's identity), so two clusters with
+# different RAYSL_SLURM_DIR never share one. Interface names are at most 15 characters.
+CID="$(printf '%s' "$DIR" | sha256sum | cut -c1-6)"
+BRIDGE="rsl${CID}br"
+NS_PREFIX="raysl-$CID-"
+NETFILE="$DIR/nodes.net" # one line per node: <node> <address> <netns path>
 HOSTS_BEGIN="# BEGIN raysl-slurm $DIR (managed by scripts/dev-slurm.sh; removed by 'down')"
 HOSTS_END="# END raysl-slurm $DIR"
 PACKAGES=(slurmctld slurmd slurm-client munge)
@@ -50,8 +64,24 @@ alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space
 pid_of() { [ -s "$1" ] && tr -dc '0-9' <"$1" || true; }
 
 need_root() {
-  [ "$(id -u)" -eq 0 ] || die "must run as root (received uid $(id -u)): it starts slurmctld/slurmd as root, creates fake GPU devices and edits /etc/hosts" \
+  [ "$(id -u)" -eq 0 ] || die "must run as root (received uid $(id -u)): it starts slurmctld/slurmd as root, creates network namespaces, fake GPU devices and edits /etc/hosts" \
     "run it with sudo, or as root in the dev container"
+}
+
+need_tools() {
+  local t
+  for t in ip nsenter unshare mount sha256sum; do
+    command -v "$t" >/dev/null || die "'$t' is not installed" "apt-get install iproute2 util-linux mount coreutils"
+  done
+}
+
+# The subnet's three leading octets; node addresses are <subnet>.(10+K), the login side <subnet>.1.
+check_subnet() {
+  [[ "$SUBNET" =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] &&
+    [ "${BASH_REMATCH[1]}" -le 255 ] && [ "${BASH_REMATCH[2]}" -le 255 ] && [ "${BASH_REMATCH[3]}" -le 255 ] ||
+    die "RAYSL_SLURM_SUBNET must be three octets such as 10.213.0 (received '$SUBNET')" "unset it for 10.213.0"
+  [ -z "${RAYSL_SLURM_ADDR_NET:-}" ] ||
+    die "RAYSL_SLURM_ADDR_NET is no longer used: nodes are network namespaces on a bridge now" "set RAYSL_SLURM_SUBNET (three octets, default 10.213.0) instead"
 }
 
 # ---------------------------------------------------------------- install
@@ -106,16 +136,139 @@ port_in_use() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 lab_nodes() { [ -s "$DIR/nodes" ] && cat "$DIR/nodes"; }
 
+# ---------------------------------------------------------------- network
+login_addr() { printf '%s.1\n' "$SUBNET"; }
+node_addr() {
+  local i="$1"
+  [ "$i" -le 244 ] || die "at most 244 nodes fit in $SUBNET.0/24 (received node #$i)" "use fewer nodes"
+  printf '%s.%s\n' "$SUBNET" "$((10 + i))"
+}
+netns_name() { printf '%s%s\n' "$NS_PREFIX" "$1"; }
+veth_name() { printf 'rsl%sv%s\n' "$CID" "$1"; } # host side of node #K's pair; its peer is eth0 in the node
+ns_inode() { readlink "/proc/$$/ns/$1"; }
+
+# Addresses of this subnet held by any interface other than our bridge: another cluster, or a real network.
+subnet_taken_by() {
+  ip -4 -o addr show 2>/dev/null | awk -v net="$SUBNET." -v br="$BRIDGE" \
+    '{ split($4, a, "/"); if (index(a[1], net) == 1 && $2 != br) print $2 " " $4 }'
+}
+
+# Every cgroup hierarchy mounted under /sys/fs/cgroup, as "<fstype> <dir> <options>" ("." = the
+# mount point itself, for a pure cgroup v2 host). A node re-mounts them by name, which attaches it
+# to the same hierarchies: proctrack/cgroup works as on the host.
+cgroup_mounts() {
+  awk '{
+    for (i = 7; i <= NF; i++) if ($i == "-") break
+    fs = $(i + 1); opts = $(i + 3); mp = $5
+    if (fs != "cgroup" && fs != "cgroup2") next
+    if (mp == "/sys/fs/cgroup") d = "."; else if (index(mp, "/sys/fs/cgroup/") == 1) d = substr(mp, 16); else next
+    if (d ~ /\//) next
+    n = split(opts, o, ","); keep = ""
+    for (j = 1; j <= n; j++) if (o[j] != "rw" && o[j] != "ro") keep = keep (keep == "" ? "" : ",") o[j]
+    print fs, d, (keep == "" ? "-" : keep)
+  }' /proc/self/mountinfo
+  # Links such as cpu -> cpu,cpuacct, recreated as they are.
+  local l
+  for l in /sys/fs/cgroup/*; do [ -L "$l" ] && printf 'link %s %s\n' "${l##*/}" "$(readlink "$l")"; done
+  return 0
+}
+
+# The login side: a bridge with <subnet>.1, no STP and no forwarding (node traffic never leaves it).
+net_up_bridge() {
+  ip link add "$BRIDGE" type bridge stp_state 0
+  printf '0\n' >"/proc/sys/net/ipv4/conf/$BRIDGE/forwarding"
+  ip addr add "$(login_addr)/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+
+# Node #K: a namespace; a veth pair, one end on the bridge, the other its eth0 with <subnet>.(10+K).
+net_up_node() {
+  local k="$1" n="$2" ns veth addr
+  ns="$(netns_name "$n")"; veth="$(veth_name "$k")"; addr="$(node_addr "$k")"
+  ip netns add "$ns"
+  ip link add "$veth" type veth peer name eth0 netns "$ns"
+  ip link set "$veth" master "$BRIDGE" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr add "$addr/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  # The default route lets node-IP autodetection (a UDP connect to an outside address) find the
+  # node's address; forwarding is off on the bridge, so nothing is routed beyond the login node.
+  ip -n "$ns" route add default via "$(login_addr)"
+  printf '%s %s %s\n' "$n" "$addr" "/run/netns/$ns" >>"$NETFILE"
+}
+
+# Removes this cluster's namespaces, veths and bridge: the ones it recorded, and any other object
+# carrying its name prefix (left behind by a half-finished run).
+net_down() {
+  local l ns
+  for l in /sys/class/net/"rsl${CID}v"*; do
+    [ -e "$l" ] && { ip link del "${l##*/}" 2>/dev/null || say "could not remove interface ${l##*/}"; }
+  done
+  for ns in /run/netns/"$NS_PREFIX"*; do
+    [ -e "$ns" ] && { ip netns del "${ns##*/}" 2>/dev/null || say "could not remove netns ${ns##*/}"; }
+  done
+  if [ -e "/sys/class/net/$BRIDGE" ]; then ip link del "$BRIDGE" 2>/dev/null || say "could not remove bridge $BRIDGE"; fi
+  return 0
+}
+
+# What a node's /etc/hosts and /etc/resolv.conf say. No name server: the host's resolver is not
+# reachable from a node, and an unknown name would take 20 s to fail instead of milliseconds.
+write_node_files() {
+  local host; host="$(hostname)"
+  local short; short="$(hostname -s)"
+  mkdir -p "$DIR/net"
+  {
+    printf '%s\n' "# $DIR: every node of this test cluster, and the login node (the host) at the bridge address" \
+      "127.0.0.1 localhost" "::1 localhost ip6-localhost ip6-loopback"
+    if [ "$host" = "$short" ]; then printf '%s %s\n' "$(login_addr)" "$host"; else printf '%s %s %s\n' "$(login_addr)" "$host" "$short"; fi
+    local i=0 n
+    for n in "$@"; do i=$((i + 1)); printf '%s %s\n' "$(node_addr "$i")" "$n"; done
+  } >"$DIR/net/hosts"
+  printf '%s\n' "# $DIR: no name server on a test node; names are in /etc/hosts" "options timeout:1 attempts:1" >"$DIR/net/resolv.conf"
+  cgroup_mounts >"$DIR/net/cgroup-mounts"
+}
+
+# Runs inside `nsenter --net=<node netns> unshare --uts --mount --propagation slave`, as
+# `bash -c "$NODE_INIT" node-init <node> <dir> <uts> <mnt> <net>` (the last three: the namespaces
+# of dev-slurm.sh itself). It refuses to rename or mount anything unless it really is in other
+# namespaces than that: run in the host's, these commands would rename the host and remount its /sys.
+# shellcheck disable=SC2016 # expanded by the inner shell
+NODE_INIT='set -eu
+n="$1" dir="$2"
+if [ "$(readlink /proc/self/ns/uts)" = "$3" ] || [ "$(readlink /proc/self/ns/mnt)" = "$4" ] || [ "$(readlink /proc/self/ns/net)" = "$5" ]; then
+  echo "node-init $n: not inside new uts/mnt/net namespaces; refusing to change the hostname or mount anything" >&2
+  exit 1
+fi
+hostname "$n"
+# Fresh sysfs: /sys/class/net lists only lo and eth0 of this node (NCCL and others read it).
+mount -t sysfs sysfs /sys
+if grep -q "^cgroup2 \. " "$dir/net/cgroup-mounts"; then
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup
+else
+  mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+  while read -r fs d opts; do
+    case "$fs" in
+      cgroup) mkdir -p "/sys/fs/cgroup/$d"; mount -t cgroup -o "$opts" cgroup "/sys/fs/cgroup/$d" ;;
+      cgroup2) mkdir -p "/sys/fs/cgroup/$d"; mount -t cgroup2 cgroup2 "/sys/fs/cgroup/$d" ;;
+      link) ln -s "$opts" "/sys/fs/cgroup/$d" ;;
+    esac
+  done <"$dir/net/cgroup-mounts"
+fi
+mount --bind "$dir/net/hosts" /etc/hosts
+mount --bind "$dir/net/resolv.conf" /etc/resolv.conf
+exec slurmd -N "$n"'
+
 idle_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 == "idle"' | wc -l; }
 # Nodes busy with someone's jobs are healthy too: a second `up` must never tear down a working cluster.
 usable_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 ~ /^(idle|mix|alloc|comp)$/' | wc -l; }
 
 healthy() {
-  [ -f "$MARKER" ] && [ -f "$CONF" ] || return 1
+  [ -f "$MARKER" ] && [ -f "$CONF" ] && [ -e "/sys/class/net/$BRIDGE" ] || return 1
   alive "$(pid_of "$DIR/run/slurmctld.pid")" || return 1
   local n count=0
   while read -r n; do
     alive "$(pid_of "$DIR/run/slurmd-$n.pid")" || return 1
+    [ -e "/run/netns/$(netns_name "$n")" ] || return 1
     count=$((count + 1))
   done < <(lab_nodes)
   [ "$count" -gt 0 ] && [ "$(usable_count)" -eq "$count" ]
@@ -124,6 +277,8 @@ healthy() {
 print_where() {
   printf 'cluster: %s nodes (%s), %s CPUs / %s GPUs / %s MB each, proctrack %s\n' \
     "$(lab_nodes | wc -l)" "$(cat "$DIR/nodelist")" "$CPUS" "$GPUS" "$MEM" "$(cat "$DIR/proctrack")"
+  printf 'network: bridge %s, login node %s, nodes %s (one netns each: %s netns <node>)\n' \
+    "$BRIDGE" "$(cat "$DIR/login-addr")" "$(awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2 }' "$NETFILE")" "$0"
   printf 'config:  %s\nlogs:    %s/log/\nenv:     source %s/env.sh\n' "$CONF" "$DIR" "$DIR"
 }
 
@@ -151,7 +306,8 @@ write_config() {
   {
     printf '%s\n' "# generated by scripts/dev-slurm.sh; do not edit (rerun 'down' then 'up')" \
       "ClusterName=raysl" \
-      "SlurmctldHost=$ctld_host(127.0.0.1)" \
+      "# the login node, as the nodes reach it: the bridge address" \
+      "SlurmctldHost=$ctld_host($(login_addr))" \
       "SlurmctldPort=$CTLD_PORT" \
       "SlurmUser=root" "SlurmdUser=root" \
       "AuthType=auth/munge" "CredType=cred/munge" \
@@ -188,7 +344,7 @@ write_config() {
     for n in "$@"; do
       i=$((i + 1))
       printf 'NodeName=%s NodeHostname=%s NodeAddr=%s Port=%s CPUs=%s RealMemory=%s%s State=UNKNOWN\n' \
-        "$n" "$n" "$(node_addr "$i")" "$((PORT_BASE + i - 1))" "$CPUS" "$MEM" "$gres"
+        "$n" "$n" "$(node_addr "$i")" "$SLURMD_PORT" "$CPUS" "$MEM" "$gres"
     done
     printf 'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO\n'
   } >"$CONF"
@@ -209,17 +365,19 @@ write_config() {
   printf 'export SLURM_CONF=%q\n' "$CONF" >"$DIR/env.sh"
 }
 
-node_addr() {
-  local i="$1"
-  [ "$i" -le 254 ] || die "at most 254 nodes fit in $ADDR_NET.0/24 (received node #$i)" "use fewer nodes or set RAYSL_SLURM_ADDR_NET"
-  printf '%s.%s\n' "$ADDR_NET" "$i"
-}
-
 hosts_remove_block() {
   grep -qxF "$HOSTS_BEGIN" /etc/hosts 2>/dev/null || return 0
   # Rewrite in place: /etc/hosts is often a bind mount that cannot be replaced by rename.
   local kept; kept="$(awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip' /etc/hosts)"
   printf '%s\n' "$kept" >/etc/hosts
+}
+
+# A name this cluster is about to use, already in /etc/hosts outside its own block.
+hosts_has_node() {
+  awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" -v n="$1" '
+    $0 == b { skip = 1; next } $0 == e { skip = 0; next }
+    !skip && $1 !~ /^#/ { for (i = 2; i <= NF; i++) if ($i == n) found = 1 }
+    END { exit !found }' /etc/hosts 2>/dev/null
 }
 
 hosts_add_block() {
@@ -252,9 +410,12 @@ start_daemons() {
   export SLURM_CONF="$CONF"
   slurmctld -i || die "slurmctld failed to start" "see $DIR/log/slurmctld.log"
   local n
+  local uts mnt net; uts="$(ns_inode uts)"; mnt="$(ns_inode mnt)"; net="$(ns_inode net)"
   for n in "${nodes[@]}"; do
-    # Own UTS namespace: `hostname` in a step prints the node name; slurmd daemonizes itself.
-    unshare --uts sh -c 'hostname "$1" && exec slurmd -N "$1"' sh "$n" ||
+    # Only the network namespace is entered (`ip netns exec` would remount /sys and lose the
+    # cgroup hierarchies); UTS and mount namespaces are new. slurmd daemonizes itself.
+    nsenter --net="/run/netns/$(netns_name "$n")" -- unshare --uts --mount --propagation slave -- \
+      bash -c "$NODE_INIT" node-init "$n" "$DIR" "$uts" "$mnt" "$net" ||
       die "slurmd -N $n failed to start" "see $DIR/log/slurmd-$n.log"
   done
 }
@@ -284,17 +445,23 @@ cmd_up() {
   fi
   [ -e "$DIR" ] && [ -n "$(ls -A "$DIR" 2>/dev/null)" ] && [ ! -f "$MARKER" ] &&
     die "$DIR exists, is not empty and is not a raysl test cluster (no .raysl-slurm marker)" "choose another RAYSL_SLURM_DIR or remove $DIR"
+  check_subnet
+  need_tools
   install_packages
   # Validate everything before leaving any state behind.
   local nodes=() expanded
   expanded="$(expand_nodes "$NODES")" || die "cannot expand RAYSL_SLURM_NODES='$NODES'" "use a Slurm hostlist such as node[1-4] or gpu-[001-016]"
   mapfile -t nodes <<<"$expanded"
   [ -n "$expanded" ] || die "RAYSL_SLURM_NODES='$NODES' names no nodes" "use a Slurm hostlist such as node[1-4]"
-  local i p
+  [ "${#nodes[@]}" -le 244 ] || die "at most 244 nodes fit in $SUBNET.0/24 (received ${#nodes[@]})" "use fewer nodes"
   port_in_use 127.0.0.1 "$CTLD_PORT" && die "port $CTLD_PORT (slurmctld) is already in use (stale cluster?)" "run '$0 down' or set RAYSL_SLURM_CTLD_PORT"
-  for ((i = 1; i <= ${#nodes[@]}; i++)); do
-    p=$((PORT_BASE + i - 1))
-    port_in_use "$(node_addr "$i")" "$p" && die "port $p (slurmd of ${nodes[i - 1]}) is already in use" "run '$0 down' or set RAYSL_SLURM_PORT_BASE"
+  # Leftovers of this very cluster (same directory, so same names) whose state is gone: remove them.
+  net_down
+  local taken; taken="$(subnet_taken_by)"
+  [ -z "$taken" ] || die "subnet $SUBNET.0/24 is already in use on this host (${taken//$'\n'/, })" \
+    "another test cluster or network uses it: set RAYSL_SLURM_SUBNET to a free one, e.g. 10.214.0"
+  local n; for n in "${nodes[@]}"; do
+    hosts_has_node "$n" && die "node name $n is already in /etc/hosts (another cluster?)" "choose other node names (RAYSL_SLURM_NODES)"
   done
   local proctrack; proctrack="$(pick_proctrack)"
   mkdir -p "$DIR"
@@ -302,7 +469,12 @@ cmd_up() {
   printf '%s\n' "${nodes[@]}" >"$DIR/nodes"
   printf '%s\n' "$NODES" >"$DIR/nodelist"
   printf '%s\n' "$proctrack" >"$DIR/proctrack"
+  login_addr >"$DIR/login-addr"
   write_config "$proctrack" "${nodes[@]}"
+  write_node_files "${nodes[@]}"
+  : >"$NETFILE"
+  net_up_bridge
+  local i; for ((i = 1; i <= ${#nodes[@]}; i++)); do net_up_node "$i" "${nodes[i - 1]}"; done
   hosts_add_block "${nodes[@]}"
   start_munge
   start_daemons "${nodes[@]}"
@@ -357,6 +529,7 @@ cmd_down() {
   local t0; t0="$(now)"
   if [ ! -f "$MARKER" ]; then
     hosts_remove_block
+    net_down
     say "nothing to do: no raysl test cluster in $DIR"
     return 0
   fi
@@ -398,6 +571,7 @@ cmd_down() {
       find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || say "could not remove cgroup $d"
     done
   done < <(lab_nodes || true)
+  net_down
   hosts_remove_block
   rm -rf -- "$DIR"
   say "down in $(elapsed "$t0") s"
@@ -410,13 +584,23 @@ cmd_status() {
     exit 1
   fi
   print_where
-  SLURM_CONF="$CONF" sinfo -N -o '%N %t %c %m %G' || die "slurmctld does not answer" "see $DIR/log/slurmctld.log; or run '$0 down' and '$0 up'"
+  SLURM_CONF="$CONF" sinfo -N -o '%N %o %t %c %m %G' || die "slurmctld does not answer" "see $DIR/log/slurmctld.log; or run '$0 down' and '$0 up'"
   [ "$(usable_count)" -eq "$(lab_nodes | wc -l)" ] || exit 1
+}
+
+# The path other code passes to `nsenter --net=<path>` to run something on a node's network.
+cmd_netns() {
+  local n="${1:-}" p
+  [ -n "$n" ] || die "netns needs a node name" "e.g. $0 netns node2"
+  p="$(awk -v n="$n" '$1 == n { print $3 }' "$NETFILE" 2>/dev/null || true)"
+  [ -n "$p" ] && [ -e "$p" ] || die "no network namespace for node '$n' in the cluster in $DIR" "see '$0 status'"
+  printf '%s\n' "$p"
 }
 
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) die "expected one of up | down | status (received '${1:-}')" "e.g. scripts/dev-slurm.sh up" ;;
+  netns) cmd_netns "${2:-}" ;;
+  *) die "expected one of up | down | status | netns <node> (received '${1:-}')" "e.g. scripts/dev-slurm.sh up" ;;
 esac
