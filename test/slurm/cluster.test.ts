@@ -1,6 +1,7 @@
 // The real test cluster (scripts/dev-slurm.sh) behaves like the multi-node Slurm raysl targets:
-// nodes with their own address and hostname, GPUs bound through GRES, the agent steps raysl
-// launches (built by srunArgv) running side by side, and scancel leaving nothing behind.
+// nodes that are separate network hosts (own address, own port space) with their own hostname,
+// GPUs bound through GRES, the agent steps raysl launches (built by srunArgv) running side by
+// side, and scancel leaving nothing behind.
 import { lookup } from 'node:dns/promises';
 import { describe, expect, it } from 'vitest';
 import { expandHostlist } from '../../src/core/nodelist.js';
@@ -8,7 +9,7 @@ import { runSlurm } from '../../src/slurm/exec.js';
 import { cancel } from '../../src/slurm/scancel.js';
 import { showNodes } from '../../src/slurm/scontrol.js';
 import { srunArgv } from '../../src/slurm/srun.js';
-import { jobOutput, jobProcesses, pollUntil, shq, slurmConf, submitScript, waitForJobEnd, waitForJobState } from './helpers.js';
+import { clusterNetwork, jobOutput, jobProcesses, pollUntil, shq, slurmConf, submitScript, waitForJobEnd, waitForJobState } from './helpers.js';
 
 slurmConf();
 
@@ -17,17 +18,56 @@ async function clusterNodes(): Promise<string[]> {
 }
 
 describe('test cluster', () => {
-  it('has 4 responding nodes, each with its own loopback NodeAddr (resolvable by name), 4 CPUs and 4 GPUs', async () => {
+  it('has 4 responding nodes, each with its own NodeAddr (its network namespace, resolvable by name), 4 CPUs and 4 GPUs', async () => {
     const names = await clusterNodes();
     expect(names).toHaveLength(4);
     const nodes = await showNodes(names.join(','));
     expect(nodes.map((n) => n.name)).toEqual(names);
+    const net = clusterNetwork();
+    expect(net.map((n) => n.node)).toEqual(names);
+    expect(new Set(net.map((n) => n.addr)).size).toBe(4);
+    expect(new Set(net.map((n) => n.netns)).size).toBe(4);
     for (const [i, n] of nodes.entries()) {
-      expect(n).toMatchObject({ addr: `127.0.1.${i + 1}`, hostname: n.name, cpus: 4, gpus: 4 });
+      expect(n).toMatchObject({ addr: net[i]!.addr, hostname: n.name, cpus: 4, gpus: 4 });
+      expect(n.addr).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(n.addr).not.toMatch(/^127\./);
       // Other engineers' jobs may be running: any schedulable state is fine, DOWN/DRAIN is not.
       expect(n.state).toMatch(/^(IDLE|MIXED|ALLOCATED)$/);
       expect((await lookup(n.name, { family: 4 })).address).toBe(n.addr);
     }
+  });
+
+  it('gives every node its own network: only lo and its own address, and its own port space', async () => {
+    const names = await clusterNodes();
+    const net = clusterNetwork();
+    // The same port on 0.0.0.0 on all 4 nodes at once (as Ray's servers bind): each task binds,
+    // then holds the port until every node has bound it (bounded wait), so all 4 held it together.
+    const port = 31000 + Math.floor(Math.random() * 1000);
+    const hold =
+      "const fs = require('fs'), node = process.env.SLURMD_NODENAME, n = Number(process.argv[1]);" +
+      "const s = require('net').createServer();" +
+      "s.on('error', (e) => { console.log('bind ' + node + ' ' + e.code); process.exit(1); });" +
+      `s.listen(${port}, '0.0.0.0', () => {` +
+      "  fs.writeFileSync('bound.' + node, '');" +
+      '  const until = Date.now() + 20000;' +
+      "  setInterval(() => { const k = fs.readdirSync('.').filter((f) => f.startsWith('bound.')).length;" +
+      "    if (k >= n || Date.now() > until) { console.log('bound ' + node + ' ' + k); process.exit(k >= n ? 0 : 1); } }, 50);" +
+      '});';
+    const listSelf = 'echo "addrs $SLURMD_NODENAME $(hostname) $(ip -4 -o addr show | awk \'{ print $2 "=" $4 }\' | sort | tr "\\n" " ")| sys $(ls /sys/class/net | sort | tr "\\n" " ")"';
+    const job = await submitScript(
+      [
+        `srun --nodes=${names.length} --ntasks-per-node=1 bash -c ${shq(listSelf)}`,
+        `srun --nodes=${names.length} --ntasks-per-node=1 ${shq(process.execPath)} -e ${shq(hold)} ${names.length}; echo "bind rc=$?"`,
+      ].join('\n'),
+      { name: 'netns', sbatchArgs: [`--nodes=${names.length}`] },
+    );
+    await waitForJobState(job.jobId, ['COMPLETED'], { timeoutMs: 60_000 });
+    const lines = jobOutput(job.outputPath).trim().split('\n');
+    for (const n of net) {
+      expect(lines).toContain(`addrs ${n.node} ${n.node} eth0=${n.addr}/24 lo=127.0.0.1/8 | sys eth0 lo `);
+      expect(lines).toContain(`bound ${n.node} ${names.length}`);
+    }
+    expect(lines).toContain('bind rc=0');
   });
 
   it('runs the head and worker agent steps concurrently on 4 nodes, each task on its own hostname with its GPUs', async () => {

@@ -18,6 +18,32 @@ export function slurmDir(): string {
   return process.env.RAYSL_SLURM_DIR ?? inject('slurmDir');
 }
 
+export interface ClusterNode {
+  node: string;
+  /** The node's own address (NodeAddr), on the cluster's bridge. */
+  addr: string;
+  /** Its network namespace: run something on the node's network with `nsenter --net=<netns> ...`. */
+  netns: string;
+}
+
+/** Nodes of the test cluster as dev-slurm.sh recorded them (`<dir>/nodes.net`: node, address, netns path). */
+export function clusterNetwork(): ClusterNode[] {
+  return readFileSync(join(slurmDir(), 'nodes.net'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [node, addr, netns] = line.split(' ');
+      return { node: node!, addr: addr!, netns: netns! };
+    });
+}
+
+/** One node of clusterNetwork(); throws if the cluster has no such node. */
+export function clusterNode(name: string): ClusterNode {
+  const n = clusterNetwork().find((x) => x.node === name);
+  if (n === undefined) throw new Error(`the test cluster has no node ${name} (see ${join(slurmDir(), 'nodes.net')})`);
+  return n;
+}
+
 /** Job states after which a job never runs again. */
 export const TERMINAL_STATES = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE'];
 
@@ -109,8 +135,9 @@ export interface JobProcess {
 }
 
 /**
- * Processes of the job still alive on any node. All nodes of the test cluster share this host, so
- * one /proc scan covers them: a job's tasks (and whatever they spawn, double-forked or not) carry
+ * Processes of the job still alive on any node. All nodes of the test cluster share this host's
+ * PID namespace (each has its own network, UTS and mount namespace), so one /proc scan covers
+ * them: a job's tasks (and whatever they spawn, double-forked or not) carry
  * SLURM_JOB_ID=<id> and SLURM_CONF=<this cluster> in their environment.
  */
 export function jobProcesses(jobId: string): JobProcess[] {
