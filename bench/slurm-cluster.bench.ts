@@ -2,7 +2,8 @@
 // - `dev-slurm.sh up` cold (packages installed, 4 nodes) and warm (no-op), and `down`;
 // - sbatch -> job RUNNING as seen through listJobs() polling, vs `srun -N1 true` (allocated at once);
 // - listJobs() (our format + parser) vs a bare `squeue` call.
-// It runs its own lab (separate dir, ports and node names) so it never disturbs the shared cluster.
+// It runs its own lab (separate dir, ports, node names and subnet, hence its own bridge and network
+// namespaces) so it never disturbs the shared cluster.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ const labEnv = {
   RAYSL_SLURM_NODES: 'bench[1-4]',
   RAYSL_SLURM_CTLD_PORT: '16990',
   RAYSL_SLURM_PORT_BASE: '17401',
-  RAYSL_SLURM_ADDR_NET: '127.0.3',
+  RAYSL_SLURM_SUBNET: '10.215.0',
 };
 const devSlurm = (cmd: string) => execFileSync('bash', [script, cmd], { env: labEnv, stdio: ['ignore', 'ignore', 'ignore'] });
 
