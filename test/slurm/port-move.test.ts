@@ -37,7 +37,7 @@ async function holdPortOnNode(node: string, port: number): Promise<ChildProcess>
 }
 
 describe('a taken port on the test cluster', () => {
-  it('moves a job to another block and names the port, node2 and this process', async () => {
+  it('moves a job to another block and names the port, node2 and the process holding it', async () => {
     const jobRoot = newJobRoot('port-move');
     const hold = holdEntrypoint(jobRoot);
     const job = raysl(['submit', '-N', '2', '-c', '2', '--sbatch-arg=--nodelist=node[1-2]', '--sbatch-arg=--hold', '--job-dir', jobRoot, hold.path, '--follow']);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePortRecord } from '../../src/core/ports.js';
 import { listJobs } from '../../src/slurm/squeue.js';
 import { cancel } from '../../src/slurm/scancel.js';
-import { jobProcesses, slurmConf, waitForJobEnd, waitForJobState } from './helpers.js';
+import { clusterNode, jobProcesses, slurmConf, waitForJobEnd, waitForJobState } from './helpers.js';
 import { newJobRoot, raysl, rayslDone, readJobStatus, root, submittedId } from './raysl-cli.js';
 
 slurmConf();
@@ -19,9 +19,10 @@ describe('raysl submit', () => {
     const r = await rayslDone(['submit', '-N', '4', '--gpus-per-node', '2', '--job-dir', jobRoot, train, '--follow']);
     expect(r.stderr).toMatch(/cluster ready: 4\/4 nodes/);
     expect(r.code, r.stderr).toBe(0);
-    // train.ts prints one row per node: name, role, address, cpus, GPUs its processes see, hostname
+    // train.ts prints one row per node: name, role, address (the node's own), cpus, GPUs its processes see, hostname
     for (const [i, node] of ['node1', 'node2', 'node3', 'node4'].entries()) {
-      expect(r.stdout).toMatch(new RegExp(`^${node}\\s+${i === 0 ? 'head' : 'worker'}\\s+127\\.0\\.1\\.${i + 1}\\s+4\\s+0,1\\s+${node}\\s+${node}\\s+\\d+-\\d+\\s+0\\s*$`, 'm'));
+      const addr = clusterNode(node).addr.replaceAll('.', '\\.');
+      expect(r.stdout).toMatch(new RegExp(`^${node}\\s+${i === 0 ? 'head' : 'worker'}\\s+${addr}\\s+4\\s+0,1\\s+${node}\\s+${node}\\s+\\d+-\\d+\\s+0\\s*$`, 'm'));
     }
     expect(r.stdout).toMatch(/4 nodes, 16 CPUs, 8 GPUs \(runtime builtin\)/);
     const jobId = /submitted job (\d+)/.exec(r.stderr)![1]!;
