@@ -147,10 +147,13 @@ netns_name() { printf '%s%s\n' "$NS_PREFIX" "$1"; }
 veth_name() { printf 'rsl%sv%s\n' "$CID" "$1"; } # host side of node #K's pair; its peer is eth0 in the node
 ns_inode() { readlink "/proc/$$/ns/$1"; }
 
-# Addresses of this subnet held by any interface other than our bridge: another cluster, or a real network.
+# Addresses or routes of this subnet other than our bridge's: another cluster, or a real network.
 subnet_taken_by() {
   ip -4 -o addr show 2>/dev/null | awk -v net="$SUBNET." -v br="$BRIDGE" \
     '{ split($4, a, "/"); if (index(a[1], net) == 1 && $2 != br) print $2 " " $4 }'
+  # routes covering the /24 (but not the default route) or inside it
+  { ip -4 route show match "$SUBNET.0/24"; ip -4 route show root "$SUBNET.0/24"; } 2>/dev/null |
+    awk -v br="$BRIDGE" '$1 != "default" { for (i = 1; i < NF; i++) if ($i == "dev" && $(i + 1) == br) next; print "route " $0 }' | sort -u
 }
 
 # Every cgroup hierarchy mounted under /sys/fs/cgroup, as "<fstype> <dir> <options>" ("." = the
@@ -459,7 +462,7 @@ cmd_up() {
   net_down
   local taken; taken="$(subnet_taken_by)"
   [ -z "$taken" ] || die "subnet $SUBNET.0/24 is already in use on this host (${taken//$'\n'/, })" \
-    "another test cluster or network uses it: set RAYSL_SLURM_SUBNET to a free one, e.g. 10.214.0"
+    "another test cluster or network uses it: set RAYSL_SLURM_SUBNET to a /24 that 'ip -4 addr' and 'ip -4 route' do not show"
   local n; for n in "${nodes[@]}"; do
     hosts_has_node "$n" && die "node name $n is already in /etc/hosts (another cluster?)" "choose other node names (RAYSL_SLURM_NODES)"
   done
