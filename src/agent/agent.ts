@@ -18,7 +18,7 @@ import { appPortsEnv } from '../core/ports.js';
 import { openChannel, type Channel } from './channel.js';
 import { checkGrant, grantedFromEnv } from './granted.js';
 import { PROTOCOL_VERSION, TOKEN_ENV, type ControllerMessage, type ProbeAgain, type Start, type TakenPort, type Welcome } from '../controller/protocol.js';
-import { signalGroup, waitGroupGone } from '../controller/terminate.js';
+import { signalGroup, waitGroupGone } from '../proc/terminate.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { RuntimeProcess } from '../runtimes/types.js';
 import { runCommand, type RunningCommand } from '../runtimes/builtin/exec.js';
@@ -137,13 +137,16 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       ch.send({ t: 'fail', reason: e.message, ...(e.hint ? { hint: e.hint } : {}) });
       return 1;
     }
+    const adapter = getRuntime(w.runtime);
+    // A runtime that binds 0.0.0.0 (Ray) collides with a holder on any address of the node.
+    const probeOn = adapter.bindsWildcard === true ? '0.0.0.0' : probeAddress;
     // The probe phase: report each block's probe; the controller moves the job or says start.
     let round = w.round;
     let portBase = w.portBase;
     let ports = w.probe;
     let start: Start;
     for (;;) {
-      const taken: TakenPort[] = (await probePorts(probeAddress, ports))
+      const taken: TakenPort[] = (await probePorts(probeOn, ports, { wildcard: probeOn === '0.0.0.0' }))
         .filter((p) => !p.free)
         .map((p) => ({ port: p.port, reason: p.reason ?? 'in-use', ...(p.holder ? { holder: p.holder } : {}) }));
       const first = taken[0];
@@ -152,7 +155,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
           ? `ports ${portBase}-${portBase + w.layout.size - 1}: port ${first.port} is taken${first.holder ? ` by pid ${first.holder.pid} (${first.holder.command})` : ''}${taken.length > 1 ? ` (+${taken.length - 1} more)` : ''}`
           : `ports ${portBase}-${portBase + w.layout.size - 1}: free`,
       );
-      ch.send({ t: 'probed', round, portBase, taken });
+      ch.send({ t: 'probed', round, portBase, taken, bindAddress: probeAddress });
       const next = await nextMessage();
       if ('kind' in next) return exitFor(next, log);
       if (next.t === 'probe') {
@@ -177,7 +180,6 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       ...appPortsEnv(portBase, w.layout),
       ...(grant.gpuIds.length > 0 || w.expected.gpus === 0 ? { CUDA_VISIBLE_DEVICES: grant.gpuIds.join(',') } : {}),
     };
-    const adapter = getRuntime(w.runtime);
     // A runtime that cannot start is this node's failure, named to the controller with its cause
     // (not just a dropped connection): e.g. Ray missing, a temp dir too long, a port Ray could not bind.
     const startFailed = (err: unknown): number => {
@@ -195,9 +197,12 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         ...(w.iface !== undefined ? { iface: w.iface } : {}),
         headAddress: start.headAddress,
         portBase,
+        headPortBase: start.headPortBase ?? portBase,
         layout: w.layout,
         resources: grant.resources,
         scratchDir: scratch,
+        rayAuth: w.rayAuth,
+        tokenFile: w.tokenFile,
         env: { ...o.env, ...runEnv },
         log,
       });
@@ -231,6 +236,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     }
     ch.send({
       t: 'ready',
+      ...(rt.notes && rt.notes.length > 0 ? { notes: rt.notes } : {}),
       node: {
         name: node,
         role: o.role,

@@ -22,6 +22,8 @@ export interface ProbeOptions {
   concurrency?: number;
   /** Where /proc lives (tests point it at fixtures). */
   procRoot?: string;
+  /** Probe the wildcard (for a runtime that binds 0.0.0.0 itself, like Ray): taken on any address counts. */
+  wildcard?: boolean;
 }
 
 type BindResult = 'free' | 'in-use' | 'permission';
@@ -61,7 +63,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 }
 
 export async function probePorts(address: string, ports: number[], opts: ProbeOptions = {}): Promise<PortProbe[]> {
-  if (address === '0.0.0.0' || address === '::') {
+  if ((address === '0.0.0.0' || address === '::') && opts.wildcard !== true) {
     throw new UsageError(`refusing to probe the wildcard address ${address}: raysl binds one address per node, never all of them`, {
       hint: 'pass the node\'s own address, e.g. --address 127.0.0.1',
     });

@@ -9,6 +9,7 @@ import { gatherFacts } from './facts.js';
 import type { Io } from './io.js';
 import { specFromCli } from './job-options.js';
 import { rayslPaths } from './paths.js';
+import { runtimeCommands } from '../runtimes/ray-argv.js';
 
 export interface PreparedJob {
   spec: JobSpec;
@@ -21,5 +22,5 @@ export async function prepareJob(entrypoint: string, args: string[], opts: Recor
   const facts = await gatherFacts({ ...(spec.partition ? { partition: spec.partition } : {}), noCheck: opts.check === false }, io);
   const paths = rayslPaths();
   const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: io.cwd });
-  return { spec, plan, script: renderSbatch(plan, paths) };
+  return { spec, plan, script: renderSbatch(plan, { ...paths, runtimeCommands: runtimeCommands(plan) }) };
 }

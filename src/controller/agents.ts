@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
+import { within } from '../proc/terminate.js';
 import {
   encodeMessage,
   LineDecoder,
@@ -44,7 +45,7 @@ interface Live {
 }
 
 export interface AgentEvents {
-  joined: [info: NodeInfo, pid: number | undefined];
+  joined: [info: NodeInfo, notes: string[]];
   failed: [node: string, reason: string];
   lost: [node: string, reason: string];
   connected: [node: string, pid: number];
@@ -119,7 +120,7 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
         } else if (m.t === 'ready') {
           me.state = 'joined';
           me.info = { ...m.node, name: me.slot.name, role: me.slot.role };
-          this.emit('joined', me.info, me.pid);
+          this.emit('joined', me.info, (m.notes ?? []).filter((n): n is string => typeof n === 'string'));
         } else if (m.t === 'fail') {
           this.markFailed(me, m.reason + (m.hint ? ` (${m.hint})` : ''));
         } else if (m.t === 'result') {
@@ -251,27 +252,20 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     });
   }
 
-  /**
-   * Tells every connected agent to stop, workers first and the head last (reverse start order: a
-   * Ray worker whose GCS vanished first reports its raylet dying). Each wave resolves when its
-   * sockets closed or the bound passed.
-   */
+  /** Tells every connected agent to stop; resolves when their sockets closed or the bound passed. */
   async stopAll(reason: string, boundMs: number): Promise<void> {
     this.stopping = true;
     const all = [...this.live.values()];
-    for (const wave of [all.filter((l) => l.slot.role !== 'head'), all.filter((l) => l.slot.role === 'head')]) {
-      const closing: Array<Promise<void>> = [];
-      for (const l of wave) {
-        const s = l.socket;
-        if (!s || s.destroyed) continue;
-        closing.push(new Promise<void>((r) => s.once('close', () => r())));
-        s.write(encodeMessage({ t: 'stop', reason }));
-      }
-      if (closing.length === 0) continue;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(closing), new Promise((r) => (timer = setTimeout(r, boundMs)))]);
-      clearTimeout(timer);
+    // every node at once: the job is over, so no worker needs its head any more (stopping workers
+    // first doubled the teardown of a Ray job: each node's Ray takes about a second to stop)
+    const closing: Array<Promise<void>> = [];
+    for (const l of all) {
+      const s = l.socket;
+      if (!s || s.destroyed) continue;
+      closing.push(new Promise<void>((r) => s.once('close', () => r())));
+      s.write(encodeMessage({ t: 'stop', reason }));
     }
+    if (closing.length > 0) await within(Promise.all(closing), boundMs);
     for (const l of all) l.socket?.destroy();
   }
 }

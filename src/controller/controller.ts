@@ -26,7 +26,7 @@ import { Cancelled, waitForJoin } from './join.js';
 import { exitCodeOf, startEntrypoint, type RunningEntrypoint } from './entrypoint.js';
 import { ADDRESS_ENV, PROTOCOL_VERSION, TOKEN_ENV, type Welcome } from './protocol.js';
 import { PortPhase } from './port-phase.js';
-import { within } from './terminate.js';
+import { within } from '../proc/terminate.js';
 
 export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';
 const STOP_SIGNALS: StopSignal[] = ['SIGTERM', 'SIGINT', 'SIGUSR1'];
@@ -134,10 +134,10 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     const token = newToken();
     writeTokenFile(paths.token, token);
     const scratchRoot = join(edges.env.TMPDIR || tmpdir(), `raysl-${jobId}`);
-    // Where the head's runtime listens: its agent reports it on joining (--iface may move it off
-    // the Slurm address). Workers of a workersAfterHead runtime are told to start once it is known.
-    let headJoined: (address: string) => void = () => {};
-    const headRuntimeAddress = new Promise<string>((r) => (headJoined = r));
+    // Where the head's runtime will listen: its agent reports it with its probe (--iface may move it
+    // off the Slurm address). Workers start at the same time as the head, pointed at that address.
+    let headProbed: (address: string) => void = () => {};
+    const headBindAddress = new Promise<string>((r) => (headProbed = r));
     let phase: PortPhase | undefined;
     const welcome = (slot: AgentSlot): Welcome => ({
       t: 'welcome',
@@ -151,20 +151,27 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       expected: plan.perNode,
       scratchDir: join(scratchRoot, slot.name),
       env: plan.env,
+      rayAuth: plan.rayAuth,
+      tokenFile: paths.token,
     });
     const agents = new AgentRegistry(slots, welcome);
     agentsRef = agents;
 
     // Port block: avoid other raysl jobs' blocks, then let the bind itself settle races (here for
     // the control server, in the probe phase for every port on every node).
+    // Ray binds 0.0.0.0 whatever its node address: nodes that share one port space (the local
+    // launcher) get a slice of the block each, node i at base + i * layout size.
+    const slices = edges.launcher.sharedPortSpace && runtime.bindsWildcard === true ? nodes.length : 1;
+    const blockSize = plan.portLayout.size * slices;
+    const sliceBase = (slot: AgentSlot, b: PortBlock): number => b.base + (slices > 1 ? nodes.indexOf(slot.name) * plan.portLayout.size : 0);
     const taken = await edges.launcher.takenBlocks(jobId, nodes);
     const hooks = testHooks(edges.env);
     const ctl = createControlServer({ token, info: { protocol: PROTOCOL_VERSION, jobId, runtime: plan.runtime, head }, agents, kv });
     for (let attempt = 0; ; attempt++) {
       const candidate =
         attempt === 0 && hooks.firstBase !== undefined
-          ? { base: hooks.firstBase, size: plan.portLayout.size }
-          : allocatePortBlock({ jobId, size: plan.portLayout.size, range: plan.portRange, taken });
+          ? { base: hooks.firstBase, size: blockSize }
+          : allocatePortBlock({ jobId, size: blockSize, range: plan.portRange, taken });
       try {
         await listen(ctl.server, headAddress, controllerPort(candidate, plan));
         block = candidate;
@@ -200,22 +207,30 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       first: block,
       layout: plan.portLayout,
       maxAttempts: hooks.probeAttempts ?? edges.probeAttempts ?? 8,
-      next: (failed) => allocatePortBlock({ jobId, size: plan.portLayout.size, range: plan.portRange, taken: [...taken, serverBlock, ...failed] }),
+      next: (failed) => allocatePortBlock({ jobId, size: blockSize, range: plan.portRange, taken: [...taken, serverBlock, ...failed] }),
       record: async (b) => {
         block = b;
         await recordBlock(b);
       },
       // the head's controller port is ours already; a moved block's controller slot stays unused
-      probeFor: (slot, b) => blockPorts(b, plan).filter((p) => !(p === controllerPort(b, plan) && (slot.role === 'head' || b !== serverBlock))),
-      startFor: async (slot) => ({ headAddress: slot.role === 'worker' && runtime.workersAfterHead ? await headRuntimeAddress : headAddress }),
+      probeFor: (slot, b) => slicePorts(sliceBase(slot, b), plan).filter((p) => !(p === controllerPort(b, plan) && (slot.role === 'head' || b !== serverBlock))),
+      baseFor: sliceBase,
+      startFor: async (slot) => ({
+        // without --iface the head binds its Slurm address: nobody waits for its probe
+        headAddress: slot.role === 'worker' && plan.iface !== undefined ? await headBindAddress : headAddress,
+        headPortBase: phase?.current().base ?? block?.base ?? 0,
+      }),
       log,
       straggleMs: edges.probeStraggleMs ?? 1000,
     });
     const ph = phase;
 
     agents.on('connected', (node, pid) => st.update((s) => withNode(s, node, { pid })));
-    agents.on('joined', (info) => {
-      if (info.role === 'head') headJoined(info.address);
+    agents.on('probed', (node, report) => {
+      if (node === head) headProbed(report.bindAddress ?? headAddress);
+    });
+    agents.on('joined', (info, notes) => {
+      for (const note of notes) log(`${info.name}: ${note}`);
       const n = agents.joinedNodes().length;
       log(`${info.name} joined (${info.cpus} CPU, ${info.gpus} GPU) ${n}/${nodes.length}`);
       st.update((s) => withPhase(withNode(s, info.name, { state: 'joined', cpus: info.cpus, gpus: info.gpus }), edges.now(), { phase: 'node-joined', node: info.name }));
@@ -266,7 +281,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     st.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));
     if (stopReason) throw new Cancelled('stopped');
 
-    const entryEnv: NodeJS.ProcessEnv = {
+    const entryEnv: NodeJS.ProcessEnv = withoutUnset({
       ...edges.env,
       [ADDRESS_ENV]: controllerAddress,
       [TOKEN_ENV]: token,
@@ -275,9 +290,9 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       RAYSL_NODES: JSON.stringify(agents.joinedNodes()),
       ...appPortsEnv(block.base, plan.portLayout),
       PYTHONUNBUFFERED: '1',
-      ...runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout }),
+      ...runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
       ...plan.env,
-    };
+    });
     entry = startEntrypoint({ plan, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
     log(`entrypoint started (pid ${entry.pid}): ${[...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args].join(' ')}`);
     // the head's agent shares this machine: should this controller die, it stops the entrypoint's group
@@ -372,8 +387,14 @@ function controllerPort(block: PortBlock, plan: Plan): number {
   return p;
 }
 
-function blockPorts(block: PortBlock, plan: Plan): number[] {
-  return Array.from({ length: plan.portLayout.size }, (_, i) => block.base + i);
+/** The ports of one node's slice (the whole block unless nodes share one port space). */
+function slicePorts(base: number, plan: Plan): number[] {
+  return Array.from({ length: plan.portLayout.size }, (_, i) => base + i);
+}
+
+/** Drops the keys a runtime asked to remove (undefined) from an environment. */
+function withoutUnset(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
 }
 
 function nodeLost(r: { node: string; reason: string }, log: string): NodeLostError {

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { Plan } from '../core/types.js';
-import { exitOf, terminateGroup, type ExitInfo } from './terminate.js';
+import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
 
 export interface RunningEntrypoint {
   child: ChildProcess;

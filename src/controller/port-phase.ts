@@ -33,7 +33,9 @@ export interface PortPhaseOptions {
   record: (block: PortBlock) => Promise<void>;
   /** The ports `slot` probes in `block`. */
   probeFor: (slot: AgentSlot, block: PortBlock) => number[];
-  /** What `start` says to a slot; may wait (workers of a workersAfterHead runtime wait for the head). */
+  /** The port base `slot` uses in `block` (its own slice when nodes share one port space). */
+  baseFor: (slot: AgentSlot, block: PortBlock) => number;
+  /** What `start` says to a slot; may wait (with --iface, workers wait for the head's probe to learn its address). */
   startFor: (slot: AgentSlot) => Promise<Omit<Start, 't' | 'round'>>;
   log: (line: string) => void;
   straggleMs: number;
@@ -74,7 +76,7 @@ export class PortPhase {
 
   /** What a newly connected agent probes first: the current round's block. */
   welcomeFor(slot: AgentSlot): { round: number; portBase: number; probe: number[] } {
-    return { round: this.round, portBase: this.block.base, probe: this.o.probeFor(slot, this.block) };
+    return { round: this.round, portBase: this.o.baseFor(slot, this.block), probe: this.o.probeFor(slot, this.block) };
   }
 
   close(): void {
@@ -162,7 +164,7 @@ export class PortPhase {
       const slot = this.slot(node);
       if (!slot) continue;
       this.o.agents.setNote(node, `probing ports ${formatBlock(to)}`);
-      this.o.agents.send(node, { t: 'probe', round: this.round, portBase: to.base, probe: this.o.probeFor(slot, to) });
+      this.o.agents.send(node, { t: 'probe', round: this.round, portBase: this.o.baseFor(slot, to), probe: this.o.probeFor(slot, to) });
     }
     this.recording = this.o.record(to);
     this.recording.catch((err: unknown) => this.fail(asRayslError(err)));

@@ -16,10 +16,10 @@
  *
  * Pure (no node:* imports): the client bundle imports it too.
  */
-import type { NodeResources, PortLayout, RuntimeName } from '../core/types.js';
+import type { NodeResources, PortLayout, RayAuth, RuntimeName } from '../core/types.js';
 
-export const PROTOCOL_VERSION = 2 as const;
-export const AGENT_UPGRADE = 'raysl-agent.2';
+export const PROTOCOL_VERSION = 3 as const;
+export const AGENT_UPGRADE = 'raysl-agent.3';
 export const TOKEN_ENV = 'RAYSL_TOKEN';
 export const ADDRESS_ENV = 'RAYSL_ADDRESS';
 
@@ -76,7 +76,8 @@ export interface Granted {
 export type AgentMessage =
   | { t: 'hello'; v: typeof PROTOCOL_VERSION; node: string; role: 'head' | 'worker'; pid: number; hostname: string; granted: Granted }
   | Probed
-  | { t: 'ready'; node: NodeInfo }
+  /** notes: what the controller should log for the user (e.g. an old Ray without token auth). */
+  | { t: 'ready'; node: NodeInfo; notes?: string[] }
   | { t: 'fail'; reason: string; hint?: string }
   | { t: 'result'; id: number; result: RunResult }
   | { t: 'runtime-exited'; code: number | null; signal: string | null };
@@ -94,6 +95,8 @@ export interface Probed {
   round: number;
   portBase: number;
   taken: TakenPort[];
+  /** The address this node's runtime will bind (its --iface address when one is named). */
+  bindAddress?: string;
 }
 
 /** Everything an agent needs to start its runtime: the controller is the one source of truth. */
@@ -114,6 +117,9 @@ export interface Welcome {
   probe: number[];
   scratchDir: string;
   env: Record<string, string>;
+  /** Ray runtime: token authentication with the job's secret (the 0600 tokenFile), or off. */
+  rayAuth: RayAuth;
+  tokenFile: string;
 }
 
 /** Probe again: the job moved to another block (a port of the last one was taken somewhere). */
@@ -128,8 +134,10 @@ export interface ProbeAgain {
 export interface Start {
   t: 'start';
   round: number;
-  /** Where the head's runtime listens: for runtimes with workersAfterHead, what the head reported. */
+  /** Where the head's runtime listens: the address the head's agent probed (--iface may move it). */
   headAddress: string;
+  /** The head's port base: differs from the agent's own when simulated nodes share a port space. */
+  headPortBase?: number;
 }
 
 // controller -> agent

@@ -56,6 +56,7 @@ export const profileSchema = z.strictObject({
   python: singleLine.optional(),
   iface: singleLine.optional(),
   continueOnNodeLoss: z.boolean().optional(),
+  rayAuth: z.enum(['token', 'off']).optional(),
 });
 
 export const configSchema = z.strictObject({

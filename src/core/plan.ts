@@ -180,6 +180,9 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   for (const [flag, value] of sbatch) assertNoNewline(value, flag);
 
   const layout = portLayout(runtime, cpus);
+  if (runtime === 'ray' && spec.rayAuth === 'off') {
+    warnings.push("--ray-auth off: Ray's dashboard, Jobs API and GCS accept anyone who can reach the head's ports (the Jobs API runs arbitrary code)");
+  }
   const plan: Plan = {
     version: 1,
     raysl: tools.version ?? BUILD_VERSION,
@@ -197,6 +200,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     env: { ...spec.env },
     setup: [...spec.setup],
     continueOnNodeLoss: spec.continueOnNodeLoss ?? false,
+    rayAuth: spec.rayAuth ?? 'token',
     sbatch,
     sbatchExtra: [...spec.sbatchArgs],
     jobName,

@@ -4,7 +4,7 @@
  * layers (defaults < profile < flags) into a JobSpec. No commander here: tests drive it directly.
  */
 import { UsageError } from './errors.js';
-import type { JobSpec, RuntimeChoice } from './types.js';
+import type { JobSpec, RayAuth, RuntimeChoice } from './types.js';
 
 /** One layer of job settings (a config profile or the flags), before defaults. Config files use these keys. */
 export interface JobInput {
@@ -31,11 +31,12 @@ export interface JobInput {
   python?: string;
   iface?: string;
   continueOnNodeLoss?: boolean;
+  rayAuth?: RayAuth;
 }
 
 export type JobInputKey = keyof JobInput;
 
-export type OptionKind = 'count' | 'seconds' | 'string' | 'time' | 'mem' | 'runtime' | 'flag' | 'repeat' | 'env';
+export type OptionKind = 'count' | 'seconds' | 'string' | 'time' | 'mem' | 'runtime' | 'ray-auth' | 'flag' | 'repeat' | 'env';
 
 export interface JobOptionRow {
   /** Commander flags, e.g. "-N, --nodes <n>". */
@@ -73,6 +74,7 @@ export const jobOptionTable: readonly JobOptionRow[] = [
   { flags: '--python <interp>', key: 'python', kind: 'string', description: 'interpreter for .py entrypoints (default python3)' },
   { flags: '--iface <name>', key: 'iface', kind: 'string', description: "network interface the runtime binds (default: the node's Slurm address)" },
   { flags: '--continue-on-node-loss', key: 'continueOnNodeLoss', kind: 'flag', description: 'keep running when a node is lost after joining' },
+  { flags: '--ray-auth <mode>', key: 'rayAuth', kind: 'ray-auth', description: "token | off: Ray's token authentication with the job's secret (default token, Ray >= 2.52)" },
 ];
 
 export const DEFAULT_JOIN_TIMEOUT_SEC = 120;
@@ -135,9 +137,14 @@ export function parseRuntime(raw: string): RuntimeChoice {
   throw usage('--runtime', 'auto, ray or builtin', raw, 'e.g. --runtime builtin');
 }
 
+export function parseRayAuth(raw: string): RayAuth {
+  if (raw === 'token' || raw === 'off') return raw;
+  throw usage('--ray-auth', 'token or off', raw, "e.g. --ray-auth off (Ray's dashboard and Jobs API are then open to anyone who reaches the head)");
+}
+
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Names raysl or Slurm set for the job: overriding them would break the cluster or its GPU binding.
-const RESERVED_ENV = /^(SLURM_|SBATCH_|SRUN_|RAYSL_)|^(CUDA_VISIBLE_DEVICES|ROCR_VISIBLE_DEVICES|HIP_VISIBLE_DEVICES|GPU_DEVICE_ORDINAL|ZE_AFFINITY_MASK|RAY_ADDRESS)$/;
+const RESERVED_ENV = /^(SLURM_|SBATCH_|SRUN_|RAYSL_)|^(CUDA_VISIBLE_DEVICES|ROCR_VISIBLE_DEVICES|HIP_VISIBLE_DEVICES|GPU_DEVICE_ORDINAL|ZE_AFFINITY_MASK|RAY_ADDRESS|RAY_API_SERVER_ADDRESS|RAY_AUTH_MODE|RAY_AUTH_TOKEN|RAY_AUTH_TOKEN_PATH)$/;
 
 export function validateEnvKey(key: string, what = '--env'): void {
   if (!ENV_KEY.test(key)) {
@@ -145,7 +152,7 @@ export function validateEnvKey(key: string, what = '--env'): void {
   }
   if (RESERVED_ENV.test(key)) {
     throw new UsageError(`${what}: ${key} is set by Slurm or raysl for the job and cannot be overridden`, {
-      hint: 'GPUs come from --gpus-per-node (Slurm binds them); drop this --env entry',
+      hint: key.startsWith('RAY_AUTH') ? "Ray's authentication follows --ray-auth (token with the job's secret, or off); drop this --env entry" : 'GPUs come from --gpus-per-node (Slurm binds them); drop this --env entry',
     });
   }
 }
@@ -250,6 +257,8 @@ export function parseFlagValue(row: JobOptionRow, raw: unknown): JobInput[JobInp
       return str(raw).trim();
     case 'runtime':
       return parseRuntime(str(raw));
+    case 'ray-auth':
+      return parseRayAuth(str(raw));
     case 'string': {
       const v = str(raw);
       if (v === '') throw usage(what, 'a non-empty value', v, `drop ${what} or give it a value`);
@@ -346,7 +355,7 @@ export function buildSpec(entrypoint: string, args: readonly string[], input: Jo
     setup: input.setup ?? [],
     env: input.env ?? {},
   };
-  const optional = ['minNodes', 'partition', 'time', 'account', 'qos', 'jobName', 'gpusPerNode', 'cpusPerTask', 'mem', 'exclusive', 'constraint', 'reservation', 'output', 'python', 'iface', 'continueOnNodeLoss'] as const;
+  const optional = ['minNodes', 'partition', 'time', 'account', 'qos', 'jobName', 'gpusPerNode', 'cpusPerTask', 'mem', 'exclusive', 'constraint', 'reservation', 'output', 'python', 'iface', 'continueOnNodeLoss', 'rayAuth'] as const;
   for (const k of optional) if (input[k] !== undefined) (spec as unknown as Record<string, unknown>)[k] = input[k];
   if (ctx.profile !== undefined) spec.profile = ctx.profile;
   return spec;

@@ -8,6 +8,8 @@
 export type RuntimeName = 'ray' | 'builtin';
 export type RuntimeChoice = 'auto' | RuntimeName;
 export type LauncherName = 'srun' | 'local';
+/** Ray's token authentication (RAY_AUTH_MODE=token with the job's secret) or none. */
+export type RayAuth = 'token' | 'off';
 
 /** What the user asked for, after flags, profile and defaults are merged and validated. */
 export interface JobSpec {
@@ -48,6 +50,8 @@ export interface JobSpec {
   iface?: string;
   /** Keep running when a node is lost after joining (default: fail fast with exit 5). */
   continueOnNodeLoss?: boolean;
+  /** Ray's token authentication (default token). */
+  rayAuth?: RayAuth;
   /** Config profile the spec came from, for the record. */
   profile?: string;
 }
@@ -135,6 +139,8 @@ export interface Plan {
   setup: string[];
   iface?: string;
   continueOnNodeLoss: boolean;
+  /** Ray runtime: token authentication with the job's secret, or off (said as a warning). */
+  rayAuth: RayAuth;
   /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
   sbatch: Array<[string, string]>;
   /** Extra sbatch arguments from --sbatch-arg, validated. */

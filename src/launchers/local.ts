@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { PortBlock } from '../core/types.js';
 import { compressHostlist } from '../core/nodelist.js';
 import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from './types.js';
-import { exitOf, terminateGroup } from '../controller/terminate.js';
+import { exitOf, terminateGroup } from '../proc/terminate.js';
 import { writeJsonAtomic } from '../controller/status-file.js';
 import type { PortsRecord } from '../core/jobdir.js';
 
@@ -49,6 +49,7 @@ export function localLauncher(opts: LocalLauncherOptions = {}): Launcher {
   const registry = opts.registryDir ?? localRegistryDir();
   return {
     name: 'local',
+    sharedPortSpace: true,
     async resolveAddresses(nodes) {
       return Object.fromEntries(nodes.map((n, i) => [n, localAddress(i)]));
     },

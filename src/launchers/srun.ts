@@ -23,7 +23,7 @@ import { showNodes, updateJobComment } from '../slurm/scontrol.js';
 import { listJobs } from '../slurm/squeue.js';
 import { srunArgv } from '../slurm/srun.js';
 import type { SlurmRunOptions } from '../slurm/exec.js';
-import { exitOf, within, type ExitInfo } from '../controller/terminate.js';
+import { exitOf, within, type ExitInfo } from '../proc/terminate.js';
 import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from './types.js';
 
 /** Job states in which a job's processes may hold its ports. */
@@ -44,6 +44,7 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
   let ownComment = '';
   return {
     name: 'srun',
+    sharedPortSpace: false,
     async resolveAddresses(nodes) {
       const found = await showNodes(compressHostlist(nodes), slurm);
       const byName = new Map(found.map((n) => [n.name, n]));

@@ -48,6 +48,11 @@ export interface LaunchedAgents {
 
 export interface Launcher {
   name: LauncherName;
+  /**
+   * Whether all nodes share one port space (the local launcher's simulated nodes do; Slurm nodes are
+   * separate hosts). A runtime that binds wildcard addresses then needs a slice of ports per node.
+   */
+  sharedPortSpace: boolean;
   /** The address each node's agent and runtime bind. */
   resolveAddresses(nodes: string[]): Promise<Record<string, string>>;
   /** Port blocks of other raysl jobs that share any of these nodes. */

@@ -3,6 +3,7 @@
  * then KILL (STYLE.md principle 8: wait on events with a deadline, never a fixed sleep).
  */
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Resolves after `ms` or when `signal` aborts, whichever is first; the timer never holds the loop open. */
 export function deadline(ms: number): { promise: Promise<'timeout'>; cancel: () => void } {
@@ -42,11 +43,39 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
+/** Members of a process group still alive (zombies excluded: they are dead, just not reaped), from /proc (Linux). */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      // Fields after the ")" of comm: state ppid pgrp ...; comm may contain spaces.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (rest[0] !== 'Z' && Number(rest[2]) === pgid) out.push(Number(e));
+    } catch {
+      // raced with an exit
+    }
+  }
+  return out;
+}
+
+/** A group with a live member; kill(-pgid, 0) alone also counts orphaned zombies nobody reaped yet. */
+function groupLive(pgid: number): boolean {
+  return groupAlive(pgid) && groupMembers(pgid).length > 0;
+}
+
 /** Polls fast with backoff until the group is empty or the deadline passes (a group has no exit event). */
 export async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   let step = 5;
-  while (groupAlive(pgid)) {
+  while (groupLive(pgid)) {
     if (Date.now() >= end) return false;
     await new Promise((r) => setTimeout(r, Math.min(step, Math.max(1, end - Date.now()))));
     step = Math.min(step * 2, 100);

@@ -16,6 +16,8 @@ export interface RenderContext {
   node: string;
   /** Absolute path of the raysl bundle (dist/raysl.mjs). */
   raysl: string;
+  /** The runtime's per-role command lines, shown in the header (ray: `ray start` of head and worker). */
+  runtimeCommands?: Array<{ role: string; command: string }>;
 }
 
 // Linux refuses a single argv string over MAX_ARG_STRLEN (128 KiB); stay well below it.
@@ -72,6 +74,7 @@ export function renderSbatch(plan: Plan, ctx: RenderContext): string {
     aggregate: `${describeResources(plan.aggregate)} over ${plan.nodes} node${plan.nodes === 1 ? '' : 's'}`,
     portLines: describeLayout(plan.portLayout).split('\n').filter((l) => l.trim() !== ''),
     envKeys: Object.keys(plan.env),
+    runtimeCommands: ctx.runtimeCommands ?? [],
   });
 }
 

@@ -5,8 +5,10 @@
  * are exactly the ones that collide on shared nodes (NVIDIA-NeMo/RL#261, ray-project/ray#54321).
  */
 import { InternalError } from '../core/errors.js';
-import { rayFeatures, type RayVersion } from './ray-version.js';
+import { parseRayVersion, RAY_TESTED_VERSION, rayFeatures, type RayVersion } from './ray-version.js';
 import { RAY_PORT_NAMES, type RayPortName } from '../core/ports.js';
+import type { NodeResources, Plan, PortLayout } from '../core/types.js';
+import { resolveRayPorts } from './ray-ports.js';
 
 /** The named ports of portLayout('ray', ...) resolved against the job's block base. */
 export type RayPorts = Record<RayPortName, number>;
@@ -15,8 +17,10 @@ export interface RayStartInput {
   role: 'head' | 'worker';
   /** --node-ip-address: this node's address on the chosen interface. */
   nodeIp: string;
-  /** Head's address; workers join <headAddress>:<gcs>. */
+  /** Head's address; workers join <headAddress>:<headGcsPort>. */
   headAddress: string;
+  /** The head's GCS port (the same as ports.gcs unless simulated nodes share one port space). */
+  headGcsPort: number;
   ports: RayPorts;
   /** Inclusive [first, last] worker port range. */
   workerPorts: [number, number];
@@ -51,45 +55,93 @@ function checkInput(input: RayStartInput): void {
   }
 }
 
-/** argv after the executable, e.g. ["start", "--head", ...]. Flags use "--flag=value" like Ray's docs. */
-export function rayStartArgv(input: RayStartInput, version: RayVersion): string[] {
+/** One `--name=value` of `ray start`; `port` marks values taken from the job's port block. */
+interface RayFlag {
+  name: string;
+  value: string | number;
+  port?: boolean;
+}
+
+function rayStartFlags(input: RayStartInput, version: RayVersion): { head: boolean; flags: RayFlag[] } {
   checkInput(input);
   const f = rayFeatures(version);
   const p = input.ports;
-  const argv = ['start'];
-  const flag = (name: string, value: string | number): void => {
-    argv.push(`--${name}=${value}`);
-  };
+  const flags: RayFlag[] = [];
+  const flag = (name: string, value: string | number, port = false): void => void flags.push({ name, value, ...(port ? { port } : {}) });
+  const head = input.role === 'head';
 
-  if (input.role === 'head') {
-    argv.push('--head');
-    flag('port', p.gcs);
-  } else {
-    flag('address', `${input.headAddress}:${p.gcs}`);
-  }
+  if (head) flag('port', p.gcs, true);
+  else flag('address', `${input.headAddress}:${input.headGcsPort}`);
   flag('node-ip-address', input.nodeIp);
-  flag('node-manager-port', p.node_manager);
-  flag('object-manager-port', p.object_manager);
-  flag('min-worker-port', input.workerPorts[0]);
-  flag('max-worker-port', input.workerPorts[1]);
-  flag('dashboard-agent-grpc-port', p.dashboard_agent_grpc);
-  flag('dashboard-agent-listen-port', p.dashboard_agent_listen);
-  flag('metrics-export-port', p.metrics_export);
-  if (f.runtimeEnvAgentPort) flag('runtime-env-agent-port', p.runtime_env_agent);
-  if (input.role === 'head') {
-    flag('ray-client-server-port', p.ray_client_server);
+  flag('node-manager-port', p.node_manager, true);
+  flag('object-manager-port', p.object_manager, true);
+  flag('min-worker-port', input.workerPorts[0], true);
+  flag('max-worker-port', input.workerPorts[1], true);
+  flag('dashboard-agent-grpc-port', p.dashboard_agent_grpc, true);
+  flag('dashboard-agent-listen-port', p.dashboard_agent_listen, true);
+  flag('metrics-export-port', p.metrics_export, true);
+  if (f.runtimeEnvAgentPort) flag('runtime-env-agent-port', p.runtime_env_agent, true);
+  if (head) {
+    flag('ray-client-server-port', p.ray_client_server, true);
     flag('dashboard-host', input.nodeIp);
-    flag('dashboard-port', p.dashboard);
-    if (f.dashboardGrpcPort) flag('dashboard-grpc-port', p.dashboard_grpc);
+    flag('dashboard-port', p.dashboard, true);
+    if (f.dashboardGrpcPort) flag('dashboard-grpc-port', p.dashboard_grpc, true);
   }
   // Before 2.51 a worker ignores --temp-dir (with a warning) and uses the head's path on its own disk.
-  if (input.role === 'head' || f.workerTempDir) flag('temp-dir', input.tempDir);
+  if (head || f.workerTempDir) flag('temp-dir', input.tempDir);
   // Always explicit, 0 included: Ray would otherwise count GPUs Slurm did not grant to this job.
   flag('num-cpus', input.numCpus);
   flag('num-gpus', input.numGpus);
   if (input.memoryBytes !== undefined) flag('memory', input.memoryBytes);
   if (input.objectStoreBytes !== undefined) flag('object-store-memory', input.objectStoreBytes);
-  argv.push('--disable-usage-stats');
-  argv.push('--block');
-  return argv;
+  return { head, flags };
+}
+
+function formatArgv(head: boolean, flags: RayFlag[], value: (f: RayFlag) => string): string[] {
+  return ['start', ...(head ? ['--head'] : []), ...flags.map((f) => `--${f.name}=${value(f)}`), '--disable-usage-stats', '--block'];
+}
+
+/** argv after the executable, e.g. ["start", "--head", ...]. Flags use "--flag=value" like Ray's docs. */
+export function rayStartArgv(input: RayStartInput, version: RayVersion): string[] {
+  const { head, flags } = rayStartFlags(input, version);
+  return formatArgv(head, flags, (f) => String(f.value));
+}
+
+/**
+ * The `ray start` command line of a head or a worker as `render` shows it: ports as B+<offset>
+ * (B, the block's base, is chosen at run time), addresses and sizes that only the node knows as
+ * <placeholders>. Built from the same flags as rayStartArgv, so the preview cannot drift.
+ */
+export function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, perNode: NodeResources, version: RayVersion): string {
+  const { ports, workerPorts } = resolveRayPorts(0, layout);
+  const { head, flags } = rayStartFlags(
+    {
+      role,
+      nodeIp: role === 'head' ? '<head address>' : '<node address>',
+      headAddress: '<head address>',
+      headGcsPort: ports.gcs,
+      ports,
+      workerPorts,
+      tempDir: '<temp dir>',
+      numCpus: perNode.cpus,
+      numGpus: perNode.gpus,
+      memoryBytes: 0,
+      objectStoreBytes: 0,
+    },
+    version,
+  );
+  return ['ray', ...formatArgv(head, flags, (f) => {
+    if (f.port) return `B+${f.value}`;
+    if (f.name === 'address') return `<head address>:B+${ports.gcs}`;
+    if (f.name === 'memory' || f.name === 'object-store-memory') return '<sized at start>';
+    return String(f.value);
+  })].join(' ');
+}
+
+/** What each node will run, for the script's header (ray: the `ray start` lines, ports relative to B). */
+export function runtimeCommands(plan: Plan): Array<{ role: string; command: string }> {
+  if (plan.runtime !== 'ray') return [];
+  const version = parseRayVersion(`ray, version ${RAY_TESTED_VERSION}`);
+  const roles = plan.nodes > 1 ? (['head', 'worker'] as const) : (['head'] as const);
+  return roles.map((role) => ({ role, command: rayStartPreview(role, plan.portLayout, plan.perNode, version) }));
 }

@@ -48,6 +48,9 @@ export function atLeast(version: RayVersion, min: string): boolean {
   return compareRayVersion(version, v(min)) >= 0;
 }
 
+/** The Ray raysl's tests run against (scripts/ray-venv.sh installs it); `render` previews its flags. */
+export const RAY_TESTED_VERSION = '2.60.0';
+
 /** The oldest Ray raysl drives; older versions lack pinnable ports we rely on. */
 export const MIN_RAY_VERSION = '2.9.0';
 

@@ -22,6 +22,7 @@ import { spawnGroup, stopGroup } from './ray-process.js';
 import { waitForPort } from './ray-ready.js';
 import { chooseRayTempDir } from './ray-tempdir.js';
 import { assertSupportedRayVersion, type RayVersion } from './ray-version.js';
+import { rayAuthEnv, withRayAuth } from './ray-auth.js';
 
 /** Edges injected for tests; defaults read the real node. */
 export interface RayDeps {
@@ -76,6 +77,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     const iface = ctx.iface;
     const nodeIp = resolveNodeIp(iface, ctx.address, d.interfaces());
     const { ports, workerPorts } = resolveRayPorts(ctx.portBase, ctx.layout);
+    const headGcsPort = resolveRayPorts(ctx.headPortBase, ctx.layout).ports.gcs;
     const tempDir = chooseRayTempDir({ jobId: ctx.jobId, nodeName: ctx.nodeName, scratchDir: ctx.scratchDir });
     const mem = planRayMemory({
       grantedMb: ctx.resources.memoryMb,
@@ -89,6 +91,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
         role: ctx.role,
         nodeIp,
         headAddress: ctx.headAddress,
+        headGcsPort,
         ports,
         workerPorts,
         tempDir,
@@ -102,7 +105,9 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     ctx.log(`ray ${version.raw}: ${bin} ${argv.join(' ')}`);
     mkdirSync(tempDir, { recursive: true, mode: 0o700 });
 
-    const group = spawnGroup(bin, argv, daemonEnv(env), tempDir);
+    const auth = rayAuthEnv(ctx.rayAuth, ctx.tokenFile, version);
+    if (auth.note) ctx.log(`ray: ${auth.note}`);
+    const group = spawnGroup(bin, argv, withRayAuth(daemonEnv(env), auth), tempDir);
     // The group id is what teardown signals; logged so an operator can find this job's Ray.
     ctx.log(`ray: process group ${group.pid}`);
     let state = initialRayState();
@@ -165,11 +170,15 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     const outsideScratch = relative(ctx.scratchDir, tempDir).startsWith('..');
     return {
       address: nodeIp,
+      // the head speaks for the cluster; every worker would only repeat it
+      ...(auth.note && ctx.role === 'head' ? { notes: [auth.note] } : {}),
       ready,
       exited,
       async stop(graceMs: number): Promise<void> {
         stopRequested = true;
-        await stopGroup(group, graceMs);
+        const t = d.now();
+        const how = await stopGroup(group, graceMs);
+        ctx.log(`ray: stopped in ${d.now() - t} ms (${how})`);
         if (outsideScratch) rmSync(tempDir, { recursive: true, force: true });
       },
     };
@@ -177,11 +186,17 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
 
   return {
     name: 'ray',
-    workersAfterHead: true,
+    bindsWildcard: true,
     start,
     entrypointEnv(head) {
       const { ports } = resolveRayPorts(head.portBase, head.layout);
-      return { RAY_ADDRESS: `${head.address}:${ports.gcs}` };
+      const auth = rayAuthEnv(head.rayAuth, head.tokenFile);
+      return {
+        RAY_ADDRESS: `${head.address}:${ports.gcs}`,
+        // `ray job submit` and the Jobs SDK read this before RAY_ADDRESS
+        RAY_API_SERVER_ADDRESS: `http://${head.address}:${ports.dashboard}`,
+        ...auth.env,
+      };
     },
   };
 }

@@ -2,7 +2,7 @@
  * The runtime adapter interface: what an agent needs to bring a runtime up on its node and
  * take it down again. Implementations: builtin/ (the agents form the cluster) and ray.ts.
  */
-import type { NodeResources, PortLayout, RuntimeName } from '../core/types.js';
+import type { NodeResources, PortLayout, RayAuth, RuntimeName } from '../core/types.js';
 
 export interface RuntimeNodeContext {
   jobId: string;
@@ -13,13 +13,18 @@ export interface RuntimeNodeContext {
   address: string;
   /** Interface the user named (--iface ib0); the runtime binds its address instead of `address`. */
   iface?: string;
-  /** Head's address and the job's port block base (same block on every node). */
+  /** Head's address. */
   headAddress: string;
+  /** This node's port base; the head's (headPortBase) differs only when nodes share a port space. */
   portBase: number;
+  headPortBase: number;
   layout: PortLayout;
   resources: NodeResources;
   /** Per-job, per-node scratch directory on node-local disk (the runtime's temp dir lives here). */
   scratchDir: string;
+  /** Ray: token authentication with the job's secret in tokenFile (0600), or off. */
+  rayAuth: RayAuth;
+  tokenFile: string;
   /** Environment for processes the runtime starts. */
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
@@ -28,6 +33,8 @@ export interface RuntimeNodeContext {
 export interface RuntimeProcess {
   /** Address the runtime actually binds (the --iface address when one was named); default ctx.address. */
   address?: string;
+  /** What the user should know about this node's runtime (logged by the controller), e.g. an old Ray without auth. */
+  notes?: string[];
   /** Resolves once the runtime on this node is up and usable; rejects if it fails to start. */
   ready: Promise<void>;
   /** Resolves when the runtime exits on its own (a crash, unless stop() was called first). */
@@ -39,12 +46,13 @@ export interface RuntimeProcess {
 export interface RuntimeAdapter {
   name: RuntimeName;
   /**
-   * Workers start only once the head is up, and are told the address the head really bound
-   * (Ray: a worker's `ray start --address` needs the head's GCS, which may sit on --iface's address).
+   * The runtime binds wildcard addresses (0.0.0.0) whatever its node address: agents probe the
+   * wildcard, and nodes that share one port space (the local launcher) each get their own ports.
    */
-  workersAfterHead?: boolean;
+  bindsWildcard?: boolean;
   // The port layout of each runtime lives in src/core/ports.ts (pure, documented in one place).
   start(ctx: RuntimeNodeContext): Promise<RuntimeProcess>;
   /** Extra environment the entrypoint sees, e.g. RAY_ADDRESS for ray. */
-  entrypointEnv(head: { address: string; portBase: number; layout: PortLayout }): Record<string, string>;
+  entrypointEnv(head: { address: string; portBase: number; layout: PortLayout; rayAuth: RayAuth; tokenFile: string }): Record<string, string | undefined>;
+  // (undefined: remove the variable from what the entrypoint inherits)
 }

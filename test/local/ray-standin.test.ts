@@ -39,6 +39,9 @@ function ctx(i: number, role: 'head' | 'worker', extraEnv: NodeJS.ProcessEnv = {
     address: `127.0.1.${i}`,
     headAddress: '127.0.1.1',
     portBase: base,
+    headPortBase: base,
+    rayAuth: 'token',
+    tokenFile: join(root, 'token'),
     layout,
     resources: { cpus: 2, gpus: role === 'head' ? 0 : 1, memoryMb: 2048 },
     scratchDir: join(root, nodeName),
@@ -109,7 +112,7 @@ describe('ray adapter with the stand-in ray', () => {
   });
 
   it('the workers joined this job\'s head, and train.py runs against it', async () => {
-    const env: Record<string, string> = { PYTHONPATH, ...runtime.entrypointEnv({ address: '127.0.1.1', portBase: BASE, layout }) };
+    const env: Record<string, string> = { PYTHONPATH, ...runtime.entrypointEnv({ address: '127.0.1.1', portBase: BASE, layout, rayAuth: 'token', tokenFile: '/nonexistent' }) };
     expect(env.RAY_ADDRESS).toBe(`127.0.1.1:${ports.gcs}`);
     const r = await run('python3', [TRAIN], env);
     expect(r.stderr).toBe('');

@@ -26,7 +26,7 @@ function plan(jobDir: string, joinTimeoutSec: number): Plan {
     entrypoint: { path: '/bin/true', args: [], interpreter: [], kind: 'exec' },
     nodes: 2, minNodes: 2, perNode: { cpus: 1, gpus: 0 }, aggregate: { cpus: 2, gpus: 0 },
     portLayout: { size: 64, ports: { controller: 0, agent: 1 }, ranges: {} }, portRange: { min: 20000, max: 32767 },
-    joinTimeoutSec, jobDir, env: {}, setup: [], continueOnNodeLoss: false, sbatch: [], sbatchExtra: [], jobName: 't',
+    joinTimeoutSec, jobDir, env: {}, setup: [], continueOnNodeLoss: false, rayAuth: 'token', sbatch: [], sbatchExtra: [], jobName: 't',
     checkedAgainst: 'local', warnings: [],
   };
 }
@@ -37,6 +37,7 @@ function silentLauncher(): Launcher & { stopped: boolean } {
     name: 'local' as const,
     stopped: false,
     resolveAddresses: async (nodes: string[]) => Object.fromEntries(nodes.map((n, i) => [n, `127.0.1.${i + 1}`])),
+    sharedPortSpace: true,
     takenBlocks: async () => [],
     recordBlock: async () => {},
     releaseBlock: async () => {},

@@ -12,7 +12,7 @@ const node = (name: string, cpus: number, gpus: number, memoryMb?: number): Node
   ...(memoryMb !== undefined ? { memoryMb } : {}),
 });
 
-describe('control protocol v2', () => {
+describe('control protocol v3', () => {
   it('decodes lines split across chunks and skips blank lines', () => {
     const d = new LineDecoder();
     const text = encodeMessage({ t: 'stop', reason: 'done ✓' }) + '\n' + encodeMessage({ t: 'refuse', reason: 'x' });
@@ -24,9 +24,9 @@ describe('control protocol v2', () => {
   });
 
   it('accepts a well-formed hello and refuses other protocol versions', () => {
-    const hello = { t: 'hello', v: 2, node: 'node2', role: 'worker', pid: 5, hostname: 'n2', granted: { gpuIds: [] } };
+    const hello = { t: 'hello', v: 3, node: 'node2', role: 'worker', pid: 5, hostname: 'n2', granted: { gpuIds: [] } };
     expect(parseAgentMessage(hello)).toEqual(hello);
-    expect(() => parseAgentMessage({ ...hello, v: 1 })).toThrow(/agent speaks protocol 1, controller speaks 2/);
+    expect(() => parseAgentMessage({ ...hello, v: 2 })).toThrow(/agent speaks protocol 2, controller speaks 3/);
     expect(() => parseAgentMessage({ ...hello, role: 'boss' })).toThrow(/malformed hello/);
   });
 

@@ -12,6 +12,7 @@ function input(over: Partial<RayStartInput> = {}): RayStartInput {
     role: 'head',
     nodeIp: '10.0.0.1',
     headAddress: '10.0.0.1',
+    headGcsPort: ports.gcs,
     ports,
     workerPorts,
     tempDir: '/tmp/raysl/42/node1/ray',

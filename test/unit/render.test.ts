@@ -8,6 +8,7 @@ import { planJob, type PlanTools } from '../../src/core/plan.js';
 import { buildSpec, type JobInput } from '../../src/core/spec.js';
 import type { ClusterFacts, NodeFacts, Plan } from '../../src/core/types.js';
 import { renderSbatch, sbatchArgvFor } from '../../src/render/sbatch.js';
+import { runtimeCommands } from '../../src/runtimes/ray-argv.js';
 import { runCli } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/io.js';
 
@@ -76,7 +77,8 @@ function planFor(c: Case): Plan {
 
 describe('golden sbatch scripts', () => {
   it.each(cases)('$name matches test/golden/$name.sh', (c) => {
-    const script = renderSbatch(planFor(c), ctx);
+    const plan = planFor(c);
+    const script = renderSbatch(plan, { ...ctx, runtimeCommands: runtimeCommands(plan) });
     const file = new URL(`../golden/${c.name}.sh`, import.meta.url);
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, script);
     expect(script).toBe(readFileSync(file, 'utf8'));

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { RunRequest, RunResult } from '../../controller/protocol.js';
-import { exitOf, terminateGroup } from '../../controller/terminate.js';
+import { exitOf, terminateGroup } from '../../proc/terminate.js';
 
 /** Output beyond this is dropped (with a marker): a result must fit in one protocol line. */
 const MAX_OUTPUT = 8 * 1024 * 1024;
