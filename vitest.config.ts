@@ -25,7 +25,14 @@ export default defineConfig({
       { ...shared, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles } },
       {
         ...shared,
-        test: { name: 'local', include: ['test/local/**/*.test.ts'], setupFiles, testTimeout: 60_000, hookTimeout: 60_000 },
+        test: {
+          name: 'local',
+          include: ['test/local/**/*.test.ts'],
+          setupFiles,
+          globalSetup: ['test/setup/ray-global.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
       },
       {
         ...shared,
@@ -33,7 +40,7 @@ export default defineConfig({
           name: 'slurm',
           include: ['test/slurm/**/*.test.ts'],
           setupFiles,
-          globalSetup: ['test/setup/slurm-global.ts'],
+          globalSetup: ['test/setup/ray-global.ts', 'test/setup/slurm-global.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // one shared 4-node cluster: files run one after another so jobs do not starve each other

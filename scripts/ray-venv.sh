@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The Ray that raysl's tests run against: ray[default]==$RAYSL_RAY_VERSION in a virtual environment
+# of the project's own, reused when it is already there and matches, rebuilt when it does not.
+# Prints the venv's `ray` executable on stdout (everything else goes to stderr); exits non-zero
+# with a reason when it cannot provide it (never a silent skip).
+#
+#   scripts/ray-venv.sh              install or reuse; prints e.g. /root/.cache/raysl/ray-2.60.0/bin/ray
+#   scripts/ray-venv.sh --check      exit 0 if the venv is there and matches, 1 otherwise
+#
+# RAYSL_RAY_VERSION (default 2.60.0), RAYSL_RAY_VENV (default ~/.cache/raysl/ray-<version>),
+# RAYSL_PYTHON (default python3, >= 3.10: Ray 2.60's wheels need it).
+set -euo pipefail
+
+VERSION="${RAYSL_RAY_VERSION:-2.60.0}"
+VENV="${RAYSL_RAY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/raysl/ray-$VERSION}"
+PY="${RAYSL_PYTHON:-python3}"
+
+say() { printf 'ray-venv: %s\n' "$*" >&2; }
+die() { printf 'ray-venv: error: %s\n' "$1" >&2; [ -n "${2:-}" ] && printf 'ray-venv: hint: %s\n' "$2" >&2; exit 1; }
+
+# The venv matches when its ray reports the version and the [default] extras (dashboard, Jobs API,
+# Ray Client: aiohttp, grpcio) import: without them `ray start --head` fails on --ray-client-server-port.
+matches() {
+  [ -x "$VENV/bin/ray" ] && [ -x "$VENV/bin/python" ] || return 1
+  [ "$("$VENV/bin/ray" --version 2>/dev/null)" = "ray, version $VERSION" ] || return 1
+  "$VENV/bin/python" -c 'import aiohttp, grpc, ray.dashboard, ray.util.client' >/dev/null 2>&1
+}
+
+# pip's output to stderr, without the notes about index locations this machine's pip.conf names
+pip_install() {
+  "$VENV/bin/pip" install --disable-pip-version-check -q "ray[default]==$VERSION" 2>&1 | { grep -v '^WARNING: Location' || true; } >&2
+}
+
+if [ "${1:-}" = "--check" ]; then
+  matches && exit 0
+  say "no matching Ray $VERSION venv at $VENV"
+  exit 1
+fi
+
+if matches; then
+  printf '%s\n' "$VENV/bin/ray"
+  exit 0
+fi
+
+command -v "$PY" >/dev/null || die "no $PY on PATH: Ray $VERSION needs CPython >= 3.10" "install python3 and python3-venv, or set RAYSL_PYTHON"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+  || die "$PY is $("$PY" -V 2>&1): Ray $VERSION needs >= 3.10" "set RAYSL_PYTHON to a newer interpreter"
+
+if [ -e "$VENV" ]; then
+  say "$VENV exists but does not hold a working ray[default]==$VERSION: rebuilding it"
+  rm -rf -- "$VENV"
+fi
+mkdir -p -- "$(dirname -- "$VENV")"
+start=$(date +%s)
+say "creating $VENV with ray[default]==$VERSION (about 20 s with a warm pip cache)"
+# a half-built venv (pip interrupted) fails `matches` next time and is rebuilt
+"$PY" -m venv "$VENV" >&2 || die "$PY -m venv failed" "install python3-venv (apt-get install python3-venv)"
+pip_install \
+  || { rm -rf -- "$VENV"; die "pip could not install ray[default]==$VERSION" "check that this machine reaches the Python package index"; }
+matches || { rm -rf -- "$VENV"; die "the new venv at $VENV does not run ray $VERSION with its [default] extras" "run $VENV/bin/ray --version to see why"; }
+say "ready in $(( $(date +%s) - start )) s: $("$VENV/bin/ray" --version)"
+printf '%s\n' "$VENV/bin/ray"
