@@ -40,3 +40,9 @@ export function writeJson(io: Io, data: unknown): void {
 export function writeLine(stream: NodeJS.WritableStream, line = ''): void {
   stream.write(line + '\n');
 }
+
+/** The plan's warnings, one `raysl: warning:` line each on stderr (render, submit and run say the same). */
+export function writeWarnings(opts: GlobalOptions, io: Io, warnings: readonly string[]): void {
+  const c = painter(opts, io);
+  for (const w of warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
+}

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { sbatchArgvFor } from '../render/sbatch.js';
 import { globalsOf, type Register } from './app.js';
-import { painter, writeJson } from './io.js';
+import { writeJson, writeWarnings } from './io.js';
 import { addJobOptions } from './job-options.js';
 import { prepareJob } from './prepare-job.js';
 
@@ -35,11 +35,10 @@ $XDG_CONFIG_HOME/raysl/config.json|yaml; flags override the profile, the profile
       const opts = command.opts<Record<string, unknown>>();
       const globals = globalsOf(command);
       const { plan, script } = await prepareJob(entrypoint, args, opts, io);
-      const c = painter(globals, io);
       const warnings = [...plan.warnings];
       // sbatch opens --output before the script runs and does not create its directory
       if (!existsSync(plan.jobDir)) warnings.push(`job dir ${plan.jobDir} does not exist yet: mkdir -p it before a plain sbatch (raysl submit creates it)`);
-      for (const w of warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
+      writeWarnings(globals, io, warnings);
       if (globals.json) {
         writeJson(io, { argv: sbatchArgvFor(plan, '<script>'), script, plan });
         return;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { Register } from './app.js';
+import { globalsOf, type Register } from './app.js';
+import { writeWarnings } from './io.js';
 import { UsageError } from '../core/errors.js';
 import { parseCount } from '../core/spec.js';
 import { planJob } from '../core/plan.js';
@@ -38,7 +39,7 @@ Examples:
 Exit code: the entrypoint's own; 4 if the cluster did not form, 5 if a node was lost.
 Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
   );
-  cmd.action(async (entrypoint: string, args: string[], opts: Record<string, unknown>) => {
+  cmd.action(async (entrypoint: string, args: string[], opts: Record<string, unknown>, command: Command) => {
     if (!opts.local) {
       throw new UsageError('raysl run needs --local (runs on this machine without Slurm)', {
         hint: 'use `raysl run --local ...` here, or `raysl submit ...` to run on the cluster',
@@ -53,6 +54,7 @@ Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
     const paths = rayslPaths();
     const facts = localFacts(spec.nodes, { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
     const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: app.io.cwd });
+    writeWarnings(globalsOf(command), app.io, plan.warnings);
     const jobId = localJobId(app.io.now(), process.pid);
     const nodes = facts.nodes.map((n) => n.name);
     const code = await runController(plan, {

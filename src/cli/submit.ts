@@ -15,7 +15,7 @@ import { commandLine, runSlurm } from '../slurm/exec.js';
 import { parseSbatchParsable } from '../slurm/sbatch.js';
 import { globalsOf, type Register } from './app.js';
 import { followJob } from './follow.js';
-import { painter, writeJson } from './io.js';
+import { painter, writeJson, writeWarnings } from './io.js';
 import { addJobOptions } from './job-options.js';
 import { prepareJob } from './prepare-job.js';
 import { slurmOpts } from './jobs.js';
@@ -54,7 +54,7 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       const globals = globalsOf(command);
       const { plan, script } = await prepareJob(entrypoint, args, opts, io);
       const c = painter(globals, io);
-      for (const w of plan.warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
+      writeWarnings(globals, io, plan.warnings);
       const scriptPath = join(plan.jobDir, scriptName(io.now()));
       const argv = sbatchArgvFor(plan, scriptPath);
       if (opts.dryRun) {

@@ -1,21 +1,23 @@
 /**
- * The ray runtime through raysl itself (controller -> agents -> `ray start`), against the stand-in
- * `ray` (test/standin/ray; Ray cannot be installed here) and its stand-in python module.
+ * The ray runtime through raysl itself (controller -> agents -> `ray start`), against the real Ray
+ * 2.60 of the project's venv (test/setup/ray-global.ts), the way a user runs it: RAYSL_RAY_BIN names
+ * that ray and its bin directory is first on PATH (an activated venv), so `python3` imports ray.
+ * Simulated nodes share this machine's port space and Ray binds 0.0.0.0, so each node gets its own
+ * slice of the job's block.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentPids, allGone, ensureBuilt, exitWithin, jobProcesses, root, runLocal, statusWhere, type Job } from './helpers.js';
-import { portsOf } from '../../src/core/ports.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentPids, allGone, ensureBuilt, exitWithin, jobProcesses, runLocal, statusWhere, type Job } from './helpers.js';
+import { portLayout } from '../../src/core/ports.js';
+import { groupMembers } from '../../src/proc/terminate.js';
 import type { Plan } from '../../src/core/types.js';
-import { rmSync } from 'node:fs';
 
-const rayEnv = {
-  RAYSL_RAY_BIN: join(root, 'test', 'standin', 'ray'),
-  PYTHONPATH: join(root, 'test', 'standin', 'python'),
-  RAYSL_RAY_START_TIMEOUT_MS: '20000',
-};
+const rayEnv = (): NodeJS.ProcessEnv => ({
+  RAYSL_RAY_BIN: inject('rayBin'),
+  PATH: `${inject('rayVenvBin')}:${process.env.PATH ?? ''}`,
+});
 let scripts: string;
 
 beforeAll(() => {
@@ -26,6 +28,37 @@ beforeAll(() => {
     join(scripts, 'hold.py'),
     'import os, signal, ray\nray.init()\nprint("connected", os.environ["RAY_ADDRESS"], len([n for n in ray.nodes() if n["Alive"]]), flush=True)\nsignal.pause()\n',
   );
+  // what a user's entrypoint can do with Ray's control plane, with and without the job's token
+  writeFileSync(
+    join(scripts, 'auth_probe.py'),
+    `import os, subprocess, urllib.request, urllib.error
+base = os.environ["RAY_API_SERVER_ADDRESS"]
+token_path = os.environ.get("RAY_AUTH_TOKEN_PATH")
+token = open(token_path).read().strip() if token_path else ""
+def get(path, auth):
+    req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + auth} if auth else {})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+print("auth-mode", os.environ.get("RAY_AUTH_MODE"), flush=True)
+print("version no-token", get("/api/version", None), flush=True)
+print("version wrong-token", get("/api/version", "x" * 43), flush=True)
+print("version token", get("/api/version", token), flush=True)
+print("jobs no-token", get("/api/jobs/", None), flush=True)
+r = subprocess.run(["ray", "job", "submit", "--", "python3", "-c", "import ray; ray.init(); print('job-ok', int(ray.cluster_resources()['CPU']))"], capture_output=True, text=True, timeout=120)
+print("submit exit", r.returncode, flush=True)
+print("submit says", "job-ok 8" if "job-ok 8" in r.stdout else (r.stdout + r.stderr)[-3000:], flush=True)
+cmdlines = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        cmdlines.append(open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace"))
+    except OSError:
+        pass
+print("token in a cmdline", bool(token) and any(token in c for c in cmdlines), flush=True)
+`,
+  );
 }, 120_000);
 afterAll(() => rmSync(scripts, { recursive: true, force: true }));
 
@@ -33,11 +66,20 @@ function agentLog(job: Job, node: string): string {
   return readFileSync(join(job.jobDir(), `agent-${node}.log`), 'utf8');
 }
 
-/** The job's pinned ports, from plan.json (layout) and ports.json (the block the controller chose). */
-function jobPorts(job: Job): Record<string, number> {
-  const plan = JSON.parse(readFileSync(join(job.jobDir(), 'plan.json'), 'utf8')) as Plan;
-  const rec = JSON.parse(readFileSync(join(job.jobDir(), 'ports.json'), 'utf8')) as { base: number };
-  return portsOf(rec.base, plan.portLayout);
+function plan(job: Job): Plan {
+  return JSON.parse(readFileSync(join(job.jobDir(), 'plan.json'), 'utf8')) as Plan;
+}
+
+function block(job: Job): { base: number; size: number } {
+  return JSON.parse(readFileSync(join(job.jobDir(), 'ports.json'), 'utf8')) as { base: number; size: number };
+}
+
+/** `--flag=value` of the `ray start` line an agent logged. */
+function startFlag(job: Job, node: string, flag: string): string {
+  const line = /ray \d+\.\d+\.\d+: \S+ (start .*)$/m.exec(agentLog(job, node))?.[1] ?? '';
+  const m = new RegExp(`--${flag}=(\\S+)`).exec(line);
+  if (!m?.[1]) throw new Error(`no --${flag} in ${node}'s ray start line: ${line}`);
+  return m[1];
 }
 
 /** Ray's process groups as the agents logged them ("ray: process group <pgid>"). */
@@ -51,84 +93,147 @@ function rayGroups(job: Job): Record<string, number> {
   return out;
 }
 
-/** Children of a pid, from /proc (the stand-in's "raylet" is a child of `ray start`). */
-function childrenOf(pid: number): number[] {
+/** Processes whose command line names one of these paths (Ray's daemons carry their temp dir). */
+function processesMentioning(paths: string[]): number[] {
+  const found: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (paths.some((p) => cmd.includes(p))) found.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function comm(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
-    return [];
+    return '';
   }
 }
 
-describe('raysl run --local with the ray runtime (stand-in ray)', () => {
-  it('forms a 3-node Ray cluster through the agents and runs train.py against the head; clean stop, nothing left', async () => {
-    const job = runLocal(['-N', '3', '--gpus-per-node', '1', 'examples/train.py'], { env: rayEnv });
-    const { code } = await exitWithin(job, 40_000);
-    expect(code, job.stderr()).toBe(0);
-    expect(job.stdout()).toMatch(/^nodes alive: 3$/m);
-    expect(job.stdout()).toMatch(/cluster resources: CPU=12 GPU=3/);
-    expect(job.stdout()).toMatch(/probes: 3 on 3 node\(s\)/);
-    for (const ip of ['127.0.1.1', '127.0.1.2', '127.0.1.3']) expect(job.stdout()).toContain(`probe ran on ${ip} `);
+async function expectNothingLeft(job: Job, tempDirs: string[]): Promise<void> {
+  const s = job.status();
+  expect(await allGone([...agentPids(s), ...Object.values(rayGroups(job))])).toEqual([]);
+  expect(jobProcesses(s.jobId)).toEqual([]);
+  expect(processesMentioning(tempDirs)).toEqual([]);
+  for (const d of tempDirs) expect(existsSync(d), d).toBe(false);
+}
 
-    // every node's `ray start` used the job's pinned ports; workers were pointed at the head's GCS
-    const p = jobPorts(job);
-    expect(agentLog(job, 'node1')).toContain(`start --head --port=${p.gcs} --node-ip-address=127.0.1.1 `);
-    for (const n of ['node2', 'node3']) {
-      const log = agentLog(job, n);
-      expect(log).toContain(`start --address=127.0.1.1:${p.gcs} `);
-      expect(log).toContain(`--node-manager-port=${p.node_manager} `);
-      expect(log).toMatch(/stopping: the job is ending/);
+describe('raysl run --local with the real Ray', () => {
+  it('runs train.py on 4 simulated nodes, each with its own slice of the block; every check passes and nothing is left', async () => {
+    const job = runLocal(['-N', '4', '--gpus-per-node', '1', 'examples/train.py'], { env: rayEnv() });
+    const { code } = await exitWithin(job, 150_000);
+    expect(code, job.stderr() + job.stdout()).toBe(0);
+    expect(job.stdout()).toMatch(/^nodes alive: 4$/m);
+    expect(job.stdout()).toMatch(/^cluster resources: CPU=16 GPU=4$/m);
+    expect(job.stdout()).toMatch(/^ok {3}GPU tasks spread over 4 of 4 nodes$/m);
+    expect(job.stdout()).toMatch(/^ok {3}STRICT_SPREAD placement group: 4 bundles on 4 distinct nodes$/m);
+    expect(job.stdout()).toMatch(/^ok {3}8 tasks of num_gpus=0\.5 ran at once, two per device on 4 devices$/m);
+    expect(job.stdout()).toMatch(/^checks: all passed$/m);
+
+    // node i binds its own slice [base + i*size, base + (i+1)*size); workers dial the head's GCS
+    const size = plan(job).portLayout.size;
+    expect(size).toBe(portLayout('ray', 4).size);
+    const b = block(job);
+    expect(b.size).toBe(4 * size);
+    const headGcs = Number(startFlag(job, 'node1', 'port'));
+    expect(headGcs).toBe(b.base + 1);
+    for (const [i, node] of ['node1', 'node2', 'node3', 'node4'].entries()) {
+      const nm = Number(startFlag(job, node, 'node-manager-port'));
+      expect(nm).toBe(b.base + i * size + 2);
+      expect(Number(startFlag(job, node, 'max-worker-port'))).toBeLessThan(b.base + (i + 1) * size);
+      expect(startFlag(job, node, 'node-ip-address')).toBe(`127.0.1.${i + 1}`);
+      if (i > 0) expect(startFlag(job, node, 'address')).toBe(`127.0.1.1:${headGcs}`);
     }
-    // workers stop before the head: the head's GCS saw every worker go before it stopped
-    expect(agentLog(job, 'node1')).toMatch(/stand-in: head stopping with 0 worker node\(s\) still connected/);
+    const tempDirs = ['node1', 'node2', 'node3', 'node4'].map((n) => startFlag(job, n, 'temp-dir'));
+    expect(new Set(tempDirs).size).toBe(4);
+    for (const d of tempDirs) expect(d).not.toMatch(/^\/tmp\/ray(\/|$)/);
+    expect(job.status()).toMatchObject({ state: 'succeeded', exitCode: 0 });
+    await expectNothingLeft(job, tempDirs);
+  }, 180_000);
 
-    const s = job.status();
-    expect(s).toMatchObject({ state: 'succeeded', exitCode: 0 });
-    expect(s.nodes.map((n) => n.state)).toEqual(['joined', 'joined', 'joined']);
-    expect(s.timeline.map((e) => e.phase)).not.toContain('node-lost');
-    expect(await allGone([...agentPids(s), ...Object.values(rayGroups(job))])).toEqual([]);
-    expect(jobProcesses(s.jobId)).toEqual([]);
-    // Ray's temp dirs (per job and node, outside /tmp/ray) are gone with the job
-    const tempDirs = [...agentLog(job, 'node1').matchAll(/--temp-dir=(\S+)/g)].map((m) => m[1]!);
-    expect(tempDirs).toHaveLength(1);
-    expect(tempDirs[0]).not.toBe('/tmp/ray');
-    expect(existsSync(tempDirs[0]!)).toBe(false);
-  }, 60_000);
+  it("Ray's dashboard and Jobs API need the job's token; the entrypoint and `ray job submit` work without the user doing anything", async () => {
+    const job = runLocal(['-N', '2', join(scripts, 'auth_probe.py')], { env: rayEnv() });
+    const { code } = await exitWithin(job, 150_000);
+    expect(code, job.stderr() + job.stdout()).toBe(0);
+    const out = job.stdout();
+    expect(out).toMatch(/^auth-mode token$/m);
+    expect(out).toMatch(/^version no-token 401$/m);
+    expect(out).toMatch(/^version wrong-token 403$/m);
+    expect(out).toMatch(/^version token 200$/m);
+    expect(out).toMatch(/^jobs no-token 401$/m);
+    expect(out).toMatch(/^submit exit 0$/m);
+    expect(out).toMatch(/^submit says job-ok 8$/m);
+    expect(out).toMatch(/^token in a cmdline False$/m);
+    // the secret travels in a 0600 file, never in a log
+    const tokenFile = join(job.jobDir(), 'token');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    for (const f of readdirSync(job.jobDir()).filter((x) => x.endsWith('.log'))) {
+      expect(readFileSync(join(job.jobDir(), f), 'utf8').includes(token), f).toBe(false);
+    }
+    expect(job.stderr().includes(token)).toBe(false);
+    for (const n of ['node1', 'node2']) expect(agentLog(job, n)).not.toMatch(/ray: .*\bray stop\b.*running|running `ray stop`/);
+  }, 180_000);
 
-  it('a raylet that dies after joining is a lost node: exit 5 naming it, entrypoint stopped, nothing left', async () => {
-    const job = runLocal(['-N', '3', join(scripts, 'hold.py')], { env: rayEnv });
-    const [, address, alive] = await job.waitFor(/^connected (\S+) (\d+)$/m, 30_000);
-    expect(address).toBe(`127.0.1.1:${jobPorts(job).gcs}`);
-    expect(alive).toBe('3');
+  it('--ray-auth off: warned about, and the dashboard answers anyone', async () => {
+    const job = runLocal(['-N', '1', '--ray-auth', 'off', join(scripts, 'auth_probe.py')], { env: rayEnv() });
+    const { code } = await exitWithin(job, 150_000);
+    expect(code, job.stderr() + job.stdout()).toBe(0);
+    expect(job.stderr()).toMatch(/warning: --ray-auth off: Ray's dashboard, Jobs API and GCS accept anyone/);
+    expect(job.stderr()).toMatch(/node1: Ray's token authentication is off \(--ray-auth off\)/);
+    expect(job.stdout()).toMatch(/^auth-mode disabled$/m);
+    expect(job.stdout()).toMatch(/^version no-token 200$/m);
+  }, 180_000);
+
+  it('a raylet killed after joining is a lost node: exit 5 naming it, entrypoint stopped, nothing left', async () => {
+    const job = runLocal(['-N', '3', join(scripts, 'hold.py')], { env: rayEnv() });
+    const [, address, nodes] = await job.waitFor(/^connected (\S+) (\d+)$/m, 120_000);
+    expect(address).toBe(`127.0.1.1:${Number(startFlag(job, 'node1', 'port'))}`);
+    expect(nodes).toBe('3');
     const s = await statusWhere(job, (x) => x.state === 'running');
-    const group = rayGroups(job)['node2']!;
-    const raylets = childrenOf(group);
+    const raylets = groupMembers(rayGroups(job)['node2']!).filter((p) => comm(p) === 'raylet');
     expect(raylets).toHaveLength(1);
     process.kill(raylets[0]!, 'SIGKILL');
-    const { code } = await exitWithin(job, 15_000);
+    const { code } = await exitWithin(job, 60_000);
     expect(code).toBe(5);
-    expect(job.stderr()).toMatch(/node node2 was lost while the job was running: its runtime exited \(code 1/);
-    expect(agentLog(job, 'node2')).toMatch(/raylet \[exit code=-9\]/);
+    expect(job.stderr()).toMatch(/node node2 was lost while the job was running: its runtime exited/);
     const end = job.status();
     expect(end).toMatchObject({ state: 'failed', exitCode: 5 });
-    expect(end.nodes.find((n) => n.name === 'node2')?.state).toBe('lost');
-    expect(end.nodes.filter((n) => n.state === 'lost')).toHaveLength(1);
-    expect(await allGone([...agentPids(s), ...Object.values(rayGroups(job))])).toEqual([]);
-    expect(jobProcesses(s.jobId)).toEqual([]);
-  }, 60_000);
+    expect(end.nodes.filter((n) => n.state === 'lost').map((n) => n.name)).toEqual(['node2']);
+    expect(s.jobId).toBe(end.jobId);
+    await expectNothingLeft(job, ['node1', 'node2', 'node3'].map((n) => startFlag(job, n, 'temp-dir')));
+  }, 180_000);
 
   it('--iface: the head binds the interface address it reports, and RAY_ADDRESS points there', async () => {
-    const job = runLocal(['-N', '1', '--iface', 'lo', join(scripts, 'hold.py')], { env: rayEnv });
-    const [, address] = await job.waitFor(/^connected (\S+) (\d+)$/m, 30_000);
-    const p = jobPorts(job);
-    expect(address).toBe(`127.0.0.1:${p.gcs}`);
-    expect(agentLog(job, 'node1')).toContain(`start --head --port=${p.gcs} --node-ip-address=127.0.0.1 `);
+    const job = runLocal(['-N', '1', '--iface', 'lo', join(scripts, 'hold.py')], { env: rayEnv() });
+    const [, address] = await job.waitFor(/^connected (\S+) (\d+)$/m, 120_000);
+    expect(address).toBe(`127.0.0.1:${Number(startFlag(job, 'node1', 'port'))}`);
+    expect(startFlag(job, 'node1', 'node-ip-address')).toBe('127.0.0.1');
     expect(agentLog(job, 'node1')).toMatch(/joined: runtime ray up on 127\.0\.0\.1,/);
     // the control server stays on the Slurm address (127.0.1.1); only the runtime moved
     expect(job.status().controller).toMatch(/^127\.0\.1\.1:/);
     job.child.kill('SIGTERM');
-    const { code } = await exitWithin(job, 15_000);
-    expect(code).toBe(143);
+    const { code } = await exitWithin(job, 30_000);
+    // raysl passes the entrypoint's own code on: ray.init() makes a driver exit with the signal's
+    // number on SIGTERM (worker.py: sigterm_handler -> sys.exit(signum)), so 15, not 128 + 15
+    expect(code).toBe(15);
     expect(job.status().timeline.map((e) => e.phase)).not.toContain('node-lost');
+    await expectNothingLeft(job, [startFlag(job, 'node1', 'temp-dir')]);
+  }, 180_000);
+
+  it('Ray missing on the nodes: exit 4 at start with one clear line and a hint, no hang', async () => {
+    const job = runLocal(['-N', '2', join(scripts, 'hold.py')], { env: { ...rayEnv(), RAYSL_RAY_BIN: '/nonexistent/venv/bin/ray' } });
+    const { code } = await exitWithin(job, 30_000);
+    expect(code).toBe(4);
+    expect(job.stderr()).toMatch(/\/nonexistent\/venv\/bin\/ray/);
+    expect(job.stderr()).toMatch(/hint: /);
+    expect(job.stdout()).toBe('');
   }, 60_000);
 });
