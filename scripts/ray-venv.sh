@@ -42,6 +42,15 @@ if matches; then
   exit 0
 fi
 
+# Two test projects may ask at once: one installs, the other waits for it and reuses the result.
+mkdir -p -- "$(dirname -- "$VENV")"
+exec 9>"$VENV.lock"
+flock 9
+if matches; then
+  printf '%s\n' "$VENV/bin/ray"
+  exit 0
+fi
+
 command -v "$PY" >/dev/null || die "no $PY on PATH: Ray $VERSION needs CPython >= 3.10" "install python3 and python3-venv, or set RAYSL_PYTHON"
 "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
   || die "$PY is $("$PY" -V 2>&1): Ray $VERSION needs >= 3.10" "set RAYSL_PYTHON to a newer interpreter"
@@ -50,7 +59,6 @@ if [ -e "$VENV" ]; then
   say "$VENV exists but does not hold a working ray[default]==$VERSION: rebuilding it"
   rm -rf -- "$VENV"
 fi
-mkdir -p -- "$(dirname -- "$VENV")"
 start=$(date +%s)
 say "creating $VENV with ray[default]==$VERSION (about 20 s with a warm pip cache)"
 # a half-built venv (pip interrupted) fails `matches` next time and is rebuilt

@@ -1,6 +1,6 @@
 /**
  * Memory and object store sizing from what Slurm granted, checked against /dev/shm (pure).
- * Ray's own default is 30% of memory capped at 200 GB; when that exceeds /dev/shm Ray silently
+ * Ray's own default is 30% of memory capped at 200 GB (200 * 10**9 bytes); when that exceeds /dev/shm Ray silently
  * moves the object store to /tmp ("This will harm performance!") or, in containers with a 64 MB
  * shm, fails later. We size it ourselves and cap it by what /dev/shm really has.
  */
@@ -10,8 +10,8 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 /** ray_constants.DEFAULT_OBJECT_STORE_MEMORY_PROPORTION */
 export const OBJECT_STORE_PROPORTION = 0.3;
-/** ray_constants.DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES */
-export const OBJECT_STORE_MAX_BYTES = 200 * GiB;
+/** ray_constants.DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES: (200) * (10**9), decimal gigabytes. */
+export const OBJECT_STORE_MAX_BYTES = 200 * 10 ** 9;
 /** ray_constants.OBJECT_STORE_MINIMUM_MEMORY_BYTES: Ray refuses anything smaller. */
 export const OBJECT_STORE_MIN_BYTES = 75 * MiB;
 /** Leave some of /dev/shm for NCCL and friends, which also live there. */

@@ -1,11 +1,12 @@
 /**
  * Ray's per-node temp dir (pure). Ray puts unix sockets under it, and sockaddr_un.sun_path holds
  * 108 bytes including the NUL: Ray itself refuses paths over 107 bytes ("AF_UNIX path length cannot
- * exceed 107 bytes", node.py). The longest socket Ray builds is
- *   <temp-dir>/session_<YYYY-MM-DD_HH-MM-SS_ffffff>_<pid>/sockets/plasma_store[.N]
- * (session name from node.py: strftime("%Y-%m-%d_%H-%M-%S_%f") + pid; ".N" from _make_inc_temp when
- * a second raylet on the node needs its own socket). We reserve the worst case and refuse early,
- * instead of letting raylet die minutes later on a node nobody is watching.
+ * exceed 107 bytes", node.py). The longest socket Ray 2.60 builds is the dashboard head's
+ *   <temp-dir>/session_<YYYY-MM-DD_HH-MM-SS_ffffff>_<pid>/sockets/dash_TaskEventsHead
+ * (one `dash_<module>` socket per dashboard subprocess module, dashboard/subprocesses/utils.py;
+ * TaskEventsHead is the longest module name; raylet's `plasma_store[.N]` and `raylet` are shorter;
+ * session name from node.py: strftime("%Y-%m-%d_%H-%M-%S_%f") + pid). We reserve the worst case and
+ * refuse early, instead of letting a daemon die later on a node nobody is watching.
  */
 import { UsageError } from '../core/errors.js';
 
@@ -14,8 +15,8 @@ export const SUN_PATH_MAX = 107;
 /** Linux pid_max can be 4194304: seven digits. */
 const PID_DIGITS = 7;
 const SESSION = `session_${'2025-01-17_17-06-14_562693'}_${'9'.repeat(PID_DIGITS)}`;
-/** plasma_store is the longest socket name Ray uses (raylet is shorter); ".99" for incremented names. */
-const LONGEST_SOCKET = 'sockets/plasma_store.99';
+/** The dashboard head's socket for its TaskEventsHead module: the longest socket name in Ray 2.60. */
+const LONGEST_SOCKET = 'sockets/dash_TaskEventsHead';
 
 /** The longest unix-socket path Ray can build under this temp dir (worst-case session name). */
 export function longestRaySocketPath(tempDir: string): string {

@@ -5,12 +5,13 @@ import { resolveNodeIp } from '../../src/runtimes/iface.js';
 import type { NetworkInterfaceInfo } from 'node:os';
 
 describe('ray temp dir and the unix-socket limit', () => {
-  it('reserves the longest socket Ray builds: session_<stamp>_<7-digit pid>/sockets/plasma_store.NN', () => {
-    expect(longestRaySocketPath('/t')).toBe('/t/session_2025-01-17_17-06-14_562693_9999999/sockets/plasma_store.99');
-    expect(MAX_RAY_TEMP_DIR).toBe(40);
-    expect(fitsSocketLimit('x'.repeat(40))).toBe(true);
+  it('reserves the longest socket Ray 2.60 builds: session_<stamp>_<7-digit pid>/sockets/dash_TaskEventsHead (the dashboard head\'s)', () => {
+    expect(longestRaySocketPath('/t')).toBe('/t/session_2025-01-17_17-06-14_562693_9999999/sockets/dash_TaskEventsHead');
+    expect(MAX_RAY_TEMP_DIR).toBe(36);
+    expect(fitsSocketLimit('x'.repeat(36))).toBe(true);
+    expect(fitsSocketLimit('x'.repeat(37))).toBe(false);
     expect(fitsSocketLimit('x'.repeat(41))).toBe(false);
-    expect(new TextEncoder().encode(longestRaySocketPath('x'.repeat(40))).length).toBe(SUN_PATH_MAX);
+    expect(new TextEncoder().encode(longestRaySocketPath('x'.repeat(36))).length).toBe(SUN_PATH_MAX);
   });
 
   it('uses <scratch>/ray when short enough', () => {
@@ -34,7 +35,7 @@ describe('ray temp dir and the unix-socket limit', () => {
 
   it('refuses when nothing fits, saying expected vs received', () => {
     expect(() => chooseRayTempDir({ jobId: 'j'.repeat(40), nodeName: 'n1', scratchDir: '/s/' + 'x'.repeat(60), tmpRoot: '/' + 'r'.repeat(40) })).toThrow(
-      /expected at most 40 bytes .* received 67 bytes/,
+      /expected at most 36 bytes .* received 67 bytes/,
     );
   });
 });
@@ -57,6 +58,11 @@ describe('object store vs /dev/shm', () => {
       /expected at least 75 MiB: \/dev\/shm has only 64 MiB free/,
     );
     expect(OBJECT_STORE_MIN_BYTES).toBe(75 * 2 ** 20);
+  });
+  it("caps the object store at Ray's own 200 * 10**9 bytes (decimal GB, not GiB) on a 2 TB node", () => {
+    const p = planRayMemory({ grantedMb: 2 * 1024 * 1024, totalMemBytes: 2048 * GiB, shmAvailBytes: 1024 * GiB });
+    expect(p.objectStoreBytes).toBe(200_000_000_000);
+    expect(p.cappedByShm).toBe(false);
   });
   it('uses the node memory when Slurm granted none explicitly, and leaves --memory to Ray', () => {
     const p = planRayMemory({ grantedMb: undefined, totalMemBytes: 10 * GiB, shmAvailBytes: 32 * GiB });
