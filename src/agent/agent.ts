@@ -203,6 +203,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         scratchDir: scratch,
         rayAuth: w.rayAuth,
         tokenFile: w.tokenFile,
+        runtimeLogDir: w.runtimeLogDir,
         env: { ...o.env, ...runEnv },
         log,
       });

@@ -153,6 +153,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       env: plan.env,
       rayAuth: plan.rayAuth,
       tokenFile: paths.token,
+      runtimeLogDir: join(paths.dir, 'runtime-logs', slot.name),
     });
     const agents = new AgentRegistry(slots, welcome);
     agentsRef = agents;

@@ -120,6 +120,8 @@ export interface Welcome {
   /** Ray runtime: token authentication with the job's secret (the 0600 tokenFile), or off. */
   rayAuth: RayAuth;
   tokenFile: string;
+  /** Where the runtime keeps its own logs (Ray's session logs) when its temp dir is removed. */
+  runtimeLogDir: string;
 }
 
 /** Probe again: the job moved to another block (a port of the last one was taken somewhere). */

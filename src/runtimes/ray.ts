@@ -7,8 +7,9 @@
  * has its own GCS port, so another job's nodes cannot join ours and ours cannot join theirs. Nodes
  * that die later are the agent's business through `exited` (expected: false).
  */
-import { mkdirSync, rmSync, statfsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { keepLogs } from './keep-logs.js';
 import { networkInterfaces, totalmem } from 'node:os';
 import { ClusterFormError } from '../core/errors.js';
 import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from './types.js';
@@ -63,6 +64,22 @@ function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
   delete out['RAY_ADDRESS'];
   return out;
+}
+
+/** Ray's session logs (<temp-dir>/session_*\/logs) into the job dir before the temp dir goes. */
+function keepSessionLogs(tempDir: string, ctx: RuntimeNodeContext): void {
+  let sessions: string[] = [];
+  try {
+    sessions = readdirSync(tempDir).filter((n) => n.startsWith('session_') && n !== 'session_latest');
+  } catch {
+    return; // Ray never got as far as a session
+  }
+  try {
+    const kept = keepLogs(tempDir, sessions.map((s) => join(tempDir, s, 'logs')), ctx.runtimeLogDir);
+    ctx.log(`ray: kept ${kept.files} session log file(s), ${Math.round(kept.bytes / 1024)} KiB, in ${ctx.runtimeLogDir}${kept.cut.length > 0 ? ` (${kept.cut.length} cut: see TRUNCATED.txt)` : ''}`);
+  } catch (err) {
+    ctx.log(`ray: could not keep the session logs in ${ctx.runtimeLogDir}: ${(err as Error).message}`);
+  }
 }
 
 export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
@@ -179,6 +196,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
         const t = d.now();
         const how = await stopGroup(group, graceMs);
         ctx.log(`ray: stopped in ${d.now() - t} ms (${how})`);
+        keepSessionLogs(tempDir, ctx);
         if (outsideScratch) rmSync(tempDir, { recursive: true, force: true });
       },
     };

@@ -25,6 +25,8 @@ export interface RuntimeNodeContext {
   /** Ray: token authentication with the job's secret in tokenFile (0600), or off. */
   rayAuth: RayAuth;
   tokenFile: string;
+  /** Where the runtime copies its own logs (bounded) before its temp dir is removed. */
+  runtimeLogDir: string;
   /** Environment for processes the runtime starts. */
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;

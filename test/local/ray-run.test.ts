@@ -155,6 +155,15 @@ describe('raysl run --local with the real Ray', () => {
     for (const d of tempDirs) expect(d).not.toMatch(/^\/tmp\/ray(\/|$)/);
     expect(job.status()).toMatchObject({ state: 'succeeded', exitCode: 0 });
     await expectNothingLeft(job, tempDirs);
+    // Ray's session logs outlive the temp dir, in the job dir
+    for (const node of ['node1', 'node4']) {
+      const kept = join(job.jobDir(), 'runtime-logs', node);
+      const session = readdirSync(kept).find((d) => d.startsWith('session_'));
+      expect(session, `${node}: ${readdirSync(kept).join(', ')}`).toBeDefined();
+      expect(readFileSync(join(kept, session!, 'logs', 'raylet.out'), 'utf8')).toMatch(/\S/);
+      expect(agentLog(job, node)).toMatch(/ray: kept \d+ session log file\(s\), \d+ KiB, in /);
+    }
+    expect(readdirSync(join(job.jobDir(), 'runtime-logs', 'node1', readdirSync(join(job.jobDir(), 'runtime-logs', 'node1'))[0]!, 'logs'))).toContain('gcs_server.out');
   }, 180_000);
 
   it("Ray's dashboard and Jobs API need the job's token; the entrypoint and `ray job submit` work without the user doing anything", async () => {

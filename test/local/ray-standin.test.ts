@@ -43,6 +43,7 @@ function ctx(i: number, role: 'head' | 'worker', version: string, base: number):
     headPortBase: base,
     rayAuth: 'token',
     tokenFile: join(root, 'token'),
+    runtimeLogDir: join(root, 'runtime-logs', nodeName),
     layout,
     resources: { cpus: 2, gpus: 0, memoryMb: 2048 },
     scratchDir: join(root, nodeName),
