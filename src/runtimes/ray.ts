@@ -2,7 +2,8 @@
  * The `ray` runtime adapter: Ray's own daemons under the agent, one `ray start --block` per node.
  *
  * Join detection: a node is up when (1) its `ray start` printed "Ray runtime started." and (2) the
- * port this node must serve answers on the node's address (head: GCS; worker: node manager). A
+ * ports this node must serve answer on the node's address (head: GCS, dashboard and dashboard agent,
+ * so `ray job submit` works the moment the entrypoint starts; worker: node manager). A
  * worker prints "started" only after its raylet registered with the GCS it was given, and every job
  * has its own GCS port, so another job's nodes cannot join ours and ours cannot join theirs. Nodes
  * that die later are the agent's business through `exited` (expected: false).
@@ -170,15 +171,22 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
           details: { tail: group.tail() },
         });
       }
-      const port = ctx.role === 'head' ? ports.gcs : ports.node_manager;
-      const r = await waitForPort(nodeIp, port, { deadline, abort: group.exit });
-      if (r === 'open') return;
-      if (r === 'aborted') {
-        throw new ClusterFormError(describeExit(await group.exit), { hint: 'see Ray\'s output in the agent log', details: { tail: group.tail() } });
+      // "started" comes once GCS and raylet are up; `ray job submit` also needs the dashboard and the
+      // head's dashboard agent (its job agent), which may still be starting: the head waits for them too.
+      const needed: Array<[string, number]> =
+        ctx.role === 'head'
+          ? [['GCS', ports.gcs], ['dashboard', ports.dashboard], ['dashboard agent', ports.dashboard_agent_listen]]
+          : [['node manager', ports.node_manager]];
+      for (const [what, port] of needed) {
+        const r = await waitForPort(nodeIp, port, { deadline, abort: group.exit });
+        if (r === 'open') continue;
+        if (r === 'aborted') {
+          throw new ClusterFormError(describeExit(await group.exit), { hint: 'see Ray\'s output in the agent log', details: { tail: group.tail() } });
+        }
+        throw new ClusterFormError(`Ray on ${ctx.nodeName} said it started but its ${what} (${nodeIp}:${port}) does not accept connections`, {
+          hint: 'another process may hold the port, or a firewall blocks it; `raysl check-ports` explains overlaps',
+        });
       }
-      throw new ClusterFormError(`Ray on ${ctx.nodeName} said it started but ${nodeIp}:${port} does not accept connections`, {
-        hint: 'another process may hold the port, or a firewall blocks it; `raysl check-ports` explains overlaps',
-      });
     })();
     // A rejected ready that nobody awaits (e.g. stop() during start) must not crash the agent.
     ready.catch(() => undefined);
