@@ -80,7 +80,7 @@ export function rayFeatures(version: RayVersion): RayFeatures {
 export function assertSupportedRayVersion(version: RayVersion): void {
   if (!atLeast(version, MIN_RAY_VERSION)) {
     throw new ClusterFormError(`Ray ${version.raw} is too old: raysl needs Ray >= ${MIN_RAY_VERSION} to pin every port`, {
-      hint: 'install a newer Ray in the job environment (raysl is checked against 2.49+ and 2.55)',
+      hint: `install a newer Ray in the job environment (raysl's tests run Ray ${RAY_TESTED_VERSION}; older flags are checked against Ray's sources back to 2.9)`,
     });
   }
 }

@@ -72,6 +72,13 @@ describe('older Ray versions (stand-in ray)', () => {
     expect(r.stderr).toContain('Error: No such option: --dashboard-grpc-port');
   });
 
+  it('a Ray older than 2.9 is refused at start with one clear line and a hint, before anything runs', async () => {
+    const start = runtime.start(ctx(9, 'head', '2.8.1', BASE + 4 * layout.size));
+    await expect(start).rejects.toThrow(/^Ray 2\.8\.1 is too old: raysl needs Ray >= 2\.9\.0 to pin every port$/);
+    await expect(start).rejects.toMatchObject({ exitCode: 4, hint: expect.stringMatching(/install a newer Ray/) });
+    expect(startLine('node9')).toBe('');
+  });
+
   it('Ray 2.44 gets the version-gated --dashboard-grpc-port, starts, and is said to have no token authentication', async () => {
     const head = await runtime.start(ctx(5, 'head', '2.44.0', BASE));
     await head.ready;
