@@ -4,7 +4,7 @@
  * is a click command, and click rejects an unknown option with exit 2 before starting anything.
  *
  * Checked against Ray's python/ray/scripts/scripts.py and release history:
- *   2.49.x (first line with `ray symmetric-run`) and the current 2.55 line.
+ *   2.49.x (first line with `ray symmetric-run`), the 2.55 line, and 2.60.0, which the tests run.
  */
 import { ClusterFormError } from '../core/errors.js';
 
@@ -80,7 +80,7 @@ export function rayFeatures(version: RayVersion): RayFeatures {
 export function assertSupportedRayVersion(version: RayVersion): void {
   if (!atLeast(version, MIN_RAY_VERSION)) {
     throw new ClusterFormError(`Ray ${version.raw} is too old: raysl needs Ray >= ${MIN_RAY_VERSION} to pin every port`, {
-      hint: `install a newer Ray in the job environment (raysl's tests run Ray ${RAY_TESTED_VERSION}; older flags are checked against Ray's sources back to 2.9)`,
+      hint: `install a newer Ray in the job environment (raysl's tests run Ray ${RAY_TESTED_VERSION})`,
     });
   }
 }
