@@ -1,4 +1,4 @@
-// `npm test`: build the bundle, run every vitest project (unit, local, slurm; the slurm project's
+// `npm test`: build the bundle, type-check, run every vitest project (unit, local, slurm; the slurm project's
 // global setup starts the real Slurm test cluster), then print one closing summary line that CI
 // and people can read: "tests: N passed, N failed, N skipped". Extra args go to vitest.
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,13 @@ const build = run([process.execPath, join(root, 'scripts/build.mjs')]);
 if (build.status !== 0) {
   process.stderr.write('raysl test: the build failed; no test ran\n');
   process.exit(build.status ?? 1);
+}
+
+// the bundle is built by esbuild, which does not type-check: tsc does, for src, test and bench
+const typecheck = run([process.execPath, join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root]);
+if (typecheck.status !== 0) {
+  process.stderr.write('raysl test: tsc --noEmit found type errors; no test ran\n');
+  process.exit(typecheck.status ?? 1);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'raysl-test-'));
