@@ -21,7 +21,9 @@
  *   ray      8             dashboard_agent_listen  --dashboard-agent-listen-port (agent http)
  *   ray      9             metrics_export          --metrics-export-port
  *   ray      10            runtime_env_agent       --runtime-env-agent-port
- *   ray      11-15         (spare)                 room for future named ports
+ *   ray      11            autoscaler_metrics      AUTOSCALER_METRIC_PORT (head; Ray's default 44217)
+ *   ray      12            dashboard_metrics       DASHBOARD_METRIC_PORT (head; Ray's default 44227)
+ *   ray      13-15         (spare)                 room for future named ports
  *   ray      16-23         app (8 ports)           the user's own services
  *   ray      24-...        worker (W ports)        --min-worker-port / --max-worker-port
  *
@@ -64,7 +66,11 @@ export const RAY_DEFAULT_PORTS: ReadonlyArray<{ name: string; first: number; las
   { name: 'Ray dashboard agent http (52365)', first: 52365, last: 52365 },
 ];
 
-/** Every single port `ray start` opens, in layout order (offsets 1..10); the ray adapter pins each. */
+/**
+ * Every single port `ray start` opens, in layout order (offsets 1..12); the ray adapter pins each.
+ * The last two have no flag: Ray 2.60's head binds them on 0.0.0.0 at fixed defaults unless the
+ * environment names others (two heads on one host would collide there).
+ */
 export const RAY_PORT_NAMES = [
   'gcs',
   'node_manager',
@@ -76,6 +82,8 @@ export const RAY_PORT_NAMES = [
   'dashboard_agent_listen',
   'metrics_export',
   'runtime_env_agent',
+  'autoscaler_metrics',
+  'dashboard_metrics',
 ] as const;
 export type RayPortName = (typeof RAY_PORT_NAMES)[number];
 

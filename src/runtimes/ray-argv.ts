@@ -97,6 +97,21 @@ function rayStartFlags(input: RayStartInput, version: RayVersion): { head: boole
   return { head, flags };
 }
 
+/**
+ * Environment `ray start` needs besides its flags (pure). The head's two metrics servers have no
+ * flag and bind 0.0.0.0 at fixed ports unless these name others (autoscaler/_private/constants.py,
+ * dashboard/consts.py). Draining on SIGTERM waits up to 30 s for running tasks: pointless when the
+ * job is over, so it is off and `ray start` stops its daemons at once.
+ */
+export function rayStartEnv(input: Pick<RayStartInput, 'role' | 'ports'>): Record<string, string> {
+  const env: Record<string, string> = { RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S: '0' };
+  if (input.role === 'head') {
+    env.AUTOSCALER_METRIC_PORT = String(input.ports.autoscaler_metrics);
+    env.DASHBOARD_METRIC_PORT = String(input.ports.dashboard_metrics);
+  }
+  return env;
+}
+
 function formatArgv(head: boolean, flags: RayFlag[], value: (f: RayFlag) => string): string[] {
   return ['start', ...(head ? ['--head'] : []), ...flags.map((f) => `--${f.name}=${value(f)}`), '--disable-usage-stats', '--block'];
 }
@@ -130,7 +145,8 @@ export function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, per
     },
     version,
   );
-  return ['ray', ...formatArgv(head, flags, (f) => {
+  const env = Object.entries(rayStartEnv({ role, ports })).map(([k, v]) => `${k}=${k.endsWith('_PORT') ? `B+${v}` : v}`);
+  return [...env, 'ray', ...formatArgv(head, flags, (f) => {
     if (f.port) return `B+${f.value}`;
     if (f.name === 'address') return `<head address>:B+${ports.gcs}`;
     if (f.name === 'memory' || f.name === 'object-store-memory') return '<sized at start>';

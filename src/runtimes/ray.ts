@@ -14,7 +14,8 @@ import { keepLogs } from './keep-logs.js';
 import { networkInterfaces, totalmem } from 'node:os';
 import { ClusterFormError } from '../core/errors.js';
 import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from './types.js';
-import { rayStartArgv } from './ray-argv.js';
+import { rayStartArgv, rayStartEnv } from './ray-argv.js';
+import { killMarked } from '../proc/sweep.js';
 import { rayBin, probeRayVersion } from './ray-bin.js';
 import { resolveNodeIp, type InterfaceTable } from './iface.js';
 import { planRayMemory } from './ray-memory.js';
@@ -25,6 +26,9 @@ import { waitForPort } from './ray-ready.js';
 import { chooseRayTempDir } from './ray-tempdir.js';
 import { assertSupportedRayVersion, type RayVersion } from './ray-version.js';
 import { rayAuthEnv, withRayAuth } from './ray-auth.js';
+
+/** Every process of this node's Ray carries RAYSL_RAY_OF=<job>/<node> (a sweep finds them by it). */
+export const RAY_MARK_ENV = 'RAYSL_RAY_OF';
 
 /** Edges injected for tests; defaults read the real node. */
 export interface RayDeps {
@@ -122,10 +126,16 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     );
     ctx.log(`ray ${version.raw}: ${bin} ${argv.join(' ')}`);
     mkdirSync(tempDir, { recursive: true, mode: 0o700 });
+    // Python's multiprocessing in Ray's dashboard puts pymp-* dirs in TMPDIR and leaves them behind:
+    // inside the temp dir they go with it (and so do the tasks' own temp files)
+    const tmp = join(tempDir, 'tmp');
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    const mark = `${ctx.jobId}/${ctx.nodeName}`;
 
     const auth = rayAuthEnv(ctx.rayAuth, ctx.tokenFile, version);
     if (auth.note) ctx.log(`ray: ${auth.note}`);
-    const group = spawnGroup(bin, argv, withRayAuth(daemonEnv(env), auth), tempDir);
+    const daemons = { ...withRayAuth(daemonEnv(env), auth), ...rayStartEnv({ role: ctx.role, ports }), TMPDIR: tmp, [RAY_MARK_ENV]: mark };
+    const group = spawnGroup(bin, argv, daemons, tempDir);
     // The group id is what teardown signals; logged so an operator can find this job's Ray.
     ctx.log(`ray: process group ${group.pid}`);
     let state = initialRayState();
@@ -203,7 +213,9 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
         stopRequested = true;
         const t = d.now();
         const how = await stopGroup(group, graceMs);
-        ctx.log(`ray: stopped in ${d.now() - t} ms (${how})`);
+        // Ray's workers run in process groups of their own: whatever carries this node's mark goes too
+        const strays = await killMarked(RAY_MARK_ENV, mark, graceMs);
+        ctx.log(`ray: stopped in ${d.now() - t} ms (${how}${strays > 0 ? `; ${strays} process(es) outside the group KILLed by their ${RAY_MARK_ENV}` : ''})`);
         keepSessionLogs(tempDir, ctx);
         if (outsideScratch) rmSync(tempDir, { recursive: true, force: true });
       },

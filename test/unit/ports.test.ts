@@ -36,6 +36,8 @@ const RAY_NAMES = [
   'dashboard_agent_listen',
   'metrics_export',
   'runtime_env_agent',
+  'autoscaler_metrics',
+  'dashboard_metrics',
 ];
 const LINUX_DEFAULT: [number, number] = [32768, 60999];
 const range = portRange(LINUX_DEFAULT);

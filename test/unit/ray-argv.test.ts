@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rayStartArgv, type RayStartInput } from '../../src/runtimes/ray-argv.js';
+import { rayStartArgv, rayStartEnv, type RayStartInput } from '../../src/runtimes/ray-argv.js';
 import { parseRayVersion } from '../../src/runtimes/ray-version.js';
 import { portLayout } from '../../src/core/ports.js';
 import { resolveRayPorts } from '../../src/runtimes/ray-ports.js';
@@ -129,5 +129,18 @@ describe('rayStartArgv: refusals', () => {
   });
   it('refuses an inverted worker range', () => {
     expect(() => rayStartArgv(input({ workerPorts: [5, 4] }), v('2.55.0'))).toThrow(/first <= last/);
+  });
+});
+
+describe('rayStartEnv', () => {
+  it("pins the head's two flagless metrics servers (Ray's defaults 44217/44227 on 0.0.0.0) from the block and turns draining off", () => {
+    expect(rayStartEnv({ role: 'head', ports })).toEqual({
+      RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S: '0',
+      AUTOSCALER_METRIC_PORT: String(40000 + 11),
+      DASHBOARD_METRIC_PORT: String(40000 + 12),
+    });
+  });
+  it('a worker opens neither', () => {
+    expect(rayStartEnv({ role: 'worker', ports })).toEqual({ RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S: '0' });
   });
 });

@@ -1,0 +1,47 @@
+/**
+ * Sweeping a runtime's processes by a marker in their environment. A process group is not enough
+ * for Ray: its worker processes (`ray::IDLE`, actors) move to process groups of their own, and a
+ * user's task may setsid or double-fork. Every process the runtime starts inherits the marker
+ * variable, so the marked set is exactly this runtime's, never another job's (no name matching).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { waitGroupGone } from './terminate.js';
+
+/** Live pids whose environment holds `name=value` exactly (zombies and this process excluded). */
+export function markedProcesses(name: string, value: string, procRoot = '/proc'): number[] {
+  const needle = Buffer.from(`\0${name}=${value}\0`);
+  const first = Buffer.from(`${name}=${value}\0`);
+  const out: number[] = [];
+  for (const d of readdirSync(procRoot)) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      const env = readFileSync(`${procRoot}/${d}/environ`);
+      if (!(env.subarray(0, first.length).equals(first) || env.includes(needle))) continue;
+      const stat = readFileSync(`${procRoot}/${d}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') out.push(Number(d));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
+/** KILLs every marked process and waits (bounded) until none is left; returns how many were found. */
+export async function killMarked(name: string, value: string, boundMs: number): Promise<number> {
+  const found = markedProcesses(name, value);
+  for (const pid of found) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const end = Date.now() + boundMs;
+  let step = 5;
+  while (markedProcesses(name, value).length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, step));
+    step = Math.min(step * 2, 100);
+  }
+  return found.length;
+}
+

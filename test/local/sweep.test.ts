@@ -1,0 +1,33 @@
+// The marker sweep (src/proc/sweep.ts) on real processes: what escaped its process group (setsid,
+// double fork) is found by the variable it inherited, and nothing without it is touched.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { killMarked, markedProcesses } from '../../src/proc/sweep.js';
+import { allGone, alive } from './helpers.js';
+
+describe('killMarked', () => {
+  it('kills every process carrying the marker, setsid and double-forked ones included, and nothing else', async () => {
+    const mark = `test-${process.pid}-${Date.now()}`;
+    // a parent that double-forks a setsid child and prints both pids, all with the marker
+    const marked = spawn('sh', ['-c', '( setsid sleep 1001 & echo $! ) ; sleep 1002 & echo $!; wait'], {
+      env: { ...process.env, RAYSL_TEST_MARK: mark },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const bystander = spawn('sleep', ['1003'], { env: { ...process.env, RAYSL_TEST_MARK: `${mark}-other` }, stdio: 'ignore' });
+    const pids = await new Promise<number[]>((resolve) => {
+      let out = '';
+      marked.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const got = out.trim().split('\n').filter(Boolean).map(Number);
+        if (got.length === 2) resolve(got);
+      });
+    });
+    const found = markedProcesses('RAYSL_TEST_MARK', mark);
+    for (const p of [marked.pid!, ...pids]) expect(found).toContain(p);
+    expect(found).not.toContain(bystander.pid);
+    expect(await killMarked('RAYSL_TEST_MARK', mark, 5000)).toBe(found.length);
+    expect(await allGone([marked.pid!, ...pids])).toEqual([]);
+    expect(alive(bystander.pid!)).toBe(true);
+    bystander.kill('SIGKILL');
+  });
+});
