@@ -25,12 +25,14 @@ describe('validateConfig', () => {
         profiles: {
           default: { partition: 'debug', time: 30, setup: ['module load python'] },
           gpu: { gpusPerNode: 8, mem: '64G', env: { NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: 4 }, sbatchArgs: ['--mail-type=END'], runtime: 'ray', exclusive: true },
+          open: { rayAuth: 'off' },
         },
       },
       'raysl.config.json',
     );
     expect(c.profiles.default).toEqual({ partition: 'debug', time: '30', setup: ['module load python'] });
     expect(c.profiles.gpu!.env).toEqual({ NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: '4' });
+    expect(c.profiles.open).toEqual({ rayAuth: 'off' });
   });
 
   it('accepts the shipped example (examples/raysl.config.json)', () => {
@@ -53,6 +55,7 @@ describe('validateConfig', () => {
     [{ profiles: { gpu: { env: { CUDA_VISIBLE_DEVICES: '0' } } } }, /profiles\.gpu\.env\.CUDA_VISIBLE_DEVICES: .*cannot be overridden/],
     [{ profiles: { gpu: { setup: ['a\nb'] } } }, /profiles\.gpu\.setup\.0: one shell line per entry/],
     [{ profiles: { gpu: { nodes: 0 } } }, /profiles\.gpu\.nodes/],
+    [{ profiles: { gpu: { rayAuth: 'none' } } }, /profiles\.gpu\.rayAuth: .*"token"\|"off"|profiles\.gpu\.rayAuth: .*token.*off/],
     [{ profile: {} }, /\(top level\): .*profile/],
     [{ profiles: { 'bad name': {} } }, /profiles\.bad name/],
   ])('reports file, key path and problem for %j', (data, message) => {

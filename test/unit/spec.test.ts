@@ -34,6 +34,15 @@ describe('option table', () => {
     expect(inputFromFlags(opts)).toEqual({ nodes: 4, gpusPerNode: 8, partition: 'gpu', time: '2:00:00', cpusPerTask: 96, mem: '64G', exclusive: true });
   });
 
+  it("--ray-auth takes token or off; anything else is a usage error with a hint; RAY_AUTH_* cannot come in through --env", () => {
+    expect(inputFromFlags(parse(['--ray-auth', 'off', 'e.py']).opts)).toEqual({ rayAuth: 'off' });
+    expect(inputFromFlags(parse(['--ray-auth', 'token', 'e.py']).opts)).toEqual({ rayAuth: 'token' });
+    expect(() => inputFromFlags(parse(['--ray-auth', 'none', 'e.py']).opts)).toThrow(/--ray-auth: expected token or off, received "none"/);
+    for (const key of ['RAY_AUTH_MODE', 'RAY_AUTH_TOKEN', 'RAY_AUTH_TOKEN_PATH']) {
+      expect(() => inputFromFlags(parse(['--env', `${key}=x`, 'e.py']).opts)).toThrow(new RegExp(`${key} is set by Slurm or raysl`));
+    }
+  });
+
   it('collects repeatable flags in order, including values that start with a dash', () => {
     const { opts } = parse(['--setup', 'module load cuda', '--setup', 'source venv/bin/activate', '--sbatch-arg', '--mail-type=END', '--sbatch-arg=--comment=a b', '--env', 'A=1', '--env', 'B=x=y', 'e.py']);
     expect(inputFromFlags(opts)).toEqual({
