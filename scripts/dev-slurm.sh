@@ -27,6 +27,10 @@ CTLD_PORT="${RAYSL_SLURM_CTLD_PORT:-16817}"
 # older name, from when every node needed a port of its own.
 SLURMD_PORT="${RAYSL_SLURM_SLURMD_PORT:-${RAYSL_SLURM_PORT_BASE:-17001}}"
 SUBNET="${RAYSL_SLURM_SUBNET:-10.213.0}"
+# A second, node-only network, like the InfiniBand fabric of a real cluster: every node has an
+# `ib0` at <ib subnet>.(10+K) on a bridge of its own that the login node has no address on.
+# Default: the subnet's second octet + 10 (10.213.0 -> 10.223.0).
+IB_SUBNET="${RAYSL_SLURM_IB_SUBNET:-$(awk -F. '{ printf "%s.%d.%s", $1, ($2 + 10) % 256, $3 }' <<<"$SUBNET")}"
 PROCTRACK="${RAYSL_SLURM_PROCTRACK:-auto}"
 KILLWAIT="${RAYSL_SLURM_KILLWAIT:-2}"
 WAIT_S="${RAYSL_SLURM_WAIT:-30}"
@@ -37,8 +41,9 @@ CONF="$DIR/etc/slurm.conf"
 # different RAYSL_SLURM_DIR never share one. Interface names are at most 15 characters.
 CID="$(printf '%s' "$DIR" | sha256sum | cut -c1-6)"
 BRIDGE="rsl${CID}br"
+IB_BRIDGE="rsl${CID}ib"
 NS_PREFIX="raysl-$CID-"
-NETFILE="$DIR/nodes.net" # one line per node: <node> <address> <netns path>
+NETFILE="$DIR/nodes.net" # one line per node: <node> <address> <netns path> <ib0 address>
 HOSTS_BEGIN="# BEGIN raysl-slurm $DIR (managed by scripts/dev-slurm.sh; removed by 'down')"
 HOSTS_END="# END raysl-slurm $DIR"
 PACKAGES=(slurmctld slurmd slurm-client munge)
@@ -80,6 +85,8 @@ check_subnet() {
   [[ "$SUBNET" =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] &&
     [ "${BASH_REMATCH[1]}" -le 255 ] && [ "${BASH_REMATCH[2]}" -le 255 ] && [ "${BASH_REMATCH[3]}" -le 255 ] ||
     die "RAYSL_SLURM_SUBNET must be three octets such as 10.213.0 (received '$SUBNET')" "unset it for 10.213.0"
+  [[ "$IB_SUBNET" =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] && [ "$IB_SUBNET" != "$SUBNET" ] ||
+    die "RAYSL_SLURM_IB_SUBNET must be three octets other than RAYSL_SLURM_SUBNET ($SUBNET) (received '$IB_SUBNET')" "unset it for the default (second octet + 10)"
   [ -z "${RAYSL_SLURM_ADDR_NET:-}" ] ||
     die "RAYSL_SLURM_ADDR_NET is no longer used: nodes are network namespaces on a bridge now" "set RAYSL_SLURM_SUBNET (three octets, default 10.213.0) instead"
 }
@@ -145,6 +152,8 @@ node_addr() {
 }
 netns_name() { printf '%s%s\n' "$NS_PREFIX" "$1"; }
 veth_name() { printf 'rsl%sv%s\n' "$CID" "$1"; } # host side of node #K's pair; its peer is eth0 in the node
+ib_veth_name() { printf 'rsl%si%s\n' "$CID" "$1"; } # host side of node #K's fabric pair; its peer is ib0
+ib_addr() { printf '%s.%s\n' "$IB_SUBNET" "$((10 + $1))"; }
 ns_inode() { readlink "/proc/$$/ns/$1"; }
 
 # Addresses or routes of this subnet other than our bridge's: another cluster, or a real network.
@@ -182,6 +191,10 @@ net_up_bridge() {
   printf '0\n' >"/proc/sys/net/ipv4/conf/$BRIDGE/forwarding"
   ip addr add "$(login_addr)/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
+  # the fabric: nodes only, no address on the login side
+  ip link add "$IB_BRIDGE" type bridge stp_state 0
+  printf '0\n' >"/proc/sys/net/ipv4/conf/$IB_BRIDGE/forwarding"
+  ip link set "$IB_BRIDGE" up
 }
 
 # Node #K: a namespace; a veth pair, one end on the bridge, the other its eth0 with <subnet>.(10+K).
@@ -197,20 +210,26 @@ net_up_node() {
   # The default route lets node-IP autodetection (a UDP connect to an outside address) find the
   # node's address; forwarding is off on the bridge, so nothing is routed beyond the login node.
   ip -n "$ns" route add default via "$(login_addr)"
-  printf '%s %s %s\n' "$n" "$addr" "/run/netns/$ns" >>"$NETFILE"
+  local iveth ib; iveth="$(ib_veth_name "$k")"; ib="$(ib_addr "$k")"
+  ip link add "$iveth" type veth peer name ib0 netns "$ns"
+  ip link set "$iveth" master "$IB_BRIDGE" up
+  ip -n "$ns" addr add "$ib/24" dev ib0
+  ip -n "$ns" link set ib0 up
+  printf '%s %s %s %s\n' "$n" "$addr" "/run/netns/$ns" "$ib" >>"$NETFILE"
 }
 
 # Removes this cluster's namespaces, veths and bridge: the ones it recorded, and any other object
 # carrying its name prefix (left behind by a half-finished run).
 net_down() {
   local l ns
-  for l in /sys/class/net/"rsl${CID}v"*; do
+  for l in /sys/class/net/"rsl${CID}v"* /sys/class/net/"rsl${CID}i"*; do
     [ -e "$l" ] && { ip link del "${l##*/}" 2>/dev/null || say "could not remove interface ${l##*/}"; }
   done
   for ns in /run/netns/"$NS_PREFIX"*; do
     [ -e "$ns" ] && { ip netns del "${ns##*/}" 2>/dev/null || say "could not remove netns ${ns##*/}"; }
   done
   if [ -e "/sys/class/net/$BRIDGE" ]; then ip link del "$BRIDGE" 2>/dev/null || say "could not remove bridge $BRIDGE"; fi
+  if [ -e "/sys/class/net/$IB_BRIDGE" ]; then ip link del "$IB_BRIDGE" 2>/dev/null || say "could not remove bridge $IB_BRIDGE"; fi
   return 0
 }
 

@@ -2,6 +2,8 @@
 // nodes that are separate network hosts (own address, own port space) with their own hostname,
 // GPUs bound through GRES, the agent steps raysl launches (built by srunArgv) running side by
 // side, and scancel leaving nothing behind.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { lookup } from 'node:dns/promises';
 import { describe, expect, it } from 'vitest';
 import { expandHostlist } from '../../src/core/nodelist.js';
@@ -9,7 +11,7 @@ import { runSlurm } from '../../src/slurm/exec.js';
 import { cancel } from '../../src/slurm/scancel.js';
 import { showNodes } from '../../src/slurm/scontrol.js';
 import { srunArgv } from '../../src/slurm/srun.js';
-import { clusterNetwork, jobOutput, jobProcesses, pollUntil, shq, slurmConf, submitScript, waitForJobEnd, waitForJobState } from './helpers.js';
+import { clusterNetwork, jobOutput, jobProcesses, pollUntil, shq, slurmConf, slurmDir, submitScript, waitForJobEnd, waitForJobState } from './helpers.js';
 
 slurmConf();
 
@@ -63,8 +65,11 @@ describe('test cluster', () => {
     );
     await waitForJobState(job.jobId, ['COMPLETED'], { timeoutMs: 60_000 });
     const lines = jobOutput(job.outputPath).trim().split('\n');
+    // nodes.net's 4th column: the node's address on the node-only fabric (ib0)
+    const ib = Object.fromEntries(readFileSync(join(slurmDir(), 'nodes.net'), 'utf8').trim().split('\n').map((l) => [l.split(' ')[0], l.split(' ')[3]]));
     for (const n of net) {
-      expect(lines).toContain(`addrs ${n.node} ${n.node} eth0=${n.addr}/24 lo=127.0.0.1/8 | sys eth0 lo `);
+      expect(ib[n.node]).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(lines).toContain(`addrs ${n.node} ${n.node} eth0=${n.addr}/24 ib0=${ib[n.node]}/24 lo=127.0.0.1/8 | sys eth0 ib0 lo `);
       expect(lines).toContain(`bound ${n.node} ${names.length}`);
     }
     expect(lines).toContain('bind rc=0');
