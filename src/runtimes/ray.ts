@@ -134,7 +134,11 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
 
     const auth = rayAuthEnv(ctx.rayAuth, ctx.tokenFile, version);
     if (auth.note) ctx.log(`ray: ${auth.note}`);
-    const daemons = { ...withRayAuth(daemonEnv(env), auth), ...rayStartEnv({ role: ctx.role, ports }), TMPDIR: tmp, [RAY_MARK_ENV]: mark };
+    const daemons: NodeJS.ProcessEnv = { ...withRayAuth(daemonEnv(env), auth), ...rayStartEnv({ role: ctx.role, ports }), TMPDIR: tmp, [RAY_MARK_ENV]: mark };
+    // A worker starts with its head, not after it: it retries the GCS once a second, 20 times by
+    // default (RAY_NUM_REDIS_GET_RETRIES, node.py), which a slow head on a busy node can outlast.
+    // It may wait as long as raysl waits for it.
+    if (ctx.role === 'worker') daemons.RAY_NUM_REDIS_GET_RETRIES ??= String(Math.ceil(startTimeoutMs(env) / 1000));
     const group = spawnGroup(bin, argv, daemons, tempDir);
     // The group id is what teardown signals; logged so an operator can find this job's Ray.
     ctx.log(`ray: process group ${group.pid}`);
