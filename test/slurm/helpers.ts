@@ -1,6 +1,7 @@
 // Helpers for tests against the real Slurm test cluster (scripts/dev-slurm.sh). Everything waits by
 // polling fast with a deadline; nothing uses `sbatch --wait` (it polls after 2, 10, 42 s).
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { submit } from '../../src/slurm/sbatch.js';
@@ -164,4 +165,89 @@ export function jobProcesses(jobId: string): JobProcess[] {
 /** POSIX single-quoting for values put into test batch scripts. */
 export function shq(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Every process of a raysl job on any node: its environment has RAYSL_JOB_ID=<id> (agents, Ray's
+ * daemons, the entrypoint) or RAYSL_RAY_OF=<id>/<node> (Ray's processes), or its command line or working directory is under one of `paths` (the
+ * job's temp dirs: Ray's workers rename themselves with setproctitle, which overwrites their
+ * command line and can overwrite their environment, but they run with cwd in the node's temp dir).
+ * The node comes from SLURMD_NODENAME, else from a path `/tmp/raysl-<id>/<node>/...`. The default
+ * paths name this cluster's nodes, so the bench's cluster (same /tmp, its own job ids) never matches.
+ */
+export function rayslJobProcesses(jobId: string, paths: readonly string[] = clusterNetwork().map((n) => `/tmp/raysl-${jobId}/${n.node}/`)): JobProcess[] {
+  const conf = slurmConf();
+  const found: JobProcess[] = [];
+  const mark = `RAYSL_JOB_ID=${jobId}`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let env: string[];
+    let cmdline: string;
+    let cwd = '';
+    try {
+      if (/^State:\s*Z/m.test(readFileSync(`/proc/${entry}/status`, 'utf8'))) continue;
+      env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      try {
+        cwd = `${readlinkSync(`/proc/${entry}/cwd`)}/`;
+      } catch {
+        // a kernel thread or gone: no cwd
+      }
+    } catch {
+      continue;
+    }
+    const under = (s: string): string | undefined => paths.find((p) => s.includes(p));
+    // another test cluster (the bench's) numbers its jobs too: its SLURM_CONF differs
+    const ours = env.some((e) => e.trim() === mark || e.startsWith(`RAYSL_RAY_OF=${jobId}/`)) && !env.some((e) => e.startsWith('SLURM_CONF=') && e.trim() !== `SLURM_CONF=${conf}`);
+    const hit = ours ? mark : under(cmdline) ?? (cwd && paths.some((p) => cwd.startsWith(p)) ? cwd : undefined);
+    if (hit === undefined) continue;
+    const node =
+      env.find((e) => e.startsWith('SLURMD_NODENAME='))?.slice('SLURMD_NODENAME='.length) ??
+      new RegExp(`/raysl-${jobId}/([^/]+)/`).exec(`${cmdline} ${cwd}`)?.[1] ??
+      '?';
+    found.push({ pid: Number(entry), node, cmdline: cmdline || `(no cmdline; cwd ${cwd})` });
+  }
+  return found;
+}
+
+/**
+ * Watches every process's command line (one /proc scan per ~100 ms) for `re` until stop():
+ * returns the distinct command lines seen. For things that must never run, such as `ray stop`.
+ */
+export function watchCommandLines(re: RegExp): { stop: () => string[] } {
+  const seen = new Set<string>();
+  const scan = (): void => {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const c = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+        if (re.test(c)) seen.add(`${entry}: ${c}`);
+      } catch {
+        // gone
+      }
+    }
+  };
+  const timer = setInterval(scan, 100);
+  scan();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      scan();
+      return [...seen];
+    },
+  };
+}
+
+/**
+ * Connects to host:port from inside a node's network namespace (nsenter --net) and says what
+ * happened: 'open', or the error code ('ECONNREFUSED', 'ETIMEDOUT', ...).
+ */
+export function connectFrom(netns: string, host: string, port: number): Promise<string> {
+  const js = `const s=require('net').connect(${port},${JSON.stringify(host)});s.setTimeout(5000,()=>{console.log('ETIMEDOUT');process.exit(0)});s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',(e)=>{console.log(e.code);process.exit(0)})`;
+  return new Promise((resolve, reject) => {
+    execFile('nsenter', [`--net=${netns}`, process.execPath, '-e', js], { timeout: 20_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`nsenter --net=${netns} node: ${err.message} ${stderr}`));
+      else resolve(stdout.trim());
+    });
+  });
 }
