@@ -217,7 +217,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     void rt.exited.then((e) => {
       // before ready, a crash is a failed start (reported below with Ray's own reason)
       if (!e.expected && joined) {
-        ch.send({ t: 'runtime-exited', code: e.code, signal: e.signal });
+        ch.send({ t: 'runtime-exited', code: e.code, signal: e.signal, ...(e.detail ? { detail: e.detail } : {}) });
         finish({ kind: 'runtime-exited' });
       }
     });
@@ -232,7 +232,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     // exited may have settled while ready was resolving: a runtime already gone must not join
     const already = await Promise.race([rt.exited, Promise.resolve(undefined)]);
     if (already && !already.expected) {
-      ch.send({ t: 'runtime-exited', code: already.code, signal: already.signal });
+      ch.send({ t: 'runtime-exited', code: already.code, signal: already.signal, ...(already.detail ? { detail: already.detail } : {}) });
       return exitFor({ kind: 'runtime-exited' }, log);
     }
     ch.send({

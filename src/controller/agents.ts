@@ -38,6 +38,8 @@ interface Live {
   pid?: number;
   info?: NodeInfo;
   reason?: string;
+  /** The agent's own hint for its failure (e.g. how to make Ray available). */
+  hint?: string;
   welcomed?: boolean;
   /** What a connected node is waiting for (named in the join error if it never joins). */
   note?: string;
@@ -122,13 +124,14 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
           me.info = { ...m.node, name: me.slot.name, role: me.slot.role };
           this.emit('joined', me.info, (m.notes ?? []).filter((n): n is string => typeof n === 'string'));
         } else if (m.t === 'fail') {
-          this.markFailed(me, m.reason + (m.hint ? ` (${m.hint})` : ''));
+          if (m.hint) me.hint = m.hint;
+          this.markFailed(me, m.reason);
         } else if (m.t === 'result') {
           const p = me.pending.get(m.id);
           me.pending.delete(m.id);
           p?.resolve(m.result);
         } else if (m.t === 'runtime-exited') {
-          this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})`);
+          this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})${typeof m.detail === 'string' ? `: ${m.detail.slice(0, 500)}` : ''}`);
         }
       }
     });
@@ -147,8 +150,10 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     l.state = wasJoined ? 'lost' : 'failed';
     l.reason = reason;
     this.rejectPending(l, reason);
-    if (wasJoined) this.emit('lost', l.slot.name, reason);
-    else this.emit('failed', l.slot.name, reason);
+    // the log line carries the agent's hint too; the join report keeps them apart
+    const told = l.hint ? `${reason} (${l.hint})` : reason;
+    if (wasJoined) this.emit('lost', l.slot.name, told);
+    else this.emit('failed', l.slot.name, told);
   }
 
   private markGone(l: Live, reason: string): void {
@@ -193,12 +198,12 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
   }
 
   /** Nodes that have not joined: [name, why]. */
-  missing(): Array<{ slot: AgentSlot; state: SlotState; reason?: string }> {
+  missing(): Array<{ slot: AgentSlot; state: SlotState; reason?: string; hint?: string }> {
     return [...this.live.values()]
       .filter((l) => l.state !== 'joined')
       .map((l) => {
         const reason = l.reason ?? (l.state === 'connected' ? l.note : undefined);
-        return { slot: l.slot, state: l.state, ...(reason ? { reason } : {}) };
+        return { slot: l.slot, state: l.state, ...(reason ? { reason } : {}), ...(l.hint ? { hint: l.hint } : {}) };
       });
   }
 

@@ -20,8 +20,7 @@ import type { NodeResources, PortLayout, RayAuth, RuntimeName } from '../core/ty
 
 export const PROTOCOL_VERSION = 3 as const;
 export const AGENT_UPGRADE = 'raysl-agent.3';
-export const TOKEN_ENV = 'RAYSL_TOKEN';
-export const ADDRESS_ENV = 'RAYSL_ADDRESS';
+export { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
 
 export interface Info {
   protocol: typeof PROTOCOL_VERSION;
@@ -80,7 +79,7 @@ export type AgentMessage =
   | { t: 'ready'; node: NodeInfo; notes?: string[] }
   | { t: 'fail'; reason: string; hint?: string }
   | { t: 'result'; id: number; result: RunResult }
-  | { t: 'runtime-exited'; code: number | null; signal: string | null };
+  | { t: 'runtime-exited'; code: number | null; signal: string | null; detail?: string };
 
 /** A port of the block this agent could not bind, and who holds it where /proc shows it. */
 export interface TakenPort {

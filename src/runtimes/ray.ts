@@ -26,6 +26,7 @@ import { waitForPort } from './ray-ready.js';
 import { chooseRayTempDir } from './ray-tempdir.js';
 import { assertSupportedRayVersion, type RayVersion } from './ray-version.js';
 import { rayAuthEnv, withRayAuth } from './ray-auth.js';
+import { TOKEN_ENV } from '../core/env-names.js';
 
 /** Every process of this node's Ray carries RAYSL_RAY_OF=<job>/<node> (a sweep finds them by it). */
 export const RAY_MARK_ENV = 'RAYSL_RAY_OF';
@@ -64,10 +65,15 @@ function startTimeoutMs(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_START_TIMEOUT_MS;
 }
 
-/** The daemons must not inherit a RAY_ADDRESS pointing at some other cluster. */
+/**
+ * The daemons must not inherit a RAY_ADDRESS pointing at some other cluster, nor raysl's own token:
+ * every task and Jobs API job Ray runs inherits their environment, and Ray's secret reaches them
+ * through its 0600 file (RAY_AUTH_TOKEN_PATH) only.
+ */
 function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
   delete out['RAY_ADDRESS'];
+  delete out[TOKEN_ENV];
   return out;
 }
 
@@ -156,9 +162,15 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
       if (state.started) markStarted();
     });
 
-    const exited = group.exit.then((e) => ({ ...e, expected: stopRequested }));
+    // what Ray itself said about its end: "Some Ray subprocesses exited unexpectedly: raylet [exit code=-9]"
+    const rayCause = (): string | undefined =>
+      state.died.length > 0 ? state.died.map((x) => `${x.process} [exit code=${x.exitCode}]`).join(', ') : state.errors[0];
+    const exited = group.exit.then((e) => {
+      const cause = rayCause();
+      return { ...e, expected: stopRequested, ...(cause ? { detail: `Ray reported ${cause}` } : {}) };
+    });
     const describeExit = (e: { code: number | null; signal: NodeJS.Signals | null }): string => {
-      const why = state.errors[0] ?? (state.died.length > 0 ? state.died.map((x) => `${x.process} [exit code=${x.exitCode}]`).join(', ') : undefined);
+      const why = state.errors[0] ?? rayCause();
       return `\`ray start\` on ${ctx.nodeName} exited (${e.signal ?? `code ${e.code}`}) before the node was up${why ? `: ${why}` : ''}`;
     };
 

@@ -40,7 +40,7 @@ export interface RuntimeProcess {
   /** Resolves once the runtime on this node is up and usable; rejects if it fails to start. */
   ready: Promise<void>;
   /** Resolves when the runtime exits on its own (a crash, unless stop() was called first). */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean; /** what the runtime said about it */ detail?: string }>;
   /** Stops this job's runtime processes only (never a bare `ray stop`): TERM, grace, KILL. */
   stop(graceMs: number): Promise<void>;
 }

@@ -1,0 +1,6 @@
+/** Environment variables raysl sets for a job's processes, named once for every layer. */
+
+/** The job's secret (the control server's bearer token). */
+export const TOKEN_ENV = 'RAYSL_TOKEN';
+/** host:port of the job's control server, for the entrypoint's client. */
+export const ADDRESS_ENV = 'RAYSL_ADDRESS';
