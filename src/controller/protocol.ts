@@ -186,13 +186,17 @@ export function parseAgentMessage(x: unknown): AgentMessage {
       if (typeof x.node !== 'string' || (x.role !== 'head' && x.role !== 'worker') || !isObj(x.granted)) throw new Error(`malformed hello: ${JSON.stringify(x)}`);
       return x as AgentMessage;
     case 'probed':
-      if (typeof x.round !== 'number' || typeof x.portBase !== 'number' || !Array.isArray(x.taken)) throw new Error(`malformed probed: ${JSON.stringify(x)}`);
+      if (typeof x.round !== 'number' || typeof x.portBase !== 'number' || !Array.isArray(x.taken) || !(x.bindAddress === undefined || typeof x.bindAddress === 'string')) {
+        throw new Error(`malformed probed: ${JSON.stringify(x)}`);
+      }
       for (const tp of x.taken) {
         if (!isObj(tp) || typeof tp.port !== 'number' || (tp.reason !== 'in-use' && tp.reason !== 'permission')) throw new Error(`malformed probed: ${JSON.stringify(x)}`);
       }
       return x as AgentMessage;
     case 'ready':
-      if (!isObj(x.node) || typeof x.node.name !== 'string') throw new Error(`malformed ready: ${JSON.stringify(x)}`);
+      if (!isObj(x.node) || typeof x.node.name !== 'string' || !(x.notes === undefined || (Array.isArray(x.notes) && x.notes.every((n) => typeof n === 'string')))) {
+        throw new Error(`malformed ready: ${JSON.stringify(x)}`);
+      }
       return x as AgentMessage;
     case 'fail':
       if (typeof x.reason !== 'string') throw new Error(`malformed fail: ${JSON.stringify(x)}`);

@@ -82,3 +82,14 @@ describe('control protocol v3', () => {
     ['x'.repeat(257), false],
   ])('kv key %j allowed: %s', (k, ok) => expect(KV_KEY.test(k)).toBe(ok));
 });
+
+describe('protocol v3 additions', () => {
+  it('probed may carry the address the runtime will bind; ready may carry notes for the user; anything else is malformed', () => {
+    const probed = { t: 'probed', round: 0, portBase: 23104, taken: [], bindAddress: '10.223.0.11' };
+    expect(parseAgentMessage(probed)).toEqual(probed);
+    expect(() => parseAgentMessage({ ...probed, bindAddress: 7 })).toThrow(/malformed probed/);
+    const ready = { t: 'ready', node: { name: 'node1' }, notes: ['Ray 2.44.0 has no token authentication'] };
+    expect(parseAgentMessage(ready)).toEqual(ready);
+    expect(() => parseAgentMessage({ ...ready, notes: [1] })).toThrow(/malformed ready/);
+  });
+});
