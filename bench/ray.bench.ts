@@ -237,6 +237,19 @@ function cpuByNode(jobId: string): Record<string, number> {
 }
 
 /** Polls (10 ms) until none of the job's Ray processes is left; ms since `fromMs`, or undefined at the deadline. */
+/** The sample fields every launcher shares: the probe's timestamps against the batch start t0, and the teardown. */
+function probeTimes(p: ProbeRecord, t0: number, gone: Awaited<ReturnType<typeof rayGoneAfter>>): Partial<Sample> {
+  return {
+    joinedMs: p.joined - t0,
+    entrypointStartMs: p.start - t0,
+    probeImportMs: p.imported - p.start,
+    probeConnectMs: p.connected - p.imported,
+    teardownRayMs: gone.rayGoneMs,
+    teardownAllMs: gone.allGoneMs,
+    ...(gone.leftAtDeadline ? { teardownLeft: gone.leftAtDeadline } : {}),
+  };
+}
+
 async function rayGoneAfter(jobId: string, fromMs: number, deadlineMs: number): Promise<{ rayGoneMs?: number; allGoneMs?: number; leftAtDeadline?: string[] }> {
   const end = Date.now() + deadlineMs;
   let rayGoneMs: number | undefined;
@@ -370,14 +383,8 @@ async function rayslOnce(s: Sample): Promise<void> {
   };
   if (!p || p.alive < s.nodes) throw new Error(`probe saw ${p?.alive ?? '?'} of ${s.nodes} nodes alive (job ${jobId} ${final.state})`);
   Object.assign(s, {
-    joinedMs: p.joined - t0,
+    ...probeTimes(p, t0, gone),
     readyMs: at('ready'),
-    entrypointStartMs: p.start - t0,
-    probeImportMs: p.imported - p.start,
-    probeConnectMs: p.connected - p.imported,
-    teardownRayMs: gone.rayGoneMs,
-    teardownAllMs: gone.allGoneMs,
-    ...(gone.leftAtDeadline ? { teardownLeft: gone.leftAtDeadline } : {}),
     detail: {
       controllerStartMs: Date.parse(final.startedAt) - t0,
       agentsLaunchedMs: at('agents-launched'),
@@ -544,15 +551,7 @@ async function peerOnce(s: Sample, kind: 'seed' | 'sym'): Promise<void> {
     const deadline = kind === 'sym' && s.round === 1 && s.nodes === 4 ? 120_000 : 10_000;
     const gone = await rayGoneAfter(jobId, p.exit, deadline);
     const t0 = readSecFile(join(dir, 't0'))!;
-    Object.assign(s, {
-      joinedMs: p.joined - t0,
-      entrypointStartMs: p.start - t0,
-      probeImportMs: p.imported - p.start,
-      probeConnectMs: p.connected - p.imported,
-      teardownRayMs: gone.rayGoneMs,
-      teardownAllMs: gone.allGoneMs,
-      ...(gone.leftAtDeadline ? { teardownLeft: gone.leftAtDeadline } : {}),
-    });
+    Object.assign(s, probeTimes(p, t0, gone));
     if (gone.leftAtDeadline) s.notes.push(`${gone.leftAtDeadline.length} Ray process(es) still there ${deadline / 1000} s after the entrypoint exited`);
     const stopped = readSecFile(join(dir, kind === 'seed' ? 'stopped' : 'srun-exited'));
     s.detail = { scriptEndAfterExitMs: stopped !== undefined ? stopped - p.exit : 'not reached' };
