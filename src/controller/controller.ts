@@ -80,6 +80,8 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
   }
   const head = nodes[0] as string;
   const paths = jobPaths(plan.jobDir, jobId);
+  // node-local scratch of every agent: <TMPDIR>/raysl-<job>/<node>
+  const scratchRoot = join(edges.env.TMPDIR || tmpdir(), `raysl-${jobId}`);
   mkdirSync(paths.dir, { recursive: true, mode: 0o755 });
   const log = progressLog(edges.stderr, edges.now, t0);
   log.attachFile(paths.controllerLog);
@@ -133,7 +135,6 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
 
     const token = newToken();
     writeTokenFile(paths.token, token);
-    const scratchRoot = join(edges.env.TMPDIR || tmpdir(), `raysl-${jobId}`);
     // Where the head's runtime will listen: its agent reports it with its probe (--iface may move it
     // off the Slurm address). Workers start at the same time as the head, pointed at that address.
     let headProbed: (address: string) => void = () => {};
@@ -343,6 +344,11 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       if (!launched) return;
       await agentsRef?.stopAll('the job is ending', grace);
       if ((await within(launched.allExited, grace)) === 'timeout') await launched.stop(grace);
+    });
+    await teardownStep(log, 'leftovers', async () => {
+      const dirs = [scratchRoot, ...nodes.flatMap((n) => runtime.dirsOutsideScratch?.({ jobId, nodeName: n, scratchDir: join(scratchRoot, n) }) ?? [])];
+      const n = (await edges.launcher.sweep?.(jobId, dirs, grace)) ?? 0;
+      if (n > 0) log(`killed ${n} process(es) of the job that outlived their agent (found by RAYSL_JOB_ID=${jobId})`);
     });
     await teardownStep(log, 'control server', async () => {
       kv.close();

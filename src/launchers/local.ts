@@ -12,6 +12,7 @@ import type { PortBlock } from '../core/types.js';
 import { compressHostlist } from '../core/nodelist.js';
 import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from './types.js';
 import { exitOf, terminateGroup } from '../proc/terminate.js';
+import { killMarked } from '../proc/sweep.js';
 import { writeJsonAtomic } from '../controller/status-file.js';
 import type { PortsRecord } from '../core/jobdir.js';
 
@@ -88,6 +89,13 @@ export function localLauncher(opts: LocalLauncherOptions = {}): Launcher {
     },
     async launch(req) {
       return launchLocal(req);
+    },
+    // every process of the job inherits RAYSL_JOB_ID=<id> (agents, runtimes, Ray's daemons and
+    // workers, commands); this process itself is excluded
+    async sweep(jobId, dirs, boundMs) {
+      const killed = await killMarked('RAYSL_JOB_ID', jobId, boundMs, dirs);
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      return killed;
     },
   };
 }

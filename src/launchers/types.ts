@@ -62,4 +62,11 @@ export interface Launcher {
   /** Withdraws the record (local registry; Slurm forgets finished jobs by itself). */
   releaseBlock(jobId: string): Promise<void>;
   launch(req: LaunchRequest): Promise<LaunchedAgents>;
+  /**
+   * After the agents are gone: KILLs whatever of the job is still running and removes the job's
+   * node-local dirs (an agent killed with SIGKILL cannot stop its runtime or tidy up); returns how
+   * many processes it killed. Slurm's launcher has none: the job's cgroup ends every process when
+   * the allocation ends (node-local dirs there: issue of the agent).
+   */
+  sweep?(jobId: string, dirs: string[], boundMs: number): Promise<number>;
 }

@@ -3,12 +3,28 @@
  * for Ray: its worker processes (`ray::IDLE`, actors) move to process groups of their own, and a
  * user's task may setsid or double-fork. Every process the runtime starts inherits the marker
  * variable, so the marked set is exactly this runtime's, never another job's (no name matching).
+ * One more way in: a process that rewrites its title (setproctitle, as Ray's `ray::DashboardAgent`
+ * and `ray::RuntimeEnvAgent` do) can overwrite its environment block in /proc too; Ray starts
+ * its daemons in its temp dir, so a working directory inside one of the job's own dirs counts.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { waitGroupGone } from './terminate.js';
 
-/** Live pids whose environment holds `name=value` exactly (zombies and this process excluded). */
-export function markedProcesses(name: string, value: string, procRoot = '/proc'): number[] {
+function cwdUnder(pid: string, dirs: readonly string[], procRoot: string): boolean {
+  if (dirs.length === 0) return false;
+  try {
+    const cwd = readlinkSync(`${procRoot}/${pid}/cwd`);
+    return dirs.some((d) => cwd === d || cwd.startsWith(d.endsWith('/') ? d : `${d}/`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Live pids whose environment holds `name=value` exactly, or whose working directory is inside one
+ * of `dirs` (zombies and this process excluded).
+ */
+export function markedProcesses(name: string, value: string, dirs: readonly string[] = [], procRoot = '/proc'): number[] {
   const needle = Buffer.from(`\0${name}=${value}\0`);
   const first = Buffer.from(`${name}=${value}\0`);
   const out: number[] = [];
@@ -16,7 +32,7 @@ export function markedProcesses(name: string, value: string, procRoot = '/proc')
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     try {
       const env = readFileSync(`${procRoot}/${d}/environ`);
-      if (!(env.subarray(0, first.length).equals(first) || env.includes(needle))) continue;
+      if (!(env.subarray(0, first.length).equals(first) || env.includes(needle) || cwdUnder(d, dirs, procRoot))) continue;
       const stat = readFileSync(`${procRoot}/${d}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') out.push(Number(d));
     } catch {
@@ -27,8 +43,8 @@ export function markedProcesses(name: string, value: string, procRoot = '/proc')
 }
 
 /** KILLs every marked process and waits (bounded) until none is left; returns how many were found. */
-export async function killMarked(name: string, value: string, boundMs: number): Promise<number> {
-  const found = markedProcesses(name, value);
+export async function killMarked(name: string, value: string, boundMs: number, dirs: readonly string[] = []): Promise<number> {
+  const found = markedProcesses(name, value, dirs);
   for (const pid of found) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -38,7 +54,7 @@ export async function killMarked(name: string, value: string, boundMs: number): 
   }
   const end = Date.now() + boundMs;
   let step = 5;
-  while (markedProcesses(name, value).length > 0 && Date.now() < end) {
+  while (markedProcesses(name, value, dirs).length > 0 && Date.now() < end) {
     await new Promise((r) => setTimeout(r, step));
     step = Math.min(step * 2, 100);
   }

@@ -230,7 +230,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
         const t = d.now();
         const how = await stopGroup(group, graceMs);
         // Ray's workers run in process groups of their own: whatever carries this node's mark goes too
-        const strays = await killMarked(RAY_MARK_ENV, mark, graceMs);
+        const strays = await killMarked(RAY_MARK_ENV, mark, graceMs, [tempDir]);
         ctx.log(`ray: stopped in ${d.now() - t} ms (${how}${strays > 0 ? `; ${strays} process(es) outside the group KILLed by their ${RAY_MARK_ENV}` : ''})`);
         keepSessionLogs(tempDir, ctx);
         if (outsideScratch) rmSync(tempDir, { recursive: true, force: true });
@@ -242,6 +242,10 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     name: 'ray',
     bindsWildcard: true,
     start,
+    dirsOutsideScratch(node) {
+      const dir = chooseRayTempDir(node);
+      return relative(node.scratchDir, dir).startsWith('..') ? [dir] : [];
+    },
     entrypointEnv(head) {
       const { ports } = resolveRayPorts(head.portBase, head.layout);
       const auth = rayAuthEnv(head.rayAuth, head.tokenFile);

@@ -54,6 +54,11 @@ export interface RuntimeAdapter {
   bindsWildcard?: boolean;
   // The port layout of each runtime lives in src/core/ports.ts (pure, documented in one place).
   start(ctx: RuntimeNodeContext): Promise<RuntimeProcess>;
+  /**
+   * Directories a node's runtime creates outside its scratch dir (Ray: a short temp dir when the
+   * scratch path is too long for unix sockets), for a sweep when its agent could not remove them.
+   */
+  dirsOutsideScratch?(node: { jobId: string; nodeName: string; scratchDir: string }): string[];
   /** Extra environment the entrypoint sees, e.g. RAY_ADDRESS for ray. */
   entrypointEnv(head: { address: string; portBase: number; layout: PortLayout; rayAuth: RayAuth; tokenFile: string }): Record<string, string | undefined>;
   // (undefined: remove the variable from what the entrypoint inherits)

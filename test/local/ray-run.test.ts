@@ -222,6 +222,23 @@ describe('raysl run --local with the real Ray', () => {
     await expectNothingLeft(job, ['node1', 'node2', 'node3'].map((n) => startFlag(job, n, 'temp-dir')));
   }, 180_000);
 
+  it("an agent killed with SIGKILL cannot stop its Ray: exit 5, and the teardown finds that node's Ray by the job's marker", async () => {
+    const job = runLocal(['-N', '2', join(scripts, 'hold.py')], { env: rayEnv() });
+    await job.waitFor(/^connected (\S+) 2$/m, 120_000);
+    const s = await statusWhere(job, (x) => x.state === 'running');
+    const agent = s.nodes.find((n) => n.name === 'node2')?.pid;
+    expect(agent).toBeGreaterThan(1);
+    const orphans = groupMembers(rayGroups(job)['node2']!);
+    expect(orphans.length).toBeGreaterThan(0);
+    process.kill(agent!, 'SIGKILL');
+    const { code } = await exitWithin(job, 60_000);
+    expect(code).toBe(5);
+    expect(job.stderr()).toMatch(/node node2 was lost while the job was running/);
+    expect(job.stderr()).toMatch(/killed \d+ process\(es\) of the job that outlived their agent \(found by RAYSL_JOB_ID=/);
+    expect(await allGone(orphans)).toEqual([]);
+    await expectNothingLeft(job, ['node1', 'node2'].map((n) => startFlag(job, n, 'temp-dir')));
+  }, 180_000);
+
   it('--iface: the head binds the interface address it reports, and RAY_ADDRESS points there', async () => {
     const job = runLocal(['-N', '1', '--iface', 'lo', join(scripts, 'hold.py')], { env: rayEnv() });
     const [, address] = await job.waitFor(/^connected (\S+) (\d+)$/m, 120_000);

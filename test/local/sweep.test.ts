@@ -1,6 +1,9 @@
 // The marker sweep (src/proc/sweep.ts) on real processes: what escaped its process group (setsid,
 // double fork) is found by the variable it inherited, and nothing without it is touched.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { killMarked, markedProcesses } from '../../src/proc/sweep.js';
 import { allGone, alive } from './helpers.js';
@@ -29,5 +32,23 @@ describe('killMarked', () => {
     expect(await allGone([marked.pid!, ...pids])).toEqual([]);
     expect(alive(bystander.pid!)).toBe(true);
     bystander.kill('SIGKILL');
+  });
+
+  it("also finds a process by a working directory inside the job's dirs (a title rewrite can clobber /proc/<pid>/environ)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raysl-sweep-'));
+    const inside = spawn('sleep', ['1004'], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+    const outside = spawn('sleep', ['1005'], { env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+    try {
+      const mark = `none-${process.pid}`;
+      expect(markedProcesses('RAYSL_TEST_MARK', mark)).toEqual([]);
+      expect(markedProcesses('RAYSL_TEST_MARK', mark, [dir])).toEqual([inside.pid]);
+      expect(await killMarked('RAYSL_TEST_MARK', mark, 5000, [dir])).toBe(1);
+      expect(await allGone([inside.pid!])).toEqual([]);
+      expect(alive(outside.pid!)).toBe(true);
+    } finally {
+      outside.kill('SIGKILL');
+      inside.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
