@@ -46,10 +46,13 @@ export function planRayMemory(input: MemoryInput): MemoryPlan {
         : shmCap < wanted
           ? `/dev/shm has only ${Math.floor(input.shmAvailBytes / MiB)} MiB free`
           : `the node was granted only ${Math.floor(base / MiB)} MiB`;
+    const shmBound = input.shmAvailBytes === undefined || shmCap < wanted;
     throw new ClusterFormError(
       `Ray's object store would get ${Math.floor(objectStoreBytes / MiB)} MiB, expected at least ${OBJECT_STORE_MIN_BYTES / MiB} MiB: ${why}`,
       {
-        hint: 'ask for more memory (--mem) or run where /dev/shm is larger (containers: --shm-size)',
+        hint: shmBound
+          ? 'run where /dev/shm is larger (a container: --shm-size), or leave this node out (--sbatch-arg=--exclude=<node>)'
+          : 'ask for more memory per node (--mem)',
         details: { objectStoreBytes, shmAvailBytes: input.shmAvailBytes, grantedMb: input.grantedMb },
       },
     );

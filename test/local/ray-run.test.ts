@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { agentPids, allGone, ensureBuilt, exitWithin, jobProcesses, runLocal, statusWhere, type Job } from './helpers.js';
+import { agentPids, allGone, ensureBuilt, exitWithin, jobProcesses, root, runLocal, statusWhere, type Job } from './helpers.js';
 import { portLayout } from '../../src/core/ports.js';
 import { groupMembers } from '../../src/proc/terminate.js';
 import type { Plan } from '../../src/core/types.js';
@@ -255,6 +255,18 @@ describe('raysl run --local with the real Ray', () => {
     expect(job.status().timeline.map((e) => e.phase)).not.toContain('node-lost');
     await expectNothingLeft(job, [startFlag(job, 'node1', 'temp-dir')]);
   }, 180_000);
+
+  it('a Ray too old to pin every port (stand-in ray answering 2.8.1: the installed Ray cannot be old): exit 4 at start, one line, a hint', async () => {
+    const standin = join(root, 'test', 'standin', 'ray');
+    const job = runLocal(['-N', '2', join(scripts, 'hold.py')], { env: { ...rayEnv(), RAYSL_RAY_BIN: standin, RAYSL_STANDIN_RAY_VERSION: '2.8.1' } });
+    const { code } = await exitWithin(job, 30_000);
+    expect(code).toBe(4);
+    const errors = job.stderr().split('\n').filter((l) => l.startsWith('raysl: error: '));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Ray 2\.8\.1 is too old: raysl needs Ray >= 2\.9\.0 to pin every port/);
+    expect(job.stderr()).toMatch(/\n {2}hint: install a newer Ray in the job environment/);
+    expect(job.stdout()).toBe('');
+  }, 60_000);
 
   it('Ray missing on the nodes: exit 4 at start with one clear line and a hint, no hang', async () => {
     const job = runLocal(['-N', '2', join(scripts, 'hold.py')], { env: { ...rayEnv(), RAYSL_RAY_BIN: '/nonexistent/venv/bin/ray' } });

@@ -57,6 +57,13 @@ describe('object store vs /dev/shm', () => {
     expect(() => planRayMemory({ grantedMb: 4096, totalMemBytes: 8 * GiB, shmAvailBytes: 64 * 2 ** 20 })).toThrow(
       /expected at least 75 MiB: \/dev\/shm has only 64 MiB free/,
     );
+    // more --mem cannot help when /dev/shm is the limit; it can when the grant is
+    expect(() => planRayMemory({ grantedMb: 4096, totalMemBytes: 8 * GiB, shmAvailBytes: 64 * 2 ** 20 })).toThrow(
+      expect.objectContaining({ hint: expect.stringMatching(/\/dev\/shm is larger/) }),
+    );
+    expect(() => planRayMemory({ grantedMb: 128, totalMemBytes: 8 * GiB, shmAvailBytes: 32 * GiB })).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/the node was granted only 128 MiB/), hint: 'ask for more memory per node (--mem)' }),
+    );
     expect(OBJECT_STORE_MIN_BYTES).toBe(75 * 2 ** 20);
   });
   it("caps the object store at Ray's own 200 * 10**9 bytes (decimal GB, not GiB) on a 2 TB node", () => {
