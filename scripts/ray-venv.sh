@@ -60,7 +60,7 @@ if [ -e "$VENV" ]; then
   rm -rf -- "$VENV"
 fi
 start=$(date +%s)
-say "creating $VENV with ray[default]==$VERSION (about 20 s with a warm pip cache)"
+say "creating $VENV with ray[default]==$VERSION (20-35 s with a warm pip cache)"
 # a half-built venv (pip interrupted) fails `matches` next time and is rebuilt
 "$PY" -m venv "$VENV" >&2 || die "$PY -m venv failed" "install python3-venv (apt-get install python3-venv)"
 pip_install \
