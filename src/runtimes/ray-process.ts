@@ -8,8 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { groupMembers, signalGroup, waitGroupGone, within } from '../proc/terminate.js';
 
-export { groupMembers };
-
 export interface GroupExit {
   code: number | null;
   signal: NodeJS.Signals | null;

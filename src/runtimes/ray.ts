@@ -77,6 +77,11 @@ function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/** Whether `dir` lies outside `scratchDir` (the agent removes its scratch dir; anything outside is ours). */
+function outside(scratchDir: string, dir: string): boolean {
+  return relative(scratchDir, dir).startsWith('..');
+}
+
 /** Ray's session logs (<temp-dir>/session_*\/logs) into the job dir before the temp dir goes. */
 function keepSessionLogs(tempDir: string, ctx: RuntimeNodeContext): void {
   let sessions: string[] = [];
@@ -218,7 +223,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     ready.catch(() => undefined);
 
     // The agent removes its scratch dir; a fallback temp dir outside it (short /tmp path) is ours to remove.
-    const outsideScratch = relative(ctx.scratchDir, tempDir).startsWith('..');
+    const outsideScratch = outside(ctx.scratchDir, tempDir);
     return {
       address: nodeIp,
       // the head speaks for the cluster; every worker would only repeat it
@@ -229,9 +234,10 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
         stopRequested = true;
         const t = d.now();
         const how = await stopGroup(group, graceMs);
-        // Ray's workers run in process groups of their own: whatever carries this node's mark goes too
+        // Ray's workers run in process groups of their own: whatever carries this node's mark, or
+        // works in its temp dir, goes too
         const strays = await killMarked(RAY_MARK_ENV, mark, graceMs, [tempDir]);
-        ctx.log(`ray: stopped in ${d.now() - t} ms (${how}${strays > 0 ? `; ${strays} process(es) outside the group KILLed by their ${RAY_MARK_ENV}` : ''})`);
+        ctx.log(`ray: stopped in ${d.now() - t} ms (${how}${strays > 0 ? `; ${strays} process(es) outside the group KILLed, found by ${RAY_MARK_ENV} or their working dir` : ''})`);
         keepSessionLogs(tempDir, ctx);
         if (outsideScratch) rmSync(tempDir, { recursive: true, force: true });
       },
@@ -243,8 +249,12 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     bindsWildcard: true,
     start,
     dirsOutsideScratch(node) {
-      const dir = chooseRayTempDir(node);
-      return relative(node.scratchDir, dir).startsWith('..') ? [dir] : [];
+      try {
+        const dir = chooseRayTempDir(node);
+        return outside(node.scratchDir, dir) ? [dir] : [];
+      } catch {
+        return []; // no temp dir fits: Ray never started on that node, so it made none
+      }
     },
     entrypointEnv(head) {
       const { ports } = resolveRayPorts(head.portBase, head.layout);
