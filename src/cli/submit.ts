@@ -22,9 +22,14 @@ import { slurmOpts } from './jobs.js';
 import { progress } from './spinner.js';
 
 /** raysl-20250102-030405-678.sbatch: sorts by time, unique enough for one user submitting by hand. */
-export function scriptName(nowMs: number): string {
+/**
+ * The batch script's file name in the job dir. The submitting process's pid is part of it: two
+ * `raysl submit` into one job dir in the same millisecond (a sweep, a test) must not write one file
+ * and both submit the last one written.
+ */
+export function scriptName(nowMs: number, pid: number): string {
   const iso = new Date(nowMs).toISOString(); // 2025-01-02T03:04:05.678Z
-  return `raysl-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${iso.slice(20, 23)}.sbatch`;
+  return `raysl-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${iso.slice(20, 23)}-${pid}.sbatch`;
 }
 
 export const registerSubmit: Register = (program, app) => {
@@ -55,7 +60,7 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       const { plan, script } = await prepareJob(entrypoint, args, opts, io);
       const c = painter(globals, io);
       writeWarnings(globals, io, plan.warnings);
-      const scriptPath = join(plan.jobDir, scriptName(io.now()));
+      const scriptPath = join(plan.jobDir, scriptName(io.now(), process.pid));
       const argv = sbatchArgvFor(plan, scriptPath);
       if (opts.dryRun) {
         if (globals.json) return writeJson(io, { argv, script, plan });
@@ -64,7 +69,8 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       }
       // the batch output (--output) goes here too, and Slurm will not create a missing directory
       mkdirSync(plan.jobDir, { recursive: true });
-      writeFileSync(scriptPath, script, { mode: 0o644 });
+      // 'wx': never overwrite a script another submit wrote (sbatch reads it only once it runs)
+      writeFileSync(scriptPath, script, { mode: 0o644, flag: 'wx' });
       const conflicts = sbatchEnvConflicts(io.env, plan);
       for (const x of conflicts) {
         io.stderr.write(`${c.yellow('raysl: warning:')} ignoring ${x.name}=${x.value} from the environment: it would override the planned job; use ${x.instead} or a profile\n`);

@@ -245,7 +245,7 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
     try {
       for (const c of clis) ids.push(await submittedId(c));
       const codes = await Promise.all(clis.map((c, i) => within(c.exited, 150_000, `job ${ids[i]} with no Ray to fail`)));
-      expect(codes).toEqual([4, 4]);
+      expect(codes, clis.map((c) => c.stderr() + c.stdout()).join("\n----\n")).toEqual([4, 4]);
       for (const [c, bin] of [[clis[0]!, '/nonexistent/ray'], [clis[1]!, 'ray']] as const) {
         const err = c.stderr();
         const errors = err.split('\n').filter((l) => l.startsWith('raysl: error: '));

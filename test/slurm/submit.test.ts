@@ -31,7 +31,7 @@ describe('raysl submit', () => {
     for (const f of ['job.sh', 'plan.json', 'status.json', 'controller.log', 'entrypoint.log', 'ports.json', 'agent-node1.log', 'agent-node4.log']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
-    expect(readdirSync(jobRoot).some((f) => /^raysl-\d{8}-\d{6}-\d{3}\.sbatch$/.test(f))).toBe(true);
+    expect(readdirSync(jobRoot).some((f) => /^raysl-\d{8}-\d{6}-\d{3}-\d+\.sbatch$/.test(f))).toBe(true);
     const status = readJobStatus(jobRoot, jobId)!;
     expect(status).toMatchObject({ state: 'succeeded', exitCode: 0, launcher: 'srun', joined: expect.arrayContaining(['node1', 'node2', 'node3', 'node4']) });
     // the block is recorded where other jobs look for it: the Slurm job's Comment
@@ -54,7 +54,7 @@ describe('raysl submit', () => {
     const before = (await listJobs({ states: ['all'] })).length;
     const r = await rayslDone(['submit', '--dry-run', '-N', '2', '--job-dir', join(jobRoot, 'sub'), train]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^# sbatch --parsable \S+\/sub\/raysl-\d{8}-\d{6}-\d{3}\.sbatch\n#!\/bin\/bash\n/);
+    expect(r.stdout).toMatch(/^# sbatch --parsable \S+\/sub\/raysl-\d{8}-\d{6}-\d{3}-\d+\.sbatch\n#!\/bin\/bash\n/);
     expect(r.stdout).toMatch(/^#SBATCH --nodes=2$/m);
     expect(r.stdout).toMatch(/^exec .* controller --plan /m);
     expect(existsSync(join(jobRoot, 'sub'))).toBe(false);
@@ -69,6 +69,23 @@ describe('raysl submit', () => {
     expect(out.jobDir).toBe(join(jobRoot, out.jobId));
     expect(readFileSync(join(out.jobDir, 'job.sh'), 'utf8')).toBe(readFileSync(out.script, 'utf8'));
     await waitForJobState(out.jobId, ['COMPLETED']);
+  });
+
+  it('several submits into one job dir at once each submit their own script (none overwrites another)', async () => {
+    const jobRoot = newJobRoot('together');
+    const who = ['a', 'b', 'c', 'd'];
+    const runs = await Promise.all(who.map((w) => rayslDone(['submit', '--json', '-N', '1', '--sbatch-arg=--hold', '--env', `WHO=${w}`, '--job-dir', jobRoot, train])));
+    const outs = runs.map((r) => {
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { jobId: string; jobDir: string; script: string };
+    });
+    try {
+      expect(new Set(outs.map((o) => o.script)).size).toBe(who.length);
+      outs.forEach((o, i) => expect(readFileSync(join(o.jobDir, 'job.sh'), 'utf8')).toContain(`export WHO=${who[i]}\n`));
+    } finally {
+      for (const o of outs) await cancel({ jobId: o.jobId });
+      for (const o of outs) await waitForJobEnd(o.jobId);
+    }
   });
 
   it('a job cancelled while pending ends --follow with exit 3 and Slurm\'s state', async () => {

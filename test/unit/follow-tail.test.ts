@@ -62,6 +62,10 @@ describe('tailFile', () => {
 
 describe('scriptName', () => {
   it('sorts by time and is a safe file name', () => {
-    expect(scriptName(Date.parse('2025-01-02T03:04:05.678Z'))).toBe('raysl-20250102-030405-678.sbatch');
+    expect(scriptName(Date.parse('2025-01-02T03:04:05.678Z'), 4242)).toBe('raysl-20250102-030405-678-4242.sbatch');
+  });
+  it('differs between two submitting processes in the same millisecond (they once both submitted one file)', () => {
+    const t = Date.parse('2025-01-02T03:04:05.678Z');
+    expect(scriptName(t, 4242)).not.toBe(scriptName(t, 4243));
   });
 });
