@@ -45,7 +45,7 @@ export interface RuntimeProcess {
   stop(graceMs: number): Promise<void>;
 }
 
-export interface RuntimeAdapter {
+export interface RuntimeAdapter extends RuntimeHalves {
   name: RuntimeName;
   /**
    * The runtime binds wildcard addresses (0.0.0.0) whatever its node address: agents probe the
@@ -62,4 +62,70 @@ export interface RuntimeAdapter {
   /** Extra environment the entrypoint sees, e.g. RAY_ADDRESS for ray. */
   entrypointEnv(head: { address: string; portBase: number; layout: PortLayout; rayAuth: RayAuth; tokenFile: string }): Record<string, string | undefined>;
   // (undefined: remove the variable from what the entrypoint inherits)
+}
+
+/**
+ * A runtime's two halves beyond starting daemons (the builtin runtime's scheduler, KV store and
+ * command execution live here, not in the controller or the agent). The controller and the agent
+ * carry the halves' messages without reading them: on the agent channel they travel as
+ * `{ t: 'rt', body }` and each half validates its own bodies.
+ */
+export interface ControllerHalfContext {
+  jobId: string;
+  log: (line: string) => void;
+  /** Sends a runtime message to one node's agent half; false when that node has no live channel. */
+  send(node: string, body: unknown): boolean;
+  /** The job's port layout and the block's base (a node's ports are base + offset on Slurm). */
+  layout: PortLayout;
+  portBase(node: string): number;
+}
+
+export interface JoinedNode {
+  name: string;
+  role: 'head' | 'worker';
+  address: string;
+  hostname: string;
+  cpus: number;
+  gpus: number;
+  memoryMb?: number;
+  gpuIds: string[];
+}
+
+export interface ControllerHalf {
+  /**
+   * Serves one authenticated request of the control server (the token is checked already);
+   * resolves false when the route is not this runtime's (the server answers 404 then).
+   */
+  handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, url: URL): Promise<boolean>;
+  onJoin(node: JoinedNode): void;
+  /** A joined node's agent or runtime is gone: fail or retry what ran there. */
+  onLoss(node: string, reason: string): void;
+  /** A runtime message from one node's agent half. */
+  onMessage(node: string, body: unknown): void;
+  /** The job is ending: answer what is waiting, stop accepting work. */
+  close(): Promise<void>;
+}
+
+export interface AgentHalfContext {
+  nodeName: string;
+  /** Sends a runtime message to the controller half. */
+  send(body: unknown): void;
+  /** Environment for the processes this half starts (the job's env plus the node's). */
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  portBase: number;
+  layout: PortLayout;
+  log: (line: string) => void;
+}
+
+export interface AgentHalf {
+  onMessage(body: unknown): void;
+  /** Stops everything this half started on the node: TERM, grace, KILL. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Optional halves of a runtime adapter (Ray has none: Ray's own head does this work). */
+export interface RuntimeHalves {
+  controllerHalf?(ctx: ControllerHalfContext): ControllerHalf;
+  agentHalf?(ctx: AgentHalfContext): AgentHalf;
 }
