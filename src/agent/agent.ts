@@ -17,11 +17,11 @@ import { resolveNodeIp } from '../runtimes/iface.js';
 import { appPortsEnv } from '../core/ports.js';
 import { openChannel, type Channel } from './channel.js';
 import { checkGrant, grantedFromEnv } from './granted.js';
-import { PROTOCOL_VERSION, TOKEN_ENV, type ControllerMessage, type ProbeAgain, type Start, type TakenPort, type Welcome } from '../controller/protocol.js';
+import { TOKEN_ENV } from '../core/env-names.js';
+import { AGENT_PROTOCOL, type ControllerMessage, type ProbeAgain, type Start, type TakenPort, type Welcome } from '../protocol/agent.js';
 import { signalGroup, waitGroupGone } from '../proc/terminate.js';
 import { getRuntime } from '../runtimes/index.js';
-import type { RuntimeProcess } from '../runtimes/types.js';
-import { runCommand, type RunningCommand } from '../runtimes/builtin/exec.js';
+import type { AgentHalf, RuntimeProcess } from '../runtimes/types.js';
 import type { SignalSource, StopSignal } from '../controller/controller.js';
 
 export interface AgentOptions {
@@ -71,7 +71,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   let channel: Channel | undefined;
   let runtime: RuntimeProcess | undefined;
   let scratch: string | undefined;
-  const running = new Set<RunningCommand>();
+  let half: AgentHalf | undefined;
   try {
     channel = await openChannel(o.controller, token);
     const ch = channel;
@@ -101,16 +101,16 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         log(`refused by the controller: ${m.reason}`);
         finish({ kind: 'stop', reason: m.reason });
       } else if (m.t === 'stop') finish({ kind: 'stop', reason: m.reason });
-      else if (m.t === 'run') {
-        const cmd = runCommand(m.req, { ...o.env, ...runEnv }, process.cwd());
-        running.add(cmd);
-        void cmd.result.then((result) => {
-          running.delete(cmd);
-          ch.send({ t: 'result', id: m.id, result });
-        });
+      else if (m.t === 'rt') {
+        try {
+          if (!half) throw new Error('this node has not joined yet');
+          half.onMessage(m.body);
+        } catch (err) {
+          log(`runtime message refused: ${(err as Error).message}`);
+        }
       }
     });
-    ch.send({ t: 'hello', v: PROTOCOL_VERSION, node, role: o.role, pid: process.pid, hostname: hostname(), granted });
+    ch.send({ t: 'hello', v: AGENT_PROTOCOL, node, role: o.role, pid: process.pid, hostname: hostname(), granted });
     const first = await nextMessage();
     if ('kind' in first) return exitFor(first, log);
     if (first.t !== 'welcome') return protocolError(`expected welcome first, got ${first.t}`);
@@ -235,6 +235,16 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       ch.send({ t: 'runtime-exited', code: already.code, signal: already.signal, ...(already.detail ? { detail: already.detail } : {}) });
       return exitFor({ kind: 'runtime-exited' }, log);
     }
+    // the runtime's agent half runs what its controller half places on this node
+    half = adapter.agentHalf?.({
+      nodeName: node,
+      send: (body) => ch.send({ t: 'rt', body }),
+      env: { ...o.env, ...runEnv },
+      cwd: process.cwd(),
+      portBase,
+      layout: w.layout,
+      log,
+    });
     ch.send({
       t: 'ready',
       ...(rt.notes && rt.notes.length > 0 ? { notes: rt.notes } : {}),
@@ -247,6 +257,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         gpus: grant.resources.gpus,
         ...(grant.resources.memoryMb !== undefined ? { memoryMb: grant.resources.memoryMb } : {}),
         gpuIds: grant.gpuIds,
+        ...(w.customResources && Object.keys(w.customResources).length > 0 ? { custom: w.customResources } : {}),
       },
     });
     log(`joined: runtime ${w.runtime} up on ${runtimeAddress}, ports ${portBase}-${portBase + w.layout.size - 1}`);
@@ -254,7 +265,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   } finally {
     // reverse start order: the entrypoint (only when the controller that owns it is gone), commands, runtime, scratch, channel
     if (ended?.kind === 'lost' && entrypointPgid !== undefined) await stopOrphanedEntrypoint(entrypointPgid, o.env.RAYSL_JOB_ID, grace, log);
-    await Promise.all([...running].map((c) => c.stop(grace)));
+    await half?.stop(grace);
     if (runtime) await runtime.stop(grace);
     if (scratch) {
       rmSync(scratch, { recursive: true, force: true });

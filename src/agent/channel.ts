@@ -5,7 +5,8 @@
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { AGENT_UPGRADE, LineDecoder, encodeMessage, parseControllerMessage, splitAddress, type AgentMessage, type ControllerMessage } from '../controller/protocol.js';
+import { AGENT_UPGRADE, encodeMessage, parseControllerMessage, type AgentMessage, type ControllerMessage } from '../protocol/agent.js';
+import { LineDecoder, splitAddress } from '../protocol/wire.js';
 
 export interface Channel {
   send(m: AgentMessage): void;

@@ -4,7 +4,7 @@
  * more granted than planned is trimmed to the plan (the extra stays unused, never claimed).
  */
 import type { NodeResources } from '../core/types.js';
-import type { Granted } from '../controller/protocol.js';
+import type { Granted } from '../protocol/agent.js';
 
 function positiveInt(v: string | undefined): number | undefined {
   if (v === undefined || v.trim() === '') return undefined;

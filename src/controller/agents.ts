@@ -2,25 +2,15 @@
  * Join tracking over the agents' live connections. Each agent holds one upgraded socket speaking
  * newline-delimited JSON (protocol.ts): hello -> welcome -> probed (-> probe -> probed)* -> start ->
  * ready; the probe phase itself is run by port-phase.ts over the 'probed' events. A socket that closes is a lost
- * node at once; nothing polls. Run requests for the builtin runtime are forwarded over the same
- * socket and answered by id.
+ * node at once; nothing polls. The runtime's own messages (`rt`) pass through to its controller
+ * half unread.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { within } from '../proc/terminate.js';
-import {
-  encodeMessage,
-  LineDecoder,
-  parseAgentMessage,
-  type ControllerMessage,
-  type NodeInfo,
-  type RunRequest,
-  type RunResult,
-  type Probed,
-  type Welcome,
-  type AgentMessage,
-} from './protocol.js';
+import { encodeMessage, parseAgentMessage, type AgentMessage, type ControllerMessage, type NodeInfo, type Probed, type Welcome } from '../protocol/agent.js';
+import { LineDecoder } from '../protocol/wire.js';
 
 export interface AgentSlot {
   name: string;
@@ -43,7 +33,6 @@ interface Live {
   welcomed?: boolean;
   /** What a connected node is waiting for (named in the join error if it never joins). */
   note?: string;
-  pending: Map<number, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>;
 }
 
 export interface AgentEvents {
@@ -52,13 +41,12 @@ export interface AgentEvents {
   lost: [node: string, reason: string];
   connected: [node: string, pid: number];
   probed: [node: string, report: Probed];
+  /** A message of the node's runtime half, for the runtime's controller half. */
+  rt: [node: string, body: unknown];
 }
-
-export class NodeGoneError extends Error {}
 
 export class AgentRegistry extends EventEmitter<AgentEvents> {
   private readonly live = new Map<string, Live>();
-  private nextRunId = 1;
   private stopping = false;
 
   constructor(
@@ -67,7 +55,7 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     private readonly welcomeFor: (slot: AgentSlot) => Welcome | Promise<Welcome>,
   ) {
     super();
-    for (const slot of slots) this.live.set(slot.name, { slot, state: 'pending', pending: new Map() });
+    for (const slot of slots) this.live.set(slot.name, { slot, state: 'pending' });
   }
 
   /** Takes over an upgraded socket (token already checked by the server). */
@@ -122,16 +110,14 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
         } else if (m.t === 'ready') {
           me.state = 'joined';
           me.info = { ...m.node, name: me.slot.name, role: me.slot.role };
-          this.emit('joined', me.info, (m.notes ?? []).filter((n): n is string => typeof n === 'string'));
+          this.emit('joined', me.info, m.notes ?? []);
         } else if (m.t === 'fail') {
           if (m.hint) me.hint = m.hint;
           this.markFailed(me, m.reason);
-        } else if (m.t === 'result') {
-          const p = me.pending.get(m.id);
-          me.pending.delete(m.id);
-          p?.resolve(m.result);
+        } else if (m.t === 'rt') {
+          if (me.state === 'joined') this.emit('rt', me.slot.name, m.body);
         } else if (m.t === 'runtime-exited') {
-          this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})${typeof m.detail === 'string' ? `: ${m.detail.slice(0, 500)}` : ''}`);
+          this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})${m.detail !== undefined ? `: ${m.detail.slice(0, 500)}` : ''}`);
         }
       }
     });
@@ -149,7 +135,6 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     const wasJoined = l.state === 'joined';
     l.state = wasJoined ? 'lost' : 'failed';
     l.reason = reason;
-    this.rejectPending(l, reason);
     // the log line carries the agent's hint too; the join report keeps them apart
     const told = l.hint ? `${reason} (${l.hint})` : reason;
     if (wasJoined) this.emit('lost', l.slot.name, told);
@@ -159,22 +144,15 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
   private markGone(l: Live, reason: string): void {
     if (this.stopping) {
       if (l.state !== 'failed') l.state = 'stopped';
-      this.rejectPending(l, 'the job is shutting down');
       return;
     }
     if (l.state === 'joined') {
       l.state = 'lost';
       l.reason = reason;
-      this.rejectPending(l, reason);
       this.emit('lost', l.slot.name, reason);
     } else if (l.state === 'connected' || l.state === 'pending') {
       this.markFailed(l, reason);
     }
-  }
-
-  private rejectPending(l: Live, reason: string): void {
-    for (const p of l.pending.values()) p.reject(new NodeGoneError(`node ${l.slot.name}: ${reason}`));
-    l.pending.clear();
   }
 
   /** Marks a node that never connected as failed (e.g. its agent process exited before hello). */
@@ -242,19 +220,6 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
       s.write(encodeMessage({ t: 'refuse', reason }));
       s.end();
     }
-  }
-
-  run(req: RunRequest): Promise<RunResult> {
-    const l = this.live.get(req.node);
-    if (!l || l.state !== 'joined' || !l.socket) {
-      return Promise.reject(new NodeGoneError(l ? `node ${req.node} is not available (${l.state})` : `no node named ${req.node}`));
-    }
-    const id = this.nextRunId++;
-    const socket = l.socket;
-    return new Promise((resolve, reject) => {
-      l.pending.set(id, { resolve, reject });
-      socket.write(encodeMessage({ t: 'run', id, req }));
-    });
   }
 
   /** Tells every connected agent to stop; resolves when their sockets closed or the bound passed. */

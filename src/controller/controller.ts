@@ -16,7 +16,6 @@ import { jobPaths, type PortsRecord } from '../core/jobdir.js';
 import { initialStatus, withNode, withPhase, withState, type JobState } from '../core/status.js';
 import type { Launcher, LaunchedAgents } from '../launchers/types.js';
 import { getRuntime } from '../runtimes/index.js';
-import { KvStore } from '../runtimes/builtin/kv.js';
 import { AgentRegistry, type AgentSlot } from './agents.js';
 import { createControlServer, listen, type ControlServer } from './server.js';
 import { newToken, writeTokenFile } from './token.js';
@@ -24,7 +23,10 @@ import { StatusFile, writeJsonAtomic } from './status-file.js';
 import { progressLog } from './log.js';
 import { Cancelled, waitForJoin } from './join.js';
 import { exitCodeOf, startEntrypoint, type RunningEntrypoint } from './entrypoint.js';
-import { ADDRESS_ENV, PROTOCOL_VERSION, TOKEN_ENV, type Welcome } from './protocol.js';
+import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
+import { AGENT_PROTOCOL, type Welcome } from '../protocol/agent.js';
+import { API_VERSION } from '../protocol/api.js';
+import type { ControllerHalf } from '../runtimes/types.js';
 import { PortPhase } from './port-phase.js';
 import { within } from '../proc/terminate.js';
 
@@ -111,7 +113,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
   });
 
   const runtime = getRuntime(plan.runtime);
-  const kv = new KvStore();
+  let half: ControllerHalf | undefined;
   let server: ControlServer | undefined;
   let agentsRef: AgentRegistry | undefined;
   let launched: LaunchedAgents | undefined;
@@ -142,7 +144,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     let phase: PortPhase | undefined;
     const welcome = (slot: AgentSlot): Welcome => ({
       t: 'welcome',
-      v: PROTOCOL_VERSION,
+      v: AGENT_PROTOCOL,
       jobId,
       runtime: plan.runtime,
       address: slot.address,
@@ -168,7 +170,18 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     const sliceBase = (slot: AgentSlot, b: PortBlock): number => b.base + (slices > 1 ? nodes.indexOf(slot.name) * plan.portLayout.size : 0);
     const taken = await edges.launcher.takenBlocks(jobId, nodes);
     const hooks = testHooks(edges.env);
-    const ctl = createControlServer({ token, info: { protocol: PROTOCOL_VERSION, jobId, runtime: plan.runtime, head }, agents, kv });
+    // the runtime's controller half: its routes on the control server, its messages on the agent channel
+    half = runtime.controllerHalf?.({
+      jobId,
+      log,
+      send: (node, body) => agents.send(node, { t: 'rt', body }),
+      layout: plan.portLayout,
+      portBase: (node) => (phase as PortPhase).current().base + (slices > 1 ? nodes.indexOf(node) * plan.portLayout.size : 0),
+      taskLog: join(paths.dir, 'tasks.log'),
+    });
+    const rtHalf = half;
+    if (rtHalf) agents.on('rt', (node, body) => rtHalf.onMessage(node, body));
+    const ctl = createControlServer({ token, info: { protocol: API_VERSION, jobId, runtime: plan.runtime, head }, agents, ...(half ? { half } : {}) });
     for (let attempt = 0; ; attempt++) {
       const candidate =
         attempt === 0 && hooks.firstBase !== undefined
@@ -236,6 +249,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       const n = agents.joinedNodes().length;
       log(`${info.name} joined (${info.cpus} CPU, ${info.gpus} GPU) ${n}/${nodes.length}`);
       st.update((s) => withPhase(withNode(s, info.name, { state: 'joined', cpus: info.cpus, gpus: info.gpus }), edges.now(), { phase: 'node-joined', node: info.name }));
+      half?.onJoin(info);
     });
     agents.on('failed', (node, reason) => {
       log(`${node} failed: ${reason} (log: ${paths.agentLog(node)})`);
@@ -244,6 +258,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     agents.on('lost', (node, reason) => {
       log(`${node} lost: ${reason} (log: ${paths.agentLog(node)})`);
       st.update((s) => withPhase(withNode(s, node, { state: 'lost', reason }), edges.now(), { phase: 'node-lost', node, detail: reason }));
+      half?.onLoss(node, reason);
       if (!plan.continueOnNodeLoss) requestStop({ kind: 'node-lost', node, reason });
     });
 
@@ -351,7 +366,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
       if (n > 0) log(`killed ${n} process(es) of the job that outlived their agent (found by RAYSL_JOB_ID=${jobId})`);
     });
     await teardownStep(log, 'control server', async () => {
-      kv.close();
+      await half?.close();
       await server?.close();
     });
     await teardownStep(log, 'port record', () => edges.launcher.releaseBlock(jobId));

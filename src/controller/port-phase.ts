@@ -18,7 +18,7 @@ import { ClusterFormError, asRayslError, type RayslError } from '../core/errors.
 import type { PortBlock, PortLayout } from '../core/types.js';
 import { formatBlock, portsOf, rangesOf } from '../core/ports.js';
 import type { AgentRegistry, AgentSlot } from './agents.js';
-import type { Probed, Start, TakenPort } from './protocol.js';
+import type { Probed, Start, TakenPort } from '../protocol/agent.js';
 
 export interface PortPhaseOptions {
   agents: AgentRegistry;

@@ -11,6 +11,7 @@
  *   builtin  1             agent                   builtin runtime agent (every node)
  *   builtin  2-7           (spare)                 room for future named ports
  *   builtin  8-15          app (8 ports)           the user's own services (e.g. MASTER_PORT)
+ *   builtin  16-47         service (32 ports)      cluster.spawn(): one per service ($RAYSL_SERVICE_PORT)
  *   ray      1             gcs                     ray start --port (GCS server)
  *   ray      2             node_manager            --node-manager-port (raylet)
  *   ray      3             object_manager          --object-manager-port
@@ -49,6 +50,8 @@ export const GRANULARITY = 64;
 export const MIN_BLOCK_PORT = 20000;
 export const MAX_PORT = 65535;
 export const APP_PORTS = 8;
+/** Ports of the builtin runtime's services per node (cluster.spawn); a block has 64 ports anyway. */
+export const SERVICE_PORTS = 32;
 export const WORKER_PORTS_PER_CPU = 4;
 export const WORKER_PORTS_MIN = 64;
 export const WORKER_PORTS_MAX = 1024;
@@ -101,7 +104,7 @@ export function portLayout(runtime: RuntimeName, cpusPerNode: number): PortLayou
     });
   }
   if (runtime === 'builtin') {
-    return { size: GRANULARITY, ports: { controller: 0, agent: 1 }, ranges: { app: { offset: 8, count: APP_PORTS } } };
+    return { size: GRANULARITY, ports: { controller: 0, agent: 1 }, ranges: { app: { offset: 8, count: APP_PORTS }, service: { offset: 16, count: SERVICE_PORTS } } };
   }
   if (runtime === 'ray') {
     const ports: Record<string, number> = { controller: 0 };

@@ -78,6 +78,8 @@ export interface ControllerHalfContext {
   /** The job's port layout and the block's base (a node's ports are base + offset on Slurm). */
   layout: PortLayout;
   portBase(node: string): number;
+  /** File that collects every task's output, prefixed with its id and node (the job's task log). */
+  taskLog?: string;
 }
 
 export interface JoinedNode {
@@ -89,6 +91,7 @@ export interface JoinedNode {
   gpus: number;
   memoryMb?: number;
   gpuIds: string[];
+  custom?: Record<string, number>;
 }
 
 export interface ControllerHalf {

@@ -1,9 +1,11 @@
 /**
- * The builtin runtime: the agents themselves form the cluster. Nothing extra runs on a node;
- * the node table, resources, KV store and command execution go through the control server
- * (controller/server.ts) and the agent channel (agent/agent.ts, builtin/exec.ts).
+ * The builtin runtime: the agents themselves form the cluster. Nothing extra runs on a node; its
+ * two halves do the work: the controller half (scheduler, tasks, services, placement groups, KV;
+ * controller-half.ts) and one agent half per node that runs what was placed there (agent-half.ts).
  */
 import type { RuntimeAdapter, RuntimeProcess } from '../types.js';
+import { builtinAgentHalf } from './agent-half.js';
+import { builtinControllerHalf } from './controller-half.js';
 
 export const builtinRuntime: RuntimeAdapter = {
   name: 'builtin',
@@ -17,5 +19,7 @@ export const builtinRuntime: RuntimeAdapter = {
       stop: async () => stopped({ code: 0, signal: null, expected: true }),
     };
   },
+  controllerHalf: builtinControllerHalf,
+  agentHalf: builtinAgentHalf,
   entrypointEnv: () => ({}),
 };
