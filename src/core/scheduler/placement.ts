@@ -1,0 +1,255 @@
+/**
+ * Where a placement group's bundles go: all of them or none.
+ *
+ * - STRICT_PACK: every bundle on one node (tried node by node, in join order).
+ * - STRICT_SPREAD: each bundle on its own node. That is a bipartite matching (bundle -> a node it fits
+ *   alone), solved exactly with augmenting paths, so a big bundle is never starved by a small one
+ *   that took the only big node.
+ * - PACK / SPREAD: a depth-first search over (bundle -> node, device) that finds an assignment whenever
+ *   one exists, then keeps improving it by branch and bound: PACK minimises the number of nodes used
+ *   (one when STRICT_PACK fits), SPREAD maximises it (every bundle apart when STRICT_SPREAD fits).
+ *
+ * Several bundles on one node must also share its GPU devices, which is bin packing: the search tries
+ * every device a fractional bundle could take (one per distinct free share; equal devices are
+ * interchangeable) and whole-GPU bundles take the first completely free devices (all such devices are
+ * alike). Bundles are tried biggest first, which finds an answer fast in the common cases.
+ *
+ * Step budget: the search stops after SEARCH_STEP_BUDGET node choices. Groups of a few dozen bundles
+ * finish far below it; for a huge group the first assignment found (if any) is used, and if none was
+ * found within the budget the answer is 'gave-up' (the scheduler keeps such a group pending when the
+ * cluster is busy, and rejects it when even the empty cluster could not be searched).
+ */
+import { WHOLE_GPU, type Demand } from './units.js';
+import type { Holding, Pool } from './pool.js';
+import type { Strategy } from './types.js';
+
+export const SEARCH_STEP_BUDGET = 50_000;
+
+export type PlacementResult = { kind: 'found'; holdings: Holding[] } | { kind: 'none' } | { kind: 'gave-up' };
+
+/** A node's free capacity as the search mutates it (a copy; the real pools are untouched). */
+interface Slot {
+  name: string;
+  cpu: number;
+  mem: number;
+  custom: Map<string, number>;
+  devIds: string[];
+  devCap: number[];
+  devFree: number[];
+}
+
+function slotOf(pool: Pool, empty: boolean): Slot {
+  return {
+    name: pool.name,
+    cpu: empty ? pool.cpuCap : pool.cpuFree,
+    mem: empty ? pool.memCap : pool.memFree,
+    custom: new Map(empty ? pool.customCap : pool.customFree),
+    devIds: pool.devices.map((d) => d.id),
+    devCap: pool.devices.map((d) => d.cap),
+    devFree: pool.devices.map((d) => (empty ? d.cap : d.free)),
+  };
+}
+
+function scalarsFit(s: Slot, d: Demand): boolean {
+  return d.cpu <= s.cpu && d.mem <= s.mem && d.custom.every(([k, v]) => v <= (s.custom.get(k) ?? 0));
+}
+
+/** Every essentially different way to give `gpu` share units from this slot's devices. */
+function deviceChoices(s: Slot, gpu: number): number[][] {
+  if (gpu === 0) return [[]];
+  if (gpu >= WHOLE_GPU) {
+    const want = gpu / WHOLE_GPU;
+    const free: number[] = [];
+    for (let i = 0; i < s.devFree.length && free.length < want; i++) if (s.devCap[i] === WHOLE_GPU && s.devFree[i] === WHOLE_GPU) free.push(i);
+    return free.length === want ? [free] : [];
+  }
+  const seen = new Set<string>();
+  const out: number[] = [];
+  for (let i = 0; i < s.devFree.length; i++) {
+    const key = `${s.devCap[i]}/${s.devFree[i]}`;
+    if (s.devFree[i]! >= gpu && !seen.has(key)) {
+      seen.add(key);
+      out.push(i);
+    }
+  }
+  // best fit first: the fullest device that still fits
+  out.sort((a, b) => s.devFree[a]! - s.devFree[b]! || a - b);
+  return out.map((i) => [i]);
+}
+
+function apply(s: Slot, d: Demand, devs: number[], sign: 1 | -1): void {
+  s.cpu -= sign * d.cpu;
+  s.mem -= sign * d.mem;
+  for (const [k, v] of d.custom) s.custom.set(k, (s.custom.get(k) ?? 0) - sign * v);
+  const per = devs.length > 1 ? WHOLE_GPU : d.gpu;
+  for (const i of devs) s.devFree[i]! -= sign * per;
+}
+
+function holdingOf(s: Slot, d: Demand, devs: number[]): Holding {
+  const per = devs.length > 1 ? WHOLE_GPU : d.gpu;
+  return { node: s.name, cpu: d.cpu, mem: d.mem, custom: d.custom, gpus: devs.map((i) => ({ id: s.devIds[i]!, units: per })) };
+}
+
+/** Bigger bundles first: they have the fewest places to go. Stable, so equal bundles keep their order. */
+function biggestFirst(bundles: readonly Demand[]): number[] {
+  const size = (d: Demand) => [d.gpu, d.cpu, d.mem, d.custom.reduce((a, [, v]) => a + v, 0)];
+  return bundles
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const sa = size(bundles[a]!);
+      const sb = size(bundles[b]!);
+      for (let k = 0; k < sa.length; k++) if (sa[k] !== sb[k]) return sb[k]! - sa[k]!;
+      return a - b;
+    });
+}
+
+type Goal = 'any' | 'fewest-nodes' | 'most-nodes';
+
+class Search {
+  steps = 0;
+  gaveUp = false;
+  best: { score: number; holdings: Holding[] } | undefined;
+  private readonly uses: number[];
+  private distinct = 0;
+  private readonly current: Holding[] = [];
+  private readonly order: number[];
+  private readonly optimum: number;
+
+  constructor(
+    private readonly slots: Slot[],
+    private readonly bundles: readonly Demand[],
+    private readonly goal: Goal,
+    private readonly budget: { left: number },
+  ) {
+    this.uses = slots.map(() => 0);
+    this.order = biggestFirst(bundles);
+    this.optimum = goal === 'most-nodes' ? Math.min(bundles.length, slots.length) : 1;
+  }
+
+  run(): void {
+    this.dfs(0);
+  }
+
+  private done(): boolean {
+    if (this.gaveUp) return true;
+    if (!this.best) return false;
+    return this.goal === 'any' || this.best.score === this.optimum;
+  }
+
+  private dfs(k: number): void {
+    if (k === this.order.length) {
+      const score = this.distinct;
+      const better = !this.best || (this.goal === 'most-nodes' ? score > this.best.score : score < this.best.score);
+      if (better) this.best = { score, holdings: [...this.current] };
+      return;
+    }
+    if (this.best && this.goal === 'most-nodes') {
+      const unused = this.uses.filter((u) => u === 0).length;
+      if (this.distinct + Math.min(this.order.length - k, unused) <= this.best.score) return;
+    }
+    const bi = this.order[k]!;
+    const d = this.bundles[bi]!;
+    for (const j of this.nodeOrder()) {
+      const s = this.slots[j]!;
+      const opensNode = this.uses[j] === 0;
+      if (this.best && this.goal === 'fewest-nodes' && this.distinct + (opensNode ? 1 : 0) >= this.best.score) continue;
+      if (!scalarsFit(s, d)) continue;
+      for (const devs of deviceChoices(s, d.gpu)) {
+        if (--this.budget.left < 0) {
+          this.gaveUp = true;
+          return;
+        }
+        this.steps++;
+        apply(s, d, devs, 1);
+        this.uses[j]!++;
+        if (opensNode) this.distinct++;
+        this.current[bi] = holdingOf(s, d, devs);
+        this.dfs(k + 1);
+        if (opensNode) this.distinct--;
+        this.uses[j]!--;
+        apply(s, d, devs, -1);
+        if (this.done()) return;
+      }
+    }
+  }
+
+  /** PACK tries nodes already in use first; SPREAD tries unused nodes first, then the least used. */
+  private nodeOrder(): number[] {
+    const idx = this.slots.map((_, j) => j);
+    if (this.goal === 'fewest-nodes') return idx.sort((a, b) => Number(this.uses[a] === 0) - Number(this.uses[b] === 0) || a - b);
+    if (this.goal === 'most-nodes') return idx.sort((a, b) => this.uses[a]! - this.uses[b]! || a - b);
+    return idx;
+  }
+}
+
+function strictPack(slots: Slot[], bundles: readonly Demand[], budget: { left: number }): PlacementResult {
+  let gaveUp = false;
+  for (const s of slots) {
+    const search = new Search([s], bundles, 'any', budget);
+    search.run();
+    if (search.best) return { kind: 'found', holdings: search.best.holdings };
+    if (search.gaveUp) gaveUp = true;
+  }
+  return gaveUp ? { kind: 'gave-up' } : { kind: 'none' };
+}
+
+/** Fits `d` alone on slot s (one bundle per node, so no sharing between bundles to think about). */
+function fitsAlone(s: Slot, d: Demand): number[] | undefined {
+  if (!scalarsFit(s, d)) return undefined;
+  return deviceChoices(s, d.gpu)[0];
+}
+
+/** Maximum bipartite matching bundle -> node (Kuhn's augmenting paths); exact, O(bundles * edges). */
+function strictSpread(slots: Slot[], bundles: readonly Demand[]): PlacementResult {
+  if (bundles.length > slots.length) return { kind: 'none' };
+  const fits = bundles.map((d) => slots.map((s) => fitsAlone(s, d) !== undefined));
+  const ownerOf: number[] = slots.map(() => -1);
+  const augment = (b: number, seen: boolean[]): boolean => {
+    // a free node first (keeps the obvious assignment), then paths that move earlier bundles over
+    const direct = slots.findIndex((_, j) => fits[b]![j] && ownerOf[j] === -1);
+    if (direct >= 0) {
+      ownerOf[direct] = b;
+      return true;
+    }
+    for (let j = 0; j < slots.length; j++) {
+      if (!fits[b]![j] || seen[j]) continue;
+      seen[j] = true;
+      if (ownerOf[j] === -1 || augment(ownerOf[j]!, seen)) {
+        ownerOf[j] = b;
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const b of biggestFirst(bundles)) if (!augment(b, slots.map(() => false))) return { kind: 'none' };
+  const holdings: Holding[] = new Array(bundles.length);
+  ownerOf.forEach((b, j) => {
+    if (b < 0) return;
+    const s = slots[j]!;
+    const d = bundles[b]!;
+    holdings[b] = holdingOf(s, d, fitsAlone(s, d)!);
+  });
+  return { kind: 'found', holdings };
+}
+
+/**
+ * Places all bundles on the pools' free capacity (or, with `empty`, on the pools as if nothing ran:
+ * the "could this group ever fit" question). Holdings come back in bundle order.
+ */
+export function placeGroup(pools: readonly Pool[], bundles: readonly Demand[], strategy: Strategy, empty = false, budgetSteps = SEARCH_STEP_BUDGET): PlacementResult {
+  const slots = () => pools.map((p) => slotOf(p, empty));
+  const budget = { left: budgetSteps };
+  if (strategy === 'STRICT_SPREAD') return strictSpread(slots(), bundles);
+  if (strategy === 'STRICT_PACK') return strictPack(slots(), bundles, budget);
+  if (strategy === 'PACK') {
+    const one = strictPack(slots(), bundles, budget);
+    if (one.kind === 'found') return one;
+  } else {
+    const apart = strictSpread(slots(), bundles);
+    if (apart.kind === 'found') return apart;
+  }
+  const search = new Search(slots(), bundles, strategy === 'PACK' ? 'fewest-nodes' : 'most-nodes', budget);
+  search.run();
+  if (search.best) return { kind: 'found', holdings: search.best.holdings };
+  return search.gaveUp ? { kind: 'gave-up' } : { kind: 'none' };
+}
