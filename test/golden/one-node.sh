@@ -14,6 +14,7 @@
 #   controller  0       1
 #   agent       1       1
 #   app         8-15    8
+#   service     16-47   32
 #   block size 64
 #
 # #SBATCH lines are read by sbatch's own tokenizer (no shell): values are double-quoted where needed.
@@ -28,4 +29,4 @@ set -eo pipefail
 
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
-exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .ts entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/train.ts","args":[],"interpreter":["/usr/bin/node","/opt/raysl/node_modules/tsx/dist/cli.mjs"],"kind":"tsx"},"nodes":1,"minNodes":1,"perNode":{"cpus":64,"gpus":0},"aggregate":{"cpus":64,"gpus":0},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","1"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[]}'
+exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .ts entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/train.ts","args":[],"interpreter":["/usr/bin/node","/opt/raysl/node_modules/tsx/dist/cli.mjs"],"kind":"tsx"},"nodes":1,"minNodes":1,"perNode":{"cpus":64,"gpus":0},"aggregate":{"cpus":64,"gpus":0},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","1"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[]}'

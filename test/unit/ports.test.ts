@@ -64,9 +64,9 @@ describe('portLayout', () => {
     expect(layoutProblems(l)).toEqual([]);
   });
 
-  it.each([1, 4, 128])('builtin with %i CPUs: controller, agent, 8 app ports, one granule', (cpus) => {
+  it.each([1, 4, 128])('builtin with %i CPUs: controller, agent, 8 app ports, 32 service ports, one granule', (cpus) => {
     const l = portLayout('builtin', cpus);
-    expect(l).toEqual({ size: 64, ports: { controller: 0, agent: 1 }, ranges: { app: { offset: 8, count: 8 } } });
+    expect(l).toEqual({ size: 64, ports: { controller: 0, agent: 1 }, ranges: { app: { offset: 8, count: 8 }, service: { offset: 16, count: 32 } } });
     expect(layoutProblems(l)).toEqual([]);
   });
 
@@ -93,6 +93,7 @@ describe('portsOf / rangesOf / describer', () => {
       { name: 'controller', offset: 0, count: 1, first: 20032, last: 20032 },
       { name: 'agent', offset: 1, count: 1, first: 20033, last: 20033 },
       { name: 'app', offset: 8, count: 8, first: 20040, last: 20047 },
+      { name: 'service', offset: 16, count: 32, first: 20048, last: 20079 },
     ]);
     const text = describeLayout(l, 20032);
     expect(text).toContain('app         8-15    8      20040-20047');
