@@ -13,10 +13,11 @@ const cluster = await connect();
 const total = await cluster.resources();
 console.log(`job ${cluster.info.jobId}: ${total.nodes} nodes, ${total.cpus} CPUs, ${total.gpus} GPUs (runtime ${cluster.info.runtime})`);
 
-// One probe per node, all at once: what each node's processes see.
+// One probe per node, all at once: what each node's processes see. A task sees the GPUs it
+// holds (CUDA_VISIBLE_DEVICES), so each probe asks for all of its node's.
 const nodes = await cluster.nodes();
 const probe = ['sh', '-c', 'echo "$(hostname) ${CUDA_VISIBLE_DEVICES:-none} $RAYSL_NODE ${RAYSL_APP_PORTS:-none}"'];
-const results = await Promise.all(nodes.map((n) => cluster.run(n.name, probe)));
+const results = await Promise.all(nodes.map((n) => cluster.run(n.name, probe, { gpus: n.gpus })));
 
 const rows = nodes.map((n, i) => {
   const r = results[i]!;
