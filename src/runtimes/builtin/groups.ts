@@ -33,7 +33,7 @@ export class GroupBook {
   create(req: GroupRequest): GroupState {
     const id = `pg${this.next++}`;
     const r = this.d.scheduler.createGroup(id, req.bundles, req.strategy);
-    if (r.status === 'rejected') throw new HttpError(422, `placement group (${req.strategy}, ${req.bundles.length} bundle(s)) can never be placed: ${r.reason}`, 'infeasible');
+    if (r.status === 'rejected') throw new HttpError(422, r.reason, 'infeasible');
     const g: Group = { id, req, state: r.status === 'ready' ? 'ready' : 'pending', waiters: [], ...(r.status === 'ready' ? { bundles: r.bundles } : {}) };
     this.groups.set(id, g);
     this.d.log(`placement group ${id} (${req.strategy}, ${req.bundles.length} bundle(s)): ${g.state}`);
