@@ -220,6 +220,9 @@ export class TaskBook {
 
   private retry(t: Task, reason: string): void {
     t.state = 'pending';
+    // the result is the last attempt's; the caller's stream had every attempt's output
+    t.stdout = new Kept();
+    t.stderr = new Kept();
     t.stream.send({ e: 'retry', attempt: t.attempt + 1, reason });
     this.d.log(`${t.id}: ${reason}; running it again (attempt ${t.attempt + 1} of ${(t.req.maxRetries ?? 0) + 1})`);
     this.schedule(t);
