@@ -31,9 +31,11 @@ async function start(name: string): Promise<Service> {
 
 const services = await Promise.all([start('embedder'), start('reranker')]);
 try {
-  // The client is a task of its own, placed wherever it fits: it reaches the services over the network.
+  // The client is a task of its own, on another node where there is one: it reaches the services
+  // over the network, at the addresses and ports spawn() reported.
+  const elsewhere = (await cluster.nodes()).find((n) => !services.some((s) => s.node === n.name));
   const call = `Promise.all(process.argv.slice(1).map((u) => fetch(u + '/query?q=1').then((r) => r.text()))).then((a) => console.log(a.join('').trim()))`;
-  const r = await cluster.run(['node', '-e', call, ...services.map((s) => s.url!)]);
+  const r = await cluster.run(['node', '-e', call, ...services.map((s) => s.url!)], elsewhere ? { node: elsewhere.name } : {});
   console.log(`client task on ${r.node} got:\n${r.stdout.trim()}`);
   const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; node: string });
   const names = answers.map((a) => a.name).sort();
