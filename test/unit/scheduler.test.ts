@@ -2,6 +2,7 @@
 // and the rules a user meets (rejections say what was asked and what the cluster has).
 import { describe, expect, it } from 'vitest';
 import { Scheduler, taskRequest, type Decision, type NodeCapacity } from '../../src/core/scheduler/index.js';
+import { PendingQueue } from '../../src/core/scheduler/queue.js';
 
 const gpuNode = (name: string, gpus: number, cpus = 8): NodeCapacity => ({ name, cpus, gpuIds: Array.from({ length: gpus }, (_, i) => String(i)) });
 const cluster = (...nodes: NodeCapacity[]) => {
@@ -233,5 +234,27 @@ describe('nodes', () => {
     expect(() => s.addNode({ name: 'n', cpus: 2, gpuIds: ['0', '0'] })).toThrow('gpuIds must be distinct');
     s.addNode({ name: 'n', cpus: 2, gpuIds: [] });
     expect(() => s.addNode({ name: 'n', cpus: 2, gpuIds: [] })).toThrow('node n joined twice');
+  });
+});
+
+describe('PendingQueue admission cost', () => {
+  it('a pass over 10,000 identical pending items that do not fit asks once per shape, not once per item', () => {
+    const q = new PendingQueue<number>();
+    for (let i = 0; i < 10_000; i++) q.push(`same${i}`, 'shape-a', i);
+    q.push('other', 'shape-b', -1);
+    const asked: string[] = [];
+    q.pass((item) => (asked.push(item.id), false));
+    expect(asked).toEqual(['same0', 'other']);
+  });
+
+  it('places oldest first across shapes and stops a shape at its first misfit', () => {
+    const q = new PendingQueue<number>();
+    ['a1', 'b1', 'a2', 'b2', 'a3'].forEach((id) => q.push(id, id[0]!, 0));
+    const asked: string[] = [];
+    q.pass((item) => (asked.push(item.id), item.id !== 'b1' && item.id !== 'a3'));
+    expect(asked).toEqual(['a1', 'b1', 'a2', 'a3']);
+    expect(q.size).toBe(3); // b1, b2, a3
+    expect(q.remove('b1')?.id).toBe('b1');
+    expect(q.has('b2')).toBe(true);
   });
 });
