@@ -258,3 +258,25 @@ describe('PendingQueue admission cost', () => {
     expect(q.has('b2')).toBe(true);
   });
 });
+
+describe('big groups (the search budget)', () => {
+  const gpus = (nodes: number, per: number) => cluster(...Array.from({ length: nodes }, (_, i) => gpuNode(`n${i}`, per, 64)));
+
+  it('places large easy groups whole: 300 x 1 GPU on 64 nodes x 8 packs onto the fewest nodes (38)', () => {
+    const r = gpus(64, 8).createGroup('g', ones(300), 'PACK');
+    expect(r.status === 'ready' && new Set(r.bundles.map((b) => b.node)).size).toBe(38);
+    const s = gpus(64, 8).createGroup('s', ones(300), 'SPREAD');
+    expect(s.status === 'ready' && new Set(s.bundles.map((b) => b.node)).size).toBe(64);
+  });
+
+  it('says so when the search budget runs out instead of searching forever', () => {
+    // 40 x 0.3 GPU on 12 devices: 12 GPUs of volume, but only 3 bundles fit a device (36 in all)
+    const r = gpus(4, 3).createGroup('g', Array.from({ length: 40 }, () => ({ gpus: 0.3 })), 'PACK');
+    expect(r).toEqual({ status: 'rejected', reason: 'placement group g (40 bundles, PACK) could not be placed within the search budget of 50000 steps: use fewer, larger bundles or a STRICT_ strategy' });
+  });
+
+  it('refuses more than MAX_BUNDLES bundles', () => {
+    const r = gpus(1, 1).createGroup('g', Array.from({ length: 1001 }, () => ({ cpus: 0.001 })), 'PACK');
+    expect(r).toEqual({ status: 'rejected', reason: 'placement group g has 1001 bundles; raysl places at most 1000 per group: split it' });
+  });
+});
