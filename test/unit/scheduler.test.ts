@@ -2,6 +2,7 @@
 // and the rules a user meets (rejections say what was asked and what the cluster has).
 import { describe, expect, it } from 'vitest';
 import { Scheduler, taskRequest, type Decision, type NodeCapacity } from '../../src/core/scheduler/index.js';
+import { PendingQueue } from '../../src/core/scheduler/queue.js';
 
 const gpuNode = (name: string, gpus: number, cpus = 8): NodeCapacity => ({ name, cpus, gpuIds: Array.from({ length: gpus }, (_, i) => String(i)) });
 const cluster = (...nodes: NodeCapacity[]) => {
@@ -233,5 +234,49 @@ describe('nodes', () => {
     expect(() => s.addNode({ name: 'n', cpus: 2, gpuIds: ['0', '0'] })).toThrow('gpuIds must be distinct');
     s.addNode({ name: 'n', cpus: 2, gpuIds: [] });
     expect(() => s.addNode({ name: 'n', cpus: 2, gpuIds: [] })).toThrow('node n joined twice');
+  });
+});
+
+describe('PendingQueue admission cost', () => {
+  it('a pass over 10,000 identical pending items that do not fit asks once per shape, not once per item', () => {
+    const q = new PendingQueue<number>();
+    for (let i = 0; i < 10_000; i++) q.push(`same${i}`, 'shape-a', i);
+    q.push('other', 'shape-b', -1);
+    const asked: string[] = [];
+    q.pass((item) => (asked.push(item.id), false));
+    expect(asked).toEqual(['same0', 'other']);
+  });
+
+  it('places oldest first across shapes and stops a shape at its first misfit', () => {
+    const q = new PendingQueue<number>();
+    ['a1', 'b1', 'a2', 'b2', 'a3'].forEach((id) => q.push(id, id[0]!, 0));
+    const asked: string[] = [];
+    q.pass((item) => (asked.push(item.id), item.id !== 'b1' && item.id !== 'a3'));
+    expect(asked).toEqual(['a1', 'b1', 'a2', 'a3']);
+    expect(q.size).toBe(3); // b1, b2, a3
+    expect(q.remove('b1')?.id).toBe('b1');
+    expect(q.has('b2')).toBe(true);
+  });
+});
+
+describe('big groups (the search budget)', () => {
+  const gpus = (nodes: number, per: number) => cluster(...Array.from({ length: nodes }, (_, i) => gpuNode(`n${i}`, per, 64)));
+
+  it('places large easy groups whole: 300 x 1 GPU on 64 nodes x 8 packs onto the fewest nodes (38)', () => {
+    const r = gpus(64, 8).createGroup('g', ones(300), 'PACK');
+    expect(r.status === 'ready' && new Set(r.bundles.map((b) => b.node)).size).toBe(38);
+    const s = gpus(64, 8).createGroup('s', ones(300), 'SPREAD');
+    expect(s.status === 'ready' && new Set(s.bundles.map((b) => b.node)).size).toBe(64);
+  });
+
+  it('says so when the search budget runs out instead of searching forever', () => {
+    // 40 x 0.3 GPU on 12 devices: 12 GPUs of volume, but only 3 bundles fit a device (36 in all)
+    const r = gpus(4, 3).createGroup('g', Array.from({ length: 40 }, () => ({ gpus: 0.3 })), 'PACK');
+    expect(r).toEqual({ status: 'rejected', reason: 'placement group g (40 bundles, PACK) could not be placed within the search budget of 50000 steps: use fewer, larger bundles or a STRICT_ strategy' });
+  });
+
+  it('refuses more than MAX_BUNDLES bundles', () => {
+    const r = gpus(1, 1).createGroup('g', Array.from({ length: 1001 }, () => ({ cpus: 0.001 })), 'PACK');
+    expect(r).toEqual({ status: 'rejected', reason: 'placement group g has 1001 bundles; raysl places at most 1000 per group: split it' });
   });
 });

@@ -14,6 +14,8 @@
  * interchangeable) and whole-GPU bundles take the first completely free devices (all such devices are
  * alike). Bundles are tried biggest first, which finds an answer fast in the common cases.
  *
+ * Pruning: what is left to place must fit, summed, in what is left free (per CPU, memory, GPU share,
+ * whole free devices, custom resource); PACK stops at a lower bound on the node count.
  * Step budget: the search stops after SEARCH_STEP_BUDGET node choices. Groups of a few dozen bundles
  * finish far below it; for a huge group the first assignment found (if any) is used, and if none was
  * found within the budget the answer is 'gave-up' (the scheduler keeps such a group pending when the
@@ -24,6 +26,8 @@ import type { Holding, Pool } from './pool.js';
 import type { Strategy } from './types.js';
 
 export const SEARCH_STEP_BUDGET = 50_000;
+/** The search recurses once per bundle; past this a group is refused rather than risk the stack. */
+export const MAX_BUNDLES = 1000;
 
 export type PlacementResult = { kind: 'found'; holdings: Holding[] } | { kind: 'none' } | { kind: 'gave-up' };
 
@@ -105,6 +109,69 @@ function biggestFirst(bundles: readonly Demand[]): number[] {
 
 type Goal = 'any' | 'fewest-nodes' | 'most-nodes';
 
+/** Amounts summed over bundles or over slots, for pruning: what is left to place must fit what is left free. */
+interface Volume {
+  cpu: number;
+  mem: number;
+  gpu: number;
+  /** whole GPUs asked for / whole devices completely free */
+  whole: number;
+  custom: Map<string, number>;
+}
+
+const emptyVolume = (): Volume => ({ cpu: 0, mem: 0, gpu: 0, whole: 0, custom: new Map() });
+
+function fitsVolume(need: Volume, have: Volume): boolean {
+  if (need.cpu > have.cpu || need.mem > have.mem || need.gpu > have.gpu || need.whole > have.whole) return false;
+  for (const [k, v] of need.custom) if (v > (have.custom.get(k) ?? 0)) return false;
+  return true;
+}
+
+function slotVolume(slots: readonly Slot[]): Volume {
+  const v = emptyVolume();
+  for (const s of slots) {
+    v.cpu += s.cpu;
+    v.mem += s.mem;
+    s.devFree.forEach((f, i) => {
+      v.gpu += f;
+      if (f === WHOLE_GPU && s.devCap[i] === WHOLE_GPU) v.whole++;
+    });
+    for (const [k, x] of s.custom) v.custom.set(k, (v.custom.get(k) ?? 0) + x);
+  }
+  return v;
+}
+
+/** rest[k] = what bundles order[k..] ask for together. */
+function suffixVolumes(bundles: readonly Demand[], order: readonly number[]): Volume[] {
+  const rest: Volume[] = [emptyVolume()];
+  for (let k = order.length - 1; k >= 0; k--) {
+    const d = bundles[order[k]!]!;
+    const prev = rest[0]!;
+    const v: Volume = { cpu: prev.cpu + d.cpu, mem: prev.mem + d.mem, gpu: prev.gpu + d.gpu, whole: prev.whole + (d.gpu >= WHOLE_GPU ? d.gpu / WHOLE_GPU : 0), custom: new Map(prev.custom) };
+    for (const [key, x] of d.custom) v.custom.set(key, (v.custom.get(key) ?? 0) + x);
+    rest.unshift(v);
+  }
+  return rest;
+}
+
+/** The fewest nodes that could hold `need` in any one dimension: the biggest nodes first, until it is covered. */
+function fewestNodesBound(slots: readonly Slot[], need: Volume): number {
+  const nodesFor = (want: number, have: number[]) => {
+    if (want <= 0) return 0;
+    const sorted = [...have].sort((a, b) => b - a);
+    let sum = 0;
+    for (let i = 0; i < sorted.length; i++) if ((sum += sorted[i]!) >= want) return i + 1;
+    return sorted.length;
+  };
+  const bounds = [
+    nodesFor(need.cpu, slots.map((s) => s.cpu)),
+    nodesFor(need.mem, slots.map((s) => s.mem)),
+    nodesFor(need.gpu, slots.map((s) => s.devFree.reduce((a, f) => a + f, 0))),
+    ...[...need.custom].map(([k, v]) => nodesFor(v, slots.map((s) => s.custom.get(k) ?? 0))),
+  ];
+  return Math.max(1, ...bounds);
+}
+
 class Search {
   steps = 0;
   gaveUp = false;
@@ -114,6 +181,8 @@ class Search {
   private readonly current: Holding[] = [];
   private readonly order: number[];
   private readonly optimum: number;
+  private readonly rest: Volume[];
+  private readonly free: Volume;
 
   constructor(
     private readonly slots: Slot[],
@@ -123,7 +192,9 @@ class Search {
   ) {
     this.uses = slots.map(() => 0);
     this.order = biggestFirst(bundles);
-    this.optimum = goal === 'most-nodes' ? Math.min(bundles.length, slots.length) : 1;
+    this.rest = suffixVolumes(bundles, this.order);
+    this.free = slotVolume(slots);
+    this.optimum = goal === 'most-nodes' ? Math.min(bundles.length, slots.length) : fewestNodesBound(slots, this.rest[0]!);
   }
 
   run(): void {
@@ -143,6 +214,7 @@ class Search {
       if (better) this.best = { score, holdings: [...this.current] };
       return;
     }
+    if (!fitsVolume(this.rest[k]!, this.free)) return;
     if (this.best && this.goal === 'most-nodes') {
       const unused = this.uses.filter((u) => u === 0).length;
       if (this.distinct + Math.min(this.order.length - k, unused) <= this.best.score) return;
@@ -160,17 +232,29 @@ class Search {
           return;
         }
         this.steps++;
-        apply(s, d, devs, 1);
+        this.account(s, d, devs, 1);
         this.uses[j]!++;
         if (opensNode) this.distinct++;
         this.current[bi] = holdingOf(s, d, devs);
         this.dfs(k + 1);
         if (opensNode) this.distinct--;
         this.uses[j]!--;
-        apply(s, d, devs, -1);
+        this.account(s, d, devs, -1);
         if (this.done()) return;
       }
     }
+  }
+
+  /** apply() plus the running free volume. */
+  private account(s: Slot, d: Demand, devs: number[], sign: 1 | -1): void {
+    const wholeBefore = devs.filter((i) => s.devFree[i] === WHOLE_GPU && s.devCap[i] === WHOLE_GPU).length;
+    apply(s, d, devs, sign);
+    const wholeAfter = devs.filter((i) => s.devFree[i] === WHOLE_GPU && s.devCap[i] === WHOLE_GPU).length;
+    this.free.whole += wholeAfter - wholeBefore;
+    this.free.cpu -= sign * d.cpu;
+    this.free.mem -= sign * d.mem;
+    this.free.gpu -= sign * d.gpu;
+    for (const [k, v] of d.custom) this.free.custom.set(k, (this.free.custom.get(k) ?? 0) - sign * v);
   }
 
   /** PACK tries nodes already in use first; SPREAD tries unused nodes first, then the least used. */

@@ -59,22 +59,29 @@ export class PendingQueue<T> {
    * fit now (false: its shape is done for this pass).
    */
   pass(admit: (item: PendingItem<T>) => boolean): void {
-    const active = new Set(this.buckets.values());
-    while (active.size > 0) {
-      let oldest: Bucket<T> | undefined;
-      for (const b of active) {
-        const head = this.headOf(b);
-        if (!head) active.delete(b);
-        else if (!oldest || head.seq < this.headOf(oldest)!.seq) oldest = b;
+    // Buckets still in play, ordered by the seq of their oldest item; only the front one can move.
+    const active: Array<{ b: Bucket<T>; head: PendingItem<T> }> = [];
+    for (const b of [...this.buckets.values()]) {
+      const head = this.headOf(b);
+      if (head) active.push({ b, head });
+    }
+    active.sort((x, y) => x.head.seq - y.head.seq);
+    while (active.length > 0) {
+      const front = active.shift()!;
+      if (!admit(front.head)) continue; // this shape is done for the pass
+      this.live.delete(front.head.id);
+      front.b.head++;
+      const head = this.headOf(front.b);
+      if (!head) continue;
+      // its next item is younger: re-insert in order (binary search)
+      let lo = 0;
+      let hi = active.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (active[mid]!.head.seq < head.seq) lo = mid + 1;
+        else hi = mid;
       }
-      if (!oldest) return;
-      const item = this.headOf(oldest)!;
-      if (admit(item)) {
-        this.live.delete(item.id);
-        oldest.head++;
-      } else {
-        active.delete(oldest);
-      }
+      active.splice(lo, 0, { b: front.b, head });
     }
   }
 

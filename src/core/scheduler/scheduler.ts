@@ -16,7 +16,7 @@
  */
 import { UsageError } from '../errors.js';
 import { whyGroupNeverFits, whyNeverFits, largestNode } from './explain.js';
-import { placeGroup } from './placement.js';
+import { MAX_BUNDLES, placeGroup } from './placement.js';
 import { allocate, canEverFit, newPool, poolOfHolding, release, take, toGrant, type Holding, type Pool } from './pool.js';
 import { PendingQueue, type PendingItem } from './queue.js';
 import { STRATEGIES, type Decision, type Grant, type GroupResult, type NodeCapacity, type ResourceRequest, type Strategy, type SubmitResult, type Target, type Totals } from './types.js';
@@ -112,6 +112,7 @@ export class Scheduler {
     if (this.groups.has(id)) return { status: 'rejected', reason: `${name} already exists: give each group its own id` };
     if (!STRATEGIES.includes(strategy)) return { status: 'rejected', reason: `${name}: unknown strategy ${JSON.stringify(strategy)}; use ${STRATEGIES.join(', ')}` };
     if (!Array.isArray(bundles) || bundles.length === 0) return { status: 'rejected', reason: `${name} has no bundles: give at least one, like [{ gpus: 1 }]` };
+    if (bundles.length > MAX_BUNDLES) return { status: 'rejected', reason: `${name} has ${bundles.length} bundles; raysl places at most ${MAX_BUNDLES} per group: split it` };
     const demands: Demand[] = [];
     for (const [i, b] of bundles.entries()) {
       const parsed = parseRequest(b, 0);
