@@ -6,7 +6,8 @@
 import { chooseRuntime, entrypointKind, interpreterFor } from './entrypoint.js';
 import { UsageError } from './errors.js';
 import { portLayout, portRange } from './ports.js';
-import { assertNoNewline, parseMemMb, parseTimeLimit, resolvePath } from './spec.js';
+import { assertNoNewline, parseMemMb, parseTimeLimit } from './option-values.js';
+import { resolvePath } from './spec.js';
 import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan } from './types.js';
 
 export interface PlanTools {

@@ -7,7 +7,7 @@ import Handlebars from 'handlebars';
 import template from '../../templates/sbatch.hbs';
 import { describeLayout } from '../core/ports.js';
 import { UsageError } from '../core/errors.js';
-import { assertNoNewline } from '../core/spec.js';
+import { assertNoNewline } from '../core/option-values.js';
 import type { NodeResources, Plan } from '../core/types.js';
 import { sbatchQuote, shellJoin, shellQuote } from './quote.js';
 
