@@ -4,6 +4,7 @@
  * the config-file keys (src/core/config.ts) are derived from it.
  */
 import { z } from 'zod';
+import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
 import type { JobOptions } from './types.js';
 import { assertNoNewline, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
 
@@ -116,6 +117,19 @@ const envMap = (base: Base) =>
 /** One row per key of JobOptions, typed by that key's value (a mapped type over the key union: none may be left out). */
 type OptionTable = { [K in JobOptionKey]: OptionSpec<Required<JobOptions>[K]> };
 
+/** Config files write resources keyed by node selector: {"all": {"trainer": 1}, "head": {"ps": 1}, "1-2": {"x": 1}}. */
+const resourceGrants = z.record(z.string(), z.unknown()).transform((bySelector, ctx): ResourceGrant[] => {
+  const grants: ResourceGrant[] = [];
+  for (const [selector, map] of Object.entries(bySelector)) {
+    try {
+      grants.push({ nodes: parseNodeSelector(selector), resources: validateResourceMap(map) });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: [selector], message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return grants;
+});
+
 /** Every job option. Order = order in --help. */
 export const jobOptions: OptionTable = {
   nodes: count({ flags: '-N, --nodes <n>', description: 'nodes in the allocation (default 1)', oneLine: true }),
@@ -153,6 +167,12 @@ export const jobOptions: OptionTable = {
     { flags: '--ray-auth <mode>', description: "token | off: Ray's token authentication with the job's secret (default token, Ray >= 2.52)" },
     ['token', 'off'],
     parseRayAuth,
+  ),
+  resources: option(
+    { flags: '--resources <json>', description: 'custom resources per node: \'{"trainer": 1}\' (every node) or <nodes>={json}, nodes = head, workers, N or N-M (0 = head) (repeatable)' },
+    true,
+    (raw, what) => listOf(raw).map((v) => parseResourcesFlag(stringOf(v, what, false))),
+    resourceGrants,
   ),
 };
 

@@ -24,15 +24,16 @@ function takeScalar<K extends JobOptionKey>(out: JobOptions, layer: JobOptions, 
 
 /**
  * Layers, lowest first (default profile, named profile, flags): scalars from the highest layer that
- * sets them; lists (setup, sbatchArgs) concatenated in layer order; env merged key by key.
+ * sets them; lists (setup, sbatchArgs, resources) concatenated in layer order; env merged key by key.
  */
 export function mergeInputs(layers: readonly JobInput[]): JobInput {
   const out: JobInput = {};
   for (const layer of layers) {
-    for (const key of jobOptionKeys) if (key !== 'setup' && key !== 'sbatchArgs' && key !== 'env') takeScalar(out, layer, key);
+    for (const key of jobOptionKeys) if (key !== 'setup' && key !== 'sbatchArgs' && key !== 'env' && key !== 'resources') takeScalar(out, layer, key);
     if (layer.setup !== undefined) out.setup = [...(out.setup ?? []), ...layer.setup];
     if (layer.sbatchArgs !== undefined) out.sbatchArgs = [...(out.sbatchArgs ?? []), ...layer.sbatchArgs];
     if (layer.env !== undefined) out.env = { ...out.env, ...layer.env };
+    if (layer.resources !== undefined) out.resources = [...(out.resources ?? []), ...layer.resources];
   }
   return out;
 }

@@ -4,6 +4,7 @@
  *   render(plan) -> sbatch text;  the controller reads the Plan back from the script.
  * Plain data only: everything here must survive JSON.stringify/parse unchanged.
  */
+import type { ResourceGrant } from './resources.js';
 
 export type RuntimeName = 'ray' | 'builtin';
 export type RuntimeChoice = 'auto' | RuntimeName;
@@ -52,6 +53,8 @@ export interface JobOptions {
   continueOnNodeLoss?: boolean;
   /** Ray's token authentication (default token). */
   rayAuth?: RayAuth;
+  /** Custom resources nodes advertise to the scheduler (builtin, or Ray's --resources), in order: later grants win. */
+  resources?: ResourceGrant[];
 }
 
 /** The options buildSpec gives a default (or, for joinTimeout, a new name); the rest pass through as given. */
@@ -161,6 +164,8 @@ export interface Plan {
   continueOnNodeLoss: boolean;
   /** Ray runtime: token authentication with the job's secret, or off (said as a warning). */
   rayAuth: RayAuth;
+  /** Custom resources per node (customResourcesFor picks one node's map); absent when none were asked for. */
+  resources?: ResourceGrant[];
   /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
   sbatch: Array<[string, string]>;
   /** Extra sbatch arguments from --sbatch-arg, validated. */
