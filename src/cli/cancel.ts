@@ -5,7 +5,7 @@
  * if that does not happen within the grace period, a plain scancel ends the job by force.
  */
 import type { Command } from 'commander';
-import { parseCount } from '../core/spec.js';
+import { parseCount } from '../core/option-values.js';
 import { isFinal, type JobStatus } from '../core/status.js';
 import { cancel } from '../slurm/scancel.js';
 import { globalsOf, type Register } from './app.js';

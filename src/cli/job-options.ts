@@ -1,5 +1,5 @@
 /**
- * The job flags shared by render, submit and run, built from the option table in src/core/spec.ts,
+ * The job flags shared by render, submit and run, built from the option table in src/core/job-options.ts,
  * and the one function that turns flags + config profile + defaults into a validated JobSpec.
  */
 import { accessSync, constants, statSync } from 'node:fs';
@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { profileLayers } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
-import { buildSpec, inputFromFlags, jobOptionTable, mergeInputs } from '../core/spec.js';
+import { inputFromFlags, jobOptionTable } from '../core/job-options.js';
+import { buildSpec, mergeInputs } from '../core/spec.js';
 import { entrypointKind } from '../core/entrypoint.js';
 import type { JobSpec } from '../core/types.js';
 import { loadConfig } from './config-file.js';
@@ -21,7 +22,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 export function addJobOptions(cmd: Command): Command {
   for (const row of jobOptionTable) {
     const opt = new Option(row.flags, row.description);
-    if (row.kind === 'repeat' || row.kind === 'env') opt.argParser(collect);
+    if (row.repeatable) opt.argParser(collect);
     cmd.addOption(opt);
   }
   cmd.addOption(new Option('--profile <name>', 'config profile to apply (raysl.config.json "profiles"; "default" always applies)'));

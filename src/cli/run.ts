@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { globalsOf, type Register } from './app.js';
 import { writeWarnings } from './io.js';
 import { UsageError } from '../core/errors.js';
-import { parseCount } from '../core/spec.js';
+import { parseCount } from '../core/option-values.js';
 import { planJob } from '../core/plan.js';
 import { compressHostlist } from '../core/nodelist.js';
 import { addJobOptions, specFromCli } from './job-options.js';

@@ -6,7 +6,9 @@
 import { chooseRuntime, entrypointKind, interpreterFor } from './entrypoint.js';
 import { UsageError } from './errors.js';
 import { portLayout, portRange } from './ports.js';
-import { assertNoNewline, parseMemMb, parseTimeLimit, resolvePath } from './spec.js';
+import { assertNoNewline, parseMemMb, parseTimeLimit } from './option-values.js';
+import { checkGrants } from './resources.js';
+import { resolvePath } from './spec.js';
 import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan } from './types.js';
 
 export interface PlanTools {
@@ -208,5 +210,9 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     warnings,
   };
   if (spec.iface !== undefined) plan.iface = spec.iface;
+  if (spec.resources !== undefined && spec.resources.length > 0) {
+    checkGrants(spec.resources, spec.nodes);
+    plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));
+  }
   return plan;
 }

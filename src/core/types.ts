@@ -4,6 +4,7 @@
  *   render(plan) -> sbatch text;  the controller reads the Plan back from the script.
  * Plain data only: everything here must survive JSON.stringify/parse unchanged.
  */
+import type { ResourceGrant } from './resources.js';
 
 export type RuntimeName = 'ray' | 'builtin';
 export type RuntimeChoice = 'auto' | RuntimeName;
@@ -11,13 +12,13 @@ export type LauncherName = 'srun' | 'local';
 /** Ray's token authentication (RAY_AUTH_MODE=token with the job's secret) or none. */
 export type RayAuth = 'token' | 'off';
 
-/** What the user asked for, after flags, profile and defaults are merged and validated. */
-export interface JobSpec {
-  /** Entrypoint as the user wrote it (a path); resolved to an absolute path by the planner. */
-  entrypoint: string;
-  /** Arguments after `--`, passed through untouched. */
-  args: string[];
-  nodes: number;
+/**
+ * One layer of job settings (a config profile, or the flags) before defaults. Every key is a job
+ * option: the table in src/core/job-options.ts must have a row for each (the compiler checks), and
+ * the CLI flags and the config-file keys come from that table.
+ */
+export interface JobOptions {
+  nodes?: number;
   /** The job proceeds once this many nodes have their runtime up (default: nodes). */
   minNodes?: number;
   partition?: string;
@@ -34,16 +35,16 @@ export interface JobSpec {
   reservation?: string;
   output?: string;
   /** Extra sbatch arguments, passed as given after validation (never ones raysl owns). */
-  sbatchArgs: string[];
-  runtime: RuntimeChoice;
+  sbatchArgs?: string[];
+  runtime?: RuntimeChoice;
   /** Seconds the controller waits for --min-nodes agents to join. */
-  joinTimeoutSec: number;
-  /** Parent of the per-job directories `<jobDir>/<jobid>/`; absolute after planning. */
-  jobDir: string;
+  joinTimeout?: number;
+  /** Parent of the per-job directories `<jobDir>/<jobid>/`. */
+  jobDir?: string;
   /** Shell lines run in the batch script before the controller (module load, venv activate). */
-  setup: string[];
+  setup?: string[];
   /** Extra environment for the controller, agents and entrypoint. */
-  env: Record<string, string>;
+  env?: Record<string, string>;
   /** Interpreter override for .py entrypoints (default python3). */
   python?: string;
   /** Network interface whose address the runtime binds (e.g. ib0); default: the node's Slurm address. */
@@ -52,6 +53,28 @@ export interface JobSpec {
   continueOnNodeLoss?: boolean;
   /** Ray's token authentication (default token). */
   rayAuth?: RayAuth;
+  /** Custom resources nodes advertise to the scheduler (builtin, or Ray's --resources), in order: later grants win. */
+  resources?: ResourceGrant[];
+}
+
+/** The options buildSpec gives a default (or, for joinTimeout, a new name); the rest pass through as given. */
+export type DefaultedOption = 'nodes' | 'sbatchArgs' | 'runtime' | 'joinTimeout' | 'jobDir' | 'setup' | 'env';
+
+/** What the user asked for, after flags, profile and defaults are merged and validated. */
+export interface JobSpec extends Omit<JobOptions, DefaultedOption> {
+  /** Entrypoint as the user wrote it (a path); resolved to an absolute path by the planner. */
+  entrypoint: string;
+  /** Arguments after `--`, passed through untouched. */
+  args: string[];
+  nodes: number;
+  sbatchArgs: string[];
+  runtime: RuntimeChoice;
+  /** Seconds the controller waits for --min-nodes agents to join. */
+  joinTimeoutSec: number;
+  /** Absolute after planning. */
+  jobDir: string;
+  setup: string[];
+  env: Record<string, string>;
   /** Config profile the spec came from, for the record. */
   profile?: string;
 }
@@ -141,6 +164,8 @@ export interface Plan {
   continueOnNodeLoss: boolean;
   /** Ray runtime: token authentication with the job's secret, or off (said as a warning). */
   rayAuth: RayAuth;
+  /** Custom resources per node (customResourcesFor picks one node's map); absent when none were asked for. */
+  resources?: ResourceGrant[];
   /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
   sbatch: Array<[string, string]>;
   /** Extra sbatch arguments from --sbatch-arg, validated. */

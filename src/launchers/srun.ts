@@ -23,7 +23,7 @@ import { showNodes, updateJobComment } from '../slurm/scontrol.js';
 import { listJobs } from '../slurm/squeue.js';
 import { srunArgv } from '../slurm/srun.js';
 import type { SlurmRunOptions } from '../slurm/exec.js';
-import { exitOf, within, type ExitInfo } from '../proc/terminate.js';
+import { exitOf, KILL_WAIT_MS, terminate, type Escalation, type ExitInfo } from '../proc/terminate.js';
 import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from './types.js';
 
 /** Job states in which a job's processes may hold its ports. */
@@ -190,24 +190,21 @@ function launchSteps(req: LaunchRequest): LaunchedAgents {
   };
 }
 
-function signal(child: ChildProcess, sig: NodeJS.Signals): void {
-  try {
-    child.kill(sig);
-  } catch {
-    // already gone
-  }
+/**
+ * TERM (srun forwards it to the tasks), then srun's forced termination (two SIGINTs), then KILL;
+ * srun shares the controller's process group, so every signal goes to srun alone.
+ */
+export function srunStopEscalation(graceMs: number): Escalation {
+  return [
+    { signal: 'SIGTERM', waitMs: graceMs },
+    { signal: 'SIGINT', waitMs: SECOND_SIGINT_MS },
+    { signal: 'SIGINT', waitMs: Math.max(graceMs, 1000) },
+    { signal: 'SIGKILL', waitMs: KILL_WAIT_MS },
+  ];
 }
 
-/** TERM (forwarded to the tasks), then srun's forced termination, then KILL; each stage bounded. */
 async function stopSrun(r: RunningStep, graceMs: number): Promise<void> {
-  const done = () => r.child.exitCode !== null || r.child.signalCode !== null;
-  if (done()) return;
-  signal(r.child, 'SIGTERM');
-  if ((await within(r.exited, graceMs)) !== 'timeout') return;
-  signal(r.child, 'SIGINT');
-  if ((await within(r.exited, SECOND_SIGINT_MS)) !== 'timeout') return;
-  signal(r.child, 'SIGINT');
-  if ((await within(r.exited, Math.max(graceMs, 1000))) !== 'timeout') return;
-  signal(r.child, 'SIGKILL');
-  await within(r.exited, 1000);
+  const report = await terminate({ process: r.child }, srunStopEscalation(graceMs));
+  // the exit listeners (log, onExit) have run before stop resolves, as they did when it waited on r.exited
+  if (report.exit !== undefined) await r.exited;
 }

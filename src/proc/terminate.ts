@@ -1,11 +1,17 @@
 /**
- * Bounded termination of a process group: TERM, wait for the exit event up to a grace period,
- * then KILL (STYLE.md principle 8: wait on events with a deadline, never a fixed sleep).
+ * Termination of a process or a process group, written once. An escalation is data: which signal,
+ * to whom (the leader alone or its whole group), and how long to wait for that addressee to be gone
+ * before the next step. Waits are on the exit event where there is one; a group has none, so its
+ * emptiness is polled fast with backoff and a deadline (STYLE.md principle 8).
  */
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { InternalError } from '../core/errors.js';
+import { groupLive, groupMembers, pollGone, processAlive, send, signalGroup, waitGroupGone } from './group.js';
 
-/** Resolves after `ms` or when `signal` aborts, whichever is first; the timer never holds the loop open. */
+// agent.ts stops an orphaned entrypoint with these two until it moves to terminatePgid
+export { signalGroup, waitGroupGone };
+
+/** Resolves after `ms`; the timer never holds the loop open. */
 export function deadline(ms: number): { promise: Promise<'timeout'>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<'timeout'>((resolve) => {
@@ -23,64 +29,6 @@ export async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout
   } finally {
     d.cancel();
   }
-}
-
-export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false; // ESRCH: the group is already gone
-  }
-}
-
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Members of a process group still alive (zombies excluded: they are dead, just not reaped), from /proc (Linux). */
-export function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      // Fields after the ")" of comm: state ppid pgrp ...; comm may contain spaces.
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (rest[0] !== 'Z' && Number(rest[2]) === pgid) out.push(Number(e));
-    } catch {
-      // raced with an exit
-    }
-  }
-  return out;
-}
-
-/** A group with a live member; kill(-pgid, 0) alone also counts orphaned zombies nobody reaped yet. */
-function groupLive(pgid: number): boolean {
-  return groupAlive(pgid) && groupMembers(pgid).length > 0;
-}
-
-/** Polls fast with backoff until the group is empty or the deadline passes (a group has no exit event). */
-export async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  let step = 5;
-  while (groupLive(pgid)) {
-    if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, Math.min(step, Math.max(1, end - Date.now()))));
-    step = Math.min(step * 2, 100);
-  }
-  return true;
 }
 
 export interface ExitInfo {
@@ -101,26 +49,119 @@ export function exitOf(child: ChildProcess): Promise<ExitInfo> {
 }
 
 /**
- * Stops a detached child's whole process group: TERM, grace, KILL; then makes sure no member of
- * the group outlives the leader (children the leader left behind get the same treatment).
+ * What to stop:
+ * - `process`: one child that does not lead a group of its own (srun: its group is the controller's);
+ * - `group`: a detached child leading its own group (kill(-pid) reaches the group);
+ * - `pgid`: a group known only by its number (no exit event: everything is polled).
  */
-export async function terminateGroup(child: ChildProcess, graceMs: number): Promise<ExitInfo> {
-  const pgid = child.pid;
-  const exited = exitOf(child);
-  if (pgid === undefined) return exited;
-  signalGroup(pgid, 'SIGTERM');
-  if ((await within(exited, graceMs)) === 'timeout') signalGroup(pgid, 'SIGKILL');
-  const info = await exited;
-  await reapGroup(pgid, graceMs);
-  return info;
+export type TerminationTarget = { process: ChildProcess } | { group: ChildProcess } | { pgid: number };
+
+export interface EscalationStep {
+  signal: NodeJS.Signals;
+  /** The leader alone, or the whole group (the default for group and pgid targets). */
+  to?: 'leader' | 'group';
+  /** How long to wait for the addressee to be gone before the next step. */
+  waitMs: number;
+}
+export type Escalation = readonly EscalationStep[];
+
+export interface StepTaken {
+  signal: NodeJS.Signals;
+  to: 'leader' | 'group';
+  /** Live members of the group when it was signalled (group steps only). */
+  members?: number;
+  /** Whether the addressee was gone within the step's wait. */
+  outcome: 'gone' | 'timeout';
 }
 
-/** After the leader exited: TERM whatever is left in its group, KILL it after the grace. */
-export async function reapGroup(pgid: number, graceMs: number): Promise<void> {
-  if (!groupAlive(pgid)) return;
-  signalGroup(pgid, 'SIGTERM');
-  if (!(await waitGroupGone(pgid, graceMs))) {
-    signalGroup(pgid, 'SIGKILL');
-    await waitGroupGone(pgid, 1000);
+export interface TerminationReport {
+  /** The steps taken; the escalation ends early once the whole target is gone. */
+  steps: StepTaken[];
+  /** Nothing of the target is left (leader exited, and its group, if it has one, is empty). */
+  gone: boolean;
+  /** The leader's exit, when the target is a child that has exited. */
+  exit?: ExitInfo;
+}
+
+/** How long a KILL may take to show: the kernel acts at once, unless a process sits in uninterruptible I/O. */
+export const KILL_WAIT_MS = 1000;
+
+/** TERM, wait up to the grace, KILL: the plain escalation for a child or a group. */
+export function termThenKill(graceMs: number): Escalation {
+  return [
+    { signal: 'SIGTERM', waitMs: graceMs },
+    { signal: 'SIGKILL', waitMs: KILL_WAIT_MS },
+  ];
+}
+
+interface Resolved {
+  pid: number;
+  pgid: number | undefined;
+  exited: Promise<ExitInfo> | undefined;
+}
+
+function resolve(target: TerminationTarget): Resolved | undefined {
+  if ('pgid' in target) return { pid: target.pgid, pgid: target.pgid, exited: undefined };
+  const child = 'group' in target ? target.group : target.process;
+  if (child.pid === undefined) return undefined; // never spawned: nothing to signal
+  return { pid: child.pid, pgid: 'group' in target ? child.pid : undefined, exited: exitOf(child) };
+}
+
+/** Runs `escalation` against `target` in order, ending early once nothing of the target is left. */
+export async function terminate(target: TerminationTarget, escalation: Escalation): Promise<TerminationReport> {
+  const t = resolve(target);
+  if (t === undefined) return { steps: [], gone: true };
+  const steps: StepTaken[] = [];
+  for (const step of escalation) {
+    if (await targetGone(t)) break;
+    steps.push(await takeStep(t, step));
   }
+  const gone = await targetGone(t);
+  const exit = t.exited === undefined ? 'timeout' : await within(t.exited, 0);
+  return { steps, gone, ...(exit === 'timeout' ? {} : { exit }) };
+}
+
+async function takeStep(t: Resolved, step: EscalationStep): Promise<StepTaken> {
+  const to = step.to ?? (t.pgid === undefined ? 'leader' : 'group');
+  if (to === 'leader') {
+    const sent = send(t.pid, step.signal);
+    const gone = !sent || (await leaderGoneWithin(t, step.waitMs));
+    return { signal: step.signal, to, outcome: gone ? 'gone' : 'timeout' };
+  }
+  if (t.pgid === undefined) {
+    throw new InternalError(`cannot signal the group of pid ${t.pid}: it leads no group of its own`, { hint: 'this is a bug in raysl' });
+  }
+  const members = groupMembers(t.pgid).length;
+  signalGroup(t.pgid, step.signal);
+  const end = Date.now() + step.waitMs;
+  // the leader's exit is an event: wait on it first, then poll for whatever it left behind
+  const gone = (await leaderGoneWithin(t, step.waitMs)) && (await waitGroupGone(t.pgid, Math.max(0, end - Date.now())));
+  return { signal: step.signal, to, members, outcome: gone ? 'gone' : 'timeout' };
+}
+
+async function leaderGoneWithin(t: Resolved, ms: number): Promise<boolean> {
+  if (t.exited !== undefined) return (await within(t.exited, ms)) !== 'timeout';
+  return pollGone(() => processAlive(t.pid), ms);
+}
+
+async function targetGone(t: Resolved): Promise<boolean> {
+  if (t.pgid === undefined || t.exited !== undefined) {
+    if (!(await leaderGoneWithin(t, 0))) return false;
+  }
+  return t.pgid === undefined || !groupLive(t.pgid);
+}
+
+/**
+ * Stops a detached child's whole process group: TERM, grace, KILL; no member of the group outlives
+ * the leader. Resolves with the leader's exit.
+ */
+export async function terminateGroup(child: ChildProcess, graceMs: number): Promise<ExitInfo> {
+  const exited = exitOf(child);
+  await terminate({ group: child }, termThenKill(graceMs));
+  return exited;
+}
+
+/** The same for a group known only by its number (an orphaned entrypoint's group, say). */
+export function terminatePgid(pgid: number, graceMs: number): Promise<TerminationReport> {
+  return terminate({ pgid }, termThenKill(graceMs));
 }

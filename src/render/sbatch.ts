@@ -7,7 +7,8 @@ import Handlebars from 'handlebars';
 import template from '../../templates/sbatch.hbs';
 import { describeLayout } from '../core/ports.js';
 import { UsageError } from '../core/errors.js';
-import { assertNoNewline } from '../core/spec.js';
+import { assertNoNewline } from '../core/option-values.js';
+import { describeGrant } from '../core/resources.js';
 import type { NodeResources, Plan } from '../core/types.js';
 import { sbatchQuote, shellJoin, shellQuote } from './quote.js';
 
@@ -75,6 +76,7 @@ export function renderSbatch(plan: Plan, ctx: RenderContext): string {
     portLines: describeLayout(plan.portLayout).split('\n').filter((l) => l.trim() !== ''),
     envKeys: Object.keys(plan.env),
     runtimeCommands: ctx.runtimeCommands ?? [],
+    resourceLines: (plan.resources ?? []).map(describeGrant),
   });
 }
 

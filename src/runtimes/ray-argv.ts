@@ -5,6 +5,7 @@
  * are exactly the ones that collide on shared nodes (NVIDIA-NeMo/RL#261, ray-project/ray#54321).
  */
 import { InternalError } from '../core/errors.js';
+import { customResourcesFor } from '../core/resources.js';
 import { parseRayVersion, RAY_TESTED_VERSION, rayFeatures, type RayVersion } from './ray-version.js';
 import { RAY_PORT_NAMES, type RayPortName } from '../core/ports.js';
 import type { NodeResources, Plan, PortLayout } from '../core/types.js';
@@ -29,6 +30,8 @@ export interface RayStartInput {
   numGpus: number;
   memoryBytes?: number;
   objectStoreBytes?: number;
+  /** --resources: this node's custom resources (customResourcesFor); left out when empty. */
+  customResources?: Record<string, number>;
 }
 
 const PORT_KEYS = RAY_PORT_NAMES;
@@ -94,6 +97,9 @@ function rayStartFlags(input: RayStartInput, version: RayVersion): { head: boole
   flag('num-gpus', input.numGpus);
   if (input.memoryBytes !== undefined) flag('memory', input.memoryBytes);
   if (input.objectStoreBytes !== undefined) flag('object-store-memory', input.objectStoreBytes);
+  const custom = input.customResources ?? {};
+  // names sorted: the same map gives the same argv (and the same log line) on every node
+  if (Object.keys(custom).length > 0) flag('resources', JSON.stringify(Object.fromEntries(Object.entries(custom).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))));
   return { head, flags };
 }
 
@@ -127,7 +133,7 @@ export function rayStartArgv(input: RayStartInput, version: RayVersion): string[
  * (B, the block's base, is chosen at run time), addresses and sizes that only the node knows as
  * <placeholders>. Built from the same flags as rayStartArgv, so the preview cannot drift.
  */
-export function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, perNode: NodeResources, version: RayVersion): string {
+export function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, perNode: NodeResources, version: RayVersion, customResources: Record<string, number> | 'per node' = {}): string {
   const { ports, workerPorts } = resolveRayPorts(0, layout);
   const { head, flags } = rayStartFlags(
     {
@@ -142,6 +148,7 @@ export function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, per
       numGpus: perNode.gpus,
       memoryBytes: 0,
       objectStoreBytes: 0,
+      customResources: customResources === 'per node' ? { '<per node>': 0 } : customResources,
     },
     version,
   );
@@ -150,6 +157,7 @@ export function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, per
     if (f.port) return `B+${f.value}`;
     if (f.name === 'address') return `<head address>:B+${ports.gcs}`;
     if (f.name === 'memory' || f.name === 'object-store-memory') return '<sized at start>';
+    if (f.name === 'resources' && customResources === 'per node') return '<per node, see resources above>';
     return String(f.value);
   })].join(' ');
 }
@@ -159,5 +167,13 @@ export function runtimeCommands(plan: Plan): Array<{ role: string; command: stri
   if (plan.runtime !== 'ray') return [];
   const version = parseRayVersion(`ray, version ${RAY_TESTED_VERSION}`);
   const roles = plan.nodes > 1 ? (['head', 'worker'] as const) : (['head'] as const);
-  return roles.map((role) => ({ role, command: rayStartPreview(role, plan.portLayout, plan.perNode, version) }));
+  return roles.map((role) => ({ role, command: rayStartPreview(role, plan.portLayout, plan.perNode, version, previewResources(plan, role)) }));
+}
+
+/** The head's custom resources, or the workers' when every worker has the same, else 'per node'. */
+function previewResources(plan: Plan, role: 'head' | 'worker'): Record<string, number> | 'per node' {
+  if (role === 'head') return customResourcesFor(plan.resources, { index: 0, role });
+  const maps = new Set<string>();
+  for (let index = 1; index < plan.nodes; index++) maps.add(JSON.stringify(customResourcesFor(plan.resources, { index, role })));
+  return maps.size > 1 ? 'per node' : customResourcesFor(plan.resources, { index: 1, role });
 }

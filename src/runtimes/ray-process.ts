@@ -6,7 +6,7 @@
  * (ray-project/ray#12264, #6135, #43449).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { groupMembers, signalGroup, waitGroupGone, within } from '../proc/terminate.js';
+import { terminate, type Escalation } from '../proc/terminate.js';
 
 export interface GroupExit {
   code: number | null;
@@ -77,18 +77,18 @@ export const RAY_LEADER_GRACE_MS = 1000;
  * behind (dashboard module processes, log monitor). So: TERM the leader, wait for it up to
  * min(grace, RAY_LEADER_GRACE_MS), then KILL whatever is left of the group and wait until it is empty.
  */
+export function rayStopEscalation(graceMs: number, leaderGraceMs = RAY_LEADER_GRACE_MS): Escalation {
+  return [
+    { signal: 'SIGTERM', to: 'leader', waitMs: Math.min(graceMs, leaderGraceMs) },
+    { signal: 'SIGKILL', to: 'group', waitMs: graceMs },
+  ];
+}
+
+/** Stops the group (rayStopEscalation) and says how it went, for the agent log. */
 export async function stopGroup(group: SpawnedGroup, graceMs: number, leaderGraceMs = RAY_LEADER_GRACE_MS): Promise<string> {
-  const pgid = group.pid;
-  if (pgid <= 0) return 'never started';
-  try {
-    process.kill(pgid, 'SIGTERM');
-  } catch {
-    // the leader is gone already: its group may live on
-  }
-  const leader = await within(group.exit, Math.min(graceMs, leaderGraceMs));
-  const left = groupMembers(pgid).length;
-  if (left > 0) signalGroup(pgid, 'SIGKILL');
-  await group.exit;
-  const gone = await waitGroupGone(pgid, graceMs);
-  return `${leader === 'timeout' ? '`ray start` did not exit in time' : '`ray start` exited'}; ${left} process(es) of its group KILLed${gone ? '' : '; some still there after the grace'}`;
+  if (group.pid <= 0) return 'never started';
+  const report = await terminate({ group: group.child }, rayStopEscalation(graceMs, leaderGraceMs));
+  const leaderTimedOut = report.steps[0]?.to === 'leader' && report.steps[0].outcome === 'timeout';
+  const killed = report.steps.find((s) => s.signal === 'SIGKILL')?.members ?? 0;
+  return `${leaderTimedOut ? '`ray start` did not exit in time' : '`ray start` exited'}; ${killed} process(es) of its group KILLed${report.gone ? '' : '; some still there after the grace'}`;
 }

@@ -132,6 +132,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
         numGpus: ctx.resources.gpus,
         memoryBytes: mem.memoryBytes,
         objectStoreBytes: mem.objectStoreBytes,
+        ...(ctx.customResources !== undefined ? { customResources: ctx.customResources } : {}),
       },
       version,
     );

@@ -20,6 +20,8 @@ export interface RuntimeNodeContext {
   headPortBase: number;
   layout: PortLayout;
   resources: NodeResources;
+  /** Custom resources this node advertises (customResourcesFor(plan.resources, ...)); none when absent. */
+  customResources?: Record<string, number>;
   /** Per-job, per-node scratch directory on node-local disk (the runtime's temp dir lives here). */
   scratchDir: string;
   /** Ray: token authentication with the job's secret in tokenFile (0600), or off. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { agentPids, allGone, ensureBuilt, exitWithin, jobProcesses, root, runLocal, statusWhere, type Job } from './helpers.js';
 import { portLayout } from '../../src/core/ports.js';
-import { groupMembers } from '../../src/proc/terminate.js';
+import { groupMembers } from '../../src/proc/group.js';
 import type { Plan } from '../../src/core/types.js';
 
 const rayEnv = (): NodeJS.ProcessEnv => ({

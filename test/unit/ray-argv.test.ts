@@ -144,3 +144,15 @@ describe('rayStartEnv', () => {
     expect(rayStartEnv({ role: 'worker', ports })).toEqual({ RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S: '0' });
   });
 });
+
+describe('rayStartArgv: custom resources', () => {
+  it('passes --resources as JSON with names sorted, on heads and workers alike', () => {
+    expect(flags(rayStartArgv(input({ customResources: { trainer: 2, ps: 0.5 } }), v('2.55.0'))).get('--resources')).toBe('{"ps":0.5,"trainer":2}');
+    const worker = input({ role: 'worker', nodeIp: '10.0.0.2', customResources: { x: 1 } });
+    expect(flags(rayStartArgv(worker, v('2.55.0'))).get('--resources')).toBe('{"x":1}');
+  });
+  it('leaves the flag out when the node has none', () => {
+    expect(flags(rayStartArgv(input(), v('2.55.0'))).has('--resources')).toBe(false);
+    expect(flags(rayStartArgv(input({ customResources: {} }), v('2.55.0'))).has('--resources')).toBe(false);
+  });
+});

@@ -10,7 +10,8 @@ import { builtinControllerHalf } from './controller-half.js';
 export const builtinRuntime: RuntimeAdapter = {
   name: 'builtin',
   async start(ctx): Promise<RuntimeProcess> {
-    ctx.log(`builtin runtime up on ${ctx.address} (${ctx.resources.cpus} CPU, ${ctx.resources.gpus} GPU)`);
+    const custom = Object.entries(ctx.customResources ?? {}).map(([name, n]) => `, ${n} ${name}`).join('');
+    ctx.log(`builtin runtime up on ${ctx.address} (${ctx.resources.cpus} CPU, ${ctx.resources.gpus} GPU${custom})`);
     let stopped: (v: { code: number | null; signal: NodeJS.Signals | null; expected: boolean }) => void = () => {};
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean }>((r) => (stopped = r));
     return {

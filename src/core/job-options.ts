@@ -1,0 +1,220 @@
+/**
+ * Every job option, declared once: a table keyed by JobOptions, so the compiler demands a row for
+ * each key and a row whose values have the key's type. The CLI flags (src/cli/job-options.ts) and
+ * the config-file keys (src/core/config.ts) are derived from it.
+ */
+import { z } from 'zod';
+import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
+import type { JobOptions } from './types.js';
+import { assertNoNewline, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
+
+export type JobOptionKey = keyof JobOptions;
+
+export interface OptionSpec<T> {
+  /** Commander flags, e.g. "-N, --nodes <n>"; the long name is the flag users see in messages. */
+  flags: string;
+  description: string;
+  /** The value lands on an #SBATCH line or a line of the script: a newline is refused, naming the flag. */
+  oneLine: boolean;
+  /** The flag may be given more than once; commander collects the values in order. */
+  repeatable: boolean;
+  /** Commander's raw value (string, string[] when repeatable, true for a bare flag) -> typed value. */
+  fromFlag(raw: unknown, what: string): T;
+  /** The value as a config file may write it. */
+  config: z.ZodType<T>;
+}
+
+interface Base {
+  flags: string;
+  description: string;
+  oneLine?: boolean;
+}
+
+const singleLine = z.string().min(1).regex(/^[^\r\n\0]*$/, 'must be a single line');
+
+/** A zod string checked by one of the value parsers; its UsageError message becomes the issue. */
+const checked = (check: (v: string) => unknown) =>
+  z.string().superRefine((v, ctx) => {
+    try {
+      check(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    }
+  });
+
+function stringOf(raw: unknown, what: string, oneLine: boolean): string {
+  if (typeof raw !== 'string') throw usage(what, 'a value', raw, `e.g. ${what} <value>`);
+  if (oneLine) assertNoNewline(raw, what);
+  return raw;
+}
+
+function listOf(raw: unknown): unknown[] {
+  return Array.isArray(raw) ? raw : [raw];
+}
+
+function option<T>(base: Base, repeatable: boolean, fromFlag: (raw: unknown, what: string, oneLine: boolean) => T, config: z.ZodType<T>): OptionSpec<T> {
+  const oneLine = base.oneLine ?? false;
+  return { flags: base.flags, description: base.description, oneLine, repeatable, fromFlag: (raw, what) => fromFlag(raw, what, oneLine), config };
+}
+
+const count = (base: Base, min = 1) => option(base, false, (raw, what, one) => parseCount(stringOf(raw, what, one), what, min), z.number().int().min(min));
+
+const text = (base: Base) =>
+  option(
+    base,
+    false,
+    (raw, what, one) => {
+      const v = stringOf(raw, what, one);
+      if (v === '') throw usage(what, 'a non-empty value', v, `drop ${what} or give it a value`);
+      return v;
+    },
+    singleLine,
+  );
+
+/** A Slurm value kept as written (sbatch reads it) once `parse` accepts it; config files may write a bare number. */
+const slurmValue = (base: Base, parse: (v: string) => unknown, minNumber: number) =>
+  option(
+    base,
+    false,
+    (raw, what, one) => {
+      const v = stringOf(raw, what, one);
+      parse(v);
+      return v.trim();
+    },
+    z.union([checked(parse), z.number().int().min(minNumber).transform(String)]),
+  );
+
+const choice = <T extends string>(base: Base, values: readonly [T, ...T[]], parse: (raw: string) => T) =>
+  option(base, false, (raw, what, one) => parse(stringOf(raw, what, one)), z.enum(values));
+
+const flag = (base: Base) => option(base, false, (raw) => raw === true, z.boolean());
+
+const lines = (base: Base, each: (v: string) => string, config: z.ZodType<string[]>) =>
+  option(base, true, (raw, what, one) => listOf(raw).map((v) => each(stringOf(v, what, one))), config);
+
+const envMap = (base: Base) =>
+  option(
+    base,
+    true,
+    (raw, what) =>
+      Object.fromEntries(
+        listOf(raw).map((v) => {
+          if (typeof v !== 'string') throw usage(what, 'KEY=VALUE', v, 'e.g. --env NCCL_DEBUG=INFO');
+          return parseEnvPair(v);
+        }),
+      ),
+    z.record(z.string(), z.union([z.string(), z.number().transform(String), z.boolean().transform(String)])).superRefine((env, ctx) => {
+      for (const key of Object.keys(env)) {
+        try {
+          validateEnvKey(key, 'env');
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: [key], message: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }),
+  );
+
+/** One row per key of JobOptions, typed by that key's value (a mapped type over the key union: none may be left out). */
+type OptionTable = { [K in JobOptionKey]: OptionSpec<Required<JobOptions>[K]> };
+
+/** Config files write resources keyed by node selector: {"all": {"trainer": 1}, "head": {"ps": 1}, "1-2": {"x": 1}}. */
+const resourceGrants = z.record(z.string(), z.unknown()).transform((bySelector, ctx): ResourceGrant[] => {
+  const grants: ResourceGrant[] = [];
+  for (const [selector, map] of Object.entries(bySelector)) {
+    try {
+      grants.push({ nodes: parseNodeSelector(selector), resources: validateResourceMap(map) });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: [selector], message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return grants;
+});
+
+/** Every job option. Order = order in --help. */
+export const jobOptions: OptionTable = {
+  nodes: count({ flags: '-N, --nodes <n>', description: 'nodes in the allocation (default 1)', oneLine: true }),
+  minNodes: count({ flags: '--min-nodes <n>', description: 'start the entrypoint once this many nodes joined (default: all)' }),
+  partition: text({ flags: '-p, --partition <name>', description: "Slurm partition (default: the cluster's default partition)", oneLine: true }),
+  time: slurmValue({ flags: '-t, --time <limit>', description: 'time limit as sbatch takes it: MM, HH:MM:SS, D-HH[:MM[:SS]]', oneLine: true }, parseTimeLimit, 1),
+  account: text({ flags: '-A, --account <name>', description: 'account to charge', oneLine: true }),
+  qos: text({ flags: '-q, --qos <name>', description: 'quality of service', oneLine: true }),
+  jobName: text({ flags: '-J, --job-name <name>', description: 'job name (default raysl-<entrypoint name>)', oneLine: true }),
+  gpusPerNode: count({ flags: '--gpus-per-node <n>', description: 'GPUs per node (GRES); the runtime sees exactly these', oneLine: true }, 0),
+  cpusPerTask: count({ flags: '-c, --cpus-per-task <n>', description: "CPUs per node (default: the smallest eligible node's CPU count)", oneLine: true }),
+  mem: slurmValue({ flags: '--mem <size>', description: 'memory per node as sbatch takes it (4096, 64G, 0 = all)', oneLine: true }, parseMemMb, 0),
+  exclusive: flag({ flags: '--exclusive', description: 'do not share nodes with other jobs', oneLine: true }),
+  constraint: text({ flags: '-C, --constraint <expr>', description: 'node features, e.g. a100 or "a100&ib"', oneLine: true }),
+  reservation: text({ flags: '--reservation <name>', description: 'run inside this reservation', oneLine: true }),
+  output: text({ flags: '-o, --output <pattern>', description: 'batch log path (default <job-dir>/raysl-%j.out)', oneLine: true }),
+  sbatchArgs: lines(
+    { flags: '--sbatch-arg <arg>', description: 'extra sbatch argument, one word, e.g. --sbatch-arg=--mail-type=END (repeatable)', oneLine: true },
+    validateSbatchArg,
+    z.array(checked(validateSbatchArg)),
+  ),
+  runtime: choice({ flags: '--runtime <name>', description: 'auto | ray | builtin (auto: ray for .py, builtin otherwise)' }, ['auto', 'ray', 'builtin'], parseRuntime),
+  joinTimeout: count({ flags: '--join-timeout <sec>', description: 'seconds to wait for --min-nodes nodes to join (default 120)' }),
+  jobDir: text({ flags: '--job-dir <dir>', description: 'parent of per-job directories, on a shared filesystem (default ./raysl-jobs)', oneLine: true }),
+  setup: lines(
+    { flags: '--setup <line>', description: 'shell line run before the controller, e.g. "module load cuda" (repeatable)', oneLine: true },
+    (v) => v,
+    z.array(z.string().regex(/^[^\r\n\0]*$/, 'one shell line per entry (no newlines)')),
+  ),
+  env: envMap({ flags: '--env <KEY=VAL>', description: 'environment for controller, agents and entrypoint (repeatable)' }),
+  python: text({ flags: '--python <interp>', description: 'interpreter for .py entrypoints (default python3)', oneLine: true }),
+  iface: text({ flags: '--iface <name>', description: "network interface the runtime binds (default: the node's Slurm address)", oneLine: true }),
+  continueOnNodeLoss: flag({ flags: '--continue-on-node-loss', description: 'keep running when a node is lost after joining' }),
+  rayAuth: choice(
+    { flags: '--ray-auth <mode>', description: "token | off: Ray's token authentication with the job's secret (default token, Ray >= 2.52)" },
+    ['token', 'off'],
+    parseRayAuth,
+  ),
+  resources: option(
+    { flags: '--resources <json>', description: 'custom resources per node: \'{"trainer": 1}\' (every node) or <nodes>={json}, nodes = head, workers, N or N-M (0 = head) (repeatable)' },
+    true,
+    (raw, what) => listOf(raw).map((v) => parseResourcesFlag(stringOf(v, what, false))),
+    resourceGrants,
+  ),
+};
+
+// The table's annotation admits exactly the keys of JobOptions, no more and no fewer.
+export const jobOptionKeys = Object.keys(jobOptions) as JobOptionKey[];
+
+export type JobOptionRow = OptionSpec<unknown> & { key: JobOptionKey };
+
+/** The table as rows in --help order. */
+export const jobOptionTable: readonly JobOptionRow[] = jobOptionKeys.map((key) => ({ key, ...jobOptions[key] }));
+
+/** The flag as users type it, for messages: "--gpus-per-node". */
+export function flagName(key: JobOptionKey): string {
+  return jobOptions[key].flags.match(/--[a-z-]+/)?.[0] ?? key;
+}
+
+/** The attribute commander stores a flag under: "--sbatch-arg" -> "sbatchArg". */
+export function attributeOf(key: JobOptionKey): string {
+  return flagName(key)
+    .slice(2)
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function setFromFlag<K extends JobOptionKey>(out: JobOptions, key: K, raw: unknown): void {
+  out[key] = jobOptions[key].fromFlag(raw, flagName(key));
+}
+
+/** Commander's parsed options -> JobOptions (only the job flags that were given). */
+export function inputFromFlags(opts: Record<string, unknown>): JobOptions {
+  const input: JobOptions = {};
+  for (const key of jobOptionKeys) {
+    const raw = opts[attributeOf(key)];
+    // commander leaves an absent option undefined; a bare flag not given is never `false` here, but a --no-x would be
+    if (raw !== undefined && raw !== false) setFromFlag(input, key, raw);
+  }
+  return input;
+}
+
+type ConfigShape = { [K in JobOptionKey]: z.ZodOptional<z.ZodType<Required<JobOptions>[K]>> };
+
+/** Each option's config schema under its key, optional: the shape of one config profile. */
+export function configShape(): ConfigShape {
+  // every key of the table, each mapped to its own row's schema
+  return Object.fromEntries(jobOptionKeys.map((key) => [key, jobOptions[key].config.optional()])) as ConfigShape;
+}
