@@ -14,7 +14,7 @@ import { expandHostlist } from '../core/nodelist.js';
 import { allocatePortBlock, appPortsEnv, portsOf } from '../core/ports.js';
 import { jobPaths, type PortsRecord } from '../core/jobdir.js';
 import { initialStatus, withNode, withPhase, withState, type JobState } from '../core/status.js';
-import type { Launcher, LaunchedAgents } from '../launchers/types.js';
+import type { Launcher, LaunchedAgents } from './launcher.js';
 import { getRuntime } from '../runtimes/index.js';
 import { KvStore } from '../runtimes/builtin/kv.js';
 import { AgentRegistry, type AgentSlot } from './agents.js';
