@@ -6,6 +6,7 @@ import { runController } from '../controller/controller.js';
 import { localLauncher } from '../launchers/local.js';
 import { srunLauncher } from '../launchers/srun.js';
 import { rayslPaths } from './paths.js';
+import { testFaults } from './test-faults.js';
 
 /** The plan arrives as JSON on argv (it is in the sbatch script anyway; it holds no secret). */
 export function parsePlanArg(text: string): Plan {
@@ -42,6 +43,7 @@ export const registerController: Register = (program, app) => {
         cwd: app.io.cwd,
         launcher: opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env }),
         agentArgv: [paths.node, paths.raysl, 'agent'],
+        faults: testFaults(app.io.env),
       });
       app.setExitCode(code);
     });

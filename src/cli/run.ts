@@ -8,6 +8,7 @@ import { compressHostlist } from '../core/nodelist.js';
 import { addJobOptions, specFromCli } from './job-options.js';
 import { localFacts } from './facts.js';
 import { rayslPaths } from './paths.js';
+import { testFaults } from './test-faults.js';
 import { runController } from '../controller/controller.js';
 import { localLauncher } from '../launchers/local.js';
 
@@ -65,6 +66,7 @@ Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
       cwd: app.io.cwd,
       launcher: localLauncher(),
       agentArgv: [paths.node, paths.raysl, 'agent'],
+      faults: testFaults(app.io.env),
     });
     app.setExitCode(code);
   });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PortBlock } from '../core/types.js';
 import { compressHostlist } from '../core/nodelist.js';
-import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from './types.js';
+import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from '../controller/launcher.js';
 import { exitOf, terminateGroup } from '../proc/terminate.js';
 import { killMarked } from '../proc/sweep.js';
 import { writeJsonAtomic } from '../controller/status-file.js';

@@ -24,7 +24,7 @@ import { listJobs } from '../slurm/squeue.js';
 import { srunArgv } from '../slurm/srun.js';
 import type { SlurmRunOptions } from '../slurm/exec.js';
 import { exitOf, KILL_WAIT_MS, terminate, type Escalation, type ExitInfo } from '../proc/terminate.js';
-import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from './types.js';
+import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from '../controller/launcher.js';
 
 /** Job states in which a job's processes may hold its ports. */
 const HOLDING_STATES = ['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'STOPPED'];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runController } from '../../src/controller/controller.js';
 import { ClusterFormError } from '../../src/core/errors.js';
-import type { Launcher } from '../../src/launchers/types.js';
+import type { Launcher } from '../../src/controller/launcher.js';
 import type { Plan } from '../../src/core/types.js';
 import { KvStore } from '../../src/runtimes/builtin/kv.js';
 

@@ -1,5 +1,6 @@
 /**
- * How agents get onto nodes. The controller does not care whether an agent is an srun task on a
+ * How agents get onto nodes: the interface the controller calls and src/launchers/ implements
+ * (it lives here so the controller never imports a launcher). The controller does not care whether an agent is an srun task on a
  * real node or a child process pretending to be one; everything that differs lives here:
  * node addresses, where other jobs' port blocks are recorded, and starting/stopping the agents.
  */

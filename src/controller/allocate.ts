@@ -1,0 +1,62 @@
+/**
+ * Allocate: what Slurm (or `raysl run --local`) gave the job, read before anything starts (its id,
+ * its nodes with the head first, where its files go), then the address each node's agent binds
+ * and the job's first status.json.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterFormError, UsageError } from '../core/errors.js';
+import { jobPaths, type JobPaths } from '../core/jobdir.js';
+import { expandHostlist } from '../core/nodelist.js';
+import { initialStatus } from '../core/status.js';
+import type { Plan } from '../core/types.js';
+import type { AgentSlot } from './agents.js';
+import type { Launcher } from './launcher.js';
+import { StatusFile } from './status-file.js';
+
+export interface Allocation {
+  jobId: string;
+  nodelist: string;
+  /** Head first. */
+  nodes: string[];
+  head: string;
+  paths: JobPaths;
+  /** Node-local scratch of every agent: <TMPDIR>/raysl-<job>/<node>. */
+  scratchRoot: string;
+}
+
+/** Throws before anything starts (no job dir, no log) when the environment cannot hold the plan. */
+export function readAllocation(plan: Plan, env: NodeJS.ProcessEnv): Allocation {
+  const jobId = env.SLURM_JOB_ID;
+  const nodelist = env.SLURM_JOB_NODELIST;
+  if (!jobId || !nodelist) {
+    throw new UsageError('the controller needs SLURM_JOB_ID and SLURM_JOB_NODELIST', {
+      hint: 'the controller runs inside an sbatch job (raysl submit) or under `raysl run --local`',
+    });
+  }
+  const nodes = expandHostlist(nodelist);
+  if (nodes.length < plan.minNodes) {
+    throw new ClusterFormError(`the allocation has ${nodes.length} node(s) (${nodelist}) but the plan needs at least ${plan.minNodes}`, {
+      hint: 'submit with -N matching --min-nodes',
+    });
+  }
+  return { jobId, nodelist, nodes, head: nodes[0] as string, paths: jobPaths(plan.jobDir, jobId), scratchRoot: join(env.TMPDIR || tmpdir(), `raysl-${jobId}`) };
+}
+
+export interface Placement {
+  headAddress: string;
+  slots: AgentSlot[];
+  status: StatusFile;
+}
+
+/** Each node's address (the launcher knows how to find it) and the status.json that names them. */
+export async function placeAgents(plan: Plan, alloc: Allocation, launcher: Launcher, startedAtMs: number): Promise<Placement> {
+  const { jobId, nodes, head, paths } = alloc;
+  const addresses = await launcher.resolveAddresses(nodes);
+  const slots: AgentSlot[] = nodes.map((n) => ({ name: n, role: n === head ? 'head' : 'worker', address: addresses[n] as string, log: paths.agentLog(n) }));
+  const status = new StatusFile(
+    paths.status,
+    initialStatus({ jobId, runtime: plan.runtime, launcher: launcher.name, nodes: slots.map((s) => ({ name: s.name, address: s.address, role: s.role, log: s.log })), minNodes: plan.minNodes, startedAtMs, controllerPid: process.pid }),
+  );
+  return { headAddress: addresses[head] as string, slots, status };
+}

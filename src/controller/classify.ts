@@ -1,0 +1,52 @@
+/**
+ * How a job ended, as a pure function of what ended it: the stop reason (if any), the error a
+ * phase threw (if any), and the entrypoint's exit (if it ran). Tested as a table in
+ * test/unit/classify.test.ts. Exit codes: the entrypoint's own (128 + signal when killed), 128 +
+ * signal when a stop signal came before the entrypoint started, 5 for a lost node, a RayslError's
+ * own code (4 cluster did not form, ...), 70 for anything unexpected.
+ */
+import { constants as osConstants } from 'node:os';
+import { InternalError, NodeLostError, RayslError, asRayslError } from '../core/errors.js';
+import type { ExitInfo } from '../proc/terminate.js';
+import { exitCodeOf } from './entrypoint.js';
+import { Cancelled } from './join.js';
+import type { StopReason } from './stop.js';
+
+export interface Outcome {
+  state: 'succeeded' | 'failed' | 'cancelled';
+  exitCode: number;
+  /** Thrown to the CLI after teardown, and written to status.json. */
+  error?: RayslError;
+}
+
+export function classify(reason: StopReason | undefined, error: unknown, entrypointExit: ExitInfo | undefined): Outcome {
+  if (error !== undefined) {
+    // a phase gave up because of the stop (Cancelled, or whatever broke as things stopped under it)
+    const dueToStop = error instanceof Cancelled || (reason !== undefined && !(error instanceof RayslError));
+    if (!dueToStop) return failedWith(asRayslError(error));
+    if (reason?.kind === 'node-lost') return failedWith(nodeLost(reason));
+    return { state: 'cancelled', exitCode: 128 + signalNumber(reason?.kind === 'signal' ? reason.signal : 'SIGTERM') };
+  }
+  if (entrypointExit === undefined) {
+    return failedWith(new InternalError('the job ended with neither an error nor an entrypoint exit', { hint: 'this is a bug in raysl' }));
+  }
+  if (reason?.kind === 'node-lost') return failedWith(nodeLost(reason));
+  const exitCode = exitCodeOf(entrypointExit, signalNumber);
+  if (reason) return { state: 'cancelled', exitCode };
+  return { state: exitCode === 0 ? 'succeeded' : 'failed', exitCode };
+}
+
+function failedWith(error: RayslError): Outcome {
+  return { state: 'failed', exitCode: error.exitCode, error };
+}
+
+function nodeLost(r: { node: string; reason: string; log: string }): NodeLostError {
+  return new NodeLostError(`node ${r.node} was lost while the job was running: ${r.reason}`, {
+    hint: `read ${r.log}; pass --continue-on-node-loss to keep going without it`,
+    details: { node: r.node, log: r.log },
+  });
+}
+
+export function signalNumber(s: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[s] ?? 15;
+}

@@ -1,0 +1,134 @@
+/**
+ * Form: the control server on the job's port block, the block recorded, the agents launched, the
+ * probe phase (port-phase.ts: every agent bind-probes the block; a taken port moves the job to the
+ * next block), then the wait for --min-nodes to join. Everything started goes on the teardown
+ * stack as it starts.
+ */
+import { join } from 'node:path';
+import type { PortsRecord } from '../core/jobdir.js';
+import { allocatePortBlock } from '../core/ports.js';
+import { withPhase, withState } from '../core/status.js';
+import type { PortBlock } from '../core/types.js';
+import { customResourcesFor } from '../core/resources.js';
+import { AGENT_PROTOCOL, type Welcome } from '../protocol/agent.js';
+import { API_VERSION } from '../protocol/api.js';
+import { launchAgents } from './launch.js';
+import { reportAgentEvents } from './agent-reports.js';
+import { AgentRegistry, type AgentSlot } from './agents.js';
+import type { Placement } from './allocate.js';
+import { bindControlServer, blockGeometry } from './block.js';
+import type { Job } from './job.js';
+import { Cancelled, waitForJoin } from './join.js';
+import { PortPhase } from './port-phase.js';
+import { attachRuntimeHalf } from './runtime-half.js';
+import { createControlServer } from './server.js';
+import { writeJsonAtomic } from './status-file.js';
+import { newToken, writeTokenFile } from './token.js';
+
+export interface Cluster {
+  agents: AgentRegistry;
+  /** The block the job settled on (the probe phase may have moved it off the server's). */
+  block: PortBlock;
+  controllerAddress: string;
+  token: string;
+}
+
+export async function form(job: Job, placed: Placement): Promise<Cluster> {
+  const { plan, edges, jobId, nodes, head, paths, log, teardown } = job;
+  const { headAddress, slots, status } = placed;
+  log(`job ${jobId}: ${nodes.length} node(s) ${job.nodelist}, head ${head} (${headAddress}), runtime ${plan.runtime}, launcher ${edges.launcher.name}`);
+
+  const token = newToken();
+  writeTokenFile(paths.token, token);
+  // Where the head's runtime will listen: its agent reports it with its probe (--iface may move it
+  // off the Slurm address). Workers start at the same time as the head, pointed at that address.
+  let headProbed: (address: string) => void = () => {};
+  const headBindAddress = new Promise<string>((r) => (headProbed = r));
+  // the probe phase needs the server's block, the server needs the registry: agents connect (and
+  // are welcomed) only after the launch below, by when the phase exists
+  let phase: PortPhase | undefined;
+  const welcome = (slot: AgentSlot): Welcome => ({
+    t: 'welcome',
+    v: AGENT_PROTOCOL,
+    jobId,
+    runtime: plan.runtime,
+    address: slot.address,
+    ...(plan.iface !== undefined ? { iface: plan.iface } : {}),
+    ...(phase as PortPhase).welcomeFor(slot),
+    layout: plan.portLayout,
+    expected: plan.perNode,
+    scratchDir: join(job.scratchRoot, slot.name),
+    env: plan.env,
+    customResources: customResourcesFor(plan.resources, { index: nodes.indexOf(slot.name), role: slot.role }),
+    rayAuth: plan.rayAuth,
+    tokenFile: paths.token,
+    runtimeLogDir: join(paths.dir, 'runtime-logs', slot.name),
+  });
+  const agents = new AgentRegistry(slots, welcome);
+
+  const geometry = blockGeometry(plan, nodes, edges.launcher.sharedPortSpace && job.runtime.bindsWildcard === true);
+  const taken = await edges.launcher.takenBlocks(jobId, nodes);
+  // pushed before the bind so that it is undone after the server closes: a block's record outlives its ports
+  teardown.push({ name: 'port record', run: () => edges.launcher.releaseBlock(jobId) });
+  // the runtime's routes and messages; closed before the server, so its callers get an answer
+  const half = attachRuntimeHalf(job, agents, geometry, () => phase as PortPhase);
+  const ctl = createControlServer({ token, info: { protocol: API_VERSION, jobId, runtime: plan.runtime, head }, agents, ...(half ? { half } : {}) });
+  teardown.push({ name: 'control server', run: () => ctl.close() });
+  if (half) teardown.push({ name: 'runtime', run: () => half.close() });
+  const serverBlock = await bindControlServer({ ctl, host: headAddress, plan, jobId, geometry, taken, attempts: edges.bindAttempts ?? 8, firstPortBase: edges.faults?.firstPortBase, log });
+  // The control server stays on this block's controller port for the whole job (agents get its
+  // address on their command line); a move by the probe phase only moves the runtime's ports.
+  const controllerAddress = `${headAddress}:${geometry.controllerPort(serverBlock)}`;
+  const recordBlock = async (b: PortBlock): Promise<void> => {
+    const record: PortsRecord = { version: 1, jobId, base: b.base, size: b.size, controller: controllerAddress, pid: process.pid };
+    writeJsonAtomic(paths.ports, record);
+    await edges.launcher.recordBlock(jobId, b, controllerAddress);
+    status.update((s) => ({ ...s, controller: controllerAddress, portBlock: b }));
+  };
+  await recordBlock(serverBlock);
+  log(`control server on ${controllerAddress}, port block ${serverBlock.base}-${serverBlock.base + serverBlock.size - 1}`);
+  edges.onListening?.({ jobId, address: controllerAddress, jobDir: paths.dir });
+
+  const ph: PortPhase = new PortPhase({
+    agents,
+    minNodes: plan.minNodes,
+    first: serverBlock,
+    layout: plan.portLayout,
+    maxAttempts: edges.faults?.probeAttempts ?? 8,
+    next: (failed) => allocatePortBlock({ jobId, size: geometry.size, range: plan.portRange, taken: [...taken, serverBlock, ...failed] }),
+    record: recordBlock,
+    // the head's controller port is ours already; a moved block's controller slot stays unused
+    probeFor: (slot, b) => geometry.slicePorts(geometry.sliceBase(slot, b)).filter((p) => !(p === geometry.controllerPort(b) && (slot.role === 'head' || b !== serverBlock))),
+    baseFor: geometry.sliceBase,
+    startFor: async (slot) => ({
+      // without --iface the head binds its Slurm address: nobody waits for its probe
+      headAddress: slot.role === 'worker' && plan.iface !== undefined ? await headBindAddress : headAddress,
+      headPortBase: ph.current().base,
+    }),
+    log,
+    straggleMs: edges.probeStraggleMs ?? 1000,
+  });
+  phase = ph;
+  reportAgentEvents(job, agents, status);
+  agents.on('probed', (node, report) => {
+    if (node === head) headProbed(report.bindAddress ?? headAddress);
+  });
+
+  await launchAgents(job, placed, agents, controllerAddress, token);
+  status.update((s) => withPhase(withState(s, 'forming'), edges.now(), { phase: 'agents-launched' }));
+
+  try {
+    await Promise.race([
+      waitForJoin({ agents, min: plan.minNodes, timeoutMs: plan.joinTimeoutSec * 1000, cancelled: Promise.race([job.stop.stopped, ph.failed.catch(() => undefined)]) }),
+      ph.failed,
+    ]);
+  } catch (err) {
+    ph.close();
+    throw err;
+  }
+  // the phase stays open after the join: a node arriving late still probes the settled block and starts
+  log(`cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - job.t0) / 1000).toFixed(2)}s`);
+  status.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));
+  if (job.stop.reason) throw new Cancelled('stopped');
+  return { agents, block: ph.current(), controllerAddress, token };
+}

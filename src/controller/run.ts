@@ -1,0 +1,61 @@
+/**
+ * Run: the user's entrypoint on the head, once the cluster formed, until it exits or the job is
+ * stopped (a signal, a lost node): then it is stopped (TERM, grace, KILL) and its exit is kept.
+ */
+import { appPortsEnv } from '../core/ports.js';
+import { withPhase, withState } from '../core/status.js';
+import type { ExitInfo } from '../proc/terminate.js';
+import type { AgentRegistry } from './agents.js';
+import type { Placement } from './allocate.js';
+import { signalNumber } from './classify.js';
+import { exitCodeOf, startEntrypoint } from './entrypoint.js';
+import type { Cluster } from './form.js';
+import type { Job } from './job.js';
+import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
+import type { StopReason } from './stop.js';
+
+export interface RunEnd {
+  exit: ExitInfo;
+  /** Set when the job was stopped before the entrypoint ended on its own. */
+  stoppedBy?: StopReason;
+}
+
+export async function run(job: Job, placed: Placement, cluster: Cluster): Promise<RunEnd> {
+  const { plan, edges, jobId, head, paths, log, graceMs } = job;
+  const { status, headAddress } = placed;
+  const { agents, block, controllerAddress, token } = cluster;
+  const entryEnv: NodeJS.ProcessEnv = withoutUnset({
+    ...edges.env,
+    [ADDRESS_ENV]: controllerAddress,
+    [TOKEN_ENV]: token,
+    RAYSL_JOB_DIR: paths.dir,
+    RAYSL_JOB_ID: jobId,
+    RAYSL_NODES: JSON.stringify(agents.joinedNodes()),
+    ...appPortsEnv(block.base, plan.portLayout),
+    PYTHONUNBUFFERED: '1',
+    ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
+    ...plan.env,
+  });
+  const entry = startEntrypoint({ plan, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
+  job.teardown.push({ name: 'entrypoint', run: async () => void (await entry.stop(graceMs)), hurry: () => void entry.stop(0), boundMs: 2 * graceMs + 5000 });
+  log(`entrypoint started (pid ${entry.pid}): ${[...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args].join(' ')}`);
+  // the head's agent shares this machine: should this controller die, it stops the entrypoint's group
+  if (entry.pid !== undefined) agents.send(head, { t: 'entrypoint', pgid: entry.pid });
+  status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));
+
+  const end = await Promise.race([entry.exited.then((exit): RunEnd => ({ exit })), job.stop.stopped.then((stoppedBy) => ({ stoppedBy }))]);
+  const exit = 'exit' in end ? end.exit : await entry.stop(graceMs);
+  log(`entrypoint ${end.stoppedBy ? 'stopped' : 'exited'} (${exit.signal ? `killed by ${exit.signal}` : `code ${exit.code}`})`);
+  status.update((s) => withPhase(s, edges.now(), { phase: 'entrypoint-exited', code: exitCodeOf(exit, signalNumber) }));
+  return { exit, ...(end.stoppedBy ? { stoppedBy: end.stoppedBy } : {}) };
+}
+
+/** The head's runtime address as its agent reported it (a builtin job may start without its head). */
+function runtimeHeadAddress(agents: AgentRegistry, fallback: string): string {
+  return agents.joinedNodes().find((n) => n.role === 'head')?.address ?? fallback;
+}
+
+/** Drops the keys a runtime asked to remove (undefined) from an environment. */
+function withoutUnset(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
+}
