@@ -28,14 +28,9 @@ import { ADDRESS_ENV, PROTOCOL_VERSION, TOKEN_ENV, type Welcome } from './protoc
 import { PortPhase } from './port-phase.js';
 import { within } from '../proc/terminate.js';
 
-export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';
-const STOP_SIGNALS: StopSignal[] = ['SIGTERM', 'SIGINT', 'SIGUSR1'];
-
-/** Where signals come from: process by default, an EventEmitter in tests. */
-export interface SignalSource {
-  on(sig: StopSignal, fn: () => void): unknown;
-  off(sig: StopSignal, fn: () => void): unknown;
-}
+import { STOP_SIGNALS, type SignalSource, type StopSignal } from '../proc/signals.js';
+// re-exported while callers move to src/proc/signals.ts
+export type { SignalSource, StopSignal };
 
 export interface ControllerEdges {
   env: NodeJS.ProcessEnv;
