@@ -79,7 +79,9 @@ export type AgentMessage =
   | { t: 'ready'; node: NodeInfo; notes?: string[] }
   | { t: 'fail'; reason: string; hint?: string }
   | { t: 'result'; id: number; result: RunResult }
-  | { t: 'runtime-exited'; code: number | null; signal: string | null; detail?: string };
+  | { t: 'runtime-exited'; code: number | null; signal: string | null; detail?: string }
+  /** A runtime's agent half to its controller half; the body is the runtime's to validate. */
+  | { t: 'rt'; body: unknown };
 
 /** A port of the block this agent could not bind, and who holds it where /proc shows it. */
 export interface TakenPort {
@@ -150,7 +152,9 @@ export type ControllerMessage =
   | { t: 'entrypoint'; pgid: number }
   | { t: 'run'; id: number; req: RunRequest }
   | { t: 'stop'; reason: string }
-  | { t: 'refuse'; reason: string };
+  | { t: 'refuse'; reason: string }
+  /** The runtime's controller half to its agent half; the body is the runtime's to validate. */
+  | { t: 'rt'; body: unknown };
 
 export function encodeMessage(msg: AgentMessage | ControllerMessage): string {
   return JSON.stringify(msg) + '\n';
@@ -205,6 +209,7 @@ export function parseAgentMessage(x: unknown): AgentMessage {
       if (typeof x.id !== 'number' || !isObj(x.result)) throw new Error(`malformed result: ${JSON.stringify(x)}`);
       return x as AgentMessage;
     case 'runtime-exited':
+    case 'rt':
       return x as AgentMessage;
     default:
       throw new Error(`unknown agent message type ${JSON.stringify(x.t)}`);
@@ -214,7 +219,7 @@ export function parseAgentMessage(x: unknown): AgentMessage {
 export function parseControllerMessage(x: unknown): ControllerMessage {
   if (!isObj(x) || typeof x.t !== 'string') throw new Error(`expected a message object with "t", got ${JSON.stringify(x)}`);
   if (x.t === 'welcome' && x.v !== PROTOCOL_VERSION) throw new Error(`controller speaks protocol ${String(x.v)}, agent speaks ${PROTOCOL_VERSION}`);
-  if (!['welcome', 'probe', 'start', 'entrypoint', 'run', 'stop', 'refuse'].includes(x.t)) throw new Error(`unknown controller message type ${JSON.stringify(x.t)}`);
+  if (!['welcome', 'probe', 'start', 'entrypoint', 'run', 'stop', 'refuse', 'rt'].includes(x.t)) throw new Error(`unknown controller message type ${JSON.stringify(x.t)}`);
   if (x.t === 'probe' && (typeof x.round !== 'number' || typeof x.portBase !== 'number' || !Array.isArray(x.probe))) throw new Error(`malformed probe: ${JSON.stringify(x)}`);
   if (x.t === 'start' && (typeof x.round !== 'number' || typeof x.headAddress !== 'string')) throw new Error(`malformed start: ${JSON.stringify(x)}`);
   if (x.t === 'entrypoint' && !(Number.isInteger(x.pgid) && (x.pgid as number) > 1)) throw new Error(`malformed entrypoint: ${JSON.stringify(x)}`);

@@ -93,3 +93,12 @@ describe('protocol v3 additions', () => {
     expect(() => parseAgentMessage({ ...ready, notes: [1] })).toThrow(/malformed ready/);
   });
 });
+
+describe('runtime messages', () => {
+  it('carry a body both ways without the protocol reading it', () => {
+    const rt = { t: 'rt', body: { op: 'whatever', n: [1, 2] } };
+    expect(parseAgentMessage(rt)).toEqual(rt);
+    expect(parseControllerMessage(rt)).toEqual(rt);
+    expect(() => parseControllerMessage({ t: 'rtx', body: 1 })).toThrow(/unknown controller message/);
+  });
+});
