@@ -1,7 +1,7 @@
 /**
  * The builtin runtime: the agents themselves form the cluster. Nothing extra runs on a node;
  * the node table, resources, KV store and command execution go through the control server
- * (controller/server.ts) and the agent channel (agent/agent.ts, builtin/exec.ts).
+ * (controller/server.ts) and the agent channel (agent/serve.ts, builtin/exec.ts).
  */
 import type { RuntimeAdapter, RuntimeProcess } from '../types.js';
 
