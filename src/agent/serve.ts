@@ -17,7 +17,7 @@ export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter
     if (!e.expected) ctx.ending.settle({ kind: 'runtime-exited', code: e.code, signal: e.signal, ...(e.detail !== undefined ? { detail: e.detail } : {}) });
   });
   const env = { ...ctx.env, ...node.runEnv };
-  const commands = commandRunner(ctx, channel, env);
+  const commands = builtinCommandRunner(ctx, channel, env);
   const half = adapter.agentHalf?.({
     nodeName: ctx.node,
     send: (body) => channel.send({ t: 'rt', body }),
@@ -41,7 +41,7 @@ export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter
  * The builtin runtime's command execution: each 'run' request runs in its own process group
  * (builtin/exec.ts) and is answered by id; whatever still runs is stopped in the teardown.
  */
-function commandRunner(ctx: AgentContext, channel: Channel, env: NodeJS.ProcessEnv): { run(id: number, req: RunRequest): void } {
+function builtinCommandRunner(ctx: AgentContext, channel: Channel, env: NodeJS.ProcessEnv): { run(id: number, req: RunRequest): void } {
   const running = new Set<RunningCommand>();
   ctx.teardown.push('the running commands', () => Promise.all([...running].map((c) => c.stop(ctx.graceMs))));
   return {
