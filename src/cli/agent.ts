@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import type { Register } from './app.js';
-import { runAgent } from '../agent/agent.js';
+import { resolveNodeName, runAgent } from '../agent/agent.js';
+import { agentFaultsFromEnv } from './test-faults.js';
 
 // Hidden: started by the controller's launcher (one srun task or local child per node), never by hand.
 export const registerAgent: Register = (program, app) => {
@@ -14,11 +15,13 @@ export const registerAgent: Register = (program, app) => {
     .addHelpText('after', '\nExamples:\n  $ RAYSL_TOKEN=... raysl agent --controller 127.0.1.1:20480 --role worker --node node2\n')
     .action(async (opts: { controller: string; role: 'head' | 'worker'; node?: string }) => {
       const t0 = app.io.now();
+      const node = resolveNodeName(app.io.env, opts.node);
       const code = await runAgent({
         controller: opts.controller,
         role: opts.role,
-        ...(opts.node !== undefined ? { node: opts.node } : {}),
+        node,
         env: app.io.env,
+        faults: agentFaultsFromEnv(app.io.env, node),
         log: (line) => app.io.stderr.write(`[+${((app.io.now() - t0) / 1000).toFixed(2)}s] ${line}\n`),
       });
       app.setExitCode(code);

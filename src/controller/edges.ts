@@ -2,15 +2,10 @@
  * Everything the controller is handed from outside (STYLE.md principle 9): streams, clock, env,
  * the launcher, signals and the faults tests inject, so a whole job can run in-process.
  */
+import type { SignalSource } from '../proc/signals.js';
 import type { Launcher } from './launcher.js';
 
-export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';
-
-/** Where signals come from: process by default, an EventEmitter in tests. */
-export interface SignalSource {
-  on(sig: StopSignal, fn: () => void): unknown;
-  off(sig: StopSignal, fn: () => void): unknown;
-}
+export type { SignalSource, StopSignal } from '../proc/signals.js';
 
 /**
  * Faults a test injects to reach a path a healthy machine never takes. Only the CLI edge fills

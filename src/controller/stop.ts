@@ -3,7 +3,7 @@
  * while --continue-on-node-loss is off. The first reason wins and is kept; `stopped` resolves with
  * it, so every phase can race its own wait against it.
  */
-import type { SignalSource, StopSignal } from './edges.js';
+import { STOP_SIGNALS, type SignalSource, type StopSignal } from '../proc/signals.js';
 import type { TeardownStack } from './teardown.js';
 
 export type StopReason = { kind: 'signal'; signal: StopSignal } | { kind: 'node-lost'; node: string; reason: string; log: string };
@@ -24,7 +24,6 @@ export class StopRequest {
   }
 }
 
-const STOP_SIGNALS: StopSignal[] = ['SIGTERM', 'SIGINT', 'SIGUSR1'];
 
 /**
  * The first stop signal asks for a stop (teardown follows); a second one, usually during teardown,

@@ -50,6 +50,7 @@ describe('agent channel contract (v4)', () => {
   it('passes runtime messages through unread in both directions', () => {
     expect(parseAgentMessage({ t: 'rt', body: { anything: [1, 2] } })).toEqual({ t: 'rt', body: { anything: [1, 2] } });
     expect(parseControllerMessage({ t: 'rt', body: 'x' })).toEqual({ t: 'rt', body: 'x' });
+    expect(() => parseControllerMessage({ t: 'rtx', body: 1 })).toThrow(/malformed controller message "rtx"/);
   });
 
   it('refuses unknown controller messages and other versions', () => {

@@ -1,0 +1,37 @@
+/**
+ * The serve phase: the node has joined; it does what the controller asks until the agent ends
+ * (stop, refuse, a signal, the controller gone, or the runtime exiting on its own).
+ */
+import { ADDRESS_ENV } from '../core/env-names.js';
+import type { RuntimeAdapter } from '../runtimes/types.js';
+import type { Channel } from './channel.js';
+import type { AgentContext } from './context.js';
+import { guardEntrypoint } from './entrypoint-guard.js';
+import type { Inbox } from './inbox.js';
+import type { Outcome } from './outcome.js';
+import type { JoinedNode } from './start-phase.js';
+
+export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter: RuntimeAdapter, node: JoinedNode, controller: string): Promise<Outcome> {
+  void node.runtime.exited.then((e) => {
+    if (!e.expected) ctx.ending.settle({ kind: 'runtime-exited', code: e.code, signal: e.signal, ...(e.detail !== undefined ? { detail: e.detail } : {}) });
+  });
+  // what a node's commands see: the job's and the node's environment, and where to reach the
+  // control server (a task may itself connect() and submit tasks, as a Ray task may)
+  const env = { ...ctx.env, ...node.runEnv, [ADDRESS_ENV]: controller };
+  const half = adapter.agentHalf?.({
+    nodeName: ctx.node,
+    send: (body) => channel.send({ t: 'rt', body }),
+    env,
+    cwd: ctx.cwd,
+    portBase: node.portBase,
+    layout: node.layout,
+    log: ctx.log,
+  });
+  if (half) ctx.teardown.push(`the ${adapter.name} runtime's agent half`, () => half.stop(ctx.graceMs));
+  inbox.serve((m) => {
+    if (m.t === 'entrypoint') guardEntrypoint(ctx, m.pgid);
+    else if (half) half.onMessage(m.body);
+    else ctx.log(`ignoring a runtime message: runtime ${adapter.name} has no agent half`);
+  });
+  return ctx.ending.promise;
+}
