@@ -11,6 +11,7 @@ export interface Stats {
   n: number;
   minMs: number;
   medianMs: number;
+  p90Ms: number;
   p95Ms: number;
   maxMs: number;
 }
@@ -19,7 +20,7 @@ export function stats(samplesMs: number[]): Stats {
   const s = [...samplesMs].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
   const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: s.length, minMs: r(s[0] ?? NaN), medianMs: r(at(0.5)), p95Ms: r(at(0.95)), maxMs: r(s[s.length - 1] ?? NaN) };
+  return { n: s.length, minMs: r(s[0] ?? NaN), medianMs: r(at(0.5)), p90Ms: r(at(0.9)), p95Ms: r(at(0.95)), maxMs: r(s[s.length - 1] ?? NaN) };
 }
 
 /** Times a synchronous function: `warmup` untimed calls, then `iterations` timed ones. */

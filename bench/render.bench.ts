@@ -30,7 +30,7 @@ const lib = (await import(pathToFileURL(out).href)) as typeof import('../src/ren
 
 const nodes = [1, 2, 3, 4].map((i) => ({ name: `gpu-00${i}`, cpus: 96, memoryMb: 1_031_000, gpus: 8, gres: 'gpu:a100:8', state: 'idle', partitions: ['gpu'], features: ['a100'] }));
 const facts = { source: 'sinfo' as const, partition: 'gpu', nodes, ephemeralPortRange: [32768, 60999] as [number, number] };
-const tools = { tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', node: '/usr/bin/node', cwd: '/home/u' };
+const tools = { tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', hook: 'file:///opt/raysl/dist/register-entry.mjs', node: '/usr/bin/node', cwd: '/home/u' };
 const spec = lib.buildSpec('train.py', ['--epochs', '3'], { nodes: 4, gpusPerNode: 8, partition: 'gpu', time: '2:00:00', setup: ['module load cuda'], env: { NCCL_DEBUG: 'INFO' } }, { cwd: '/home/u' });
 const ctx = { node: '/usr/bin/node', raysl: '/opt/raysl/dist/raysl.mjs' };
 

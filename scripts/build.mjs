@@ -38,6 +38,13 @@ await Promise.all([
     chunkNames: 'chunks/[name]-[hash]',
   }),
   build({ ...common, entryPoints: ['src/client/index.ts'], outfile: 'dist/client.mjs' }),
+  // `node --import`ed into .ts/.js entrypoints: `import 'raysl'` from anywhere, TLA in a bare .ts
+  build({
+    ...common,
+    entryPoints: { 'register-entry': 'src/client/register-entry.ts', 'entry-hooks': 'src/client/entry-hooks.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.mjs' },
+  }),
 ]);
 
 // Types for `import { connect } from 'raysl'` (package.json "exports" -> dist/client.d.ts): emit

@@ -1,18 +1,20 @@
 /**
- * Absolute paths the batch script needs on the compute nodes: the node binary, the raysl bundle and
- * tsx's CLI. The code runs from dist/raysl.mjs (bundled) or from src/cli/*.ts (tests, tsx), so the
+ * Absolute paths the batch script needs on the compute nodes: the node binary, the raysl bundle,
+ * tsx's CLI and the entry hook. The code runs from dist/raysl.mjs (bundled) or from src/cli/*.ts (tests, tsx), so the
  * package root is found by walking up to raysl's own package.json, not by a fixed relative path.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InternalError } from '../core/errors.js';
 
 export interface RayslPaths {
   node: string;
   raysl: string;
   tsx: string;
+  /** file: URL for `node --import` (a URL, not a path: '#' or '%' in a path would be read as URL syntax). */
+  entryHook: string;
 }
 
 let cachedRoot: string | undefined;
@@ -42,5 +44,5 @@ export function rayslPaths(): RayslPaths {
   } catch (err) {
     throw new InternalError(`cannot resolve tsx's CLI from ${root}`, { hint: 'reinstall raysl: tsx is one of its dependencies (runs .ts entrypoints)', cause: err });
   }
-  return { node: process.execPath, raysl: join(root, 'dist', 'raysl.mjs'), tsx };
+  return { node: process.execPath, raysl: join(root, 'dist', 'raysl.mjs'), tsx, entryHook: pathToFileURL(join(root, 'dist', 'register-entry.mjs')).href };
 }

@@ -54,7 +54,7 @@ Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
     const spec = cli.mem === undefined ? { ...cli, mem: String(memoryMb) } : cli;
     const paths = rayslPaths();
     const facts = localFacts(spec.nodes, { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
-    const plan = planJob(spec, facts, { tsx: paths.tsx, node: paths.node, cwd: app.io.cwd });
+    const plan = planJob(spec, facts, { tsx: paths.tsx, hook: paths.entryHook, node: paths.node, cwd: app.io.cwd });
     writeWarnings(globalsOf(command), app.io, plan.warnings);
     const jobId = localJobId(app.io.now(), process.pid);
     const nodes = facts.nodes.map((n) => n.name);

@@ -11,6 +11,11 @@ export interface InterpreterTools {
   node: string;
   /** Absolute path of tsx's CLI script. */
   tsx: string;
+  /**
+   * file: URL of raysl's entry hook (dist/register-entry.mjs), loaded with `node --import`: it lets an
+   * entrypoint anywhere import 'raysl' and load a .ts with top-level await (see entryFormat).
+   */
+  hook: string;
   /** Interpreter for .py files (default python3). */
   python?: string;
 }
@@ -44,10 +49,12 @@ export function entrypointKind(path: string): EntrypointKind {
 /** argv prefix that runs the entrypoint; [] means the file is executed as is (it needs +x). */
 export function interpreterFor(kind: EntrypointKind, tools: InterpreterTools): string[] {
   switch (kind) {
+    // after the tsx CLI, not before: tsx runs the script in a child node and passes node flags
+    // given to it on to that child, where the script runs; before it they would reach only tsx
     case 'tsx':
-      return [tools.node, tools.tsx];
+      return [tools.node, tools.tsx, '--import', tools.hook];
     case 'node':
-      return [tools.node];
+      return [tools.node, '--import', tools.hook];
     // -u: unbuffered, so the job log shows prints as they happen, not at exit
     case 'python':
       return [tools.python ?? 'python3', '-u'];
@@ -56,6 +63,26 @@ export function interpreterFor(kind: EntrypointKind, tools: InterpreterTools): s
     case 'exec':
       return [];
   }
+}
+
+/** The one bare specifier the entry hook answers when the user has no `raysl` of their own installed. */
+export const CLIENT_SPECIFIER = 'raysl';
+
+/** What `"type"` the nearest package.json above a file declares; "none" when it has none or there is none. */
+export type PackageScopeType = 'module' | 'commonjs' | 'none';
+
+/**
+ * The format the entry hook gives the entrypoint, or undefined to leave the resolver's choice.
+ * tsx compiles a .ts outside an ESM package to CommonJS, where top-level await and importing the
+ * ESM-only client cannot work. An ambiguous .ts (no package.json "type" says otherwise) therefore
+ * loads as ESM, as Node itself treats an ambiguous file with import syntax; an explicit
+ * "type": "commonjs" or a .cts is the user's word and stays CommonJS. .js needs nothing: Node
+ * >= 20.19 already detects module syntax in an ambiguous .js.
+ */
+export function entryFormat(path: string, resolvedFormat: string | null | undefined, scope: PackageScopeType): 'module' | undefined {
+  if (extensionOf(path) !== '.ts') return undefined;
+  if (resolvedFormat !== 'commonjs' || scope !== 'none') return undefined;
+  return 'module';
 }
 
 /** `auto` -> ray for Python (Ray's own client), builtin for everything else; the reason is shown by render. */

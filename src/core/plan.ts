@@ -14,6 +14,8 @@ import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan } from './ty
 export interface PlanTools {
   /** Absolute path of tsx's CLI (runs .ts entrypoints). */
   tsx: string;
+  /** file: URL of raysl's entry hook, `node --import`ed by .ts/.js entrypoints (see interpreterFor). */
+  hook: string;
   /** Directory relative entrypoint/job-dir paths are resolved against. */
   cwd: string;
   /** Absolute path of the node binary for .js/.ts entrypoints (default "node" from PATH). */
@@ -125,7 +127,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   const path = resolvePath(tools.cwd, spec.entrypoint);
   const kind = entrypointKind(path);
   const { runtime, reason } = chooseRuntime(spec.runtime, path);
-  const interpreter = interpreterFor(kind, { node: tools.node ?? 'node', tsx: tools.tsx, ...(spec.python ? { python: spec.python } : {}) });
+  const interpreter = interpreterFor(kind, { node: tools.node ?? 'node', tsx: tools.tsx, hook: tools.hook, ...(spec.python ? { python: spec.python } : {}) });
 
   // CPUs: Slurm grants 1 CPU per task without -c, far less than an HPC user expects of "a node"
   let cpus = spec.cpusPerTask;

@@ -26,7 +26,7 @@ function newestMtime(dir: string): number {
 /** Builds the bundle when it is missing or older than src/ (tests must run what users run). */
 export function ensureBuilt(): void {
   const client = join(root, 'dist', 'client.mjs');
-  if (existsSync(bundle) && existsSync(client) && statSync(bundle).mtimeMs >= newestMtime(join(root, 'src'))) return;
+  if (existsSync(bundle) && existsSync(client) && existsSync(join(root, 'dist', 'entry-hooks.mjs')) && statSync(bundle).mtimeMs >= newestMtime(join(root, 'src'))) return;
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
 }

@@ -19,7 +19,7 @@ vi.hoisted(() => {
 });
 
 // Fixed paths: goldens must not depend on the machine that renders them.
-const tools: PlanTools = { tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', node: '/usr/bin/node', cwd: '/home/alice/proj', version: '0.0.0-test' };
+const tools: PlanTools = { tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', hook: 'file:///opt/raysl/dist/register-entry.mjs', node: '/usr/bin/node', cwd: '/home/alice/proj', version: '0.0.0-test' };
 const ctx = { node: '/usr/bin/node', raysl: '/opt/raysl/dist/raysl.mjs' };
 
 const n = (name: string, over: Partial<NodeFacts>): NodeFacts => ({ name, cpus: 4, memoryMb: 4096, gpus: 0, gres: '(null)', state: 'idle', partitions: [], features: [], ...over });

@@ -107,7 +107,7 @@ describe('--resources as a flag and a config key', () => {
 
 describe('plan.resources', () => {
   const facts = { source: 'none' as const, nodes: [], ephemeralPortRange: [32768, 60999] as [number, number] };
-  const tools: PlanTools = { tsx: '/x/tsx.mjs', node: '/usr/bin/node', cwd: '/work', version: '0.0.0-test' };
+  const tools: PlanTools = { tsx: '/x/tsx.mjs', hook: 'file:///x/register-entry.mjs', node: '/usr/bin/node', cwd: '/work', version: '0.0.0-test' };
   const plan = (argv: string[], nodes: number) => planJob(buildSpec('/work/e.py', [], { ...flagsInput(argv), nodes, cpusPerTask: 2 }, { cwd: '/work' }), facts, tools);
 
   it('is absent without --resources (the plan of every existing job is unchanged)', () => {
