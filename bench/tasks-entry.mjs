@@ -2,7 +2,7 @@
 // Measures from the head, in this one job, and prints one JSON line of raw samples (ms):
 //  runMs   cluster.run(worker, ['true']), one after another (RUNS, after WARMUP untimed);
 //  srunMs  the same command as a Slurm step on the same node: srun -N1 -n1 -w <worker> --overlap true;
-//  burst   BURST trivial tasks over every node, at most CONCURRENCY in flight: wall time.
+//  burst   BURST trivial tasks placed by the scheduler (1 CPU each), at most CONCURRENCY submitted at once: wall time.
 import { execFile } from 'node:child_process';
 import { connect } from 'raysl';
 
@@ -17,12 +17,9 @@ const nodes = await cluster.nodes();
 const worker = nodes.find((n) => n.role !== 'head');
 if (worker === undefined) throw new Error(`the task bench needs a worker node; the job has ${nodes.map((n) => n.name).join(', ')}`);
 
-/**
- * One trivial task, placed by us: round-robin over the nodes. The only line that changes when the
- * client places tasks itself: `return cluster.run(argv, { gpus: 0 });`
- */
-function runTask(i, argv) {
-  return cluster.run(nodes[i % nodes.length].name, argv);
+/** One trivial task placed by the scheduler (1 CPU, Ray's task default): what a user writes. */
+function runTask(_i, argv) {
+  return cluster.run(argv);
 }
 
 async function timed(fn) {
