@@ -4,7 +4,8 @@
  * in its teardown when (and only when) it lost the controller.
  */
 import { readFileSync } from 'node:fs';
-import { signalGroup, waitGroupGone } from '../proc/terminate.js';
+import { groupLive } from '../proc/group.js';
+import { terminatePgid } from '../proc/terminate.js';
 import type { AgentContext } from './context.js';
 
 export function guardEntrypoint(ctx: AgentContext, pgid: number): void {
@@ -27,10 +28,7 @@ async function stopOrphanedEntrypoint(pgid: number, jobId: string | undefined, g
     // the leader is gone (its group may live on) or /proc is not ours to read
   }
   if (environ !== '' && jobId !== undefined && !environ.includes(`RAYSL_JOB_ID=${jobId}\0`)) return;
-  if (!signalGroup(pgid, 'SIGTERM')) return;
+  if (!groupLive(pgid)) return;
   log(`stopping the entrypoint's process group ${pgid} (its controller is gone)`);
-  if (!(await waitGroupGone(pgid, graceMs))) {
-    signalGroup(pgid, 'SIGKILL');
-    await waitGroupGone(pgid, 1000);
-  }
+  await terminatePgid(pgid, graceMs);
 }
