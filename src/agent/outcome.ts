@@ -3,6 +3,7 @@
  * what the controller is told. classify() is pure and tested as a table; Ending is the latch the
  * phases race against (the first outcome wins: a stop followed by the lost channel is a stop).
  */
+import { Latch } from '../core/latch.js';
 import type { AgentMessage } from '../protocol/agent.js';
 import type { StopSignal } from '../proc/signals.js';
 
@@ -59,18 +60,4 @@ export function isOutcome<T extends object>(x: T | Outcome): x is Outcome {
 }
 
 /** The first outcome wins; later ones (the channel closing during teardown) are ignored. */
-export class Ending {
-  private settleWith: (o: Outcome) => void = () => {};
-  private settled: Outcome | undefined;
-  readonly promise = new Promise<Outcome>((r) => (this.settleWith = r));
-
-  get value(): Outcome | undefined {
-    return this.settled;
-  }
-
-  settle(o: Outcome): void {
-    if (this.settled) return;
-    this.settled = o;
-    this.settleWith(o);
-  }
-}
+export class Ending extends Latch<Outcome> {}

@@ -4,23 +4,20 @@
  * it, so every phase can race its own wait against it.
  */
 import { STOP_SIGNALS, type SignalSource, type StopSignal } from '../proc/signals.js';
+import { Latch } from '../core/latch.js';
 import type { TeardownStack } from './teardown.js';
 
 export type StopReason = { kind: 'signal'; signal: StopSignal } | { kind: 'node-lost'; node: string; reason: string; log: string };
 
-export class StopRequest {
-  private first: StopReason | undefined;
-  private resolve: (r: StopReason) => void = () => {};
-  readonly stopped = new Promise<StopReason>((r) => (this.resolve = r));
+export class StopRequest extends Latch<StopReason> {
+  readonly stopped = this.promise;
 
   get reason(): StopReason | undefined {
-    return this.first;
+    return this.value;
   }
 
   request(r: StopReason): void {
-    if (this.first) return;
-    this.first = r;
-    this.resolve(r);
+    this.settle(r);
   }
 }
 
