@@ -5,7 +5,7 @@
  */
 import { groupStateSchema, type GroupState, type ResourceRequest, type Strategy } from '../protocol/api.js';
 import { parseWith } from '../protocol/wire.js';
-import { PendingTimeoutError, RayslClientError } from './errors.js';
+import { errorForKind, PendingTimeoutError, RayslClientError } from './errors.js';
 import type { Transport } from './transport.js';
 
 /** Server-side waits are cut into slices this long; each slice is itself event-driven. */
@@ -62,7 +62,9 @@ export class PlacementGroup {
     for (;;) {
       if (state.state === 'ready') return state;
       if (state.state === 'removed') {
-        throw new RayslClientError(`placement group ${state.id} was removed${state.reason ? `: ${state.reason}` : this.removed ? ' (by remove())' : ''}`, undefined, 'removed');
+        const message = `placement group ${state.id} was removed${state.reason ? `: ${state.reason}` : this.removed ? ' (by remove())' : ''}`;
+        // raysl says why (infeasible after a node left, node-lost, ...): the typed error for it
+        throw state.kind !== undefined && state.kind !== 'cancelled' ? errorForKind(state.kind, message, undefined) : new RayslClientError(message, undefined, 'removed');
       }
       const left = deadline - Date.now();
       if (left <= 0) {

@@ -120,6 +120,8 @@ export const groupStateSchema = z.object({
   bundles: z.optional(z.array(bundleGrantSchema)),
   /** Why a group was removed by raysl itself (a node of it was lost, or it can never fit). */
   reason: z.optional(z.string()),
+  /** What kind of removal: the caller's remove() (cancelled), infeasible, node-lost, shutting-down. */
+  kind: z.optional(errorKindSchema),
 });
 export type GroupState = z.infer<typeof groupStateSchema>;
 

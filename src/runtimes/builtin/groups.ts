@@ -4,7 +4,7 @@
  * without polling; removing it stops what runs inside and frees the reservation.
  */
 import type { Decision, Grant, Scheduler } from '../../core/scheduler/index.js';
-import type { GroupRequest, GroupState } from '../../protocol/api.js';
+import type { ErrorKind, GroupRequest, GroupState } from '../../protocol/api.js';
 import { HttpError } from '../../protocol/http.js';
 
 interface Group {
@@ -13,6 +13,7 @@ interface Group {
   state: GroupState['state'];
   bundles?: Grant[];
   reason?: string;
+  kind?: ErrorKind;
   waiters: Array<() => void>;
 }
 
@@ -60,7 +61,7 @@ export class GroupBook {
     const g = this.find(id);
     if (g.state === 'removed') return;
     const { decisions, evicted } = this.d.scheduler.removeGroup(id);
-    this.settle(g, 'removed', undefined, 'removed by the caller');
+    this.settle(g, 'removed', undefined, 'removed by the caller', 'cancelled');
     this.d.evict(evicted, `placement group ${id} was removed`);
     this.d.decided(decisions);
   }
@@ -75,7 +76,7 @@ export class GroupBook {
 
   rejected(id: string, reason: string): void {
     const g = this.groups.get(id);
-    if (g && g.state !== 'removed') this.settle(g, 'removed', undefined, reason);
+    if (g && g.state !== 'removed') this.settle(g, 'removed', undefined, reason, 'infeasible');
   }
 
   /** Groups with a bundle on a lost node: removed (Ray would re-reserve; raysl says so instead). */
@@ -84,14 +85,14 @@ export class GroupBook {
       const g = this.groups.get(id);
       if (!g || g.state === 'removed') continue;
       const { decisions, evicted } = this.d.scheduler.removeGroup(id);
-      this.settle(g, 'removed', undefined, `node ${node} holding one of its bundles was lost`);
+      this.settle(g, 'removed', undefined, `node ${node} holding one of its bundles was lost`, 'node-lost');
       this.d.evict(evicted, `placement group ${id} lost node ${node}`);
       this.d.decided(decisions);
     }
   }
 
   close(): void {
-    for (const g of this.groups.values()) if (g.state === 'pending') this.settle(g, 'removed', undefined, 'the job is ending');
+    for (const g of this.groups.values()) if (g.state === 'pending') this.settle(g, 'removed', undefined, 'the job is ending', 'shutting-down');
   }
 
   private find(id: string): Group {
@@ -100,8 +101,9 @@ export class GroupBook {
     return g;
   }
 
-  private settle(g: Group, state: GroupState['state'], bundles?: Grant[], reason?: string): void {
+  private settle(g: Group, state: GroupState['state'], bundles?: Grant[], reason?: string, kind?: ErrorKind): void {
     g.state = state;
+    if (kind !== undefined) g.kind = kind;
     if (bundles) g.bundles = bundles;
     else delete g.bundles;
     if (reason !== undefined) g.reason = reason;
@@ -116,5 +118,6 @@ function view(g: Group): GroupState {
     strategy: g.req.strategy,
     ...(g.bundles ? { bundles: g.bundles.map((b) => ({ node: b.node, cpus: b.cpus, gpus: b.gpus.reduce((a, x) => a + x.share, 0), gpuIds: b.gpus.map((x) => x.id), memoryMb: b.memoryMb, custom: b.custom })) } : {}),
     ...(g.reason !== undefined ? { reason: g.reason } : {}),
+    ...(g.kind !== undefined ? { kind: g.kind } : {}),
   };
 }
