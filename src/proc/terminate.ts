@@ -8,9 +8,6 @@ import type { ChildProcess } from 'node:child_process';
 import { InternalError } from '../core/errors.js';
 import { groupLive, groupMembers, pollGone, processAlive, send, signalGroup, waitGroupGone } from './group.js';
 
-// agent.ts stops an orphaned entrypoint with these two until it moves to terminatePgid
-export { signalGroup, waitGroupGone };
-
 /** Resolves after `ms`; the timer never holds the loop open. */
 export function deadline(ms: number): { promise: Promise<'timeout'>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
