@@ -30,10 +30,12 @@ const results = await Promise.all(
 );
 await pg.remove();
 
-const header = ['lr', 'bundle', 'node', 'GPU', 'CUDA_VISIBLE_DEVICES', 'loss', 'exit'];
+// When each trial ran (ms after the first started): shows the two trials of a device overlapping.
+const t0 = Math.min(...results.map((r) => r.startedAt));
+const header = ['lr', 'bundle', 'node', 'GPU', 'CUDA_VISIBLE_DEVICES', 'loss', 'exit', 'ran (ms)'];
 const rows = results.map((r, i) => {
   const [loss = '?', visible = ''] = r.stdout.trim().split(/\s+/);
-  return [lrs[i]!.toExponential(1), String(Math.floor(i / 2)), r.node, r.gpuIds.join(','), visible || '(none)', loss, String(r.exitCode)];
+  return [lrs[i]!.toExponential(1), String(Math.floor(i / 2)), r.node, r.gpuIds.join(','), visible || '(none)', loss, String(r.exitCode), `${r.startedAt - t0}-${r.endedAt - t0}`];
 });
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
 for (const row of [header, ...rows]) console.log(row.map((v, c) => v.padEnd(widths[c]!)).join('  '));
