@@ -1,7 +1,8 @@
 /**
- * GPU probe: one task per GPU over the whole cluster at once (`gpus: 1` each), every task prints
- * its hostname and CUDA_VISIBLE_DEVICES, then a table. Exits 1 unless every GPU of every node was
- * handed out exactly once: the check a new cluster deserves before a long job trusts it.
+ * GPU probe: one task per GPU over the whole cluster (`gpus: 1` each, one per bundle of a placement
+ * group holding every GPU); every task prints its hostname and CUDA_VISIBLE_DEVICES, then a table.
+ * Exits 1 unless every GPU of every node was handed out exactly once: the check a new cluster
+ * deserves before a long job trusts it.
  *   raysl run --local -N 4 --gpus-per-node 2 examples/probe.ts
  */
 import { connect } from 'raysl';
@@ -15,10 +16,14 @@ if (total === 0) {
 }
 console.log(`probing ${total} GPUs on ${nodes.length} nodes, one task each`);
 
-// All at once: the scheduler must place each on a device of its own, none waits for another.
-// cpus: 0 so a node with more GPUs than CPUs still runs one task per GPU at the same time.
+// One bundle per GPU, reserved together (a probe finishes in milliseconds: without the
+// reservation a later task could reuse a device an earlier one just gave back, and some GPU would
+// go unprobed). cpus: 0 so a node with more GPUs than CPUs still holds one bundle per GPU.
 const probe = ['sh', '-c', 'echo "$(hostname) $RAYSL_NODE ${CUDA_VISIBLE_DEVICES:-none}"'];
-const results = await Promise.all(Array.from({ length: total }, () => cluster.run(probe, { gpus: 1, cpus: 0 })));
+const pg = cluster.placementGroup(Array.from({ length: total }, () => ({ gpus: 1, cpus: 0 })), { strategy: 'SPREAD' });
+await pg.ready({ timeoutMs: 60_000 });
+const results = await Promise.all(Array.from({ length: total }, (_, i) => cluster.run(probe, { gpus: 1, cpus: 0, placementGroup: pg, bundle: i })));
+await pg.remove();
 
 const rows = results.map((r) => {
   const [host = '?', seenAs = '?', visible = '?'] = r.stdout.trim().split(/\s+/);
