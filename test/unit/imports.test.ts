@@ -1,8 +1,8 @@
 // Imports point down only (STYLE.md, DESIGN.md "Layout"): every import in src/**.ts is parsed with
 // TypeScript's own scanner and checked against the layer order below. A folder may import its own
 // files and any lower layer; `client` (what a user's entrypoint imports) only protocol and core.
-// KNOWN_VIOLATIONS are today's exceptions, being fixed elsewhere: the test fails on a new one and on
-// an entry that no longer occurs, so the list can only shrink (delete an entry when its fix lands).
+// KNOWN_VIOLATIONS is empty since the restructure (protocol, launcher interface and signals moved
+// down); the test fails on any new violation and on a listed one that no longer occurs.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
