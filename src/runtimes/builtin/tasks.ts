@@ -149,6 +149,8 @@ export class TaskBook {
   }
 
   private ended(t: Task, m: ExitedReport): void {
+    // taken before the release, which may start the next task at once: that one starts after this ends
+    const endedAt = this.d.now();
     this.release(t);
     if (m.error) t.stderr.push(`raysl: ${m.error}\n`);
     const failed = m.exitCode !== 0;
@@ -165,7 +167,7 @@ export class TaskBook {
       stdout: t.stdout.value(),
       stderr: t.stderr.value(),
       startedAt: t.startedAt,
-      endedAt: this.d.now(),
+      endedAt,
       attempts: t.attempt,
       timedOut: m.timedOut === true,
     };
