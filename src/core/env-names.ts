@@ -4,3 +4,5 @@
 export const TOKEN_ENV = 'RAYSL_TOKEN';
 /** host:port of the job's control server, for the entrypoint's client. */
 export const ADDRESS_ENV = 'RAYSL_ADDRESS';
+/** Set (to 1) for agents started by the local launcher: no cgroup holds the job's processes together. */
+export const LOCAL_LAUNCHER_ENV = 'RAYSL_LOCAL_LAUNCHER';

@@ -13,6 +13,7 @@ import { compressHostlist } from '../core/nodelist.js';
 import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from '../controller/launcher.js';
 import { exitOf, terminateGroup } from '../proc/terminate.js';
 import { killMarked } from '../proc/sweep.js';
+import { LOCAL_LAUNCHER_ENV } from '../core/env-names.js';
 import { writeJsonAtomic } from '../controller/status-file.js';
 import type { PortsRecord } from '../core/jobdir.js';
 
@@ -112,6 +113,8 @@ function launchLocal(req: LaunchRequest): LaunchedAgents {
     const fd = openSync(t.log, 'a', 0o644);
     const env: NodeJS.ProcessEnv = {
       ...req.env,
+      // no cgroup holds a local job together: its agents sweep the job's strays if the controller dies
+      [LOCAL_LAUNCHER_ENV]: '1',
       SLURMD_NODENAME: t.node,
       SLURM_JOB_ID: req.jobId,
       SLURM_JOB_NODELIST: nodelist,

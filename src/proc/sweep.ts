@@ -24,12 +24,12 @@ function cwdUnder(pid: string, dirs: readonly string[], procRoot: string): boole
  * Live pids whose environment holds `name=value` exactly, or whose working directory is inside one
  * of `dirs` (zombies and this process excluded).
  */
-export function markedProcesses(name: string, value: string, dirs: readonly string[] = [], procRoot = '/proc'): number[] {
+export function markedProcesses(name: string, value: string, dirs: readonly string[] = [], procRoot = '/proc', skip: (pid: number) => boolean = () => false): number[] {
   const needle = Buffer.from(`\0${name}=${value}\0`);
   const first = Buffer.from(`${name}=${value}\0`);
   const out: number[] = [];
   for (const d of readdirSync(procRoot)) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    if (!/^\d+$/.test(d) || Number(d) === process.pid || skip(Number(d))) continue;
     try {
       const env = readFileSync(`${procRoot}/${d}/environ`);
       if (!(env.subarray(0, first.length).equals(first) || env.includes(needle) || cwdUnder(d, dirs, procRoot))) continue;
@@ -43,8 +43,8 @@ export function markedProcesses(name: string, value: string, dirs: readonly stri
 }
 
 /** KILLs every marked process and waits (bounded) until none is left; returns how many were found. */
-export async function killMarked(name: string, value: string, boundMs: number, dirs: readonly string[] = []): Promise<number> {
-  const found = markedProcesses(name, value, dirs);
+export async function killMarked(name: string, value: string, boundMs: number, dirs: readonly string[] = [], skip?: (pid: number) => boolean): Promise<number> {
+  const found = markedProcesses(name, value, dirs, '/proc', skip);
   for (const pid of found) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -54,7 +54,7 @@ export async function killMarked(name: string, value: string, boundMs: number, d
   }
   const end = Date.now() + boundMs;
   let step = 5;
-  while (markedProcesses(name, value, dirs).length > 0 && Date.now() < end) {
+  while (markedProcesses(name, value, dirs, '/proc', skip).length > 0 && Date.now() < end) {
     await new Promise((r) => setTimeout(r, step));
     step = Math.min(step * 2, 100);
   }

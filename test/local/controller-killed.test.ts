@@ -1,6 +1,7 @@
 // SIGKILL of the controller (`raysl run --local`) mid-run: nothing can tear down in the controller,
 // so the agents do it: each stops its runtime, and the head's agent stops the entrypoint's process
 // group (its own group, detached), TERM first and KILL after the grace for one that ignores TERM.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal, statusWhere } from './helpers.js';
@@ -34,4 +35,39 @@ describe('raysl run --local: the controller is killed', () => {
     await exitWithin(job, 5000);
     expect(await jobGone(s.jobId, ms)).toEqual([]);
   });
+
+  it('SIGKILL mid-run: setsid double forks of the entrypoint and of a command are swept by the agents', async () => {
+    const job = runLocal(['-N', '2', join(fixtures, 'escape.ts')]);
+    await job.waitFor(/ready escaped/);
+    const s = await statusWhere(job, (x) => x.state === 'running');
+    const escaped = jobProcesses(s.jobId).filter((p) => /^sleep 100[37]$/.test(cmdline(p)));
+    expect(escaped.length, 'both escaped sleeps run under the job id').toBe(2);
+    job.child.kill('SIGKILL');
+    await exitWithin(job, 5000);
+    expect(await jobGone(s.jobId, 5000)).toEqual([]);
+  });
 });
+
+describe('raysl run --local: escaped processes at a normal end', () => {
+  it.each([
+    ['the entrypoint exits 0', ['exit'], undefined],
+    ['SIGTERM to the CLI', [], 'SIGTERM' as const],
+  ])('%s: setsid double forks of the entrypoint and of a command are gone', async (_what, args, signal) => {
+    const job = runLocal(['-N', '2', join(fixtures, 'escape.ts'), '--', ...args]);
+    await job.waitFor(/ready escaped/);
+    const s = await statusWhere(job, (x) => x.state === 'running' || x.state === 'tearing-down' || x.state === 'succeeded');
+    if (signal) job.child.kill(signal);
+    const { code } = await exitWithin(job, 10_000);
+    expect(code, job.stderr()).toBe(signal ? 143 : 0);
+    // the controller's teardown swept them before it exited: nothing to wait for
+    expect(jobProcesses(s.jobId)).toEqual([]);
+  });
+});
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
