@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, exitWithin, fixtures, runLocal } from './helpers.js';
+import { ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal } from './helpers.js';
 
 beforeAll(ensureBuilt);
 const scratch = mkdtempSync(join(tmpdir(), 'raysl-retry-'));
@@ -29,5 +29,7 @@ describe('builtin runtime: a node lost under running tasks', () => {
     expect(o.retries[0]).toContain(victim);
     expect(o.once.lost).toBe(true);
     expect(o.once.message).toContain(victim);
+    // the killed agent's commands (sleep 1000 in their own groups) did not outlive the job
+    expect(jobProcesses(job.status().jobId)).toEqual([]);
   });
 });
