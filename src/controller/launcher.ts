@@ -66,8 +66,8 @@ export interface Launcher {
   /**
    * After the agents are gone: KILLs whatever of the job is still running and removes the job's
    * node-local dirs (an agent killed with SIGKILL cannot stop its runtime or tidy up); returns how
-   * many processes it killed. Slurm's launcher has none: the job's cgroup ends every process when
-   * the allocation ends (node-local dirs there: issue of the agent).
+   * many processes it killed. Slurm's launcher kills none (the job's cgroup ends every process when
+   * the allocation ends) but removes the dirs on nodes whose agent did not end cleanly.
    */
   sweep?(jobId: string, dirs: string[], boundMs: number): Promise<number>;
 }

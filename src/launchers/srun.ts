@@ -42,6 +42,10 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
   const slurm: SlurmRunOptions = { env: opts.env, ...opts.slurm };
   // Our own Comment as last seen, so recording the block keeps whatever the user put there.
   let ownComment = '';
+  // Nodes whose agent step did not end cleanly (an agent killed, a step forced down): their agents
+  // could not remove their node-local dirs, so the teardown's sweep does it with one more step.
+  const unclean = new Set<string>();
+  let log: (line: string) => void = () => {};
   return {
     name: 'srun',
     sharedPortSpace: false,
@@ -81,9 +85,44 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
     // Slurm forgets the Comment with the job; a finished job no longer holds ports (HOLDING_STATES).
     async releaseBlock() {},
     async launch(req) {
-      return launchSteps(req);
+      log = req.log;
+      const launched = launchSteps(req);
+      launched.onExit((e) => {
+        if (e.code !== 0 || e.signal !== null) for (const n of e.nodes) unclean.add(n);
+      });
+      return launched;
+    },
+    // processes: the job's cgroup ends them with the allocation; dirs: only where an agent could not
+    async sweep(_jobId, dirs, boundMs) {
+      if (unclean.size === 0 || dirs.length === 0) return 0;
+      const nodes = [...unclean];
+      const ok = await removeOnNodes(nodes, dirs, opts.env, boundMs);
+      log(`${ok ? 'removed' : 'could not remove'} the job's node-local dirs on ${compressHostlist(nodes)} (their agents did not end cleanly): ${dirs.join(' ')}`);
+      return 0;
     },
   };
+}
+
+/** One srun step on `nodes` that removes `dirs` (raysl's own per-job paths), bounded. */
+function removeOnNodes(nodes: string[], dirs: string[], env: NodeJS.ProcessEnv, boundMs: number): Promise<boolean> {
+  const [cmd, ...args] = srunArgv({
+    nodes: nodes.length,
+    nodelist: compressHostlist(nodes),
+    ntasksPerNode: 1,
+    overlap: true,
+    jobName: 'raysl-sweep',
+    extra: ['--kill-on-bad-exit=0', '--input=none'],
+    command: ['rm', '-rf', '--', ...dirs],
+  }) as [string, ...string[]];
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(boundMs, 2000));
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0);
+    });
+  });
 }
 
 async function toAddress(node: string, addr: string): Promise<string> {
