@@ -40,7 +40,7 @@ describe('raysl run --local failure paths', () => {
     expect(await allGone(agentPids(job.status()))).toEqual([]);
   });
 
-  it('kill -9 of a worker agent mid-run: exit 5 quickly, naming the node; nothing left', async () => {
+  it('kill -9 of a worker agent mid-run: exit 5 because of the loss (first in the timeline), naming the node; nothing left', async () => {
     const job = runLocal(['-N', '3', wait]);
     const [, shPid, sleepPid] = await job.waitFor(/ready (\d+) (\d+)/);
     const s = await statusWhere(job, (x) => x.state === 'running');
