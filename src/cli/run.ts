@@ -8,7 +8,7 @@ import { compressHostlist } from '../core/nodelist.js';
 import { addJobOptions, specFromCli } from './job-options.js';
 import { localFacts } from './facts.js';
 import { rayslPaths } from './paths.js';
-import { testFaults } from './test-faults.js';
+import { testFaults, testGraceMs } from './test-faults.js';
 import { runController } from '../controller/controller.js';
 import { localLauncher } from '../launchers/local.js';
 
@@ -67,6 +67,7 @@ Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
       launcher: localLauncher(),
       agentArgv: [paths.node, paths.raysl, 'agent'],
       faults: testFaults(app.io.env),
+      ...testGraceMs(app.io.env),
     });
     app.setExitCode(code);
   });

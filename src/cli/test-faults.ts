@@ -15,6 +15,12 @@ export function testFaults(env: NodeJS.ProcessEnv): ControllerFaults {
   return { ...(firstPortBase !== undefined ? { firstPortBase } : {}), ...(probeAttempts !== undefined ? { probeAttempts } : {}) };
 }
 
+/** RAYSL_TEST_GRACE_MS: the TERM -> KILL grace, so a test can tell a KILL that came early (a second signal) from one at the grace. */
+export function testGraceMs(env: NodeJS.ProcessEnv): { graceMs?: number } {
+  if (env.RAYSL_TEST_HOOKS !== '1' || env.RAYSL_TEST_GRACE_MS === undefined || !/^\d+$/.test(env.RAYSL_TEST_GRACE_MS)) return {};
+  return { graceMs: Number(env.RAYSL_TEST_GRACE_MS) };
+}
+
 /** RAYSL_TEST_SILENT_AGENT -> silent, RAYSL_TEST_FAIL_AGENT -> neverJoin, for this node only (comma-separated names). */
 export function agentFaultsFromEnv(env: NodeJS.ProcessEnv, node: string): AgentFaults {
   if (env.RAYSL_TEST_HOOKS !== '1') return {};

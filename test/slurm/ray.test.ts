@@ -90,7 +90,13 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
         temps.add(tempDirOf(line));
       }
       expect([...temps].sort()).toEqual(net.map((n) => `/tmp/raysl-${jobId}/${n.node}/ray`).sort());
-      for (const n of net) expect(agentLog(jobRoot, jobId, n.node)).toMatch(/\] ray: .* -- .*Ray runtime started\./);
+      // raysl's own word that Ray came up (after its readiness check), on the node's address and the job's port block;
+      // not Ray's "Ray runtime started." banner, which a stand-in prints as well
+      const block = portBlockOf(jobRoot, jobId);
+      for (const n of net) {
+        const joined = `] joined: runtime ray up on ${n.addr}, ports ${block.base}-${block.base + block.size - 1}`;
+        expect(agentLog(jobRoot, jobId, n.node).split('\n').filter((l) => l.endsWith(joined)), `${n.node}'s log`).toHaveLength(1);
+      }
 
       const s = JSON.parse(readFileSync(join(jobRoot, jobId, 'status.json'), 'utf8')) as JobStatus;
       expect(s).toMatchObject({ state: 'succeeded', exitCode: 0, runtime: 'ray', launcher: 'srun' });

@@ -12,6 +12,18 @@ import {
   validateSbatchArg,
 } from '../../src/core/spec.js';
 import { addJobOptions } from '../../src/cli/job-options.js';
+import { profileSchema } from '../../src/core/config.js';
+import { attributeOf } from '../../src/core/job-options.js';
+import type { JobOptions } from '../../src/core/types.js';
+
+/** Every key of JobOptions, written out here: the compiler refuses a missing or an extra key, so this is the real key set. */
+const JOB_OPTION_KEYS: { [K in keyof Required<JobOptions>]: true } = {
+  nodes: true, minNodes: true, partition: true, time: true, account: true, qos: true, jobName: true, gpusPerNode: true,
+  cpusPerTask: true, mem: true, exclusive: true, constraint: true, reservation: true, output: true, sbatchArgs: true,
+  runtime: true, joinTimeout: true, jobDir: true, setup: true, env: true, python: true, iface: true, continueOnNodeLoss: true,
+  rayAuth: true, resources: true,
+};
+const EVERY_JOB_OPTION = Object.keys(JOB_OPTION_KEYS) as (keyof JobOptions)[];
 
 /** Parses argv with the real job flags, runs nothing. */
 function parse(argv: string[]): { opts: Record<string, unknown>; args: string[] } {
@@ -21,11 +33,21 @@ function parse(argv: string[]): { opts: Record<string, unknown>; args: string[] 
 }
 
 describe('option table', () => {
-  it('has one row per JobInput key and unique flags', () => {
-    const keys = jobOptionTable.map((r) => r.key);
-    expect(new Set(keys).size).toBe(keys.length);
+  it('has exactly one row per JobOptions key; the CLI flags and the config schema cover exactly those keys', () => {
+    const tableKeys = jobOptionTable.map((r) => r.key);
+    expect(new Set(tableKeys).size).toBe(tableKeys.length);
+    expect([...tableKeys].sort()).toEqual([...EVERY_JOB_OPTION].sort());
+    // the CLI: every job flag commander knows maps back to exactly one key, and no key lacks a flag
+    const cmd = addJobOptions(new Command('t'));
+    const notJobFlags = new Set(['profile', 'check']);
+    const flagAttrs = cmd.options.map((o) => o.attributeName()).filter((a) => !notJobFlags.has(a));
+    expect(new Set(flagAttrs).size).toBe(flagAttrs.length);
+    expect(flagAttrs.map((a) => EVERY_JOB_OPTION.find((k) => attributeOf(k) === a) ?? `(no key for --${a})`).sort()).toEqual([...EVERY_JOB_OPTION].sort());
     const longs = jobOptionTable.map((r) => r.flags.match(/--[a-z-]+/)![0]);
     expect(new Set(longs).size).toBe(longs.length);
+    // the config file: a profile accepts exactly these keys (strict: anything else is refused)
+    expect(Object.keys(profileSchema.shape).sort()).toEqual([...EVERY_JOB_OPTION].sort());
+    expect(profileSchema.safeParse({ notAnOption: 1 }).success).toBe(false);
   });
 
   it('parses sbatch-style flags into typed values', () => {

@@ -1,0 +1,1 @@
+export declare const allowedSkips: { test: string; reason: string }[];
