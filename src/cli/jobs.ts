@@ -11,7 +11,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { profileLayers } from '../core/config.js';
-import { UsageError } from '../core/errors.js';
+import { SlurmError, UsageError } from '../core/errors.js';
 import { assertSafeName, isLocalJobId, jobPaths, type JobPaths } from '../core/jobdir.js';
 import { isOver, reconcile, SLURM_FINAL_STATES, type LivenessFacts, type Reconciled } from '../core/reconcile.js';
 import { stillRunning } from '../proc/identity.js';
@@ -127,8 +127,9 @@ export function jobIdOrLatest(arg: string | undefined, root: string): string {
   return latest;
 }
 
-export function unknownJob(jobId: string, root: string): UsageError {
-  return new UsageError(`no job ${jobId}: ${isLocalJobId(jobId) ? '' : 'Slurm does not list it and '}there is no directory for it in ${root}`, {
+export function unknownJob(jobId: string, root: string, slurmFailure?: string): UsageError {
+  const slurm = isLocalJobId(jobId) ? '' : slurmFailure !== undefined ? `Slurm could not be asked (${slurmFailure}) and ` : 'Slurm does not list it and ';
+  return new UsageError(`no job ${jobId}: ${slurm}there is no directory for it in ${root}`, {
     hint: 'list your jobs with `raysl ls --all` (and pass --job-dir if you submitted with another one)',
   });
 }
@@ -150,9 +151,14 @@ export interface JobLook {
 export async function lookJob(job: JobRef, io: Io): Promise<JobLook> {
   const local = isLocalJobId(job.jobId);
   const status = readStatus(job.paths);
-  const slurm = local ? undefined : await slurmJob(job.jobId, io);
+  const known = status !== undefined || existsSync(job.paths.dir);
+  const slurm = local ? undefined : await slurmJob(job.jobId, io).catch((err: unknown) => {
+    // no directory and no Slurm to ask: as unknown as it gets, and the user's mistake is likelier
+    if (!known && err instanceof SlurmError) throw unknownJob(job.jobId, job.root, err.message.split('\n')[0]);
+    throw err;
+  });
   const look: JobLook = { local, ...(status ? { status } : {}), ...(slurm ? { slurm } : {}) };
-  if (!local && !status && !slurm && !existsSync(job.paths.dir)) throw unknownJob(job.jobId, job.root);
+  if (!local && !known && !slurm) throw unknownJob(job.jobId, job.root);
   if (status) look.shown = reconcile(status, local ? controllerFacts(status) : { slurm: slurm ? { state: slurm.state, reason: slurm.reason } : 'unlisted' });
   return look;
 }
