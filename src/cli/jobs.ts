@@ -141,6 +141,8 @@ export interface JobLook {
   slurm?: SlurmJob;
   /** The state to show: status.json's, or `lost` when the facts contradict it (undefined without status.json). */
   shown?: Reconciled;
+  /** Why Slurm could not be asked (only with `withoutSlurm`): the record is shown as written. */
+  slurmUnreachable?: string;
 }
 
 /**
@@ -148,19 +150,30 @@ export interface JobLook {
  * readers stay read-only (a job dir may be someone else's, or the controller may just be slow),
  * and every reader reaches the same answer from the same facts.
  */
-export async function lookJob(job: JobRef, io: Io): Promise<JobLook> {
+export async function lookJob(job: JobRef, io: Io, opts: { withoutSlurm?: boolean } = {}): Promise<JobLook> {
   const local = isLocalJobId(job.jobId);
   const status = readStatus(job.paths);
   const known = status !== undefined || existsSync(job.paths.dir);
-  const slurm = local ? undefined : await slurmJob(job.jobId, io).catch((err: unknown) => {
-    // no directory and no Slurm to ask: as unknown as it gets, and the user's mistake is likelier
-    if (!known && err instanceof SlurmError) throw unknownJob(job.jobId, job.root, err.message.split('\n')[0]);
-    throw err;
-  });
-  const look: JobLook = { local, ...(status ? { status } : {}), ...(slurm ? { slurm } : {}) };
+  let unreachable: string | undefined;
+  const slurm = local
+    ? undefined
+    : await slurmJob(job.jobId, io).catch((err: unknown) => {
+        if (!(err instanceof SlurmError)) throw err;
+        // no directory and no Slurm to ask: as unknown as it gets, and the user's mistake is likelier
+        if (!known) throw unknownJob(job.jobId, job.root, firstLine(err.message));
+        if (!opts.withoutSlurm) throw err;
+        unreachable = firstLine(err.message);
+        return undefined;
+      });
+  const look: JobLook = { local, ...(status ? { status } : {}), ...(slurm ? { slurm } : {}), ...(unreachable !== undefined ? { slurmUnreachable: unreachable } : {}) };
   if (!local && !known && !slurm) throw unknownJob(job.jobId, job.root);
-  if (status) look.shown = reconcile(status, local ? controllerFacts(status) : { slurm: slurm ? { state: slurm.state, reason: slurm.reason } : 'unlisted' });
+  const facts: LivenessFacts = local ? (status ? controllerFacts(status) : {}) : unreachable !== undefined ? {} : { slurm: slurm ? { state: slurm.state, reason: slurm.reason } : 'unlisted' };
+  if (status) look.shown = reconcile(status, facts);
   return look;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
 }
 
 /** Is the controller status.json names (pid, host, start time) still running on this machine? */

@@ -124,6 +124,8 @@ export interface StatusView {
   reason?: string;
   /** A local job (`raysl run --local`): Slurm is not asked. */
   local?: boolean;
+  /** Slurm could not be asked (why): the state is status.json's as written. */
+  slurmUnreachable?: string;
   slurm?: SlurmSide;
   status?: JobStatus;
   exitCode?: number;
@@ -142,9 +144,10 @@ export function statusView(jobId: string, jobDir: string, status: JobStatus | un
 export function formatStatus(v: StatusView): string {
   const lines: string[] = [];
   const s = v.status;
-  const slurm = v.local ? 'local job' : v.slurm ? `slurm ${v.slurm.state}${v.slurm.reason && v.slurm.reason !== 'None' ? ` (${v.slurm.reason})` : ''}` : 'slurm: no longer listed';
+  const slurm = v.local ? 'local job' : v.slurmUnreachable !== undefined ? 'slurm not reachable' : v.slurm ? `slurm ${v.slurm.state}${v.slurm.reason && v.slurm.reason !== 'None' ? ` (${v.slurm.reason})` : ''}` : 'slurm: no longer listed';
   lines.push(`job ${v.jobId}  ${v.state}${v.exitCode !== undefined ? ` (exit ${v.exitCode})` : ''}  ${slurm}`);
   if (v.reason !== undefined) lines.push(`why: ${v.reason}`);
+  if (v.slurmUnreachable !== undefined) lines.push(`(Slurm could not be asked: ${v.slurmUnreachable}; the state is the controller's last record)`);
   if (!s) {
     lines.push(`no status.json yet in ${v.jobDir} (the controller writes it once the job starts)`);
     return lines.join('\n') + '\n';

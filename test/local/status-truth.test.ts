@@ -2,10 +2,11 @@
 // status.json stays `running`), and status, ls and logs, run as real processes, find the job by its
 // local id and read it as lost, with why. Unknown ids are usage errors (exit 2) with a hint.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { initialStatus, withState } from '../../src/core/status.js';
 import { bundle, ensureBuilt, exitWithin, fixtures, jobProcesses, root, runLocal, statusWhere } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
@@ -77,6 +78,21 @@ describe('status after kill -9 of a local job', () => {
 
     // the agents tear the job down on their own (controller-killed.test.ts); leave nothing behind
     expect(await jobGone(s.jobId, 8000)).toEqual([]);
+  });
+});
+
+describe('a Slurm job dir when Slurm cannot be asked', () => {
+  it('status shows the record as written and says Slurm was not reachable; ls lists it', () => {
+    const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-test-'));
+    const s = initialStatus({ jobId: '4242', runtime: 'builtin', launcher: 'srun', nodes: [{ name: 'node1', address: '10.0.0.1', role: 'head', log: '/x' }], minNodes: 1, startedAtMs: Date.now() });
+    mkdirSync(join(jobRoot, '4242'));
+    writeFileSync(join(jobRoot, '4242', 'status.json'), JSON.stringify(withState(s, 'running')));
+    const r = raysl(['status', '4242', '--job-dir', jobRoot]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^job 4242  running  slurm not reachable\n\(Slurm could not be asked: squeue not found on PATH/);
+    const ls = raysl(['ls', '--job-dir', jobRoot]);
+    expect(ls.stderr).toMatch(/^Slurm not reachable: showing the job dir only/);
+    expect(ls.stdout).toMatch(/^4242\s+-\s+running\s+node1/m);
   });
 });
 

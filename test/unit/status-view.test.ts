@@ -103,4 +103,8 @@ describe('status and ls formatting', () => {
     expect(v).toMatchObject({ state: 'lost', reason: 'the controller (pid 9) is gone', local: true });
     expect(formatStatus(v)).toMatch(/^job local-1-2  lost \(exit 0\)  local job\nwhy: the controller \(pid 9\) is gone\n/);
   });
+  it('status of a Slurm job when Slurm cannot be asked: the record as written, and says so', () => {
+    const v = { ...statusView('42', '/j/42', withState(started(), 'running'), undefined, { state: 'running' }), slurmUnreachable: 'squeue not found on PATH' };
+    expect(formatStatus(v)).toMatch(/^job 42  running  slurm not reachable\n\(Slurm could not be asked: squeue not found on PATH; the state is the controller's last record\)\n/);
+  });
 });
