@@ -81,6 +81,24 @@ describe('status after kill -9 of a local job', () => {
   });
 });
 
+describe('raysl cancel of a local job', () => {
+  it('asks its controller (TERM) to tear down and reports the final state; again: already over', async () => {
+    const job = runLocal(['-N', '2', join(fixtures, 'wait.sh')]);
+    await job.waitFor(/ready \d+/);
+    const s = await statusWhere(job, (x) => x.state === 'running');
+    const dir = ['--job-dir', job.jobRoot];
+    const c = raysl(['cancel', s.jobId, '--json', ...dir]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(JSON.parse(c.stdout)).toMatchObject({ jobId: s.jobId, how: 'graceful', state: 'cancelled' });
+    expect(c.stderr).toMatch(new RegExp(`asking the controller \\(pid ${s.controllerPid}\\) to tear down`));
+    await exitWithin(job, 5000);
+    expect(job.status().state).toBe('cancelled');
+    expect(await jobGone(s.jobId, 5000)).toEqual([]);
+    const again = raysl(['cancel', s.jobId, ...dir]);
+    expect(again.stdout).toBe(`job ${s.jobId} is already over (cancelled)\n`);
+  });
+});
+
 describe('a Slurm job dir when Slurm cannot be asked', () => {
   it('status shows the record as written and says Slurm was not reachable; ls lists it', () => {
     const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-test-'));
