@@ -5,13 +5,13 @@
  * if that does not happen within the grace period, a plain scancel ends the job by force.
  */
 import type { Command } from 'commander';
+import { UsageError } from '../core/errors.js';
 import { parseCount } from '../core/option-values.js';
-import { isFinal, type JobStatus } from '../core/status.js';
+import type { JobStatus } from '../core/status.js';
 import { cancel } from '../slurm/scancel.js';
 import { globalsOf, type Register } from './app.js';
 import { writeJson } from './io.js';
-import { jobRoot, locateJob, readStatus, slurmJob, slurmOpts, type JobRef } from './jobs.js';
-import { SLURM_FINAL_STATES } from './status-view.js';
+import { jobOver, jobRoot, locateJob, lookJob, slurmOpts, type JobRef } from './jobs.js';
 import type { Io } from './io.js';
 
 export const DEFAULT_CANCEL_GRACE_SEC = 20;
@@ -23,13 +23,20 @@ async function waitOver(job: JobRef, io: Io, ms: number): Promise<JobStatus | un
   const end = io.now() + ms;
   let interval = 50;
   for (;;) {
-    const status = readStatus(job.paths);
-    if (status && isFinal(status.state)) return status;
-    const slurm = await slurmJob(job.jobId, io);
-    if (!slurm || SLURM_FINAL_STATES.includes(slurm.state)) return readStatus(job.paths);
+    const look = await lookJob(job, io);
+    if (jobOver(look)) return look.status;
     if (io.now() >= end) return 'timeout';
     await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, end - io.now()))));
     interval = Math.min(interval * 2, 500);
+  }
+}
+
+/** A controller that ended on its own meanwhile is not an error. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
 
@@ -37,7 +44,7 @@ export const registerCancel: Register = (program, app) => {
   program
     .command('cancel')
     .description('stop a job: the controller tears the cluster down in order, then Slurm ends the job')
-    .argument('<jobid>', 'Slurm job id')
+    .argument('<jobid>', 'Slurm job id or local-<time>-<pid>')
     .option('--grace <sec>', `seconds to wait for the orderly teardown before scancel forces it (default ${DEFAULT_CANCEL_GRACE_SEC})`)
     .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)')
     .addHelpText(
@@ -54,12 +61,30 @@ Examples:
       const root = jobRoot(opts.jobDir, io);
       const job = await locateJob(id, root, io);
       const t0 = io.now();
-      const slurm = await slurmJob(job.jobId, io);
+      // an unknown job (not in Slurm, no directory) is a usage error, thrown by lookJob
+      const look = await lookJob(job, io);
+      const slurm = look.slurm;
       let how: How;
-      let status = readStatus(job.paths);
-      if (!slurm || SLURM_FINAL_STATES.includes(slurm.state)) {
+      let status = look.status;
+      let shownState = look.shown?.state;
+      if (jobOver(look)) {
         how = 'already-over';
-      } else if (slurm.state === 'PENDING') {
+      } else if (look.local) {
+        // the local controller is `raysl run --local` itself: TERM is its Ctrl-C (orderly teardown)
+        const pid = status?.controllerPid;
+        if (pid === undefined) throw new UsageError(`job ${job.jobId}: status.json names no controller process to stop`, { hint: 'stop it from the terminal that runs it (Ctrl-C)' });
+        io.stderr.write(`job ${job.jobId}: asking the controller (pid ${pid}) to tear down (grace ${graceSec}s)\n`);
+        signal(pid, 'SIGTERM');
+        const over = await waitOver(job, io, graceSec * 1000);
+        if (over === 'timeout') {
+          io.stderr.write(`job ${job.jobId}: no orderly end after ${graceSec}s; killing the controller\n`);
+          signal(pid, 'SIGKILL');
+          how = 'forced';
+        } else {
+          how = 'graceful';
+          status = over;
+        }
+      } else if (slurm?.state === 'PENDING') {
         // no controller yet: nothing to tear down
         await cancel({ jobId: job.jobId }, slurmOpts(io));
         how = 'pending';
@@ -76,13 +101,18 @@ Examples:
           status = over;
         }
       }
-      const result = { jobId: job.jobId, how, state: status?.state ?? slurm?.state.toLowerCase() ?? 'unknown', ...(status?.exitCode !== undefined ? { exitCode: status.exitCode } : {}), seconds: Number(((io.now() - t0) / 1000).toFixed(2)) };
+      if (how !== 'already-over' && how !== 'pending') {
+        const after = await lookJob(job, io);
+        status = after.status ?? status;
+        shownState = after.shown?.state;
+      }
+      const result = { jobId: job.jobId, how, state: shownState ?? status?.state ?? slurm?.state.toLowerCase() ?? 'unknown', ...(status?.exitCode !== undefined ? { exitCode: status.exitCode } : {}), seconds: Number(((io.now() - t0) / 1000).toFixed(2)) };
       if (globalsOf(command).json) return writeJson(io, result);
       const said: Record<How, string> = {
         'already-over': `job ${job.jobId} is already over (${result.state})`,
         pending: `job ${job.jobId} cancelled in the queue`,
         graceful: `job ${job.jobId} stopped in ${result.seconds}s (${result.state}); every node torn down`,
-        forced: `job ${job.jobId} cancelled by Slurm after the ${graceSec}s grace`,
+        forced: look.local ? `job ${job.jobId}: controller killed after the ${graceSec}s grace (its agents tear the nodes down)` : `job ${job.jobId} cancelled by Slurm after the ${graceSec}s grace`,
       };
       io.stdout.write(said[how] + '\n');
     });

@@ -11,8 +11,10 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { profileLayers } from '../core/config.js';
-import { UsageError } from '../core/errors.js';
-import { jobPaths, type JobPaths } from '../core/jobdir.js';
+import { SlurmError, UsageError } from '../core/errors.js';
+import { assertSafeName, isLocalJobId, jobPaths, type JobPaths } from '../core/jobdir.js';
+import { isOver, reconcile, SLURM_FINAL_STATES, type LivenessFacts, type Reconciled } from '../core/reconcile.js';
+import { stillRunning } from '../proc/identity.js';
 import { DEFAULT_JOB_DIR, mergeInputs } from '../core/spec.js';
 import { parseStatus, type JobStatus } from '../core/status.js';
 import { assertJobId, showJob } from '../slurm/scontrol.js';
@@ -41,6 +43,12 @@ export function slurmOpts(io: Io): SlurmRunOptions {
 
 /** The job's directory: under the root if it is there, else next to the script Slurm ran. */
 export async function locateJob(jobId: string, root: string, io: Io): Promise<JobRef> {
+  if (isLocalJobId(jobId)) {
+    assertSafeName('job id', jobId);
+    const paths = jobPaths(root, jobId);
+    if (!existsSync(paths.dir)) throw unknownJob(jobId, root);
+    return { jobId, root, paths };
+  }
   assertJobId(jobId);
   const here = jobPaths(root, jobId);
   if (existsSync(here.dir)) return { jobId, root, paths: here };
@@ -63,7 +71,7 @@ export function latestJobId(root: string): string | undefined {
   return best?.id;
 }
 
-/** Slurm job ids that have a directory under the root. */
+/** Job ids (Slurm's and `local-...`) that have a directory under the root. */
 export function listJobDirs(root: string): string[] {
   let names: string[];
   try {
@@ -71,7 +79,7 @@ export function listJobDirs(root: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => /^\d+(_\d+)?$/.test(n) && statSync(resolve(root, n)).isDirectory());
+  return names.filter((n) => (/^\d+(_\d+)?$/.test(n) || isLocalJobId(n)) && statSync(resolve(root, n)).isDirectory());
 }
 
 /** status.json, or undefined while the controller has not written it. */
@@ -117,4 +125,66 @@ export function jobIdOrLatest(arg: string | undefined, root: string): string {
     throw new UsageError(`no raysl jobs found in ${root}`, { hint: 'pass a job id, or --job-dir pointing at the directory you submitted with' });
   }
   return latest;
+}
+
+export function unknownJob(jobId: string, root: string, slurmFailure?: string): UsageError {
+  const slurm = isLocalJobId(jobId) ? '' : slurmFailure !== undefined ? `Slurm could not be asked (${slurmFailure}) and ` : 'Slurm does not list it and ';
+  return new UsageError(`no job ${jobId}: ${slurm}there is no directory for it in ${root}`, {
+    hint: 'list your jobs with `raysl ls --all` (and pass --job-dir if you submitted with another one)',
+  });
+}
+
+/** What is known about a job: its record, Slurm's view (not asked for a local job), and the reconciled state. */
+export interface JobLook {
+  local: boolean;
+  status?: JobStatus;
+  slurm?: SlurmJob;
+  /** The state to show: status.json's, or `lost` when the facts contradict it (undefined without status.json). */
+  shown?: Reconciled;
+  /** Why Slurm could not be asked (only with `withoutSlurm`): the record is shown as written. */
+  slurmUnreachable?: string;
+}
+
+/**
+ * Gathers the facts and reconciles. We do not write the reconciled state back into status.json:
+ * readers stay read-only (a job dir may be someone else's, or the controller may just be slow),
+ * and every reader reaches the same answer from the same facts.
+ */
+export async function lookJob(job: JobRef, io: Io, opts: { withoutSlurm?: boolean } = {}): Promise<JobLook> {
+  const local = isLocalJobId(job.jobId);
+  const status = readStatus(job.paths);
+  const known = status !== undefined || existsSync(job.paths.dir);
+  let unreachable: string | undefined;
+  const slurm = local
+    ? undefined
+    : await slurmJob(job.jobId, io).catch((err: unknown) => {
+        if (!(err instanceof SlurmError)) throw err;
+        // no directory and no Slurm to ask: as unknown as it gets, and the user's mistake is likelier
+        if (!known) throw unknownJob(job.jobId, job.root, firstLine(err.message));
+        if (!opts.withoutSlurm) throw err;
+        unreachable = firstLine(err.message);
+        return undefined;
+      });
+  const look: JobLook = { local, ...(status ? { status } : {}), ...(slurm ? { slurm } : {}), ...(unreachable !== undefined ? { slurmUnreachable: unreachable } : {}) };
+  if (!local && !known && !slurm) throw unknownJob(job.jobId, job.root);
+  const facts: LivenessFacts = local ? (status ? controllerFacts(status) : {}) : unreachable !== undefined ? {} : { slurm: slurm ? { state: slurm.state, reason: slurm.reason } : 'unlisted' };
+  if (status) look.shown = reconcile(status, facts);
+  return look;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+/** Is the controller status.json names (pid, host, start time) still running on this machine? */
+export function controllerFacts(status: JobStatus): LivenessFacts {
+  const alive = stillRunning({ pid: status.controllerPid, host: status.controllerHost, startTicks: status.controllerStartTicks });
+  return alive === undefined ? {} : { controllerAlive: alive };
+}
+
+/** Over: the shown state is final or lost; without status.json, when Slurm has ended (or forgotten) the job. */
+export function jobOver(look: JobLook): boolean {
+  if (look.shown) return isOver(look.shown.state);
+  // a local controller writes status.json before anything else: without it there is nothing to wait for
+  return look.local || !look.slurm || SLURM_FINAL_STATES.includes(look.slurm.state);
 }

@@ -6,17 +6,15 @@ import { existsSync } from 'node:fs';
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
-import { isFinal } from '../core/status.js';
 import type { Register } from './app.js';
-import { jobIdOrLatest, jobRoot, locateJob, readStatus, slurmJob } from './jobs.js';
-import { SLURM_FINAL_STATES } from './status-view.js';
+import { jobIdOrLatest, jobOver, jobRoot, locateJob, lookJob, readStatus } from './jobs.js';
 import { readFrom, tailFile } from './tail.js';
 
 export const registerLogs: Register = (program, app) => {
   program
     .command('logs')
     .description("print a job's logs: the entrypoint's output (default), an agent's, or the controller's")
-    .argument('[jobid]', 'Slurm job id (default: the newest job in the job dir)')
+    .argument('[jobid]', 'Slurm job id or local-<time>-<pid> (default: the newest job in the job dir)')
     .option('--node <name>', "that node's agent log (agent-<node>.log)")
     .option('--controller', "the controller's log")
     .option('-f, --follow', 'keep printing as the log grows, until the job is over')
@@ -53,13 +51,10 @@ Examples:
         return;
       }
       const tail = tailFile(file, write);
-      // over when the controller says so, or when Slurm does (a controller that died says nothing)
+      // over when the controller says so, or when the facts do (a controller that died says nothing)
       let interval = 100;
       for (;;) {
-        const status = readStatus(job.paths);
-        if (status && isFinal(status.state)) break;
-        const slurm = await slurmJob(job.jobId, io);
-        if (!slurm || SLURM_FINAL_STATES.includes(slurm.state)) break;
+        if (jobOver(await lookJob(job, io))) break;
         await new Promise((r) => setTimeout(r, interval));
         interval = Math.min(interval * 2, 1000);
       }

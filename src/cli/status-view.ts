@@ -4,6 +4,7 @@
  */
 import { ClusterFormError, InternalError, NodeLostError, RayslError, SlurmError, UsageError } from '../core/errors.js';
 import { formatBlock } from '../core/ports.js';
+import { SLURM_FINAL_STATES, type Reconciled } from '../core/reconcile.js';
 import { isFinal, type JobStatus, type PhaseEvent } from '../core/status.js';
 
 /** What Slurm says, reduced to what the views need. */
@@ -15,7 +16,7 @@ export interface SlurmSide {
   exitCode?: string;
 }
 
-export const SLURM_FINAL_STATES = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT'];
+export { SLURM_FINAL_STATES };
 
 /** One line per timeline event, for --follow and `status` (joins counted against all nodes). */
 export function eventLine(s: JobStatus, ev: PhaseEvent): string {
@@ -117,15 +118,23 @@ export interface NodeRow {
 export interface StatusView {
   jobId: string;
   jobDir: string;
-  /** The controller's state when it wrote status.json, else Slurm's. */
+  /** The controller's state when it wrote status.json (or `lost` when the facts contradict it), else Slurm's. */
   state: string;
+  /** Why `state` is not what status.json says. */
+  reason?: string;
+  /** A local job (`raysl run --local`): Slurm is not asked. */
+  local?: boolean;
+  /** Slurm could not be asked (why): the state is status.json's as written. */
+  slurmUnreachable?: string;
   slurm?: SlurmSide;
   status?: JobStatus;
   exitCode?: number;
 }
 
-export function statusView(jobId: string, jobDir: string, status: JobStatus | undefined, slurm: SlurmSide | undefined): StatusView {
-  const view: StatusView = { jobId, jobDir, state: status?.state ?? slurm?.state.toLowerCase() ?? 'unknown' };
+export function statusView(jobId: string, jobDir: string, status: JobStatus | undefined, slurm: SlurmSide | undefined, shown?: Reconciled, local = false): StatusView {
+  const view: StatusView = { jobId, jobDir, state: shown?.state ?? status?.state ?? slurm?.state.toLowerCase() ?? 'unknown' };
+  if (shown?.reason !== undefined) view.reason = shown.reason;
+  if (local) view.local = true;
   if (slurm) view.slurm = slurm;
   if (status) view.status = status;
   if (status?.exitCode !== undefined) view.exitCode = status.exitCode;
@@ -135,8 +144,10 @@ export function statusView(jobId: string, jobDir: string, status: JobStatus | un
 export function formatStatus(v: StatusView): string {
   const lines: string[] = [];
   const s = v.status;
-  const slurm = v.slurm ? `slurm ${v.slurm.state}${v.slurm.reason && v.slurm.reason !== 'None' ? ` (${v.slurm.reason})` : ''}` : 'slurm: no longer listed';
+  const slurm = v.local ? 'local job' : v.slurmUnreachable !== undefined ? 'slurm not reachable' : v.slurm ? `slurm ${v.slurm.state}${v.slurm.reason && v.slurm.reason !== 'None' ? ` (${v.slurm.reason})` : ''}` : 'slurm: no longer listed';
   lines.push(`job ${v.jobId}  ${v.state}${v.exitCode !== undefined ? ` (exit ${v.exitCode})` : ''}  ${slurm}`);
+  if (v.reason !== undefined) lines.push(`why: ${v.reason}`);
+  if (v.slurmUnreachable !== undefined) lines.push(`(Slurm could not be asked: ${v.slurmUnreachable}; the state is the controller's last record)`);
   if (!s) {
     lines.push(`no status.json yet in ${v.jobDir} (the controller writes it once the job starts)`);
     return lines.join('\n') + '\n';
@@ -174,6 +185,8 @@ export interface LsRow {
   nodes: string;
   ports: string;
   age: string;
+  /** Why the state is `lost` (status.json said otherwise). */
+  reason?: string;
 }
 
 /** "42s", "5m", "3h", "2d": how long ago `fromMs` was. */
@@ -188,5 +201,12 @@ export function age(fromMs: number, nowMs: number): string {
 export function formatLs(rows: LsRow[]): string {
   if (rows.length === 0) return '';
   const header = ['ID', 'NAME', 'STATE', 'NODES', 'PORTS', 'AGE'];
-  return table([header, ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age])]).join('\n') + '\n';
+  return table([header, ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age].map(printable))]).join('\n') + '\n';
+}
+
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\x1b': '\\e', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };
+
+/** A terminal-safe cell: control characters (C0, DEL, C1) shown as escapes, never raw (a job name can hold ESC). */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f\\]/g, (c) => NAMED_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

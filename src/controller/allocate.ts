@@ -9,6 +9,7 @@ import { ClusterFormError, UsageError } from '../core/errors.js';
 import { jobPaths, type JobPaths } from '../core/jobdir.js';
 import { expandHostlist } from '../core/nodelist.js';
 import { initialStatus } from '../core/status.js';
+import { selfIdentity } from '../proc/identity.js';
 import type { Plan } from '../core/types.js';
 import type { AgentSlot } from './agents.js';
 import type { Launcher } from './launcher.js';
@@ -56,7 +57,13 @@ export async function placeAgents(plan: Plan, alloc: Allocation, launcher: Launc
   const slots: AgentSlot[] = nodes.map((n) => ({ name: n, role: n === head ? 'head' : 'worker', address: addresses[n] as string, log: paths.agentLog(n) }));
   const status = new StatusFile(
     paths.status,
-    initialStatus({ jobId, runtime: plan.runtime, launcher: launcher.name, nodes: slots.map((s) => ({ name: s.name, address: s.address, role: s.role, log: s.log })), minNodes: plan.minNodes, startedAtMs, controllerPid: process.pid }),
+    initialStatus({ jobId, runtime: plan.runtime, launcher: launcher.name, nodes: slots.map((s) => ({ name: s.name, address: s.address, role: s.role, log: s.log })), minNodes: plan.minNodes, startedAtMs, ...controllerIdentity() }),
   );
   return { headAddress: addresses[head] as string, slots, status };
+}
+
+/** Pid, host and start time of this controller, so readers can tell when it is gone. */
+function controllerIdentity(): { controllerPid: number; controllerHost: string; controllerStartTicks?: number } {
+  const me = selfIdentity();
+  return { controllerPid: me.pid, controllerHost: me.host, ...(me.startTicks !== undefined ? { controllerStartTicks: me.startTicks } : {}) };
 }

@@ -34,6 +34,13 @@ export function assertSafeName(kind: string, name: string): void {
   }
 }
 
+/** `local-<epoch ms>-<pid>`: the id `raysl run --local` gives its job. */
+export const LOCAL_JOB_ID = /^local-\d+-\d+$/;
+
+export function isLocalJobId(id: string): boolean {
+  return LOCAL_JOB_ID.test(id);
+}
+
 export function joinPath(...parts: string[]): string {
   const joined = parts.filter((p) => p !== '').join('/');
   return joined.replace(/\/{2,}/g, '/');

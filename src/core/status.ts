@@ -69,6 +69,9 @@ export interface JobStatus {
   /** host:port of the control server once it listens. */
   controller?: string;
   controllerPid?: number;
+  /** Host and start time (clock ticks since boot, /proc/<pid>/stat) of that pid: a reused pid is not the controller. */
+  controllerHost?: string;
+  controllerStartTicks?: number;
   portBlock?: PortBlock;
   nodes: StatusNode[];
   /** Names of joined nodes, in join order. */
@@ -86,6 +89,8 @@ export interface NewStatus {
   minNodes: number;
   startedAtMs: number;
   controllerPid?: number;
+  controllerHost?: string;
+  controllerStartTicks?: number;
 }
 
 export function initialStatus(n: NewStatus): JobStatus {
@@ -102,6 +107,8 @@ export function initialStatus(n: NewStatus): JobStatus {
     head,
     minNodes: n.minNodes,
     ...(n.controllerPid !== undefined ? { controllerPid: n.controllerPid } : {}),
+    ...(n.controllerHost !== undefined ? { controllerHost: n.controllerHost } : {}),
+    ...(n.controllerStartTicks !== undefined ? { controllerStartTicks: n.controllerStartTicks } : {}),
     nodes: n.nodes.map((x) => ({ ...x, state: 'pending' as const })),
     joined: [],
     timeline: [{ phase: 'allocated', at, t: 0 }],

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialStatus, withNode, withPhase, withState, type JobStatus } from '../../src/core/status.js';
 import { ClusterFormError, NodeLostError, SlurmError } from '../../src/core/errors.js';
-import { age, eventLine, formatLs, formatStatus, outcomeOf, pendingLine, statusView, table } from '../../src/cli/status-view.js';
+import { age, eventLine, formatLs, formatStatus, outcomeOf, pendingLine, printable, statusView, table } from '../../src/cli/status-view.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -90,5 +90,21 @@ describe('status and ls formatting', () => {
     expect(formatLs([])).toBe('');
     expect([age(0, 59_000), age(0, 60_000), age(0, 7_200_000), age(0, 2 * 86_400_000), age(5000, 0)]).toEqual(['59s', '1m', '2h', '2d', '0s']);
     expect(table([['a', 'bb'], ['ccc', 'd']])).toEqual(['a    bb', 'ccc  d']);
+  });
+  it('ls never prints control characters of a job name raw', () => {
+    expect(printable('\x1b[2Jx\ty\nz\r\x00\x7f\x9b\\é')).toBe('\\e[2Jx\\ty\\nz\\r\\x00\\x7f\\x9b\\\\é');
+    const out = formatLs([{ id: '7', name: 'evil\x1b[2J\x1bc', state: 'running', nodes: 'node1', ports: '-', age: '1s' }]);
+    expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(out).toMatch(/evil\\e\[2J\\ec/);
+  });
+  it('status shows a lost job with why, and a local job without Slurm', () => {
+    const s = finished(0, 'succeeded');
+    const v = statusView('local-1-2', '/j/l', { ...s, state: 'running' }, undefined, { state: 'lost', reason: 'the controller (pid 9) is gone' }, true);
+    expect(v).toMatchObject({ state: 'lost', reason: 'the controller (pid 9) is gone', local: true });
+    expect(formatStatus(v)).toMatch(/^job local-1-2  lost \(exit 0\)  local job\nwhy: the controller \(pid 9\) is gone\n/);
+  });
+  it('status of a Slurm job when Slurm cannot be asked: the record as written, and says so', () => {
+    const v = { ...statusView('42', '/j/42', withState(started(), 'running'), undefined, { state: 'running' }), slurmUnreachable: 'squeue not found on PATH' };
+    expect(formatStatus(v)).toMatch(/^job 42  running  slurm not reachable\n\(Slurm could not be asked: squeue not found on PATH; the state is the controller's last record\)\n/);
   });
 });

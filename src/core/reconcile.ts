@@ -1,0 +1,53 @@
+/**
+ * What a job's state really is when status.json is not final. The controller rewrites status.json on
+ * every change, but a controller killed by SIGKILL (or a node failure) leaves it at `running` or
+ * `forming` for good. Readers gather facts (is the recorded controller process still the same one,
+ * what does Slurm say) and this pure function decides: a non-final record contradicted by a fact
+ * reads as `lost`, with why. Readers do not write the answer back (see cli/jobs.ts).
+ */
+import { isFinal, type JobState, type JobStatus } from './status.js';
+
+export type ShownState = JobState | 'lost';
+
+/** Final Slurm job states (squeue/scontrol long names). */
+export const SLURM_FINAL_STATES: readonly string[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT', 'REVOKED'];
+
+export interface LivenessFacts {
+  /**
+   * Local launcher: is the controller recorded in status.json (pid and start time) still running?
+   * undefined when it cannot be told (another host, no /proc).
+   */
+  controllerAlive?: boolean;
+  /** Slurm's view; 'unlisted' when Slurm no longer lists the job; undefined when not asked or unreachable. */
+  slurm?: { state: string; reason?: string } | 'unlisted';
+}
+
+export interface Reconciled {
+  state: ShownState;
+  /** Why the shown state differs from the recorded one. */
+  reason?: string;
+}
+
+export function isOver(state: ShownState): boolean {
+  return state === 'lost' || isFinal(state);
+}
+
+export function reconcile(status: JobStatus, facts: LivenessFacts): Reconciled {
+  const recorded = status.state;
+  if (isFinal(recorded)) return { state: recorded };
+  const said = `status.json still says ${recorded}`;
+  if (status.launcher === 'local') {
+    if (facts.controllerAlive === false) {
+      const pid = status.controllerPid !== undefined ? ` (pid ${status.controllerPid})` : '';
+      return { state: 'lost', reason: `the controller${pid} is gone without writing a final state; ${said}` };
+    }
+    return { state: recorded };
+  }
+  const slurm = facts.slurm;
+  if (slurm === 'unlisted') return { state: 'lost', reason: `Slurm no longer lists the job; ${said}` };
+  if (slurm && SLURM_FINAL_STATES.includes(slurm.state)) {
+    const why = slurm.reason && slurm.reason !== 'None' ? ` (${slurm.reason})` : '';
+    return { state: 'lost', reason: `Slurm ended the job ${slurm.state}${why} before the controller wrote a final state; ${said}` };
+  }
+  return { state: recorded };
+}

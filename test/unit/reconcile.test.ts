@@ -1,0 +1,75 @@
+// reconcile(status, facts): a non-final status.json contradicted by a fact reads as `lost`, with why.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { reconcile, type LivenessFacts } from '../../src/core/reconcile.js';
+import { initialStatus, withState, type JobState, type JobStatus } from '../../src/core/status.js';
+import { processStartTicks, selfIdentity, stillRunning } from '../../src/proc/identity.js';
+
+function status(launcher: 'local' | 'srun', state: JobState): JobStatus {
+  const s = initialStatus({
+    jobId: launcher === 'local' ? 'local-1-2' : '42',
+    runtime: 'builtin',
+    launcher,
+    nodes: [{ name: 'node1', address: '127.0.1.1', role: 'head', log: '/j/agent-node1.log' }],
+    minNodes: 1,
+    startedAtMs: 0,
+    controllerPid: 4242,
+  });
+  return withState(s, state);
+}
+
+type Row = [launcher: 'local' | 'srun', recorded: JobState, facts: LivenessFacts, shown: string, why: RegExp | undefined];
+
+const rows: Row[] = [
+  // local: the controller's pid (same start time) decides
+  ['local', 'running', { controllerAlive: false }, 'lost', /controller \(pid 4242\) is gone.*still says running/],
+  ['local', 'forming', { controllerAlive: false }, 'lost', /still says forming/],
+  ['local', 'starting', { controllerAlive: false }, 'lost', /gone/],
+  ['local', 'tearing-down', { controllerAlive: false }, 'lost', /still says tearing-down/],
+  ['local', 'running', { controllerAlive: true }, 'running', undefined],
+  ['local', 'running', {}, 'running', undefined], // cannot tell (another host): the record stands
+  ['local', 'succeeded', { controllerAlive: false }, 'succeeded', undefined],
+  ['local', 'failed', { controllerAlive: false }, 'failed', undefined],
+  ['local', 'cancelled', { controllerAlive: false }, 'cancelled', undefined],
+  // a local job never asks Slurm
+  ['local', 'running', { slurm: 'unlisted' }, 'running', undefined],
+  // Slurm: its final state or its silence decides
+  ['srun', 'running', { slurm: { state: 'FAILED', reason: 'NonZeroExitCode' } }, 'lost', /Slurm ended the job FAILED \(NonZeroExitCode\).*still says running/],
+  ['srun', 'forming', { slurm: { state: 'CANCELLED', reason: 'None' } }, 'lost', /ended the job CANCELLED before/],
+  ['srun', 'running', { slurm: { state: 'NODE_FAIL' } }, 'lost', /NODE_FAIL/],
+  ['srun', 'running', { slurm: { state: 'COMPLETED' } }, 'lost', /COMPLETED/],
+  ['srun', 'running', { slurm: 'unlisted' }, 'lost', /no longer lists the job; status\.json still says running/],
+  ['srun', 'running', { slurm: { state: 'RUNNING' } }, 'running', undefined],
+  ['srun', 'tearing-down', { slurm: { state: 'COMPLETING' } }, 'tearing-down', undefined],
+  ['srun', 'running', {}, 'running', undefined], // Slurm unreachable: the record stands
+  ['srun', 'succeeded', { slurm: 'unlisted' }, 'succeeded', undefined],
+  ['srun', 'failed', { slurm: { state: 'FAILED' } }, 'failed', undefined],
+  // the pid fact is for local jobs only (an srun controller runs on the batch host)
+  ['srun', 'running', { controllerAlive: false, slurm: { state: 'RUNNING' } }, 'running', undefined],
+];
+
+describe('reconcile', () => {
+  it.each(rows)('%s job recorded %s with %j reads as %s', (launcher, recorded, facts, shown, why) => {
+    const r = reconcile(status(launcher, recorded), facts);
+    expect(r.state).toBe(shown);
+    if (why) expect(r.reason).toMatch(why);
+    else expect(r.reason).toBeUndefined();
+  });
+});
+
+describe('process identity', () => {
+  it('this process is still running; a changed start time or a reaped pid is not', () => {
+    const me = selfIdentity();
+    expect(me.startTicks).toBeGreaterThan(0);
+    expect(processStartTicks(process.pid)).toBe(me.startTicks);
+    expect(stillRunning(me)).toBe(true);
+    // the same pid with another start time is a reused pid: not our controller
+    expect(stillRunning({ ...me, startTicks: me.startTicks! + 1 })).toBe(false);
+    // another host cannot be checked from here
+    expect(stillRunning({ ...me, host: `${me.host}-elsewhere` })).toBeUndefined();
+    const child = spawnSync('sh', ['-c', 'echo $$']);
+    const gone = Number(String(child.stdout).trim());
+    expect(stillRunning({ pid: gone })).toBe(false);
+    expect(stillRunning({})).toBeUndefined();
+  });
+});
