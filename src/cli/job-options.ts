@@ -41,6 +41,7 @@ export function resolveEntrypoint(entrypoint: string, cwd: string): string {
     throw new UsageError(`entrypoint ${entrypoint} not found (looked for ${abs})`, { hint: 'check the path; it is resolved against the current directory, which must be on a filesystem the nodes share' });
   }
   if (!isFile) throw new UsageError(`entrypoint ${entrypoint} is not a file (${abs})`, { hint: 'pass the script to run, e.g. train.py or train.ts' });
+  assertReadable(entrypoint, abs);
   if (entrypointKind(abs) === 'exec') {
     try {
       accessSync(abs, constants.X_OK);
@@ -51,6 +52,20 @@ export function resolveEntrypoint(entrypoint: string, cwd: string): string {
     }
   }
   return abs;
+}
+
+/**
+ * The entrypoint must be readable now, not after the cluster formed. Mode 000 is refused for root
+ * too: root reads it here, but the interpreter or exec on the nodes may not (root squash, no x bit).
+ */
+function assertReadable(entrypoint: string, abs: string): void {
+  let readable = (statSync(abs).mode & 0o444) !== 0;
+  try {
+    accessSync(abs, constants.R_OK);
+  } catch {
+    readable = false;
+  }
+  if (!readable) throw new UsageError(`entrypoint ${entrypoint} is not readable (${abs})`, { hint: `chmod u+r ${entrypoint}` });
 }
 
 /** Flags (commander's opts) + config profile + defaults -> validated JobSpec. Flags win over the profile, the profile over defaults. */

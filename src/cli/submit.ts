@@ -17,6 +17,7 @@ import { globalsOf, type Register } from './app.js';
 import { followJob } from './follow.js';
 import { painter, writeJson, writeWarnings } from './io.js';
 import { addJobOptions } from './job-options.js';
+import { assertNotAFile, ensureJobDir } from './job-dir-check.js';
 import { prepareJob } from './prepare-job.js';
 import { slurmOpts } from './jobs.js';
 import { progress } from './spinner.js';
@@ -63,12 +64,13 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       const scriptPath = join(plan.jobDir, scriptName(io.now(), process.pid));
       const argv = sbatchArgvFor(plan, scriptPath);
       if (opts.dryRun) {
+        assertNotAFile(plan.jobDir);
         if (globals.json) return writeJson(io, { argv, script, plan });
         io.stdout.write(`# ${commandLine(argv)}\n${script}`);
         return;
       }
       // the batch output (--output) goes here too, and Slurm will not create a missing directory
-      mkdirSync(plan.jobDir, { recursive: true });
+      ensureJobDir(plan.jobDir);
       // 'wx': never overwrite a script another submit wrote (sbatch reads it only once it runs)
       writeFileSync(scriptPath, script, { mode: 0o644, flag: 'wx' });
       const conflicts = sbatchEnvConflicts(io.env, plan);
