@@ -35,7 +35,8 @@ export function ensureJobDir(dir: string): void {
       isDir = statSync(d).isDirectory();
     } catch (err) {
       const code = errnoOf(err);
-      if (code !== 'ENOENT') throw refuse(dir, `cannot look at ${d} (${describe(code)})`);
+      // ENOTDIR: a parent is a file; walking up names it
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw refuse(dir, `cannot look at ${d} (${describe(code)})`);
       if (dirname(d) === d) throw refuse(dir, `${d} does not exist`);
       missing.push(d);
       continue;
