@@ -2,6 +2,7 @@
  * The job flags shared by render, submit and run, built from the option table in src/core/job-options.ts,
  * and the one function that turns flags + config profile + defaults into a validated JobSpec.
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -68,6 +69,23 @@ function assertReadable(entrypoint: string, abs: string): void {
   if (!readable) throw new UsageError(`entrypoint ${entrypoint} is not readable (${abs})`, { hint: `chmod u+r ${entrypoint}` });
 }
 
+/**
+ * Setup lines go into the batch script as written: one that is not valid shell (an unmatched quote)
+ * would break the whole script at run time, far from its cause. `bash -n` says so now.
+ */
+export function assertSetupParses(lines: readonly string[]): void {
+  if (lines.length === 0) return;
+  const parses = (text: string) => {
+    const r = spawnSync('bash', ['-n'], { input: text, encoding: 'utf8', timeout: 10_000 });
+    return r.error !== undefined || r.status === 0; // no bash here: nothing to check against
+  };
+  if (parses(lines.join('\n') + '\n')) return;
+  const bad = lines.find((l) => !parses(l + '\n')) ?? lines.join('; ');
+  throw new UsageError(`--setup ${JSON.stringify(bad)} is not a valid shell line (bash -n refuses it)`, {
+    hint: "each --setup entry is one complete shell line: close its quotes and brackets (e.g. --setup 'module load cuda/12.4')",
+  });
+}
+
 /** Flags (commander's opts) + config profile + defaults -> validated JobSpec. Flags win over the profile, the profile over defaults. */
 export async function specFromCli(entrypoint: string, args: string[], opts: Record<string, unknown>, io: Io): Promise<JobSpec> {
   const profile = typeof opts.profile === 'string' ? opts.profile : undefined;
@@ -76,5 +94,7 @@ export async function specFromCli(entrypoint: string, args: string[], opts: Reco
   const flags = inputFromFlags(opts);
   const input = mergeInputs([...layers, flags]);
   const abs = resolveEntrypoint(entrypoint, io.cwd);
-  return buildSpec(abs, args, input, { cwd: io.cwd, ...(profile !== undefined ? { profile } : {}) });
+  const spec = buildSpec(abs, args, input, { cwd: io.cwd, ...(profile !== undefined ? { profile } : {}) });
+  assertSetupParses(spec.setup);
+  return spec;
 }

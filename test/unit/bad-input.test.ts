@@ -141,6 +141,16 @@ describe('entrypoint', () => {
   });
 });
 
+describe('setup lines', () => {
+  it('a --setup line that is not valid shell (unmatched quote) is refused, naming it', async () => {
+    const r = await render(project(), ['--setup', 'module load cuda', '--setup', "echo 'unclosed", 'train.ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--setup "echo 'unclosed" is not a valid shell line/);
+    expect(r.err).toMatch(/hint: each --setup entry is one complete shell line/);
+    expect((await render(project(), ['--setup', 'module load cuda', 'train.ts'])).code).toBe(0);
+  });
+});
+
 describe('Slurm errors keep the line that says what is wrong', () => {
   it('sbatch --bogus-opt: "unrecognized option", not "Try sbatch --help" (recorded from sbatch 22.05)', () => {
     const stderr = "sbatch: unrecognized option '--bogus-opt'\nTry \"sbatch --help\" for more information\n";
