@@ -70,6 +70,18 @@ describe('numeric flags have real upper bounds', () => {
     expect(r.err).toMatch(/\n {2}hint: \S/);
   });
 
+  it.each([
+    [['cancel', '1', '--grace', '999999'], /--grace: at most 86400/],
+    [['check-ports', '-N', '100000000'], /-N\/--nodes expects a whole number from 1 to 65536/],
+    [['check-ports', '--cpus-per-task', '99999999'], /--cpus-per-task expects a whole number from 1 to 65536/],
+  ])('%j -> exit 2 before any Slurm call', async (...argv) => {
+    const [args, message] = argv as [string[], RegExp];
+    const io = memIo(project());
+    expect(await runCli(args, io)).toBe(2);
+    expect(io.err()).toMatch(message);
+    expect(io.err()).toMatch(/\n {2}hint: \S/);
+  });
+
   it('config files are bounded the same way', () => {
     const e = usageOf(() => validateConfig({ profiles: { default: { joinTimeout: 3_000_000 } } }, 'raysl.config.json'));
     expect(e.message).toMatch(/profiles\.default\.joinTimeout: at most 604800/);
