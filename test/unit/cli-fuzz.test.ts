@@ -2,9 +2,10 @@
 // same entry the binary calls). Seeded and reproducible: a failure prints fast-check's seed and
 // path; replay with FUZZ_SEED=<seed>. For every generated input: exit 0 or 2, on 2 a message and a
 // hint, never an internal error (70), a stack trace or a hang; every accepted render script is
-// `bash -n` clean.
+// `bash -n` clean and, run with exec stubbed, execs only the controller with the plan and runs nothing
+// injected.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -35,7 +36,7 @@ writeFileSync(join(dir, 'afile'), 'x');
 /** Strings users and attackers type: shell metacharacters, Slurm patterns, control bytes, huge numbers. */
 const nasty = fc.constantFrom(
   '', ' ', '0', '1', '2', '4', '-1', '255', '256', '3000000', '9007199254740993', '1e3', '0x10', '1.5', '99999999999999999999',
-  '%', '%j', 'a%jb', '$(touch /tmp/pwned)', '`id`', "'", '"', '\\', ';rm -rf ~', '&&', '|', '\n', 'a\nb', '\r', '\u0000', 'x\u0000y', '\u001b[2J',
+  '%', '%j', 'a%jb', `$(touch ${join(dir, 'pwned')})`, '`id`', "'", '"', '\\', ';rm -rf ~', '&&', '|', '\n', 'a\nb', '\r', '\u0000', 'x\u0000y', '\u001b[2J',
   '--', '-', '--x', '-N', 'toString', 'constructor', '__proto__', 'default', 'auto', 'ray', 'builtin', 'token', 'off',
   '2:00:00', '1-12', 'UNLIMITED', '64G', '1T', '0', 'a100', 'a100&ib', 'gpu', 'debug', '/proc/raysl', '/sys/kernel', 'afile', 'adir',
   'jobs', 'KEY=VAL', 'A=', '=x', 'SLURM_JOB_ID=1', 'CUDA_VISIBLE_DEVICES=0', 'PATH=$PATH', '{"trainer": 1}', 'head={"x":2}', '{', 'null', '日本語', 'é',
@@ -57,7 +58,7 @@ const profile = fc.dictionary(keys, value, { maxKeys: 3 });
 const config = fc.option(fc.record({ profiles: fc.dictionary(fc.constantFrom('default', 'gpu', 'toString', '__proto__', 'a b'), profile, { maxKeys: 2 }) }), { nil: undefined });
 
 /** Values each flag accepts, with hostile text where the value is free (names, lines, env values): accepted inputs reach the script. */
-const hostileText = fc.constantFrom('$(touch /tmp/pwned)', '`id`', "a'b", 'a"b', '\\', ';rm -rf ~', '%j', 'a b', '日本語', '$HOME', '!x', '#c', '*', '~');
+const hostileText = fc.constantFrom(`$(touch ${join(dir, 'pwned')})`, `;touch ${join(dir, 'pwned')}`, `'; touch ${join(dir, 'pwned')}; '`, '`id`', "a'b", 'a"b', '\\', ';rm -rf ~', '%j', 'a b', '日本語', '$HOME', '!x', '#c', '*', '~');
 const plausibleValue: Record<string, fc.Arbitrary<string>> = {
   '--nodes': fc.constantFrom('1', '2', '4', '65536', '65537'),
   '--min-nodes': fc.constantFrom('1', '2'),
@@ -118,6 +119,42 @@ function bashSyntaxErrors(scripts: string[]): string[] {
   return [...bashSyntaxErrors(scripts.slice(0, half)), ...bashSyntaxErrors(scripts.slice(half))];
 }
 
+/**
+ * Runs accepted scripts (those without the user's own --setup lines, which run as written by
+ * design) in one bash, with `exec` overridden by a function that records its argv and environment:
+ * the script must exec exactly node, raysl, controller, --plan <the plan's JSON>, export exactly the
+ * plan's env, and run nothing else (no injected command creates the marker file).
+ */
+function injectionFindings(scripts: string[]): { findings: string[]; checked: number } {
+  const out = mkdtempSync(join(tmpdir(), 'raysl-fuzz-run-'));
+  const runnable = scripts.filter((t) => !t.includes("# setup: the user's own shell lines"));
+  const body = runnable.map((t, i) => `I=${i}\n(\n${t}\n)\n`).join('');
+  const harness = `exec() { printf '%s\\0' "$@" > "$OUT/$I.argv"; env -0 > "$OUT/$I.env"; }\n${body}`;
+  const r = spawnSync('bash', ['-s'], { input: harness, encoding: 'utf8', env: { PATH: process.env.PATH, OUT: out }, timeout: 60_000 });
+  const findings: string[] = [];
+  if (r.status !== 0) findings.push(`harness exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
+  runnable.forEach((t, i) => {
+    let argv: string[];
+    try {
+      argv = readFileSync(join(out, `${i}.argv`), 'utf8').split('\0').slice(0, -1);
+    } catch {
+      findings.push(`script ${i} never reached its exec line:\n${t}`);
+      return;
+    }
+    const [, , verb, flag, json, ...rest] = argv;
+    if (verb !== 'controller' || flag !== '--plan' || json === undefined || rest.length > 0) {
+      findings.push(`script ${i} execs ${JSON.stringify(argv)}`);
+      return;
+    }
+    const plan = JSON.parse(json) as { env: Record<string, string> };
+    const env = new Map(readFileSync(join(out, `${i}.env`), 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
+    for (const [k, v] of Object.entries(plan.env)) if (env.get(k) !== v) findings.push(`script ${i}: ${k}=${JSON.stringify(env.get(k))}, plan says ${JSON.stringify(v)}`);
+  });
+  if (existsSync(join(dir, 'pwned'))) findings.push('an injected command ran: the marker file exists');
+  rmSync(out, { recursive: true, force: true });
+  return { findings, checked: runnable.length };
+}
+
 describe('CLI fuzz: argv and config', () => {
   it(`${RUNS} seeded inputs (seed ${SEED}): exit 0 or 2 with message and hint, no internal error, no hang; accepted scripts pass bash -n`, async () => {
     const accepted: string[] = [];
@@ -162,8 +199,11 @@ describe('CLI fuzz: argv and config', () => {
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
-    if (process.env.FUZZ_VERBOSE) console.log({ ...counts, accepted: accepted.length });
     expect(bashSyntaxErrors(accepted)).toEqual([]);
+    const injection = injectionFindings(accepted);
+    expect(injection.findings).toEqual([]);
+    expect(injection.checked).toBeGreaterThan(RUNS / 10);
+    if (process.env.FUZZ_VERBOSE) console.log({ ...counts, accepted: accepted.length, run: injection.checked });
     // the generator must reach both outcomes, or the property says little
     expect(counts.ok).toBeGreaterThan(RUNS / 50);
     expect(counts.usage).toBeGreaterThan(RUNS / 4);
