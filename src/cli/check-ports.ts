@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { ExitCode, RayslError, SlurmError, UsageError } from '../core/errors.js';
 import { expandHostlist } from '../core/nodelist.js';
+import { LIMITS } from '../core/option-values.js';
 import {
   allocatePortBlock,
   blockLast,
@@ -318,10 +319,10 @@ function printReport(r: CheckPortsReport, io: Io, color: ReturnType<typeof paint
 
 // ---- command ------------------------------------------------------------------------------
 
-function positiveInt(flag: string) {
+function positiveInt(flag: string, max: number) {
   return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) < 1) {
-      throw new UsageError(`${flag} expects a positive whole number, received ${JSON.stringify(v)}`, { hint: `e.g. ${flag} 4` });
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) {
+      throw new UsageError(`${flag} expects a whole number from 1 to ${max}, received ${JSON.stringify(v)}`, { hint: `e.g. ${flag} 4` });
     }
     return Number(v);
   };
@@ -339,9 +340,9 @@ export const registerCheckPorts: Register = (program, app) => {
     .description('preflight: show the port block a job would get, the raysl jobs already on the nodes, and any collision')
     .option('-p, --partition <name>', 'check against the raysl jobs on this partition\'s nodes')
     .option('-w, --nodelist <nodes>', 'check against the raysl jobs on these nodes (Slurm hostlist, e.g. node[1-4])')
-    .option('-N, --nodes <n>', 'nodes the job will ask for', positiveInt('-N/--nodes'))
+    .option('-N, --nodes <n>', 'nodes the job will ask for', positiveInt('-N/--nodes', LIMITS.nodes.max))
     .addOption(new Option('--runtime <name>', 'runtime whose ports the block holds').choices(['auto', 'ray', 'builtin']).default('ray'))
-    .option('--cpus-per-task <n>', 'CPUs per node (sizes Ray\'s worker port range; default: largest node in scope)', positiveInt('--cpus-per-task'))
+    .option('--cpus-per-task <n>', 'CPUs per node (sizes Ray\'s worker port range; default: largest node in scope)', positiveInt('--cpus-per-task', LIMITS.cpusPerTask.max))
     .option('--job-id <id>', 'job id whose block to show (the allocator is deterministic per id)', 'next')
     .option('--probe', 'bind every port of the block on --address and report which are taken, and by whom')
     .option('--address <ip>', 'address to probe on this host', '127.0.0.1')

@@ -22,14 +22,16 @@ export interface FollowOptions {
   /** Poll bounds in ms (defaults 50 .. 1000). */
   pollMinMs?: number;
   pollMaxMs?: number;
+  /** Resolves when the user asks to stop following (Ctrl-C): following ends, the job runs on. */
+  interrupt?: Promise<NodeJS.Signals>;
 }
 
 type Done = Extract<Outcome, { done: true }>;
 
-export interface Followed {
-  outcome: Done;
-  status: JobStatus | undefined;
-}
+export type Followed =
+  | { outcome: Done; status: JobStatus | undefined; interrupted?: undefined }
+  /** Following stopped on a signal; the job itself was left alone. */
+  | { interrupted: NodeJS.Signals; status: JobStatus | undefined; outcome?: undefined };
 
 /** Slurm is done with the job (or has forgotten it). */
 function slurmFinal(s: SlurmSide | undefined): boolean {
@@ -85,9 +87,12 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
   let slurmAskedAt = 0;
   let slurm: SlurmSide | undefined;
   let slurmKnown = false;
+  let interrupted: NodeJS.Signals | undefined;
+  const interrupt = o.interrupt?.then((sig) => void (interrupted = sig));
   try {
     for (;;) {
       const status = readStatus(job.paths);
+      if (interrupted) return { interrupted, status };
       // squeue is the expensive probe: before status.json exists it is the only news; after, the
       // controller's record is, and Slurm is only the safety net for a controller that died
       const slurmEvery = status ? max : interval;
@@ -138,7 +143,7 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
         return { outcome: outcomeOf(job.jobId, again, ending ? { ...ending, nodelist: slurm?.nodelist ?? '' } : slurm) as Done, status: again };
       }
       interval = changed ? min : Math.min(interval * 2, max);
-      await w.wait(interval);
+      await (interrupt ? Promise.race([w.wait(interval), interrupt]) : w.wait(interval));
     }
   } finally {
     await tail?.stop();

@@ -2,6 +2,7 @@
  * The job flags shared by render, submit and run, built from the option table in src/core/job-options.ts,
  * and the one function that turns flags + config profile + defaults into a validated JobSpec.
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -41,6 +42,7 @@ export function resolveEntrypoint(entrypoint: string, cwd: string): string {
     throw new UsageError(`entrypoint ${entrypoint} not found (looked for ${abs})`, { hint: 'check the path; it is resolved against the current directory, which must be on a filesystem the nodes share' });
   }
   if (!isFile) throw new UsageError(`entrypoint ${entrypoint} is not a file (${abs})`, { hint: 'pass the script to run, e.g. train.py or train.ts' });
+  assertReadable(entrypoint, abs);
   if (entrypointKind(abs) === 'exec') {
     try {
       accessSync(abs, constants.X_OK);
@@ -53,6 +55,37 @@ export function resolveEntrypoint(entrypoint: string, cwd: string): string {
   return abs;
 }
 
+/**
+ * The entrypoint must be readable now, not after the cluster formed. Mode 000 is refused for root
+ * too: root reads it here, but the interpreter or exec on the nodes may not (root squash, no x bit).
+ */
+function assertReadable(entrypoint: string, abs: string): void {
+  let readable = (statSync(abs).mode & 0o444) !== 0;
+  try {
+    accessSync(abs, constants.R_OK);
+  } catch {
+    readable = false;
+  }
+  if (!readable) throw new UsageError(`entrypoint ${entrypoint} is not readable (${abs})`, { hint: `chmod u+r ${entrypoint}` });
+}
+
+/**
+ * Setup lines go into the batch script as written: one that is not valid shell (an unmatched quote)
+ * would break the whole script at run time, far from its cause. `bash -n` says so now.
+ */
+export function assertSetupParses(lines: readonly string[]): void {
+  if (lines.length === 0) return;
+  const parses = (text: string) => {
+    const r = spawnSync('bash', ['-n'], { input: text, encoding: 'utf8', timeout: 10_000 });
+    return r.error !== undefined || r.status === 0; // no bash here: nothing to check against
+  };
+  if (parses(lines.join('\n') + '\n')) return;
+  const bad = lines.find((l) => !parses(l + '\n')) ?? lines.join('; ');
+  throw new UsageError(`--setup ${JSON.stringify(bad)} is not a valid shell line (bash -n refuses it)`, {
+    hint: "each --setup entry is one complete shell line: close its quotes and brackets (e.g. --setup 'module load cuda/12.4')",
+  });
+}
+
 /** Flags (commander's opts) + config profile + defaults -> validated JobSpec. Flags win over the profile, the profile over defaults. */
 export async function specFromCli(entrypoint: string, args: string[], opts: Record<string, unknown>, io: Io): Promise<JobSpec> {
   const profile = typeof opts.profile === 'string' ? opts.profile : undefined;
@@ -61,5 +94,7 @@ export async function specFromCli(entrypoint: string, args: string[], opts: Reco
   const flags = inputFromFlags(opts);
   const input = mergeInputs([...layers, flags]);
   const abs = resolveEntrypoint(entrypoint, io.cwd);
-  return buildSpec(abs, args, input, { cwd: io.cwd, ...(profile !== undefined ? { profile } : {}) });
+  const spec = buildSpec(abs, args, input, { cwd: io.cwd, ...(profile !== undefined ? { profile } : {}) });
+  assertSetupParses(spec.setup);
+  return spec;
 }

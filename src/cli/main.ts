@@ -75,6 +75,19 @@ export function reportError(err: RayslError, io: Io, argv: string[]): void {
   if (argv.includes('--debug') && err.cause instanceof Error && err.cause.stack) io.stderr.write(`caused by: ${err.cause.stack}\n`);
 }
 
+const JOB_COMMANDS = new Set(['render', 'submit', 'run']);
+
+/** An unknown option after the entrypoint of a job command is most likely meant for the entrypoint. */
+function hintForCommanderError(err: CommanderError, argv: string[]): string {
+  const dd = argv.indexOf('--');
+  const words = dd === -1 ? argv : argv.slice(0, dd);
+  const command = words.find((a) => !a.startsWith('-'));
+  if (err.code === 'commander.unknownOption' && command !== undefined && JOB_COMMANDS.has(command)) {
+    return `arguments for the entrypoint go after --, e.g. raysl ${command} train.py -- --epochs 3; raysl's own flags: raysl ${command} --help`;
+  }
+  return 'run `raysl --help` or `raysl <command> --help` for usage and examples';
+}
+
 /** Runs the CLI and returns the exit code (tests call this in-process). */
 export async function runCli(argv: string[], io: Io = processIo()): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -89,7 +102,7 @@ export async function runCli(argv: string[], io: Io = processIo()): Promise<numb
         return ExitCode.ok;
       }
       const message = err.message.replace(/^error: /, '');
-      reportError(new UsageError(message, { hint: 'run `raysl --help` or `raysl <command> --help` for usage and examples' }), io, argv);
+      reportError(new UsageError(message, { hint: hintForCommanderError(err, argv) }), io, argv);
       return ExitCode.usage;
     }
     const e = asRayslError(err);

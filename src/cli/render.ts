@@ -8,6 +8,7 @@ import { sbatchArgvFor } from '../render/sbatch.js';
 import { globalsOf, type Register } from './app.js';
 import { writeJson, writeWarnings } from './io.js';
 import { addJobOptions } from './job-options.js';
+import { assertNotAFile } from './job-dir-check.js';
 import { prepareJob } from './prepare-job.js';
 
 export const registerRender: Register = (program, app) => {
@@ -35,6 +36,7 @@ $XDG_CONFIG_HOME/raysl/config.json|yaml; flags override the profile, the profile
       const opts = command.opts<Record<string, unknown>>();
       const globals = globalsOf(command);
       const { plan, script } = await prepareJob(entrypoint, args, opts, io);
+      assertNotAFile(plan.jobDir);
       const warnings = [...plan.warnings];
       // sbatch opens --output before the script runs and does not create its directory
       if (!existsSync(plan.jobDir)) warnings.push(`job dir ${plan.jobDir} does not exist yet: mkdir -p it before a plain sbatch (raysl submit creates it)`);

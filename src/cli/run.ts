@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { globalsOf, type Register } from './app.js';
 import { writeWarnings } from './io.js';
 import { UsageError } from '../core/errors.js';
-import { parseCount } from '../core/option-values.js';
+import { LIMITS, parseCount } from '../core/option-values.js';
 import { planJob } from '../core/plan.js';
 import { compressHostlist } from '../core/nodelist.js';
 import { addJobOptions, specFromCli } from './job-options.js';
+import { ensureJobDir } from './job-dir-check.js';
 import { localFacts } from './facts.js';
 import { rayslPaths } from './paths.js';
 import { testFaults, testGraceMs } from './test-faults.js';
@@ -13,6 +14,8 @@ import { runController } from '../controller/controller.js';
 import { localLauncher } from '../launchers/local.js';
 
 export const LOCAL_DEFAULTS = { cpusPerNode: 4, memoryMb: 4096 } as const;
+/** Simulated node i listens on 127.0.1.<i>, i = 1..254 (0 and 255 are not host addresses). */
+export const MAX_LOCAL_NODES = 254;
 
 /** `local-<epoch ms>-<pid>`: unique per machine, sorts by start time, safe as a file name. */
 export function localJobId(now: number, pid: number): string {
@@ -46,9 +49,15 @@ Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
         hint: 'use `raysl run --local ...` here, or `raysl submit ...` to run on the cluster',
       });
     }
-    const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node') : LOCAL_DEFAULTS.cpusPerNode;
-    const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node') : LOCAL_DEFAULTS.memoryMb;
+    const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node', 1, LIMITS.cpusPerTask.max, LIMITS.cpusPerTask.why) : LOCAL_DEFAULTS.cpusPerNode;
+    const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node', 1, LIMITS.memMb.max, LIMITS.memMb.why) : LOCAL_DEFAULTS.memoryMb;
     const cli = await specFromCli(entrypoint, args, opts, app.io);
+    if (cli.nodes > MAX_LOCAL_NODES) {
+      throw new UsageError(`--nodes ${cli.nodes}: run --local simulates at most ${MAX_LOCAL_NODES} nodes (node i listens on 127.0.1.<i>)`, {
+        hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl submit for more nodes`,
+      });
+    }
+    ensureJobDir(cli.jobDir);
     // A simulated node has exactly the memory it was given: tell the runtime so (Ray would otherwise
     // size its object store from the host's memory).
     const spec = cli.mem === undefined ? { ...cli, mem: String(memoryMb) } : cli;

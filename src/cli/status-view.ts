@@ -167,7 +167,13 @@ export function formatStatus(v: StatusView): string {
 }
 
 /** Left-aligned columns, two spaces apart, columns empty in every row left out, trailing space trimmed. */
-export function table(rows: string[][]): string[] {
+/** Control characters shown as \xNN: a job name is anyone's text, and ESC sequences could clear or rewrite the screen. */
+export function printable(cell: string): string {
+  return cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function table(cells: string[][]): string[] {
+  const rows = cells.map((r) => r.map(printable));
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows.map((r) =>

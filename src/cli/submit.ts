@@ -17,6 +17,7 @@ import { globalsOf, type Register } from './app.js';
 import { followJob } from './follow.js';
 import { painter, writeJson, writeWarnings } from './io.js';
 import { addJobOptions } from './job-options.js';
+import { assertNotAFile, ensureJobDir } from './job-dir-check.js';
 import { prepareJob } from './prepare-job.js';
 import { slurmOpts } from './jobs.js';
 import { progress } from './spinner.js';
@@ -30,6 +31,15 @@ import { progress } from './spinner.js';
 export function scriptName(nowMs: number, pid: number): string {
   const iso = new Date(nowMs).toISOString(); // 2025-01-02T03:04:05.678Z
   return `raysl-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${iso.slice(20, 23)}-${pid}.sbatch`;
+}
+
+/** SIGINT/SIGTERM while following: stop following (the job is Slurm's now), not die silently. */
+function onInterrupt(): { promise: Promise<NodeJS.Signals>; stop: () => void } {
+  let fire: (sig: NodeJS.Signals) => void = () => {};
+  const promise = new Promise<NodeJS.Signals>((resolve) => (fire = resolve));
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, () => fire(sig)] as const);
+  for (const [sig, fn] of handlers) process.on(sig, fn);
+  return { promise, stop: () => handlers.forEach(([sig, fn]) => process.off(sig, fn)) };
 }
 
 export const registerSubmit: Register = (program, app) => {
@@ -63,12 +73,13 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       const scriptPath = join(plan.jobDir, scriptName(io.now(), process.pid));
       const argv = sbatchArgvFor(plan, scriptPath);
       if (opts.dryRun) {
+        assertNotAFile(plan.jobDir);
         if (globals.json) return writeJson(io, { argv, script, plan });
         io.stdout.write(`# ${commandLine(argv)}\n${script}`);
         return;
       }
       // the batch output (--output) goes here too, and Slurm will not create a missing directory
-      mkdirSync(plan.jobDir, { recursive: true });
+      ensureJobDir(plan.jobDir);
       // 'wx': never overwrite a script another submit wrote (sbatch reads it only once it runs)
       writeFileSync(scriptPath, script, { mode: 0o644, flag: 'wx' });
       const conflicts = sbatchEnvConflicts(io.env, plan);
@@ -91,7 +102,16 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       io.stderr.write(`submitted job ${jobId}; job dir ${job.paths.dir}\n`);
       const p = progress(globals, io);
       p.update('waiting for Slurm to schedule the job');
-      const { outcome } = await followJob({ job, io, progress: p, stream: !globals.json });
+      const { promise: interrupt, stop } = onInterrupt();
+      const followed = await followJob({ job, io, progress: p, stream: !globals.json, interrupt }).finally(stop);
+      if (followed.interrupted) {
+        const code = 128 + (followed.interrupted === 'SIGINT' ? 2 : 15);
+        if (globals.json) writeJson(io, { ...result, following: 'stopped', signal: followed.interrupted, jobKeepsRunning: true });
+        io.stderr.write(`raysl: stopped following on ${followed.interrupted}; job ${jobId} keeps running\n  follow it: raysl logs ${jobId} --follow | status: raysl status ${jobId} | cancel it: raysl cancel ${jobId}\n`);
+        app.setExitCode(code);
+        return;
+      }
+      const { outcome } = followed;
       if (globals.json) writeJson(io, { ...result, exitCode: outcome.code, summary: outcome.summary });
       if (outcome.error) throw outcome.error;
       if (!globals.json) io.stderr.write(`${outcome.code === 0 ? c.green(outcome.summary) : c.red(outcome.summary)}\n`);

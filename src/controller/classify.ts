@@ -31,6 +31,9 @@ export function classify(reason: StopReason | undefined, error: unknown, entrypo
     return failedWith(new InternalError('the job ended with neither an error nor an entrypoint exit', { hint: 'this is a bug in raysl' }));
   }
   if (reason?.kind === 'node-lost') return failedWith(nodeLost(reason));
+  // raysl stops the entrypoint with TERM whatever stopped the job: killed by that TERM after a
+  // Ctrl-C, the job ends as a shell's Ctrl-C does (130), not as if it had been sent TERM (143)
+  if (reason?.kind === 'signal' && entrypointExit.signal === 'SIGTERM') return { state: 'cancelled', exitCode: 128 + signalNumber(reason.signal) };
   const exitCode = exitCodeOf(entrypointExit, signalNumber);
   if (reason) return { state: 'cancelled', exitCode };
   return { state: exitCode === 0 ? 'succeeded' : 'failed', exitCode };

@@ -39,10 +39,12 @@ export function validateConfig(data: unknown, file: string): RayslConfig {
 
 /** Files lowest precedence first (user file, then project file): profiles with the same name merge key by key. */
 export function mergeConfigs(configs: readonly RayslConfig[]): RayslConfig {
-  const profiles: Record<string, ProfileConfig> = {};
+  // null prototype: a profile named __proto__, constructor or toString is just a name
+  const profiles: Record<string, ProfileConfig> = Object.create(null) as Record<string, ProfileConfig>;
   for (const c of configs) {
     for (const [name, p] of Object.entries(c.profiles)) {
-      profiles[name] = { ...profiles[name], ...p, ...(p.env || profiles[name]?.env ? { env: { ...profiles[name]?.env, ...p.env } } : {}) };
+      const prev = Object.hasOwn(profiles, name) ? profiles[name] : undefined;
+      profiles[name] = { ...prev, ...p, ...(p.env || prev?.env ? { env: { ...prev?.env, ...p.env } } : {}) };
     }
   }
   return { profiles };
@@ -54,12 +56,13 @@ export function mergeConfigs(configs: readonly RayslConfig[]): RayslConfig {
  */
 export function profileLayers(config: RayslConfig, name: string | undefined, files: readonly string[]): JobOptions[] {
   const layers: JobOptions[] = [];
-  if (config.profiles.default) layers.push(config.profiles.default);
+  if (Object.hasOwn(config.profiles, 'default')) layers.push(config.profiles.default!);
   if (name !== undefined && name !== 'default') {
-    const p = config.profiles[name];
+    // own keys only: --profile toString must not find Object.prototype.toString
+    const p = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
     if (!p) {
       const known = Object.keys(config.profiles);
-      throw new UsageError(`profile ${JSON.stringify(name)} not found${files.length ? ` in ${files.join(', ')}` : ' (no raysl.config.json/.yaml found)'}`, {
+      throw new UsageError(`no profile named ${JSON.stringify(name)}${files.length ? ` in ${files.join(', ')}` : ' (no raysl.config.json/.yaml found)'}`, {
         hint: known.length ? `known profiles: ${known.join(', ')}` : 'add it under "profiles" in raysl.config.json (see raysl render --help)',
       });
     }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
 import type { JobOptions } from './types.js';
-import { assertNoNewline, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
+import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
 
 export type JobOptionKey = keyof JobOptions;
 
@@ -57,7 +57,8 @@ function option<T>(base: Base, repeatable: boolean, fromFlag: (raw: unknown, wha
   return { flags: base.flags, description: base.description, oneLine, repeatable, fromFlag: (raw, what) => fromFlag(raw, what, oneLine), config };
 }
 
-const count = (base: Base, min = 1) => option(base, false, (raw, what, one) => parseCount(stringOf(raw, what, one), what, min), z.number().int().min(min));
+const count = (base: Base, min: number, limit: { max: number; why: string }) =>
+  option(base, false, (raw, what, one) => parseCount(stringOf(raw, what, one), what, min, limit.max, limit.why), z.number().int().min(min).max(limit.max, `at most ${limit.max} (${limit.why})`));
 
 const text = (base: Base) =>
   option(
@@ -132,15 +133,15 @@ const resourceGrants = z.record(z.string(), z.unknown()).transform((bySelector, 
 
 /** Every job option. Order = order in --help. */
 export const jobOptions: OptionTable = {
-  nodes: count({ flags: '-N, --nodes <n>', description: 'nodes in the allocation (default 1)', oneLine: true }),
-  minNodes: count({ flags: '--min-nodes <n>', description: 'start the entrypoint once this many nodes joined (default: all)' }),
+  nodes: count({ flags: '-N, --nodes <n>', description: 'nodes in the allocation (default 1)', oneLine: true }, 1, LIMITS.nodes),
+  minNodes: count({ flags: '--min-nodes <n>', description: 'start the entrypoint once this many nodes joined (default: all)' }, 1, LIMITS.nodes),
   partition: text({ flags: '-p, --partition <name>', description: "Slurm partition (default: the cluster's default partition)", oneLine: true }),
   time: slurmValue({ flags: '-t, --time <limit>', description: 'time limit as sbatch takes it: MM, HH:MM:SS, D-HH[:MM[:SS]]', oneLine: true }, parseTimeLimit, 1),
   account: text({ flags: '-A, --account <name>', description: 'account to charge', oneLine: true }),
   qos: text({ flags: '-q, --qos <name>', description: 'quality of service', oneLine: true }),
   jobName: text({ flags: '-J, --job-name <name>', description: 'job name (default raysl-<entrypoint name>)', oneLine: true }),
-  gpusPerNode: count({ flags: '--gpus-per-node <n>', description: 'GPUs per node (GRES); the runtime sees exactly these', oneLine: true }, 0),
-  cpusPerTask: count({ flags: '-c, --cpus-per-task <n>', description: "CPUs per node (default: the smallest eligible node's CPU count)", oneLine: true }),
+  gpusPerNode: count({ flags: '--gpus-per-node <n>', description: 'GPUs per node (GRES); the runtime sees exactly these', oneLine: true }, 0, LIMITS.gpusPerNode),
+  cpusPerTask: count({ flags: '-c, --cpus-per-task <n>', description: "CPUs per node (default: the smallest eligible node's CPU count)", oneLine: true }, 1, LIMITS.cpusPerTask),
   mem: slurmValue({ flags: '--mem <size>', description: 'memory per node as sbatch takes it (4096, 64G, 0 = all)', oneLine: true }, parseMemMb, 0),
   exclusive: flag({ flags: '--exclusive', description: 'do not share nodes with other jobs', oneLine: true }),
   constraint: text({ flags: '-C, --constraint <expr>', description: 'node features, e.g. a100 or "a100&ib"', oneLine: true }),
@@ -152,7 +153,7 @@ export const jobOptions: OptionTable = {
     z.array(checked(validateSbatchArg)),
   ),
   runtime: choice({ flags: '--runtime <name>', description: 'auto | ray | builtin (auto: ray for .py, builtin otherwise)' }, ['auto', 'ray', 'builtin'], parseRuntime),
-  joinTimeout: count({ flags: '--join-timeout <sec>', description: 'seconds to wait for --min-nodes nodes to join (default 120)' }),
+  joinTimeout: count({ flags: '--join-timeout <sec>', description: 'seconds to wait for --min-nodes nodes to join (default 120, at most 7 days)' }, 1, LIMITS.joinTimeout),
   jobDir: text({ flags: '--job-dir <dir>', description: 'parent of per-job directories, on a shared filesystem (default ./raysl-jobs)', oneLine: true }),
   setup: lines(
     { flags: '--setup <line>', description: 'shell line run before the controller, e.g. "module load cuda" (repeatable)', oneLine: true },

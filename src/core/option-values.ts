@@ -10,11 +10,26 @@ export function usage(what: string, expected: string, received: unknown, hint: s
   return new UsageError(`${what}: expected ${expected}, received ${JSON.stringify(received)}`, { hint });
 }
 
-export function parseCount(raw: string, what: string, min = 1): number {
+/**
+ * Upper bounds of the numeric flags: beyond them a value is a typo, and some would break things
+ * (timers overflow past 2^31 ms, a heap sized by a count). `why` says where the bound comes from.
+ */
+export const LIMITS = {
+  nodes: { max: 65536, why: 'the most nodes raysl plans for in one allocation' },
+  joinTimeout: { max: 7 * 86400, why: '7 days in seconds' },
+  gpusPerNode: { max: 1024, why: 'far more GPUs than any node holds' },
+  cpusPerTask: { max: 65536, why: 'far more CPUs than any node holds' },
+  memMb: { max: 1024 ** 3, why: '1P (1024^3 MB) per node' },
+  timeSec: { max: 365 * 86400, why: 'a year; use --time UNLIMITED for no limit' },
+} as const;
+
+export function parseCount(raw: string, what: string, min = 1, max = Number.MAX_SAFE_INTEGER, why?: string): number {
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-    throw usage(what, `a whole number >= ${min}`, raw, `e.g. ${what} ${Math.max(min, 4)}`);
+    throw usage(what, `a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, raw, `e.g. ${what} ${Math.min(max, Math.max(min, 4))}`);
   }
-  return Number(raw);
+  const n = Number(raw);
+  if (n > max) throw new UsageError(`${what}: at most ${max}${why ? ` (${why})` : ''}, received ${JSON.stringify(raw)}`, { hint: `use ${what} ${max} or less` });
+  return n;
 }
 
 /**
@@ -39,6 +54,7 @@ export function parseTimeLimit(raw: string): number {
     else throw bad();
   }
   if (!Number.isFinite(secs) || secs <= 0) throw bad();
+  if (secs > LIMITS.timeSec.max) throw new UsageError(`--time: at most 365 days (${LIMITS.timeSec.why}), received ${JSON.stringify(raw)}`, { hint: 'e.g. --time 7-00:00:00 (a week), or --time UNLIMITED' });
   return secs;
 }
 
@@ -48,7 +64,9 @@ export function parseMemMb(raw: string): number {
   if (!m) throw usage('--mem', 'a size like 4096, 500M, 64G or 1T', raw, 'e.g. --mem 64G (per node)');
   const unit = (m[2] ?? 'M').toUpperCase();
   const factor = unit === 'K' ? 1 / 1024 : unit === 'G' ? 1024 : unit === 'T' ? 1024 * 1024 : 1;
-  return Math.floor(Number(m[1]) * factor);
+  const mb = Math.floor(Number(m[1]) * factor);
+  if (!(mb <= LIMITS.memMb.max)) throw new UsageError(`--mem: at most ${LIMITS.memMb.why}, received ${JSON.stringify(raw)}`, { hint: 'e.g. --mem 64G (per node), or --mem 0 for all of the node' });
+  return mb;
 }
 
 export function parseRuntime(raw: string): RuntimeChoice {

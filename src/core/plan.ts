@@ -80,6 +80,13 @@ function checkAgainstFacts(spec: JobSpec, facts: ClusterFacts, perNode: NodeReso
     throw new UsageError(`--mem ${spec.mem}: ${where(facts)} has at most ${maxMem} MB per node`, { hint: `use --mem ${maxMem} or less` });
   }
   const features = featureFilter(spec.constraint);
+  if (features && spec.constraint !== undefined && !all.some(features)) {
+    const known = [...new Set(all.flatMap((n) => n.features))].sort();
+    throw new UsageError(`-C ${spec.constraint}: no node of ${where(facts)} has ${spec.constraint.includes('&') ? 'all of the features' : 'the feature'} ${spec.constraint}`, {
+      hint: known.length ? `features there: ${known.join(', ')}; drop -C or pick another partition (-p)` : 'its nodes list no features; drop -C or pick another partition (-p)',
+      details: { constraint: spec.constraint, features: known },
+    });
+  }
   const fits = (n: NodeFacts) =>
     n.gpus >= perNode.gpus && n.cpus >= perNode.cpus && (!memAsked || perNode.memoryMb === undefined || n.memoryMb >= perNode.memoryMb) && (!features || features(n));
   const eligible = all.filter(fits);
@@ -88,7 +95,10 @@ function checkAgainstFacts(spec: JobSpec, facts: ClusterFacts, perNode: NodeReso
       .filter(Boolean)
       .join(', ');
     throw new UsageError(`-N ${spec.nodes}: ${where(facts)} has ${eligible.length} node${eligible.length === 1 ? '' : 's'} with ${shape} (of ${all.length} in total)`, {
-      hint: `ask for at most ${eligible.length} node${eligible.length === 1 ? '' : 's'}${eligible.length < all.length ? ', or fewer resources per node' : ''}, or another partition (-p)`,
+      hint:
+        eligible.length === 0
+          ? 'no node there fits one node\'s share: ask for fewer resources per node, or another partition (-p)'
+          : `ask for at most ${eligible.length} node${eligible.length === 1 ? '' : 's'}${eligible.length < all.length ? ', or fewer resources per node' : ''}, or another partition (-p)`,
       details: { asked: spec.nodes, eligible: eligible.length, total: all.length },
     });
   }

@@ -5,6 +5,7 @@
  */
 import { flagName, jobOptionKeys, jobOptionTable, type JobOptionKey } from './job-options.js';
 import { assertNoNewline, parseMemMb, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
+import { UsageError } from './errors.js';
 import type { JobOptions, JobSpec } from './types.js';
 
 // what the spec tests have always imported from here
@@ -60,7 +61,14 @@ export function buildSpec(entrypoint: string, args: readonly string[], input: Jo
   }
   for (const line of input.setup ?? []) assertNoNewline(line, '--setup');
   for (const arg of input.sbatchArgs ?? []) validateSbatchArg(arg);
-  for (const key of Object.keys(input.env ?? {})) validateEnvKey(key);
+  for (const [key, value] of Object.entries(input.env ?? {})) {
+    validateEnvKey(key);
+    if (value.includes('\0')) throw new UsageError(`env ${key}: the value holds a NUL byte, which no environment variable can carry`, { hint: `remove the NUL (\\u0000) from the value of ${key}` });
+  }
+  // sbatch expands %j, %u, %x... in --output, which lives in the job dir: the batch log would land elsewhere
+  if (input.jobDir?.includes('%')) {
+    throw new UsageError(`--job-dir ${JSON.stringify(input.jobDir)}: a job dir cannot contain %`, { hint: "sbatch expands % patterns (%j, %u...) in the batch log's path; pick a directory name without %" });
+  }
   if (input.time !== undefined) parseTimeLimit(input.time);
   if (input.mem !== undefined) parseMemMb(input.mem);
   // the options without a default pass through as given (JobSpec is JobOptions minus DefaultedOption, plus these)

@@ -98,17 +98,19 @@ export function slurmFailure(argv: readonly string[], r: SlurmExecResult): Slurm
  */
 export function keyLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  const telling = lines.filter((l) => /fatal|error/i.test(l));
+  // getopt's complaints ("unrecognized option", "invalid option", "requires an argument") say what is
+  // wrong; the "Try sbatch --help" line after them does not
+  const telling = lines.filter((l) => /fatal|error|unrecognized option|invalid option|unknown option|requires an argument/i.test(l));
   return telling[telling.length - 1] ?? lines[lines.length - 1] ?? text;
 }
 
 /** Pure: the most useful next step for a Slurm client's error text. */
 export function hintFor(stderr: string): string {
   if (/Could not establish a configuration source|cannot stat file|Unable to process configuration file/i.test(stderr)) {
-    return 'the Slurm client cannot find its config: set SLURM_CONF (e.g. `source /tmp/raysl-slurm/env.sh`)';
+    return 'the Slurm client cannot find its config: set SLURM_CONF to your cluster\'s slurm.conf (your site documents where it is)';
   }
   if (/Unable to contact slurm controller|Connection refused|Socket timed out/i.test(stderr)) {
-    return 'slurmctld is not reachable: check `scontrol ping`, or start the test cluster with `scripts/dev-slurm.sh up`';
+    return 'slurmctld is not reachable: check `scontrol ping` and SLURM_CONF, or ask your site whether Slurm is down';
   }
   if (/Invalid job id/i.test(stderr)) return 'the job is unknown or already purged: list jobs with `squeue -u $USER`';
   if (/Node \S+ not found/i.test(stderr)) return 'list the cluster\'s nodes with `sinfo -N`';

@@ -30,6 +30,7 @@ const rows: Row[] = [
   ['SIGTERM after join, entrypoint killed by it', TERM, undefined, killed('SIGTERM'), 'cancelled', 143],
   ['SIGTERM after join, entrypoint exits 0 on TERM', TERM, undefined, code(0), 'cancelled', 0],
   ['SIGINT after join, entrypoint exits 3', INT, undefined, code(3), 'cancelled', 3],
+  ['SIGINT after join (Ctrl-C), entrypoint killed by the TERM raysl sent', INT, undefined, killed('SIGTERM'), 'cancelled', 130],
   ['SIGTERM after join, entrypoint needed a KILL', TERM, undefined, killed('SIGKILL'), 'cancelled', 137],
   ['node lost during run', LOST, undefined, killed('SIGTERM'), 'failed', 5, /node node3 was lost/],
   ['node lost during run, entrypoint exited 0 on TERM', LOST, undefined, code(0), 'failed', 5, /node node3 was lost/],

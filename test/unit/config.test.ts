@@ -92,7 +92,7 @@ describe('mergeConfigs and profileLayers', () => {
 
   it('an unknown profile names the files and the known profiles', () => {
     const err = catchUsage(() => profileLayers(mergeConfigs([user]), 'gpux', ['/home/me/.config/raysl/config.json']));
-    expect(err.message).toBe('profile "gpux" not found in /home/me/.config/raysl/config.json');
+    expect(err.message).toBe('no profile named "gpux" in /home/me/.config/raysl/config.json');
     expect(err.hint).toBe('known profiles: default, gpu');
     expect(catchUsage(() => profileLayers({ profiles: {} }, 'gpu', [])).message).toMatch(/no raysl\.config\.json\/\.yaml found/);
   });

@@ -69,7 +69,7 @@ describe('planJob: refusals before submission', () => {
     ],
     ['more CPUs than any node has', { cpusPerTask: 200 }, gpuPartition, /--cpus-per-task 200: partition gpu has at most 96 CPUs per node/],
     ['more memory than any node has', { mem: '2T' }, gpuPartition, /--mem 2T: partition gpu has at most 1031000 MB per node/],
-    ['features no node has', { constraint: 'h100' }, gpuPartition, /has 0 nodes with .*features h100/],
+    ['features no node has', { constraint: 'h100' }, gpuPartition, /-C h100: no node of partition gpu has the feature h100/],
     ['an empty partition', {}, facts([]), /has no nodes/],
   ];
   it.each(cases)('%s', (_name, input, f, message) => {

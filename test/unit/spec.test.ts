@@ -82,8 +82,8 @@ describe('option table', () => {
   });
 
   it.each([
-    [['-N', '0'], /--nodes: expected a whole number >= 1, received "0"/],
-    [['-N', 'four'], /--nodes: expected a whole number >= 1/],
+    [['-N', '0'], /--nodes: expected a whole number from 1 to 65536, received "0"/],
+    [['-N', 'four'], /--nodes: expected a whole number from 1 to 65536/],
     [['--gpus-per-node', '-1'], /--gpus-per-node/],
     [['-t', '2h'], /--time: expected MM, MM:SS/],
     [['--mem', '64GiB'], /--mem: expected a size/],

@@ -1,0 +1,187 @@
+// Issue 10 section 3: every bad input is one clear error (exit 2) with a hint, checked in-process
+// where the CLI needs no processes (render --no-check writes nothing and starts nothing).
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { profileLayers, mergeConfigs, validateConfig } from '../../src/core/config.js';
+import { UsageError } from '../../src/core/errors.js';
+import { LIMITS, parseCount, parseMemMb, parseTimeLimit } from '../../src/core/option-values.js';
+import { buildSpec } from '../../src/core/spec.js';
+import { keyLine, slurmFailure } from '../../src/slurm/exec.js';
+import { runCli } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
+
+vi.hoisted(() => {
+  (globalThis as { RAYSL_VERSION?: string }).RAYSL_VERSION ??= '0.0.0-test';
+});
+
+function memIo(cwd: string): Io & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
+  return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { HOME: cwd, XDG_CONFIG_HOME: join(cwd, '.cfg') }, cwd, now: () => 0, out: () => out, err: () => err };
+}
+
+function usageOf(f: () => unknown): UsageError {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof UsageError) return err;
+    throw err;
+  }
+  throw new Error('expected a UsageError');
+}
+
+function project(files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'raysl-bad-'));
+  writeFileSync(join(dir, 'train.ts'), 'console.log(1)\n');
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+async function render(dir: string, argv: string[]): Promise<{ code: number; err: string; out: string }> {
+  const io = memIo(dir);
+  const code = await runCli(['render', '--no-check', ...argv], io);
+  return { code, err: io.err(), out: io.out() };
+}
+
+describe('numeric flags have real upper bounds', () => {
+  it('--join-timeout: 7 days in seconds at most (timers overflow at 2^31 ms)', () => {
+    expect(LIMITS.joinTimeout.max * 1000).toBeLessThan(2 ** 31 - 1);
+    expect(parseCount('604800', '--join-timeout', 1, LIMITS.joinTimeout.max)).toBe(604800);
+    const e = usageOf(() => parseCount('3000000', '--join-timeout', 1, LIMITS.joinTimeout.max, LIMITS.joinTimeout.why));
+    expect(e.message).toBe('--join-timeout: at most 604800 (7 days in seconds), received "3000000"');
+    expect(e.hint).toBe('use --join-timeout 604800 or less');
+  });
+
+  it.each([
+    [['--join-timeout', '3000000'], /--join-timeout: at most 604800/],
+    [['-N', '100000000'], /--nodes: at most 65536/],
+    [['--min-nodes', '9007199254740993'], /--min-nodes: expected a whole number from 1 to 65536/],
+    [['--gpus-per-node', '5000'], /--gpus-per-node: at most 1024/],
+    [['-c', '1000000'], /--cpus-per-task: at most 65536/],
+    [['--mem', '99999999999999999999T'], /--mem: at most 1P/],
+    [['-t', '99999999999'], /--time: at most 365 days/],
+  ])('render %j -> exit 2 with a hint', async (argv, message) => {
+    const r = await render(project(), [...argv, 'train.ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err).toMatch(/\n {2}hint: \S/);
+  });
+
+  it.each([
+    [['cancel', '1', '--grace', '999999'], /--grace: at most 86400/],
+    [['check-ports', '-N', '100000000'], /-N\/--nodes expects a whole number from 1 to 65536/],
+    [['check-ports', '--cpus-per-task', '99999999'], /--cpus-per-task expects a whole number from 1 to 65536/],
+  ])('%j -> exit 2 before any Slurm call', async (...argv) => {
+    const [args, message] = argv as [string[], RegExp];
+    const io = memIo(project());
+    expect(await runCli(args, io)).toBe(2);
+    expect(io.err()).toMatch(message);
+    expect(io.err()).toMatch(/\n {2}hint: \S/);
+  });
+
+  it('config files are bounded the same way', () => {
+    const e = usageOf(() => validateConfig({ profiles: { default: { joinTimeout: 3_000_000 } } }, 'raysl.config.json'));
+    expect(e.message).toMatch(/profiles\.default\.joinTimeout: at most 604800/);
+    expect(() => parseTimeLimit('365-00:00:00')).not.toThrow();
+    expect(parseMemMb('1024T')).toBe(1024 ** 3);
+  });
+});
+
+describe('job dir', () => {
+  it('refuses % (sbatch expands it in --output) with a hint, from a flag or a config file', async () => {
+    const e = usageOf(() => buildSpec('/x/t.ts', [], { jobDir: 'jobs/pct%jdir' }, { cwd: '/x' }));
+    expect(e.message).toBe('--job-dir "jobs/pct%jdir": a job dir cannot contain %');
+    expect(e.hint).toMatch(/sbatch expands % patterns/);
+    const dir = project({ 'raysl.config.json': JSON.stringify({ profiles: { default: { jobDir: 'a%j' } } }) });
+    const r = await render(dir, ['train.ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/a job dir cannot contain %/);
+  });
+
+  it('render refuses a job dir that is a file', async () => {
+    const dir = project({ afile: 'x' });
+    const r = await render(dir, ['--job-dir', 'afile', 'train.ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--job-dir \S+afile: exists and is not a directory\n {2}hint: /);
+  });
+});
+
+describe('config env values', () => {
+  it('a NUL in an env value is a clear error in render (not a silently different value)', async () => {
+    const dir = project({ 'raysl.config.json': JSON.stringify({ profiles: { default: { env: { A: 'x\u0000y' } } } }) });
+    const r = await render(dir, ['train.ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/env A: the value holds a NUL byte/);
+    expect(r.out).toBe('');
+  });
+});
+
+describe('profiles are own keys only', () => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('--profile %s -> no profile named ...', async (name) => {
+    const config = mergeConfigs([validateConfig({ profiles: { default: { nodes: 2 } } }, 'c.json')]);
+    expect(usageOf(() => profileLayers(config, name, ['c.json'])).message).toBe(`no profile named ${JSON.stringify(name)} in c.json`);
+    const r = await render(project(), ['--profile', name, 'train.ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(new RegExp(`no profile named "${name}"`));
+  });
+
+  it('a profile named __proto__ in a file stays a name and does not change other profiles', () => {
+    const config = mergeConfigs([validateConfig(JSON.parse('{"profiles": {"__proto__": {"nodes": 7}, "a": {"nodes": 1}}}'), 'c.json')]);
+    expect(profileLayers(config, 'a', [])).toEqual([{ nodes: 1 }]);
+    expect(({} as Record<string, unknown>).nodes).toBeUndefined();
+  });
+});
+
+describe('entrypoint', () => {
+  it('an unreadable entrypoint (mode 000) is refused before anything starts', async () => {
+    const dir = project();
+    chmodSync(join(dir, 'train.ts'), 0o000);
+    const r = await render(dir, ['train.ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/entrypoint train\.ts is not readable/);
+    expect(r.err).toMatch(/hint: chmod u\+r train\.ts/);
+  });
+
+  it('an unknown flag after the entrypoint hints that its arguments go after --', async () => {
+    const r = await render(project(), ['train.ts', '--epochs', '3']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown option '--epochs'/);
+    expect(r.err).toMatch(/hint: arguments for the entrypoint go after --/);
+  });
+});
+
+describe('setup lines', () => {
+  it('a --setup line that is not valid shell (unmatched quote) is refused, naming it', async () => {
+    const r = await render(project(), ['--setup', 'module load cuda', '--setup', "echo 'unclosed", 'train.ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--setup "echo 'unclosed" is not a valid shell line/);
+    expect(r.err).toMatch(/hint: each --setup entry is one complete shell line/);
+    expect((await render(project(), ['--setup', 'module load cuda', 'train.ts'])).code).toBe(0);
+  });
+});
+
+describe('Slurm errors keep the line that says what is wrong', () => {
+  it('sbatch --bogus-opt: "unrecognized option", not "Try sbatch --help" (recorded from sbatch 22.05)', () => {
+    const stderr = "sbatch: unrecognized option '--bogus-opt'\nTry \"sbatch --help\" for more information\n";
+    expect(keyLine(stderr)).toBe("sbatch: unrecognized option '--bogus-opt'");
+    expect(slurmFailure(['sbatch', '--bogus-opt', 'x.sh'], { exitCode: 255, stdout: '', stderr }).message).toMatch(/unrecognized option '--bogus-opt'/);
+  });
+});
+
+describe('hints are for every user', () => {
+  it("no hint in src/ names the test cluster's own env.sh or scripts", () => {
+    const offenders: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d)) {
+        const p = join(d, e);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\/tmp\/raysl-slurm|\benv\.sh|dev-slurm\.sh/.test(readFileSync(p, 'utf8'))) offenders.push(p);
+      }
+    };
+    walk(join(__dirname, '..', '..', 'src'));
+    expect(offenders).toEqual([]);
+  });
+});
