@@ -166,12 +166,10 @@ export function formatStatus(v: StatusView): string {
   return lines.join('\n') + '\n';
 }
 
-/** Left-aligned columns, two spaces apart, columns empty in every row left out, trailing space trimmed. */
-/** Control characters shown as \xNN: a job name is anyone's text, and ESC sequences could clear or rewrite the screen. */
-export function printable(cell: string): string {
-  return cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
+/**
+ * Left-aligned columns, two spaces apart, columns empty in every row left out, trailing space
+ * trimmed; every cell terminal-safe (printable): a job name is anyone's text.
+ */
 export function table(cells: string[][]): string[] {
   const rows = cells.map((r) => r.map(printable));
   const widths: number[] = [];
@@ -207,7 +205,7 @@ export function age(fromMs: number, nowMs: number): string {
 export function formatLs(rows: LsRow[]): string {
   if (rows.length === 0) return '';
   const header = ['ID', 'NAME', 'STATE', 'NODES', 'PORTS', 'AGE'];
-  return table([header, ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age].map(printable))]).join('\n') + '\n';
+  return table([header, ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age])]).join('\n') + '\n';
 }
 
 const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\x1b': '\\e', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };

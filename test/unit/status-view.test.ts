@@ -92,7 +92,7 @@ describe('status and ls formatting', () => {
     expect(table([['a', 'bb'], ['ccc', 'd']])).toEqual(['a    bb', 'ccc  d']);
     // a crafted job name cannot clear the screen or fake a row
     const out = formatLs([{ id: '8', name: 'x\u001b[2J\u001b[Hy\nz\u009b', state: 'running', nodes: '-', ports: '-', age: '1s' }]);
-    expect(out.split('\n')[1]).toBe('8   x\\x1b[2J\\x1b[Hy\\x0az\\x9b  running  -      -      1s');
+    expect(out.split('\n')[1]).toBe('8   x\\e[2J\\e[Hy\\nz\\x9b  running  -      -      1s');
     expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
   it('ls never prints control characters of a job name raw', () => {
