@@ -2,6 +2,8 @@
  * Run: the user's entrypoint on the head, once the cluster formed, until it exits or the job is
  * stopped (a signal, a lost node): then it is stopped (TERM, grace, KILL) and its exit is kept.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { appPortsEnv } from '../core/ports.js';
 import { withPhase, withState } from '../core/status.js';
 import type { ExitInfo } from '../proc/terminate.js';
@@ -12,6 +14,7 @@ import { exitCodeOf, startEntrypoint } from './entrypoint.js';
 import type { Cluster } from './form.js';
 import type { Job } from './job.js';
 import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
+import { nodesEnv } from './nodes-env.js';
 import type { StopReason } from './stop.js';
 
 export interface RunEnd {
@@ -24,13 +27,16 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
   const { plan, edges, jobId, head, paths, log, graceMs } = job;
   const { status, headAddress } = placed;
   const { agents, block, controllerAddress, token } = cluster;
+  const nodes = nodesEnv(agents.joinedNodes(), join(paths.dir, 'nodes.json'));
+  writeFileSync(join(paths.dir, 'nodes.json'), nodes.json + '\n', { mode: 0o644 });
+  if (nodes.tooLong) log(`RAYSL_NODES left out of the entrypoint's environment (${nodes.json.length} bytes); RAYSL_NODES_FILE names it`);
   const entryEnv: NodeJS.ProcessEnv = withoutUnset({
     ...edges.env,
     [ADDRESS_ENV]: controllerAddress,
     [TOKEN_ENV]: token,
     RAYSL_JOB_DIR: paths.dir,
     RAYSL_JOB_ID: jobId,
-    RAYSL_NODES: JSON.stringify(agents.joinedNodes()),
+    ...nodes.env,
     ...appPortsEnv(block.base, plan.portLayout),
     PYTHONUNBUFFERED: '1',
     ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
