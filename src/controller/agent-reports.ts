@@ -12,7 +12,7 @@ export function reportAgentEvents(job: Job, agents: AgentRegistry, status: Statu
   agents.on('connected', (node, pid) => status.updateBatched((s) => withNode(s, node, { pid })));
   agents.on('joined', (info, notes) => {
     for (const note of notes) log(`${info.name}: ${note}`);
-    const n = agents.joinedNodes().length;
+    const n = agents.joinedCount();
     log(`${info.name} joined (${info.cpus} CPU, ${info.gpus} GPU) ${n}/${nodes.length}`);
     status.updateBatched((s) => withPhase(withNode(s, info.name, { state: 'joined', cpus: info.cpus, gpus: info.gpus }), edges.now(), { phase: 'node-joined', node: info.name }));
   });

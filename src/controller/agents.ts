@@ -47,6 +47,8 @@ export interface AgentEvents {
 
 export class AgentRegistry extends EventEmitter<AgentEvents> {
   private readonly live = new Map<string, Live>();
+  /** Nodes per state, kept as they change: join checks run per join and must not walk every node. */
+  private readonly counts = new Map<SlotState, number>();
   private stopping = false;
 
   constructor(
@@ -56,6 +58,13 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
   ) {
     super();
     for (const slot of slots) this.live.set(slot.name, { slot, state: 'pending' });
+    this.counts.set('pending', slots.length);
+  }
+
+  private setState(l: Live, state: SlotState): void {
+    this.counts.set(l.state, (this.counts.get(l.state) ?? 0) - 1);
+    this.counts.set(state, (this.counts.get(state) ?? 0) + 1);
+    l.state = state;
   }
 
   /** Takes over an upgraded socket (token already checked by the server). */
@@ -91,7 +100,7 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
             return;
           }
           me = l;
-          l.state = 'connected';
+          this.setState(l, 'connected');
           l.socket = socket;
           l.pid = m.pid;
           this.emit('connected', l.slot.name, m.pid);
@@ -108,7 +117,7 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
         } else if (m.t === 'probed') {
           if (me.state === 'connected') this.emit('probed', me.slot.name, m);
         } else if (m.t === 'ready') {
-          me.state = 'joined';
+          this.setState(me, 'joined');
           me.info = { ...m.node, name: me.slot.name, role: me.slot.role };
           this.emit('joined', me.info, m.notes ?? []);
         } else if (m.t === 'fail') {
@@ -133,7 +142,7 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
   private markFailed(l: Live, reason: string): void {
     if (l.state === 'failed') return;
     const wasJoined = l.state === 'joined';
-    l.state = wasJoined ? 'lost' : 'failed';
+    this.setState(l, wasJoined ? 'lost' : 'failed');
     l.reason = reason;
     // the log line carries the agent's hint too; the join report keeps them apart
     const told = l.hint ? `${reason} (${l.hint})` : reason;
@@ -143,11 +152,11 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
 
   private markGone(l: Live, reason: string): void {
     if (this.stopping) {
-      if (l.state !== 'failed') l.state = 'stopped';
+      if (l.state !== 'failed') this.setState(l, 'stopped');
       return;
     }
     if (l.state === 'joined') {
-      l.state = 'lost';
+      this.setState(l, 'lost');
       l.reason = reason;
       this.emit('lost', l.slot.name, reason);
     } else if (l.state === 'connected' || l.state === 'pending') {
@@ -187,7 +196,19 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
 
   /** Failed nodes can never join: the job cannot reach min once this many are gone. */
   countIn(states: SlotState[]): number {
-    return [...this.live.values()].filter((l) => states.includes(l.state)).length;
+    return states.reduce((n, st) => n + (this.counts.get(st) ?? 0), 0);
+  }
+
+  joinedCount(): number {
+    return this.counts.get('joined') ?? 0;
+  }
+
+  size(): number {
+    return this.live.size;
+  }
+
+  slot(node: string): AgentSlot | undefined {
+    return this.live.get(node)?.slot;
   }
 
   /** Sends to a connected agent; false when it has no live socket (gone, or never connected). */

@@ -56,7 +56,7 @@ export function waitForJoin(opts: { agents: AgentRegistry; min: number; timeoutM
       );
     };
     const check = () => {
-      if (agents.joinedNodes().length >= min) return finish();
+      if (agents.joinedCount() >= min) return finish();
       const gone = agents.countIn(['failed', 'lost']);
       if (total - gone < min) fail(`${gone} node(s) failed before joining`, true);
     };

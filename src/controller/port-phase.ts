@@ -85,7 +85,7 @@ export class PortPhase {
   }
 
   private slot(node: string): AgentSlot | undefined {
-    return this.o.agents.slots().find((s) => s.name === node);
+    return this.o.agents.slot(node);
   }
 
   private onProbed(node: string, report: Probed): void {
@@ -105,11 +105,12 @@ export class PortPhase {
 
   private check(): void {
     if (this.closed || this.decided || this.deciding || this.reports.size === 0) return;
-    const slots = this.o.agents.slots();
-    const live = slots.filter((s) => !['failed', 'lost'].includes(this.o.agents.stateOf(s.name)?.state ?? 'failed'));
-    const waiting = live.filter((s) => !this.reports.has(s.name));
-    if (waiting.length === 0) return void this.decide();
-    if (this.reports.size >= this.o.minNodes && this.o.minNodes < slots.length && this.straggleTimer === undefined) {
+    // per report: counts only (a walk over every node per report made N reports O(N^2)); the walk
+    // runs only once there are as many reports as live nodes
+    const total = this.o.agents.size();
+    const live = total - this.o.agents.countIn(['failed', 'lost']);
+    if (this.reports.size >= live && this.o.agents.slots().every((s) => this.reports.has(s.name) || ['failed', 'lost'].includes(this.o.agents.stateOf(s.name)?.state ?? 'failed'))) return void this.decide();
+    if (this.reports.size >= this.o.minNodes && this.o.minNodes < total && this.straggleTimer === undefined) {
       const round = this.round;
       this.straggleTimer = setTimeout(() => {
         if (this.round === round) void this.decide();
