@@ -10,7 +10,7 @@ import { jobPaths, type JobPaths } from '../core/jobdir.js';
 import { expandHostlist } from '../core/nodelist.js';
 import { initialStatus } from '../core/status.js';
 import { selfIdentity } from '../proc/identity.js';
-import type { Plan } from '../core/types.js';
+import type { Plan, PortBlock } from '../core/types.js';
 import type { AgentSlot } from './agents.js';
 import type { Launcher } from './launcher.js';
 import { StatusFile } from './status-file.js';
@@ -48,18 +48,23 @@ export interface Placement {
   headAddress: string;
   slots: AgentSlot[];
   status: StatusFile;
+  /** Other jobs' port blocks on these nodes: asked for alongside the addresses (each is a Slurm call), awaited by form. */
+  taken: Promise<PortBlock[]>;
 }
 
 /** Each node's address (the launcher knows how to find it) and the status.json that names them. */
 export async function placeAgents(plan: Plan, alloc: Allocation, launcher: Launcher, startedAtMs: number): Promise<Placement> {
   const { jobId, nodes, head, paths } = alloc;
+  const taken = launcher.takenBlocks(jobId, nodes);
+  // a failure is form's to report (once status.json exists); until then nothing may go unhandled
+  taken.catch(() => {});
   const addresses = await launcher.resolveAddresses(nodes);
   const slots: AgentSlot[] = nodes.map((n) => ({ name: n, role: n === head ? 'head' : 'worker', address: addresses[n] as string, log: paths.agentLog(n) }));
   const status = new StatusFile(
     paths.status,
     initialStatus({ jobId, runtime: plan.runtime, launcher: launcher.name, nodes: slots.map((s) => ({ name: s.name, address: s.address, role: s.role, log: s.log })), minNodes: plan.minNodes, startedAtMs, ...controllerIdentity() }),
   );
-  return { headAddress: addresses[head] as string, slots, status };
+  return { headAddress: addresses[head] as string, slots, status, taken };
 }
 
 /** Pid, host and start time of this controller, so readers can tell when it is gone. */

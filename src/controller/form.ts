@@ -67,7 +67,7 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   const agents = new AgentRegistry(slots, welcome);
 
   const geometry = blockGeometry(plan, nodes, edges.launcher.sharedPortSpace && job.runtime.bindsWildcard === true);
-  const taken = await edges.launcher.takenBlocks(jobId, nodes);
+  const taken = await placed.taken;
   // pushed before the bind so that it is undone after the server closes: a block's record outlives its ports
   teardown.push({ name: 'port record', run: () => edges.launcher.releaseBlock(jobId) });
   // the runtime's routes and messages; closed before the server, so its callers get an answer
@@ -79,13 +79,18 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   // The control server stays on this block's controller port for the whole job (agents get its
   // address on their command line); a move by the probe phase only moves the runtime's ports.
   const controllerAddress = `${headAddress}:${geometry.controllerPort(serverBlock)}`;
-  const recordBlock = async (b: PortBlock): Promise<void> => {
+  // records one after another: the first runs while the agents launch, and a move must not overtake it
+  let recorded: Promise<void> = Promise.resolve();
+  const recordBlock = (b: PortBlock): Promise<void> => (recorded = recorded.catch(() => {}).then(() => recordOne(b)));
+  const recordOne = async (b: PortBlock): Promise<void> => {
     const record: PortsRecord = { version: 1, jobId, base: b.base, size: b.size, controller: controllerAddress, pid: process.pid };
     writeJsonAtomic(paths.ports, record);
     await edges.launcher.recordBlock(jobId, b, controllerAddress);
     status.update((s) => ({ ...s, controller: controllerAddress, portBlock: b }));
   };
-  await recordBlock(serverBlock);
+  // recorded while the agents launch (a Slurm call each): awaited before the join, so a failure still fails the job
+  const firstRecord = recordBlock(serverBlock);
+  firstRecord.catch(() => {});
   log(`control server on ${controllerAddress}, port block ${serverBlock.base}-${serverBlock.base + serverBlock.size - 1}`);
   edges.onListening?.({ jobId, address: controllerAddress, jobDir: paths.dir });
 
@@ -115,6 +120,7 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   });
 
   await launchAgents(job, placed, agents, controllerAddress, token);
+  await firstRecord;
   status.update((s) => withPhase(withState(s, 'forming'), edges.now(), { phase: 'agents-launched' }));
 
   try {
