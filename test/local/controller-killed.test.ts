@@ -43,8 +43,8 @@ describe('raysl run --local: the controller is killed', () => {
     const escaped = jobProcesses(s.jobId).filter((p) => /^sleep 100[37]$/.test(cmdline(p)));
     expect(escaped.length, 'both escaped sleeps run under the job id').toBe(2);
     job.child.kill('SIGKILL');
-    await exitWithin(job, 5000);
-    expect(await jobGone(s.jobId, 5000)).toEqual([]);
+    await exitWithin(job, 10_000);
+    expect(await jobGone(s.jobId, 15_000)).toEqual([]);
   });
 });
 
