@@ -26,12 +26,12 @@ const common = {
 };
 
 // Split so the per-node processes (agent, controller) load only their own chunks: the user-facing
-// commands pull in zod, handlebars and yaml, which an agent never needs (see loadCommands in main.ts).
+// commands pull in zod, handlebars and yaml, which an agent never needs (see command-index.ts).
 rmSync(join(root, 'dist/chunks'), { recursive: true, force: true });
 await Promise.all([
   build({
     ...common,
-    entryPoints: { raysl: 'src/cli/main.ts' },
+    entryPoints: { raysl: 'src/cli/bin.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.mjs' },
     splitting: true,
