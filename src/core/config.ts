@@ -4,7 +4,8 @@
  *
  *   { "profiles": { "default": { "partition": "debug" }, "gpu": { "gpusPerNode": 8, "setup": ["module load cuda"] } } }
  */
-import { z } from 'zod';
+// a namespace import, not { z }: esbuild then keeps only what is used (170 KB instead of 750 KB with every locale)
+import * as z from 'zod';
 import { UsageError } from './errors.js';
 import { configShape, jobOptionKeys } from './job-options.js';
 import type { JobOptions } from './types.js';

@@ -3,7 +3,8 @@
  * each key and a row whose values have the key's type. The CLI flags (src/cli/job-options.ts) and
  * the config-file keys (src/core/config.ts) are derived from it.
  */
-import { z } from 'zod';
+// a namespace import, not { z }: esbuild then keeps only what is used (170 KB instead of 750 KB with every locale)
+import * as z from 'zod';
 import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
 import type { JobOptions } from './types.js';
 import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
