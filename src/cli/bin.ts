@@ -2,8 +2,6 @@
  * Entry point of the bundle (bin/raysl imports it). `raysl --version` answers before anything else
  * loads; every other call loads main.ts, which loads only the command being run (command-index.ts).
  */
-import { ExitCode } from '../core/errors.js';
-
 const GLOBAL_FLAGS = new Set(['--json', '--no-color', '--debug']);
 
 /** `raysl --version` / `-V`, alone or with the global flags: what commander would print, without commander. */
@@ -13,17 +11,5 @@ function isVersionOnly(argv: readonly string[]): boolean {
 }
 
 const argv = process.argv.slice(2);
-if (isVersionOnly(argv)) {
-  process.stdout.write(`${RAYSL_VERSION}\n`);
-} else {
-  const { runCli } = await import('./main.js');
-  runCli(argv).then(
-    // exit explicitly: a stray handle must never keep a finished raysl alive (stdout/stderr are
-    // synchronous for files, pipes and TTYs on Linux, so nothing written is lost)
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`raysl: internal error: ${String(err)}\n`);
-      process.exit(ExitCode.internal);
-    },
-  );
-}
+if (isVersionOnly(argv)) process.stdout.write(`${RAYSL_VERSION}\n`);
+else (await import('./main.js')).main(argv);

@@ -100,9 +100,11 @@ export async function runCli(argv: string[], io: Io = processIo()): Promise<numb
   }
 }
 
-// Run from source (`npx tsx src/cli/main.ts ...`); the bundle's entry is bin.ts. Not run when imported by tests.
-if (process.argv[1] !== undefined && /main\.ts$/.test(process.argv[1])) {
-  runCli(process.argv.slice(2)).then(
+/** Runs the CLI as the process: bin.ts (the bundle's entry) calls it, or tsx on this file. */
+export function main(argv: string[]): void {
+  runCli(argv).then(
+    // exit explicitly: a stray handle must never keep a finished raysl alive (stdout/stderr are
+    // synchronous for files, pipes and TTYs on Linux, so nothing written is lost)
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`raysl: internal error: ${String(err)}\n`);
@@ -110,3 +112,6 @@ if (process.argv[1] !== undefined && /main\.ts$/.test(process.argv[1])) {
     },
   );
 }
+
+// Run from source (`npx tsx src/cli/main.ts ...`). Not run when imported by tests.
+if (process.argv[1] !== undefined && /main\.ts$/.test(process.argv[1])) main(process.argv.slice(2));
