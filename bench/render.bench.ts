@@ -72,7 +72,7 @@ const result: Record<string, unknown> = {
   inProcess: { planMs: planOnly, planAndRenderMs: planRender, job: '4 nodes x 8 GPUs, ray, setup + env' },
   process: {
     baselineNodeEmpty: b,
-    // loading the bundle alone (commander, execa, ora, zod, handlebars...): what render costs beyond it is plan+render+fs
+    // --version loads the entry file alone (bench/cli-start.bench.ts has the cold-start comparison)
     rayslVersion: stats(version),
     rayslRenderNoCheck: r,
     overheadMedianMs: Math.round((r.medianMs - b.medianMs) * 10) / 10,
