@@ -1,13 +1,14 @@
 import { defineConfig } from 'vitest/config';
 import { readFileSync } from 'node:fs';
+import { hbsModule } from './scripts/hbs.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
-// Templates are imported as text (esbuild's text loader does the same in the bundle).
+// Templates are imported precompiled, as the bundle has them (scripts/hbs.mjs).
 const hbsText = {
-  name: 'raysl-hbs-text',
+  name: 'raysl-hbs',
   transform(code: string, id: string) {
-    if (id.endsWith('.hbs')) return { code: `export default ${JSON.stringify(code)};`, map: null };
+    if (id.endsWith('.hbs')) return { code: hbsModule(code), map: null };
     return undefined;
   },
 };

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { hbsEsbuildPlugin } from '../scripts/hbs.mjs';
 import { stats, timeSync, writeResult, type Stats } from './lib.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist', 'raysl.mjs');
 if (!existsSync(bundle)) throw new Error(`${bundle} missing: run npm run build first`);
 
-// tsx cannot import .hbs templates; bundle the pure planner + renderer the way the CLI bundle does.
+// tsx cannot import .hbs templates (precompiled when bundled); bundle the pure planner + renderer the way the CLI bundle does.
 const work = mkdtempSync(join(tmpdir(), 'raysl-bench-render-'));
 const entry = join(work, 'entry.ts');
 writeFileSync(
@@ -25,7 +26,7 @@ writeFileSync(
    export { buildSpec } from ${JSON.stringify(join(root, 'src/core/spec.ts'))};`,
 );
 const out = join(work, 'render.mjs');
-await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', format: 'esm', loader: { '.hbs': 'text' }, define: { RAYSL_VERSION: '"bench"' }, logLevel: 'warning' });
+await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', format: 'esm', plugins: [hbsEsbuildPlugin], define: { RAYSL_VERSION: '"bench"' }, logLevel: 'warning' });
 const lib = (await import(pathToFileURL(out).href)) as typeof import('../src/render/sbatch.js') & typeof import('../src/core/plan.js') & typeof import('../src/core/spec.js');
 
 const nodes = [1, 2, 3, 4].map((i) => ({ name: `gpu-00${i}`, cpus: 96, memoryMb: 1_031_000, gpus: 8, gres: 'gpu:a100:8', state: 'idle', partitions: ['gpu'], features: ['a100'] }));
@@ -71,7 +72,7 @@ const result: Record<string, unknown> = {
   inProcess: { planMs: planOnly, planAndRenderMs: planRender, job: '4 nodes x 8 GPUs, ray, setup + env' },
   process: {
     baselineNodeEmpty: b,
-    // loading the bundle alone (commander, execa, ora, zod, handlebars...): what render costs beyond it is plan+render+fs
+    // --version loads the entry file alone (bench/cli-start.bench.ts has the cold-start comparison)
     rayslVersion: stats(version),
     rayslRenderNoCheck: r,
     overheadMedianMs: Math.round((r.medianMs - b.medianMs) * 10) / 10,

@@ -1,6 +1,7 @@
 // Bundles the CLI (and the client library) with esbuild so `bin/raysl` loads a few built files instead
 // of hundreds of node_modules files: startup stays fast on slow shared filesystems.
 import { build } from 'esbuild';
+import { hbsEsbuildPlugin } from './hbs.mjs';
 import { rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -16,8 +17,8 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
   define: { RAYSL_VERSION: JSON.stringify(pkg.version) },
-  // templates are bundled as text: rendering never touches the filesystem
-  loader: { '.hbs': 'text' },
+  // templates are bundled precompiled (scripts/hbs.mjs): rendering never touches the filesystem
+  plugins: [hbsEsbuildPlugin],
   // CJS deps bundled into ESM need a require(); give them one.
   banner: {
     js: "import { createRequire as __rayslCreateRequire } from 'node:module'; const require = __rayslCreateRequire(import.meta.url);",
@@ -26,12 +27,12 @@ const common = {
 };
 
 // Split so the per-node processes (agent, controller) load only their own chunks: the user-facing
-// commands pull in zod, handlebars and yaml, which an agent never needs (see loadCommands in main.ts).
+// commands pull in zod, handlebars and yaml, which an agent never needs (see command-index.ts).
 rmSync(join(root, 'dist/chunks'), { recursive: true, force: true });
 await Promise.all([
   build({
     ...common,
-    entryPoints: { raysl: 'src/cli/main.ts' },
+    entryPoints: { raysl: 'src/cli/bin.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.mjs' },
     splitting: true,

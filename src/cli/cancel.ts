@@ -58,7 +58,7 @@ Examples:
     .action(async (id: string, opts: { grace?: string; jobDir?: string }, command: Command) => {
       const io = app.io;
       const graceSec = opts.grace !== undefined ? parseCount(opts.grace, '--grace', 0, 86400, 'a day; the timer behind it overflows past 24 days') : DEFAULT_CANCEL_GRACE_SEC;
-      const root = jobRoot(opts.jobDir, io);
+      const root = await jobRoot(opts.jobDir, io);
       const job = await locateJob(id, root, io);
       const t0 = io.now();
       // an unknown job (not in Slurm, no directory) is a usage error, thrown by lookJob

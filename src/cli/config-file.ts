@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { mergeConfigs, validateConfig, type RayslConfig } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 
@@ -41,19 +40,25 @@ export function findUserConfig(env: NodeJS.ProcessEnv): string | undefined {
   return base ? oneOf(join(base, 'raysl'), USER_NAMES) : undefined;
 }
 
-/** Reads, decodes and validates one file; relative jobDir values are taken relative to the file's directory. */
-export function readConfigFile(file: string): RayslConfig {
+/**
+ * Reads, decodes and validates one file; relative jobDir values are taken relative to the file's
+ * directory. The YAML parser loads only for a YAML file: most calls have none, and it is a quarter
+ * of a megabyte to load on every command.
+ */
+export async function readConfigFile(file: string): Promise<RayslConfig> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new UsageError(`cannot read config file ${file}: ${(err as Error).message}`, { hint: 'check its permissions, or remove it', cause: err });
   }
+  const yaml = /\.ya?ml$/.test(file);
+  const parse: (text: string) => unknown = yaml ? (await import('yaml')).parse : JSON.parse;
   let data: unknown;
   try {
-    data = /\.ya?ml$/.test(file) ? parseYaml(text) : JSON.parse(text);
+    data = parse(text);
   } catch (err) {
-    throw new UsageError(`${file}: not valid ${/\.ya?ml$/.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`, { hint: 'fix the syntax (a JSON validator or `node -e "JSON.parse(require(\'fs\').readFileSync(0))" < file` shows where)', cause: err });
+    throw new UsageError(`${file}: not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`, { hint: 'fix the syntax (a JSON validator or `node -e "JSON.parse(require(\'fs\').readFileSync(0))" < file` shows where)', cause: err });
   }
   const config = validateConfig(data, file);
   for (const profile of Object.values(config.profiles)) {
@@ -62,9 +67,9 @@ export function readConfigFile(file: string): RayslConfig {
   return config;
 }
 
-export function loadConfig(cwd: string, env: NodeJS.ProcessEnv): LoadedConfig {
+export async function loadConfig(cwd: string, env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
   const files = [findUserConfig(env), findProjectConfig(cwd)].filter((f): f is string => f !== undefined);
   // the same file can be both (a project under ~/.config/raysl): read it once
   const unique = [...new Set(files)];
-  return { config: mergeConfigs(unique.map(readConfigFile)), files: unique };
+  return { config: mergeConfigs(await Promise.all(unique.map(readConfigFile))), files: unique };
 }

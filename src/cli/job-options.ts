@@ -89,7 +89,7 @@ export function assertSetupParses(lines: readonly string[]): void {
 /** Flags (commander's opts) + config profile + defaults -> validated JobSpec. Flags win over the profile, the profile over defaults. */
 export async function specFromCli(entrypoint: string, args: string[], opts: Record<string, unknown>, io: Io): Promise<JobSpec> {
   const profile = typeof opts.profile === 'string' ? opts.profile : undefined;
-  const { config, files } = loadConfig(io.cwd, io.env);
+  const { config, files } = await loadConfig(io.cwd, io.env);
   const layers = profileLayers(config, profile, files);
   const flags = inputFromFlags(opts);
   const input = mergeInputs([...layers, flags]);

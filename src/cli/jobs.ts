@@ -30,9 +30,9 @@ export interface JobRef {
 }
 
 /** The job dir root: --job-dir, the config's default profile, or ./raysl-jobs. */
-export function jobRoot(flag: string | undefined, io: Io): string {
+export async function jobRoot(flag: string | undefined, io: Io): Promise<string> {
   if (flag !== undefined) return resolve(io.cwd, flag);
-  const { config, files } = loadConfig(io.cwd, io.env);
+  const { config, files } = await loadConfig(io.cwd, io.env);
   const fromConfig = mergeInputs(profileLayers(config, undefined, files)).jobDir;
   return resolve(io.cwd, fromConfig ?? DEFAULT_JOB_DIR);
 }

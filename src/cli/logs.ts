@@ -33,7 +33,7 @@ Examples:
       if (opts.node !== undefined && opts.controller) {
         throw new UsageError('--node and --controller name different logs: received both', { hint: 'pick one; without either you get the entrypoint output' });
       }
-      const root = jobRoot(opts.jobDir, io);
+      const root = await jobRoot(opts.jobDir, io);
       const job = await locateJob(jobIdOrLatest(id, root), root, io);
       if (!existsSync(job.paths.dir)) {
         throw new UsageError(`no job directory for job ${job.jobId}: looked in ${job.paths.dir} and where Slurm ran its script`, {

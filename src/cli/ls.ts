@@ -44,7 +44,7 @@ Examples:
     )
     .action(async (opts: { all?: boolean; jobDir?: string }, command: Command) => {
       const io = app.io;
-      const root = jobRoot(opts.jobDir, io);
+      const root = await jobRoot(opts.jobDir, io);
       const dirs = new Set(listJobDirs(root));
       const now = io.now();
       const rows: Array<{ row: LsRow; t: number }> = [];

@@ -6,18 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { asRayslError, ExitCode, UsageError, type RayslError } from '../core/errors.js';
 import { painter, processIo, writeJson, type Io } from './io.js';
 import type { App, Register } from './app.js';
-
-/**
- * The agent and the controller start on every node of every job, so they load only their own code:
- * the bundle is split, and the user-facing commands (zod, handlebars, yaml, ora...) load lazily.
- */
-export async function loadCommands(argv: string[]): Promise<Register[]> {
-  const dd = argv.indexOf('--');
-  const name = (dd === -1 ? argv : argv.slice(0, dd)).find((a) => !a.startsWith('-'));
-  if (name === 'agent') return [(await import('./agent.js')).registerAgent];
-  if (name === 'controller') return [(await import('./controller.js')).registerController];
-  return (await import('./commands.js')).commands;
-}
+import { commandsFor } from './command-index.js';
 
 export function buildProgram(app: App, commands: Register[]): Command {
   const program = new Command('raysl')
@@ -93,7 +82,7 @@ export async function runCli(argv: string[], io: Io = processIo()): Promise<numb
   let exitCode: number = ExitCode.ok;
   const app: App = { io, setExitCode: (c) => void (exitCode = c) };
   try {
-    const program = buildProgram(app, await loadCommands(argv));
+    const program = buildProgram(app, await commandsFor(argv));
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
@@ -111,10 +100,9 @@ export async function runCli(argv: string[], io: Io = processIo()): Promise<numb
   }
 }
 
-// Entry point of the bundle (bin/raysl imports it). Not run when imported by tests.
-const isEntry = process.argv[1] !== undefined && /(?:raysl(?:\.mjs)?|main\.ts)$/.test(process.argv[1]);
-if (isEntry) {
-  runCli(process.argv.slice(2)).then(
+/** Runs the CLI as the process: bin.ts (the bundle's entry) calls it, or tsx on this file. */
+export function main(argv: string[]): void {
+  runCli(argv).then(
     // exit explicitly: a stray handle must never keep a finished raysl alive (stdout/stderr are
     // synchronous for files, pipes and TTYs on Linux, so nothing written is lost)
     (code) => process.exit(code),
@@ -124,3 +112,6 @@ if (isEntry) {
     },
   );
 }
+
+// Run from source (`npx tsx src/cli/main.ts ...`). Not run when imported by tests.
+if (process.argv[1] !== undefined && /main\.ts$/.test(process.argv[1])) main(process.argv.slice(2));

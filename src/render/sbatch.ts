@@ -3,7 +3,8 @@
  * lines, exported env, and ONE exec of the controller with the plan as JSON. Every interpolated
  * value goes through a quoting helper; the template (templates/sbatch.hbs) holds only layout.
  */
-import Handlebars from 'handlebars';
+// the runtime only: the template comes precompiled (strict, noEscape: scripts/hbs.mjs)
+import Handlebars from 'handlebars/runtime';
 import template from '../../templates/sbatch.hbs';
 import { describeLayout } from '../core/ports.js';
 import { UsageError } from '../core/errors.js';
@@ -37,7 +38,7 @@ hbs.registerHelper('verbatim', (line: string) => {
   assertNoNewline(line, '--setup');
   return line;
 });
-const compiled = hbs.compile(template, { strict: true, noEscape: true });
+const compiled = hbs.template<unknown>(template);
 
 /** One --sbatch-arg word on an #SBATCH line: "--comment=a b" -> --comment="a b" (sbatch strips the quotes). */
 export function sbatchWord(word: string): string {

@@ -4,7 +4,6 @@
  * SlurmError naming the command, its stderr and a hint. The runner is injectable so callers
  * (controller, CLI) can be tested without Slurm.
  */
-import { execa } from 'execa';
 import { SlurmError } from '../core/errors.js';
 
 export interface SlurmExecResult {
@@ -36,6 +35,8 @@ export const execaSlurm: SlurmExec = async ({ argv, env, timeoutMs }) => {
   const [file, ...args] = argv;
   if (file === undefined) throw new SlurmError('empty Slurm command line', { hint: 'this is a bug in raysl' });
   try {
+    // loaded on the first Slurm call: render --no-check, hostnames and the agent never make one
+    const { execa } = await import('execa');
     const r = await execa(file, args, {
       env: env ?? process.env,
       extendEnv: false,

@@ -121,21 +121,21 @@ describe('config files on disk', () => {
     expect(findUserConfig({})).toBeUndefined();
   });
 
-  it('reads YAML, resolves jobDir against the file, and merges user < project', () => {
+  it('reads YAML, resolves jobDir against the file, and merges user < project', async () => {
     const t = tree();
     writeFileSync(join(t.xdg, 'raysl', 'config.yaml'), 'profiles:\n  default:\n    account: me\n    partition: cpu\n');
     writeFileSync(join(t.proj, 'raysl.config.yaml'), 'profiles:\n  default:\n    partition: debug\n    jobDir: ../jobs\n');
-    const { config, files } = loadConfig(t.sub, { XDG_CONFIG_HOME: t.xdg });
+    const { config, files } = await loadConfig(t.sub, { XDG_CONFIG_HOME: t.xdg });
     expect(files).toEqual([join(t.xdg, 'raysl', 'config.yaml'), join(t.proj, 'raysl.config.yaml')]);
     expect(config.profiles.default).toEqual({ account: 'me', partition: 'debug', jobDir: join(t.root, 'jobs') });
   });
 
-  it('bad syntax and two files in one directory are usage errors naming the file', () => {
+  it('bad syntax and two files in one directory are usage errors naming the file', async () => {
     const t = tree();
     writeFileSync(join(t.proj, 'raysl.config.json'), '{ "profiles": ');
-    expect(() => loadConfig(t.proj, {})).toThrow(/raysl\.config\.json: not valid JSON/);
+    await expect(loadConfig(t.proj, {})).rejects.toThrow(/raysl\.config\.json: not valid JSON/);
     writeFileSync(join(t.proj, 'raysl.config.yaml'), '');
-    expect(() => loadConfig(t.proj, {})).toThrow(/two raysl config files in/);
+    await expect(loadConfig(t.proj, {})).rejects.toThrow(/two raysl config files in/);
   });
 
   it('specFromCli: flags override the profile, the profile overrides defaults', async () => {

@@ -46,8 +46,8 @@ describe('option table', () => {
     const longs = jobOptionTable.map((r) => r.flags.match(/--[a-z-]+/)![0]);
     expect(new Set(longs).size).toBe(longs.length);
     // the config file: a profile accepts exactly these keys (strict: anything else is refused)
-    expect(Object.keys(profileSchema.shape).sort()).toEqual([...EVERY_JOB_OPTION].sort());
-    expect(profileSchema.safeParse({ notAnOption: 1 }).success).toBe(false);
+    expect(Object.keys(profileSchema().shape).sort()).toEqual([...EVERY_JOB_OPTION].sort());
+    expect(profileSchema().safeParse({ notAnOption: 1 }).success).toBe(false);
   });
 
   it('parses sbatch-style flags into typed values', () => {
