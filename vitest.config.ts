@@ -23,7 +23,8 @@ export default defineConfig({
   ...shared,
   test: {
     projects: [
-      { ...shared, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles } },
+      // property tests run thousands of brute-force cases: 5 s is too tight when the machine is loaded
+      { ...shared, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles, testTimeout: 30_000 } },
       {
         ...shared,
         test: {
