@@ -9,12 +9,12 @@ import type { StatusFile } from './status-file.js';
 
 export function reportAgentEvents(job: Job, agents: AgentRegistry, status: StatusFile): void {
   const { log, edges, paths, nodes } = job;
-  agents.on('connected', (node, pid) => status.update((s) => withNode(s, node, { pid })));
+  agents.on('connected', (node, pid) => status.updateSoon((s) => withNode(s, node, { pid })));
   agents.on('joined', (info, notes) => {
     for (const note of notes) log(`${info.name}: ${note}`);
     const n = agents.joinedNodes().length;
     log(`${info.name} joined (${info.cpus} CPU, ${info.gpus} GPU) ${n}/${nodes.length}`);
-    status.update((s) => withPhase(withNode(s, info.name, { state: 'joined', cpus: info.cpus, gpus: info.gpus }), edges.now(), { phase: 'node-joined', node: info.name }));
+    status.updateSoon((s) => withPhase(withNode(s, info.name, { state: 'joined', cpus: info.cpus, gpus: info.gpus }), edges.now(), { phase: 'node-joined', node: info.name }));
   });
   agents.on('failed', (node, reason) => {
     log(`${node} failed: ${reason} (log: ${paths.agentLog(node)})`);
