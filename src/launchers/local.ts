@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PortBlock } from '../core/types.js';
 import { compressHostlist } from '../core/nodelist.js';
@@ -103,6 +103,20 @@ export function localLauncher(opts: LocalLauncherOptions = {}): Launcher {
 }
 
 /**
+ * CPU one agent needs to start and join (a Node process loading the agent's chunk): 140-155 ms on
+ * the 2-core machine of bench/results/local-scale.json, where a bare `node` that connects to a
+ * socket needs about 70 ms. Starting the agents is CPU-bound: n agents take about n x this / cores.
+ */
+const AGENT_START_CPU_MS = 150;
+
+/** Says up front how long a launch this size takes on this machine, when that is more than a moment. */
+function launchEstimate(n: number, cores = availableParallelism()): string | undefined {
+  const sec = (n * AGENT_START_CPU_MS) / 1000 / cores;
+  if (sec < 2) return undefined;
+  return `starting ${n} agents on ${cores} CPU(s): each is a Node process needing about ${AGENT_START_CPU_MS} ms of CPU to start, so expect about ${Math.round(sec)} s before all have joined`;
+}
+
+/**
  * Starts the agents one spawn per turn of the event loop: spawn() forks and waits for exec, and a
  * loop of 256 of them without a break kept the controller from answering the first agents' hellos
  * for seconds (they gave up). Between spawns the controller welcomes, probes and joins the agents
@@ -128,6 +142,8 @@ async function launchLocal(req: LaunchRequest): Promise<LaunchedAgents> {
     delete shared.SLURM_STEP_GPUS;
     delete shared.SLURM_GPUS_ON_NODE;
   }
+  const estimate = launchEstimate(req.targets.length);
+  if (estimate) req.log(estimate);
   for (const [i, t] of req.targets.entries()) {
     if (i > 0) await new Promise<void>((r) => setImmediate(r));
     const fh = await open(t.log, 'a', 0o644);
