@@ -7,6 +7,8 @@ import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { AGENT_UPGRADE, encodeMessage, parseControllerMessage, type AgentMessage, type ControllerMessage } from '../protocol/agent.js';
 import { LineDecoder, splitAddress } from '../protocol/wire.js';
+import { ClusterFormError } from '../core/errors.js';
+import { JOIN_TIMEOUT_ENV } from '../core/env-names.js';
 
 export interface Channel {
   send(m: AgentMessage): void;
@@ -18,7 +20,23 @@ export interface Channel {
 
 export class ChannelRefused extends Error {}
 
-export function openChannel(controller: string, token: string, timeoutMs = 10_000): Promise<Channel> {
+/** How long to wait for the controller's answer: the job's --join-timeout (what the user allowed for a node to join). */
+export function connectTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const sec = Number(env[JOIN_TIMEOUT_ENV]);
+  return Number.isFinite(sec) && sec > 0 ? Math.min(sec * 1000, 2 ** 31 - 1) : 120_000;
+}
+
+/**
+ * The controller did not answer in time: a machine too busy
+ * to run it (e.g. hundreds of simulated nodes starting at once on a few cores), not a bug.
+ */
+function noAnswer(controller: string, timeoutMs: number): ClusterFormError {
+  return new ClusterFormError(`no answer from the controller at ${controller} within ${(timeoutMs / 1000).toFixed(1)} s`, {
+    hint: 'the machine running the controller is overloaded; use fewer nodes or raise --join-timeout',
+  });
+}
+
+export function openChannel(controller: string, token: string, timeoutMs = 120_000): Promise<Channel> {
   const { host, port } = splitAddress(controller);
   return new Promise((resolve, reject) => {
     const req = request({
@@ -29,7 +47,7 @@ export function openChannel(controller: string, token: string, timeoutMs = 10_00
       headers: { Connection: 'Upgrade', Upgrade: AGENT_UPGRADE, Authorization: `Bearer ${token}` },
       timeout: timeoutMs,
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer from the controller at ${controller} within ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(noAnswer(controller, timeoutMs)));
     req.on('error', reject);
     req.on('response', (res) => {
       res.resume();

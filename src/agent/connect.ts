@@ -1,14 +1,14 @@
 /** The first two phases: connect (the channel to the controller) and welcome (hello, then its instructions). */
 import { hostname } from 'node:os';
 import { AGENT_PROTOCOL as PROTOCOL_VERSION, type Granted, type Welcome } from '../protocol/agent.js';
-import { openChannel, type Channel } from './channel.js';
+import { connectTimeoutMs, openChannel, type Channel } from './channel.js';
 import type { AgentContext } from './context.js';
 import { protocolError, type Inbox } from './inbox.js';
 import { sweepWhenOrphaned } from './orphan-sweep.js';
 import { isOutcome, type Outcome } from './outcome.js';
 
 export async function connect(ctx: AgentContext, controller: string, token: string): Promise<Channel> {
-  const channel = await openChannel(controller, token);
+  const channel = await openChannel(controller, token, connectTimeoutMs(ctx.env));
   ctx.teardown.push('the channel to the controller', () => channel.close());
   sweepWhenOrphaned(ctx);
   void channel.closed.then(() => ctx.ending.settle({ kind: 'lost' }));

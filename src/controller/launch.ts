@@ -8,7 +8,7 @@ import { within } from '../proc/terminate.js';
 import type { AgentRegistry } from './agents.js';
 import type { Placement } from './allocate.js';
 import type { Job } from './job.js';
-import { TOKEN_ENV } from '../core/env-names.js';
+import { JOIN_TIMEOUT_ENV, TOKEN_ENV } from '../core/env-names.js';
 
 /** Starts an agent on every node; pushes the leftovers sweep, then the agents, on the teardown stack. */
 export async function launchAgents(job: Job, placed: Placement, agents: AgentRegistry, controllerAddress: string, token: string): Promise<void> {
@@ -22,7 +22,7 @@ export async function launchAgents(job: Job, placed: Placement, agents: AgentReg
       if (n > 0) log(`killed ${n} process(es) of the job that outlived their agent (found by RAYSL_JOB_ID=${jobId})`);
     },
   });
-  const agentEnv: NodeJS.ProcessEnv = { ...edges.env, ...plan.env, [TOKEN_ENV]: token, RAYSL_JOB_ID: jobId, RAYSL_JOB_DIR: paths.dir };
+  const agentEnv: NodeJS.ProcessEnv = { ...edges.env, ...plan.env, [TOKEN_ENV]: token, RAYSL_JOB_ID: jobId, RAYSL_JOB_DIR: paths.dir, [JOIN_TIMEOUT_ENV]: String(plan.joinTimeoutSec) };
   const launched = await edges.launcher.launch({
     jobId,
     targets: placed.slots.map((s) => ({ node: s.name, role: s.role, address: s.address, log: s.log })),

@@ -6,3 +6,5 @@ export const TOKEN_ENV = 'RAYSL_TOKEN';
 export const ADDRESS_ENV = 'RAYSL_ADDRESS';
 /** Set (to 1) for agents started by the local launcher: no cgroup holds the job's processes together. */
 export const LOCAL_LAUNCHER_ENV = 'RAYSL_LOCAL_LAUNCHER';
+/** The job's --join-timeout in seconds: how long an agent waits for the controller to answer it. */
+export const JOIN_TIMEOUT_ENV = 'RAYSL_JOIN_TIMEOUT_SEC';

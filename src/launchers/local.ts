@@ -5,8 +5,9 @@
  * process group so a stop reaches everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PortBlock } from '../core/types.js';
 import { compressHostlist } from '../core/nodelist.js';
@@ -101,50 +102,75 @@ export function localLauncher(opts: LocalLauncherOptions = {}): Launcher {
   };
 }
 
-function launchLocal(req: LaunchRequest): LaunchedAgents {
+/**
+ * CPU one agent needs to start and join (a Node process loading the agent's chunk): 140-155 ms on
+ * the 2-core machine of bench/results/local-scale.json, where a bare `node` that connects to a
+ * socket needs about 70 ms. Starting the agents is CPU-bound: n agents take about n x this / cores.
+ */
+const AGENT_START_CPU_MS = 150;
+
+/** Says up front how long a launch this size takes on this machine, when that is more than a moment. */
+function launchEstimate(n: number, cores = availableParallelism()): string | undefined {
+  const sec = (n * AGENT_START_CPU_MS) / 1000 / cores;
+  if (sec < 2) return undefined;
+  return `starting ${n} agents on ${cores} CPU(s): each is a Node process needing about ${AGENT_START_CPU_MS} ms of CPU to start, so expect about ${Math.round(sec)} s before all have joined`;
+}
+
+/**
+ * Starts the agents one spawn per turn of the event loop: spawn() forks and waits for exec, and a
+ * loop of 256 of them without a break kept the controller from answering the first agents' hellos
+ * for seconds (they gave up). Between spawns the controller welcomes, probes and joins the agents
+ * already up, so launch and join overlap.
+ */
+async function launchLocal(req: LaunchRequest): Promise<LaunchedAgents> {
   const [cmd, ...baseArgs] = req.agentArgv;
   if (cmd === undefined) throw new Error('agentArgv is empty');
   const nodelist = compressHostlist(req.targets.map((t) => t.node));
   const gpuIds = simulatedGpuIds(req.perNode.gpus);
   const children: Array<{ node: string; child: ChildProcess }> = [];
+  // exits that happen while later agents are still being spawned are kept for onExit's late callers
+  const seen: AgentExit[] = [];
   const listeners: Array<(e: AgentExit) => void> = [];
   const exits: Array<Promise<void>> = [];
-  req.targets.forEach((t, i) => {
-    const fd = openSync(t.log, 'a', 0o644);
-    const env: NodeJS.ProcessEnv = {
-      ...req.env,
-      // no cgroup holds a local job together: its agents sweep the job's strays if the controller dies
-      [LOCAL_LAUNCHER_ENV]: '1',
-      SLURMD_NODENAME: t.node,
-      SLURM_JOB_ID: req.jobId,
-      SLURM_JOB_NODELIST: nodelist,
-      SLURM_NODEID: String(i),
-      SLURM_PROCID: String(i),
-      SLURM_CPUS_ON_NODE: String(req.perNode.cpus),
-      RAYSL_NODE_ADDRESS: t.address,
-    };
-    if (req.perNode.gpus > 0) {
-      env.CUDA_VISIBLE_DEVICES = gpuIds.join(',');
-      env.SLURM_STEP_GPUS = gpuIds.join(',');
-      env.SLURM_GPUS_ON_NODE = String(req.perNode.gpus);
-    } else {
-      delete env.CUDA_VISIBLE_DEVICES;
-      delete env.SLURM_STEP_GPUS;
-      delete env.SLURM_GPUS_ON_NODE;
-    }
+  const shared: NodeJS.ProcessEnv = { ...req.env, [LOCAL_LAUNCHER_ENV]: '1', SLURM_JOB_ID: req.jobId, SLURM_JOB_NODELIST: nodelist, SLURM_CPUS_ON_NODE: String(req.perNode.cpus) };
+  if (req.perNode.gpus > 0) {
+    shared.CUDA_VISIBLE_DEVICES = gpuIds.join(',');
+    shared.SLURM_STEP_GPUS = gpuIds.join(',');
+    shared.SLURM_GPUS_ON_NODE = String(req.perNode.gpus);
+  } else {
+    delete shared.CUDA_VISIBLE_DEVICES;
+    delete shared.SLURM_STEP_GPUS;
+    delete shared.SLURM_GPUS_ON_NODE;
+  }
+  const estimate = launchEstimate(req.targets.length);
+  if (estimate) req.log(estimate);
+  for (const [i, t] of req.targets.entries()) {
+    if (i > 0) await new Promise<void>((r) => setImmediate(r));
+    const fh = await open(t.log, 'a', 0o644);
+    // no cgroup holds a local job together: its agents sweep the job's strays if the controller dies
+    const env: NodeJS.ProcessEnv = { ...shared, SLURMD_NODENAME: t.node, SLURM_NODEID: String(i), SLURM_PROCID: String(i), RAYSL_NODE_ADDRESS: t.address };
     const args = [...baseArgs, '--controller', req.controller, '--node', t.node, '--role', t.role, '--address', t.address];
-    const child = spawn(cmd, args, { env, stdio: ['ignore', fd, fd], detached: true });
-    closeSync(fd); // the child holds its own copy
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd, args, { env, stdio: ['ignore', fh.fd, fh.fd], detached: true });
+    } finally {
+      await fh.close(); // the child holds its own copy
+    }
     children.push({ node: t.node, child });
     exits.push(
       exitOf(child).then((info) => {
-        for (const l of listeners) l({ nodes: [t.node], code: info.code, signal: info.signal });
+        const e: AgentExit = { nodes: [t.node], code: info.code, signal: info.signal };
+        seen.push(e);
+        for (const l of listeners) l(e);
       }),
     );
-  });
+  }
   req.log(`launched ${children.length} local agent(s): ${children.map((c) => `${c.node}=${c.child.pid}`).join(' ')}`);
   return {
-    onExit: (cb) => void listeners.push(cb),
+    onExit: (cb) => {
+      listeners.push(cb);
+      for (const e of seen) cb(e);
+    },
     allExited: Promise.all(exits).then(() => undefined),
     stop: async (graceMs) => {
       await Promise.all(children.map((c) => terminateGroup(c.child, graceMs)));
