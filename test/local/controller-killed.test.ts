@@ -4,21 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal, statusWhere } from './helpers.js';
+import { ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal, statusWhere, jobGone } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-/** Polls /proc with backoff until no process of the job is left or the deadline passes. */
-async function jobGone(jobId: string, ms: number): Promise<number[]> {
-  const end = Date.now() + ms;
-  let step = 5;
-  for (;;) {
-    const left = jobProcesses(jobId);
-    if (left.length === 0 || Date.now() > end) return left;
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 100);
-  }
-}
 
 describe('raysl run --local: the controller is killed', () => {
   it.each([

@@ -135,3 +135,15 @@ export function jobProcesses(jobId: string): number[] {
   }
   return found;
 }
+
+/** Polls /proc with backoff until no process of the job is left or the deadline passes. */
+export async function jobGone(jobId: string, ms: number): Promise<number[]> {
+  const end = Date.now() + ms;
+  let step = 5;
+  for (;;) {
+    const left = jobProcesses(jobId);
+    if (left.length === 0 || Date.now() > end) return left;
+    await new Promise((r) => setTimeout(r, step));
+    step = Math.min(step * 2, 100);
+  }
+}

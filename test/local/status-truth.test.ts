@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialStatus, withState } from '../../src/core/status.js';
-import { bundle, ensureBuilt, exitWithin, fixtures, jobProcesses, root, runLocal, statusWhere } from './helpers.js';
+import { bundle, ensureBuilt, exitWithin, fixtures, jobProcesses, root, runLocal, statusWhere, jobGone } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -19,17 +19,6 @@ function raysl(args: string[], env: NodeJS.ProcessEnv = noSlurm): { code: number
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Polls /proc with backoff until no process of the job is left or the deadline passes. */
-async function jobGone(jobId: string, ms: number): Promise<number[]> {
-  const end = Date.now() + ms;
-  let step = 5;
-  for (;;) {
-    const left = jobProcesses(jobId);
-    if (left.length === 0 || Date.now() > end) return left;
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 100);
-  }
-}
 
 describe('status after kill -9 of a local job', () => {
   it('status, ls and logs know the local job; once its controller is gone it reads as lost, with why', async () => {
