@@ -30,7 +30,14 @@ export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter
   if (half) ctx.teardown.push(`the ${adapter.name} runtime's agent half`, () => half.stop(ctx.graceMs));
   inbox.serve((m) => {
     if (m.t === 'entrypoint') guardEntrypoint(ctx, m.pgid);
-    else if (half) half.onMessage(m.body);
+    else if (half) {
+      // a malformed runtime message is the sender's bug: say so, keep serving
+      try {
+        half.onMessage(m.body);
+      } catch (err) {
+        ctx.log(`runtime message refused: ${(err as Error).message}`);
+      }
+    }
     else ctx.log(`ignoring a runtime message: runtime ${adapter.name} has no agent half`);
   });
   return ctx.ending.promise;

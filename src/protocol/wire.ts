@@ -10,10 +10,6 @@ export class ContractError extends Error {
   override name = 'ContractError';
 }
 
-export function encodeLine(msg: unknown): string {
-  return JSON.stringify(msg) + '\n';
-}
-
 /** Splits a byte stream into JSON lines; partial lines wait for the next chunk. */
 export class LineDecoder {
   private buffer = '';

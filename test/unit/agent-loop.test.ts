@@ -114,10 +114,13 @@ describe('agent loop against a fake controller', () => {
     const ready = await join1(s);
     expect(ready.node).toMatchObject({ name: 'node1', role: 'head', address: '127.0.0.1', cpus: 1, gpus: 0, gpuIds: [] });
     expect(existsSync(s.scratchDir)).toBe(true);
+    // a malformed runtime message is refused and logged; the agent keeps serving
+    s.ctl.send({ t: 'rt', body: { k: 'launch-missiles' } });
     s.ctl.send({ t: 'rt', body: { k: 'exec', id: 't7.1', argv: ['sh', '-c', 'echo "$RAYSL_NODE $JOB_VAR $(pwd)"'], env: {} } });
     const result = await commandReports(s.ctl, 't7.1');
     expect(result.stdout).toBe(`node1 from-the-job ${s.tmp}\n`);
     expect(result.exited).toMatchObject({ k: 'exited', exitCode: 0, signal: null });
+    expect(s.logs.lines.some((l) => l.includes('runtime message refused: malformed builtin runtime message'))).toBe(true);
     s.ctl.send({ t: 'stop', reason: 'the job finished' });
     expect(await s.code).toBe(0);
     expect(s.logs.lines.at(-1)).toBe('[node1] stopping: the job finished');

@@ -6,7 +6,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Scheduler, type Decision } from '../../core/scheduler/index.js';
-import { KV_KEY, parseGroupRequest, parseTaskRequest, type TaskEvent, type Totals } from '../../protocol/api.js';
+import { KV_KEY, parseGroupRequest, parseTaskRequest, type TaskEvent } from '../../protocol/api.js';
 import { parseToController } from '../../protocol/builtin.js';
 import { HttpError, openEventStream, readJson, sendJson } from '../../protocol/http.js';
 import type { ControllerHalf, ControllerHalfContext, JoinedNode } from '../types.js';
@@ -61,8 +61,8 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
   const routes = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    if (path === '/v1/resources' && method === 'GET') return json(res, totals(scheduler.totals()));
-    if (path === '/v1/available' && method === 'GET') return json(res, totals(scheduler.available()));
+    if (path === '/v1/resources' && method === 'GET') return json(res, scheduler.totals());
+    if (path === '/v1/available' && method === 'GET') return json(res, scheduler.available());
     if (path.startsWith('/v1/kv/')) return kvRoute(kv, req, res, url);
     if ((path === '/v1/tasks' || path === '/v1/services') && method === 'POST') {
       const body = parseOr400(parseTaskRequest, await readJson(req));
@@ -114,10 +114,6 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
 function json(res: ServerResponse, body: unknown): true {
   sendJson(res, 200, body);
   return true;
-}
-
-function totals(t: Totals): Totals {
-  return t;
 }
 
 function parseOr400<T>(parse: (x: unknown) => T, x: unknown): T {
