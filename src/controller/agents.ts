@@ -243,9 +243,17 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     }
   }
 
+  /**
+   * From now on an agent that goes away was stopped, not lost: the job is ending (also when a second
+   * signal KILLs the agents before they were told to stop).
+   */
+  shuttingDown(): void {
+    this.stopping = true;
+  }
+
   /** Tells every connected agent to stop; resolves when their sockets closed or the bound passed. */
   async stopAll(reason: string, boundMs: number): Promise<void> {
-    this.stopping = true;
+    this.shuttingDown();
     const all = [...this.live.values()];
     // every node at once: the job is over, so no worker needs its head any more (stopping workers
     // first doubled the teardown of a Ray job: each node's Ray takes about a second to stop)

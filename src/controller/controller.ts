@@ -68,7 +68,9 @@ async function finish(job: Job, status: StatusFile | undefined, outcome: Outcome
   await job.teardown.unwind();
   log(`torn down in ${((edges.now() - tTear) / 1000).toFixed(2)}s; exit ${exitCode}`);
   status?.update((s) => {
-    const done = withPhase({ ...withState(s, outcome.state), exitCode }, edges.now(), { phase: 'torn-down', code: exitCode });
+    // every node that was still part of the job has been stopped by the teardown (lost and failed ones keep why)
+    const nodes = s.nodes.map((n) => (n.state === 'joined' ? { ...n, state: 'stopped' as const } : n));
+    const done = withPhase({ ...withState(s, outcome.state), exitCode, nodes }, edges.now(), { phase: 'torn-down', code: exitCode });
     return error ? { ...done, error: { message: error.message, ...(error.hint ? { hint: error.hint } : {}) } } : done;
   });
   await log.close();

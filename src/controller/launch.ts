@@ -39,7 +39,10 @@ export async function launchAgents(job: Job, placed: Placement, agents: AgentReg
       await agents.stopAll('the job is ending', graceMs);
       if ((await within(launched.allExited, graceMs)) === 'timeout') await launched.stop(graceMs);
     },
-    hurry: () => void launched.stop(0),
+    hurry: () => {
+      agents.shuttingDown();
+      void launched.stop(0);
+    },
     boundMs: 3 * graceMs + 5000,
   });
   launched.onExit((e) => {

@@ -20,7 +20,7 @@ describe('run --local at scale', () => {
     const s = job.status();
     expect(s.state).toBe('succeeded');
     expect(s.joined).toHaveLength(64);
-    expect(s.nodes.every((n) => n.state === 'joined' && (n.pid ?? 0) > 1)).toBe(true);
+    expect(s.nodes.every((n) => n.state === 'stopped' && (n.pid ?? 0) > 1)).toBe(true);
     expect(s.timeline.at(-1)?.phase).toBe('torn-down');
     expect(await allGone(agentPids(s))).toEqual([]);
     expect(jobProcesses(s.jobId)).toEqual([]);
