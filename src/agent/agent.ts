@@ -38,6 +38,8 @@ export interface AgentOptions {
   /** Where commands run when a request names no cwd (default: this process's cwd). */
   cwd?: string;
   faults?: AgentFaults;
+  /** Keeps a record of how this agent ended (cli/agent.ts writes agent-<node>.ending.json); never throws. */
+  recordEnding?: (node: string, outcome: Outcome['kind'], line: string) => void;
 }
 
 export async function runAgent(o: AgentOptions): Promise<number> {
@@ -54,6 +56,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     const { code, line, tell } = classify(outcome);
     if (tell) channel.send(tell);
     ctx.log(line);
+    o.recordEnding?.(ctx.node, outcome.kind, line);
     return code;
   } finally {
     await ctx.teardown.run();

@@ -1,4 +1,8 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { Option } from 'commander';
+import type { AgentEnding } from '../core/agent-ending.js';
+import { jobPaths } from '../core/jobdir.js';
 import type { Register } from './app.js';
 import { resolveNodeName, runAgent } from '../agent/agent.js';
 import { agentFaultsFromEnv } from './test-faults.js';
@@ -23,7 +27,20 @@ export const registerAgent: Register = (program, app) => {
         env: app.io.env,
         faults: agentFaultsFromEnv(app.io.env, node),
         log: (line) => app.io.stderr.write(`[+${((app.io.now() - t0) / 1000).toFixed(2)}s] ${line}\n`),
+        recordEnding: (n, outcome, line) => writeEnding(app.io.env.RAYSL_JOB_DIR, { version: 1, node: n, outcome, line, at: new Date().toISOString() }),
       });
       app.setExitCode(code);
     });
 };
+
+/** agent-<node>.ending.json in the job dir, written whole (tmp + rename); a job dir it cannot write is no reason to fail. */
+function writeEnding(jobDir: string | undefined, record: AgentEnding): void {
+  if (jobDir === undefined || jobDir === '') return;
+  try {
+    const file = jobPaths(dirname(jobDir), basename(jobDir)).agentEnding(record.node);
+    writeFileSync(`${file}.tmp`, JSON.stringify(record) + '\n', { mode: 0o644 });
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    // the record is one fact among others for a later reader; the agent's log still says how it ended
+  }
+}

@@ -10,13 +10,14 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { userInfo } from 'node:os';
+import { AGENT_ENDING_SUFFIX, parseAgentEnding } from '../core/agent-ending.js';
 import { profileLayers } from '../core/config.js';
 import { SlurmError, UsageError } from '../core/errors.js';
 import { assertSafeName, isLocalJobId, jobPaths, type JobPaths } from '../core/jobdir.js';
 import { isOver, reconcile, SLURM_FINAL_STATES, type LivenessFacts, type Reconciled } from '../core/reconcile.js';
 import { stillRunning } from '../proc/identity.js';
 import { DEFAULT_JOB_DIR, mergeInputs } from '../core/spec.js';
-import { parseStatus, type JobStatus } from '../core/status.js';
+import { isFinal, parseStatus, type JobStatus } from '../core/status.js';
 import { assertJobId, showJob } from '../slurm/scontrol.js';
 import { listJobs, type SlurmJob } from '../slurm/squeue.js';
 import type { SlurmRunOptions } from '../slurm/exec.js';
@@ -168,8 +169,31 @@ export async function lookJob(job: JobRef, io: Io, opts: { withoutSlurm?: boolea
   const look: JobLook = { local, ...(status ? { status } : {}), ...(slurm ? { slurm } : {}), ...(unreachable !== undefined ? { slurmUnreachable: unreachable } : {}) };
   if (!local && !known && !slurm) throw unknownJob(job.jobId, job.root);
   const facts: LivenessFacts = local ? (status ? controllerFacts(status) : {}) : unreachable !== undefined ? {} : { slurm: slurm ? { state: slurm.state, reason: slurm.reason } : 'unlisted' };
+  if (status && !isFinal(status.state)) facts.agentsSawLoss = agentsSawLoss(job.paths);
   if (status) look.shown = reconcile(status, facts);
   return look;
+}
+
+/** Agents whose ending record says they lost the controller (agent-<node>.ending.json). */
+function agentsSawLoss(paths: JobPaths): Array<{ node: string; at: string }> {
+  let names: string[];
+  try {
+    names = readdirSync(paths.dir).filter((n) => n.startsWith('agent-') && n.endsWith(AGENT_ENDING_SUFFIX));
+  } catch {
+    return [];
+  }
+  const seen: Array<{ node: string; at: string }> = [];
+  for (const name of names) {
+    let text: string;
+    try {
+      text = readFileSync(resolve(paths.dir, name), 'utf8');
+    } catch {
+      continue;
+    }
+    const r = parseAgentEnding(text);
+    if (r?.outcome === 'lost') seen.push({ node: r.node, at: r.at });
+  }
+  return seen;
 }
 
 function firstLine(text: string): string {

@@ -6,10 +6,12 @@
  *   status.json          JobStatus (core/status.ts), rewritten atomically (tmp + rename)
  *   controller.log       the controller's timestamped progress lines
  *   agent-<node>.log     one per node: the agent's own lines and its runtime's output
+ *   agent-<node>.ending.json  how and when that agent ended (core/agent-ending.ts)
  *   entrypoint.log       the entrypoint's stdout and stderr, interleaved as they arrived
  *   token                the job's secret for the control server (mode 0600)
  *   ports.json           the job's port block and control address ({ base, size, controller })
  */
+import { AGENT_ENDING_SUFFIX } from './agent-ending.js';
 import { UsageError } from './errors.js';
 
 export interface JobPaths {
@@ -21,6 +23,8 @@ export interface JobPaths {
   token: string;
   ports: string;
   agentLog: (node: string) => string;
+  /** agent-<node>.ending.json (core/agent-ending.ts). */
+  agentEnding: (node: string) => string;
 }
 
 // Job ids and node names become file names: refuse anything that could escape the job dir.
@@ -65,6 +69,10 @@ export function jobPaths(jobDirRoot: string, jobId: string): JobPaths {
     agentLog: (node: string) => {
       assertSafeName('node name', node);
       return joinPath(dir, `agent-${node}.log`);
+    },
+    agentEnding: (node: string) => {
+      assertSafeName('node name', node);
+      return joinPath(dir, `agent-${node}${AGENT_ENDING_SUFFIX}`);
     },
   };
 }

@@ -20,6 +20,11 @@ export interface LivenessFacts {
   controllerAlive?: boolean;
   /** Slurm's view; 'unlisted' when Slurm no longer lists the job; undefined when not asked or unreachable. */
   slurm?: { state: string; reason?: string } | 'unlisted';
+  /**
+   * Agents of this job that recorded losing the controller (agent-<node>.ending.json with outcome
+   * 'lost'). Used only when neither the controller's pid nor Slurm could be asked.
+   */
+  agentsSawLoss?: Array<{ node: string; at: string }>;
 }
 
 export interface Reconciled {
@@ -41,13 +46,24 @@ export function reconcile(status: JobStatus, facts: LivenessFacts): Reconciled {
       const pid = status.controllerPid !== undefined ? ` (pid ${status.controllerPid})` : '';
       return { state: 'lost', reason: `the controller${pid} is gone without writing a final state; ${said}` };
     }
-    return { state: recorded };
+    return facts.controllerAlive === undefined ? fromAgents(status, facts) : { state: recorded };
   }
   const slurm = facts.slurm;
+  if (slurm === undefined) return fromAgents(status, facts);
   if (slurm === 'unlisted') return { state: 'lost', reason: `Slurm no longer lists the job; ${said}` };
   if (slurm && SLURM_FINAL_STATES.includes(slurm.state)) {
     const why = slurm.reason && slurm.reason !== 'None' ? ` (${slurm.reason})` : '';
     return { state: 'lost', reason: `Slurm ended the job ${slurm.state}${why} before the controller wrote a final state; ${said}` };
   }
   return { state: recorded };
+}
+
+/** The agents as witnesses: any of them that lost the controller after this job started. */
+function fromAgents(status: JobStatus, facts: LivenessFacts): Reconciled {
+  const started = Date.parse(status.startedAt);
+  const seen = (facts.agentsSawLoss ?? []).filter((r) => !(Date.parse(r.at) < started)).sort((a, b) => a.at.localeCompare(b.at));
+  const first = seen[0];
+  if (first === undefined) return { state: status.state };
+  const others = seen.length > 1 ? ` (and ${seen.length - 1} other agent${seen.length > 2 ? 's' : ''})` : '';
+  return { state: 'lost', reason: `agent ${first.node}${others} saw the controller go away at ${first.at}; status.json still says ${status.state}` };
 }

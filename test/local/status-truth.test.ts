@@ -2,7 +2,7 @@
 // status.json stays `running`), and status, ls and logs, run as real processes, find the job by its
 // local id and read it as lost, with why. Unknown ids are usage errors (exit 2) with a hint.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,18 @@ describe('status after kill -9 of a local job', () => {
 
     // the agents tear the job down on their own (controller-killed.test.ts); leave nothing behind
     expect(await jobGone(s.jobId, 8000)).toEqual([]);
+
+    // the agents wrote down that they lost the controller; read from a machine that cannot see the
+    // controller's pid (another host in status.json), they are the witnesses
+    for (const n of ['node1', 'node2']) {
+      const rec = JSON.parse(readFileSync(join(job.jobRoot, s.jobId, `agent-${n}.ending.json`), 'utf8')) as { outcome: string; node: string };
+      expect(rec).toMatchObject({ version: 1, node: n, outcome: 'lost' });
+    }
+    const file = join(job.jobRoot, s.jobId, 'status.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), controllerHost: 'some-other-login-node' }));
+    const witnessed = JSON.parse(raysl(['status', s.jobId, ...dir, '--json']).stdout) as { state: string; reason: string };
+    expect(witnessed.state).toBe('lost');
+    expect(witnessed.reason).toMatch(/^agent node[12] \(and 1 other agent\) saw the controller go away at \S+; status\.json still says running$/);
   });
 });
 

@@ -46,7 +46,20 @@ const rows: Row[] = [
   ['srun', 'failed', { slurm: { state: 'FAILED' } }, 'failed', undefined],
   // the pid fact is for local jobs only (an srun controller runs on the batch host)
   ['srun', 'running', { controllerAlive: false, slurm: { state: 'RUNNING' } }, 'running', undefined],
+  // the agents' own records: witnesses only when neither the pid nor Slurm could be asked
+  ['srun', 'running', { agentsSawLoss: [{ node: 'node2', at: '1970-01-01T00:00:05.000Z' }] }, 'lost', /^agent node2 saw the controller go away at 1970-01-01T00:00:05\.000Z; status\.json still says running$/],
+  ['srun', 'forming', { agentsSawLoss: [seen('node3', 9), seen('node2', 7), seen('node4', 8)] }, 'lost', /^agent node2 \(and 2 other agents\) saw .* at 1970-01-01T00:00:07\.000Z; .*forming$/],
+  ['local', 'running', { agentsSawLoss: [seen('node1', 3)] }, 'lost', /agent node1 saw the controller go away/],
+  ['srun', 'running', { slurm: { state: 'RUNNING' }, agentsSawLoss: [seen('node2', 3)] }, 'running', undefined], // Slurm is asked: it decides
+  ['local', 'running', { controllerAlive: true, agentsSawLoss: [seen('node2', 3)] }, 'running', undefined], // the controller is there
+  ['srun', 'running', { agentsSawLoss: [{ node: 'node2', at: '1969-12-31T23:59:59.000Z' }] }, 'running', undefined], // an earlier job's record
+  ['srun', 'succeeded', { agentsSawLoss: [seen('node2', 3)] }, 'succeeded', undefined],
+  ['srun', 'running', { agentsSawLoss: [] }, 'running', undefined],
 ];
+
+function seen(node: string, second: number): { node: string; at: string } {
+  return { node, at: new Date(second * 1000).toISOString() };
+}
 
 describe('reconcile', () => {
   it.each(rows)('%s job recorded %s with %j reads as %s', (launcher, recorded, facts, shown, why) => {
