@@ -1,7 +1,7 @@
 /**
  * The per-node agent (`raysl agent`, one srun task or one local child per node), as its phases:
  *
- *   connect -> welcome -> check grant -> probe -> start runtime -> serve
+ *   connect -> welcome -> check grant -> preflight (--preflight) -> probe -> start runtime -> serve
  *
  * Each phase returns its result or how the agent ended (an Outcome: stop, refused, signal, lost,
  * unfit, start-failed, runtime-exited), and pushes the undo step of whatever it starts onto the
@@ -20,6 +20,7 @@ import { resolveNodeName, type AgentContext, type AgentFaults } from './context.
 import { checkGrant, grantedFromEnv } from './granted.js';
 import { Inbox } from './inbox.js';
 import { classify, Ending, isOutcome, type Outcome } from './outcome.js';
+import { preflightPhase } from './preflight-phase.js';
 import { probePhase } from './probe-phase.js';
 import { serve } from './serve.js';
 import { startPhase } from './start-phase.js';
@@ -72,6 +73,10 @@ async function phases(ctx: AgentContext, channel: Channel, controller: string): 
   const grant = checkGrant(granted, w.expected, ctx.node);
   if (!grant.ok) return { kind: 'unfit', reason: grant.problem ?? 'resource mismatch', ...(grant.hint !== undefined ? { hint: grant.hint } : {}) };
   const adapter = getRuntime(w.runtime);
+  if (w.preflight !== undefined) {
+    const unfit = await preflightPhase(ctx, adapter, w.preflight, grant, w.scratchDir);
+    if (unfit) return unfit;
+  }
   const block = await probePhase(ctx, channel, inbox, adapter, w);
   if (isOutcome(block)) return block;
   if (ctx.faults.neverJoin) return idle(ctx, 'neverJoin: probed, never starting its runtime');

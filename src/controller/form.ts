@@ -63,6 +63,7 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
     rayAuth: plan.rayAuth,
     tokenFile: paths.token,
     runtimeLogDir: join(paths.dir, 'runtime-logs', slot.name),
+    ...(plan.preflight !== undefined ? { preflight: plan.preflight } : {}),
   });
   const agents = new AgentRegistry(slots, welcome);
 

@@ -6,6 +6,7 @@
 import { chooseRuntime, entrypointKind, interpreterFor } from './entrypoint.js';
 import { UsageError } from './errors.js';
 import { portLayout, portRange } from './ports.js';
+import { PREFLIGHT_DEFAULTS } from './preflight.js';
 import { assertNoNewline, parseMemMb, parseTimeLimit } from './option-values.js';
 import { checkGrants } from './resources.js';
 import { resolvePath } from './spec.js';
@@ -222,6 +223,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     warnings,
   };
   if (spec.iface !== undefined) plan.iface = spec.iface;
+  if (spec.preflight === true || spec.preflightMin !== undefined) plan.preflight = { ...(spec.preflightMin ?? PREFLIGHT_DEFAULTS) };
   if (spec.resources !== undefined && spec.resources.length > 0) {
     checkGrants(spec.resources, spec.nodes);
     plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));

@@ -4,6 +4,7 @@
  *   render(plan) -> sbatch text;  the controller reads the Plan back from the script.
  * Plain data only: everything here must survive JSON.stringify/parse unchanged.
  */
+import type { PreflightMin } from './preflight.js';
 import type { ResourceGrant } from './resources.js';
 
 export type RuntimeName = 'ray' | 'builtin';
@@ -55,6 +56,10 @@ export interface JobOptions {
   rayAuth?: RayAuth;
   /** Custom resources nodes advertise to the scheduler (builtin, or Ray's --resources), in order: later grants win. */
   resources?: ResourceGrant[];
+  /** Check every node before its runtime starts (core/preflight.ts). */
+  preflight?: boolean;
+  /** The preflight's thresholds (implies preflight). */
+  preflightMin?: PreflightMin;
 }
 
 /** The options buildSpec gives a default (or, for joinTimeout, a new name); the rest pass through as given. */
@@ -166,6 +171,8 @@ export interface Plan {
   rayAuth: RayAuth;
   /** Custom resources per node (customResourcesFor picks one node's map); absent when none were asked for. */
   resources?: ResourceGrant[];
+  /** Each node checks itself against these before its runtime starts; absent without --preflight. */
+  preflight?: PreflightMin;
   /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
   sbatch: Array<[string, string]>;
   /** Extra sbatch arguments from --sbatch-arg, validated. */

@@ -107,6 +107,8 @@ const welcome = z.object({
   tokenFile: z.string(),
   /** Where the runtime keeps its own logs (Ray's session logs) when its temp dir is removed. */
   runtimeLogDir: z.string(),
+  /** --preflight: the thresholds this node checks itself against before its runtime starts (MiB). */
+  preflight: z.optional(z.object({ shmMb: z.number(), diskMb: z.number() })),
 });
 export type Welcome = z.infer<typeof welcome>;
 

@@ -17,7 +17,7 @@ export function rayBin(env: NodeJS.ProcessEnv): string {
 const PROBE_TIMEOUT_MS = 60_000;
 
 /** Where `bin` resolves: itself when it has a slash, else the first executable of that name on PATH. */
-function resolveExecutable(bin: string, env: NodeJS.ProcessEnv): string | undefined {
+export function resolveExecutable(bin: string, env: NodeJS.ProcessEnv): string | undefined {
   const candidates = bin.includes('/') ? [bin] : (env['PATH'] ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, bin));
   return candidates.find((c) => {
     try {
@@ -84,4 +84,11 @@ export function probeRayVersion(bin: string, env: NodeJS.ProcessEnv): Promise<Ra
       }
     });
   });
+}
+
+/** --preflight: is Ray's CLI there (without starting Python)? */
+export function locateRay(env: NodeJS.ProcessEnv): { found?: string; problem?: string } {
+  const bin = rayBin(env);
+  const found = resolveExecutable(bin, env);
+  return found !== undefined ? { found } : { problem: `Ray's CLI "${bin}" was not found (PATH or RAYSL_RAY_BIN)` };
 }

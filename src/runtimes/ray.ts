@@ -16,7 +16,7 @@ import { ClusterFormError } from '../core/errors.js';
 import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from './types.js';
 import { rayStartArgv, rayStartEnv } from './ray-argv.js';
 import { killMarked } from '../proc/sweep.js';
-import { rayBin, probeRayVersion } from './ray-bin.js';
+import { locateRay, rayBin, probeRayVersion } from './ray-bin.js';
 import { resolveNodeIp, type InterfaceTable } from './iface.js';
 import { planRayMemory } from './ray-memory.js';
 import { foldRayEvent, initialRayState, parseRayLine } from './ray-output.js';
@@ -249,6 +249,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     name: 'ray',
     bindsWildcard: true,
     start,
+    locate: (env) => locateRay({ ...process.env, ...env }),
     dirsOutsideScratch(node) {
       try {
         const dir = chooseRayTempDir(node);

@@ -55,6 +55,8 @@ export interface RuntimeAdapter extends RuntimeHalves {
    */
   bindsWildcard?: boolean;
   // The port layout of each runtime lives in src/core/ports.ts (pure, documented in one place).
+  /** --preflight: the executable this runtime starts on a node, or why it is not there (no process is started). */
+  locate?(env: NodeJS.ProcessEnv): { found?: string; problem?: string };
   start(ctx: RuntimeNodeContext): Promise<RuntimeProcess>;
   /**
    * Directories a node's runtime creates outside its scratch dir (Ray: a short temp dir when the

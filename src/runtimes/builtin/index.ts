@@ -9,6 +9,8 @@ import { builtinControllerHalf } from './controller-half.js';
 
 export const builtinRuntime: RuntimeAdapter = {
   name: 'builtin',
+  // the agent itself is the runtime: the node that runs this check has it
+  locate: () => ({ found: process.execPath }),
   async start(ctx): Promise<RuntimeProcess> {
     const custom = Object.entries(ctx.customResources ?? {}).map(([name, n]) => `, ${n} ${name}`).join('');
     ctx.log(`builtin runtime up on ${ctx.address} (${ctx.resources.cpus} CPU, ${ctx.resources.gpus} GPU${custom})`);
