@@ -10,7 +10,7 @@
  * (bring one up with scripts/dev-slurm.sh and RAYSL_SLURM_NODES='s64n[1-64]', see the README).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,3 +184,5 @@ writeResult('slurm-scale', {
   sizes,
   targets: { joinedGrowth4To64: 2 },
 });
+// every job has ended and left squeue; on a failure the directory stays for its logs
+rmSync(benchRoot, { recursive: true, force: true });
