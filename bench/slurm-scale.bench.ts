@@ -27,6 +27,10 @@ const SIZES = (process.env.BENCH_SIZES ?? '4,16,64').split(',').map(Number);
 // generous: 64 agents on a loaded 2-core host take seconds; this only catches a hung job
 const JOB_DEADLINE_MS = 300_000;
 
+if (!SIZES.every((n) => Number.isInteger(n) && n >= 1) || !(RUNS >= 1)) {
+  process.stderr.write(`slurm-scale bench: BENCH_SIZES must be node counts such as 4,16,64 and BENCH_RUNS a count (received '${process.env.BENCH_SIZES ?? ''}', '${process.env.BENCH_RUNS ?? ''}')\nhint: unset both for 4,16,64 and 3 runs\n`);
+  process.exit(2);
+}
 if (spawnSync('bash', [join(root, 'scripts', 'dev-slurm.sh'), 'status'], { stdio: 'ignore' }).status !== 0) {
   process.stderr.write(`slurm-scale bench: no test cluster is up in ${labDir}\nhint: RAYSL_SLURM_DIR=${labDir} RAYSL_SLURM_NODES='s64n[1-64]' scripts/dev-slurm.sh up (see README "The test cluster")\n`);
   process.exit(2);
