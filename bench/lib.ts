@@ -2,7 +2,7 @@
  * Tiny benchmark kit. Every benchmark measures raysl AND a baseline in the same run on the same
  * machine, then writes bench/results/<name>.json (committed, cited by the README).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -61,4 +61,11 @@ export function writeResult(name: string, result: Record<string, unknown>): stri
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
   process.stdout.write(`${name}: ${JSON.stringify(result)}\n-> ${file}\n`);
   return file;
+}
+
+/** CPU ms (user + system) of this process's waited-for descendants so far (/proc/self/stat cutime + cstime). */
+export function childCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10; // fields 16 and 17, in clock ticks (USER_HZ = 100 on Linux)
 }

@@ -12,22 +12,13 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stats } from './lib.js';
-import { writeResult } from './lib.js';
+import { childCpuMs, stats, writeResult } from './lib.js';
 import type { JobStatus } from '../src/core/status.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist', 'raysl.mjs');
 const RUNS = Number(process.env.BENCH_N ?? 2);
 const SIZES = (process.env.BENCH_SIZES ?? '4,16,64,128,254').split(',').map(Number);
-const TICK_MS = 10; // /proc/self/stat counts clock ticks (USER_HZ = 100 on Linux)
-
-/** CPU ms of this process's waited-for descendants so far. */
-function childCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) * TICK_MS; // fields 16 and 17: cutime, cstime
-}
 
 function run(argv: string[]): Promise<{ code: number | null; ms: number }> {
   const t0 = performance.now();

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stats, writeResult } from './lib.js';
+import { poll, readMs } from './slurm-lib.js';
 import { parseStatus, type JobStatus } from '../src/core/status.js';
 import { submit } from '../src/slurm/sbatch.js';
 
@@ -31,28 +32,6 @@ const bundle = join(root, 'dist', 'raysl.mjs');
 if (!existsSync(bundle)) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
 
 const benchRoot = mkdtempSync(join(labDir, 'jobs', 'bench-'));
-
-/** Polls fast (5 ms, growing to 20 ms) until `probe` returns a value; fails at the deadline. */
-async function poll<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let step = 5;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 20);
-  }
-}
-
-function readMs(file: string): number | undefined {
-  try {
-    const t = readFileSync(file, 'utf8').trim();
-    return t === '' ? undefined : Number(t);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Pids of live, non-zombie processes carrying this job's SLURM_JOB_ID (all nodes share this host). */
 function jobPids(jobId: string): number[] {
