@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
 import type { JobOptions } from './types.js';
+import { parseContainerImage, shellWords } from './container.js';
 import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
 
 export type JobOptionKey = keyof JobOptions;
@@ -181,6 +182,18 @@ export const jobOptions: OptionTable = {
     true,
     (raw, what) => listOf(raw).map((v) => parseResourcesFlag(stringOf(v, what, false))),
     resourceGrants,
+  ),
+  containerImage: option(
+    { flags: '--container-image <image>', description: 'run agents and entrypoint in this pyxis/enroot image (srun --container-image)', oneLine: true },
+    false,
+    (raw, what, one) => parseContainerImage(stringOf(raw, what, one), what),
+    () => checked(parseContainerImage).transform((v) => v.trim()),
+  ),
+  containerCmd: option(
+    { flags: '--container-cmd <command>', description: 'wrapper put before the agent\'s and entrypoint\'s command, e.g. "apptainer exec --nv img.sif"', oneLine: true },
+    false,
+    (raw, what, one) => shellWords(stringOf(raw, what, one), what),
+    () => z.union([checked((v) => shellWords(v, 'containerCmd')).transform((v) => shellWords(v, 'containerCmd')), z.array(z.string().min(1)).min(1)]),
   ),
 };
 

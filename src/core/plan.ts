@@ -5,6 +5,7 @@
  */
 import { chooseRuntime, entrypointKind, interpreterFor } from './entrypoint.js';
 import { UsageError } from './errors.js';
+import { containerPlan } from './container.js';
 import { portLayout, portRange } from './ports.js';
 import { assertNoNewline, parseMemMb, parseTimeLimit } from './option-values.js';
 import { checkGrants } from './resources.js';
@@ -222,6 +223,8 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     warnings,
   };
   if (spec.iface !== undefined) plan.iface = spec.iface;
+  const container = containerPlan(spec.containerImage, spec.containerCmd);
+  if (container !== undefined) plan.container = container;
   if (spec.resources !== undefined && spec.resources.length > 0) {
     checkGrants(spec.resources, spec.nodes);
     plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));

@@ -55,7 +55,14 @@ export interface JobOptions {
   rayAuth?: RayAuth;
   /** Custom resources nodes advertise to the scheduler (builtin, or Ray's --resources), in order: later grants win. */
   resources?: ResourceGrant[];
+  /** pyxis/enroot image every agent and the entrypoint run in (srun --container-image). */
+  containerImage?: string;
+  /** Wrapper argv put before the agent's and the entrypoint's argv, e.g. ["apptainer", "exec", "--nv", "img.sif"]. */
+  containerCmd?: string[];
 }
+
+/** How agents and the entrypoint enter a container: a pyxis image, or a wrapper command. */
+export type ContainerPlan = { image: string } | { cmd: string[] };
 
 /** The options buildSpec gives a default (or, for joinTimeout, a new name); the rest pass through as given. */
 export type DefaultedOption = 'nodes' | 'sbatchArgs' | 'runtime' | 'joinTimeout' | 'jobDir' | 'setup' | 'env';
@@ -166,6 +173,8 @@ export interface Plan {
   rayAuth: RayAuth;
   /** Custom resources per node (customResourcesFor picks one node's map); absent when none were asked for. */
   resources?: ResourceGrant[];
+  /** Container the agents and the entrypoint run in; absent: on the host. */
+  container?: ContainerPlan;
   /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
   sbatch: Array<[string, string]>;
   /** Extra sbatch arguments from --sbatch-arg, validated. */
