@@ -9,6 +9,7 @@
  *   entrypoint.log       the entrypoint's stdout and stderr, interleaved as they arrived
  *   token                the job's secret for the control server (mode 0600)
  *   ports.json           the job's port block and control address ({ base, size, controller })
+ *   runtime-logs/<node>/ the runtime's own logs, copied from node-local disk at teardown (bounded)
  */
 import { UsageError } from './errors.js';
 
@@ -21,6 +22,8 @@ export interface JobPaths {
   token: string;
   ports: string;
   agentLog: (node: string) => string;
+  /** Where a node's runtime logs are kept at teardown (Ray's session logs). */
+  runtimeLogs: (node: string) => string;
 }
 
 // Job ids and node names become file names: refuse anything that could escape the job dir.
@@ -65,6 +68,10 @@ export function jobPaths(jobDirRoot: string, jobId: string): JobPaths {
     agentLog: (node: string) => {
       assertSafeName('node name', node);
       return joinPath(dir, `agent-${node}.log`);
+    },
+    runtimeLogs: (node: string) => {
+      assertSafeName('node name', node);
+      return joinPath(dir, 'runtime-logs', node);
     },
   };
 }
