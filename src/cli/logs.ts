@@ -17,7 +17,7 @@ import type { JobPaths } from '../core/jobdir.js';
 export const registerLogs: Register = (program, app) => {
   program
     .command('logs')
-    .description("print a job's logs: the entrypoint's output (default), an agent's, or the controller's")
+    .description("print a job's logs: the entrypoint's output (default), an agent's, the controller's, or the runtime's kept logs")
     .argument('[jobid]', 'Slurm job id or local-<time>-<pid> (default: the newest job in the job dir)')
     .option('--node <name>', "that node's agent log (agent-<node>.log)")
     .option('--controller', "the controller's log")

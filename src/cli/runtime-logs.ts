@@ -3,10 +3,11 @@
  * (copied from node-local disk at teardown, bounded: see src/runtimes/keep-logs.ts). Collects the
  * listing as data; logs.ts prints it or one file.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { JobPaths } from '../core/jobdir.js';
+import { regularFiles } from '../runtimes/keep-logs.js';
 
 export interface KeptFile {
   node: string;
@@ -15,22 +16,12 @@ export interface KeptFile {
   bytes: number;
 }
 
-function filesUnder(dir: string): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
-}
-
 /** Every kept file of `nodes`, sorted by node, then path. */
 export function keptRuntimeLogs(paths: JobPaths, nodes: readonly string[]): KeptFile[] {
   return nodes.flatMap((node) => {
     const dir = paths.runtimeLogs(node);
-    return filesUnder(dir)
-      .map((p) => ({ node, file: relative(dir, p), bytes: statSync(p).size }))
+    return regularFiles(dir)
+      .map((f) => ({ node, file: relative(dir, f.path), bytes: f.size }))
       .sort((a, b) => a.file.localeCompare(b.file));
   });
 }

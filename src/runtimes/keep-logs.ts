@@ -22,13 +22,14 @@ export interface KeptLogs {
   cut: string[];
 }
 
-interface LogFile {
+export interface LogFile {
   path: string;
   size: number;
   mtimeMs: number;
 }
 
-function regularFiles(dir: string): LogFile[] {
+/** Every regular file under `dir` (no symlinks, sockets or fifos), with size and last write; none if `dir` is missing. */
+export function regularFiles(dir: string): LogFile[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
