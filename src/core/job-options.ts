@@ -193,7 +193,7 @@ export const jobOptions: OptionTable = {
     { flags: '--container-cmd <command>', description: 'wrapper put before the agent\'s and entrypoint\'s command, e.g. "apptainer exec --nv img.sif"', oneLine: true },
     false,
     (raw, what, one) => shellWords(stringOf(raw, what, one), what),
-    () => z.union([checked((v) => shellWords(v, 'containerCmd')).transform((v) => shellWords(v, 'containerCmd')), z.array(z.string().min(1)).min(1)]),
+    () => z.union([checked((v) => shellWords(v, 'containerCmd')).transform((v) => shellWords(v, 'containerCmd')), z.array(z.string().regex(/^[^\0]*$/, 'no NUL bytes')).min(1).refine((w) => !(w[0] ?? '').startsWith('-') && w[0] !== '', 'the first word is the program, not an option or empty')]),
   ),
 };
 

@@ -56,6 +56,8 @@ describe('--container-image / --container-cmd options', () => {
     expect(profileSchema().parse({ containerCmd: "apptainer exec --nv '/i/a b.sif'" }).containerCmd).toEqual(['apptainer', 'exec', '--nv', '/i/a b.sif']);
     expect(profileSchema().parse({ containerCmd: ['apptainer', 'exec', 'x.sif'] }).containerCmd).toEqual(['apptainer', 'exec', 'x.sif']);
     expect(profileSchema().safeParse({ containerCmd: 'a; b' }).success).toBe(false);
+    expect(profileSchema().safeParse({ containerCmd: ['--nv', 'x.sif'] }).success).toBe(false);
+    expect(profileSchema().safeParse({ containerCmd: [] }).success).toBe(false);
     expect(profileSchema().safeParse({ containerImage: 'a b' }).success).toBe(false);
   });
 });
