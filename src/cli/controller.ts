@@ -4,8 +4,8 @@ import { UsageError } from '../core/errors.js';
 import type { Plan } from '../core/types.js';
 import { runController } from '../controller/controller.js';
 import { localLauncher } from '../launchers/local.js';
-import { srunLauncher } from '../launchers/srun.js';
-import { rayslPaths } from './paths.js';
+import { srunLauncher, type SrunContainer } from '../launchers/srun.js';
+import { packageRoot, rayslPaths } from './paths.js';
 import { testFaults } from './test-faults.js';
 
 /** The plan arrives as JSON on argv (it is in the sbatch script anyway; it holds no secret). */
@@ -22,6 +22,12 @@ export function parsePlanArg(text: string): Plan {
     });
   }
   return plan;
+}
+
+/** `--container-image`: pyxis mounts raysl's node binary and package root at their host paths. */
+function containerOf(plan: Plan, paths: { node: string }): { container?: SrunContainer } {
+  const c = plan.container;
+  return c !== undefined && 'image' in c ? { container: { image: c.image, hostPaths: [paths.node, packageRoot()] } } : {};
 }
 
 // Hidden: the last line of the batch script runs it on the head node.
@@ -41,7 +47,7 @@ export const registerController: Register = (program, app) => {
         stderr: app.io.stderr,
         now: app.io.now,
         cwd: app.io.cwd,
-        launcher: opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env }),
+        launcher: opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env, ...containerOf(plan, paths) }),
         agentArgv: [paths.node, paths.raysl, 'agent'],
         faults: testFaults(app.io.env),
       });

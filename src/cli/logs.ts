@@ -1,22 +1,27 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 /**
  * `raysl logs <jobid>`: the entrypoint's output by default, one node's agent log with --node, the
- * controller's with --controller. --follow keeps printing until the job is over (fs.watch + a
- * backoff poll, so it works on NFS too).
+ * controller's with --controller, the runtime's own kept logs with --runtime (listed, or one printed).
+ * --follow keeps printing until the job is over (fs.watch + a backoff poll, so it works on NFS too).
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
-import type { Register } from './app.js';
+import { globalsOf, type Register } from './app.js';
 import { jobIdOrLatest, jobOver, jobRoot, locateJob, lookJob, readStatus } from './jobs.js';
 import { readFrom, tailFile } from './tail.js';
+import { formatKept, keptRuntimeLogs, nodesWithRuntimeLogs, noneHint, pickKeptFile } from './runtime-logs.js';
+import { writeJson, type Io } from './io.js';
+import type { JobPaths } from '../core/jobdir.js';
 
 export const registerLogs: Register = (program, app) => {
   program
     .command('logs')
-    .description("print a job's logs: the entrypoint's output (default), an agent's, or the controller's")
+    .description("print a job's logs: the entrypoint's output (default), an agent's, the controller's, or the runtime's kept logs")
     .argument('[jobid]', 'Slurm job id or local-<time>-<pid> (default: the newest job in the job dir)')
     .option('--node <name>', "that node's agent log (agent-<node>.log)")
     .option('--controller', "the controller's log")
+    .option('--runtime [file]', "the runtime's own logs kept at teardown (Ray's session logs): list them, or print one (raylet.out or its listed path; needs --node)")
     .option('-f, --follow', 'keep printing as the log grows, until the job is over')
     .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)')
     .addHelpText(
@@ -26,12 +31,19 @@ Examples:
   $ raysl logs 1234                   # entrypoint output so far
   $ raysl logs 1234 --follow          # and everything after, until the job ends
   $ raysl logs 1234 --node node3      # node3's agent (and its runtime)
-  $ raysl logs 1234 --controller      # joins, teardown, errors`,
+  $ raysl logs 1234 --controller      # joins, teardown, errors
+  $ raysl logs 1234 --runtime         # every node's kept Ray logs: node, bytes, path
+  $ raysl logs 1234 --node node3 --runtime raylet.out`,
     )
-    .action(async (id: string | undefined, opts: { node?: string; controller?: boolean; follow?: boolean; jobDir?: string }, _c: Command) => {
+    .action(async (id: string | undefined, opts: { node?: string; controller?: boolean; runtime?: string | true; follow?: boolean; jobDir?: string }, command: Command) => {
       const io = app.io;
       if (opts.node !== undefined && opts.controller) {
         throw new UsageError('--node and --controller name different logs: received both', { hint: 'pick one; without either you get the entrypoint output' });
+      }
+      if (opts.runtime !== undefined && (opts.controller || opts.follow)) {
+        throw new UsageError(`--runtime with ${opts.controller ? '--controller' : '--follow'}: the runtime's logs are kept once, at teardown`, {
+          hint: 'use --runtime alone (with --node for one node); follow a running node with --node <name> --follow',
+        });
       }
       const root = await jobRoot(opts.jobDir, io);
       const job = await locateJob(jobIdOrLatest(id, root), root, io);
@@ -40,6 +52,7 @@ Examples:
           hint: 'pass --job-dir with the directory the job was submitted with, or list jobs with `raysl ls --all`',
         });
       }
+      if (opts.runtime !== undefined) return printRuntimeLogs(job, opts.node, opts.runtime, globalsOf(command).json === true, io);
       const file = opts.controller ? job.paths.controllerLog : opts.node !== undefined ? job.paths.agentLog(opts.node) : job.paths.entrypointLog;
       const write = (b: Buffer) => void io.stdout.write(b);
       if (!opts.follow) {
@@ -61,3 +74,22 @@ Examples:
       await tail.stop();
     });
 };
+
+/** --runtime: the listing (all nodes, or --node's), or with a file name that node's file. */
+async function printRuntimeLogs(job: { jobId: string; paths: JobPaths }, node: string | undefined, file: string | true, json: boolean, io: Io): Promise<void> {
+  const status = readStatus(job.paths);
+  if (node !== undefined && status && !status.nodes.some((n) => n.name === node)) {
+    throw new UsageError(`job ${job.jobId} has no node ${node}`, { hint: `its nodes: ${status.nodes.map((n) => n.name).join(', ')}` });
+  }
+  const kept = keptRuntimeLogs(job.paths, node !== undefined ? [node] : nodesWithRuntimeLogs(job.paths));
+  if (file !== true) {
+    if (node === undefined) throw new UsageError(`--runtime ${file}: which node's? received no --node`, { hint: `e.g. raysl logs ${job.jobId} --node <name> --runtime ${file}` });
+    await readFrom(join(job.paths.runtimeLogs(node), pickKeptFile(kept, node, file, job.jobId)), 0, (b) => void io.stdout.write(b));
+    return;
+  }
+  if (json) return writeJson(io, { jobId: job.jobId, dir: join(job.paths.dir, 'runtime-logs'), files: kept });
+  if (kept.length === 0) {
+    throw new UsageError(`job ${job.jobId} kept no runtime logs${node !== undefined ? ` for node ${node}` : ''}`, { hint: noneHint(job.jobId, node) });
+  }
+  io.stdout.write(formatKept(kept));
+}

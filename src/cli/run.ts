@@ -57,6 +57,11 @@ Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
         hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl submit for more nodes`,
       });
     }
+    if (cli.containerImage !== undefined) {
+      throw new UsageError(`--container-image ${cli.containerImage}: run --local has no srun, and pyxis images run only as srun steps`, {
+        hint: 'use raysl submit for --container-image, or --container-cmd "apptainer exec ..." (a wrapper) under run --local',
+      });
+    }
     ensureJobDir(cli.jobDir);
     // A simulated node has exactly the memory it was given: tell the runtime so (Ray would otherwise
     // size its object store from the host's memory).

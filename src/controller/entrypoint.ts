@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { Plan } from '../core/types.js';
+import { wrapperPrefix } from '../core/container.js';
 import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
 
 export interface RunningEntrypoint {
@@ -16,19 +17,21 @@ export interface RunningEntrypoint {
   stop(graceMs: number): Promise<ExitInfo>;
 }
 
+/** The entrypoint's argv, after `--container-cmd`'s wrapper if any. */
 export function entrypointArgv(plan: Plan): string[] {
-  return [...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args];
+  return [...wrapperPrefix(plan.container), ...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args];
 }
 
 export function startEntrypoint(opts: {
-  plan: Plan;
+  /** entrypointArgv(plan), or the launcher's step around it. */
+  argv: readonly string[];
   env: NodeJS.ProcessEnv;
   cwd: string;
   logPath: string;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }): RunningEntrypoint {
-  const [cmd, ...args] = entrypointArgv(opts.plan);
+  const [cmd, ...args] = opts.argv;
   if (cmd === undefined) throw new Error('entrypoint argv is empty');
   const log = createWriteStream(opts.logPath, { flags: 'a' });
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

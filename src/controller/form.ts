@@ -62,7 +62,7 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
     customResources: customResourcesFor(plan.resources, { index: nodes.indexOf(slot.name), role: slot.role }),
     rayAuth: plan.rayAuth,
     tokenFile: paths.token,
-    runtimeLogDir: join(paths.dir, 'runtime-logs', slot.name),
+    runtimeLogDir: paths.runtimeLogs(slot.name),
     ...(plan.preflight !== undefined ? { preflight: plan.preflight } : {}),
   });
   const agents = new AgentRegistry(slots, welcome);

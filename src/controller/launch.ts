@@ -9,6 +9,7 @@ import type { AgentRegistry } from './agents.js';
 import type { Placement } from './allocate.js';
 import type { Job } from './job.js';
 import { JOIN_TIMEOUT_ENV, TOKEN_ENV } from '../core/env-names.js';
+import { wrapperPrefix } from '../core/container.js';
 
 /** Starts an agent on every node; pushes the leftovers sweep, then the agents, on the teardown stack. */
 export async function launchAgents(job: Job, placed: Placement, agents: AgentRegistry, controllerAddress: string, token: string): Promise<void> {
@@ -26,7 +27,7 @@ export async function launchAgents(job: Job, placed: Placement, agents: AgentReg
   const launched = await edges.launcher.launch({
     jobId,
     targets: placed.slots.map((s) => ({ node: s.name, role: s.role, address: s.address, log: s.log })),
-    agentArgv: edges.agentArgv,
+    agentArgv: [...wrapperPrefix(plan.container), ...edges.agentArgv],
     controller: controllerAddress,
     env: agentEnv,
     perNode: plan.perNode,

@@ -47,6 +47,15 @@ export interface LaunchedAgents {
   pids(): number[];
 }
 
+/** Where the entrypoint runs: the head node, its working dir and script, the job dir, the GPUs per node. */
+export interface EntrypointAt {
+  head: string;
+  cwd: string;
+  entrypoint: string;
+  jobDir: string;
+  gpus: number;
+}
+
 export interface Launcher {
   name: LauncherName;
   /**
@@ -70,4 +79,9 @@ export interface Launcher {
    * the allocation ends) but removes the dirs on nodes whose agent did not end cleanly.
    */
   sweep?(jobId: string, dirs: string[], boundMs: number): Promise<number>;
+  /**
+   * The argv that runs the entrypoint's `argv` (already after `--container-cmd`'s wrapper): the srun
+   * launcher under `--container-image` makes it a pyxis step on the head; absent: `argv` itself.
+   */
+  entrypointStep?(at: EntrypointAt, argv: string[]): string[];
 }

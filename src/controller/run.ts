@@ -10,7 +10,7 @@ import type { ExitInfo } from '../proc/terminate.js';
 import type { AgentRegistry } from './agents.js';
 import type { Placement } from './allocate.js';
 import { signalNumber } from './classify.js';
-import { exitCodeOf, startEntrypoint } from './entrypoint.js';
+import { entrypointArgv, exitCodeOf, startEntrypoint } from './entrypoint.js';
 import type { Cluster } from './form.js';
 import type { Job } from './job.js';
 import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
@@ -42,9 +42,11 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
     ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
     ...plan.env,
   });
-  const entry = startEntrypoint({ plan, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
+  const own = entrypointArgv(plan);
+  const argv = edges.launcher.entrypointStep?.({ head, cwd: edges.cwd, entrypoint: plan.entrypoint.path, jobDir: paths.dir, gpus: plan.perNode.gpus }, own) ?? own;
+  const entry = startEntrypoint({ argv, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
   job.teardown.push({ name: 'entrypoint', run: async () => void (await entry.stop(graceMs)), hurry: () => void entry.stop(0), boundMs: 2 * graceMs + 5000 });
-  log(`entrypoint started (pid ${entry.pid}): ${[...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args].join(' ')}`);
+  log(`entrypoint started (pid ${entry.pid}): ${argv.join(' ')}`);
   // the head's agent shares this machine: should this controller die, it stops the entrypoint's group
   if (entry.pid !== undefined) agents.send(head, { t: 'entrypoint', pgid: entry.pid });
   status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));

@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { parsePreflightMin } from './preflight.js';
 import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
 import type { JobOptions } from './types.js';
+import { parseContainerImage, shellWords } from './container.js';
 import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
 
 export type JobOptionKey = keyof JobOptions;
@@ -189,6 +190,18 @@ export const jobOptions: OptionTable = {
     false,
     (raw, what, one) => parsePreflightMin(stringOf(raw, what, one)),
     () => checked(parsePreflightMin).transform(parsePreflightMin),
+  ),
+  containerImage: option(
+    { flags: '--container-image <image>', description: 'run agents and entrypoint in this pyxis/enroot image (srun --container-image)', oneLine: true },
+    false,
+    (raw, what, one) => parseContainerImage(stringOf(raw, what, one), what),
+    () => checked(parseContainerImage).transform((v) => v.trim()),
+  ),
+  containerCmd: option(
+    { flags: '--container-cmd <command>', description: 'wrapper put before the agent\'s and entrypoint\'s command, e.g. "apptainer exec --nv img.sif"', oneLine: true },
+    false,
+    (raw, what, one) => shellWords(stringOf(raw, what, one), what),
+    () => z.union([checked((v) => shellWords(v, 'containerCmd')).transform((v) => shellWords(v, 'containerCmd')), z.array(z.string().regex(/^[^\0]*$/, 'no NUL bytes')).min(1).refine((w) => !(w[0] ?? '').startsWith('-') && w[0] !== '', 'the first word is the program, not an option or empty')]),
   ),
 };
 

@@ -10,6 +10,7 @@
  *   entrypoint.log       the entrypoint's stdout and stderr, interleaved as they arrived
  *   token                the job's secret for the control server (mode 0600)
  *   ports.json           the job's port block and control address ({ base, size, controller })
+ *   runtime-logs/<node>/ the runtime's own logs, copied from node-local disk at teardown (bounded)
  */
 import { AGENT_ENDING_SUFFIX } from './agent-ending.js';
 import { UsageError } from './errors.js';
@@ -25,6 +26,8 @@ export interface JobPaths {
   agentLog: (node: string) => string;
   /** agent-<node>.ending.json (core/agent-ending.ts). */
   agentEnding: (node: string) => string;
+  /** Where a node's runtime logs are kept at teardown (Ray's session logs). */
+  runtimeLogs: (node: string) => string;
 }
 
 // Job ids and node names become file names: refuse anything that could escape the job dir.
@@ -73,6 +76,10 @@ export function jobPaths(jobDirRoot: string, jobId: string): JobPaths {
     agentEnding: (node: string) => {
       assertSafeName('node name', node);
       return joinPath(dir, `agent-${node}${AGENT_ENDING_SUFFIX}`);
+    },
+    runtimeLogs: (node: string) => {
+      assertSafeName('node name', node);
+      return joinPath(dir, 'runtime-logs', node);
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { chooseRuntime, entrypointKind, interpreterFor } from './entrypoint.js';
 import { UsageError } from './errors.js';
+import { containerPlan } from './container.js';
 import { portLayout, portRange } from './ports.js';
 import { PREFLIGHT_DEFAULTS } from './preflight.js';
 import { assertNoNewline, parseMemMb, parseTimeLimit } from './option-values.js';
@@ -224,6 +225,8 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   };
   if (spec.iface !== undefined) plan.iface = spec.iface;
   if (spec.preflight === true || spec.preflightMin !== undefined) plan.preflight = { ...(spec.preflightMin ?? PREFLIGHT_DEFAULTS) };
+  const container = containerPlan(spec.containerImage, spec.containerCmd);
+  if (container !== undefined) plan.container = container;
   if (spec.resources !== undefined && spec.resources.length > 0) {
     checkGrants(spec.resources, spec.nodes);
     plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));

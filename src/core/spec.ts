@@ -6,6 +6,7 @@
 import { flagName, jobOptionKeys, jobOptionTable, type JobOptionKey } from './job-options.js';
 import { assertNoNewline, parseMemMb, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
 import { UsageError } from './errors.js';
+import { containerPlan } from './container.js';
 import type { JobOptions, JobSpec } from './types.js';
 
 // what the spec tests have always imported from here
@@ -77,6 +78,7 @@ export function buildSpec(entrypoint: string, args: readonly string[], input: Jo
   if (input.minNodes !== undefined && (input.minNodes < 1 || input.minNodes > nodes)) {
     throw usage('--min-nodes', `a number from 1 to --nodes (${nodes})`, input.minNodes, `e.g. --min-nodes ${nodes}`);
   }
+  containerPlan(input.containerImage, input.containerCmd); // both at once is refused here
   return {
     entrypoint,
     args: [...args],

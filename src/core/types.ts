@@ -60,7 +60,14 @@ export interface JobOptions {
   preflight?: boolean;
   /** The preflight's thresholds (implies preflight). */
   preflightMin?: PreflightMin;
+  /** pyxis/enroot image every agent and the entrypoint run in (srun --container-image). */
+  containerImage?: string;
+  /** Wrapper argv put before the agent's and the entrypoint's argv, e.g. ["apptainer", "exec", "--nv", "img.sif"]. */
+  containerCmd?: string[];
 }
+
+/** How agents and the entrypoint enter a container: a pyxis image, or a wrapper command. */
+export type ContainerPlan = { image: string } | { cmd: string[] };
 
 /** The options buildSpec gives a default (or, for joinTimeout, a new name); the rest pass through as given. */
 export type DefaultedOption = 'nodes' | 'sbatchArgs' | 'runtime' | 'joinTimeout' | 'jobDir' | 'setup' | 'env';
@@ -173,6 +180,8 @@ export interface Plan {
   resources?: ResourceGrant[];
   /** Each node checks itself against these before its runtime starts; absent without --preflight. */
   preflight?: PreflightMin;
+  /** Container the agents and the entrypoint run in; absent: on the host. */
+  container?: ContainerPlan;
   /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
   sbatch: Array<[string, string]>;
   /** Extra sbatch arguments from --sbatch-arg, validated. */

@@ -24,7 +24,8 @@ import { listJobs } from '../slurm/squeue.js';
 import { srunArgv } from '../slurm/srun.js';
 import type { SlurmRunOptions } from '../slurm/exec.js';
 import { exitOf, KILL_WAIT_MS, terminate, type Escalation, type ExitInfo } from '../proc/terminate.js';
-import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from '../controller/launcher.js';
+import type { AgentExit, EntrypointAt, LaunchedAgents, Launcher, LaunchRequest } from '../controller/launcher.js';
+import { pyxisFlags } from '../core/container.js';
 
 /** Job states in which a job's processes may hold its ports. */
 const HOLDING_STATES = ['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'STOPPED'];
@@ -32,8 +33,15 @@ const HOLDING_STATES = ['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'ST
 /** srun's forced termination needs the second SIGINT within 1 s of the first, but after srun handled it. */
 const SECOND_SIGINT_MS = 200;
 
+/** `--container-image`: the image, and the host paths raysl itself runs from (node binary, package root). */
+export interface SrunContainer {
+  image: string;
+  hostPaths: string[];
+}
+
 export interface SrunLauncherOptions {
   env: NodeJS.ProcessEnv;
+  container?: SrunContainer;
   /** Injected Slurm runner (tests). */
   slurm?: SlurmRunOptions;
 }
@@ -86,12 +94,13 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
     async releaseBlock() {},
     async launch(req) {
       log = req.log;
-      const launched = launchSteps(req);
+      const launched = launchSteps(req, opts.container && containerFlags(opts.container, opts.env, [dirname(agentLogPattern(req.targets))]));
       launched.onExit((e) => {
         if (e.code !== 0 || e.signal !== null) for (const n of e.nodes) unclean.add(n);
       });
       return launched;
     },
+    ...(opts.container !== undefined ? { entrypointStep: (at: EntrypointAt, argv: string[]) => entrypointStep(at, containerFlags(opts.container as SrunContainer, opts.env, [at.jobDir, at.cwd, dirname(at.entrypoint)]), argv) } : {}),
     // processes: the job's cgroup ends them with the allocation; dirs: only where an agent could not
     async sweep(_jobId, dirs, boundMs) {
       if (unclean.size === 0 || dirs.length === 0) return 0;
@@ -101,6 +110,29 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
       return 0;
     },
   };
+}
+
+/**
+ * pyxis flags for a step: the image, and at the same paths inside it the job dir, node-local scratch
+ * (raysl's per-job dirs and Ray's temp dir live under TMPDIR or /tmp), raysl's own install and `extra`.
+ */
+export function containerFlags(c: SrunContainer, env: NodeJS.ProcessEnv, extra: string[]): string[] {
+  const tmpRoots = [...new Set([env['TMPDIR'] || '/tmp', '/tmp'])];
+  return pyxisFlags(c.image, [...extra, ...tmpRoots, ...c.hostPaths]);
+}
+
+/** Pure: the srun step that runs the entrypoint's argv in the head's container (one task, the node's GPUs, its working dir). */
+export function entrypointStep(at: EntrypointAt, flags: string[], argv: string[]): string[] {
+  return srunArgv({
+    nodes: 1,
+    nodelist: at.head,
+    ntasksPerNode: 1,
+    gpusPerNode: at.gpus,
+    overlap: true,
+    jobName: 'raysl-entrypoint',
+    extra: ['--kill-on-bad-exit=0', '--input=none', ...flags, `--container-workdir=${at.cwd}`],
+    command: argv,
+  });
 }
 
 /** One srun step on `nodes` that removes `dirs` (raysl's own per-job paths), bounded. */
@@ -158,7 +190,7 @@ export interface AgentStep {
 }
 
 /** Pure: the (at most two) srun command lines that start every agent of the job. */
-export function agentSteps(req: Pick<LaunchRequest, 'targets' | 'agentArgv' | 'controller' | 'perNode'>): AgentStep[] {
+export function agentSteps(req: Pick<LaunchRequest, 'targets' | 'agentArgv' | 'controller' | 'perNode'>, container: string[] = []): AgentStep[] {
   const output = agentLogPattern(req.targets);
   const head = req.targets.filter((t) => t.role === 'head').map((t) => t.node);
   const workers = req.targets.filter((t) => t.role === 'worker').map((t) => t.node);
@@ -175,7 +207,7 @@ export function agentSteps(req: Pick<LaunchRequest, 'targets' | 'agentArgv' | 'c
       output,
       // a lost worker must not take the others down (--continue-on-node-loss decides, not srun);
       // agent output lands in the per-node log, appended next to what the agent itself writes
-      extra: ['--kill-on-bad-exit=0', '--open-mode=append', '--input=none'],
+      extra: ['--kill-on-bad-exit=0', '--open-mode=append', '--input=none', ...container],
       command: [...req.agentArgv, '--controller', req.controller, '--role', role],
     }),
   });
@@ -190,10 +222,10 @@ interface RunningStep {
   exited: Promise<ExitInfo>;
 }
 
-function launchSteps(req: LaunchRequest): LaunchedAgents {
+function launchSteps(req: LaunchRequest, container?: string[]): LaunchedAgents {
   const listeners: Array<(e: AgentExit) => void> = [];
   const seen: AgentExit[] = [];
-  const running: RunningStep[] = agentSteps(req).map((step) => {
+  const running: RunningStep[] = agentSteps(req, container).map((step) => {
     const [cmd, ...args] = step.argv;
     const child = spawn(cmd as string, args, { env: req.env, stdio: ['ignore', 'ignore', 'pipe'] });
     // srun's own complaints (step creation, task failures) belong in the controller log

@@ -10,6 +10,7 @@ import { describeLayout } from '../core/ports.js';
 import { UsageError } from '../core/errors.js';
 import { assertNoNewline } from '../core/option-values.js';
 import { describeGrant } from '../core/resources.js';
+import { wrapperPrefix } from '../core/container.js';
 import type { NodeResources, Plan } from '../core/types.js';
 import { sbatchQuote, shellJoin, shellQuote } from './quote.js';
 
@@ -78,7 +79,23 @@ export function renderSbatch(plan: Plan, ctx: RenderContext): string {
     envKeys: Object.keys(plan.env),
     runtimeCommands: ctx.runtimeCommands ?? [],
     resourceLines: (plan.resources ?? []).map(describeGrant),
+    containerLines: describeContainer(plan, ctx),
   });
+}
+
+/** What `--container-image` / `--container-cmd` make of the agent and entrypoint commands, for the script's header. */
+export function describeContainer(plan: Plan, ctx: Pick<RenderContext, 'node' | 'raysl'>): string[] {
+  const c = plan.container;
+  if (c === undefined) return [];
+  const entry = shellJoin([...wrapperPrefix(c), ...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args]);
+  if ('cmd' in c) {
+    return [`agents:     ${shellJoin([...c.cmd, ctx.node, ctx.raysl, 'agent'])} --controller <host:port> --role <head|worker>`, `entrypoint: ${entry}`];
+  }
+  return [
+    `pyxis image ${shellQuote(c.image)}, host networking; each agent step and the entrypoint's step (srun on the head) gets`,
+    `  ${shellJoin([`--container-image=${c.image}`])} --container-mounts=<job dir>,<$TMPDIR>,/tmp,${shellQuote(ctx.node)},<raysl package root> (each at its host path)`,
+    `entrypoint: ${entry} (--container-workdir=<submit dir>)`,
+  ];
 }
 
 /** The sbatch command that submits a rendered script; every option lives in the script itself. */

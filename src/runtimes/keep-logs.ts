@@ -3,14 +3,17 @@
  * worker logs into <temp-dir>/session_*\/logs on node-local disk, which raysl removes at teardown.
  * Before that, the logs are copied into the job dir (a shared filesystem), bounded: each file keeps
  * at most its last `perFileBytes` (the end of a log says why a process died), and the copy stops at
- * `totalBytes` per node, smallest files first so that many short logs are not crowded out by one
- * chatty one. What was cut is listed in TRUNCATED.txt beside the copies.
+ * `totalBytes` per node, newest files first (last modified: the daemons' own logs are written until
+ * teardown, and the worker that failed last is what one looks for; old idle workers' logs go first).
+ * What was cut, and the limits, are written to TRUNCATED.txt beside the copies.
  */
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-export const KEEP_PER_FILE_BYTES = 1024 * 1024;
-export const KEEP_TOTAL_BYTES = 16 * 1024 * 1024;
+export const KEEP_PER_FILE_BYTES = 8 * 1024 * 1024;
+export const KEEP_TOTAL_BYTES = 64 * 1024 * 1024;
+/** The note beside the copies when a bound was hit. */
+export const TRUNCATED_NOTE = 'TRUNCATED.txt';
 
 export interface KeptLogs {
   files: number;
@@ -19,7 +22,14 @@ export interface KeptLogs {
   cut: string[];
 }
 
-function regularFiles(dir: string): Array<{ path: string; size: number }> {
+export interface LogFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Every regular file under `dir` (no symlinks, sockets or fifos), with size and last write; none if `dir` is missing. */
+export function regularFiles(dir: string): LogFile[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -31,7 +41,8 @@ function regularFiles(dir: string): Array<{ path: string; size: number }> {
     if (e.isDirectory()) return regularFiles(p);
     if (!e.isFile()) return []; // sockets, fifos
     try {
-      return [{ path: p, size: statSync(p).size }];
+      const st = statSync(p);
+      return [{ path: p, size: st.size, mtimeMs: st.mtimeMs }];
     } catch {
       return [];
     }
@@ -52,7 +63,7 @@ function tail(path: string, size: number, bytes: number): Buffer {
 
 /** Copies the logs under `srcDirs` into `dest` (relative paths kept), within the bounds. */
 export function keepLogs(srcRoot: string, srcDirs: string[], dest: string, bounds = { perFileBytes: KEEP_PER_FILE_BYTES, totalBytes: KEEP_TOTAL_BYTES }): KeptLogs {
-  const files = srcDirs.flatMap(regularFiles).sort((a, b) => a.size - b.size || a.path.localeCompare(b.path));
+  const files = srcDirs.flatMap(regularFiles).sort((a, b) => b.mtimeMs - a.mtimeMs || a.path.localeCompare(b.path));
   const kept: KeptLogs = { files: 0, bytes: 0, cut: [] };
   for (const f of files) {
     const rel = relative(srcRoot, f.path);
@@ -76,7 +87,8 @@ export function keepLogs(srcRoot: string, srcDirs: string[], dest: string, bound
   }
   if (kept.cut.length > 0) {
     mkdirSync(dest, { recursive: true });
-    writeFileSync(join(dest, 'TRUNCATED.txt'), kept.cut.join('\n') + '\n');
+    const limits = `raysl keeps each file's last ${bounds.perFileBytes} bytes and at most ${bounds.totalBytes} bytes per node, newest files first; cut here:`;
+    writeFileSync(join(dest, TRUNCATED_NOTE), [limits, ...kept.cut].join('\n') + '\n');
   }
   return kept;
 }

@@ -69,6 +69,9 @@ const cases: Case[] = [
     args: HOSTILE_ARGS,
     facts: cpu,
   },
+  // --container-image / --container-cmd: neither pyxis nor apptainer runs on the test cluster, so these goldens are what reviews them
+  { name: 'container-image', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', containerImage: 'nvcr.io#nvidia/pytorch:24.01-py3' }, facts: gpu },
+  { name: 'container-cmd', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', containerCmd: ['apptainer', 'exec', '--nv', '--bind', '/scratch/alice data', '/images/ray 2.60.sif'] }, facts: gpu },
 ];
 
 function planFor(c: Case): Plan {

@@ -22,6 +22,7 @@ const JOB_OPTION_KEYS: { [K in keyof Required<JobOptions>]: true } = {
   cpusPerTask: true, mem: true, exclusive: true, constraint: true, reservation: true, output: true, sbatchArgs: true,
   runtime: true, joinTimeout: true, jobDir: true, setup: true, env: true, python: true, iface: true, continueOnNodeLoss: true,
   rayAuth: true, resources: true, preflight: true, preflightMin: true,
+  containerImage: true, containerCmd: true,
 };
 const EVERY_JOB_OPTION = Object.keys(JOB_OPTION_KEYS) as (keyof JobOptions)[];
 
