@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import type { Plan } from '../core/types.js';
+import type { PlanEntrypoint } from '../core/types.js';
 import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
 
 export interface RunningEntrypoint {
@@ -16,19 +16,20 @@ export interface RunningEntrypoint {
   stop(graceMs: number): Promise<ExitInfo>;
 }
 
-export function entrypointArgv(plan: Plan): string[] {
-  return [...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args];
+export function entrypointArgv(entrypoint: PlanEntrypoint): string[] {
+  return [...entrypoint.interpreter, entrypoint.path, ...entrypoint.args];
 }
 
+/** Starts argv (the plan's entrypoint, or a `raysl exec` command) as the job's entrypoint runs. */
 export function startEntrypoint(opts: {
-  plan: Plan;
+  argv: string[];
   env: NodeJS.ProcessEnv;
   cwd: string;
   logPath: string;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }): RunningEntrypoint {
-  const [cmd, ...args] = entrypointArgv(opts.plan);
+  const [cmd, ...args] = opts.argv;
   if (cmd === undefined) throw new Error('entrypoint argv is empty');
   const log = createWriteStream(opts.logPath, { flags: 'a' });
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -1,6 +1,7 @@
 /**
  * Run: the user's entrypoint on the head, once the cluster formed, until it exits or the job is
  * stopped (a signal, a lost node): then it is stopped (TERM, grace, KILL) and its exit is kept.
+ * A plan without an entrypoint (`raysl up`) holds the cluster for `raysl exec` instead (hold.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import type { ExitInfo } from '../proc/terminate.js';
 import type { AgentRegistry } from './agents.js';
 import type { Placement } from './allocate.js';
 import { signalNumber } from './classify.js';
-import { exitCodeOf, startEntrypoint } from './entrypoint.js';
+import { entrypointArgv, exitCodeOf, startEntrypoint } from './entrypoint.js';
+import { hold } from './hold.js';
 import type { Cluster } from './form.js';
 import type { Job } from './job.js';
 import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
@@ -24,13 +26,35 @@ export interface RunEnd {
 }
 
 export async function run(job: Job, placed: Placement, cluster: Cluster): Promise<RunEnd> {
-  const { plan, edges, jobId, head, paths, log, graceMs } = job;
-  const { status, headAddress } = placed;
+  const { plan, edges, head, paths, log, graceMs } = job;
+  const { status } = placed;
+  const { agents } = cluster;
+  const entryEnv = entrypointEnv(job, placed, cluster);
+  if (plan.entrypoint === null) return hold(job, placed, cluster, entryEnv);
+  const argv = entrypointArgv(plan.entrypoint);
+  const entry = startEntrypoint({ argv, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
+  job.teardown.push({ name: 'entrypoint', run: async () => void (await entry.stop(graceMs)), hurry: () => void entry.stop(0), boundMs: 2 * graceMs + 5000 });
+  log(`entrypoint started (pid ${entry.pid}): ${argv.join(' ')}`);
+  // the head's agent shares this machine: should this controller die, it stops the entrypoint's group
+  if (entry.pid !== undefined) agents.send(head, { t: 'entrypoint', pgid: entry.pid });
+  status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));
+
+  const end = await Promise.race([entry.exited.then((exit): RunEnd => ({ exit })), job.stop.stopped.then((stoppedBy) => ({ stoppedBy }))]);
+  const exit = 'exit' in end ? end.exit : await entry.stop(graceMs);
+  log(`entrypoint ${end.stoppedBy ? 'stopped' : 'exited'} (${exit.signal ? `killed by ${exit.signal}` : `code ${exit.code}`})`);
+  status.update((s) => withPhase(s, edges.now(), { phase: 'entrypoint-exited', code: exitCodeOf(exit, signalNumber) }));
+  return { exit, ...(end.stoppedBy ? { stoppedBy: end.stoppedBy } : {}) };
+}
+
+/** What the entrypoint (and every `raysl exec` command) sees: the job's address, token, nodes, ports and the runtime's own variables. */
+function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.ProcessEnv {
+  const { plan, edges, jobId, paths, log } = job;
+  const { headAddress } = placed;
   const { agents, block, controllerAddress, token } = cluster;
   const nodes = nodesEnv(agents.joinedNodes(), join(paths.dir, 'nodes.json'));
   writeFileSync(join(paths.dir, 'nodes.json'), nodes.json + '\n', { mode: 0o644 });
   if (nodes.tooLong) log(`RAYSL_NODES left out of the entrypoint's environment (${nodes.json.length} bytes); RAYSL_NODES_FILE names it`);
-  const entryEnv: NodeJS.ProcessEnv = withoutUnset({
+  return withoutUnset({
     ...edges.env,
     [ADDRESS_ENV]: controllerAddress,
     [TOKEN_ENV]: token,
@@ -42,18 +66,6 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
     ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
     ...plan.env,
   });
-  const entry = startEntrypoint({ plan, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
-  job.teardown.push({ name: 'entrypoint', run: async () => void (await entry.stop(graceMs)), hurry: () => void entry.stop(0), boundMs: 2 * graceMs + 5000 });
-  log(`entrypoint started (pid ${entry.pid}): ${[...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args].join(' ')}`);
-  // the head's agent shares this machine: should this controller die, it stops the entrypoint's group
-  if (entry.pid !== undefined) agents.send(head, { t: 'entrypoint', pgid: entry.pid });
-  status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));
-
-  const end = await Promise.race([entry.exited.then((exit): RunEnd => ({ exit })), job.stop.stopped.then((stoppedBy) => ({ stoppedBy }))]);
-  const exit = 'exit' in end ? end.exit : await entry.stop(graceMs);
-  log(`entrypoint ${end.stoppedBy ? 'stopped' : 'exited'} (${exit.signal ? `killed by ${exit.signal}` : `code ${exit.code}`})`);
-  status.update((s) => withPhase(s, edges.now(), { phase: 'entrypoint-exited', code: exitCodeOf(exit, signalNumber) }));
-  return { exit, ...(end.stoppedBy ? { stoppedBy: end.stoppedBy } : {}) };
 }
 
 /** The head's runtime address as its agent reported it (a builtin job may start without its head). */

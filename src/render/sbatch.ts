@@ -71,7 +71,7 @@ export function renderSbatch(plan: Plan, ctx: RenderContext): string {
     node: ctx.node,
     raysl: ctx.raysl,
     planJson,
-    entrypointLine: shellJoin([...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args]),
+    entrypointLine: plan.entrypoint ? shellJoin([...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args]) : 'none (raysl up): the cluster holds for raysl exec until raysl down or the time limit',
     perNode: describeResources(plan.perNode),
     aggregate: `${describeResources(plan.aggregate)} over ${plan.nodes} node${plan.nodes === 1 ? '' : 's'}`,
     portLines: describeLayout(plan.portLayout).split('\n').filter((l) => l.trim() !== ''),
