@@ -40,22 +40,20 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-export const registerCancel: Register = (program, app) => {
-  program
-    .command('cancel')
-    .description('stop a job: the controller tears the cluster down in order, then Slurm ends the job')
+/** The job id and the flags cancel and down share (both stop a job through cancelJob). */
+export function stopCommand(program: Command, name: string, description: string, help: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .addHelpText('after', help)
     .argument('<jobid>', 'Slurm job id or local-<time>-<pid>')
-    .option('--grace <sec>', `seconds to wait for the orderly teardown before scancel forces it (default ${DEFAULT_CANCEL_GRACE_SEC})`)
-    .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  $ raysl cancel 1234
-  $ raysl cancel 1234 --grace 5       # force it after 5 s
-  $ raysl cancel 1234 --json`,
-    )
-    .action(async (id: string, opts: CancelOptions, command: Command) => {
+    .option('--grace <sec>', `seconds to wait for the orderly teardown before it is forced (scancel, or KILL for a local job; default ${DEFAULT_CANCEL_GRACE_SEC})`)
+    .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)');
+}
+
+export const registerCancel: Register = (program, app) => {
+  const help = '\nExamples:\n  $ raysl cancel 1234\n  $ raysl cancel 1234 --grace 5       # force it after 5 s\n  $ raysl cancel 1234 --json';
+  stopCommand(program, 'cancel', 'stop a job: the controller tears the cluster down in order, then Slurm ends the job', help).action(async (id: string, opts: CancelOptions, command: Command) => {
       const { result, said } = await cancelJob(id, opts, app.io);
       if (globalsOf(command).json) return writeJson(app.io, result);
       app.io.stdout.write(said + '\n');

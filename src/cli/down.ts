@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import type { Plan } from '../core/types.js';
 import { globalsOf, type Register } from './app.js';
-import { cancelJob, DEFAULT_CANCEL_GRACE_SEC, type CancelOptions } from './cancel.js';
+import { cancelJob, stopCommand, type CancelOptions } from './cancel.js';
 import { writeJson } from './io.js';
 import { jobRoot, locateJob } from './jobs.js';
 
@@ -24,23 +24,14 @@ function kindOf(planPath: string): 'cluster' | 'job' | 'unknown' {
 }
 
 export const registerDown: Register = (program, app) => {
-  program
-    .command('down')
-    .description('stop a cluster started by raysl up (orderly, as cancel) and wait for its final state')
-    .argument('<jobid>', 'Slurm job id or local-<time>-<pid>')
-    .option('--grace <sec>', `seconds to wait for the orderly teardown before it is forced (default ${DEFAULT_CANCEL_GRACE_SEC})`)
-    .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)')
-    .addHelpText(
-      'after',
-      `
+  const help = `
 Examples:
   $ raysl down 1234
   $ raysl down 1234 --json          # {"jobId":"1234","how":"graceful","state":"succeeded","exitCode":0,...}
   $ raysl down local-1764500000000-4242
 
-Exit code 0 once the cluster is down; 2 for an unknown job or one that is already over.`,
-    )
-    .action(async (id: string, opts: CancelOptions, command: Command) => {
+Exit code 0 once the cluster is down; 2 for an unknown job or one that is already over.`;
+  stopCommand(program, 'down', 'stop a cluster started by raysl up (orderly, as cancel) and wait for its final state', help).action(async (id: string, opts: CancelOptions, command: Command) => {
       const io = app.io;
       const job = await locateJob(id, await jobRoot(opts.jobDir, io), io);
       const kind = kindOf(job.paths.plan);
