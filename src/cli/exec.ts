@@ -61,7 +61,14 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
           if (line.trim() === '') continue;
-          const ev: ExecEvent = parseExecEvent(JSON.parse(line));
+          let ev: ExecEvent;
+          try {
+            ev = parseExecEvent(JSON.parse(line));
+          } catch (err) {
+            reject(new RayslError(`exec on job ${jobId}: the controller sent ${(err as Error).message}`, { exitCode: 70, hint: 'run raysl exec with the raysl version that started the job' }));
+            req.destroy();
+            return;
+          }
           if (ev.e === 'output') (ev.stream === 'stdout' ? io.stdout : io.stderr).write(ev.data);
           else if (ev.e === 'started' && ev.note) io.stderr.write(`raysl: ${ev.note}\n`);
           else if (ev.e === 'exit') end = { code: ev.code, signal: ev.signal, log: ev.log };
