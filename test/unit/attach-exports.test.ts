@@ -16,7 +16,7 @@ describe('attach: export lines for eval', () => {
     const text = exportLines(a);
     expect(text).toContain('unset RAYSL_TOKEN\n');
     expect(text).toMatch(/^# {3}ssh -N -L 8265:10\.0\.0\.1:30005 login1$/m);
-    const r = spawnSync('bash', ['-c', `${text}\nprintf '%s|%s|%s' "$RAYSL_TOKEN_FILE" "$RAY_ADDRESS" "\${RAYSL_TOKEN-unset}"`], { encoding: 'utf8', env: { PATH: process.env.PATH, RAYSL_TOKEN: 'another-jobs' } });
+    const r = spawnSync('bash', ['-c', `${text}\nprintf '%s|%s|%s' "$RAYSL_TOKEN_FILE" "$RAY_ADDRESS" "\${RAYSL_TOKEN-unset}"`], { encoding: 'utf8', env: { ...process.env, RAYSL_TOKEN: 'another-jobs' } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`${odd}/token|10.0.0.1:30001|unset`);
   });
