@@ -87,13 +87,13 @@ export function assertSetupParses(lines: readonly string[]): void {
 }
 
 /** Flags (commander's opts) + config profile + defaults -> validated JobSpec. Flags win over the profile, the profile over defaults. */
-export async function specFromCli(entrypoint: string, args: string[], opts: Record<string, unknown>, io: Io): Promise<JobSpec> {
+export async function specFromCli(entrypoint: string | null, args: string[], opts: Record<string, unknown>, io: Io): Promise<JobSpec> {
   const profile = typeof opts.profile === 'string' ? opts.profile : undefined;
   const { config, files } = await loadConfig(io.cwd, io.env);
   const layers = profileLayers(config, profile, files);
   const flags = inputFromFlags(opts);
   const input = mergeInputs([...layers, flags]);
-  const abs = resolveEntrypoint(entrypoint, io.cwd);
+  const abs = entrypoint === null ? null : resolveEntrypoint(entrypoint, io.cwd);
   const spec = buildSpec(abs, args, input, { cwd: io.cwd, ...(profile !== undefined ? { profile } : {}) });
   assertSetupParses(spec.setup);
   return spec;

@@ -30,6 +30,7 @@ Examples:
   $ raysl submit -N 4 --gpus-per-node 8 -p gpu -t 2:00:00 train.ts -- --epochs 3
   $ raysl render -N 2 train.py > job.sh && sbatch job.sh
   $ raysl check-ports -p gpu
+  $ raysl up -N 4 -t 8:00:00 --wait                   # an interactive cluster; then raysl exec <id> -- python3 job.py, raysl down <id>
   $ raysl hostnames 'gpu-[001-004]'
 
 Exit codes: the entrypoint's own code when it ran; otherwise 2 usage/config error, 3 a Slurm

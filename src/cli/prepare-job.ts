@@ -17,7 +17,7 @@ export interface PreparedJob {
   script: string;
 }
 
-export async function prepareJob(entrypoint: string, args: string[], opts: Record<string, unknown>, io: Io): Promise<PreparedJob> {
+export async function prepareJob(entrypoint: string | null, args: string[], opts: Record<string, unknown>, io: Io): Promise<PreparedJob> {
   const spec = await specFromCli(entrypoint, args, opts, io);
   const facts = await gatherFacts({ ...(spec.partition ? { partition: spec.partition } : {}), noCheck: opts.check === false }, io);
   const paths = rayslPaths();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { globalsOf, type Register } from './app.js';
+import { globalsOf, type App, type Register } from './app.js';
+import type { ControllerEdges } from '../controller/controller.js';
 import { writeWarnings } from './io.js';
 import { UsageError } from '../core/errors.js';
 import { LIMITS, parseCount } from '../core/option-values.js';
@@ -44,45 +45,54 @@ Exit code: the entrypoint's own; 4 if the cluster did not form, 5 if a node was 
 Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
   );
   cmd.action(async (entrypoint: string, args: string[], opts: Record<string, unknown>, command: Command) => {
-    if (!opts.local) {
-      throw new UsageError('raysl run needs --local (runs on this machine without Slurm)', {
-        hint: 'use `raysl run --local ...` here, or `raysl submit ...` to run on the cluster',
-      });
-    }
-    const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node', 1, LIMITS.cpusPerTask.max, LIMITS.cpusPerTask.why) : LOCAL_DEFAULTS.cpusPerNode;
-    const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node', 1, LIMITS.memMb.max, LIMITS.memMb.why) : LOCAL_DEFAULTS.memoryMb;
-    const cli = await specFromCli(entrypoint, args, opts, app.io);
-    if (cli.nodes > MAX_LOCAL_NODES) {
-      throw new UsageError(`--nodes ${cli.nodes}: run --local simulates at most ${MAX_LOCAL_NODES} nodes (node i listens on 127.0.1.<i>)`, {
-        hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl submit for more nodes`,
-      });
-    }
-    if (cli.containerImage !== undefined) {
-      throw new UsageError(`--container-image ${cli.containerImage}: run --local has no srun, and pyxis images run only as srun steps`, {
-        hint: 'use raysl submit for --container-image, or --container-cmd "apptainer exec ..." (a wrapper) under run --local',
-      });
-    }
-    ensureJobDir(cli.jobDir);
-    // A simulated node has exactly the memory it was given: tell the runtime so (Ray would otherwise
-    // size its object store from the host's memory).
-    const spec = cli.mem === undefined ? { ...cli, mem: String(memoryMb) } : cli;
-    const paths = rayslPaths();
-    const facts = localFacts(spec.nodes, { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
-    const plan = planJob(spec, facts, { tsx: paths.tsx, hook: paths.entryHook, node: paths.node, cwd: app.io.cwd });
-    writeWarnings(globalsOf(command), app.io, plan.warnings);
-    const jobId = localJobId(app.io.now(), process.pid);
-    const nodes = facts.nodes.map((n) => n.name);
-    const code = await runController(plan, {
-      env: { ...app.io.env, SLURM_JOB_ID: jobId, SLURM_JOB_NODELIST: compressHostlist(nodes) },
-      stdout: app.io.stdout,
-      stderr: app.io.stderr,
-      now: app.io.now,
-      cwd: app.io.cwd,
-      launcher: localLauncher(),
-      agentArgv: [paths.node, paths.raysl, 'agent'],
-      faults: testFaults(app.io.env),
-      ...testGraceMs(app.io.env),
-    });
-    app.setExitCode(code);
+    app.setExitCode(await runLocal(entrypoint, args, opts, app, command));
   });
 };
+
+/**
+ * The job on simulated nodes, with this process as its controller; resolves with its exit code.
+ * No entrypoint (`raysl up --local`): the cluster holds for `raysl exec` until this process is stopped.
+ */
+export async function runLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App, command: Command, onListening?: ControllerEdges['onListening']): Promise<number> {
+  if (!opts.local) {
+    throw new UsageError('raysl run needs --local (runs on this machine without Slurm)', {
+      hint: 'use `raysl run --local ...` here, or `raysl submit ...` to run on the cluster',
+    });
+  }
+  const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node', 1, LIMITS.cpusPerTask.max, LIMITS.cpusPerTask.why) : LOCAL_DEFAULTS.cpusPerNode;
+  const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node', 1, LIMITS.memMb.max, LIMITS.memMb.why) : LOCAL_DEFAULTS.memoryMb;
+  const cli = await specFromCli(entrypoint, args, opts, app.io);
+  if (cli.nodes > MAX_LOCAL_NODES) {
+    throw new UsageError(`--nodes ${cli.nodes}: run --local simulates at most ${MAX_LOCAL_NODES} nodes (node i listens on 127.0.1.<i>)`, {
+      hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl submit for more nodes`,
+    });
+  }
+  if (cli.containerImage !== undefined) {
+    throw new UsageError(`--container-image ${cli.containerImage}: run --local has no srun, and pyxis images run only as srun steps`, {
+      hint: 'use raysl submit for --container-image, or --container-cmd "apptainer exec ..." (a wrapper) under run --local',
+    });
+  }
+  ensureJobDir(cli.jobDir);
+  // A simulated node has exactly the memory it was given: tell the runtime so (Ray would otherwise
+  // size its object store from the host's memory).
+  const spec = cli.mem === undefined ? { ...cli, mem: String(memoryMb) } : cli;
+  const paths = rayslPaths();
+  const facts = localFacts(spec.nodes, { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
+  const plan = planJob(spec, facts, { tsx: paths.tsx, hook: paths.entryHook, node: paths.node, cwd: app.io.cwd });
+  writeWarnings(globalsOf(command), app.io, plan.warnings);
+  const jobId = localJobId(app.io.now(), process.pid);
+  const nodes = facts.nodes.map((n) => n.name);
+  const code = await runController(plan, {
+    env: { ...app.io.env, SLURM_JOB_ID: jobId, SLURM_JOB_NODELIST: compressHostlist(nodes) },
+    stdout: app.io.stdout,
+    stderr: app.io.stderr,
+    now: app.io.now,
+    cwd: app.io.cwd,
+    launcher: localLauncher(),
+    agentArgv: [paths.node, paths.raysl, 'agent'],
+    faults: testFaults(app.io.env),
+    ...testGraceMs(app.io.env),
+    ...(onListening ? { onListening } : {}),
+  });
+  return code;
+}

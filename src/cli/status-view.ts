@@ -39,6 +39,12 @@ export function eventLine(s: JobStatus, ev: PhaseEvent): string {
       return 'entrypoint running';
     case 'entrypoint-exited':
       return `entrypoint exited with code ${ev.code ?? '?'}`;
+    case 'holding':
+      return 'ready, holding for exec (raysl exec <id> -- <command>; raysl down <id> ends it)';
+    case 'exec-started':
+      return `${ev.detail ?? 'exec'} started`;
+    case 'exec-exited':
+      return `${ev.detail ?? 'exec'} exited with code ${ev.code ?? '?'}`;
     case 'node-lost':
       return `${ev.node} lost: ${ev.detail ?? 'no reason given'}`;
     case 'signal':

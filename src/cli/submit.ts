@@ -19,7 +19,10 @@ import { painter, writeJson, writeWarnings } from './io.js';
 import { addJobOptions } from './job-options.js';
 import { assertNotAFile, ensureJobDir } from './job-dir-check.js';
 import { prepareJob } from './prepare-job.js';
-import { slurmOpts } from './jobs.js';
+import { slurmOpts, type JobRef } from './jobs.js';
+import type { Io } from './io.js';
+import type { Plan } from '../core/types.js';
+import type { ChalkInstance } from 'chalk';
 import { progress } from './spinner.js';
 
 /** raysl-20250102-030405-678.sbatch: sorts by time, unique enough for one user submitting by hand. */
@@ -40,6 +43,24 @@ function onInterrupt(): { promise: Promise<NodeJS.Signals>; stop: () => void } {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, () => fire(sig)] as const);
   for (const [sig, fn] of handlers) process.on(sig, fn);
   return { promise, stop: () => handlers.forEach(([sig, fn]) => process.off(sig, fn)) };
+}
+
+/** Writes the script into the job dir root and runs sbatch: the one place a job is submitted (submit, up). */
+export async function submitScript(plan: Plan, script: string, scriptPath: string, io: Io, c: ChalkInstance): Promise<{ job: JobRef; result: { jobId: string; jobDir: string; script: string } }> {
+  // the batch output (--output) goes here too, and Slurm will not create a missing directory
+  ensureJobDir(plan.jobDir);
+  // 'wx': never overwrite a script another submit wrote (sbatch reads it only once it runs)
+  writeFileSync(scriptPath, script, { mode: 0o644, flag: 'wx' });
+  const conflicts = sbatchEnvConflicts(io.env, plan);
+  for (const x of conflicts) {
+    io.stderr.write(`${c.yellow('raysl: warning:')} ignoring ${x.name}=${x.value} from the environment: it would override the planned job; use ${x.instead} or a profile\n`);
+  }
+  const sbatchEnv = withoutConflicts(io.env, conflicts) as NodeJS.ProcessEnv;
+  const { jobId } = parseSbatchParsable(await runSlurm(sbatchArgvFor(plan, scriptPath), { ...slurmOpts(io), env: sbatchEnv }));
+  const job = { jobId, root: plan.jobDir, paths: jobPaths(plan.jobDir, jobId) };
+  mkdirSync(job.paths.dir, { recursive: true });
+  copyFileSync(scriptPath, join(job.paths.dir, 'job.sh'));
+  return { job, result: { jobId, jobDir: job.paths.dir, script: scriptPath } };
 }
 
 export const registerSubmit: Register = (program, app) => {
@@ -78,20 +99,8 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
         io.stdout.write(`# ${commandLine(argv)}\n${script}`);
         return;
       }
-      // the batch output (--output) goes here too, and Slurm will not create a missing directory
-      ensureJobDir(plan.jobDir);
-      // 'wx': never overwrite a script another submit wrote (sbatch reads it only once it runs)
-      writeFileSync(scriptPath, script, { mode: 0o644, flag: 'wx' });
-      const conflicts = sbatchEnvConflicts(io.env, plan);
-      for (const x of conflicts) {
-        io.stderr.write(`${c.yellow('raysl: warning:')} ignoring ${x.name}=${x.value} from the environment: it would override the planned job; use ${x.instead} or a profile\n`);
-      }
-      const sbatchEnv = withoutConflicts(io.env, conflicts) as NodeJS.ProcessEnv;
-      const { jobId } = parseSbatchParsable(await runSlurm(argv, { ...slurmOpts(io), env: sbatchEnv }));
-      const job = { jobId, root: plan.jobDir, paths: jobPaths(plan.jobDir, jobId) };
-      mkdirSync(job.paths.dir, { recursive: true });
-      copyFileSync(scriptPath, join(job.paths.dir, 'job.sh'));
-      const result = { jobId, jobDir: job.paths.dir, script: scriptPath };
+      const { job, result } = await submitScript(plan, script, scriptPath, io, c);
+      const { jobId } = job;
 
       if (!opts.follow) {
         if (globals.json) return writeJson(io, result);

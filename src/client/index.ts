@@ -4,7 +4,8 @@
  * job's token; both come from the environment the controller gives the entrypoint
  * (RAYSL_ADDRESS, RAYSL_TOKEN).
  */
-import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
+import { ADDRESS_ENV, TOKEN_ENV, TOKEN_FILE_ENV } from '../core/env-names.js';
+import { tokenFromEnv } from './token-file.js';
 import { API_VERSION, infoSchema, KV_KEY, nodesSchema, strategySchema, totalsSchema, type GroupState, type Info, type NodeInfo, type Strategy, type TaskEvent, type TaskResult, type Totals } from '../protocol/api.js';
 import { parseWith } from '../protocol/wire.js';
 import { RayslClientError, usageError } from './errors.js';
@@ -32,7 +33,7 @@ export { PlacementGroup };
 export interface ConnectOptions {
   /** host:port of the control server (default: $RAYSL_ADDRESS). */
   address?: string;
-  /** The job's token (default: $RAYSL_TOKEN). */
+  /** The job's token (default: $RAYSL_TOKEN, else the file $RAYSL_TOKEN_FILE names). */
   token?: string;
   /** Per-request timeout in ms, except tasks, services and waits (default 30000). */
   timeoutMs?: number;
@@ -66,9 +67,9 @@ export interface Client {
 
 export async function connect(opts: ConnectOptions = {}): Promise<Client> {
   const address = opts.address ?? process.env[ADDRESS_ENV];
-  const token = opts.token ?? process.env[TOKEN_ENV];
+  const token = opts.token ?? tokenFromEnv(process.env);
   if (!address || !token) {
-    throw usageError(`connect() needs ${ADDRESS_ENV} and ${TOKEN_ENV}`, 'run this under `raysl run` or `raysl submit`, or pass { address, token }');
+    throw usageError(`connect() needs ${ADDRESS_ENV} and ${TOKEN_ENV} (or ${TOKEN_FILE_ENV})`, 'run this under `raysl run` or `raysl submit`, eval "$(raysl attach <jobid>)", or pass { address, token }');
   }
   let transport: Transport;
   try {

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import type { Plan } from '../core/types.js';
+import type { ContainerPlan, PlanEntrypoint } from '../core/types.js';
 import { wrapperPrefix } from '../core/container.js';
 import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
 
@@ -18,10 +18,11 @@ export interface RunningEntrypoint {
 }
 
 /** The entrypoint's argv, after `--container-cmd`'s wrapper if any. */
-export function entrypointArgv(plan: Plan): string[] {
-  return [...wrapperPrefix(plan.container), ...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args];
+export function entrypointArgv(entrypoint: PlanEntrypoint, container?: ContainerPlan): string[] {
+  return [...wrapperPrefix(container), ...entrypoint.interpreter, entrypoint.path, ...entrypoint.args];
 }
 
+/** Starts argv (the plan's entrypoint, or a `raysl exec` command) as the job's entrypoint runs. */
 export function startEntrypoint(opts: {
   /** entrypointArgv(plan), or the launcher's step around it. */
   argv: readonly string[];

@@ -21,7 +21,7 @@ import type { Job } from './job.js';
 import { Cancelled, waitForJoin } from './join.js';
 import { PortPhase } from './port-phase.js';
 import { attachRuntimeHalf } from './runtime-half.js';
-import { createControlServer } from './server.js';
+import { createControlServer, type ControlServer } from './server.js';
 import { writeJsonAtomic } from './status-file.js';
 import { newToken, writeTokenFile } from './token.js';
 
@@ -31,6 +31,7 @@ export interface Cluster {
   block: PortBlock;
   controllerAddress: string;
   token: string;
+  control: ControlServer;
 }
 
 export async function form(job: Job, placed: Placement): Promise<Cluster> {
@@ -73,7 +74,7 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   teardown.push({ name: 'port record', run: () => edges.launcher.releaseBlock(jobId) });
   // the runtime's routes and messages; closed before the server, so its callers get an answer
   const half = attachRuntimeHalf(job, agents, geometry, () => phase as PortPhase);
-  const ctl = createControlServer({ token, info: { protocol: API_VERSION, jobId, runtime: plan.runtime, head }, agents, ...(half ? { half } : {}) });
+  const ctl = createControlServer({ token, info: { protocol: API_VERSION, jobId, runtime: plan.runtime, head }, agents, holds: plan.entrypoint === null, ...(half ? { half } : {}) });
   teardown.push({ name: 'control server', run: () => ctl.close() });
   if (half) teardown.push({ name: 'runtime', run: () => half.close() });
   const serverBlock = await bindControlServer({ ctl, host: headAddress, plan, jobId, geometry, taken, attempts: edges.bindAttempts ?? 8, firstPortBase: edges.faults?.firstPortBase, log });
@@ -137,5 +138,5 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   log(`cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - job.t0) / 1000).toFixed(2)}s`);
   status.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));
   if (job.stop.reason) throw new Cancelled('stopped');
-  return { agents, block: ph.current(), controllerAddress, token };
+  return { agents, block: ph.current(), controllerAddress, token, control: ctl };
 }

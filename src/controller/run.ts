@@ -1,6 +1,7 @@
 /**
  * Run: the user's entrypoint on the head, once the cluster formed, until it exits or the job is
  * stopped (a signal, a lost node): then it is stopped (TERM, grace, KILL) and its exit is kept.
+ * A plan without an entrypoint (`raysl up`) holds the cluster for `raysl exec` instead (hold.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { AgentRegistry } from './agents.js';
 import type { Placement } from './allocate.js';
 import { signalNumber } from './classify.js';
 import { entrypointArgv, exitCodeOf, startEntrypoint } from './entrypoint.js';
+import { hold } from './hold.js';
 import type { Cluster } from './form.js';
 import type { Job } from './job.js';
 import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
@@ -24,25 +26,12 @@ export interface RunEnd {
 }
 
 export async function run(job: Job, placed: Placement, cluster: Cluster): Promise<RunEnd> {
-  const { plan, edges, jobId, head, paths, log, graceMs } = job;
-  const { status, headAddress } = placed;
-  const { agents, block, controllerAddress, token } = cluster;
-  const nodes = nodesEnv(agents.joinedNodes(), join(paths.dir, 'nodes.json'));
-  writeFileSync(join(paths.dir, 'nodes.json'), nodes.json + '\n', { mode: 0o644 });
-  if (nodes.tooLong) log(`RAYSL_NODES left out of the entrypoint's environment (${nodes.json.length} bytes); RAYSL_NODES_FILE names it`);
-  const entryEnv: NodeJS.ProcessEnv = withoutUnset({
-    ...edges.env,
-    [ADDRESS_ENV]: controllerAddress,
-    [TOKEN_ENV]: token,
-    RAYSL_JOB_DIR: paths.dir,
-    RAYSL_JOB_ID: jobId,
-    ...nodes.env,
-    ...appPortsEnv(block.base, plan.portLayout),
-    PYTHONUNBUFFERED: '1',
-    ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
-    ...plan.env,
-  });
-  const own = entrypointArgv(plan);
+  const { plan, edges, head, paths, log, graceMs } = job;
+  const { status } = placed;
+  const { agents } = cluster;
+  const entryEnv = entrypointEnv(job, placed, cluster);
+  if (plan.entrypoint === null) return hold(job, placed, cluster, entryEnv);
+  const own = entrypointArgv(plan.entrypoint, plan.container);
   const argv = edges.launcher.entrypointStep?.({ head, cwd: edges.cwd, entrypoint: plan.entrypoint.path, jobDir: paths.dir, gpus: plan.perNode.gpus }, own) ?? own;
   const entry = startEntrypoint({ argv, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
   job.teardown.push({ name: 'entrypoint', run: async () => void (await entry.stop(graceMs)), hurry: () => void entry.stop(0), boundMs: 2 * graceMs + 5000 });
@@ -56,6 +45,28 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
   log(`entrypoint ${end.stoppedBy ? 'stopped' : 'exited'} (${exit.signal ? `killed by ${exit.signal}` : `code ${exit.code}`})`);
   status.update((s) => withPhase(s, edges.now(), { phase: 'entrypoint-exited', code: exitCodeOf(exit, signalNumber) }));
   return { exit, ...(end.stoppedBy ? { stoppedBy: end.stoppedBy } : {}) };
+}
+
+/** What the entrypoint (and every `raysl exec` command) sees: the job's address, token, nodes, ports and the runtime's own variables. */
+function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.ProcessEnv {
+  const { plan, edges, jobId, paths, log } = job;
+  const { headAddress } = placed;
+  const { agents, block, controllerAddress, token } = cluster;
+  const nodes = nodesEnv(agents.joinedNodes(), join(paths.dir, 'nodes.json'));
+  writeFileSync(join(paths.dir, 'nodes.json'), nodes.json + '\n', { mode: 0o644 });
+  if (nodes.tooLong) log(`RAYSL_NODES left out of the entrypoint's environment (${nodes.json.length} bytes); RAYSL_NODES_FILE names it`);
+  return withoutUnset({
+    ...edges.env,
+    [ADDRESS_ENV]: controllerAddress,
+    [TOKEN_ENV]: token,
+    RAYSL_JOB_DIR: paths.dir,
+    RAYSL_JOB_ID: jobId,
+    ...nodes.env,
+    ...appPortsEnv(block.base, plan.portLayout),
+    PYTHONUNBUFFERED: '1',
+    ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
+    ...plan.env,
+  });
 }
 
 /** The head's runtime address as its agent reported it (a builtin job may start without its head). */

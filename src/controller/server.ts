@@ -18,21 +18,36 @@ export interface ControlServerDeps {
   agents: AgentRegistry;
   /** The runtime's routes (the builtin runtime's tasks, groups, KV); none for Ray. */
   half?: ControllerHalf;
+  /** A cluster from `raysl up` (no entrypoint): POST /v1/exec is served once it holds. */
+  holds: boolean;
+}
+
+/** Serves POST /v1/exec (controller/exec.ts); answers false for any other route. */
+export interface ExecRoute {
+  handle(req: IncomingMessage, res: import('node:http').ServerResponse, url: URL): Promise<boolean>;
 }
 
 export interface ControlServer {
   server: Server;
   /** Stops listening and drops every connection (agents are told to stop before this). */
   close(): Promise<void>;
+  /** From now on POST /v1/exec runs commands (hold.ts, once the cluster formed). */
+  serveExec(route: ExecRoute): void;
 }
 
 export function createControlServer(deps: ControlServerDeps): ControlServer {
   const sockets = new Set<Socket>();
+  let exec: ExecRoute | undefined;
   const handle = async (req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://raysl');
     const path = url.pathname;
     if (path === '/v1/info' && req.method === 'GET') return sendJson(res, 200, deps.info);
     if (path === '/v1/nodes' && req.method === 'GET') return sendJson(res, 200, { nodes: deps.agents.joinedNodes() });
+    if (path === '/v1/exec' && req.method === 'POST') {
+      if (exec) return void (await exec.handle(req, res, url));
+      if (deps.holds) throw new HttpError(409, `job ${deps.info.jobId} is not ready for exec yet: its cluster is still forming`, 'not-holding');
+      throw new HttpError(409, `job ${deps.info.jobId} runs its own entrypoint: exec needs a cluster started by raysl up`, 'not-holding');
+    }
     if (deps.half && (await deps.half.handle(req, res, url))) return;
     throw new HttpError(404, `no route ${req.method} ${path} (API version ${API_VERSION}, runtime ${deps.info.runtime})`, 'not-found');
   };
@@ -64,6 +79,9 @@ export function createControlServer(deps: ControlServerDeps): ControlServer {
   server.keepAliveTimeout = 5_000;
   return {
     server,
+    serveExec: (route) => {
+      exec = route;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

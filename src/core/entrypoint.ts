@@ -2,9 +2,9 @@
  * How an entrypoint is run and which runtime `auto` picks for it, from its file name alone. Pure:
  * the cli layer checks that the file exists and makes the path absolute before this runs.
  */
-import type { Plan, RuntimeChoice, RuntimeName } from './types.js';
+import type { PlanEntrypoint, RuntimeChoice, RuntimeName } from './types.js';
 
-export type EntrypointKind = Plan['entrypoint']['kind'];
+export type EntrypointKind = PlanEntrypoint['kind'];
 
 export interface InterpreterTools {
   /** Absolute path of the node binary that runs raysl (the same one runs .js/.ts entrypoints). */
@@ -86,8 +86,9 @@ export function entryFormat(path: string, resolvedFormat: string | null | undefi
 }
 
 /** `auto` -> ray for Python (Ray's own client), builtin for everything else; the reason is shown by render. */
-export function chooseRuntime(choice: RuntimeChoice, path: string): { runtime: RuntimeName; reason: string } {
+export function chooseRuntime(choice: RuntimeChoice, path: string | null): { runtime: RuntimeName; reason: string } {
   if (choice !== 'auto') return { runtime: choice, reason: `--runtime ${choice}` };
+  if (path === null) return { runtime: 'builtin', reason: 'auto: no entrypoint (raysl up) -> builtin; pass --runtime ray for Ray' };
   const ext = extensionOf(path);
   if (ext === '.py') return { runtime: 'ray', reason: 'auto: .py entrypoint -> ray' };
   return { runtime: 'builtin', reason: `auto: ${ext === '' ? 'no extension' : ext} entrypoint (not .py) -> builtin` };

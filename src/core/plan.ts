@@ -11,7 +11,7 @@ import { PREFLIGHT_DEFAULTS } from './preflight.js';
 import { assertNoNewline, parseMemMb, parseTimeLimit } from './option-values.js';
 import { checkGrants } from './resources.js';
 import { resolvePath } from './spec.js';
-import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan } from './types.js';
+import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan, PlanEntrypoint } from './types.js';
 
 export interface PlanTools {
   /** Absolute path of tsx's CLI (runs .ts entrypoints). */
@@ -126,6 +126,14 @@ function defaultCpus(spec: JobSpec, facts: ClusterFacts): number | undefined {
   return cpus[Math.min(spec.nodes, cpus.length) - 1];
 }
 
+function planEntrypoint(spec: JobSpec, given: string, tools: PlanTools): PlanEntrypoint {
+  assertNoNewline(given, 'the entrypoint path');
+  const path = resolvePath(tools.cwd, given);
+  const kind = entrypointKind(path);
+  const interpreter = interpreterFor(kind, { node: tools.node ?? 'node', tsx: tools.tsx, hook: tools.hook, ...(spec.python ? { python: spec.python } : {}) });
+  return { path, args: [...spec.args], interpreter, kind };
+}
+
 export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): Plan {
   const warnings: string[] = [];
   if (!Number.isInteger(spec.nodes) || spec.nodes < 1) {
@@ -135,11 +143,8 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (!Number.isInteger(minNodes) || minNodes < 1 || minNodes > spec.nodes) {
     throw new UsageError(`--min-nodes must be between 1 and --nodes (${spec.nodes}), received ${minNodes}`, { hint: `drop --min-nodes or use a value up to ${spec.nodes}` });
   }
-  assertNoNewline(spec.entrypoint, 'the entrypoint path');
-  const path = resolvePath(tools.cwd, spec.entrypoint);
-  const kind = entrypointKind(path);
-  const { runtime, reason } = chooseRuntime(spec.runtime, path);
-  const interpreter = interpreterFor(kind, { node: tools.node ?? 'node', tsx: tools.tsx, hook: tools.hook, ...(spec.python ? { python: spec.python } : {}) });
+  const entrypoint = spec.entrypoint === null ? null : planEntrypoint(spec, spec.entrypoint, tools);
+  const { runtime, reason } = chooseRuntime(spec.runtime, entrypoint?.path ?? null);
 
   // CPUs: Slurm grants 1 CPU per task without -c, far less than an HPC user expects of "a node"
   let cpus = spec.cpusPerTask;
@@ -171,7 +176,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   };
 
   const jobDir = resolvePath(tools.cwd, spec.jobDir);
-  const jobName = spec.jobName ?? `raysl-${stemOf(path)}`.slice(0, 64);
+  const jobName = spec.jobName ?? (entrypoint ? `raysl-${stemOf(entrypoint.path)}` : 'raysl-up').slice(0, 64);
   const output = spec.output ?? `${jobDir}/raysl-%j.out`;
   const sbatch: Array<[string, string]> = [
     ['--job-name', jobName],
@@ -204,7 +209,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     raysl: tools.version ?? BUILD_VERSION,
     runtime,
     runtimeReason: reason,
-    entrypoint: { path, args: [...spec.args], interpreter, kind },
+    entrypoint,
     nodes: spec.nodes,
     minNodes,
     perNode,

@@ -53,9 +53,9 @@ export function resolvePath(base: string, p: string): string {
 }
 
 /** Merged input + entrypoint -> validated JobSpec with defaults filled in. */
-export function buildSpec(entrypoint: string, args: readonly string[], input: JobInput, ctx: { cwd: string; profile?: string }): JobSpec {
+export function buildSpec(entrypoint: string | null, args: readonly string[], input: JobInput, ctx: { cwd: string; profile?: string }): JobSpec {
   if (entrypoint === '') throw usage('entrypoint', 'a file to run, e.g. train.py', entrypoint, 'raysl render [flags] <entrypoint> [-- args]');
-  assertNoNewline(entrypoint, 'the entrypoint path');
+  if (entrypoint !== null) assertNoNewline(entrypoint, 'the entrypoint path');
   for (const row of jobOptionTable) {
     const v = input[row.key];
     if (typeof v === 'string' && row.oneLine) assertNoNewline(v, flagName(row.key));

@@ -23,6 +23,10 @@ export type PhaseName =
   | 'ready'
   | 'entrypoint-started'
   | 'entrypoint-exited'
+  /** `raysl up`: the cluster formed and waits for `raysl exec` until it is stopped. */
+  | 'holding'
+  | 'exec-started'
+  | 'exec-exited'
   | 'node-lost'
   | 'signal'
   | 'error'

@@ -74,8 +74,8 @@ export type DefaultedOption = 'nodes' | 'sbatchArgs' | 'runtime' | 'joinTimeout'
 
 /** What the user asked for, after flags, profile and defaults are merged and validated. */
 export interface JobSpec extends Omit<JobOptions, DefaultedOption> {
-  /** Entrypoint as the user wrote it (a path); resolved to an absolute path by the planner. */
-  entrypoint: string;
+  /** Entrypoint as the user wrote it (a path); resolved to an absolute path by the planner. Null: `raysl up` (no entrypoint, the cluster holds for `raysl exec`). */
+  entrypoint: string | null;
   /** Arguments after `--`, passed through untouched. */
   args: string[];
   nodes: number;
@@ -142,6 +142,17 @@ export interface NodeResources {
   memoryMb?: number;
 }
 
+/** The user's entrypoint as the controller runs it on the head. */
+export interface PlanEntrypoint {
+  /** Absolute path. */
+  path: string;
+  args: string[];
+  /** argv prefix that runs it, e.g. ["python3", "-u"], ["bash"], ["<tsx>"] or [] for executables. */
+  interpreter: string[];
+  /** Short tag of the interpreter choice: "tsx" | "node" | "python" | "bash" | "exec". */
+  kind: 'tsx' | 'node' | 'python' | 'bash' | 'exec';
+}
+
 /** The versioned plan: written into the sbatch script and into <job-dir>/<jobid>/plan.json. */
 export interface Plan {
   version: 1;
@@ -150,15 +161,8 @@ export interface Plan {
   runtime: RuntimeName;
   /** How the runtime was chosen, for `render` to show ("auto: .py entrypoint -> ray"). */
   runtimeReason: string;
-  entrypoint: {
-    /** Absolute path. */
-    path: string;
-    args: string[];
-    /** argv prefix that runs it, e.g. ["python3", "-u"], ["bash"], ["<tsx>"] or [] for executables. */
-    interpreter: string[];
-    /** Short tag of the interpreter choice: "tsx" | "node" | "python" | "bash" | "exec". */
-    kind: 'tsx' | 'node' | 'python' | 'bash' | 'exec';
-  };
+  /** What runs on the head once the cluster formed; null for `raysl up`: the controller holds the cluster for `raysl exec` until it is stopped. */
+  entrypoint: PlanEntrypoint | null;
   nodes: number;
   minNodes: number;
   perNode: NodeResources;

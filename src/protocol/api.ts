@@ -1,5 +1,5 @@
 /**
- * The client API contract, version 4: what `import { connect } from 'raysl'` speaks to the job's
+ * The client API contract, version 5: what `import { connect } from 'raysl'` speaks to the job's
  * control server (HTTP on the head's address, `Authorization: Bearer <token>` on every request,
  * 401 otherwise). `GET /v1/info` is the handshake: a client of another version stops there with
  * a clear error. Bodies are validated here on both sides; types are derived from the schemas.
@@ -15,15 +15,17 @@
  *   POST   /v1/placement-groups  GroupRequest -> 200 GroupState | 422 {error, kind: 'infeasible'}
  *   GET    /v1/placement-groups/<id>[?waitMs=N] -> 200 GroupState (ready, or pending at the deadline)
  *   DELETE /v1/placement-groups/<id>         -> 204 (its tasks and services are stopped)
+ *   POST   /v1/exec      ExecRequest        -> 200 NDJSON of ExecEvent: started, output*, exit   (`raysl up` clusters only;
+ *                                              409 {kind: 'not-holding'} on a job that runs its own entrypoint)
  *
- * Closing a task's or service's stream (the caller aborted, or went away) kills its process group.
+ * Closing a task's, service's or exec's stream (the caller aborted, or went away) kills its process group.
  * Errors outside a stream: { error, kind? } with 400 (malformed), 401, 404, 409, 422, 503.
  */
 import * as z from 'zod/mini';
 import { nodeInfoSchema } from './agent.js';
 import { nonNegInt, numberMap, parseWith, stringMap } from './wire.js';
 
-export const API_VERSION = 4 as const;
+export const API_VERSION = 5 as const;
 export type { NodeInfo } from './agent.js';
 
 export const infoSchema = z.object({ protocol: z.int(), jobId: z.string(), runtime: z.enum(['ray', 'builtin']), head: z.string() });
@@ -88,7 +90,7 @@ export const taskResultSchema = z.object({
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
-export const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found']);
+export const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found', 'not-holding']);
 export type ErrorKind = z.infer<typeof errorKindSchema>;
 
 export const taskEventSchema = z.discriminatedUnion('e', [
@@ -125,11 +127,35 @@ export const groupStateSchema = z.object({
 });
 export type GroupState = z.infer<typeof groupStateSchema>;
 
+/**
+ * `raysl exec`: a command run on the head exactly as a job's entrypoint runs (same environment:
+ * RAYSL_ADDRESS, RAY_ADDRESS, ports, token), in the caller's cwd when the head can see it. Several
+ * may run at once, each in its own process group.
+ */
+export const execRequestSchema = z.object({
+  argv: z.array(z.string()).check(z.minLength(1)),
+  /** The caller's working directory; the job's own cwd when the head cannot see this one. */
+  cwd: z.optional(z.string()),
+});
+export type ExecRequest = z.infer<typeof execRequestSchema>;
+
+export const execEventSchema = z.discriminatedUnion('e', [
+  /** cwd: where it runs (the caller's, or the job's when the caller's is not on the head: note says so). */
+  z.object({ e: z.literal('started'), id: z.string(), pid: z.int(), node: z.string(), cwd: z.string(), note: z.optional(z.string()) }),
+  z.object({ e: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string() }),
+  /** code: the process's own, or 128 + signal number; 127 when it could not start. */
+  z.object({ e: z.literal('exit'), code: z.int(), signal: z.nullable(z.string()), log: z.string() }),
+  z.object({ e: z.literal('error'), kind: errorKindSchema, message: z.string() }),
+]);
+export type ExecEvent = z.infer<typeof execEventSchema>;
+
 export const errorBodySchema = z.object({ error: z.string(), kind: z.optional(errorKindSchema) });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export const parseTaskRequest = (x: unknown): TaskRequest => parseWith(taskRequestSchema, x, 'task request');
 export const parseGroupRequest = (x: unknown): GroupRequest => parseWith(groupRequestSchema, x, 'placement group request');
+export const parseExecRequest = (x: unknown): ExecRequest => parseWith(execRequestSchema, x, 'exec request');
+export const parseExecEvent = (x: unknown): ExecEvent => parseWith(execEventSchema, x, 'exec event');
 export const parseTaskEvent = (x: unknown): TaskEvent => parseWith(taskEventSchema, x, 'task event');
 
 /** KV keys travel in the URL path: keep them to a safe alphabet. */

@@ -72,7 +72,7 @@ export function renderSbatch(plan: Plan, ctx: RenderContext): string {
     node: ctx.node,
     raysl: ctx.raysl,
     planJson,
-    entrypointLine: shellJoin([...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args]),
+    entrypointLine: plan.entrypoint ? shellJoin([...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args]) : 'none (raysl up): the cluster holds for raysl exec until raysl down or the time limit',
     perNode: describeResources(plan.perNode),
     aggregate: `${describeResources(plan.aggregate)} over ${plan.nodes} node${plan.nodes === 1 ? '' : 's'}`,
     portLines: describeLayout(plan.portLayout).split('\n').filter((l) => l.trim() !== ''),
@@ -87,7 +87,8 @@ export function renderSbatch(plan: Plan, ctx: RenderContext): string {
 export function describeContainer(plan: Plan, ctx: Pick<RenderContext, 'node' | 'raysl'>): string[] {
   const c = plan.container;
   if (c === undefined) return [];
-  const entry = shellJoin([...wrapperPrefix(c), ...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args]);
+  const e = plan.entrypoint;
+  const entry = e === null ? 'none (raysl up): each raysl exec command runs the same way' : shellJoin([...wrapperPrefix(c), ...e.interpreter, e.path, ...e.args]);
   if ('cmd' in c) {
     return [`agents:     ${shellJoin([...c.cmd, ctx.node, ctx.raysl, 'agent'])} --controller <host:port> --role <head|worker>`, `entrypoint: ${entry}`];
   }

@@ -91,7 +91,7 @@ describe('client: handshake and plain calls', () => {
   });
 
   it('says what connect() needs when the environment has no address', async () => {
-    await expect(connect({ address: '', token: '' })).rejects.toThrow(/connect\(\) needs RAYSL_ADDRESS and RAYSL_TOKEN \(run this under `raysl run`/);
+    await expect(connect({ address: '', token: '' })).rejects.toThrow(/connect\(\) needs RAYSL_ADDRESS and RAYSL_TOKEN \(or RAYSL_TOKEN_FILE\) \(run this under `raysl run`/);
   });
 
   it('reads nodes and totals, and names a field the server got wrong', async () => {

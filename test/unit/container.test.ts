@@ -92,6 +92,6 @@ describe('the srun argv the launcher builds under --container-image (pyxis canno
 
   it('--container-cmd puts the wrapper before the entrypoint (and launch.ts before the agent argv)', () => {
     const plan = { container: { cmd: ['apptainer', 'exec', '--nv', 'x.sif'] }, entrypoint: { interpreter: ['python3', '-u'], path: '/p/t.py', args: ['a b'], kind: 'python' } } as unknown as Plan;
-    expect(entrypointArgv(plan)).toEqual(['apptainer', 'exec', '--nv', 'x.sif', 'python3', '-u', '/p/t.py', 'a b']);
+    expect(entrypointArgv(plan.entrypoint!, plan.container)).toEqual(['apptainer', 'exec', '--nv', 'x.sif', 'python3', '-u', '/p/t.py', 'a b']);
   });
 });

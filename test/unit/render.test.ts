@@ -170,7 +170,7 @@ describe('hostile values are inert', () => {
     expect(out.slice(0, 3)).toEqual(['/opt/raysl/dist/raysl.mjs', 'controller', '--plan']);
     const received = JSON.parse(out[3]!) as Plan;
     expect(received).toEqual(plan);
-    expect(received.entrypoint.args).toEqual(payloads);
+    expect(received.entrypoint?.args).toEqual(payloads);
     expect(out.slice(4)).toEqual([payloads[0], payloads[1], payloads[3], payloads[4]]);
   });
 

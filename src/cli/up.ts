@@ -1,0 +1,109 @@
+/**
+ * `raysl up`: a cluster with no entrypoint. Submitted as any job (every job flag of submit); once
+ * formed, its controller holds it for `raysl exec` until `raysl down`, a signal or the time limit.
+ * `--local` runs it on simulated nodes with this process as the controller (Ctrl-C or `raysl
+ * down` ends it). Prints the job id on stdout and the next commands on stderr.
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { jobPaths } from '../core/jobdir.js';
+import { sbatchArgvFor } from '../render/sbatch.js';
+import { commandLine } from '../slurm/exec.js';
+import { globalsOf, type App, type Register } from './app.js';
+import { painter, writeJson, writeWarnings, type Io } from './io.js';
+import { addJobOptions } from './job-options.js';
+import { assertNotAFile } from './job-dir-check.js';
+import { jobOver, lookJob, type JobRef } from './jobs.js';
+import { prepareJob } from './prepare-job.js';
+import { LOCAL_DEFAULTS, runLocal } from './run.js';
+import { scriptName, submitScript } from './submit.js';
+
+/** The commands a user types next, for the message and for --json. */
+export function nextCommands(jobId: string): { attach: string; exec: string; down: string } {
+  return { attach: `eval "$(raysl attach ${jobId})"`, exec: `raysl exec ${jobId} -- python3 job.py`, down: `raysl down ${jobId}` };
+}
+
+function sayNext(io: Io, jobId: string, jobDir: string, how: string): void {
+  const n = nextCommands(jobId);
+  io.stderr.write(`${how} ${jobId}; job dir ${jobDir}\n  next: ${n.exec}\n        ${n.attach}\n        ${n.down}\n`);
+}
+
+/** Polls status.json (and Slurm) with backoff until the cluster holds or the job is over. */
+async function waitHolding(job: JobRef, io: Io): Promise<{ holding: boolean; state: string }> {
+  let interval = 100;
+  for (;;) {
+    const look = await lookJob(job, io);
+    const state = look.shown?.state ?? look.slurm?.state.toLowerCase() ?? 'pending';
+    if (look.status?.timeline.some((e) => e.phase === 'holding')) return { holding: true, state };
+    if (jobOver(look)) return { holding: false, state };
+    await new Promise((r) => setTimeout(r, interval));
+    interval = Math.min(interval * 2, 1000);
+  }
+}
+
+async function upLocal(opts: Record<string, unknown>, app: App, command: Command): Promise<void> {
+  const json = globalsOf(command).json;
+  const code = await runLocal(null, [], opts, app, command, ({ jobId, jobDir, address }) => {
+    if (json) writeJson(app.io, { jobId, jobDir, controller: address, next: nextCommands(jobId) });
+    else app.io.stdout.write(`${jobId}\n`);
+    sayNext(app.io, jobId, jobDir, 'local cluster');
+  });
+  app.setExitCode(code);
+}
+
+export const registerUp: Register = (program, app) => {
+  const cmd = program
+    .command('up')
+    .description('start a cluster with no entrypoint: it holds for raysl exec until raysl down or its time limit')
+    .option('--dry-run', 'print the sbatch command and the script; submit nothing')
+    .option('--wait', 'return once the cluster is formed and holds for exec (exit 4 if it never does)')
+    .option('--local', 'run it on this machine (simulated nodes, no Slurm); this process is the controller until raysl down or Ctrl-C')
+    .option('--cpus-per-node <n>', `with --local: simulated CPUs per node (default ${LOCAL_DEFAULTS.cpusPerNode})`)
+    .option('--mem-per-node <mb>', `with --local: simulated memory per node in MB (default ${LOCAL_DEFAULTS.memoryMb})`);
+  addJobOptions(cmd)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ raysl up -N 4 --gpus-per-node 8 -p gpu -t 8:00:00     # prints the job id
+  $ raysl up -N 2 --runtime ray --wait                    # Ray cluster; returns once it is ready
+  $ raysl exec 1234 -- python3 job.py --epochs 1          # as often as you like; exits with its code
+  $ eval "$(raysl attach 1234)"                           # RAYSL_ADDRESS, RAY_ADDRESS, token file
+  $ raysl down 1234
+  $ raysl up --local -N 2 &                               # the same on this machine
+
+Runtime: builtin unless --runtime ray (there is no entrypoint for auto to look at).
+The cluster ends with raysl down (exit 0), a signal, or --time; a lost node ends it (exit 5).`,
+    )
+    .action(async (opts: Record<string, unknown>, command: Command) => {
+      if (opts.local) return upLocal(opts, app, command);
+      const io = app.io;
+      const globals = globalsOf(command);
+      const { plan, script } = await prepareJob(null, [], opts, io);
+      writeWarnings(globals, io, plan.warnings);
+      const scriptPath = join(plan.jobDir, scriptName(io.now(), process.pid));
+      if (opts.dryRun) {
+        assertNotAFile(plan.jobDir);
+        if (globals.json) return writeJson(io, { argv: sbatchArgvFor(plan, scriptPath), script, plan });
+        io.stdout.write(`# ${commandLine(sbatchArgvFor(plan, scriptPath))}\n${script}`);
+        return;
+      }
+      const { job, result } = await submitScript(plan, script, scriptPath, io, painter(globals, io));
+      if (!opts.wait) {
+        if (globals.json) return writeJson(io, { ...result, next: nextCommands(job.jobId) });
+        io.stdout.write(`${job.jobId}\n`);
+        sayNext(io, job.jobId, job.paths.dir, 'submitted cluster');
+        return;
+      }
+      io.stderr.write(`submitted cluster ${job.jobId}; waiting for it to form\n`);
+      const waited = await waitHolding({ ...job, paths: jobPaths(plan.jobDir, job.jobId) }, io);
+      if (globals.json) writeJson(io, { ...result, holding: waited.holding, state: waited.state, next: nextCommands(job.jobId) });
+      else if (waited.holding) io.stdout.write(`${job.jobId}\n`);
+      if (!waited.holding) {
+        io.stderr.write(`raysl: cluster ${job.jobId} ended before it held (${waited.state}): raysl status ${job.jobId}\n`);
+        app.setExitCode(4);
+        return;
+      }
+      if (!globals.json) sayNext(io, job.jobId, job.paths.dir, 'cluster ready:');
+    });
+};

@@ -1,0 +1,43 @@
+/**
+ * Hold: a cluster from `raysl up` has no entrypoint. Once formed it serves `raysl exec` (exec.ts)
+ * until the job is stopped: `raysl down` or a signal (the time limit's warning signal included)
+ * ends it as a success, exit 0; a lost node ends it as a failure (5), as it would a job.
+ */
+import { wrapperPrefix } from '../core/container.js';
+import { withPhase, withState } from '../core/status.js';
+import type { Placement } from './allocate.js';
+import { ExecHost } from './exec.js';
+import type { Cluster } from './form.js';
+import type { Job } from './job.js';
+import type { RunEnd } from './run.js';
+
+export async function hold(job: Job, placed: Placement, cluster: Cluster, env: NodeJS.ProcessEnv): Promise<RunEnd> {
+  const { plan, edges, head, paths, log, graceMs, jobId } = job;
+  const { status } = placed;
+  const host = new ExecHost({
+    env,
+    jobCwd: edges.cwd,
+    jobDir: paths.dir,
+    head,
+    graceMs,
+    log,
+    onStart: (n, pid, argv) => {
+      // the head's agent stops the command's group should this controller die
+      if (pid !== undefined) cluster.agents.send(head, { t: 'entrypoint', pgid: pid });
+      status.update((s) => withPhase(s, edges.now(), { phase: 'exec-started', detail: `exec ${n}: ${argv.join(' ')}` }));
+    },
+    wrap: (argv, cwd) => {
+      const own = [...wrapperPrefix(plan.container), ...argv];
+      return edges.launcher.entrypointStep?.({ head, cwd, entrypoint: argv[0] ?? '', jobDir: paths.dir, gpus: plan.perNode.gpus }, own) ?? own;
+    },
+    onExit: (n, code) => status.update((s) => withPhase(s, edges.now(), { phase: 'exec-exited', code, detail: `exec ${n}` })),
+  });
+  job.teardown.push({ name: 'exec commands', run: () => host.close(graceMs), hurry: () => void host.close(0), boundMs: 2 * graceMs + 5000 });
+  cluster.control.serveExec(host);
+  status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'holding' }));
+  log(`ready, holding for exec: raysl exec ${jobId} -- <command>; raysl down ${jobId} ends it`);
+  const reason = await job.stop.stopped;
+  if (reason.kind === 'node-lost') return { exit: { code: 0, signal: null }, stoppedBy: reason };
+  log(`stop requested (${reason.signal}): the held cluster ends`);
+  return { exit: { code: 0, signal: null } };
+}
