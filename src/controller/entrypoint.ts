@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { Plan } from '../core/types.js';
-import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
+import { exitOf, terminate, terminateGroup, type Escalation, type ExitInfo } from '../proc/terminate.js';
 
 export interface RunningEntrypoint {
   child: ChildProcess;
@@ -14,6 +14,8 @@ export interface RunningEntrypoint {
   /** Resolves when the process exited and its output is fully written. */
   exited: Promise<ExitInfo>;
   stop(graceMs: number): Promise<ExitInfo>;
+  /** Stops its group with these steps (a preemption: the user's signal, its grace, TERM, KILL). */
+  stopWith(escalation: Escalation): Promise<ExitInfo>;
 }
 
 export function entrypointArgv(plan: Plan): string[] {
@@ -60,6 +62,10 @@ export function startEntrypoint(opts: {
     exited,
     stop: async (graceMs) => {
       await terminateGroup(child, graceMs);
+      return exited;
+    },
+    stopWith: async (escalation) => {
+      await terminate({ group: child }, escalation);
       return exited;
     },
   };

@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
 import type { JobOptions } from './types.js';
-import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
+import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parsePreemptSignal, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
 
 export type JobOptionKey = keyof JobOptions;
 
@@ -182,6 +182,18 @@ export const jobOptions: OptionTable = {
     (raw, what) => listOf(raw).map((v) => parseResourcesFlag(stringOf(v, what, false))),
     resourceGrants,
   ),
+  preemptGrace: count(
+    { flags: '--preempt-grace <sec>', description: 'Slurm signals the controller (USR2) this long before the time limit; the entrypoint gets it less a teardown reserve (default 120 with --time)', oneLine: true },
+    10,
+    LIMITS.preemptGrace,
+  ),
+  preemptSignal: choice(
+    { flags: '--preempt-signal <sig>', description: "signal the entrypoint's process group gets at the warning: TERM (default), INT, HUP or USR2" },
+    ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'],
+    parsePreemptSignal,
+  ),
+  requeue: flag({ flags: '--requeue', description: 'requeue the job after a preemption or a lost node (scontrol requeue), up to --max-restarts times', oneLine: true }),
+  maxRestarts: count({ flags: '--max-restarts <n>', description: 'with --requeue: requeue while SLURM_RESTART_COUNT is below n (default 1)' }, 1, LIMITS.maxRestarts),
 };
 
 // The table's annotation admits exactly the keys of JobOptions, no more and no fewer.

@@ -69,6 +69,8 @@ const cases: Case[] = [
     args: HOSTILE_ARGS,
     facts: cpu,
   },
+  // Slurm's USR2 warning 300 s before the limit, INT to the entrypoint, requeued up to twice (append keeps the batch log)
+  { name: 'preempt-requeue', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', time: '4:00:00', preemptGrace: 300, preemptSignal: 'SIGINT', requeue: true, maxRestarts: 2 }, facts: gpu },
 ];
 
 function planFor(c: Case): Plan {
