@@ -187,10 +187,12 @@ export const jobOptions: OptionTable = {
     10,
     LIMITS.preemptGrace,
   ),
-  preemptSignal: choice(
+  // config files write it as the flag does ("INT" or "SIGINT"), so not a plain choice
+  preemptSignal: option(
     { flags: '--preempt-signal <sig>', description: "signal the entrypoint's process group gets at the warning: TERM (default), INT, HUP or USR2" },
-    ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'],
-    parsePreemptSignal,
+    false,
+    (raw, what, one) => parsePreemptSignal(stringOf(raw, what, one)),
+    () => checked(parsePreemptSignal).transform(parsePreemptSignal),
   ),
   requeue: flag({ flags: '--requeue', description: 'requeue the job after a preemption or a lost node (scontrol requeue), up to --max-restarts times', oneLine: true }),
   maxRestarts: count({ flags: '--max-restarts <n>', description: 'with --requeue: requeue while SLURM_RESTART_COUNT is below n (default 1)' }, 1, LIMITS.maxRestarts),
