@@ -103,4 +103,21 @@ describe("Slurm's warning (USR2)", () => {
     await waitForJobEnd(jobId);
     expect(jobProcesses(jobId)).toEqual([]);
   }, 420_000);
+
+  it('--requeue after a lost node: exit 5 on attempt 0, requeued, attempt 1 runs to the end', async () => {
+    const jobRoot = newJobRoot('requeue-lost');
+    const jobId = await submit(jobRoot, ['--requeue']);
+    const first = await waitForStatus(jobRoot, jobId, 'attempt 0 running', (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined));
+    await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')));
+    process.kill(first.nodes.find((n) => n.name !== first.head)!.pid!, 'SIGKILL');
+
+    const s = await waitForStatus(jobRoot, jobId, 'attempt 1 final', (x) => x.attempt === 1 && isFinal(x.state), 360_000);
+    expect(s).toMatchObject({ state: 'succeeded', exitCode: 0 });
+    expect(s.attempts![0]).toMatchObject({ attempt: 0, state: 'failed', exitCode: 5, reason: expect.stringMatching(/was lost while the job was running/) });
+    const log0 = readFileSync(join(jobRoot, jobId, 'attempt-0', 'controller.log'), 'utf8');
+    expect(log0).toMatch(/requeued after a lost node: attempt 1 of at most 2/);
+    expect(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')).toBe('attempt 1 slurm 1\nfinished\n');
+    await waitForJobEnd(jobId);
+    expect(jobProcesses(jobId)).toEqual([]);
+  }, 420_000);
 });
