@@ -7,6 +7,7 @@ import { localLauncher } from '../launchers/local.js';
 import { srunLauncher, type SrunContainer } from '../launchers/srun.js';
 import { packageRoot, rayslPaths } from './paths.js';
 import { testFaults } from './test-faults.js';
+import { requeueJob } from '../slurm/scontrol.js';
 
 /** The plan arrives as JSON on argv (it is in the sbatch script anyway; it holds no secret). */
 export function parsePlanArg(text: string): Plan {
@@ -50,6 +51,7 @@ export const registerController: Register = (program, app) => {
         launcher: opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env, ...containerOf(plan, paths) }),
         agentArgv: [paths.node, paths.raysl, 'agent'],
         faults: testFaults(app.io.env),
+        ...(opts.launcher === 'srun' ? { requeue: (jobId: string) => requeueJob(jobId, { env: app.io.env }) } : {}),
       });
       app.setExitCode(code);
     });

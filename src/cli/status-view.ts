@@ -2,7 +2,7 @@
  * Pure views of a job: status.json (the controller's record) joined with Slurm's state. Collect in
  * jobs.ts, decide and format here, print in the commands (shadcn's info: collect, then print).
  */
-import { ClusterFormError, InternalError, NodeLostError, RayslError, SlurmError, UsageError } from '../core/errors.js';
+import { ClusterFormError, InternalError, NodeLostError, PreemptedError, RayslError, SlurmError, UsageError } from '../core/errors.js';
 import { formatBlock } from '../core/ports.js';
 import { SLURM_FINAL_STATES, type Reconciled } from '../core/reconcile.js';
 import { isFinal, type JobStatus, type PhaseEvent } from '../core/status.js';
@@ -49,6 +49,10 @@ export function eventLine(s: JobStatus, ev: PhaseEvent): string {
       return `${ev.node} lost: ${ev.detail ?? 'no reason given'}`;
     case 'signal':
       return `signal: ${ev.detail ?? ''}`.trim();
+    case 'preempt-warning':
+      return `preempted / time limit warning: ${ev.detail ?? ''}`.trim();
+    case 'requeued':
+      return ev.detail ?? 'requeued';
     case 'error':
       return `error: ${ev.detail ?? ''}`.trim();
     case 'torn-down':
@@ -82,6 +86,8 @@ export function errorForCode(code: number, message: string, hint: string | undef
       return new ClusterFormError(message, o);
     case 5:
       return new NodeLostError(message, o);
+    case 6:
+      return new PreemptedError(message, o);
     default:
       return new InternalError(message, o);
   }
@@ -166,10 +172,20 @@ export function formatStatus(v: StatusView): string {
   lines.push('nodes:');
   const rows = s.nodes.map((n) => [n.name, n.role, n.state, n.cpus !== undefined ? `${n.cpus} CPU` : '', n.gpus !== undefined ? `${n.gpus} GPU` : '', n.address, n.reason ?? '']);
   lines.push(...table(rows).map((l) => `  ${l}`));
+  lines.push(...attemptLines(s));
   lines.push('timeline:');
   for (const ev of s.timeline) lines.push(`  ${`+${secs(ev.t)}`.padStart(8)}  ${eventLine(s, ev)}`);
   lines.push(`job dir: ${v.jobDir}`);
   return lines.join('\n') + '\n';
+}
+
+/** A requeued job: one line per attempt, earlier ones with where their files went. */
+export function attemptLines(s: JobStatus): string[] {
+  if (s.attempt === undefined) return [];
+  const earlier = s.attempts ?? [];
+  const rows = earlier.map((a) => [`  #${a.attempt}`, a.state, a.exitCode !== undefined ? `exit ${a.exitCode}` : '', a.reason ?? '', a.dir]);
+  rows.push([`  #${s.attempt}`, `${s.state} (this one)`, s.exitCode !== undefined ? `exit ${s.exitCode}` : '', '', '']);
+  return [`attempts: ${earlier.length + 1}`, ...table(rows)];
 }
 
 /**

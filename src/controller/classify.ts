@@ -6,14 +6,14 @@
  * own code (4 cluster did not form, ...), 70 for anything unexpected.
  */
 import { constants as osConstants } from 'node:os';
-import { InternalError, NodeLostError, RayslError, asRayslError } from '../core/errors.js';
+import { InternalError, NodeLostError, PreemptedError, RayslError, asRayslError } from '../core/errors.js';
 import type { ExitInfo } from '../proc/terminate.js';
 import { exitCodeOf } from './entrypoint.js';
 import { Cancelled } from './join.js';
 import type { StopReason } from './stop.js';
 
 export interface Outcome {
-  state: 'succeeded' | 'failed' | 'cancelled';
+  state: 'succeeded' | 'failed' | 'cancelled' | 'preempted';
   exitCode: number;
   /** Thrown to the CLI after teardown, and written to status.json. */
   error?: RayslError;
@@ -25,18 +25,29 @@ export function classify(reason: StopReason | undefined, error: unknown, entrypo
     const dueToStop = error instanceof Cancelled || (reason !== undefined && !(error instanceof RayslError));
     if (!dueToStop) return failedWith(asRayslError(error));
     if (reason?.kind === 'node-lost') return failedWith(nodeLost(reason));
+    if (reason?.kind === 'preempt') return preempted(undefined);
     return { state: 'cancelled', exitCode: 128 + signalNumber(reason?.kind === 'signal' ? reason.signal : 'SIGTERM') };
   }
   if (entrypointExit === undefined) {
     return failedWith(new InternalError('the job ended with neither an error nor an entrypoint exit', { hint: 'this is a bug in raysl' }));
   }
   if (reason?.kind === 'node-lost') return failedWith(nodeLost(reason));
+  // whatever the entrypoint did with its grace, the work was cut short: 6, its own code in the timeline
+  if (reason?.kind === 'preempt') return preempted(exitCodeOf(entrypointExit, signalNumber));
   // raysl stops the entrypoint with TERM whatever stopped the job: killed by that TERM after a
   // Ctrl-C, the job ends as a shell's Ctrl-C does (130), not as if it had been sent TERM (143)
   if (reason?.kind === 'signal' && entrypointExit.signal === 'SIGTERM') return { state: 'cancelled', exitCode: 128 + signalNumber(reason.signal) };
   const exitCode = exitCodeOf(entrypointExit, signalNumber);
   if (reason) return { state: 'cancelled', exitCode };
   return { state: exitCode === 0 ? 'succeeded' : 'failed', exitCode };
+}
+
+function preempted(entrypointCode: number | undefined): Outcome {
+  const after = entrypointCode === undefined ? 'before the entrypoint started' : `; the entrypoint exited with code ${entrypointCode}`;
+  const error = new PreemptedError(`stopped at Slurm's warning (time limit near, or preemption)${entrypointCode === undefined ? ' ' : ''}${after}`, {
+    hint: 'resubmit (the entrypoint should resume from its checkpoint), or submit with --requeue --max-restarts N',
+  });
+  return { state: 'preempted', exitCode: error.exitCode, error };
 }
 
 function failedWith(error: RayslError): Outcome {

@@ -20,6 +20,8 @@ import { run } from './run.js';
 import { StatusFile, writeJsonAtomic } from './status-file.js';
 import { StopRequest, stopOnSignals, type StopReason } from './stop.js';
 import { TeardownStack } from './teardown.js';
+import { archiveEarlierAttempt, restartCountOf } from './attempts.js';
+import { requeueDecision } from './requeue.js';
 
 export type { ControllerEdges, ControllerFaults, SignalSource, StopSignal } from './edges.js';
 
@@ -28,12 +30,15 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
   const t0 = edges.now();
   const alloc = readAllocation(plan, edges.env);
   mkdirSync(alloc.paths.dir, { recursive: true, mode: 0o755 });
+  const attempt = restartCountOf(edges.env);
+  const earlier = archiveEarlierAttempt(alloc.paths, attempt);
   const log = progressLog(edges.stderr, edges.now, t0);
   log.attachFile(alloc.paths.controllerLog);
   writeJsonAtomic(alloc.paths.plan, plan);
   const graceMs = edges.graceMs ?? 3000;
-  const job: Job = { ...alloc, plan, edges, runtime: getRuntime(plan.runtime), log, t0, graceMs, stop: new StopRequest(), teardown: new TeardownStack(log, 4 * graceMs + 5000) };
-  stopOnSignals(edges.signals ?? (process as unknown as SignalSource), job.stop, job.teardown, log);
+  const job: Job = { ...alloc, plan, edges, runtime: getRuntime(plan.runtime), log, t0, graceMs, attempt, stop: new StopRequest(), teardown: new TeardownStack(log, 4 * graceMs + 5000) };
+  if (attempt > 0) log(`attempt ${attempt} (SLURM_RESTART_COUNT=${attempt}); the earlier attempts' files are in ${alloc.paths.dir}/attempt-<k>/`);
+  stopOnSignals(edges.signals ?? (process as unknown as SignalSource), job.stop, job.teardown, log, edges.now);
 
   let status: StatusFile | undefined;
   let reason: StopReason | undefined;
@@ -42,6 +47,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
   try {
     const placed = await placeAgents(plan, alloc, edges.launcher, t0);
     status = placed.status;
+    if (attempt > 0 || plan.requeue) status.update((s) => ({ ...s, attempt, ...(earlier.length ? { attempts: earlier } : {}) }));
     const cluster = await form(job, placed);
     ({ exit, stoppedBy: reason } = await run(job, placed, cluster));
   } catch (err) {
@@ -50,15 +56,19 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     error = err ?? new Error('a phase threw undefined');
   }
   const outcome = classify(reason, error, exit);
-  await finish(job, status, outcome);
+  await finish(job, status, outcome, reason);
   if (outcome.error) throw outcome.error;
   return outcome.exitCode;
 }
 
 /** Records the outcome, undoes everything the phases started, and says so in the log and status.json. */
-async function finish(job: Job, status: StatusFile | undefined, outcome: Outcome): Promise<void> {
+async function finish(job: Job, status: StatusFile | undefined, outcome: Outcome, reason: StopReason | undefined): Promise<void> {
   const { log, edges } = job;
   const { error, exitCode } = outcome;
+  // a warning that came before the entrypoint ran has no preempt-warning line yet: one at the time it came
+  if (reason?.kind === 'preempt' && !status?.value.timeline.some((e) => e.phase === 'preempt-warning')) {
+    status?.update((s) => withPhase(s, reason.atMs, { phase: 'preempt-warning', detail: 'SIGUSR2 from Slurm (time limit near, or preemption) before the entrypoint started' }));
+  }
   if (error) {
     log(`error: ${error.message}`);
     status?.update((s) => withPhase(s, edges.now(), { phase: 'error', code: error.exitCode, detail: error.message }));
@@ -73,5 +83,28 @@ async function finish(job: Job, status: StatusFile | undefined, outcome: Outcome
     const done = withPhase({ ...withState(s, outcome.state), exitCode, nodes }, edges.now(), { phase: 'torn-down', code: exitCode });
     return error ? { ...done, error: { message: error.message, ...(error.hint ? { hint: error.hint } : {}) } } : done;
   });
+  await requeueIfAsked(job, status, outcome);
   await log.close();
+}
+
+/**
+ * --requeue: after a preemption or a lost node, while SLURM_RESTART_COUNT < --max-restarts, ask
+ * Slurm to run the job again. Slurm kills this batch step at once, so everything is written first.
+ */
+async function requeueIfAsked(job: Job, status: StatusFile | undefined, outcome: Outcome): Promise<void> {
+  const { log, edges, plan, attempt, jobId } = job;
+  const decision = requeueDecision(plan, attempt, outcome, edges.requeue !== undefined);
+  if (decision.requeue === false) {
+    if (decision.why) log(decision.why);
+    return;
+  }
+  log(decision.why);
+  status?.update((s) => withPhase(s, edges.now(), { phase: 'requeued', detail: decision.why }));
+  try {
+    await edges.requeue!(jobId);
+  } catch (err) {
+    const message = `scontrol requeue ${jobId} failed: ${(err as Error).message}`;
+    log(message);
+    status?.update((s) => withPhase(s, edges.now(), { phase: 'error', detail: message }));
+  }
 }

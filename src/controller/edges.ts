@@ -37,4 +37,6 @@ export interface ControllerEdges {
   /** Called once the control server listens (tests use it to find the job). */
   onListening?: (info: { jobId: string; address: string; jobDir: string }) => void;
   faults?: ControllerFaults;
+  /** `scontrol requeue <jobid>` (srun launcher only; `--requeue` under --local has nothing to requeue). */
+  requeue?: (jobId: string) => Promise<void>;
 }

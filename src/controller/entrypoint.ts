@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { ContainerPlan, PlanEntrypoint } from '../core/types.js';
 import { wrapperPrefix } from '../core/container.js';
-import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
+import { exitOf, terminate, terminateGroup, type Escalation, type ExitInfo } from '../proc/terminate.js';
 
 export interface RunningEntrypoint {
   child: ChildProcess;
@@ -15,6 +15,8 @@ export interface RunningEntrypoint {
   /** Resolves when the process exited and its output is fully written. */
   exited: Promise<ExitInfo>;
   stop(graceMs: number): Promise<ExitInfo>;
+  /** Stops its group with these steps (a preemption: the user's signal, its grace, TERM, KILL). */
+  stopWith(escalation: Escalation): Promise<ExitInfo>;
 }
 
 /** The entrypoint's argv, after `--container-cmd`'s wrapper if any. */
@@ -64,6 +66,10 @@ export function startEntrypoint(opts: {
     exited,
     stop: async (graceMs) => {
       await terminateGroup(child, graceMs);
+      return exited;
+    },
+    stopWith: async (escalation) => {
+      await terminate({ group: child }, escalation);
       return exited;
     },
   };

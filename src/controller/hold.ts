@@ -37,7 +37,11 @@ export async function hold(job: Job, placed: Placement, cluster: Cluster, env: N
   status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'holding' }));
   log(`ready, holding for exec: raysl exec ${jobId} -- <command>; raysl down ${jobId} ends it`);
   const reason = await job.stop.stopped;
-  if (reason.kind === 'node-lost') return { exit: { code: 0, signal: null }, stoppedBy: reason };
+  // a lost node fails it, Slurm's warning (time limit near, or preemption) ends it as preempted (exit 6)
+  if (reason.kind === 'node-lost' || reason.kind === 'preempt') {
+    if (reason.kind === 'preempt') log("Slurm's warning (time limit near, or preemption): the held cluster ends");
+    return { exit: { code: 0, signal: null }, stoppedBy: reason };
+  }
   log(`stop requested (${reason.signal}): the held cluster ends`);
   return { exit: { code: 0, signal: null } };
 }

@@ -17,5 +17,7 @@ export interface Job extends Allocation {
   /** TERM -> KILL grace for the entrypoint and agents. */
   graceMs: number;
   stop: StopRequest;
+  /** Slurm's restart count of this run (SLURM_RESTART_COUNT, 0 for the first): the entrypoint sees it as RAYSL_RESTART_COUNT. */
+  attempt: number;
   teardown: TeardownStack;
 }

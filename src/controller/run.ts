@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appPortsEnv } from '../core/ports.js';
 import { withPhase, withState } from '../core/status.js';
-import type { ExitInfo } from '../proc/terminate.js';
+import { KILL_WAIT_MS, type Escalation, type ExitInfo } from '../proc/terminate.js';
+import type { Plan } from '../core/types.js';
 import type { AgentRegistry } from './agents.js';
 import type { Placement } from './allocate.js';
 import { signalNumber } from './classify.js';
@@ -41,7 +42,16 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
   status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));
 
   const end = await Promise.race([entry.exited.then((exit): RunEnd => ({ exit })), job.stop.stopped.then((stoppedBy) => ({ stoppedBy }))]);
-  const exit = 'exit' in end ? end.exit : await entry.stop(graceMs);
+  let exit: ExitInfo;
+  if ('exit' in end) exit = end.exit;
+  else if (end.stoppedBy.kind === 'preempt') {
+    const warnedAt = end.stoppedBy.atMs;
+    const steps = preemptEscalation(plan.preempt, graceMs);
+    const told = `${steps[0]!.signal} to the entrypoint's process group, up to ${(steps[0]!.waitMs / 1000).toFixed(0)} s to exit`;
+    log(`Slurm's warning: ${told}`);
+    status.update((s) => withPhase(s, warnedAt, { phase: 'preempt-warning', detail: `SIGUSR2 from Slurm (time limit near, or preemption): ${told}` }));
+    exit = await entry.stopWith(steps);
+  } else exit = await entry.stop(graceMs);
   log(`entrypoint ${end.stoppedBy ? 'stopped' : 'exited'} (${exit.signal ? `killed by ${exit.signal}` : `code ${exit.code}`})`);
   status.update((s) => withPhase(s, edges.now(), { phase: 'entrypoint-exited', code: exitCodeOf(exit, signalNumber) }));
   return { exit, ...(end.stoppedBy ? { stoppedBy: end.stoppedBy } : {}) };
@@ -61,12 +71,24 @@ function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.Pr
     [TOKEN_ENV]: token,
     RAYSL_JOB_DIR: paths.dir,
     RAYSL_JOB_ID: jobId,
+    RAYSL_RESTART_COUNT: String(job.attempt),
     ...nodes.env,
     ...appPortsEnv(block.base, plan.portLayout),
     PYTHONUNBUFFERED: '1',
     ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
     ...plan.env,
   });
+}
+
+/**
+ * At Slurm's warning: the user's signal and its grace (of --preempt-grace, less teardown's reserve),
+ * then the usual TERM and KILL. Without a planned warning (USR2 from elsewhere) the usual stop.
+ */
+export function preemptEscalation(preempt: Plan['preempt'], graceMs: number): Escalation {
+  if (!preempt) return [{ signal: 'SIGTERM', waitMs: graceMs }, { signal: 'SIGKILL', waitMs: KILL_WAIT_MS }];
+  const told = { signal: preempt.signal, waitMs: preempt.entrypointGraceSec * 1000 };
+  const term = preempt.signal === 'SIGTERM' ? [] : [{ signal: 'SIGTERM' as const, waitMs: graceMs }];
+  return [told, ...term, { signal: 'SIGKILL', waitMs: KILL_WAIT_MS }];
 }
 
 /** The head's runtime address as its agent reported it (a builtin job may start without its head). */

@@ -3,11 +3,15 @@
  * while --continue-on-node-loss is off. The first reason wins and is kept; `stopped` resolves with
  * it, so every phase can race its own wait against it.
  */
-import { STOP_SIGNALS, type SignalSource, type StopSignal } from '../proc/signals.js';
+import { PREEMPT_WARNING, STOP_SIGNALS, type SignalSource, type StopSignal } from '../proc/signals.js';
 import { Latch } from '../core/latch.js';
 import type { TeardownStack } from './teardown.js';
 
-export type StopReason = { kind: 'signal'; signal: StopSignal } | { kind: 'node-lost'; node: string; reason: string; log: string };
+export type StopReason =
+  | { kind: 'signal'; signal: StopSignal }
+  | { kind: 'node-lost'; node: string; reason: string; log: string }
+  /** Slurm's USR2 before the time limit or a preemption: the entrypoint is told and given its grace. */
+  | { kind: 'preempt'; atMs: number };
 
 export class StopRequest extends Latch<StopReason> {
   readonly stopped = this.promise;
@@ -27,8 +31,15 @@ export class StopRequest extends Latch<StopReason> {
  * hurries it: everything still running is KILLed at once. The handlers stay until teardown's
  * last step, so a signal at any point of the job is answered.
  */
-export function stopOnSignals(source: SignalSource, stop: StopRequest, teardown: TeardownStack, log: (line: string) => void): void {
+export function stopOnSignals(source: SignalSource, stop: StopRequest, teardown: TeardownStack, log: (line: string) => void, now: () => number = Date.now): void {
   let received = 0;
+  // the warning asks for an orderly stop; a stop signal after it still hurries teardown
+  const onWarning = () => {
+    log(`received ${PREEMPT_WARNING}: Slurm's warning (time limit near, or preemption)${stop.reason ? ', already stopping' : ': telling the entrypoint, then tearing down'}`);
+    received++;
+    stop.request({ kind: 'preempt', atMs: now() });
+  };
+  source.on(PREEMPT_WARNING, onWarning);
   const handlers = STOP_SIGNALS.map((sig) => {
     const fn = () => {
       received++;
@@ -44,6 +55,7 @@ export function stopOnSignals(source: SignalSource, stop: StopRequest, teardown:
     quiet: true,
     run: async () => {
       for (const [sig, fn] of handlers) source.off(sig, fn);
+      source.off(PREEMPT_WARNING, onWarning);
     },
   });
 }

@@ -9,6 +9,7 @@ export const ExitCode = {
   slurm: 3,
   clusterDidNotForm: 4,
   nodeLost: 5,
+  preempted: 6,
   internal: 70,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -55,6 +56,13 @@ export class ClusterFormError extends RayslError {
 export class NodeLostError extends RayslError {
   constructor(message: string, opts: Opts = {}) {
     super(message, { ...opts, exitCode: ExitCode.nodeLost });
+  }
+}
+
+/** Slurm's warning came (time limit near, or preemption): the job stopped early on purpose (exit 6). */
+export class PreemptedError extends RayslError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, exitCode: ExitCode.preempted });
   }
 }
 

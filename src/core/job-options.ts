@@ -9,7 +9,7 @@ import { parsePreflightMin } from './preflight.js';
 import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
 import type { JobOptions } from './types.js';
 import { parseContainerImage, shellWords } from './container.js';
-import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
+import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parsePreemptSignal, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
 
 export type JobOptionKey = keyof JobOptions;
 
@@ -75,6 +75,8 @@ const text = (base: Base) =>
     (raw, what, one) => {
       const v = stringOf(raw, what, one);
       if (v === '') throw usage(what, 'a non-empty value', v, `drop ${what} or give it a value`);
+      // `--account --profile x`: the next flag was taken as the value (no account, partition or name starts with -)
+      if (v.startsWith('-')) throw usage(what, 'a value, not a flag', v, `give ${what} its value right after it (e.g. ${what} <value>); values starting with - are refused`);
       return v;
     },
     singleLine,
@@ -203,6 +205,20 @@ export const jobOptions: OptionTable = {
     (raw, what, one) => shellWords(stringOf(raw, what, one), what),
     () => z.union([checked((v) => shellWords(v, 'containerCmd')).transform((v) => shellWords(v, 'containerCmd')), z.array(z.string().regex(/^[^\0]*$/, 'no NUL bytes')).min(1).refine((w) => !(w[0] ?? '').startsWith('-') && w[0] !== '', 'the first word is the program, not an option or empty')]),
   ),
+  preemptGrace: count(
+    { flags: '--preempt-grace <sec>', description: 'Slurm signals the controller (USR2) this long before the time limit; the entrypoint gets it less a teardown reserve (default 120 with --time)', oneLine: true },
+    10,
+    LIMITS.preemptGrace,
+  ),
+  // config files write it as the flag does ("INT" or "SIGINT"), so not a plain choice
+  preemptSignal: option(
+    { flags: '--preempt-signal <sig>', description: "signal the entrypoint's process group gets at the warning: TERM (default), INT, HUP or USR2" },
+    false,
+    (raw, what, one) => parsePreemptSignal(stringOf(raw, what, one)),
+    () => checked(parsePreemptSignal).transform(parsePreemptSignal),
+  ),
+  requeue: flag({ flags: '--requeue', description: 'requeue the job after a preemption or a lost node (scontrol requeue), up to --max-restarts times', oneLine: true }),
+  maxRestarts: count({ flags: '--max-restarts <n>', description: 'with --requeue: requeue while SLURM_RESTART_COUNT is below n (default 1)' }, 1, LIMITS.maxRestarts),
 };
 
 // The table's annotation admits exactly the keys of JobOptions, no more and no fewer.

@@ -4,7 +4,7 @@
  * UsageError saying what was expected, what was received, and a hint.
  */
 import { UsageError } from './errors.js';
-import type { RayAuth, RuntimeChoice } from './types.js';
+import type { PreemptSignal, RayAuth, RuntimeChoice } from './types.js';
 
 export function usage(what: string, expected: string, received: unknown, hint: string): UsageError {
   return new UsageError(`${what}: expected ${expected}, received ${JSON.stringify(received)}`, { hint });
@@ -21,6 +21,9 @@ export const LIMITS = {
   cpusPerTask: { max: 65536, why: 'far more CPUs than any node holds' },
   memMb: { max: 1024 ** 3, why: '1P (1024^3 MB) per node' },
   timeSec: { max: 365 * 86400, why: 'a year; use --time UNLIMITED for no limit' },
+  // sbatch --signal takes at most 65535 s; under 10 s Slurm's 30-60 s check granularity makes it moot
+  preemptGrace: { max: 65535, why: "sbatch --signal's own limit" },
+  maxRestarts: { max: 100, why: 'a job requeued more often than that is stuck in a loop' },
 } as const;
 
 export function parseCount(raw: string, what: string, min = 1, max = Number.MAX_SAFE_INTEGER, why?: string): number {
@@ -79,6 +82,16 @@ export function parseRayAuth(raw: string): RayAuth {
   throw usage('--ray-auth', 'token or off', raw, "e.g. --ray-auth off (Ray's dashboard and Jobs API are then open to anyone who reaches the head)");
 }
 
+const PREEMPT_SIGNALS: readonly PreemptSignal[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'];
+
+/** --preempt-signal: TERM, SIGTERM, term... -> 'SIGTERM'; USR1 is refused (NCCL uses it). */
+export function parsePreemptSignal(raw: string): PreemptSignal {
+  const name = `SIG${raw.trim().toUpperCase().replace(/^SIG/, '')}`;
+  const found = PREEMPT_SIGNALS.find((s) => s === name);
+  if (found) return found;
+  throw usage('--preempt-signal', 'TERM, INT, HUP or USR2', raw, name === 'SIGUSR1' ? 'USR1 is taken (NCCL uses it); e.g. --preempt-signal USR2' : 'e.g. --preempt-signal INT (Python raises KeyboardInterrupt)');
+}
+
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Names raysl or Slurm set for the job: overriding them would break the cluster or its GPU binding.
 const RESERVED_ENV = /^(SLURM_|SBATCH_|SRUN_|RAYSL_)|^(CUDA_VISIBLE_DEVICES|ROCR_VISIBLE_DEVICES|HIP_VISIBLE_DEVICES|GPU_DEVICE_ORDINAL|ZE_AFFINITY_MASK|RAY_ADDRESS|RAY_API_SERVER_ADDRESS|RAY_AUTH_MODE|RAY_AUTH_TOKEN|RAY_AUTH_TOKEN_PATH)$/;
@@ -123,7 +136,10 @@ export const OWNED_SBATCH_OPTIONS: Readonly<Record<string, string>> = {
   '--mem': 'use --mem',
   '--mem-per-cpu': 'use --mem (memory per node)',
   '--mem-per-gpu': 'use --mem (memory per node)',
-  '--signal': 'raysl sets --signal from --time so the controller tears down before the kill',
+  '--signal': 'use --preempt-grace <seconds> (raysl asks for USR2 that long before the limit)',
+  '--requeue': 'use --requeue --max-restarts N (the controller requeues and keeps each attempt apart)',
+  '--no-requeue': 'leave out --requeue',
+  '--open-mode': 'raysl sets --open-mode=append with --requeue so a requeue keeps the batch log',
   '--parsable': 'raysl submit reads the job id itself',
   '--wrap': 'the script is the job',
   '--array': 'one raysl cluster per allocation; submit several jobs instead',

@@ -37,10 +37,28 @@ export function nodeUsable(n: NodeFacts): boolean {
   return !n.state.endsWith('*') && !UNUSABLE_STATES.has(base);
 }
 
-/** Teardown signal lead time: the controller gets TERM this long before the limit (Slurm checks every 30-60 s). */
+/** Default warning lead time: the controller gets USR2 this long before the limit (Slurm checks every 30-60 s). */
 export function signalLeadSec(limitSec: number): number {
   if (!Number.isFinite(limitSec)) return 0;
   return Math.max(30, Math.min(120, Math.floor(limitSec / 2)));
+}
+
+/** What teardown keeps of the warning for itself: the entrypoint gets the rest. */
+export function teardownReserveSec(warnSec: number): number {
+  return Math.min(30, Math.floor(warnSec / 4));
+}
+
+/** Slurm's warning (USR2 to the batch shell, i.e. the controller) and what the entrypoint gets of it. */
+function preemptOf(spec: JobSpec): Plan['preempt'] {
+  const limitSec = spec.time !== undefined ? parseTimeLimit(spec.time) : Infinity;
+  const warnSec = spec.preemptGrace ?? signalLeadSec(limitSec);
+  if (warnSec <= 0) return undefined;
+  if (spec.preemptGrace !== undefined && warnSec >= limitSec) {
+    throw new UsageError(`--preempt-grace ${warnSec}: the warning would come before the job starts (--time ${spec.time} is ${limitSec} s)`, {
+      hint: `use --preempt-grace ${Math.max(10, signalLeadSec(limitSec))} or a longer --time`,
+    });
+  }
+  return { warnSec, entrypointGraceSec: warnSec - teardownReserveSec(warnSec), signal: spec.preemptSignal ?? 'SIGTERM' };
 }
 
 /** Simple constraint expressions ("a100", "a100&ib") can be checked against sinfo features; others are left to Slurm. */
@@ -187,10 +205,13 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (gpus > 0) sbatch.push(['--gpus-per-node', String(gpus)]);
   if (spec.mem !== undefined) sbatch.push(['--mem', spec.mem]);
   if (spec.partition !== undefined) sbatch.push(['--partition', spec.partition]);
-  if (spec.time !== undefined) {
-    sbatch.push(['--time', spec.time]);
-    const lead = signalLeadSec(parseTimeLimit(spec.time));
-    if (lead > 0) sbatch.push(['--signal', `B:TERM@${lead}`]);
+  if (spec.time !== undefined) sbatch.push(['--time', spec.time]);
+  // B: the batch shell only, which exec'd the controller; USR2, because NCCL uses USR1
+  const preempt = preemptOf(spec);
+  if (preempt) sbatch.push(['--signal', `B:USR2@${preempt.warnSec}`]);
+  if (spec.requeue) {
+    // append: a requeued attempt would otherwise truncate the batch log of the earlier ones
+    sbatch.push(['--requeue', ''], ['--open-mode', 'append']);
   }
   if (spec.account !== undefined) sbatch.push(['--account', spec.account]);
   if (spec.qos !== undefined) sbatch.push(['--qos', spec.qos]);
@@ -232,6 +253,8 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (spec.preflight === true || spec.preflightMin !== undefined) plan.preflight = { ...(spec.preflightMin ?? PREFLIGHT_DEFAULTS) };
   const container = containerPlan(spec.containerImage, spec.containerCmd);
   if (container !== undefined) plan.container = container;
+  if (preempt) plan.preempt = preempt;
+  if (spec.requeue) plan.requeue = { maxRestarts: spec.maxRestarts ?? 1 };
   if (spec.resources !== undefined && spec.resources.length > 0) {
     checkGrants(spec.resources, spec.nodes);
     plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));

@@ -7,7 +7,7 @@
  */
 import { isFinal, type JobState, type JobStatus } from './status.js';
 
-export type ShownState = JobState | 'lost';
+export type ShownState = JobState | 'lost' | 'requeued';
 
 /** Final Slurm job states (squeue/scontrol long names). */
 export const SLURM_FINAL_STATES: readonly string[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT', 'REVOKED'];
@@ -34,11 +34,17 @@ export interface Reconciled {
 }
 
 export function isOver(state: ShownState): boolean {
-  return state === 'lost' || isFinal(state);
+  return state === 'lost' || (state !== 'requeued' && isFinal(state));
 }
 
 export function reconcile(status: JobStatus, facts: LivenessFacts): Reconciled {
   const recorded = status.state;
+  // --requeue: the attempt is over, the job is not: Slurm has it back in the queue (or running it anew)
+  const slurmLive = facts.slurm !== undefined && facts.slurm !== 'unlisted' && !SLURM_FINAL_STATES.includes(facts.slurm.state);
+  if (isFinal(recorded) && status.timeline.at(-1)?.phase === 'requeued' && slurmLive) {
+    const code = status.exitCode !== undefined ? ` (exit ${status.exitCode})` : '';
+    return { state: 'requeued', reason: `attempt ${status.attempt ?? 0} ended ${recorded}${code} and was requeued; the next attempt's record replaces this one when it starts` };
+  }
   if (isFinal(recorded)) return { state: recorded };
   const said = `status.json still says ${recorded}`;
   if (status.launcher === 'local') {

@@ -72,6 +72,9 @@ export function buildSpec(entrypoint: string | null, args: readonly string[], in
   }
   if (input.time !== undefined) parseTimeLimit(input.time);
   if (input.mem !== undefined) parseMemMb(input.mem);
+  if (input.maxRestarts !== undefined && !input.requeue) {
+    throw new UsageError(`--max-restarts ${input.maxRestarts} needs --requeue`, { hint: `add --requeue (the job is then requeued after a preemption or a lost node), or drop --max-restarts` });
+  }
   // the options without a default pass through as given (JobSpec is JobOptions minus DefaultedOption, plus these)
   const { nodes = 1, sbatchArgs = [], runtime = 'auto', joinTimeout = DEFAULT_JOIN_TIMEOUT_SEC, jobDir = DEFAULT_JOB_DIR, setup = [], env = {}, ...passthrough } = input;
   if (!Number.isInteger(nodes) || nodes < 1) throw usage('--nodes', 'at least 1 node', nodes, 'e.g. -N 2');

@@ -13,7 +13,7 @@ export const STATUS_VERSION = 1 as const;
  * starting -> forming (agents launched) -> running (entrypoint started) -> tearing-down -> a final
  * state: succeeded (entrypoint exit 0), failed (anything else), cancelled (a signal stopped it).
  */
-export type JobState = 'starting' | 'forming' | 'running' | 'tearing-down' | 'succeeded' | 'failed' | 'cancelled';
+export type JobState = 'starting' | 'forming' | 'running' | 'tearing-down' | 'succeeded' | 'failed' | 'cancelled' | 'preempted';
 
 export type PhaseName =
   | 'allocated'
@@ -29,6 +29,8 @@ export type PhaseName =
   | 'exec-exited'
   | 'node-lost'
   | 'signal'
+  | 'preempt-warning'
+  | 'requeued'
   | 'error'
   | 'torn-down';
 
@@ -83,6 +85,23 @@ export interface JobStatus {
   exitCode?: number;
   error?: { message: string; hint?: string };
   timeline: PhaseEvent[];
+  /** Slurm's restart count of this run (SLURM_RESTART_COUNT; 0 for the first). */
+  attempt?: number;
+  /** The earlier attempts of a requeued job, oldest first; their files are in attempt-<k>/. */
+  attempts?: AttemptSummary[];
+}
+
+/** One earlier run of a requeued job, as its own status.json ended. */
+export interface AttemptSummary {
+  attempt: number;
+  state: JobState;
+  exitCode?: number;
+  startedAt: string;
+  endedAt: string;
+  /** Why it ended, e.g. the preempt-warning or error detail. */
+  reason?: string;
+  /** The directory that holds its logs and status.json. */
+  dir: string;
 }
 
 export interface NewStatus {
@@ -137,7 +156,7 @@ export function withNode(s: JobStatus, name: string, patch: Partial<Omit<StatusN
 }
 
 export function isFinal(state: JobState): boolean {
-  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'preempted';
 }
 
 /** Reads status.json text back; throws InternalError on a file that is not ours. */

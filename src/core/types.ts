@@ -12,6 +12,8 @@ export type RuntimeChoice = 'auto' | RuntimeName;
 export type LauncherName = 'srun' | 'local';
 /** Ray's token authentication (RAY_AUTH_MODE=token with the job's secret) or none. */
 export type RayAuth = 'token' | 'off';
+/** What the controller sends the entrypoint's process group at Slurm's warning (never USR1: NCCL uses it). */
+export type PreemptSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'SIGUSR2';
 
 /**
  * One layer of job settings (a config profile, or the flags) before defaults. Every key is a job
@@ -64,6 +66,14 @@ export interface JobOptions {
   containerImage?: string;
   /** Wrapper argv put before the agent's and the entrypoint's argv, e.g. ["apptainer", "exec", "--nv", "img.sif"]. */
   containerCmd?: string[];
+  /** Seconds before the time limit Slurm sends the controller USR2 (default 120, or half a short limit, when --time is given). */
+  preemptGrace?: number;
+  /** Signal the entrypoint's process group gets at the warning (default SIGTERM). */
+  preemptSignal?: PreemptSignal;
+  /** sbatch --requeue: the controller requeues the job after a preemption or a lost node. */
+  requeue?: boolean;
+  /** Requeue while SLURM_RESTART_COUNT is below this (needs --requeue; default 1). */
+  maxRestarts?: number;
 }
 
 /** How agents and the entrypoint enter a container: a pyxis image, or a wrapper command. */
@@ -186,6 +196,16 @@ export interface Plan {
   preflight?: PreflightMin;
   /** Container the agents and the entrypoint run in; absent: on the host. */
   container?: ContainerPlan;
+  /** Slurm's warning before the time limit or a preemption (`--signal=B:USR2@warnSec`); absent without one. */
+  preempt?: {
+    /** Seconds before the limit the controller gets USR2. */
+    warnSec: number;
+    /** Seconds the entrypoint gets after `signal` before teardown (warnSec less a reserve for teardown). */
+    entrypointGraceSec: number;
+    signal: PreemptSignal;
+  };
+  /** --requeue: after a preemption or a lost node the controller runs `scontrol requeue` while SLURM_RESTART_COUNT < maxRestarts. */
+  requeue?: { maxRestarts: number };
   /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
   sbatch: Array<[string, string]>;
   /** Extra sbatch arguments from --sbatch-arg, validated. */

@@ -55,6 +55,11 @@ export function describeResources(r: NodeResources): string {
   return parts.join(', ');
 }
 
+/** The header's account of Slurm's warning: when it comes and what the entrypoint gets of it. */
+export function describePreempt(p: NonNullable<Plan['preempt']>): string {
+  return `Slurm sends USR2 ${p.warnSec} s before the limit: ${p.signal} to the entrypoint, ${p.entrypointGraceSec} s to exit, then teardown; exit 6`;
+}
+
 export function renderSbatch(plan: Plan, ctx: RenderContext): string {
   const planJson = JSON.stringify(plan);
   if (planJson.length > MAX_PLAN_JSON) {
@@ -80,6 +85,7 @@ export function renderSbatch(plan: Plan, ctx: RenderContext): string {
     runtimeCommands: ctx.runtimeCommands ?? [],
     resourceLines: (plan.resources ?? []).map(describeGrant),
     containerLines: describeContainer(plan, ctx),
+    preemptLine: plan.preempt ? describePreempt(plan.preempt) : '',
   });
 }
 

@@ -101,6 +101,16 @@ export async function updateJobComment(jobId: string, text: string, opts: SlurmR
   await runSlurm(updateCommentArgv(jobId, text), opts);
 }
 
+export function requeueArgv(jobId: string): string[] {
+  return ['scontrol', 'requeue', jobId];
+}
+
+/** Puts a running batch job back in the queue (it needs --requeue); Slurm kills the running attempt at once. */
+export async function requeueJob(jobId: string, opts: SlurmRunOptions = {}): Promise<void> {
+  assertJobId(jobId);
+  await runSlurm(requeueArgv(jobId), opts);
+}
+
 // ---------------------------------------------------------------- nodes
 
 export interface SlurmNode {

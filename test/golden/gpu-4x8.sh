@@ -27,6 +27,7 @@
 #   app                     16-23   8
 #   worker                  24-407  384
 #   block size 448
+# preempt:     Slurm sends USR2 120 s before the limit: SIGTERM to the entrypoint, 90 s to exit, then teardown; exit 6
 # ray start as each node's agent runs it (B = the block's base; <...> known on the node at run time;
 # a flag the installed Ray lacks is left out; the job's token reaches Ray through a 0600 file, not here):
 #   head: RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 AUTOSCALER_METRIC_PORT=B+11 DASHBOARD_METRIC_PORT=B+12 ray start --head --port=B+1 --node-ip-address=<head address> --node-manager-port=B+2 --object-manager-port=B+3 --min-worker-port=B+24 --max-worker-port=B+407 --dashboard-agent-grpc-port=B+7 --dashboard-agent-listen-port=B+8 --metrics-export-port=B+9 --runtime-env-agent-port=B+10 --ray-client-server-port=B+4 --dashboard-host=<head address> --dashboard-port=B+5 --temp-dir=<temp dir> --num-cpus=96 --num-gpus=8 --memory=<sized at start> --object-store-memory=<sized at start> --disable-usage-stats --block
@@ -40,7 +41,7 @@
 #SBATCH --gpus-per-node=8
 #SBATCH --partition=gpu
 #SBATCH --time=2:00:00
-#SBATCH --signal=B:TERM@120
+#SBATCH --signal=B:USR2@120
 #SBATCH --account=ml
 #SBATCH --exclusive
 #SBATCH --constraint="a100&ib"
@@ -51,4 +52,4 @@ set -eo pipefail
 
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
-exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"ray","runtimeReason":"auto: .py entrypoint -> ray","entrypoint":{"path":"/home/alice/proj/train.py","args":["--epochs","3"],"interpreter":["python3","-u"],"kind":"python"},"nodes":4,"minNodes":4,"perNode":{"cpus":96,"gpus":8,"memoryMb":1031000},"aggregate":{"cpus":384,"gpus":32,"memoryMb":4124000},"portLayout":{"size":448,"ports":{"controller":0,"gcs":1,"node_manager":2,"object_manager":3,"ray_client_server":4,"dashboard":5,"dashboard_grpc":6,"dashboard_agent_grpc":7,"dashboard_agent_listen":8,"metrics_export":9,"runtime_env_agent":10,"autoscaler_metrics":11,"dashboard_metrics":12},"ranges":{"app":{"offset":16,"count":8},"worker":{"offset":24,"count":384}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","4"],["--ntasks-per-node","1"],["--cpus-per-task","96"],["--gpus-per-node","8"],["--partition","gpu"],["--time","2:00:00"],["--signal","B:TERM@120"],["--account","ml"],["--exclusive",""],["--constraint","a100&ib"],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[]}'
+exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"ray","runtimeReason":"auto: .py entrypoint -> ray","entrypoint":{"path":"/home/alice/proj/train.py","args":["--epochs","3"],"interpreter":["python3","-u"],"kind":"python"},"nodes":4,"minNodes":4,"perNode":{"cpus":96,"gpus":8,"memoryMb":1031000},"aggregate":{"cpus":384,"gpus":32,"memoryMb":4124000},"portLayout":{"size":448,"ports":{"controller":0,"gcs":1,"node_manager":2,"object_manager":3,"ray_client_server":4,"dashboard":5,"dashboard_grpc":6,"dashboard_agent_grpc":7,"dashboard_agent_listen":8,"metrics_export":9,"runtime_env_agent":10,"autoscaler_metrics":11,"dashboard_metrics":12},"ranges":{"app":{"offset":16,"count":8},"worker":{"offset":24,"count":384}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","4"],["--ntasks-per-node","1"],["--cpus-per-task","96"],["--gpus-per-node","8"],["--partition","gpu"],["--time","2:00:00"],["--signal","B:USR2@120"],["--account","ml"],["--exclusive",""],["--constraint","a100&ib"],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[],"preempt":{"warnSec":120,"entrypointGraceSec":90,"signal":"SIGTERM"}}'

@@ -63,6 +63,18 @@ describe('numeric flags have real upper bounds', () => {
     [['-c', '1000000'], /--cpus-per-task: at most 65536/],
     [['--mem', '99999999999999999999T'], /--mem: at most 1P/],
     [['-t', '99999999999'], /--time: at most 365 days/],
+    // preemption and requeue (issue 11)
+    [['--preempt-grace', '5'], /--preempt-grace: expected a whole number from 10 to 65535, received "5"/],
+    [['--preempt-grace', '70000'], /--preempt-grace: at most 65535 \(sbatch --signal's own limit\)/],
+    [['--preempt-grace', 'soon'], /--preempt-grace: expected a whole number/],
+    [['-t', '1', '--preempt-grace', '60'], /--preempt-grace 60: the warning would come before the job starts/],
+    [['--preempt-signal', 'USR1'], /--preempt-signal: expected TERM, INT, HUP or USR2, received "USR1"\n {2}hint: USR1 is taken \(NCCL uses it\)/],
+    [['--preempt-signal', 'KILL'], /--preempt-signal: expected TERM, INT, HUP or USR2/],
+    [['--max-restarts', '2'], /--max-restarts 2 needs --requeue/],
+    [['--requeue', '--max-restarts', '0'], /--max-restarts: expected a whole number from 1 to 100/],
+    [['--requeue', '--max-restarts', '101'], /--max-restarts: at most 100/],
+    [['--sbatch-arg=--signal=B:USR1@60'], /raysl sets --signal itself\n {2}hint: use --preempt-grace/],
+    [['--sbatch-arg=--open-mode=truncate'], /raysl sets --open-mode itself/],
   ])('render %j -> exit 2 with a hint', async (argv, message) => {
     const r = await render(project(), [...argv, 'train.ts']);
     expect(r.code).toBe(2);

@@ -9,6 +9,7 @@ const TERM: StopReason = { kind: 'signal', signal: 'SIGTERM' };
 const INT: StopReason = { kind: 'signal', signal: 'SIGINT' };
 const USR1: StopReason = { kind: 'signal', signal: 'SIGUSR1' };
 const LOST: StopReason = { kind: 'node-lost', node: 'node3', reason: 'its agent disconnected', log: '/jobs/7/agent-node3.log' };
+const WARN: StopReason = { kind: 'preempt', atMs: 0 };
 const code = (c: number): ExitInfo => ({ code: c, signal: null });
 const killed = (s: NodeJS.Signals): ExitInfo => ({ code: null, signal: s });
 const form = new ClusterFormError('the cluster did not form');
@@ -34,6 +35,11 @@ const rows: Row[] = [
   ['SIGTERM after join, entrypoint needed a KILL', TERM, undefined, killed('SIGKILL'), 'cancelled', 137],
   ['node lost during run', LOST, undefined, killed('SIGTERM'), 'failed', 5, /node node3 was lost/],
   ['node lost during run, entrypoint exited 0 on TERM', LOST, undefined, code(0), 'failed', 5, /node node3 was lost/],
+  // Slurm's USR2 warning (time limit near, or preemption): 6 whatever the entrypoint did with its grace
+  ['USR2 before join', WARN, new Cancelled('x'), undefined, 'preempted', 6, /stopped at Slurm's warning \(time limit near, or preemption\) before the entrypoint started/],
+  ['USR2 during run, entrypoint checkpointed and exited 0', WARN, undefined, code(0), 'preempted', 6, /the entrypoint exited with code 0/],
+  ['USR2 during run, entrypoint killed by its TERM', WARN, undefined, killed('SIGTERM'), 'preempted', 6, /the entrypoint exited with code 143/],
+  ['USR2 then a real failure while forming stays that failure', WARN, form, undefined, 'failed', 4, form],
   // the entrypoint ended on its own
   ['entrypoint exit 0', undefined, undefined, code(0), 'succeeded', 0],
   ['entrypoint exit 3', undefined, undefined, code(3), 'failed', 3],

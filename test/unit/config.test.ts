@@ -26,6 +26,7 @@ describe('validateConfig', () => {
           default: { partition: 'debug', time: 30, setup: ['module load python'] },
           gpu: { gpusPerNode: 8, mem: '64G', env: { NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: 4 }, sbatchArgs: ['--mail-type=END'], runtime: 'ray', exclusive: true },
           open: { rayAuth: 'off' },
+          preemptible: { time: '4:00:00', preemptGrace: 300, preemptSignal: 'INT', requeue: true, maxRestarts: 3 },
         },
       },
       'raysl.config.json',
@@ -33,6 +34,7 @@ describe('validateConfig', () => {
     expect(c.profiles.default).toEqual({ partition: 'debug', time: '30', setup: ['module load python'] });
     expect(c.profiles.gpu!.env).toEqual({ NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: '4' });
     expect(c.profiles.open).toEqual({ rayAuth: 'off' });
+    expect(c.profiles.preemptible).toEqual({ time: '4:00:00', preemptGrace: 300, preemptSignal: 'SIGINT', requeue: true, maxRestarts: 3 });
   });
 
   it('accepts the shipped example (examples/raysl.config.json)', () => {
@@ -55,6 +57,7 @@ describe('validateConfig', () => {
     [{ profiles: { gpu: { env: { CUDA_VISIBLE_DEVICES: '0' } } } }, /profiles\.gpu\.env\.CUDA_VISIBLE_DEVICES: .*cannot be overridden/],
     [{ profiles: { gpu: { setup: ['a\nb'] } } }, /profiles\.gpu\.setup\.0: one shell line per entry/],
     [{ profiles: { gpu: { nodes: 0 } } }, /profiles\.gpu\.nodes/],
+    [{ profiles: { gpu: { preemptSignal: 'USR1' } } }, /profiles\.gpu\.preemptSignal: --preempt-signal: expected TERM, INT, HUP or USR2/],
     [{ profiles: { gpu: { rayAuth: 'none' } } }, /profiles\.gpu\.rayAuth: .*"token"\|"off"|profiles\.gpu\.rayAuth: .*token.*off/],
     [{ profile: {} }, /\(top level\): .*profile/],
     [{ profiles: { 'bad name': {} } }, /profiles\.bad name/],

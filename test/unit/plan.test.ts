@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import { planJob, signalLeadSec, type PlanTools } from '../../src/core/plan.js';
 import { buildSpec, type JobInput } from '../../src/core/spec.js';
-import type { ClusterFacts, NodeFacts } from '../../src/core/types.js';
+import type { ClusterFacts, NodeFacts, Plan } from '../../src/core/types.js';
 
 const tools: PlanTools = { tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', hook: 'file:///opt/raysl/dist/register-entry.mjs', node: '/usr/bin/node', cwd: '/home/u/proj', version: '0.0.0-test' };
 
@@ -134,7 +134,7 @@ describe('planJob: sbatch options', () => {
       ['--mem', '64G'],
       ['--partition', 'gpu'],
       ['--time', '2:00:00'],
-      ['--signal', 'B:TERM@120'],
+      ['--signal', 'B:USR2@120'],
       ['--account', 'proj'],
       ['--qos', 'high'],
       ['--exclusive', ''],
@@ -156,6 +156,44 @@ describe('planJob: sbatch options', () => {
   it('no --signal without a time limit or with UNLIMITED', () => {
     expect(planJob(spec('t.ts'), gpuPartition, tools).sbatch.map(([f]) => f)).not.toContain('--signal');
     expect(planJob(spec('t.ts', { time: 'UNLIMITED' }), gpuPartition, tools).sbatch.map(([f]) => f)).not.toContain('--signal');
+  });
+
+  const sig = (p: Plan) => p.sbatch.find(([f]) => f === '--signal')?.[1];
+  it.each([
+    // input, --signal value, what the entrypoint gets
+    [{ time: '2:00:00' }, 'B:USR2@120', { warnSec: 120, entrypointGraceSec: 90, signal: 'SIGTERM' }],
+    [{ time: '2:00:00', preemptGrace: 600, preemptSignal: 'SIGINT' as const }, 'B:USR2@600', { warnSec: 600, entrypointGraceSec: 570, signal: 'SIGINT' }],
+    [{ time: '5', preemptGrace: 20 }, 'B:USR2@20', { warnSec: 20, entrypointGraceSec: 15, signal: 'SIGTERM' }],
+    // no limit of its own: the partition's limit, or a preemption with send_user_signal, still warns
+    [{ preemptGrace: 90 }, 'B:USR2@90', { warnSec: 90, entrypointGraceSec: 68, signal: 'SIGTERM' }],
+  ])('preemption warning for %j: --signal=%s', (input, signal, preempt) => {
+    const p = planJob(spec('t.ts', input), gpuPartition, tools);
+    expect(sig(p)).toBe(signal);
+    expect(p.preempt).toEqual(preempt);
+  });
+
+  it('a warning at or past the limit is refused with a hint', () => {
+    const err = (() => {
+      try {
+        planJob(spec('t.ts', { time: '1', preemptGrace: 60 }), gpuPartition, tools);
+      } catch (e) {
+        return e as UsageError;
+      }
+    })();
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err?.message).toMatch(/--preempt-grace 60: the warning would come before the job starts/);
+    expect(err?.hint).toMatch(/--preempt-grace 30 or a longer --time/);
+  });
+
+  it('--requeue asks sbatch for --requeue and an appending batch log; --max-restarts defaults to 1', () => {
+    const p = planJob(spec('t.ts', { requeue: true }), gpuPartition, tools);
+    expect(p.sbatch).toContainEqual(['--requeue', '']);
+    expect(p.sbatch).toContainEqual(['--open-mode', 'append']);
+    expect(p.requeue).toEqual({ maxRestarts: 1 });
+    expect(planJob(spec('t.ts', { requeue: true, maxRestarts: 3 }), gpuPartition, tools).requeue).toEqual({ maxRestarts: 3 });
+    const plain = planJob(spec('t.ts'), gpuPartition, tools);
+    expect(plain.requeue).toBeUndefined();
+    expect(plain.sbatch.map(([f]) => f)).not.toContain('--open-mode');
   });
 
   it('survives JSON unchanged (the controller reads it back)', () => {

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { reconcile, type LivenessFacts } from '../../src/core/reconcile.js';
-import { initialStatus, withState, type JobState, type JobStatus } from '../../src/core/status.js';
+import { initialStatus, withPhase, withState, type JobState, type JobStatus } from '../../src/core/status.js';
 import { processStartTicks, selfIdentity, stillRunning } from '../../src/proc/identity.js';
 
 function status(launcher: 'local' | 'srun', state: JobState): JobStatus {
@@ -67,6 +67,25 @@ describe('reconcile', () => {
     expect(r.state).toBe(shown);
     if (why) expect(r.reason).toMatch(why);
     else expect(r.reason).toBeUndefined();
+  });
+});
+
+describe('reconcile: a requeued attempt (--requeue)', () => {
+  const requeued = (): JobStatus => ({ ...withPhase(status('srun', 'preempted'), 1000, { phase: 'requeued', detail: 'requeued after ...' }), exitCode: 6, attempt: 0 });
+  it.each([
+    [{ slurm: { state: 'PENDING', reason: 'BeginTime' } }, 'requeued'],
+    [{ slurm: { state: 'RUNNING' } }, 'requeued'], // the next attempt runs but has not written its record yet
+    [{ slurm: { state: 'COMPLETED' } }, 'preempted'], // the requeue failed or was undone: the record stands
+    [{ slurm: 'unlisted' as const }, 'preempted'],
+    [{}, 'preempted'], // Slurm unreachable
+  ])('with Slurm %j it reads as %s', (facts, shown) => {
+    const r = reconcile(requeued(), facts);
+    expect(r.state).toBe(shown);
+    if (shown === 'requeued') expect(r.reason).toBe("attempt 0 ended preempted (exit 6) and was requeued; the next attempt's record replaces this one when it starts");
+  });
+
+  it('a final record without the requeued line is final whatever Slurm says', () => {
+    expect(reconcile(status('srun', 'preempted'), { slurm: { state: 'PENDING' } }).state).toBe('preempted');
   });
 });
 

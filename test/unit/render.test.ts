@@ -72,6 +72,8 @@ const cases: Case[] = [
   // --container-image / --container-cmd: neither pyxis nor apptainer runs on the test cluster, so these goldens are what reviews them
   { name: 'container-image', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', containerImage: 'nvcr.io#nvidia/pytorch:24.01-py3' }, facts: gpu },
   { name: 'container-cmd', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', containerCmd: ['apptainer', 'exec', '--nv', '--bind', '/scratch/alice data', '/images/ray 2.60.sif'] }, facts: gpu },
+  // Slurm's USR2 warning 300 s before the limit, INT to the entrypoint, requeued up to twice (append keeps the batch log)
+  { name: 'preempt-requeue', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', time: '4:00:00', preemptGrace: 300, preemptSignal: 'SIGINT', requeue: true, maxRestarts: 2 }, facts: gpu },
 ];
 
 function planFor(c: Case): Plan {

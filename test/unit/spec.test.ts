@@ -23,6 +23,7 @@ const JOB_OPTION_KEYS: { [K in keyof Required<JobOptions>]: true } = {
   runtime: true, joinTimeout: true, jobDir: true, setup: true, env: true, python: true, iface: true, continueOnNodeLoss: true,
   rayAuth: true, resources: true, preflight: true, preflightMin: true,
   containerImage: true, containerCmd: true,
+  preemptGrace: true, preemptSignal: true, requeue: true, maxRestarts: true,
 };
 const EVERY_JOB_OPTION = Object.keys(JOB_OPTION_KEYS) as (keyof JobOptions)[];
 
