@@ -101,7 +101,7 @@ describe('raysl run --local failure paths', () => {
     // the entrypoint's own code: KILL (128 + 9) is what finally stopped it
     expect(code).toBe(137);
     // (agents KILLed in the hurry may read as lost; the entrypoint's end is what this test is about)
-    expect(phases(job.status(), 'entrypoint-started').filter((p) => !p.startsWith('node-'))).toEqual(['entrypoint-exited 137', 'torn-down']);
+    expect(phases(job.status(), 'entrypoint-started').filter((p) => !p.startsWith('node-'))).toEqual(['signal', 'entrypoint-exited 137', 'torn-down']);
     expect(job.stderr()).toMatch(/received SIGINT again: killing everything now/);
     expect(await allGone([job.child.pid!, ...agentPids(s), Number(shPid)])).toEqual([]);
   });
