@@ -7,7 +7,8 @@ import { STOP_SIGNALS, type SignalSource, type StopSignal } from '../proc/signal
 import { Latch } from '../core/latch.js';
 import type { TeardownStack } from './teardown.js';
 
-export type StopReason = { kind: 'signal'; signal: StopSignal } | { kind: 'node-lost'; node: string; reason: string; log: string };
+/** A signal to the controller, or to a node's agent (`node`). */
+export type StopReason = { kind: 'signal'; signal: StopSignal; node?: string } | { kind: 'node-lost'; node: string; reason: string; log: string };
 
 export class StopRequest extends Latch<StopReason> {
   readonly stopped = this.promise;
