@@ -11,7 +11,7 @@ import { allocatePortBlock, portLayout, portRange } from '../../src/core/ports.j
 import { parseStatus } from '../../src/core/status.js';
 import { localLauncher } from '../../src/launchers/local.js';
 import { spawnCli } from '../support/cli-process.js';
-import { pick, rowsFor, runFault, until, type Driver } from '../support/fault-matrix.js';
+import { pick, rowsFor, runFault, until, type Driver, type StatusJson } from '../support/fault-matrix.js';
 import { bundle, ensureBuilt, jobGone, jobProcesses, root, runLocal } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
@@ -62,7 +62,7 @@ const local: Driver = {
   async statusJson(jobRoot, jobId) {
     const r = spawnSync(process.execPath, [bundle, 'status', jobId, '--json', '--job-dir', jobRoot], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
     if (r.status !== 0) throw new Error(`raysl status ${jobId} exited ${r.status}: ${r.stderr}`);
-    return JSON.parse(r.stdout) as { state: string; reason?: string };
+    return JSON.parse(r.stdout) as StatusJson;
   },
   scancel: () => Promise.reject(new Error('no scancel for a local job')),
   cancel: (jobRoot, jobId) => cli(['cancel', jobId, '--job-dir', jobRoot]),
@@ -75,7 +75,10 @@ describe('fault matrix: raysl run --local', () => {
   it.concurrent.each(rowsFor('local').map((r) => [r.name, r] as const))('%s', { timeout: 120_000 }, async (_name, row) => {
     const r = await runFault(row, local);
     expect({ exit: r.exitCode, state: r.state, processes: r.leftoverProcesses, dirs: r.leftoverDirs }, r.stderr).toEqual({ exit: pick(row.exit, 'local'), state: pick(row.state, 'local'), processes: 0, dirs: 0 });
+    // the job's scratch dir existed when the fault hit a running job: its absence afterwards means something
+    if (row.at === 'running' && row.fault !== 'none') expect(r.dirsBefore, 'scratch dirs at the fault').toBeGreaterThan(0);
     expect(r.why).toMatch(pick(row.why, 'local'));
+    // the entrypoint ran (and, for an escape, both escaped children existed)
     expect(r.stdout).toMatch(/^ready \d+$/m);
   });
 });

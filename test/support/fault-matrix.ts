@@ -55,14 +55,14 @@ const faultEntry = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'loc
 
 export const FAULTS: FaultRow[] = [
   { name: 'kill -9 of the controller', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-controller', exit: { local: 137, slurm: 3 }, state: 'lost', why: /controller .*is gone|Slurm (ended|no longer lists) the job/ },
-  { name: 'kill -9 of the head agent', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-head-agent', exit: 5, state: 'failed', why: /node-lost node1[^]*torn-down/ },
-  { name: 'kill -9 of a worker agent', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-worker-agent', exit: 5, state: 'failed', why: /node node2 was lost[^]*node-lost node2[^]*torn-down/ },
+  { name: 'kill -9 of the head agent', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-head-agent', exit: 5, state: 'failed', why: /node node\d+ was lost[^]*node-lost node\d+[^]*torn-down/ },
+  { name: 'kill -9 of a worker agent', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-worker-agent', exit: 5, state: 'failed', why: /node node\d+ was lost[^]*node-lost node\d+[^]*torn-down/ },
   { name: 'kill -9 of the entrypoint', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-entrypoint', exit: 137, state: 'failed', why: /entrypoint-exited 137[^]*torn-down/ },
   { name: 'kill -9 of a command', launchers: ['local', 'slurm'], mode: 'command', nodes: 2, at: 'running', fault: 'kill-command', exit: 3, state: 'failed', why: /entrypoint-exited 3[^]*torn-down/ },
   { name: 'scancel while pending', launchers: ['slurm'], mode: 'hold', nodes: 2, setup: 'held-pending', at: 'pending', fault: 'scancel', exit: 3, state: 'cancelled', why: /CANCELLED/ },
   { name: 'scancel while joining', launchers: ['slurm'], mode: 'hold', nodes: 2, setup: 'last-never-joins', at: 'forming', fault: 'scancel', exit: 143, state: 'cancelled', why: /signal[^]*torn-down/ },
   { name: 'scancel while running', launchers: ['slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'scancel', exit: 143, state: 'cancelled', why: /signal[^]*torn-down/ },
-  { name: 'scancel while tearing down', launchers: ['slurm'], mode: 'stubborn', nodes: 2, before: 'kill-worker-agent', at: 'tearing-down', fault: 'scancel', exit: 5, state: 'failed', why: /node-lost node2/ },
+  { name: 'scancel while tearing down', launchers: ['slurm'], mode: 'stubborn', nodes: 2, before: 'kill-worker-agent', at: 'tearing-down', fault: 'scancel', exit: 5, state: 'failed', why: /node-lost node\d+/ },
   { name: 'SIGINT to the CLI', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'SIGINT', exit: 130, state: { local: 'cancelled', slurm: 'running' }, why: { local: /signal[^]*torn-down/, slurm: /entrypoint-started/ }, runsOn: ['slurm'] },
   { name: 'SIGTERM to the CLI', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'SIGTERM', exit: 143, state: { local: 'cancelled', slurm: 'running' }, why: { local: /signal[^]*torn-down/, slurm: /entrypoint-started/ }, runsOn: ['slurm'] },
   { name: 'an entrypoint ignoring TERM (raysl cancel)', launchers: ['local', 'slurm'], mode: 'stubborn', nodes: 2, at: 'running', fault: 'cancel', exit: 137, state: 'cancelled', why: /entrypoint-exited 137[^]*torn-down/ },
@@ -77,6 +77,14 @@ export function pick<T>(v: PerLauncher<T>, l: Launcher): T {
 
 export function rowsFor(l: Launcher): FaultRow[] {
   return FAULTS.filter((r) => r.launchers.includes(l));
+}
+
+/** What `raysl status --json` says (the fields the matrix reads). */
+export interface StatusJson {
+  state: string;
+  reason?: string;
+  status?: JobStatus;
+  slurm?: { state: string; reason?: string };
 }
 
 /** A started job as the driver sees it. */
@@ -97,7 +105,7 @@ export interface Driver {
   processes(jobId: string): Array<{ pid: number; cmdline: string }>;
   readStatus(jobRoot: string, jobId: string): JobStatus | undefined;
   /** `raysl status <id> --json`, parsed. */
-  statusJson(jobRoot: string, jobId: string): Promise<{ state: string; reason?: string; status?: JobStatus }>;
+  statusJson(jobRoot: string, jobId: string): Promise<StatusJson>;
   scancel(jobId: string): Promise<void>;
   /** `raysl cancel <id>` (started, not awaited: it waits for the job's end). */
   cancel(jobRoot: string, jobId: string): CliProcess;
@@ -116,6 +124,8 @@ export interface FaultResult {
   detectMs: number | null;
   leftoverProcesses: number;
   leftoverDirs: number;
+  /** Scratch dirs that existed when the fault hit (so "none left" is not vacuous). */
+  dirsBefore: number;
 }
 
 /** Polls fast with backoff until `probe` returns a value; throws with `what` at the deadline. */
@@ -155,10 +165,16 @@ export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & 
   try {
     const status = () => d.readStatus(jobRoot, jobId);
     const ready = row.at === 'running' || row.before !== undefined;
-    if (ready && row.fault !== 'none') await cli.waitFor(/^ready \d+$/m, 60_000, 'stdout');
+    if (ready && row.fault !== 'none') await cli.waitFor(/^ready \d+$/m, 150_000, 'stdout');
     if (row.before !== undefined) await inject(row.before, d, job, side);
     // a fault set up before the start (fault 'none') needs no stage: the job runs to its end
-    const s = row.fault === 'none' ? status() : await until(() => `${row.at} (status: ${status()?.state ?? 'none'})`, () => (stageOk[row.at](status()) ? (status() ?? null) : undefined), 60_000);
+    const atStage = () => {
+      if (cli.child.exitCode !== null) throw new Error(`raysl exited ${cli.child.exitCode} before ${row.at}: ${cli.stderr()}`);
+      return stageOk[row.at](status()) ? (status() ?? null) : undefined;
+    };
+    // the deadlines only guard a hang (a pending job on a busy cluster can take a while)
+    const s = row.fault === 'none' ? status() : await until(() => `${row.at} (status: ${status()?.state ?? 'none'})`, atStage, 150_000);
+    const dirsBefore = d.scratch(jobId).filter((p) => existsSync(p)).length;
     const faultAt = Date.now();
     const known = s?.timeline.length ?? 0;
     await inject(row.fault, d, job, side);
@@ -181,7 +197,8 @@ export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & 
     } catch {
       // never started (cancelled while pending)
     }
-    const why = [view.reason ?? '', view.status?.error?.message ?? '', story(view.status), log].join('\n');
+    const slurmSaid = view.slurm ? `slurm ${view.slurm.state} ${view.slurm.reason ?? ''}` : '';
+    const why = [view.reason ?? '', slurmSaid, view.status?.error?.message ?? '', story(view.status), log].join('\n');
     if (runsOn) {
       side.push(d.cancel(jobRoot, jobId));
       await side.at(-1)!.exited;
@@ -189,7 +206,7 @@ export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & 
     }
     const left = d.processes(jobId);
     const dirs = d.scratch(jobId).filter((p) => existsSync(p));
-    const r = { fault: row.name, launcher: d.launcher, exitCode, state: view.state, detectMs: row.fault === 'none' ? null : Math.max(0, Math.round(detectMs)), leftoverProcesses: left.length, leftoverDirs: dirs.length };
+    const r = { fault: row.name, launcher: d.launcher, exitCode, state: view.state, detectMs: row.fault === 'none' ? null : Math.max(0, Math.round(detectMs)), leftoverProcesses: left.length, leftoverDirs: dirs.length, dirsBefore };
     record(r);
     return { ...r, why, stdout: cli.stdout(), stderr: `${cli.stderr()}\nleft: ${left.map((p) => `${p.pid} ${p.cmdline}`).join('; ')} ${dirs.join(' ')}` };
   } finally {
@@ -212,7 +229,7 @@ async function inject(f: Injection, d: Driver, job: Started, side: CliProcess[])
     case 'kill-head-agent':
       return kill(s?.nodes.find((n) => n.role === 'head')?.pid, 'the head agent');
     case 'kill-worker-agent':
-      return kill(s?.nodes.find((n) => n.name === 'node2')?.pid, 'the worker agent node2');
+      return kill(s?.nodes.find((n) => n.role === 'worker')?.pid, 'a worker agent');
     case 'kill-entrypoint':
       return kill(Number(/^ready (\d+)$/m.exec(job.cli.stdout())?.[1]), 'the entrypoint');
     case 'kill-command':
