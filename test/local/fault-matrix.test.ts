@@ -5,13 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll } from 'vitest';
 import { readEphemeralPortRange } from '../../src/cli/facts.js';
 import { allocatePortBlock, portLayout, portRange } from '../../src/core/ports.js';
 import { parseStatus } from '../../src/core/status.js';
 import { localLauncher } from '../../src/launchers/local.js';
 import { spawnCli } from '../support/cli-process.js';
-import { pick, rowsFor, runFault, until, type Driver, type StatusJson } from '../support/fault-matrix.js';
+import { describeMatrix, until, type Driver, type StatusJson } from '../support/fault-matrix.js';
 import { bundle, ensureBuilt, jobGone, jobProcesses, root, runLocal } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
@@ -71,14 +71,4 @@ const local: Driver = {
   scratch: (jobId) => [join(tmpdir(), `raysl-${jobId}`)],
 };
 
-describe('fault matrix: raysl run --local', () => {
-  it.concurrent.each(rowsFor('local').map((r) => [r.name, r] as const))('%s', { timeout: 120_000 }, async (_name, row) => {
-    const r = await runFault(row, local);
-    expect({ exit: r.exitCode, state: r.state, processes: r.leftoverProcesses, dirs: r.leftoverDirs }, r.stderr).toEqual({ exit: pick(row.exit, 'local'), state: pick(row.state, 'local'), processes: 0, dirs: 0 });
-    // the job's scratch dir existed when the fault hit a running job: its absence afterwards means something
-    if (row.at === 'running' && row.fault !== 'none') expect(r.dirsBefore, 'scratch dirs at the fault').toBeGreaterThan(0);
-    expect(r.why).toMatch(pick(row.why, 'local'));
-    // the entrypoint ran (and, for an escape, both escaped children existed)
-    expect(r.stdout).toMatch(/^ready \d+$/m);
-  });
-});
+describeMatrix('fault matrix: raysl run --local', local, 120_000);

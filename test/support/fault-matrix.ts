@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import type { CliProcess } from './cli-process.js';
 
@@ -153,7 +154,23 @@ function story(s: JobStatus | undefined): string {
   return (s?.timeline ?? []).map((e) => [e.phase, e.node, e.code].filter((x) => x !== undefined).join(' ')).join('\n');
 }
 
-/** Runs one row under `d` and returns the figures; the caller's expect()s read them. */
+/** One test per row of `d`'s launcher, run concurrently, each checking what the row expects. */
+export function describeMatrix(title: string, d: Driver, timeoutMs: number): void {
+  const l = d.launcher;
+  describe(title, () => {
+    it.concurrent.each(rowsFor(l).map((r) => [r.name, r] as const))('%s', { timeout: timeoutMs }, async (_name, row) => {
+      const r = await runFault(row, d);
+      expect({ exit: r.exitCode, state: r.state, processes: r.leftoverProcesses, dirs: r.leftoverDirs }, r.stderr).toEqual({ exit: pick(row.exit, l), state: pick(row.state, l), processes: 0, dirs: 0 });
+      // the job's scratch dir existed when the fault hit a running job: its absence afterwards means something
+      if (row.at === 'running' && row.fault !== 'none') expect(r.dirsBefore, 'scratch dirs at the fault').toBeGreaterThan(0);
+      expect(r.why).toMatch(pick(row.why, l));
+      // the entrypoint ran (and, for an escape, both escaped children existed) unless the fault came first
+      if (row.at === 'running' || row.at === 'tearing-down') expect(r.stdout).toMatch(/^ready \d+$/m);
+    });
+  });
+}
+
+/** Runs one row under `d` and returns the figures. */
 export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & { why: string; stdout: string; stderr: string }> {
   const args = ['-N', String(row.nodes), faultEntry, '--', row.mode];
   const env: NodeJS.ProcessEnv = row.setup === 'last-never-joins' ? { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FAIL_AGENT: `node${row.nodes}` } : {};
