@@ -282,7 +282,9 @@ exec slurmd -N "$n"'
 
 idle_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 == "idle"' | wc -l; }
 # Nodes busy with someone's jobs are healthy too: a second `up` must never tear down a working cluster.
-usable_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 ~ /^(idle|mix|alloc|comp)$/' | wc -l; }
+# plnd: idle but planned for a pending job by the backfill scheduler (a pending multi-node or het
+# job); a busy cluster, not a broken one (counting it unusable made test runs restart the cluster)
+usable_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 ~ /^(idle|mix|alloc|comp|plnd)$/' | wc -l; }
 
 healthy() {
   [ -f "$MARKER" ] && [ -f "$CONF" ] && [ -e "/sys/class/net/$BRIDGE" ] || return 1

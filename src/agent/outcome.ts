@@ -34,7 +34,7 @@ export function classify(o: Outcome): Classified {
     case 'refused':
       return { code: 0, line: `refused by the controller: ${o.reason}` };
     case 'signal':
-      return { code: 0, line: `stopping: received ${o.signal}` };
+      return { code: 0, line: `stopping: received ${o.signal}`, tell: { t: 'signalled', signal: o.signal } };
     case 'lost':
       return { code: 1, line: 'the controller went away: stopping everything this agent started' };
     case 'unfit':

@@ -20,6 +20,12 @@ export function reportAgentEvents(job: Job, agents: AgentRegistry, status: Statu
     log(`${node} failed: ${reason} (log: ${paths.agentLog(node)})`);
     status.updateBatched((s) => withPhase(withNode(s, node, { state: 'failed', reason }), edges.now(), { phase: 'node-failed', node, detail: reason }));
   });
+  // under Slurm a stop signal reaches every step at once (scancel, a time limit): an agent that says
+  // it got one stops the job as the controller's own signal would, so its disconnect is no failure
+  agents.on('signalled', (node, signal) => {
+    log(`${node}'s agent received ${signal}: stopping the job`);
+    job.stop.request({ kind: 'signal', signal, node });
+  });
   agents.on('lost', (node, reason) => {
     log(`${node} lost: ${reason} (log: ${paths.agentLog(node)})`);
     status.updateBatched((s) => withPhase(withNode(s, node, { state: 'lost', reason }), edges.now(), { phase: 'node-lost', node, detail: reason }));

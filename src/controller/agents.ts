@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { within } from '../proc/terminate.js';
+import type { StopSignal } from '../proc/signals.js';
 import { encodeMessage, parseAgentMessage, type AgentMessage, type ControllerMessage, type NodeInfo, type Probed, type Welcome } from '../protocol/agent.js';
 import { LineDecoder } from '../protocol/wire.js';
 
@@ -39,6 +40,8 @@ export interface AgentEvents {
   joined: [info: NodeInfo, notes: string[]];
   failed: [node: string, reason: string];
   lost: [node: string, reason: string];
+  /** The node's agent received a stop signal: its channel closes next, and that is no failure. */
+  signalled: [node: string, signal: StopSignal];
   connected: [node: string, pid: number];
   probed: [node: string, report: Probed];
   /** A message of the node's runtime half, for the runtime's controller half. */
@@ -125,6 +128,11 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
           this.markFailed(me, m.reason);
         } else if (m.t === 'rt') {
           if (me.state === 'joined') this.emit('rt', me.slot.name, m.body);
+        } else if (m.t === 'signalled') {
+          if (!this.stopping && me.state !== 'failed' && me.state !== 'lost') {
+            this.setState(me, 'stopped');
+            this.emit('signalled', me.slot.name, m.signal);
+          }
         } else if (m.t === 'runtime-exited') {
           this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})${m.detail !== undefined ? `: ${m.detail.slice(0, 500)}` : ''}`);
         }

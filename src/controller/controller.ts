@@ -48,6 +48,9 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
     const placed = await placeAgents(plan, alloc, edges.launcher, t0);
     status = placed.status;
     if (attempt > 0 || plan.requeue) status.update((s) => ({ ...s, attempt, ...(earlier.length ? { attempts: earlier } : {}) }));
+    const file = status;
+    // a stop signal goes into the timeline when it comes (or at once, if it came while agents were placed)
+    void job.stop.stopped.then((r) => r.kind === 'signal' && file.update((s) => withPhase(s, edges.now(), { phase: 'signal', detail: r.signal, ...(r.node !== undefined ? { node: r.node } : {}) })));
     const cluster = await form(job, placed);
     ({ exit, stoppedBy: reason } = await run(job, placed, cluster));
   } catch (err) {

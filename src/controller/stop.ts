@@ -7,8 +7,9 @@ import { PREEMPT_WARNING, STOP_SIGNALS, type SignalSource, type StopSignal } fro
 import { Latch } from '../core/latch.js';
 import type { TeardownStack } from './teardown.js';
 
+/** A signal to the controller, or to a node's agent (`node`); a lost node; Slurm's warning. */
 export type StopReason =
-  | { kind: 'signal'; signal: StopSignal }
+  | { kind: 'signal'; signal: StopSignal; node?: string }
   | { kind: 'node-lost'; node: string; reason: string; log: string }
   /** Slurm's USR2 before the time limit or a preemption: the entrypoint is told and given its grace. */
   | { kind: 'preempt'; atMs: number };

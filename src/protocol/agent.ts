@@ -69,11 +69,13 @@ export type Probed = z.infer<typeof probed>;
 /** notes: what the controller should log for the user (e.g. an old Ray without token auth). */
 const ready = z.object({ t: z.literal('ready'), node: nodeInfoSchema, notes: z.optional(z.array(z.string())) });
 const fail = z.object({ t: z.literal('fail'), reason: z.string(), hint: z.optional(z.string()) });
+/** The agent received a stop signal (under Slurm: scancel, a time limit, a preemption): the job is being stopped. */
+const signalled = z.object({ t: z.literal('signalled'), signal: z.enum(['SIGTERM', 'SIGINT', 'SIGUSR1']) });
 const runtimeExited = z.object({ t: z.literal('runtime-exited'), code: z.nullable(z.int()), signal: z.nullable(z.string()), detail: z.optional(z.string()) });
 /** A message between the runtime's halves: the controller and agent carry it without reading it. */
 const rt = z.object({ t: z.literal('rt'), body: z.unknown() });
 
-export const agentMessageSchema = z.discriminatedUnion('t', [hello, probed, ready, fail, runtimeExited, rt]);
+export const agentMessageSchema = z.discriminatedUnion('t', [hello, probed, ready, fail, signalled, runtimeExited, rt]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
 const layout = z.object({

@@ -5,7 +5,7 @@ describe('agent outcome -> exit code, log line, what the controller hears', () =
   it.each<[Outcome, number, RegExp, unknown]>([
     [{ kind: 'stop', reason: 'the job finished' }, 0, /^stopping: the job finished$/, undefined],
     [{ kind: 'refused', reason: 'the job is shutting down' }, 0, /^refused by the controller: the job is shutting down$/, undefined],
-    [{ kind: 'signal', signal: 'SIGTERM' }, 0, /^stopping: received SIGTERM$/, undefined],
+    [{ kind: 'signal', signal: 'SIGTERM' }, 0, /^stopping: received SIGTERM$/, { t: 'signalled', signal: 'SIGTERM' }],
     [{ kind: 'lost' }, 1, /^the controller went away/, undefined],
     [{ kind: 'unfit', reason: 'node2: the plan needs 2 GPU(s)', hint: 'submit with --gpus-per-node' }, 1, /^refusing to start: node2: the plan needs 2 GPU/, { t: 'fail', reason: 'node2: the plan needs 2 GPU(s)', hint: 'submit with --gpus-per-node' }],
     [{ kind: 'unfit', reason: 'no interface ib9' }, 1, /^refusing to start: no interface ib9$/, { t: 'fail', reason: 'no interface ib9' }],
