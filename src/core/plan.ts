@@ -8,6 +8,7 @@ import { UsageError } from './errors.js';
 import { portLayout, portRange } from './ports.js';
 import { assertNoNewline, parseMemMb, parseTimeLimit } from './option-values.js';
 import { checkGrants } from './resources.js';
+import { checkHetFacts, checkHetSpec, hetComponents } from './het-plan.js';
 import { resolvePath } from './spec.js';
 import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan } from './types.js';
 
@@ -133,6 +134,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (!Number.isInteger(minNodes) || minNodes < 1 || minNodes > spec.nodes) {
     throw new UsageError(`--min-nodes must be between 1 and --nodes (${spec.nodes}), received ${minNodes}`, { hint: `drop --min-nodes or use a value up to ${spec.nodes}` });
   }
+  if (spec.headCpusOnly) checkHetSpec(spec);
   assertNoNewline(spec.entrypoint, 'the entrypoint path');
   const path = resolvePath(tools.cwd, spec.entrypoint);
   const kind = entrypointKind(path);
@@ -157,21 +159,27 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     memoryMb = mems.length ? Math.min(...mems) : undefined;
   }
   const perNode: NodeResources = { cpus, gpus, ...(memoryMb !== undefined ? { memoryMb } : {}) };
-  if (facts.source !== 'none') warnings.push(...checkAgainstFacts(spec, facts, perNode, memAsked && memoryMb !== undefined && parseMemMb(spec.mem!) !== 0));
-  else warnings.push('cluster facts not checked (--no-check): GPU, CPU and node counts were not verified against the partition');
+  // the head's own component: the job's CPUs and memory, no GPUs
+  const head: NodeResources | undefined = spec.headCpusOnly ? { ...perNode, gpus: 0 } : undefined;
+  if (facts.source !== 'none') {
+    warnings.push(...checkAgainstFacts(spec, facts, perNode, memAsked && memoryMb !== undefined && parseMemMb(spec.mem!) !== 0));
+    if (head) warnings.push(...checkHetFacts(spec, facts, head));
+  } else warnings.push('cluster facts not checked (--no-check): GPU, CPU and node counts were not verified against the partition');
 
   // The runtime is told exactly what Slurm grants: GPUs come only from --gpus-per-node (other GPU
   // requests are refused in --sbatch-arg), so the logical count cannot exceed the physical one.
+  const nodes = spec.nodes + (head ? 1 : 0);
   const aggregate: NodeResources = {
-    cpus: cpus * spec.nodes,
+    cpus: cpus * nodes,
     gpus: gpus * spec.nodes,
-    ...(memoryMb !== undefined ? { memoryMb: memoryMb * spec.nodes } : {}),
+    ...(memoryMb !== undefined ? { memoryMb: memoryMb * nodes } : {}),
   };
 
   const jobDir = resolvePath(tools.cwd, spec.jobDir);
   const jobName = spec.jobName ?? `raysl-${stemOf(path)}`.slice(0, 64);
   const output = spec.output ?? `${jobDir}/raysl-%j.out`;
-  const sbatch: Array<[string, string]> = [
+  let signal: string | undefined;
+  let sbatch: Array<[string, string]> = [
     ['--job-name', jobName],
     ['--nodes', String(spec.nodes)],
     ['--ntasks-per-node', '1'],
@@ -183,7 +191,8 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (spec.time !== undefined) {
     sbatch.push(['--time', spec.time]);
     const lead = signalLeadSec(parseTimeLimit(spec.time));
-    if (lead > 0) sbatch.push(['--signal', `B:TERM@${lead}`]);
+    if (lead > 0) signal = `B:TERM@${lead}`;
+    if (signal !== undefined) sbatch.push(['--signal', signal]);
   }
   if (spec.account !== undefined) sbatch.push(['--account', spec.account]);
   if (spec.qos !== undefined) sbatch.push(['--qos', spec.qos]);
@@ -191,7 +200,9 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (spec.constraint !== undefined) sbatch.push(['--constraint', spec.constraint]);
   if (spec.reservation !== undefined) sbatch.push(['--reservation', spec.reservation]);
   sbatch.push(['--output', output]);
-  for (const [flag, value] of sbatch) assertNoNewline(value, flag);
+  const hetjob = head ? hetComponents({ spec, head, worker: perNode, output, jobName, ...(signal !== undefined ? { signal } : {}) }) : undefined;
+  if (hetjob) sbatch = hetjob[0].sbatch;
+  for (const [flag, value] of [...sbatch, ...(hetjob?.[1].sbatch ?? [])]) assertNoNewline(value, flag);
 
   const layout = portLayout(runtime, cpus);
   if (runtime === 'ray' && spec.rayAuth === 'off') {
@@ -203,8 +214,9 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     runtime,
     runtimeReason: reason,
     entrypoint: { path, args: [...spec.args], interpreter, kind },
-    nodes: spec.nodes,
-    minNodes,
+    // the head's component counts: -N 2 --head-cpus-only is a 3-node cluster that starts once the head and --min-nodes workers joined
+    nodes,
+    minNodes: minNodes + (head ? 1 : 0),
     perNode,
     aggregate,
     portLayout: layout,
@@ -221,9 +233,10 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     checkedAgainst: facts.source,
     warnings,
   };
+  if (hetjob) plan.hetjob = hetjob;
   if (spec.iface !== undefined) plan.iface = spec.iface;
   if (spec.resources !== undefined && spec.resources.length > 0) {
-    checkGrants(spec.resources, spec.nodes);
+    checkGrants(spec.resources, nodes);
     plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));
   }
   return plan;

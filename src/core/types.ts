@@ -55,6 +55,8 @@ export interface JobOptions {
   rayAuth?: RayAuth;
   /** Custom resources nodes advertise to the scheduler (builtin, or Ray's --resources), in order: later grants win. */
   resources?: ResourceGrant[];
+  /** The head in a heterogeneous job component of its own without GPUs; -N counts the GPU worker nodes. */
+  headCpusOnly?: boolean;
 }
 
 /** The options buildSpec gives a default (or, for joinTimeout, a new name); the rest pass through as given. */
@@ -130,6 +132,17 @@ export interface NodeResources {
   memoryMb?: number;
 }
 
+/** One component of a heterogeneous job (--head-cpus-only): which role its nodes play and what each gets. */
+export interface HetComponent {
+  /** Slurm's het group: `srun --het-group=<index>`, SLURM_JOB_NODELIST_HET_GROUP_<index>. */
+  index: number;
+  role: 'head' | 'worker';
+  nodes: number;
+  perNode: NodeResources;
+  /** This component's #SBATCH lines, in order (component 0's are also Plan.sbatch). */
+  sbatch: Array<[string, string]>;
+}
+
 /** The versioned plan: written into the sbatch script and into <job-dir>/<jobid>/plan.json. */
 export interface Plan {
   version: 1;
@@ -149,8 +162,11 @@ export interface Plan {
   };
   nodes: number;
   minNodes: number;
+  /** What each GPU node gets (with a CPU-only head: each worker; the head's is in hetjob). */
   perNode: NodeResources;
   aggregate: NodeResources;
+  /** --head-cpus-only: [head component (0, no GPUs), worker component (1)]; nodes counts both. */
+  hetjob?: [HetComponent, HetComponent];
   /** Port block layout; the controller picks the base at run time (nodes unknown before). */
   portLayout: PortLayout;
   /** Inclusive bounds a block must fit in: above well-known ports, below the ephemeral range. */

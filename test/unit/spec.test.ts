@@ -21,7 +21,7 @@ const JOB_OPTION_KEYS: { [K in keyof Required<JobOptions>]: true } = {
   nodes: true, minNodes: true, partition: true, time: true, account: true, qos: true, jobName: true, gpusPerNode: true,
   cpusPerTask: true, mem: true, exclusive: true, constraint: true, reservation: true, output: true, sbatchArgs: true,
   runtime: true, joinTimeout: true, jobDir: true, setup: true, env: true, python: true, iface: true, continueOnNodeLoss: true,
-  rayAuth: true, resources: true,
+  rayAuth: true, resources: true, headCpusOnly: true,
 };
 const EVERY_JOB_OPTION = Object.keys(JOB_OPTION_KEYS) as (keyof JobOptions)[];
 
