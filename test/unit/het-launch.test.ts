@@ -10,6 +10,7 @@ import type { ClusterFacts, NodeFacts } from '../../src/core/types.js';
 import { readAllocation } from '../../src/controller/allocate.js';
 import { agentSteps } from '../../src/launchers/srun.js';
 import { srunArgv } from '../../src/slurm/srun.js';
+import { parseSqueue } from '../../src/slurm/squeue.js';
 import { runtimeCommands } from '../../src/runtimes/ray-argv.js';
 
 function recordedEnv(name: string): Record<string, string> {
@@ -90,5 +91,21 @@ describe("Ray's head under --head-cpus-only", () => {
     const [head, worker] = runtimeCommands(plan);
     expect(head?.command).toMatch(/--head .*--num-gpus=0 /);
     expect(worker?.command).toMatch(/--num-gpus=1 /);
+  });
+});
+
+describe('squeue lists a het job as one job (Slurm 22.05, recorded: test/fixtures/slurm/squeue-het-22.05.txt)', () => {
+  const recorded = readFileSync(new URL('../fixtures/slurm/squeue-het-22.05.txt', import.meta.url), 'utf8');
+  const out = recorded.slice(recorded.indexOf('\n') + 1);
+
+  it('"6+0" and "6+1" merge into job 6: component 0 first, nodes and CPUs summed, the Comment kept', () => {
+    const jobs = parseSqueue(out);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ id: '6', hetComponents: 2, state: 'PENDING', numNodes: 3, numCpus: 3, comment: 'raysl:ports=20480-20543', tresPerNode: 'gres:gpu:1' });
+  });
+
+  it('running components merge their nodelists', () => {
+    const running = out.replaceAll('PENDING', 'RUNNING').replace('\x1f\x1fNone', '\x1fnode1\x1fNone').replace('\x1f\x1fNone', '\x1fnode[2-3]\x1fNone');
+    expect(parseSqueue(running)[0]?.nodelist).toBe('node[1-3]');
   });
 });
