@@ -132,7 +132,7 @@ describe('raysl run --local with the real Ray', () => {
     expect(code, job.stderr() + job.stdout()).toBe(0);
     expect(job.stdout()).toMatch(/^nodes alive: 4$/m);
     expect(job.stdout()).toMatch(/^cluster resources: CPU=16 GPU=4$/m);
-    expect(job.stdout()).toMatch(/^ok {3}GPU tasks spread over 4 of 4 nodes$/m);
+    expect(job.stdout()).toMatch(/^ok {3}GPU tasks spread over 4 of 4 GPU nodes$/m);
     expect(job.stdout()).toMatch(/^ok {3}STRICT_SPREAD placement group: 4 bundles on 4 distinct nodes$/m);
     expect(job.stdout()).toMatch(/^ok {3}8 tasks of num_gpus=0\.5 ran at once, two per device on 4 devices$/m);
     expect(job.stdout()).toMatch(/^checks: all passed$/m);
