@@ -9,6 +9,8 @@
 # per node:    4 CPUs, 1 GPU, memory: Slurm default (GPU workers; the head: its own component)
 # component 0: the head, 1 node, 4 CPUs, 0 GPUs, memory: Slurm default per node (srun --het-group=0)
 # component 1: the workers, 2 nodes, 4 CPUs, 1 GPU, memory: Slurm default per node (srun --het-group=1)
+# note:        Slurm starts a heterogeneous job only in its backfill cycle (bf_interval, default 30 s),
+#              so it waits up to that long even on idle nodes (measured: 25-30 s on Slurm 22.05)
 # total:       12 CPUs, 2 GPUs, memory: Slurm default over 3 nodes
 # job dir:     /home/alice/proj/raysl-jobs/<jobid>/
 # ports:       one 64-port block per job, base chosen at run time in 20000-32767
