@@ -69,6 +69,11 @@ def main():
     cpus, gpus = resources.get("CPU", 0), int(resources.get("GPU", 0))
     print(f"nodes alive: {len(alive)}")
     print(f"cluster resources: CPU={cpus:g} GPU={gpus:g}")
+    for n in sorted(alive, key=lambda n: n["NodeManagerAddress"]):
+        head = " (head)" if "node:__internal_head__" in n["Resources"] else ""
+        print(f"node {n['NodeManagerAddress']}{head}: CPU={n['Resources'].get('CPU', 0):g} GPU={n['Resources'].get('GPU', 0):g}")
+    # with --head-cpus-only the head has no GPUs: GPU tasks spread over the nodes that have some
+    gpu_nodes = [n for n in alive if n["Resources"].get("GPU", 0) > 0]
 
     # one whole-GPU task per GPU, all holding their GPU at once
     if gpus > 0:
@@ -79,7 +84,7 @@ def main():
         devices = {(r["ip"], r["cuda"]) for r in runs}
         check(all(len(r["cuda"].split(",")) == 1 and r["cuda"] for r in runs), "each GPU task sees exactly one device")
         check(len(devices) == gpus, f"{gpus} GPU tasks saw {len(devices)} distinct (node, device) pairs")
-        check(len({r["ip"] for r in runs}) == len(alive), f"GPU tasks spread over {len({r['ip'] for r in runs})} of {len(alive)} nodes")
+        check(len({r["ip"] for r in runs}) == len(gpu_nodes), f"GPU tasks spread over {len({r['ip'] for r in runs})} of {len(gpu_nodes)} GPU nodes")
     else:
         # no GPUs: one task per node, pinned through the node's own "node:<ip>" resource
         runs = ray.get([where.options(resources={f"node:{n['NodeManagerAddress']}": 0.01}).remote() for n in alive])

@@ -62,7 +62,7 @@ export async function runLocal(entrypoint: string | null, args: string[], opts: 
   const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node', 1, LIMITS.cpusPerTask.max, LIMITS.cpusPerTask.why) : LOCAL_DEFAULTS.cpusPerNode;
   const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node', 1, LIMITS.memMb.max, LIMITS.memMb.why) : LOCAL_DEFAULTS.memoryMb;
   const cli = await specFromCli(entrypoint, args, opts, app.io);
-  if (cli.nodes > MAX_LOCAL_NODES) {
+  if (cli.nodes + (cli.headCpusOnly ? 1 : 0) > MAX_LOCAL_NODES) {
     throw new UsageError(`--nodes ${cli.nodes}: run --local simulates at most ${MAX_LOCAL_NODES} nodes (node i listens on 127.0.1.<i>)`, {
       hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl submit for more nodes`,
     });
@@ -77,7 +77,10 @@ export async function runLocal(entrypoint: string | null, args: string[], opts: 
   // size its object store from the host's memory).
   const spec = cli.mem === undefined ? { ...cli, mem: String(memoryMb) } : cli;
   const paths = rayslPaths();
-  const facts = localFacts(spec.nodes, { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
+  // --head-cpus-only: one more simulated node for the head (-N counts the GPU workers)
+  const simulated = localFacts(spec.nodes + (spec.headCpusOnly ? 1 : 0), { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
+  // ... a node without GPUs, as a real cluster's CPU node would be
+  const facts = spec.headCpusOnly ? { ...simulated, nodes: simulated.nodes.map((n, i) => (i === 0 ? { ...n, gpus: 0, gres: '(null)' } : n)) } : simulated;
   const plan = planJob(spec, facts, { tsx: paths.tsx, hook: paths.entryHook, node: paths.node, cwd: app.io.cwd });
   writeWarnings(globalsOf(command), app.io, plan.warnings);
   const jobId = localJobId(app.io.now(), process.pid);

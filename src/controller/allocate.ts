@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterFormError, UsageError } from '../core/errors.js';
 import { jobPaths, type JobPaths } from '../core/jobdir.js';
-import { expandHostlist } from '../core/nodelist.js';
+import { hetGroupsFromEnv } from '../core/het-env.js';
+import { compressHostlist, expandHostlist } from '../core/nodelist.js';
 import { initialStatus } from '../core/status.js';
 import { selfIdentity } from '../proc/identity.js';
 import type { Plan, PortBlock } from '../core/types.js';
@@ -35,13 +36,29 @@ export function readAllocation(plan: Plan, env: NodeJS.ProcessEnv): Allocation {
       hint: 'the controller runs inside an sbatch job (raysl submit) or under `raysl run --local`',
     });
   }
-  const nodes = expandHostlist(nodelist);
+  const nodes = plan.hetjob ? hetNodes(env) ?? expandHostlist(nodelist) : expandHostlist(nodelist);
   if (nodes.length < plan.minNodes) {
     throw new ClusterFormError(`the allocation has ${nodes.length} node(s) (${nodelist}) but the plan needs at least ${plan.minNodes}`, {
       hint: 'submit with -N matching --min-nodes',
     });
   }
-  return { jobId, nodelist, nodes, head: nodes[0] as string, paths: jobPaths(plan.jobDir, jobId), scratchRoot: join(env.TMPDIR || tmpdir(), `raysl-${jobId}`) };
+  return { jobId, nodelist: plan.hetjob ? compressHostlist(nodes) : nodelist, nodes, head: nodes[0] as string, paths: jobPaths(plan.jobDir, jobId), scratchRoot: join(env.TMPDIR || tmpdir(), `raysl-${jobId}`) };
+}
+
+/**
+ * --head-cpus-only: SLURM_JOB_NODELIST holds component 0 (the head) only; every node is in the
+ * components' lists, the head's first. undefined outside a het job (`run --local` simulates one).
+ */
+function hetNodes(env: NodeJS.ProcessEnv): string[] | undefined {
+  const het = hetGroupsFromEnv(env);
+  if (het === undefined) return undefined;
+  const [head, workers, ...more] = het.groups;
+  if (head?.length !== 1 || workers === undefined || more.length > 0) {
+    throw new ClusterFormError(`the plan runs the head alone in het component 0 and the workers in component 1, but Slurm gave ${het.groups.length} component(s) of ${het.groups.map((g) => g.length).join(', ')} node(s)`, {
+      hint: 'submit the script raysl rendered as it is (its #SBATCH hetjob line separates the two components)',
+    });
+  }
+  return [...head, ...workers];
 }
 
 export interface Placement {

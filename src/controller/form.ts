@@ -10,6 +10,7 @@ import { allocatePortBlock } from '../core/ports.js';
 import { withPhase, withState } from '../core/status.js';
 import type { PortBlock } from '../core/types.js';
 import { customResourcesFor } from '../core/resources.js';
+import { resourcesForRole } from '../core/het-plan.js';
 import { AGENT_PROTOCOL, type Welcome } from '../protocol/agent.js';
 import { API_VERSION } from '../protocol/api.js';
 import { launchAgents } from './launch.js';
@@ -57,7 +58,7 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
     ...(plan.iface !== undefined ? { iface: plan.iface } : {}),
     ...(phase as PortPhase).welcomeFor(slot),
     layout: plan.portLayout,
-    expected: plan.perNode,
+    expected: resourcesForRole(plan, slot.role),
     scratchDir: join(job.scratchRoot, slot.name),
     env: plan.env,
     customResources: customResourcesFor(plan.resources, { index: nodes.indexOf(slot.name), role: slot.role }),

@@ -31,6 +31,7 @@ export async function launchAgents(job: Job, placed: Placement, agents: AgentReg
     controller: controllerAddress,
     env: agentEnv,
     perNode: plan.perNode,
+    ...(plan.hetjob ? { hetjob: plan.hetjob } : {}),
     log,
   });
   // politely (every agent stops its runtime), then by force

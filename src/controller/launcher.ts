@@ -4,7 +4,7 @@
  * real node or a child process pretending to be one; everything that differs lives here:
  * node addresses, where other jobs' port blocks are recorded, and starting/stopping the agents.
  */
-import type { LauncherName, NodeResources, PortBlock } from '../core/types.js';
+import type { HetComponent, LauncherName, NodeResources, PortBlock } from '../core/types.js';
 
 export interface AgentTarget {
   node: string;
@@ -25,6 +25,8 @@ export interface LaunchRequest {
   /** Environment for every agent; holds RAYSL_TOKEN (inherited, never argv). */
   env: NodeJS.ProcessEnv;
   perNode: NodeResources;
+  /** --head-cpus-only: each role's het component (its index and per-node resources); absent otherwise. */
+  hetjob?: HetComponent[];
   /** Log sink for launcher progress. */
   log: (line: string) => void;
 }

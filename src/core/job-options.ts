@@ -152,6 +152,7 @@ export const jobOptions: OptionTable = {
   qos: text({ flags: '-q, --qos <name>', description: 'quality of service', oneLine: true }),
   jobName: text({ flags: '-J, --job-name <name>', description: 'job name (default raysl-<entrypoint name>)', oneLine: true }),
   gpusPerNode: count({ flags: '--gpus-per-node <n>', description: 'GPUs per node (GRES); the runtime sees exactly these', oneLine: true }, 0, LIMITS.gpusPerNode),
+  headCpusOnly: flag({ flags: '--head-cpus-only', description: 'run the head in a heterogeneous job component of its own without GPUs; the -N GPU nodes run only workers', oneLine: true }),
   cpusPerTask: count({ flags: '-c, --cpus-per-task <n>', description: "CPUs per node (default: the smallest eligible node's CPU count)", oneLine: true }, 1, LIMITS.cpusPerTask),
   mem: slurmValue({ flags: '--mem <size>', description: 'memory per node as sbatch takes it (4096, 64G, 0 = all)', oneLine: true }, parseMemMb, 0),
   exclusive: flag({ flags: '--exclusive', description: 'do not share nodes with other jobs', oneLine: true }),

@@ -10,6 +10,7 @@ import { portLayout, portRange } from './ports.js';
 import { PREFLIGHT_DEFAULTS } from './preflight.js';
 import { assertNoNewline, parseMemMb, parseTimeLimit } from './option-values.js';
 import { checkGrants } from './resources.js';
+import { checkHetFacts, checkHetSpec, hetComponents } from './het-plan.js';
 import { resolvePath } from './spec.js';
 import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan, PlanEntrypoint } from './types.js';
 
@@ -161,6 +162,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (!Number.isInteger(minNodes) || minNodes < 1 || minNodes > spec.nodes) {
     throw new UsageError(`--min-nodes must be between 1 and --nodes (${spec.nodes}), received ${minNodes}`, { hint: `drop --min-nodes or use a value up to ${spec.nodes}` });
   }
+  if (spec.headCpusOnly) checkHetSpec(spec);
   const entrypoint = spec.entrypoint === null ? null : planEntrypoint(spec, spec.entrypoint, tools);
   const { runtime, reason } = chooseRuntime(spec.runtime, entrypoint?.path ?? null);
 
@@ -182,21 +184,26 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     memoryMb = mems.length ? Math.min(...mems) : undefined;
   }
   const perNode: NodeResources = { cpus, gpus, ...(memoryMb !== undefined ? { memoryMb } : {}) };
-  if (facts.source !== 'none') warnings.push(...checkAgainstFacts(spec, facts, perNode, memAsked && memoryMb !== undefined && parseMemMb(spec.mem!) !== 0));
-  else warnings.push('cluster facts not checked (--no-check): GPU, CPU and node counts were not verified against the partition');
+  // the head's own component: the job's CPUs and memory, no GPUs
+  const head: NodeResources | undefined = spec.headCpusOnly ? { ...perNode, gpus: 0 } : undefined;
+  if (facts.source !== 'none') {
+    warnings.push(...checkAgainstFacts(spec, facts, perNode, memAsked && memoryMb !== undefined && parseMemMb(spec.mem!) !== 0));
+    if (head) warnings.push(...checkHetFacts(spec, facts, head));
+  } else warnings.push('cluster facts not checked (--no-check): GPU, CPU and node counts were not verified against the partition');
 
   // The runtime is told exactly what Slurm grants: GPUs come only from --gpus-per-node (other GPU
   // requests are refused in --sbatch-arg), so the logical count cannot exceed the physical one.
+  const nodes = spec.nodes + (head ? 1 : 0);
   const aggregate: NodeResources = {
-    cpus: cpus * spec.nodes,
+    cpus: cpus * nodes,
     gpus: gpus * spec.nodes,
-    ...(memoryMb !== undefined ? { memoryMb: memoryMb * spec.nodes } : {}),
+    ...(memoryMb !== undefined ? { memoryMb: memoryMb * nodes } : {}),
   };
 
   const jobDir = resolvePath(tools.cwd, spec.jobDir);
   const jobName = spec.jobName ?? (entrypoint ? `raysl-${stemOf(entrypoint.path)}` : 'raysl-up').slice(0, 64);
   const output = spec.output ?? `${jobDir}/raysl-%j.out`;
-  const sbatch: Array<[string, string]> = [
+  let sbatch: Array<[string, string]> = [
     ['--job-name', jobName],
     ['--nodes', String(spec.nodes)],
     ['--ntasks-per-node', '1'],
@@ -206,20 +213,22 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (spec.mem !== undefined) sbatch.push(['--mem', spec.mem]);
   if (spec.partition !== undefined) sbatch.push(['--partition', spec.partition]);
   if (spec.time !== undefined) sbatch.push(['--time', spec.time]);
+  const jobWide: Array<[string, string]> = [];
   // B: the batch shell only, which exec'd the controller; USR2, because NCCL uses USR1
   const preempt = preemptOf(spec);
-  if (preempt) sbatch.push(['--signal', `B:USR2@${preempt.warnSec}`]);
-  if (spec.requeue) {
-    // append: a requeued attempt would otherwise truncate the batch log of the earlier ones
-    sbatch.push(['--requeue', ''], ['--open-mode', 'append']);
-  }
+  if (preempt) jobWide.push(['--signal', `B:USR2@${preempt.warnSec}`]);
+  // append: a requeued attempt would otherwise truncate the batch log of the earlier ones
+  if (spec.requeue) jobWide.push(['--requeue', ''], ['--open-mode', 'append']);
+  sbatch.push(...jobWide);
   if (spec.account !== undefined) sbatch.push(['--account', spec.account]);
   if (spec.qos !== undefined) sbatch.push(['--qos', spec.qos]);
   if (spec.exclusive) sbatch.push(['--exclusive', '']);
   if (spec.constraint !== undefined) sbatch.push(['--constraint', spec.constraint]);
   if (spec.reservation !== undefined) sbatch.push(['--reservation', spec.reservation]);
   sbatch.push(['--output', output]);
-  for (const [flag, value] of sbatch) assertNoNewline(value, flag);
+  const hetjob = head ? hetComponents({ spec, head, worker: perNode, output, jobName, jobWide }) : undefined;
+  if (hetjob) sbatch = hetjob[0].sbatch;
+  for (const [flag, value] of [...sbatch, ...(hetjob?.[1].sbatch ?? [])]) assertNoNewline(value, flag);
 
   const layout = portLayout(runtime, cpus);
   if (runtime === 'ray' && spec.rayAuth === 'off') {
@@ -231,8 +240,9 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     runtime,
     runtimeReason: reason,
     entrypoint,
-    nodes: spec.nodes,
-    minNodes,
+    // the head's component counts: -N 2 --head-cpus-only is a 3-node cluster that starts once the head and --min-nodes workers joined
+    nodes,
+    minNodes: minNodes + (head ? 1 : 0),
     perNode,
     aggregate,
     portLayout: layout,
@@ -249,6 +259,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     checkedAgainst: facts.source,
     warnings,
   };
+  if (hetjob) plan.hetjob = hetjob;
   if (spec.iface !== undefined) plan.iface = spec.iface;
   if (spec.preflight === true || spec.preflightMin !== undefined) plan.preflight = { ...(spec.preflightMin ?? PREFLIGHT_DEFAULTS) };
   const container = containerPlan(spec.containerImage, spec.containerCmd);
@@ -256,7 +267,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (preempt) plan.preempt = preempt;
   if (spec.requeue) plan.requeue = { maxRestarts: spec.maxRestarts ?? 1 };
   if (spec.resources !== undefined && spec.resources.length > 0) {
-    checkGrants(spec.resources, spec.nodes);
+    checkGrants(spec.resources, nodes);
     plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));
   }
   return plan;

@@ -41,9 +41,11 @@ export interface SbatchEnvConflict {
   instead: string;
 }
 
-export function sbatchEnvConflicts(env: Record<string, string | undefined>, plan: Pick<Plan, 'sbatch'>): SbatchEnvConflict[] {
+export function sbatchEnvConflicts(env: Record<string, string | undefined>, plan: Pick<Plan, 'sbatch' | 'hetjob'>): SbatchEnvConflict[] {
   const conflicts: SbatchEnvConflict[] = [];
-  for (const [flag] of plan.sbatch) {
+  // a heterogeneous job's worker component has lines of its own (--gpus-per-node among them)
+  const flags = new Set([...plan.sbatch, ...(plan.hetjob?.[1].sbatch ?? [])].map(([flag]) => flag));
+  for (const flag of flags) {
     for (const name of OVERRIDES[flag] ?? []) {
       const value = env[name];
       if (value !== undefined) conflicts.push({ name, value, instead: flag });

@@ -74,6 +74,8 @@ export interface JobOptions {
   requeue?: boolean;
   /** Requeue while SLURM_RESTART_COUNT is below this (needs --requeue; default 1). */
   maxRestarts?: number;
+  /** The head in a heterogeneous job component of its own without GPUs; -N counts the GPU worker nodes. */
+  headCpusOnly?: boolean;
 }
 
 /** How agents and the entrypoint enter a container: a pyxis image, or a wrapper command. */
@@ -163,6 +165,17 @@ export interface PlanEntrypoint {
   kind: 'tsx' | 'node' | 'python' | 'bash' | 'exec';
 }
 
+/** One component of a heterogeneous job (--head-cpus-only): which role its nodes play and what each gets. */
+export interface HetComponent {
+  /** Slurm's het group: `srun --het-group=<index>`, SLURM_JOB_NODELIST_HET_GROUP_<index>. */
+  index: number;
+  role: 'head' | 'worker';
+  nodes: number;
+  perNode: NodeResources;
+  /** This component's #SBATCH lines, in order (component 0's are also Plan.sbatch). */
+  sbatch: Array<[string, string]>;
+}
+
 /** The versioned plan: written into the sbatch script and into <job-dir>/<jobid>/plan.json. */
 export interface Plan {
   version: 1;
@@ -175,8 +188,11 @@ export interface Plan {
   entrypoint: PlanEntrypoint | null;
   nodes: number;
   minNodes: number;
+  /** What each GPU node gets (with a CPU-only head: each worker; the head's is in hetjob). */
   perNode: NodeResources;
   aggregate: NodeResources;
+  /** --head-cpus-only: [head component (0, no GPUs), worker component (1)]; nodes counts both. */
+  hetjob?: [HetComponent, HetComponent];
   /** Port block layout; the controller picks the base at run time (nodes unknown before). */
   portLayout: PortLayout;
   /** Inclusive bounds a block must fit in: above well-known ports, below the ephemeral range. */

@@ -53,6 +53,8 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
   // Nodes whose agent step did not end cleanly (an agent killed, a step forced down): their agents
   // could not remove their node-local dirs, so the teardown's sweep does it with one more step.
   const unclean = new Set<string>();
+  // --head-cpus-only: a node's het component (a step must name the component its nodes are in)
+  const hetGroupOf = new Map<string, number>();
   let log: (line: string) => void = () => {};
   return {
     name: 'srun',
@@ -94,6 +96,10 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
     async releaseBlock() {},
     async launch(req) {
       log = req.log;
+      for (const t of req.targets) {
+        const group = req.hetjob?.find((c) => c.role === t.role)?.index;
+        if (group !== undefined) hetGroupOf.set(t.node, group);
+      }
       const launched = launchSteps(req, opts.container && containerFlags(opts.container, opts.env, [dirname(agentLogPattern(req.targets))]));
       launched.onExit((e) => {
         if (e.code !== 0 || e.signal !== null) for (const n of e.nodes) unclean.add(n);
@@ -105,7 +111,9 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
     async sweep(_jobId, dirs, boundMs) {
       if (unclean.size === 0 || dirs.length === 0) return 0;
       const nodes = [...unclean];
-      const ok = await removeOnNodes(nodes, dirs, opts.env, boundMs);
+      const groups = [...new Set(nodes.map((n) => hetGroupOf.get(n)))];
+      const oks = await Promise.all(groups.map((g) => removeOnNodes(nodes.filter((n) => hetGroupOf.get(n) === g), dirs, opts.env, boundMs, g)));
+      const ok = oks.every(Boolean);
       log(`${ok ? 'removed' : 'could not remove'} the job's node-local dirs on ${compressHostlist(nodes)} (their agents did not end cleanly): ${dirs.join(' ')}`);
       return 0;
     },
@@ -136,8 +144,9 @@ export function entrypointStep(at: EntrypointAt, flags: string[], argv: string[]
 }
 
 /** One srun step on `nodes` that removes `dirs` (raysl's own per-job paths), bounded. */
-function removeOnNodes(nodes: string[], dirs: string[], env: NodeJS.ProcessEnv, boundMs: number): Promise<boolean> {
+function removeOnNodes(nodes: string[], dirs: string[], env: NodeJS.ProcessEnv, boundMs: number, hetGroup: number | undefined): Promise<boolean> {
   const [cmd, ...args] = srunArgv({
+    ...(hetGroup !== undefined ? { hetGroup } : {}),
     nodes: nodes.length,
     nodelist: compressHostlist(nodes),
     ntasksPerNode: 1,
@@ -190,18 +199,21 @@ export interface AgentStep {
 }
 
 /** Pure: the (at most two) srun command lines that start every agent of the job. */
-export function agentSteps(req: Pick<LaunchRequest, 'targets' | 'agentArgv' | 'controller' | 'perNode'>, container: string[] = []): AgentStep[] {
+export function agentSteps(req: Pick<LaunchRequest, 'targets' | 'agentArgv' | 'controller' | 'perNode' | 'hetjob'>, container: string[] = []): AgentStep[] {
   const output = agentLogPattern(req.targets);
   const head = req.targets.filter((t) => t.role === 'head').map((t) => t.node);
   const workers = req.targets.filter((t) => t.role === 'worker').map((t) => t.node);
+  // --head-cpus-only: each step runs in its role's het component and asks for that component's GPUs (the head's: none)
+  const component = (role: 'head' | 'worker') => req.hetjob?.find((c) => c.role === role);
   const step = (role: 'head' | 'worker', nodes: string[]): AgentStep => ({
     role,
     nodes,
     argv: srunArgv({
+      ...(component(role) ? { hetGroup: component(role)!.index } : {}),
       nodes: nodes.length,
       nodelist: compressHostlist(nodes),
       ntasksPerNode: 1,
-      gpusPerNode: req.perNode.gpus,
+      gpusPerNode: component(role)?.perNode.gpus ?? req.perNode.gpus,
       overlap: true,
       jobName: `raysl-agent-${role}`,
       output,

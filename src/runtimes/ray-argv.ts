@@ -4,6 +4,7 @@
  * Ports Ray would otherwise pick at random (dashboard agent, metrics, runtime env agent, workers)
  * are exactly the ones that collide on shared nodes (NVIDIA-NeMo/RL#261, ray-project/ray#54321).
  */
+import { resourcesForRole } from '../core/het-plan.js';
 import { InternalError } from '../core/errors.js';
 import { customResourcesFor } from '../core/resources.js';
 import { parseRayVersion, RAY_TESTED_VERSION, rayFeatures, type RayVersion } from './ray-version.js';
@@ -167,7 +168,7 @@ export function runtimeCommands(plan: Plan): Array<{ role: string; command: stri
   if (plan.runtime !== 'ray') return [];
   const version = parseRayVersion(`ray, version ${RAY_TESTED_VERSION}`);
   const roles = plan.nodes > 1 ? (['head', 'worker'] as const) : (['head'] as const);
-  return roles.map((role) => ({ role, command: rayStartPreview(role, plan.portLayout, plan.perNode, version, previewResources(plan, role)) }));
+  return roles.map((role) => ({ role, command: rayStartPreview(role, plan.portLayout, resourcesForRole(plan, role), version, previewResources(plan, role)) }));
 }
 
 /** The head's custom resources, or the workers' when every worker has the same, else 'per node'. */

@@ -4,10 +4,14 @@
  * may contain spaces, '|' or even newlines without breaking the parse.
  */
 import { SlurmError } from '../core/errors.js';
+import { compressHostlist, expandHostlist } from '../core/nodelist.js';
 import { runSlurmRaw, slurmFailure, type SlurmRunOptions } from './exec.js';
 
 export interface SlurmJob {
+  /** The job id; a heterogeneous job's components ("82+0", "82+1") are merged into one job "82". */
   id: string;
+  /** Heterogeneous job: how many components were merged into this record. */
+  hetComponents?: number;
   name: string;
   user: string;
   /** Long state name: PENDING, RUNNING, COMPLETING, CANCELLED, ... */
@@ -84,7 +88,7 @@ export function parseSqueue(stdout: string): SlurmJob[] {
       hint: 'squeue printed something unexpected; run the squeue command by hand',
     });
   }
-  return records.map((rec) => {
+  return mergeHetComponents(records.map((rec) => {
     const parts = rec.split(FS);
     if (parts.length !== FIELDS.length) {
       throw new SlurmError(`squeue record has ${parts.length} fields, expected ${FIELDS.length}: ${JSON.stringify(rec.slice(0, 200))}`, {
@@ -109,7 +113,40 @@ export function parseSqueue(stdout: string): SlurmJob[] {
       submitTime: get(13),
       startTime: get(14),
     };
-  });
+  }));
+}
+
+/**
+ * squeue lists each component of a heterogeneous job as "<id>+<offset>" (Slurm 22.05, recorded in
+ * test/fixtures/slurm/squeue-het-22.05.txt); raysl knows the job by <id>: one record with
+ * component 0's name, state and times, and the nodes, CPUs and comment of all components.
+ */
+function mergeHetComponents(jobs: SlurmJob[]): SlurmJob[] {
+  const out: SlurmJob[] = [];
+  const byId = new Map<string, SlurmJob>();
+  for (const job of jobs) {
+    const m = /^(\d+)\+(\d+)$/.exec(job.id);
+    if (m === null) {
+      out.push(job);
+      continue;
+    }
+    const id = m[1] as string;
+    const seen = byId.get(id);
+    if (seen === undefined) {
+      const first = { ...job, id, hetComponents: 1 };
+      byId.set(id, first);
+      out.push(first);
+      continue;
+    }
+    const nodes = [...(seen.nodelist ? expandHostlist(seen.nodelist) : []), ...(job.nodelist ? expandHostlist(job.nodelist) : [])];
+    seen.nodelist = nodes.length > 0 ? compressHostlist([...new Set(nodes)]) : '';
+    seen.numNodes += job.numNodes;
+    seen.numCpus += job.numCpus;
+    seen.hetComponents = (seen.hetComponents ?? 1) + 1;
+    if (seen.comment === '') seen.comment = job.comment;
+    if (seen.tresPerNode === '') seen.tresPerNode = job.tresPerNode;
+  }
+  return out;
 }
 
 function nullToEmpty(s: string): string {

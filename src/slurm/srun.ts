@@ -20,6 +20,8 @@ import { UsageError } from '../core/errors.js';
 
 export interface SrunRequest {
   nodes: number;
+  /** The component of a heterogeneous job the step runs in (`--het-group`); its nodes must be in it. */
+  hetGroup?: number;
   /** Hostlist the step must run on (a subset of the allocation), e.g. "node[2-4]". */
   nodelist: string;
   ntasksPerNode: number;
@@ -54,8 +56,12 @@ export function srunArgv(req: SrunRequest): string[] {
       hint: 'pass the command as [program, ...args]; it must not start with "-"',
     });
   }
+  if (req.hetGroup !== undefined && !(Number.isInteger(req.hetGroup) && req.hetGroup >= 0)) {
+    throw new UsageError(`hetGroup must be an integer >= 0, received ${req.hetGroup}`, { hint: 'pass the het component index (0 for the first)' });
+  }
   const argv = [
     'srun',
+    ...(req.hetGroup !== undefined ? [`--het-group=${req.hetGroup}`] : []),
     `--nodes=${req.nodes}`,
     `--ntasks=${req.nodes * req.ntasksPerNode}`,
     `--ntasks-per-node=${req.ntasksPerNode}`,

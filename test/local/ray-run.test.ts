@@ -132,7 +132,7 @@ describe('raysl run --local with the real Ray', () => {
     expect(code, job.stderr() + job.stdout()).toBe(0);
     expect(job.stdout()).toMatch(/^nodes alive: 4$/m);
     expect(job.stdout()).toMatch(/^cluster resources: CPU=16 GPU=4$/m);
-    expect(job.stdout()).toMatch(/^ok {3}GPU tasks spread over 4 of 4 nodes$/m);
+    expect(job.stdout()).toMatch(/^ok {3}GPU tasks spread over 4 of 4 GPU nodes$/m);
     expect(job.stdout()).toMatch(/^ok {3}STRICT_SPREAD placement group: 4 bundles on 4 distinct nodes$/m);
     expect(job.stdout()).toMatch(/^ok {3}8 tasks of num_gpus=0\.5 ran at once, two per device on 4 devices$/m);
     expect(job.stdout()).toMatch(/^checks: all passed$/m);
@@ -166,6 +166,19 @@ describe('raysl run --local with the real Ray', () => {
     }
     expect(readdirSync(join(job.jobDir(), 'runtime-logs', 'node1', readdirSync(join(job.jobDir(), 'runtime-logs', 'node1'))[0]!, 'logs'))).toContain('gcs_server.out');
   }, 180_000);
+
+  it("--head-cpus-only: Ray's head reports 0 GPUs, each worker its 1; train.py's checks pass and nothing is left", async () => {
+    const job = runLocal(['--head-cpus-only', '-N', '2', '--gpus-per-node', '1', 'examples/train.py'], { env: rayEnv() });
+    const { code } = await exitWithin(job, 150_000);
+    expect(code, job.stderr() + job.stdout()).toBe(0);
+    expect(job.stdout()).toMatch(/^nodes alive: 3$/m);
+    expect(job.stdout()).toMatch(/^cluster resources: CPU=12 GPU=2$/m);
+    expect(job.stdout()).toMatch(/^node 127\.0\.1\.1 \(head\): CPU=4 GPU=0$/m);
+    expect(job.stdout().match(/^node 127\.0\.1\.[23]: CPU=4 GPU=1$/gm)).toHaveLength(2);
+    expect(job.stdout()).toMatch(/^ok {3}GPU tasks spread over 2 of 2 GPU nodes$/m);
+    expect(job.stdout()).toMatch(/^checks: all passed$/m);
+    await expectNothingLeft(job, []);
+  });
 
   it("Ray's dashboard and Jobs API need the job's token; the entrypoint and `ray job submit` work without the user doing anything", async () => {
     const job = runLocal(['-N', '2', join(scripts, 'auth_probe.py')], { env: rayEnv() });

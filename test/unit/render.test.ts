@@ -62,6 +62,13 @@ const cases: Case[] = [
     },
     facts: gpu,
   },
+  // --head-cpus-only on the test cluster's shape (4 nodes of 4 GPUs): the head in component 0 without GPUs
+  {
+    name: 'head-cpus-only',
+    entry: 'examples/train.ts',
+    input: { nodes: 2, gpusPerNode: 1, headCpusOnly: true, partition: 'debug', time: '30', constraint: 'a100', account: 'ml' },
+    facts: facts('debug', [1, 2, 3, 4].map((i) => n(`node${i}`, { gpus: 4, gres: 'gpu:4', features: ['a100'] }))),
+  },
   {
     name: 'hostile',
     entry: "it's a $(trap).ts",
@@ -144,7 +151,8 @@ describe('#SBATCH lines read back as the plan says', () => {
       .split('\n')
       .filter((l) => l.startsWith('#SBATCH '))
       .map((l) => sbatchTokens(l.slice('#SBATCH '.length)));
-    const expected = [...plan.sbatch.map(([f, v]) => (v === '' ? f : `${f}=${v}`)), ...plan.sbatchExtra];
+    const word = ([f, v]: [string, string]) => (v === '' ? f : `${f}=${v}`);
+    const expected = [...plan.sbatch.map(word), ...plan.sbatchExtra, ...(plan.hetjob ? ['hetjob', ...plan.hetjob[1].sbatch.map(word)] : [])];
     expect(lines).toEqual(expected.map((w) => [w]));
   });
 });
