@@ -7,6 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { ContainerPlan, PlanEntrypoint } from '../core/types.js';
 import { wrapperPrefix } from '../core/container.js';
+import { resourcesForRole } from '../core/het-plan.js';
+import type { Job } from './job.js';
+import type { EntrypointAt } from './launcher.js';
 import { exitOf, terminate, terminateGroup, type Escalation, type ExitInfo } from '../proc/terminate.js';
 
 export interface RunningEntrypoint {
@@ -80,4 +83,16 @@ export function exitCodeOf(info: ExitInfo, signalNumber: (s: NodeJS.Signals) => 
   if (info.code !== null) return info.code;
   if (info.signal !== null) return 128 + signalNumber(info.signal);
   return 70;
+}
+
+/**
+ * The command as it runs on the head: `own` (already wrapped by --container-cmd), or the launcher's
+ * step around it (a pyxis step under --container-image), in the head's het component and with the
+ * head's GPUs.
+ */
+export function onHead(job: Pick<Job, 'plan' | 'edges' | 'head' | 'paths'>, cwd: string, path: string, own: string[]): string[] {
+  const { plan, edges, head, paths } = job;
+  const component = plan.hetjob?.find((c) => c.role === 'head');
+  const at: EntrypointAt = { head, cwd, entrypoint: path, jobDir: paths.dir, gpus: resourcesForRole(plan, 'head').gpus, ...(component ? { hetGroup: component.index } : {}) };
+  return edges.launcher.entrypointStep?.(at, own) ?? own;
 }

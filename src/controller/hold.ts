@@ -6,6 +6,7 @@
 import { wrapperPrefix } from '../core/container.js';
 import { withPhase, withState } from '../core/status.js';
 import type { Placement } from './allocate.js';
+import { onHead } from './entrypoint.js';
 import { ExecHost } from './exec.js';
 import type { Cluster } from './form.js';
 import type { Job } from './job.js';
@@ -28,7 +29,7 @@ export async function hold(job: Job, placed: Placement, cluster: Cluster, env: N
     },
     wrap: (argv, cwd) => {
       const own = [...wrapperPrefix(plan.container), ...argv];
-      return edges.launcher.entrypointStep?.({ head, cwd, entrypoint: argv[0] ?? '', jobDir: paths.dir, gpus: plan.perNode.gpus }, own) ?? own;
+      return onHead(job, cwd, argv[0] ?? '', own);
     },
     onExit: (n, code) => status.update((s) => withPhase(s, edges.now(), { phase: 'exec-exited', code, detail: `exec ${n}` })),
   });

@@ -55,7 +55,10 @@ export interface EntrypointAt {
   cwd: string;
   entrypoint: string;
   jobDir: string;
+  /** The head's GPUs (none under --head-cpus-only). */
   gpus: number;
+  /** --head-cpus-only: the head's het component, which a step on it must name. */
+  hetGroup?: number;
 }
 
 export interface Launcher {

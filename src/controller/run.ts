@@ -12,7 +12,7 @@ import type { Plan } from '../core/types.js';
 import type { AgentRegistry } from './agents.js';
 import type { Placement } from './allocate.js';
 import { signalNumber } from './classify.js';
-import { entrypointArgv, exitCodeOf, startEntrypoint } from './entrypoint.js';
+import { entrypointArgv, exitCodeOf, onHead, startEntrypoint } from './entrypoint.js';
 import { hold } from './hold.js';
 import type { Cluster } from './form.js';
 import type { Job } from './job.js';
@@ -33,7 +33,7 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
   const entryEnv = entrypointEnv(job, placed, cluster);
   if (plan.entrypoint === null) return hold(job, placed, cluster, entryEnv);
   const own = entrypointArgv(plan.entrypoint, plan.container);
-  const argv = edges.launcher.entrypointStep?.({ head, cwd: edges.cwd, entrypoint: plan.entrypoint.path, jobDir: paths.dir, gpus: plan.perNode.gpus }, own) ?? own;
+  const argv = onHead(job, edges.cwd, plan.entrypoint.path, own);
   const entry = startEntrypoint({ argv, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
   job.teardown.push({ name: 'entrypoint', run: async () => void (await entry.stop(graceMs)), hurry: () => void entry.stop(0), boundMs: 2 * graceMs + 5000 });
   log(`entrypoint started (pid ${entry.pid}): ${argv.join(' ')}`);

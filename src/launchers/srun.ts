@@ -132,6 +132,7 @@ export function containerFlags(c: SrunContainer, env: NodeJS.ProcessEnv, extra: 
 /** Pure: the srun step that runs the entrypoint's argv in the head's container (one task, the node's GPUs, its working dir). */
 export function entrypointStep(at: EntrypointAt, flags: string[], argv: string[]): string[] {
   return srunArgv({
+    ...(at.hetGroup !== undefined ? { hetGroup: at.hetGroup } : {}),
     nodes: 1,
     nodelist: at.head,
     ntasksPerNode: 1,

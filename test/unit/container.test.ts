@@ -90,6 +90,12 @@ describe('the srun argv the launcher builds under --container-image (pyxis canno
     expect(entry).toEqual(['srun', '--nodes=1', '--ntasks=1', '--ntasks-per-node=1', '--nodelist=n1', '--overlap', '--gpus-per-node=4', '--job-name=raysl-entrypoint', '--kill-on-bad-exit=0', '--input=none', ...flags, '--container-workdir=/home/a/proj', 'python3', '-u', '/home/a/proj/train.py', '--epochs', '3']);
   });
 
+  it('with --head-cpus-only the entrypoint step names the head\'s het component and asks for no GPUs', () => {
+    const entry = entrypointStep({ head: 'c1', cwd: '/p', entrypoint: '/p/t.py', jobDir: '/jobs/9', gpus: 0, hetGroup: 0 }, flags, ['python3', '/p/t.py']);
+    expect(entry.slice(0, 7)).toEqual(['srun', '--het-group=0', '--nodes=1', '--ntasks=1', '--ntasks-per-node=1', '--nodelist=c1', '--overlap']);
+    expect(entry.some((a) => a.startsWith('--gpus-per-node'))).toBe(false);
+  });
+
   it('--container-cmd puts the wrapper before the entrypoint (and launch.ts before the agent argv)', () => {
     const plan = { container: { cmd: ['apptainer', 'exec', '--nv', 'x.sif'] }, entrypoint: { interpreter: ['python3', '-u'], path: '/p/t.py', args: ['a b'], kind: 'python' } } as unknown as Plan;
     expect(entrypointArgv(plan.entrypoint!, plan.container)).toEqual(['apptainer', 'exec', '--nv', 'x.sif', 'python3', '-u', '/p/t.py', 'a b']);
