@@ -335,6 +335,8 @@ write_config() {
       "SlurmctldPort=$CTLD_PORT" \
       "SlurmUser=root" "SlurmdUser=root" \
       "AuthType=auth/munge" "CredType=cred/munge" \
+      "# a requeued job waits out the step credential's lifetime before it may start again (default 120 s)" \
+      "AuthInfo=cred_expire=10" \
       "StateSaveLocation=$DIR/state" \
       "# %n = node name: every slurmd gets its own spool dir, pid file and log" \
       "SlurmdSpoolDir=$DIR/spool/%n" \
@@ -353,8 +355,9 @@ write_config() {
       "SelectType=select/cons_tres" \
       "SelectTypeParameters=CR_Core" \
       "SchedulerType=sched/backfill" \
-      "# batch jobs start on the next 1 s scheduler tick instead of after the 3 s default delay" \
-      "SchedulerParameters=batch_sched_delay=0,sched_min_interval=0" \
+      "# batch jobs start on the next 1 s scheduler tick instead of after the 3 s default delay; het jobs" \
+      "# start only in a backfill cycle: every 2 s instead of 30" \
+      "SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=2" \
       "# node CPUs/memory come from this file, not from the (small) host" \
       "SlurmdParameters=config_overrides" \
       "ReturnToService=2" \

@@ -1,14 +1,13 @@
 // Issue 11, "Preemption and time limits", on the test cluster: Slurm's warning (USR2 to the batch
 // shell, which exec'd the controller) delivered at once with `scancel -b -s USR2` (the timed
 // --signal=B:USR2@<grace> is the same signal, only later), and --requeue --max-restarts.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cancel } from '../../src/slurm/scancel.js';
 import { showJob } from '../../src/slurm/scontrol.js';
 import { isFinal } from '../../src/core/status.js';
-import { jobProcesses, pollUntil, slurmConf, waitForJobEnd } from './helpers.js';
+import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
 import { alive, entrypointPid, newJobRoot, rayslDone, waitForStatus } from './raysl-cli.js';
 
 slurmConf();
@@ -79,7 +78,7 @@ describe("Slurm's warning (USR2)", () => {
     const pids = [...first.nodes.map((n) => n.pid!), entrypointPid(jobRoot, jobId)!];
 
     await cancel({ jobId, signal: 'USR2', batchOnly: true });
-    await startRequeuedNow(jobId);
+    // Slurm holds a requeued job for the step credential's lifetime (AuthInfo=cred_expire: 10 s on the test cluster, 120 s by default)
     const s = await waitForStatus(jobRoot, jobId, 'attempt 1 final', (x) => x.attempt === 1 && isFinal(x.state), 360_000);
     expect(pids.filter(alive)).toEqual([]);
     expect(s.state).toBe('succeeded');
@@ -111,7 +110,6 @@ describe("Slurm's warning (USR2)", () => {
     const first = await waitForStatus(jobRoot, jobId, 'attempt 0 running', (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined));
     await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')));
     process.kill(first.nodes.find((n) => n.name !== first.head)!.pid!, 'SIGKILL');
-    await startRequeuedNow(jobId);
 
     const s = await waitForStatus(jobRoot, jobId, 'attempt 1 final', (x) => x.attempt === 1 && isFinal(x.state), 360_000);
     expect(s).toMatchObject({ state: 'succeeded', exitCode: 0 });
@@ -124,20 +122,3 @@ describe("Slurm's warning (USR2)", () => {
   }, 420_000);
 });
 
-/**
- * Slurm holds a requeued job about 121 s (its BeginTime; 22.05, measured) before it may start again.
- * The requeue itself is raysl's doing and is what these tests check; the hold is the scheduler's, so
- * once Slurm shows the job pending again with a restart counted, the test lets it begin now (as an
- * admin would) instead of spending two minutes per test.
- */
-async function startRequeuedNow(jobId: string): Promise<void> {
-  await pollUntil(
-    `job ${jobId} pending again after its requeue`,
-    async () => {
-      const out = execFileSync('scontrol', ['show', 'job', jobId], { encoding: 'utf8' });
-      return /JobState=PENDING/.test(out) && /Restarts=[1-9]/.test(out) ? true : undefined;
-    },
-    120_000,
-  );
-  execFileSync('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now']);
-}
