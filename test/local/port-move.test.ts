@@ -32,6 +32,23 @@ async function holdPort(host: string, port: number): Promise<ChildProcess> {
   return child;
 }
 
+/**
+ * A first-choice block no other live local job holds, with its agent port held on node3 by us. Other
+ * test files start local jobs at the same time: one may take the block between the choice and the
+ * hold (the hold then fails to bind), so a few fresh choices are tried.
+ */
+async function firstChoiceHeld(): Promise<{ first: { base: number; size: number }; agentPort: number; holder: ChildProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const first = await firstChoice();
+    const agentPort = first.base + 1; // the builtin layout's "agent" port
+    try {
+      return { first, agentPort, holder: await holdPort('127.0.1.3', agentPort) };
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
 /** A first-choice block no other live local job holds (the job is told to try it first). */
 async function firstChoice(): Promise<{ base: number; size: number }> {
   const taken = await localLauncher().takenBlocks('none', []);
@@ -41,9 +58,7 @@ async function firstChoice(): Promise<{ base: number; size: number }> {
 
 describe('raysl run --local: a taken port moves the job', () => {
   it('moves the whole job to another block when a port is held on node3, and names port, node and holder', async () => {
-    const first = await firstChoice();
-    const agentPort = first.base + 1; // the builtin layout's "agent" port
-    const holder = await holdPort('127.0.1.3', agentPort);
+    const { first, agentPort, holder } = await firstChoiceHeld();
     const job = runLocal(['-N', '4', 'examples/train.ts'], { env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FIRST_PORT_BASE: String(first.base) } });
     const { code } = await exitWithin(job, 20_000);
     expect(code, job.stderr()).toBe(0);
@@ -84,9 +99,7 @@ describe('raysl run --local: a taken port moves the job', () => {
   });
 
   it('fails with exit 4 naming the port, node and holder when every block tried has a taken port', async () => {
-    const first = await firstChoice();
-    const agentPort = first.base + 1;
-    const holder = await holdPort('127.0.1.3', agentPort);
+    const { first, agentPort, holder } = await firstChoiceHeld();
     const job = runLocal(['-N', '3', 'examples/train.ts'], {
       env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FIRST_PORT_BASE: String(first.base), RAYSL_TEST_PROBE_ATTEMPTS: '1' },
     });
