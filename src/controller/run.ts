@@ -42,6 +42,8 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
   status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));
 
   const end = await Promise.race([entry.exited.then((exit): RunEnd => ({ exit })), job.stop.stopped.then((stoppedBy) => ({ stoppedBy }))]);
+  // stopping the entrypoint (its grace, the user's preemption grace) is part of the teardown: say so now
+  if (end.stoppedBy) status.update((s) => withState(s, 'tearing-down'));
   let exit: ExitInfo;
   if ('exit' in end) exit = end.exit;
   else if (end.stoppedBy.kind === 'preempt') {
