@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 /**
  * `raysl logs <jobid>`: the entrypoint's output by default, one node's agent log with --node, the
@@ -28,7 +28,7 @@ export const registerLogs: Register = (program, app) => {
       'after',
       `
 Examples:
-  $ raysl logs 1234                   # entrypoint output so far
+  $ raysl logs 1234                   # entrypoint output so far (a raysl up cluster: each exec's, in order)
   $ raysl logs 1234 --follow          # and everything after, until the job ends
   $ raysl logs 1234 --node node3      # node3's agent (and its runtime)
   $ raysl logs 1234 --controller      # joins, teardown, errors
@@ -60,7 +60,13 @@ Examples:
         if (opts.node !== undefined && status && !status.nodes.some((n) => n.name === opts.node)) {
           throw new UsageError(`job ${job.jobId} has no node ${opts.node}`, { hint: `its nodes: ${status.nodes.map((n) => n.name).join(', ')}` });
         }
-        await readFrom(file, 0, write);
+        // a cluster from `raysl up` has no entrypoint: its output is each `raysl exec`'s, in order
+        const execs = file === job.paths.entrypointLog && !existsSync(file) ? execLogs(job.paths.dir) : [];
+        for (const e of execs) {
+          io.stderr.write(`== exec ${e.n} (${e.path})\n`);
+          await readFrom(e.path, 0, write);
+        }
+        if (execs.length === 0) await readFrom(file, 0, write);
         return;
       }
       const tail = tailFile(file, write);
@@ -74,6 +80,21 @@ Examples:
       await tail.stop();
     });
 };
+
+/** exec-<n>.log of a held cluster, in run order. */
+function execLogs(dir: string): Array<{ n: number; path: string }> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => ({ name, m: /^exec-(\d+)\.log$/.exec(name) }))
+    .filter((x) => x.m !== null)
+    .map((x) => ({ n: Number(x.m![1]), path: join(dir, x.name) }))
+    .sort((a, b) => a.n - b.n);
+}
 
 /** --runtime: the listing (all nodes, or --node's), or with a file name that node's file. */
 async function printRuntimeLogs(job: { jobId: string; paths: JobPaths }, node: string | undefined, file: string | true, json: boolean, io: Io): Promise<void> {

@@ -69,6 +69,11 @@ describe('raysl up --local / exec / attach / down', () => {
     const phases = status().timeline.filter((e) => e.phase === 'exec-exited').map((e) => e.code);
     expect(phases).toEqual([0, 3, 0]);
     expect(readFileSync(join(jobRoot, jobId, 'exec-2.log'), 'utf8')).toContain('to-stderr');
+    // raysl logs of a held cluster: every exec's output, in order, each named
+    const logs = cli('logs', jobId, '--job-dir', jobRoot);
+    expect(logs.status, logs.stderr).toBe(0);
+    expect(logs.stdout.match(/^to-stderr$/gm)).toHaveLength(3);
+    expect(logs.stderr).toMatch(/^== exec 1 \(\S+exec-1\.log\)\n== exec 2 \(\S+exec-2\.log\)\n== exec 3 \(\S+exec-3\.log\)$/m);
   });
 
   it('exec --json ends with one JSON line carrying the code', () => {
