@@ -88,11 +88,20 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
   let slurm: SlurmSide | undefined;
   let slurmKnown = false;
   let interrupted: NodeJS.Signals | undefined;
+  // --requeue: the attempt whose record ended with `requeued`; following goes on with the next one
+  let requeuedAfter: number | undefined;
   const interrupt = o.interrupt?.then((sig) => void (interrupted = sig));
   try {
     for (;;) {
-      const status = readStatus(job.paths);
-      if (interrupted) return { interrupted, status };
+      const record = readStatus(job.paths);
+      if (interrupted) return { interrupted, status: record };
+      // until the next attempt writes its own record, the requeued one is old news
+      const next = requeuedAfter === undefined || (record !== undefined && (record.attempt ?? 0) > requeuedAfter);
+      if (requeuedAfter !== undefined && next) {
+        requeuedAfter = undefined;
+        shown = 0;
+      }
+      const status = next ? record : undefined;
       // squeue is the expensive probe: before status.json exists it is the only news; after, the
       // controller's record is, and Slurm is only the safety net for a controller that died
       const slurmEvery = status ? max : interval;
@@ -132,7 +141,14 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
       if (status && isFinal(status.state) && status.exitCode !== undefined) {
         await tail?.stop();
         tail = undefined;
-        return { outcome: outcomeOf(job.jobId, status, slurm) as Done, status };
+        const last = status.timeline.at(-1);
+        if (!(last?.phase === 'requeued' && !slurmFinal(slurm))) return { outcome: outcomeOf(job.jobId, status, slurm) as Done, status };
+        const attempt = status.attempt ?? 0;
+        requeuedAfter = attempt;
+        announcedAlloc = false;
+        lastPending = '';
+        io.stderr.write(`attempt ${attempt} ended ${status.state} (exit ${status.exitCode}); ${last.detail ?? 'requeued'}: following attempt ${attempt + 1} once Slurm starts it\n`);
+        progress.update(`waiting for Slurm to start attempt ${attempt + 1}`);
       }
       if (slurmFinal(slurm)) {
         // Slurm says it is over but status.json does not: read it once more, then ask scontrol why

@@ -80,29 +80,31 @@ async function finish(job: Job, status: StatusFile | undefined, outcome: Outcome
   const tTear = edges.now();
   await job.teardown.unwind();
   log(`torn down in ${((edges.now() - tTear) / 1000).toFixed(2)}s; exit ${exitCode}`);
+  const decision = requeueDecision(job.plan, job.attempt, outcome, edges.requeue !== undefined);
+  // one write: a reader never sees this attempt final without knowing whether another one follows
   status?.update((s) => {
     // every node that was still part of the job has been stopped by the teardown (lost and failed ones keep why)
     const nodes = s.nodes.map((n) => (n.state === 'joined' ? { ...n, state: 'stopped' as const } : n));
-    const done = withPhase({ ...withState(s, outcome.state), exitCode, nodes }, edges.now(), { phase: 'torn-down', code: exitCode });
+    const torn = withPhase({ ...withState(s, outcome.state), exitCode, nodes }, edges.now(), { phase: 'torn-down', code: exitCode });
+    const done = decision.requeue ? withPhase(torn, edges.now(), { phase: 'requeued', detail: decision.why }) : torn;
     return error ? { ...done, error: { message: error.message, ...(error.hint ? { hint: error.hint } : {}) } } : done;
   });
-  await requeueIfAsked(job, status, outcome);
+  await requeueIfAsked(job, status, decision);
   await log.close();
 }
 
 /**
  * --requeue: after a preemption or a lost node, while SLURM_RESTART_COUNT < --max-restarts, ask
- * Slurm to run the job again. Slurm kills this batch step at once, so everything is written first.
+ * Slurm to run the job again (the decision is already in the final record). Slurm kills this batch
+ * step at once, so everything is written first.
  */
-async function requeueIfAsked(job: Job, status: StatusFile | undefined, outcome: Outcome): Promise<void> {
-  const { log, edges, plan, attempt, jobId } = job;
-  const decision = requeueDecision(plan, attempt, outcome, edges.requeue !== undefined);
+async function requeueIfAsked(job: Job, status: StatusFile | undefined, decision: ReturnType<typeof requeueDecision>): Promise<void> {
+  const { log, edges, jobId } = job;
   if (decision.requeue === false) {
     if (decision.why) log(decision.why);
     return;
   }
   log(decision.why);
-  status?.update((s) => withPhase(s, edges.now(), { phase: 'requeued', detail: decision.why }));
   try {
     await edges.requeue!(jobId);
   } catch (err) {

@@ -8,7 +8,7 @@ import { cancel } from '../../src/slurm/scancel.js';
 import { showJob } from '../../src/slurm/scontrol.js';
 import { isFinal } from '../../src/core/status.js';
 import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
-import { alive, entrypointPid, newJobRoot, rayslDone, waitForStatus } from './raysl-cli.js';
+import { alive, entrypointPid, newJobRoot, raysl, rayslDone, submittedId, waitForStatus } from './raysl-cli.js';
 
 slurmConf();
 
@@ -104,9 +104,10 @@ describe("Slurm's warning (USR2)", () => {
     expect(jobProcesses(jobId)).toEqual([]);
   }, 420_000);
 
-  it('--requeue after a lost node: exit 5 on attempt 0, requeued, attempt 1 runs to the end', async () => {
+  it('--requeue after a lost node: exit 5 on attempt 0, requeued, attempt 1 runs to the end; submit --follow follows both', async () => {
     const jobRoot = newJobRoot('requeue-lost');
-    const jobId = await submit(jobRoot, ['--requeue']);
+    const follow = raysl(['submit', '-N', '2', '--requeue', '--job-dir', jobRoot, checkpointingEntrypoint(jobRoot), '--follow']);
+    const jobId = await submittedId(follow);
     const first = await waitForStatus(jobRoot, jobId, 'attempt 0 running', (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined));
     await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')));
     process.kill(first.nodes.find((n) => n.name !== first.head)!.pid!, 'SIGKILL');
@@ -117,6 +118,10 @@ describe("Slurm's warning (USR2)", () => {
     const log0 = readFileSync(join(jobRoot, jobId, 'attempt-0', 'controller.log'), 'utf8');
     expect(log0).toMatch(/requeued after a lost node: attempt 1 of at most 2/);
     expect(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')).toBe('attempt 1 slurm 1\nfinished\n');
+    // --follow went on with the next attempt: both attempts' output, the requeue said, the last attempt's code
+    expect(await follow.exited, follow.stderr()).toBe(0);
+    expect(follow.stdout()).toMatch(/^attempt 0 slurm unset\nwaiting\n[^]*^attempt 1 slurm 1\nfinished\n/m);
+    expect(follow.stderr()).toMatch(/^attempt 0 ended failed \(exit 5\); requeued after a lost node: attempt 1 of at most 2 .*: following attempt 1 once Slurm starts it$/m);
     await waitForJobEnd(jobId);
     expect(jobProcesses(jobId)).toEqual([]);
   }, 420_000);
