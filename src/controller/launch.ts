@@ -14,11 +14,12 @@ import { wrapperPrefix } from '../core/container.js';
 /** Starts an agent on every node; pushes the leftovers sweep, then the agents, on the teardown stack. */
 export async function launchAgents(job: Job, placed: Placement, agents: AgentRegistry, controllerAddress: string, token: string): Promise<void> {
   const { plan, edges, jobId, nodes, paths, log, teardown, graceMs, scratchRoot } = job;
+  // every node-local dir of the job: the launcher removes them where an agent could not
+  const dirs = [scratchRoot, ...nodes.flatMap((n) => job.runtime.dirsOutsideScratch?.({ jobId, nodeName: n, scratchDir: join(scratchRoot, n) }) ?? [])];
   // after the agents are gone (an agent killed with SIGKILL cannot stop its runtime or tidy up)
   teardown.push({
     name: 'leftovers',
     run: async () => {
-      const dirs = [scratchRoot, ...nodes.flatMap((n) => job.runtime.dirsOutsideScratch?.({ jobId, nodeName: n, scratchDir: join(scratchRoot, n) }) ?? [])];
       const n = (await edges.launcher.sweep?.(jobId, dirs, graceMs)) ?? 0;
       if (n > 0) log(`killed ${n} process(es) of the job that outlived their agent (found by RAYSL_JOB_ID=${jobId})`);
     },
@@ -33,6 +34,7 @@ export async function launchAgents(job: Job, placed: Placement, agents: AgentReg
     perNode: plan.perNode,
     ...(plan.hetjob ? { hetjob: plan.hetjob } : {}),
     log,
+    nodeDirs: dirs,
   });
   // politely (every agent stops its runtime), then by force
   teardown.push({

@@ -29,6 +29,11 @@ export interface LaunchRequest {
   hetjob?: HetComponent[];
   /** Log sink for launcher progress. */
   log: (line: string) => void;
+  /**
+   * The job's node-local dirs (scratch root, a runtime's dirs outside it): a launcher that can run
+   * something on a node removes them there as soon as that node's agent ended uncleanly.
+   */
+  nodeDirs?: string[];
 }
 
 export interface AgentExit {

@@ -39,6 +39,9 @@ export interface SrunContainer {
   hostPaths: string[];
 }
 
+/** Bound of the cleanup step started when an agent step ends uncleanly (one srun of `rm -rf`). */
+const EARLY_CLEANUP_MS = 15_000;
+
 export interface SrunLauncherOptions {
   env: NodeJS.ProcessEnv;
   container?: SrunContainer;
@@ -56,6 +59,22 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
   // --head-cpus-only: a node's het component (a step must name the component its nodes are in)
   const hetGroupOf = new Map<string, number>();
   let log: (line: string) => void = () => {};
+  // nodes whose dirs an early cleanup step removed, and the steps still running
+  const cleaned = new Set<string>();
+  const cleaning: Array<Promise<void>> = [];
+  const cleanNow = (nodes: string[], dirs: string[]): void => {
+    const groups = [...new Set(nodes.map((n) => hetGroupOf.get(n)))];
+    const run = Promise.all(
+      groups.map(async (g) => {
+        const mine = nodes.filter((n) => hetGroupOf.get(n) === g);
+        if (await removeOnNodes(mine, dirs, opts.env, EARLY_CLEANUP_MS, g)) for (const n of mine) cleaned.add(n);
+      }),
+    ).then(() => {
+      const done = nodes.filter((n) => cleaned.has(n));
+      if (done.length > 0) log(`removed the job's node-local dirs on ${compressHostlist(done)} as soon as their agents ended uncleanly: ${dirs.join(' ')}`);
+    });
+    cleaning.push(run);
+  };
   return {
     name: 'srun',
     sharedPortSpace: false,
@@ -102,15 +121,19 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
       }
       const launched = launchSteps(req, opts.container && containerFlags(opts.container, opts.env, [dirname(agentLogPattern(req.targets))]));
       launched.onExit((e) => {
-        if (e.code !== 0 || e.signal !== null) for (const n of e.nodes) unclean.add(n);
+        if (e.code === 0 && e.signal === null) return;
+        for (const n of e.nodes) unclean.add(n);
+        // at once, not at teardown: a job cancelled meanwhile (scancel) gets no new step from Slurm
+        if (req.nodeDirs !== undefined && req.nodeDirs.length > 0) void cleanNow(e.nodes, req.nodeDirs);
       });
       return launched;
     },
     ...(opts.container !== undefined ? { entrypointStep: (at: EntrypointAt, argv: string[]) => entrypointStep(at, containerFlags(opts.container as SrunContainer, opts.env, [at.jobDir, at.cwd, dirname(at.entrypoint)]), argv) } : {}),
     // processes: the job's cgroup ends them with the allocation; dirs: only where an agent could not
     async sweep(_jobId, dirs, boundMs) {
-      if (unclean.size === 0 || dirs.length === 0) return 0;
-      const nodes = [...unclean];
+      await Promise.all(cleaning);
+      const nodes = [...unclean].filter((n) => !cleaned.has(n));
+      if (nodes.length === 0 || dirs.length === 0) return 0;
       const groups = [...new Set(nodes.map((n) => hetGroupOf.get(n)))];
       const oks = await Promise.all(groups.map((g) => removeOnNodes(nodes.filter((n) => hetGroupOf.get(n) === g), dirs, opts.env, boundMs, g)));
       const ok = oks.every(Boolean);
