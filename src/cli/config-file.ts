@@ -53,18 +53,40 @@ export async function readConfigFile(file: string): Promise<RayslConfig> {
     throw new UsageError(`cannot read config file ${file}: ${(err as Error).message}`, { hint: 'check its permissions, or remove it', cause: err });
   }
   const yaml = /\.ya?ml$/.test(file);
-  const parse: (text: string) => unknown = yaml ? (await import('yaml')).parse : JSON.parse;
+  const parse: (text: string) => unknown = yaml ? await yamlParser() : JSON.parse;
   let data: unknown;
   try {
     data = parse(text);
   } catch (err) {
-    throw new UsageError(`${file}: not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`, { hint: 'fix the syntax (a JSON validator or `node -e "JSON.parse(require(\'fs\').readFileSync(0))" < file` shows where)', cause: err });
+    // only the parser's verdict on the text is the user's error; anything else is ours (exit 70)
+    if (!isSyntaxError(err)) throw err;
+    throw new UsageError(`${file}: not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`, {
+      hint: yaml ? 'fix the syntax at the line and column the message names (YAML: indentation with spaces, `key: value`)' : 'fix the syntax (a JSON validator or `node -e "JSON.parse(require(\'fs\').readFileSync(0))" < file` shows where)',
+      cause: err,
+    });
   }
   const config = validateConfig(data, file);
   for (const profile of Object.values(config.profiles)) {
     if (profile.jobDir !== undefined) profile.jobDir = resolve(dirname(file), profile.jobDir);
   }
   return config;
+}
+
+/**
+ * yaml's parse(). The package is CommonJS: Node's import gives its named exports, but in the bundle
+ * (a chunk of its own, see scripts/build.mjs) the module is the default export only. Either way one
+ * function comes out, or an internal error says which shape was found.
+ */
+async function yamlParser(): Promise<(text: string) => unknown> {
+  const mod = (await import('yaml')) as { parse?: unknown; default?: { parse?: unknown } };
+  const parse = typeof mod.parse === 'function' ? mod.parse : mod.default?.parse;
+  if (typeof parse !== 'function') throw new Error(`the yaml package has no parse() (exports: ${Object.keys(mod).join(', ')})`);
+  return parse as (text: string) => unknown;
+}
+
+/** JSON.parse's SyntaxError, or one of yaml's errors (YAMLParseError, YAMLWarning): the text is at fault. */
+function isSyntaxError(err: unknown): boolean {
+  return err instanceof SyntaxError || (err instanceof Error && /^YAML/.test(err.name));
 }
 
 export async function loadConfig(cwd: string, env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
