@@ -46,3 +46,22 @@ export function writeWarnings(opts: GlobalOptions, io: Io, warnings: readonly st
   const c = painter(opts, io);
   for (const w of warnings) io.stderr.write(`${c.yellow('raysl: warning:')} ${w}\n`);
 }
+
+/**
+ * A reader that closed its end early (`raysl ... | head -1`) makes the next write fail with EPIPE,
+ * an 'error' event that would kill the process, and with it a running job's controller. Whoever
+ * reads our output is not the job: writing to that stream stops (a destroyed stream drops later
+ * writes without another event) and everything else goes on. There is nobody to tell about an
+ * output error on the output itself, so any error of these streams ends only the stream.
+ */
+export function keepRunningPastClosedReaders(streams: readonly NodeJS.WritableStream[]): void {
+  for (const s of streams) s.on('error', () => {});
+}
+
+/** Resolves once the stream has handed every byte written so far to the OS (or has failed or closed). */
+export function untilFlushed(stream: NodeJS.WritableStream): Promise<void> {
+  const s = stream as NodeJS.WritableStream & { destroyed?: boolean; writableLength?: number };
+  if (s.destroyed || s.writableLength === 0) return Promise.resolve();
+  // an empty write completes after every earlier write: its callback is the moment the buffer is empty
+  return new Promise((resolve) => s.write('', () => resolve()));
+}

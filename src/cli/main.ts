@@ -4,14 +4,16 @@
  */
 import { Command, CommanderError } from 'commander';
 import { asRayslError, ExitCode, UsageError, type RayslError } from '../core/errors.js';
-import { painter, processIo, writeJson, type Io } from './io.js';
+import { keepRunningPastClosedReaders, painter, processIo, untilFlushed, writeJson, type Io } from './io.js';
+import { isVersionOnly, misplacedVersionFlag } from './version-flag.js';
 import type { App, Register } from './app.js';
 import { commandsFor } from './command-index.js';
 
 export function buildProgram(app: App, commands: Register[]): Command {
   const program = new Command('raysl')
     .description('Run an ephemeral compute cluster inside one Slurm allocation, correctly.')
-    .version(RAYSL_VERSION, '-V, --version')
+    // raysl's own option only: runCli answers or refuses it before commander sees argv (version-flag.ts)
+    .option('-V, --version', 'print the version (alone: raysl --version)')
     .option('--json', 'machine-readable output on stdout (errors too)')
     .option('--no-color', 'no colour (also off with NO_COLOR, --json, or no TTY)')
     .option('--debug', 'show stack traces for errors')
@@ -83,12 +85,22 @@ export async function runCli(argv: string[], io: Io = processIo()): Promise<numb
   let exitCode: number = ExitCode.ok;
   const app: App = { io, setExitCode: (c) => void (exitCode = c) };
   try {
+    if (isVersionOnly(argv)) {
+      io.stdout.write(`${RAYSL_VERSION}\n`);
+      return ExitCode.ok;
+    }
+    const misplaced = misplacedVersionFlag(argv);
+    if (misplaced !== undefined) {
+      throw new UsageError(`${misplaced} is raysl's own option: it prints the version only alone (raysl ${misplaced}), not with a command or as a value`, {
+        hint: "for the entrypoint's own flag put it after --, e.g. raysl submit train.py -- --version; for raysl's version run raysl --version",
+      });
+    }
     const program = buildProgram(app, await commandsFor(argv));
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
         return ExitCode.ok;
       }
       const message = err.message.replace(/^error: /, '');
@@ -101,15 +113,24 @@ export async function runCli(argv: string[], io: Io = processIo()): Promise<numb
   }
 }
 
+/**
+ * The exit: once stdout and stderr have taken every byte written (a pipe takes 64 KiB at a time;
+ * what it does not take at once waits in the stream), exit explicitly, so a stray handle never keeps
+ * a finished raysl alive. The one way out of the process, for every command.
+ */
+async function exitWhenFlushed(code: number): Promise<never> {
+  await Promise.all([untilFlushed(process.stdout), untilFlushed(process.stderr)]);
+  process.exit(code);
+}
+
 /** Runs the CLI as the process: bin.ts (the bundle's entry) calls it, or tsx on this file. */
 export function main(argv: string[]): void {
+  keepRunningPastClosedReaders([process.stdout, process.stderr]);
   runCli(argv).then(
-    // exit explicitly: a stray handle must never keep a finished raysl alive (stdout/stderr are
-    // synchronous for files, pipes and TTYs on Linux, so nothing written is lost)
-    (code) => process.exit(code),
+    (code) => exitWhenFlushed(code),
     (err: unknown) => {
       process.stderr.write(`raysl: internal error: ${String(err)}\n`);
-      process.exit(ExitCode.internal);
+      return exitWhenFlushed(ExitCode.internal);
     },
   );
 }
