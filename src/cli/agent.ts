@@ -6,6 +6,7 @@ import { jobPaths } from '../core/jobdir.js';
 import type { Register } from './app.js';
 import { resolveNodeName, runAgent } from '../agent/agent.js';
 import { agentFaultsFromEnv } from './test-faults.js';
+import { fileModeFor } from '../jobdir/modes.js';
 
 // Hidden: started by the controller's launcher (one srun task or local child per node), never by hand.
 export const registerAgent: Register = (program, app) => {
@@ -38,7 +39,7 @@ function writeEnding(jobDir: string | undefined, record: AgentEnding): void {
   if (jobDir === undefined || jobDir === '') return;
   try {
     const file = jobPaths(dirname(jobDir), basename(jobDir)).agentEnding(record.node);
-    writeFileSync(`${file}.tmp`, JSON.stringify(record) + '\n', { mode: 0o644 });
+    writeFileSync(`${file}.tmp`, JSON.stringify(record) + '\n', { mode: fileModeFor(file) });
     renameSync(`${file}.tmp`, file);
   } catch {
     // the record is one fact among others for a later reader; the agent's log still says how it ended

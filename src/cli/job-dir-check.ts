@@ -46,7 +46,8 @@ export function ensureJobDir(dir: string): void {
   }
   for (const d of missing.reverse()) {
     try {
-      mkdirSync(d);
+      // private: job dirs below it are private anyway, and the batch scripts and logs sit in it
+      mkdirSync(d, { mode: 0o700 });
     } catch (err) {
       const code = errnoOf(err);
       if (code === 'EEXIST' && statSync(d).isDirectory()) continue; // made by a concurrent submit

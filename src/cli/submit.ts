@@ -5,7 +5,7 @@
  * --dry-run prints the sbatch argv and the script; --follow watches the job to its end and exits
  * with its code.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jobPaths } from '../core/jobdir.js';
@@ -24,6 +24,7 @@ import type { Io } from './io.js';
 import type { Plan } from '../core/types.js';
 import type { ChalkInstance } from 'chalk';
 import { progress } from './spinner.js';
+import { fileModeIn, makeJobDir } from '../jobdir/modes.js';
 
 /** raysl-20250102-030405-678.sbatch: sorts by time, unique enough for one user submitting by hand. */
 /**
@@ -50,7 +51,8 @@ export async function submitScript(plan: Plan, script: string, scriptPath: strin
   // the batch output (--output) goes here too, and Slurm will not create a missing directory
   ensureJobDir(plan.jobDir);
   // 'wx': never overwrite a script another submit wrote (sbatch reads it only once it runs)
-  writeFileSync(scriptPath, script, { mode: 0o644, flag: 'wx' });
+  // private: the script carries the --env values (the root is often shared; a setgid root: its group)
+  writeFileSync(scriptPath, script, { mode: fileModeIn(plan.jobDir), flag: 'wx' });
   const conflicts = sbatchEnvConflicts(io.env, plan);
   for (const x of conflicts) {
     io.stderr.write(`${c.yellow('raysl: warning:')} ignoring ${x.name}=${x.value} from the environment: it would override the planned job; use ${x.instead} or a profile\n`);
@@ -58,8 +60,9 @@ export async function submitScript(plan: Plan, script: string, scriptPath: strin
   const sbatchEnv = withoutConflicts(io.env, conflicts) as NodeJS.ProcessEnv;
   const { jobId } = parseSbatchParsable(await runSlurm(sbatchArgvFor(plan, scriptPath), { ...slurmOpts(io), env: sbatchEnv }));
   const job = { jobId, root: plan.jobDir, paths: jobPaths(plan.jobDir, jobId) };
-  mkdirSync(job.paths.dir, { recursive: true });
+  makeJobDir(job.paths.dir);
   copyFileSync(scriptPath, join(job.paths.dir, 'job.sh'));
+  chmodSync(join(job.paths.dir, 'job.sh'), fileModeIn(job.paths.dir));
   return { job, result: { jobId, jobDir: job.paths.dir, script: scriptPath } };
 }
 

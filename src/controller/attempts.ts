@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import { join } from 'node:path';
 import { parseStatus, type AttemptSummary, type JobStatus } from '../core/status.js';
 import type { JobPaths } from '../core/jobdir.js';
+import { makeJobDir } from '../jobdir/modes.js';
 
 /** SLURM_RESTART_COUNT as a number (Slurm sets it only from the first requeue on). */
 export function restartCountOf(env: NodeJS.ProcessEnv): number {
@@ -34,7 +35,7 @@ export function archiveEarlierAttempt(paths: JobPaths, attempt: number): Attempt
   }
   const k = previous?.attempt ?? attempt - 1;
   const dir = attemptDir(paths, k);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  makeJobDir(dir);
   for (const name of readdirSync(paths.dir)) if (ATTEMPT_FILE.test(name)) renameSync(join(paths.dir, name), join(dir, name));
   if (!previous) return [];
   return [...(previous.attempts ?? []), summaryOf(previous, k, dir)];

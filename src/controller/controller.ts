@@ -5,7 +5,6 @@
  * bounded: every phase pushes what it starts on the teardown stack as it starts it. Every edge is
  * injected (principle 9).
  */
-import { mkdirSync } from 'node:fs';
 import type { Plan } from '../core/types.js';
 import { withPhase, withState } from '../core/status.js';
 import type { ExitInfo } from '../proc/terminate.js';
@@ -22,6 +21,7 @@ import { StopRequest, stopOnSignals, type StopReason } from './stop.js';
 import { TeardownStack } from './teardown.js';
 import { archiveEarlierAttempt, restartCountOf } from './attempts.js';
 import { requeueDecision } from './requeue.js';
+import { makeJobDir } from '../jobdir/modes.js';
 
 export type { ControllerEdges, ControllerFaults, SignalSource, StopSignal } from './edges.js';
 
@@ -29,7 +29,7 @@ export type { ControllerEdges, ControllerFaults, SignalSource, StopSignal } from
 export async function runController(plan: Plan, edges: ControllerEdges): Promise<number> {
   const t0 = edges.now();
   const alloc = readAllocation(plan, edges.env);
-  mkdirSync(alloc.paths.dir, { recursive: true, mode: 0o755 });
+  makeJobDir(alloc.paths.dir);
   const attempt = restartCountOf(edges.env);
   const earlier = archiveEarlierAttempt(alloc.paths, attempt);
   const log = progressLog(edges.stderr, edges.now, t0);

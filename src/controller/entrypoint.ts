@@ -11,6 +11,7 @@ import { resourcesForRole } from '../core/het-plan.js';
 import type { Job } from './job.js';
 import type { EntrypointAt } from './launcher.js';
 import { exitOf, terminate, terminateGroup, type Escalation, type ExitInfo } from '../proc/terminate.js';
+import { fileModeFor } from '../jobdir/modes.js';
 
 export interface RunningEntrypoint {
   child: ChildProcess;
@@ -39,7 +40,7 @@ export function startEntrypoint(opts: {
 }): RunningEntrypoint {
   const [cmd, ...args] = opts.argv;
   if (cmd === undefined) throw new Error('entrypoint argv is empty');
-  const log = createWriteStream(opts.logPath, { flags: 'a' });
+  const log = createWriteStream(opts.logPath, { flags: 'a', mode: fileModeFor(opts.logPath) });
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let spawnError: Error | undefined;
   child.on('error', (e) => {

@@ -3,6 +3,7 @@
  * controller.log. Plain timestamped text, no colour, no spinner (STYLE.md principle 7).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { fileModeFor } from '../jobdir/modes.js';
 
 export interface ProgressLog {
   (line: string): void;
@@ -22,7 +23,7 @@ export function progressLog(stderr: NodeJS.WritableStream, now: () => number, st
     else pending.push(text);
   }) as ProgressLog;
   log.attachFile = (path: string) => {
-    file = createWriteStream(path, { flags: 'a', mode: 0o644 });
+    file = createWriteStream(path, { flags: 'a', mode: fileModeFor(path) });
     for (const p of pending.splice(0)) file.write(p);
   };
   log.close = () =>

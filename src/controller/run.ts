@@ -19,6 +19,7 @@ import type { Job } from './job.js';
 import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
 import { nodesEnv } from './nodes-env.js';
 import type { StopReason } from './stop.js';
+import { fileModeIn } from '../jobdir/modes.js';
 
 export interface RunEnd {
   exit: ExitInfo;
@@ -65,7 +66,7 @@ function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.Pr
   const { headAddress } = placed;
   const { agents, block, controllerAddress, token } = cluster;
   const nodes = nodesEnv(agents.joinedNodes(), join(paths.dir, 'nodes.json'));
-  writeFileSync(join(paths.dir, 'nodes.json'), nodes.json + '\n', { mode: 0o644 });
+  writeFileSync(join(paths.dir, 'nodes.json'), nodes.json + '\n', { mode: fileModeIn(paths.dir) });
   if (nodes.tooLong) log(`RAYSL_NODES left out of the entrypoint's environment (${nodes.json.length} bytes); RAYSL_NODES_FILE names it`);
   return withoutUnset({
     ...edges.env,

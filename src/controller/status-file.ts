@@ -1,8 +1,9 @@
 /** status.json writer: every write is tmp + rename, so a reader never sees half a file. */
 import { renameSync, writeFileSync } from 'node:fs';
 import type { JobStatus } from '../core/status.js';
+import { fileModeFor } from '../jobdir/modes.js';
 
-export function writeJsonAtomic(path: string, data: unknown, mode = 0o644): void {
+export function writeJsonAtomic(path: string, data: unknown, mode = fileModeFor(path)): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n', { mode });
   renameSync(tmp, path);

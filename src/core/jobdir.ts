@@ -95,3 +95,28 @@ export interface PortsRecord {
   /** Controller pid: a record whose pid is gone is stale (local launcher only). */
   pid: number;
 }
+
+/**
+ * Modes of what raysl creates under a job dir root. Private by default: a job's files hold its
+ * --env values (plan.json, the batch script) and whatever the entrypoint prints, on a filesystem
+ * every user of the cluster shares, so the umask (022 almost everywhere) is not asked. A root with
+ * the set-group-ID bit (`chgrp team raysl-jobs && chmod 2750 raysl-jobs`) is the Unix way of saying
+ * "this directory belongs to a group": then the group may read (never write), no one else.
+ */
+export interface JobModes {
+  dir: number;
+  file: number;
+}
+
+export const PRIVATE_MODES: JobModes = { dir: 0o700, file: 0o600 };
+export const GROUP_MODES: JobModes = { dir: 0o2750, file: 0o640 };
+
+/** The modes for a job dir whose root has this st_mode. */
+export function modesForRoot(rootMode: number): JobModes {
+  return (rootMode & 0o2000) !== 0 ? GROUP_MODES : PRIVATE_MODES;
+}
+
+/** The mode of a file written into a directory with this st_mode (made by modesForRoot). */
+export function fileModeForDir(dirMode: number): number {
+  return (dirMode & 0o2040) === 0o2040 ? GROUP_MODES.file : PRIVATE_MODES.file;
+}

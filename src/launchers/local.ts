@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import type { PortBlock } from '../core/types.js';
 import { compressHostlist } from '../core/nodelist.js';
 import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from '../controller/launcher.js';
-import { exitOf, terminateGroup } from '../proc/terminate.js';
+import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
 import { killMarked } from '../proc/sweep.js';
 import { LOCAL_LAUNCHER_ENV } from '../core/env-names.js';
 import { writeJsonAtomic } from '../controller/status-file.js';
 import type { PortsRecord } from '../core/jobdir.js';
+import { fileModeFor } from '../jobdir/modes.js';
 
 /** Loopback address of the i-th simulated node (0-based): 127.0.1.1, 127.0.1.2, ... */
 export function localAddress(i: number): string {
@@ -146,19 +147,24 @@ async function launchLocal(req: LaunchRequest): Promise<LaunchedAgents> {
   if (estimate) req.log(estimate);
   for (const [i, t] of req.targets.entries()) {
     if (i > 0) await new Promise<void>((r) => setImmediate(r));
-    const fh = await open(t.log, 'a', 0o644);
+    const fh = await open(t.log, 'a', fileModeFor(t.log));
     // no cgroup holds a local job together: its agents sweep the job's strays if the controller dies
     const env: NodeJS.ProcessEnv = { ...shared, SLURMD_NODENAME: t.node, SLURM_NODEID: String(i), SLURM_PROCID: String(i), RAYSL_NODE_ADDRESS: t.address };
     const args = [...baseArgs, '--controller', req.controller, '--node', t.node, '--role', t.role, '--address', t.address];
     let child: ChildProcess;
+    let exited: Promise<ExitInfo>;
     try {
       child = spawn(cmd, args, { env, stdio: ['ignore', fh.fd, fh.fd], detached: true });
+      // before any await: a program that cannot start (a --container-cmd wrapper that is not
+      // installed) emits 'error' on the next tick, and an 'error' nobody listens to kills the controller
+      exited = exitOf(child);
+      child.once('error', (err) => req.log(`${t.node}: cannot start its agent: ${err.message} (${cmd})`));
     } finally {
       await fh.close(); // the child holds its own copy
     }
     children.push({ node: t.node, child });
     exits.push(
-      exitOf(child).then((info) => {
+      exited.then((info) => {
         const e: AgentExit = { nodes: [t.node], code: info.code, signal: info.signal };
         seen.push(e);
         for (const l of listeners) l(e);

@@ -1,6 +1,6 @@
 /**
  * Plan -> sbatch script text (pure). The script is the whole job: #SBATCH lines, the user's setup
- * lines, exported env, and ONE exec of the controller with the plan as JSON. Every interpolated
+ * lines, exported env, and ONE exec of the controller with the plan as JSON on its stdin. Every interpolated
  * value goes through a quoting helper; the template (templates/sbatch.hbs) holds only layout.
  */
 // the runtime only: the template comes precompiled (strict, noEscape: scripts/hbs.mjs)
@@ -23,8 +23,9 @@ export interface RenderContext {
   runtimeCommands?: Array<{ role: string; command: string }>;
 }
 
-// Linux refuses a single argv string over MAX_ARG_STRLEN (128 KiB); stay well below it.
-const MAX_PLAN_JSON = 100_000;
+// The plan travels in the script (a heredoc, one line): sbatch refuses scripts over 4 MB by default
+// (max_script_size), and slurmctld keeps every pending script in memory; stay well below.
+const MAX_PLAN_JSON = 1_000_000;
 
 const hbs = Handlebars.create();
 hbs.registerHelper('sh', (v: unknown) => shellQuote(String(v)));
@@ -63,7 +64,7 @@ export function describePreempt(p: NonNullable<Plan['preempt']>): string {
 export function renderSbatch(plan: Plan, ctx: RenderContext): string {
   const planJson = JSON.stringify(plan);
   if (planJson.length > MAX_PLAN_JSON) {
-    throw new UsageError(`the plan is ${planJson.length} bytes as JSON, more than the ${MAX_PLAN_JSON} one command-line argument can carry`, {
+    throw new UsageError(`the plan is ${planJson.length} bytes as JSON, more than the ${MAX_PLAN_JSON} a batch script should carry`, {
       hint: 'pass fewer or shorter entrypoint arguments, setup lines or --env values (put them in a file the entrypoint reads)',
     });
   }

@@ -9,6 +9,7 @@
  */
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileModeFor, fileModeIn } from '../jobdir/modes.js';
 
 export const KEEP_PER_FILE_BYTES = 8 * 1024 * 1024;
 export const KEEP_TOTAL_BYTES = 64 * 1024 * 1024;
@@ -80,15 +81,15 @@ export function keepLogs(srcRoot: string, srcDirs: string[], dest: string, bound
     }
     if (data.length < f.size) kept.cut.push(`${rel}: last ${data.length} of ${f.size} bytes kept`);
     const to = join(dest, rel);
-    mkdirSync(join(to, '..'), { recursive: true });
-    writeFileSync(to, data);
+    mkdirSync(join(to, '..'), { recursive: true, mode: 0o750 });
+    writeFileSync(to, data, { mode: fileModeFor(to) });
     kept.files++;
     kept.bytes += data.length;
   }
   if (kept.cut.length > 0) {
-    mkdirSync(dest, { recursive: true });
+    mkdirSync(dest, { recursive: true, mode: 0o750 });
     const limits = `raysl keeps each file's last ${bounds.perFileBytes} bytes and at most ${bounds.totalBytes} bytes per node, newest files first; cut here:`;
-    writeFileSync(join(dest, TRUNCATED_NOTE), [limits, ...kept.cut].join('\n') + '\n');
+    writeFileSync(join(dest, TRUNCATED_NOTE), [limits, ...kept.cut].join('\n') + '\n', { mode: fileModeIn(dest) });
   }
   return kept;
 }

@@ -56,7 +56,7 @@ describe('raysl submit', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^# sbatch --parsable \S+\/sub\/raysl-\d{8}-\d{6}-\d{3}-\d+\.sbatch\n#!\/bin\/bash\n/);
     expect(r.stdout).toMatch(/^#SBATCH --nodes=2$/m);
-    expect(r.stdout).toMatch(/^exec .* controller --plan /m);
+    expect(r.stdout).toMatch(/^exec .* controller --plan-from - <<'RAYSL_PLAN'$/m);
     expect(existsSync(join(jobRoot, 'sub'))).toBe(false);
     expect((await listJobs({ states: ['all'] })).length).toBe(before);
   });

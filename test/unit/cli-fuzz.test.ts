@@ -122,14 +122,14 @@ function bashSyntaxErrors(scripts: string[]): string[] {
 /**
  * Runs accepted scripts (those without the user's own --setup lines, which run as written by
  * design) in one bash, with `exec` overridden by a function that records its argv and environment:
- * the script must exec exactly node, raysl, controller, --plan <the plan's JSON>, export exactly the
+ * the script must exec exactly node, raysl, controller, --plan-from - (the plan's JSON on stdin), export exactly the
  * plan's env, and run nothing else (no injected command creates the marker file).
  */
 function injectionFindings(scripts: string[]): { findings: string[]; checked: number } {
   const out = mkdtempSync(join(tmpdir(), 'raysl-fuzz-run-'));
   const runnable = scripts.filter((t) => !t.includes("# setup: the user's own shell lines"));
   const body = runnable.map((t, i) => `I=${i}\n(\n${t}\n)\n`).join('');
-  const harness = `exec() { printf '%s\\0' "$@" > "$OUT/$I.argv"; env -0 > "$OUT/$I.env"; }\n${body}`;
+  const harness = `exec() { printf '%s\\0' "$@" > "$OUT/$I.argv"; cat > "$OUT/$I.plan"; env -0 > "$OUT/$I.env"; }\n${body}`;
   const r = spawnSync('bash', ['-s'], { input: harness, encoding: 'utf8', env: { PATH: process.env.PATH, OUT: out }, timeout: 60_000 });
   const findings: string[] = [];
   if (r.status !== 0) findings.push(`harness exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
@@ -141,12 +141,12 @@ function injectionFindings(scripts: string[]): { findings: string[]; checked: nu
       findings.push(`script ${i} never reached its exec line:\n${t}`);
       return;
     }
-    const [, , verb, flag, json, ...rest] = argv;
-    if (verb !== 'controller' || flag !== '--plan' || json === undefined || rest.length > 0) {
+    const [, , verb, flag, from, ...rest] = argv;
+    if (verb !== 'controller' || flag !== '--plan-from' || from !== '-' || rest.length > 0) {
       findings.push(`script ${i} execs ${JSON.stringify(argv)}`);
       return;
     }
-    const plan = JSON.parse(json) as { env: Record<string, string> };
+    const plan = JSON.parse(readFileSync(join(out, `${i}.plan`), 'utf8')) as { env: Record<string, string> };
     const env = new Map(readFileSync(join(out, `${i}.env`), 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
     for (const [k, v] of Object.entries(plan.env)) if (env.get(k) !== v) findings.push(`script ${i}: ${k}=${JSON.stringify(env.get(k))}, plan says ${JSON.stringify(v)}`);
   });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const LAYERS: readonly (readonly string[])[] = [['cli'], ['launchers'], ['controller', 'agent'], ['runtimes', 'slurm', 'render'], ['protocol', 'proc'], ['core']];
+const LAYERS: readonly (readonly string[])[] = [['cli'], ['launchers'], ['controller', 'agent'], ['runtimes', 'slurm', 'render'], ['protocol', 'proc', 'jobdir'], ['core']];
 const ONLY: Readonly<Record<string, readonly string[]>> = { client: ['protocol', 'core'] };
 
 const KNOWN_VIOLATIONS: readonly string[] = [

@@ -167,9 +167,9 @@ describe('hostile values are inert', () => {
       cpu,
       { ...tools, cwd: dir },
     );
-    // the stand-in prints its argv and the P* variables, NUL-separated, instead of starting a controller
+    // the stand-in prints its argv, the P* variables and its stdin (the plan), NUL-separated, instead of starting a controller
     const standIn = join(dir, 'stand-in');
-    writeFileSync(standIn, `#!/bin/bash\n{ printf '%s\\0' "$@"; printf '%s\\0' "$P1" "$P2" "$P3" "$P4"; } > ${JSON.stringify(join(dir, 'out'))}\n`);
+    writeFileSync(standIn, `#!/bin/bash\n{ printf '%s\\0' "$@"; printf '%s\\0' "$P1" "$P2" "$P3" "$P4"; cat; } > ${JSON.stringify(join(dir, 'out'))}\n`);
     chmodSync(standIn, 0o755);
     const script = join(dir, 'job.sh');
     writeFileSync(script, renderSbatch(plan, { node: standIn, raysl: '/opt/raysl/dist/raysl.mjs' }));
@@ -177,11 +177,13 @@ describe('hostile values are inert', () => {
 
     expect(existsSync(marker)).toBe(false);
     const out = readFileSync(join(dir, 'out'), 'utf8').split('\0').slice(0, -1);
-    expect(out.slice(0, 3)).toEqual(['/opt/raysl/dist/raysl.mjs', 'controller', '--plan']);
-    const received = JSON.parse(out[3]!) as Plan;
+    const all = readFileSync(join(dir, 'out'), 'utf8').split('\0');
+    // argv carries no value of the plan: the plan (with the --env values) comes on stdin
+    expect(out.slice(0, 4)).toEqual(['/opt/raysl/dist/raysl.mjs', 'controller', '--plan-from', '-']);
+    expect(out.slice(4, 8)).toEqual([payloads[0], payloads[1], payloads[3], payloads[4]]);
+    const received = JSON.parse(all[8]!) as Plan;
     expect(received).toEqual(plan);
     expect(received.entrypoint?.args).toEqual(payloads);
-    expect(out.slice(4)).toEqual([payloads[0], payloads[1], payloads[3], payloads[4]]);
   });
 
   it('setup lines run like in a login shell: unset variables are fine, a failing line stops the job', () => {
@@ -248,7 +250,7 @@ describe('raysl render (in-process)', () => {
     expect(r.argv).toEqual(['sbatch', '--parsable', '<script>']);
     expect(r.plan.entrypoint).toMatchObject({ path: join(dir, 'train.ts'), args: ['--epochs', '3'], kind: 'tsx' });
     expect(r.plan.aggregate.cpus).toBe(4);
-    expect(r.script).toMatch(/\nexec \S+ \S+raysl\.mjs controller --plan '/);
+    expect(r.script).toMatch(/\nexec \S+ \S+raysl\.mjs controller --plan-from - <<'RAYSL_PLAN'\n\{"version":1,.*\}\nRAYSL_PLAN\n$/);
   });
 
   it('applies the config profile under the flags', async () => {

@@ -14,6 +14,7 @@ import { GroupBook } from './groups.js';
 import { KvStore } from './kv.js';
 import { ServicePorts } from './service-ports.js';
 import { TaskBook } from './tasks.js';
+import { fileModeFor } from '../../jobdir/modes.js';
 
 /** Longest a KV get or a placement-group wait may block in one request (clients re-ask). */
 const MAX_WAIT_MS = 60_000;
@@ -26,7 +27,7 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
   const nodes = new Map<string, JoinedNode>();
   const serviceRange = ctx.layout.ranges.service ?? { offset: 0, count: 0 };
   const ports = new ServicePorts(serviceRange.count);
-  const taskLog: WriteStream | undefined = ctx.taskLog ? createWriteStream(ctx.taskLog, { flags: 'a', mode: 0o644 }) : undefined;
+  const taskLog: WriteStream | undefined = ctx.taskLog ? createWriteStream(ctx.taskLog, { flags: 'a', mode: fileModeFor(ctx.taskLog) }) : undefined;
   taskLog?.on('error', () => undefined);
   const logged = new Map<string, number>();
 
