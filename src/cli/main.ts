@@ -83,7 +83,7 @@ function hintForCommanderError(err: CommanderError, argv: string[]): string {
 /** Runs the CLI and returns the exit code (tests call this in-process). */
 export async function runCli(argv: string[], io: Io = processIo()): Promise<number> {
   let exitCode: number = ExitCode.ok;
-  const app: App = { io, setExitCode: (c) => void (exitCode = c) };
+  const app: App = { io, argv, setExitCode: (c) => void (exitCode = c) };
   try {
     if (isVersionOnly(argv)) {
       io.stdout.write(`${RAYSL_VERSION}\n`);

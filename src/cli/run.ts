@@ -5,6 +5,12 @@ import { writeWarnings } from './io.js';
 import { UsageError } from '../core/errors.js';
 import { LIMITS, parseCount } from '../core/option-values.js';
 import { planJob } from '../core/plan.js';
+import { parseTimeLimit } from '../core/option-values.js';
+import type { Plan } from '../core/types.js';
+import type { SignalSource } from '../proc/signals.js';
+import { localSpec } from './local-flags.js';
+import { assertWrapperRuns, runSetupLines } from './local-setup.js';
+import { withTimeLimit } from './local-time-limit.js';
 import { compressHostlist } from '../core/nodelist.js';
 import { addJobOptions, specFromCli } from './job-options.js';
 import { ensureJobDir } from './job-dir-check.js';
@@ -49,11 +55,20 @@ Job files (status.json, logs) land in <job-dir>/local-<time>-<pid>/.`,
   });
 };
 
+export interface LocalJob {
+  plan: Plan;
+  /** Simulated node names, node1..nodeN. */
+  nodes: string[];
+  /** The time limit in seconds (Infinity without --time). */
+  limitSec: number;
+}
+
 /**
- * The job on simulated nodes, with this process as its controller; resolves with its exit code.
- * No entrypoint (`raysl up --local`): the cluster holds for `raysl exec` until this process is stopped.
+ * Flags + config -> the plan a local job runs, checked: every job option is honoured as on Slurm
+ * or refused (local-flags.ts). Starts nothing (`up --local --dry-run` prints it).
  */
-export async function runLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App, command: Command, onListening?: ControllerEdges['onListening']): Promise<number> {
+export async function planLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App, command: Command): Promise<LocalJob> {
+  const name = entrypoint === null ? 'up' : 'run';
   if (!opts.local) {
     throw new UsageError('raysl run needs --local (runs on this machine without Slurm)', {
       hint: 'use `raysl run --local ...` here, or `raysl submit ...` to run on the cluster',
@@ -61,18 +76,18 @@ export async function runLocal(entrypoint: string | null, args: string[], opts: 
   }
   const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node', 1, LIMITS.cpusPerTask.max, LIMITS.cpusPerTask.why) : LOCAL_DEFAULTS.cpusPerNode;
   const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node', 1, LIMITS.memMb.max, LIMITS.memMb.why) : LOCAL_DEFAULTS.memoryMb;
-  const cli = await specFromCli(entrypoint, args, opts, app.io);
-  if (cli.nodes + (cli.headCpusOnly ? 1 : 0) > MAX_LOCAL_NODES) {
-    throw new UsageError(`--nodes ${cli.nodes}: run --local simulates at most ${MAX_LOCAL_NODES} nodes (node i listens on 127.0.1.<i>)`, {
-      hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl submit for more nodes`,
+  const given = await specFromCli(entrypoint, args, opts, app.io);
+  if (given.nodes + (given.headCpusOnly ? 1 : 0) > MAX_LOCAL_NODES) {
+    throw new UsageError(`--nodes ${given.nodes}: ${name} --local simulates at most ${MAX_LOCAL_NODES} nodes (node i listens on 127.0.1.<i>)`, {
+      hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl ${name === 'run' ? 'submit' : 'up'} for more nodes`,
     });
   }
-  if (cli.containerImage !== undefined) {
-    throw new UsageError(`--container-image ${cli.containerImage}: run --local has no srun, and pyxis images run only as srun steps`, {
-      hint: 'use raysl submit for --container-image, or --container-cmd "apptainer exec ..." (a wrapper) under run --local',
+  if (given.containerImage !== undefined) {
+    throw new UsageError(`--container-image ${given.containerImage}: ${name} --local has no srun, and pyxis images run only as srun steps`, {
+      hint: `use raysl ${name === 'run' ? 'submit' : 'up'} for --container-image, or --container-cmd "apptainer exec ..." (a wrapper) under ${name} --local`,
     });
   }
-  ensureJobDir(cli.jobDir);
+  const { spec: cli, warnings } = localSpec(given, opts, name);
   // A simulated node has exactly the memory it was given: tell the runtime so (Ray would otherwise
   // size its object store from the host's memory).
   const spec = cli.mem === undefined ? { ...cli, mem: String(memoryMb) } : cli;
@@ -82,20 +97,38 @@ export async function runLocal(entrypoint: string | null, args: string[], opts: 
   // ... a node without GPUs, as a real cluster's CPU node would be
   const facts = spec.headCpusOnly ? { ...simulated, nodes: simulated.nodes.map((n, i) => (i === 0 ? { ...n, gpus: 0, gres: '(null)' } : n)) } : simulated;
   const plan = planJob(spec, facts, { tsx: paths.tsx, hook: paths.entryHook, node: paths.node, cwd: app.io.cwd });
+  return { plan: { ...plan, warnings: [...warnings, ...plan.warnings] }, nodes: facts.nodes.map((n) => n.name), limitSec: spec.time !== undefined ? parseTimeLimit(spec.time) : Infinity };
+}
+
+/**
+ * The job on simulated nodes, with this process as its controller; resolves with its exit code.
+ * No entrypoint (`raysl up --local`): the cluster holds for `raysl exec` until this process is stopped.
+ * As the batch script does on Slurm: --setup first, then the controller in the environment it left.
+ */
+export async function runLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App, command: Command, onListening?: ControllerEdges['onListening']): Promise<number> {
+  const { plan, nodes, limitSec } = await planLocal(entrypoint, args, opts, app, command);
+  ensureJobDir(plan.jobDir);
   writeWarnings(globalsOf(command), app.io, plan.warnings);
+  const env = await runSetupLines(plan.setup, app.io);
+  if (plan.container !== undefined && 'cmd' in plan.container) assertWrapperRuns(plan.container.cmd[0]!, env, app.io.cwd);
   const jobId = localJobId(app.io.now(), process.pid);
-  const nodes = facts.nodes.map((n) => n.name);
-  const code = await runController(plan, {
-    env: { ...app.io.env, SLURM_JOB_ID: jobId, SLURM_JOB_NODELIST: compressHostlist(nodes) },
-    stdout: app.io.stdout,
-    stderr: app.io.stderr,
-    now: app.io.now,
-    cwd: app.io.cwd,
-    launcher: localLauncher(),
-    agentArgv: [paths.node, paths.raysl, 'agent'],
-    faults: testFaults(app.io.env),
-    ...testGraceMs(app.io.env),
-    ...(onListening ? { onListening } : {}),
-  });
-  return code;
+  const paths = rayslPaths();
+  const signals = withTimeLimit(process as unknown as SignalSource, limitSec, plan.preempt, (line) => app.io.stderr.write(`raysl: ${line}\n`));
+  try {
+    return await runController(plan, {
+      env: { ...env, SLURM_JOB_ID: jobId, SLURM_JOB_NODELIST: compressHostlist(nodes) },
+      stdout: app.io.stdout,
+      stderr: app.io.stderr,
+      now: app.io.now,
+      cwd: app.io.cwd,
+      launcher: localLauncher(),
+      agentArgv: [paths.node, paths.raysl, 'agent'],
+      signals,
+      faults: testFaults(app.io.env),
+      ...testGraceMs(app.io.env),
+      ...(onListening ? { onListening } : {}),
+    });
+  } finally {
+    signals.dispose();
+  }
 }

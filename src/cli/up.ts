@@ -2,61 +2,31 @@
  * `raysl up`: a cluster with no entrypoint. Submitted as any job (every job flag of submit); once
  * formed, its controller holds it for `raysl exec` until `raysl down`, a signal or the time limit.
  * `--local` runs it on simulated nodes with this process as the controller (Ctrl-C or `raysl
- * down` ends it). Prints the job id on stdout and the next commands on stderr.
+ * down` ends it; up-local.ts). Prints the job id on stdout and the next commands on stderr.
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jobPaths } from '../core/jobdir.js';
 import { sbatchArgvFor } from '../render/sbatch.js';
 import { commandLine } from '../slurm/exec.js';
-import { globalsOf, type App, type Register } from './app.js';
-import { painter, writeJson, writeWarnings, type Io } from './io.js';
+import { globalsOf, type Register } from './app.js';
+import { painter, writeJson, writeWarnings } from './io.js';
 import { addJobOptions } from './job-options.js';
 import { assertNotAFile } from './job-dir-check.js';
-import { jobOver, lookJob, type JobRef } from './jobs.js';
 import { prepareJob } from './prepare-job.js';
-import { LOCAL_DEFAULTS, runLocal } from './run.js';
+import { LOCAL_DEFAULTS } from './run.js';
+import { upLocal } from './up-local.js';
+import { nextCommands, sayNext, waitHolding } from './up-next.js';
 import { scriptName, submitScript } from './submit.js';
 
-/** The commands a user types next, for the message and for --json. */
-export function nextCommands(jobId: string): { attach: string; exec: string; down: string } {
-  return { attach: `eval "$(raysl attach ${jobId})"`, exec: `raysl exec ${jobId} -- python3 job.py`, down: `raysl down ${jobId}` };
-}
-
-function sayNext(io: Io, jobId: string, jobDir: string, how: string): void {
-  const n = nextCommands(jobId);
-  io.stderr.write(`${how} ${jobId}; job dir ${jobDir}\n  next: ${n.exec}\n        ${n.attach}\n        ${n.down}\n`);
-}
-
-/** Polls status.json (and Slurm) with backoff until the cluster holds or the job is over. */
-async function waitHolding(job: JobRef, io: Io): Promise<{ holding: boolean; state: string }> {
-  let interval = 100;
-  for (;;) {
-    const look = await lookJob(job, io);
-    const state = look.shown?.state ?? look.slurm?.state.toLowerCase() ?? 'pending';
-    if (look.status?.timeline.some((e) => e.phase === 'holding')) return { holding: true, state };
-    if (jobOver(look)) return { holding: false, state };
-    await new Promise((r) => setTimeout(r, interval));
-    interval = Math.min(interval * 2, 1000);
-  }
-}
-
-async function upLocal(opts: Record<string, unknown>, app: App, command: Command): Promise<void> {
-  const json = globalsOf(command).json;
-  const code = await runLocal(null, [], opts, app, command, ({ jobId, jobDir, address }) => {
-    if (json) writeJson(app.io, { jobId, jobDir, controller: address, next: nextCommands(jobId) });
-    else app.io.stdout.write(`${jobId}\n`);
-    sayNext(app.io, jobId, jobDir, 'local cluster');
-  });
-  app.setExitCode(code);
-}
+export { nextCommands } from './up-next.js';
 
 export const registerUp: Register = (program, app) => {
   const cmd = program
     .command('up')
     .description('start a cluster with no entrypoint: it holds for raysl exec until raysl down or its time limit')
-    .option('--dry-run', 'print the sbatch command and the script; submit nothing')
-    .option('--wait', 'return once the cluster is formed and holds for exec (exit 4 if it never does)')
+    .option('--dry-run', 'print the sbatch command and the script (with --local: the plan); start nothing')
+    .option('--wait', 'return once the cluster is formed and holds for exec (exit 4 if it never does); with --local the controller runs on in the background')
     .option('--local', 'run it on this machine (simulated nodes, no Slurm); this process is the controller until raysl down or Ctrl-C')
     .option('--cpus-per-node <n>', `with --local: simulated CPUs per node (default ${LOCAL_DEFAULTS.cpusPerNode})`)
     .option('--mem-per-node <mb>', `with --local: simulated memory per node in MB (default ${LOCAL_DEFAULTS.memoryMb})`);

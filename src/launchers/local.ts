@@ -5,7 +5,7 @@
  * process group so a stop reaches everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,7 +158,16 @@ async function launchLocal(req: LaunchRequest): Promise<LaunchedAgents> {
       // before any await: a program that cannot start (a --container-cmd wrapper that is not
       // installed) emits 'error' on the next tick, and an 'error' nobody listens to kills the controller
       exited = exitOf(child);
-      child.once('error', (err) => req.log(`${t.node}: cannot start its agent: ${err.message} (${cmd})`));
+      child.once('error', (err) => {
+        const line = `${t.node}: cannot start its agent: ${err.message} (${cmd})`;
+        req.log(line);
+        // the log the error names must say it too (it is empty otherwise: nothing ran to write it)
+        try {
+          appendFileSync(t.log, `raysl: ${line}\n`);
+        } catch {
+          // the controller's log has it
+        }
+      });
     } finally {
       await fh.close(); // the child holds its own copy
     }
