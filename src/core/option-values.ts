@@ -138,7 +138,7 @@ export const OWNED_SBATCH_OPTIONS: Readonly<Record<string, string>> = {
   '--mem-per-gpu': 'use --mem (memory per node)',
   '--signal': 'use --preempt-grace <seconds> (raysl asks for USR2 that long before the limit)',
   '--requeue': 'use --requeue --max-restarts N (the controller requeues and keeps each attempt apart)',
-  '--no-requeue': 'leave out --requeue',
+  '--no-requeue': 'raysl already asks for --no-requeue unless --requeue is given',
   '--open-mode': 'raysl sets --open-mode=append with --requeue so a requeue keeps the batch log',
   '--parsable': 'raysl submit reads the job id itself',
   '--wrap': 'the script is the job',
