@@ -28,7 +28,7 @@ import {
 import type { PortBlock, PortLayout, RuntimeName } from '../core/types.js';
 import { probePorts, type PortProbe } from '../agent/port-probe.js';
 import { listJobs, type SlurmJob } from '../slurm/squeue.js';
-import { parseScontrolRecords, parseShowNodes, type SlurmNode } from '../slurm/scontrol.js';
+import { isSlurmJobId, parseScontrolRecords, parseShowNodes, type SlurmNode } from '../slurm/scontrol.js';
 import { runSlurm, type SlurmRunOptions } from '../slurm/exec.js';
 import { globalsOf, type Register } from './app.js';
 import { painter, writeJson, writeLine, type Io } from './io.js';
@@ -366,6 +366,11 @@ Exit status: 0 no collision, 1 any collision (each explained), 2 bad flags, 3 Sl
         throw new UsageError('pass either -p/--partition or -w/--nodelist, received both', { hint: 'with -w the nodes are known; drop -p' });
       }
       if (opts.nodelist !== undefined) expandHostlist(opts.nodelist as string); // syntax errors before any Slurm call
+      if (opts.jobId !== 'next' && !isSlurmJobId(opts.jobId as string)) {
+        throw new UsageError(`--job-id: expected a Slurm job id such as 4711 (or next), received ${JSON.stringify(opts.jobId)}`, {
+          hint: 'the block depends on the job id; leave --job-id out for the next job, or list job ids with `raysl ls`',
+        });
+      }
       const report = await collectCheckPorts(
         {
           ...(opts.partition !== undefined ? { partition: opts.partition as string } : {}),

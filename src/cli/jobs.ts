@@ -18,7 +18,7 @@ import { isOver, reconcile, SLURM_FINAL_STATES, type LivenessFacts, type Reconci
 import { stillRunning } from '../proc/identity.js';
 import { DEFAULT_JOB_DIR, mergeInputs } from '../core/spec.js';
 import { isFinal, parseStatus, type JobStatus } from '../core/status.js';
-import { assertJobId, showJob } from '../slurm/scontrol.js';
+import { isSlurmJobId, showJob } from '../slurm/scontrol.js';
 import { listJobs, type SlurmJob } from '../slurm/squeue.js';
 import type { SlurmRunOptions } from '../slurm/exec.js';
 import { loadConfig } from './config-file.js';
@@ -50,7 +50,11 @@ export async function locateJob(jobId: string, root: string, io: Io): Promise<Jo
     if (!existsSync(paths.dir)) throw unknownJob(jobId, root);
     return { jobId, root, paths };
   }
-  assertJobId(jobId);
+  if (!isSlurmJobId(jobId)) {
+    throw new UsageError(`expected a job id: a Slurm job id such as 1234, or a local one such as local-1796451843169-13384; received ${JSON.stringify(jobId)}`, {
+      hint: 'list your jobs with `raysl ls --all` (local jobs are under --job-dir, default ./raysl-jobs)',
+    });
+  }
   const here = jobPaths(root, jobId);
   if (existsSync(here.dir)) return { jobId, root, paths: here };
   const job = await showJob(jobId, slurmOpts(io)).catch(() => undefined);
@@ -119,12 +123,14 @@ export function currentUser(io: Io): string {
 }
 
 /** A job id from the argument, or the newest job under the root. */
-export function jobIdOrLatest(arg: string | undefined, root: string): string {
+export function jobIdOrLatest(arg: string | undefined, root: string, io: Io): string {
   if (arg !== undefined) return arg;
   const latest = latestJobId(root);
   if (latest === undefined) {
     throw new UsageError(`no raysl jobs found in ${root}`, { hint: 'pass a job id, or --job-dir pointing at the directory you submitted with' });
   }
+  // stderr: stdout stays the log (or the status) alone
+  io.stderr.write(`job ${latest} (the newest in ${root}; pass a job id for another)\n`);
   return latest;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 /**
  * `raysl logs <jobid>`: the entrypoint's output by default, one node's agent log with --node, the
@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { globalsOf, type Register } from './app.js';
 import { jobIdOrLatest, jobOver, jobRoot, locateJob, lookJob, readStatus } from './jobs.js';
-import { readFrom, tailFile } from './tail.js';
+import { readFrom, tailFile, type Tail } from './tail.js';
 import { formatKept, keptRuntimeLogs, nodesWithRuntimeLogs, noneHint, pickKeptFile } from './runtime-logs.js';
 import { writeJson, type Io } from './io.js';
 import type { JobPaths } from '../core/jobdir.js';
@@ -45,14 +45,20 @@ Examples:
           hint: 'use --runtime alone (with --node for one node); follow a running node with --node <name> --follow',
         });
       }
+      const json = globalsOf(command).json === true;
+      if (json && opts.follow) {
+        throw new UsageError('--json with --follow: a followed log is a stream, not one JSON document', {
+          hint: 'drop --json to follow the log, or drop --follow for a JSON snapshot of the logs so far',
+        });
+      }
       const root = await jobRoot(opts.jobDir, io);
-      const job = await locateJob(jobIdOrLatest(id, root), root, io);
+      const job = await locateJob(jobIdOrLatest(id, root, io), root, io);
       if (!existsSync(job.paths.dir)) {
         throw new UsageError(`no job directory for job ${job.jobId}: looked in ${job.paths.dir} and where Slurm ran its script`, {
           hint: 'pass --job-dir with the directory the job was submitted with, or list jobs with `raysl ls --all`',
         });
       }
-      if (opts.runtime !== undefined) return printRuntimeLogs(job, opts.node, opts.runtime, globalsOf(command).json === true, io);
+      if (opts.runtime !== undefined) return printRuntimeLogs(job, opts.node, opts.runtime, json, io);
       const file = opts.controller ? job.paths.controllerLog : opts.node !== undefined ? job.paths.agentLog(opts.node) : job.paths.entrypointLog;
       const write = (b: Buffer) => void io.stdout.write(b);
       if (!opts.follow) {
@@ -62,6 +68,7 @@ Examples:
         }
         // a cluster from `raysl up` has no entrypoint: its output is each `raysl exec`'s, in order
         const execs = file === job.paths.entrypointLog && !existsSync(file) ? execLogs(job.paths.dir) : [];
+        if (json) return writeJson(io, { jobId: job.jobId, logs: await logTexts(execs.length > 0 ? execs.map((e) => e.path) : [file]) });
         for (const e of execs) {
           io.stderr.write(`== exec ${e.n} (${e.path})\n`);
           await readFrom(e.path, 0, write);
@@ -69,17 +76,48 @@ Examples:
         if (execs.length === 0) await readFrom(file, 0, write);
         return;
       }
-      const tail = tailFile(file, write);
+      // a raysl up cluster has no entrypoint.log: follow each exec's log as it appears
+      const followsExecs = file === job.paths.entrypointLog && holdsForExec(job.paths.plan);
+      const tails = new Map<string, Tail>();
+      const discover = (): void => {
+        for (const e of followsExecs ? execLogs(job.paths.dir) : [{ n: 0, path: file }]) {
+          if (tails.has(e.path)) continue;
+          if (followsExecs) io.stderr.write(`== exec ${e.n} (${e.path})\n`);
+          tails.set(e.path, tailFile(e.path, write));
+        }
+      };
       // over when the controller says so, or when the facts do (a controller that died says nothing)
       let interval = 100;
       for (;;) {
+        discover();
         if (jobOver(await lookJob(job, io))) break;
         await new Promise((r) => setTimeout(r, interval));
         interval = Math.min(interval * 2, 1000);
       }
-      await tail.stop();
+      discover();
+      for (const tail of tails.values()) await tail.stop();
     });
 };
+
+/** Each file's text so far ('' for one not written yet), for --json. */
+async function logTexts(files: string[]): Promise<Array<{ path: string; text: string }>> {
+  const out: Array<{ path: string; text: string }> = [];
+  for (const path of files) {
+    const chunks: Buffer[] = [];
+    await readFrom(path, 0, (b) => void chunks.push(b));
+    out.push({ path, text: Buffer.concat(chunks).toString('utf8') });
+  }
+  return out;
+}
+
+/** A cluster from raysl up (plan.json has no entrypoint): its output is its execs'. */
+function holdsForExec(planFile: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(planFile, 'utf8')) as { entrypoint?: unknown }).entrypoint === null;
+  } catch {
+    return false;
+  }
+}
 
 /** exec-<n>.log of a held cluster, in run order. */
 function execLogs(dir: string): Array<{ n: number; path: string }> {

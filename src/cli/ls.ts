@@ -15,7 +15,7 @@ import { listJobs, type SlurmJob } from '../slurm/squeue.js';
 import { globalsOf, type Register } from './app.js';
 import { writeJson, type Io } from './io.js';
 import { controllerFacts, currentUser, jobRoot, listJobDirs, readStatus, slurmOpts } from './jobs.js';
-import { age, formatLs, type LsRow } from './status-view.js';
+import { ageSeconds, formatLs, type LsRow } from './status-view.js';
 
 /** squeue's view of this user's jobs, or undefined (after saying so) when Slurm cannot be asked. */
 async function queueOrNothing(io: Io): Promise<SlurmJob[] | undefined> {
@@ -61,7 +61,7 @@ Examples:
           state: shown ? shown.state : j.state.toLowerCase(),
           nodes: j.nodelist || `(${j.reason})`,
           ports: block ? formatBlock(block) : '-',
-          age: Number.isNaN(started) ? '?' : age(started, now),
+          ...ageOf(started, now),
         };
         if (shown?.reason !== undefined) row.reason = shown.reason;
         rows.push({ row, t: Number.isNaN(started) ? 0 : started });
@@ -81,7 +81,7 @@ Examples:
           state: shown?.state ?? 'unknown',
           nodes: s ? compressHostlist(s.nodes.map((n) => n.name)) : '-',
           ports: s?.portBlock ? formatBlock(s.portBlock) : '-',
-          age: Number.isNaN(started) ? '?' : age(started, now),
+          ...ageOf(started, now),
         };
         if (shown?.reason !== undefined) row.reason = shown.reason;
         rows.push({ row, t: Number.isNaN(started) ? 0 : started });
@@ -96,6 +96,11 @@ Examples:
       io.stdout.write(formatLs(sorted));
     });
 };
+
+function ageOf(startedMs: number, nowMs: number): Pick<LsRow, 'age' | 'since'> {
+  if (Number.isNaN(startedMs)) return { age: null, since: null };
+  return { age: ageSeconds(startedMs, nowMs), since: new Date(startedMs).toISOString() };
+}
 
 /** The job name from plan.json ('-' when it is missing or unreadable). */
 function planName(file: string): string {

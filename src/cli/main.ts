@@ -57,7 +57,8 @@ function wantsJson(argv: string[]): boolean {
 
 export function reportError(err: RayslError, io: Io, argv: string[]): void {
   if (wantsJson(argv)) {
-    writeJson(io, { error: { message: err.message, exitCode: err.exitCode, hint: err.hint, ...(err.details ?? {}) } });
+    // details come first: no detail may stand in for raysl's own exit code or message
+    writeJson(io, { error: { ...(err.details ?? {}), message: err.message, exitCode: err.exitCode, hint: err.hint } });
     return;
   }
   const c = painter({ color: !argv.includes('--no-color') }, io);
@@ -80,6 +81,13 @@ function hintForCommanderError(err: CommanderError, argv: string[]): string {
   return 'run `raysl --help` or `raysl <command> --help` for usage and examples';
 }
 
+function missingCommandError(argv: string[]): UsageError {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const hint = 'the commands are listed above; e.g. raysl run --local -N 2 examples/train.ts';
+  if (words[0] === 'help' && words[1] !== undefined) return new UsageError(`unknown command '${words[1]}'`, { hint });
+  return new UsageError('no command given', { hint });
+}
+
 /** Runs the CLI and returns the exit code (tests call this in-process). */
 export async function runCli(argv: string[], io: Io = processIo()): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -100,8 +108,14 @@ export async function runCli(argv: string[], io: Io = processIo()): Promise<numb
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
+      if (err.code === 'commander.helpDisplayed' || (err.code === 'commander.help' && err.exitCode === 0)) {
         return ExitCode.ok;
+      }
+      if (err.code === 'commander.help') {
+        // bare `raysl` or `raysl help nosuch`: commander printed the usage to stderr; like git and
+        // npm this is a usage error, and ours is 2 (1 means a port collision for check-ports)
+        reportError(missingCommandError(argv), io, argv);
+        return ExitCode.usage;
       }
       const message = err.message.replace(/^error: /, '');
       reportError(new UsageError(message, { hint: hintForCommanderError(err, argv) }), io, argv);

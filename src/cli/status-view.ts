@@ -210,14 +210,22 @@ export interface LsRow {
   state: string;
   nodes: string;
   ports: string;
-  age: string;
+  /** Seconds since the job was submitted (Slurm) or started (local); null when unknown. */
+  age: number | null;
+  /** When it was submitted or started (ISO 8601), null when unknown. */
+  since: string | null;
   /** Why the state is `lost` (status.json said otherwise). */
   reason?: string;
 }
 
+/** Whole seconds from `fromMs` to `nowMs` (0 for a clock that went back). */
+export function ageSeconds(fromMs: number, nowMs: number): number {
+  return Math.max(0, Math.floor((nowMs - fromMs) / 1000));
+}
+
 /** "42s", "5m", "3h", "2d": how long ago `fromMs` was. */
 export function age(fromMs: number, nowMs: number): string {
-  const s = Math.max(0, Math.floor((nowMs - fromMs) / 1000));
+  const s = ageSeconds(fromMs, nowMs);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86400) return `${Math.floor(s / 3600)}h`;
@@ -227,7 +235,7 @@ export function age(fromMs: number, nowMs: number): string {
 export function formatLs(rows: LsRow[]): string {
   if (rows.length === 0) return '';
   const header = ['ID', 'NAME', 'STATE', 'NODES', 'PORTS', 'AGE'];
-  return table([header, ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age])]).join('\n') + '\n';
+  return table([header, ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age === null ? '?' : age(0, r.age * 1000)])]).join('\n') + '\n';
 }
 
 const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\x1b': '\\e', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };

@@ -26,7 +26,7 @@ Examples:
     .action(async (id: string | undefined, opts: { jobDir?: string }, command: Command) => {
       const io = app.io;
       const root = await jobRoot(opts.jobDir, io);
-      const job = await locateJob(jobIdOrLatest(id, root), root, io);
+      const job = await locateJob(jobIdOrLatest(id, root, io), root, io);
       // a job with a directory is still worth showing when Slurm cannot be asked (said in the view)
       const { status, slurm, shown, local, slurmUnreachable } = await lookJob(job, io, { withoutSlurm: true });
       const view = statusView(job.jobId, job.paths.dir, status, slurm && { state: slurm.state, reason: slurm.reason, nodelist: slurm.nodelist }, shown, local);

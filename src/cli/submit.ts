@@ -5,7 +5,7 @@
  * --dry-run prints the sbatch argv and the script; --follow watches the job to its end and exits
  * with its code.
  */
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jobPaths } from '../core/jobdir.js';
@@ -58,7 +58,15 @@ export async function submitScript(plan: Plan, script: string, scriptPath: strin
     io.stderr.write(`${c.yellow('raysl: warning:')} ignoring ${x.name}=${x.value} from the environment: it would override the planned job; use ${x.instead} or a profile\n`);
   }
   const sbatchEnv = withoutConflicts(io.env, conflicts) as NodeJS.ProcessEnv;
-  const { jobId } = parseSbatchParsable(await runSlurm(sbatchArgvFor(plan, scriptPath), { ...slurmOpts(io), env: sbatchEnv }));
+  let stdout: string;
+  try {
+    stdout = await runSlurm(sbatchArgvFor(plan, scriptPath), { ...slurmOpts(io), env: sbatchEnv });
+  } catch (err) {
+    // no job holds the script: do not leave one raysl-<stamp>.sbatch per failed attempt behind
+    rmSync(scriptPath, { force: true });
+    throw err;
+  }
+  const { jobId } = parseSbatchParsable(stdout);
   const job = { jobId, root: plan.jobDir, paths: jobPaths(plan.jobDir, jobId) };
   makeJobDir(job.paths.dir);
   copyFileSync(scriptPath, join(job.paths.dir, 'job.sh'));

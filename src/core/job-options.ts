@@ -9,7 +9,7 @@ import { parsePreflightMin } from './preflight.js';
 import { parseNodeSelector, parseResourcesFlag, validateResourceMap, type ResourceGrant } from './resources.js';
 import type { JobOptions } from './types.js';
 import { parseContainerImage, shellWords } from './container.js';
-import { assertNoNewline, LIMITS, parseCount, parseEnvPair, parseMemMb, parsePreemptSignal, parseRayAuth, parseRuntime, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
+import { assertNoNewline, LIMITS, hasProtoKey, parseCount, parseEnvPair, parseMemMb, parsePreemptSignal, parseRayAuth, parseRuntime, parseTimeLimit, protoKeyError, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
 
 export type JobOptionKey = keyof JobOptions;
 
@@ -115,7 +115,8 @@ const envMap = (base: Base) =>
         }),
       ),
     () =>
-      z.record(z.string(), z.union([z.string(), z.number().transform(String), z.boolean().transform(String)])).superRefine((env, ctx) => {
+      // __proto__ checked on the decoded input: z.record's copy would drop it before any refinement sees it
+      z.custom<unknown>((x) => !hasProtoKey(x), { message: protoKeyError('env').message }).pipe(z.record(z.string(), z.union([z.string(), z.number().transform(String), z.boolean().transform(String)])).superRefine((env, ctx) => {
         for (const key of Object.keys(env)) {
           try {
             validateEnvKey(key, 'env');
@@ -123,7 +124,7 @@ const envMap = (base: Base) =>
             ctx.addIssue({ code: 'custom', path: [key], message: err instanceof Error ? err.message : String(err) });
           }
         }
-      }),
+      })),
   );
 
 /** One row per key of JobOptions, typed by that key's value (a mapped type over the key union: none may be left out). */

@@ -100,11 +100,32 @@ export function validateEnvKey(key: string, what = '--env'): void {
   if (!ENV_KEY.test(key)) {
     throw usage(what, 'KEY=VALUE with KEY made of letters, digits and _ (not starting with a digit)', key, 'e.g. --env NCCL_DEBUG=INFO');
   }
+  if (key === PROTO_KEY) throw protoKeyError(what);
   if (RESERVED_ENV.test(key)) {
-    throw new UsageError(`${what}: ${key} is set by Slurm or raysl for the job and cannot be overridden`, {
-      hint: key.startsWith('RAY_AUTH') ? "Ray's authentication follows --ray-auth (token with the job's secret, or off); drop this --env entry" : 'GPUs come from --gpus-per-node (Slurm binds them); drop this --env entry',
-    });
+    throw new UsageError(`${what}: ${key} is set by Slurm or raysl for the job and cannot be overridden`, { hint: `${reservedEnvWhy(key)}; drop this --env entry` });
   }
+}
+
+/** A legal shell name that no JavaScript object holds as a plain key: refused rather than dropped. */
+const PROTO_KEY = '__proto__';
+
+export function protoKeyError(what: string): UsageError {
+  return new UsageError(`${what}: ${PROTO_KEY} cannot be an environment variable name for a job`, {
+    hint: `${PROTO_KEY} is a special key of JavaScript objects (raysl would drop it silently); rename the variable`,
+  });
+}
+
+/** Whether a decoded config object carries __proto__ as an own key (JSON.parse keeps it; a plain copy drops it). */
+export function hasProtoKey(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && Object.hasOwn(x, PROTO_KEY);
+}
+
+function reservedEnvWhy(key: string): string {
+  if (key.startsWith('RAY_AUTH')) return "Ray's authentication follows --ray-auth (token with the job's secret, or off)";
+  if (key === 'RAY_ADDRESS' || key === 'RAY_API_SERVER_ADDRESS') return `raysl points ${key} at the job's own head`;
+  if (key.startsWith('RAYSL_')) return "raysl sets RAYSL_* for the job's processes (its address, token, job id)";
+  if (/^(SLURM_|SBATCH_|SRUN_)/.test(key)) return 'Slurm sets SLURM_* for the job and reads SBATCH_*/SRUN_* as its own options; give Slurm options with raysl\'s flags or --sbatch-arg';
+  return 'GPUs come from --gpus-per-node (Slurm binds them)';
 }
 
 export function parseEnvPair(raw: string): [string, string] {
@@ -138,7 +159,7 @@ export const OWNED_SBATCH_OPTIONS: Readonly<Record<string, string>> = {
   '--mem-per-gpu': 'use --mem (memory per node)',
   '--signal': 'use --preempt-grace <seconds> (raysl asks for USR2 that long before the limit)',
   '--requeue': 'use --requeue --max-restarts N (the controller requeues and keeps each attempt apart)',
-  '--no-requeue': 'leave out --requeue',
+  '--no-requeue': 'raysl already asks for --no-requeue unless --requeue is given',
   '--open-mode': 'raysl sets --open-mode=append with --requeue so a requeue keeps the batch log',
   '--parsable': 'raysl submit reads the job id itself',
   '--wrap': 'the script is the job',

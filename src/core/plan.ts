@@ -217,8 +217,11 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   // B: the batch shell only, which exec'd the controller; USR2, because NCCL uses USR1
   const preempt = preemptOf(spec);
   if (preempt) jobWide.push(['--signal', `B:USR2@${preempt.warnSec}`]);
-  // append: a requeued attempt would otherwise truncate the batch log of the earlier ones
+  // append: a requeued attempt would otherwise truncate the batch log of the earlier ones.
+  // Without --requeue, say --no-requeue: Slurm's default (JobRequeue=1) requeues a job whose node
+  // fails, which would run the entrypoint again after raysl reported the job ended.
   if (spec.requeue) jobWide.push(['--requeue', ''], ['--open-mode', 'append']);
+  else jobWide.push(['--no-requeue', '']);
   sbatch.push(...jobWide);
   if (spec.account !== undefined) sbatch.push(['--account', spec.account]);
   if (spec.qos !== undefined) sbatch.push(['--qos', spec.qos]);

@@ -57,7 +57,7 @@ function spawnFailure(argv: readonly string[], err: unknown, timeoutMs: number):
   const cmd = commandLine(argv);
   if (e.code === 'ENOENT') {
     return new SlurmError(`${argv[0]} not found on PATH (needed to run: ${cmd})`, {
-      hint: 'run raysl on a Slurm login node, or load the Slurm module (e.g. `module load slurm`)',
+      hint: `run raysl on a Slurm login node, or load the Slurm module (e.g. \`module load slurm\`); ${NO_SLURM_TRY}`,
       cause: err,
     });
   }
@@ -89,7 +89,7 @@ export function slurmFailure(argv: readonly string[], r: SlurmExecResult): Slurm
   const said = stderr || r.stdout.trim() || '(no output)';
   return new SlurmError(`${commandLine(argv)} failed with exit code ${r.exitCode}: ${keyLine(said)}`, {
     hint: hintFor(said),
-    details: { argv: [...argv], exitCode: r.exitCode, stderr },
+    details: { argv: [...argv], commandExitCode: r.exitCode, stderr },
   });
 }
 
@@ -105,10 +105,13 @@ export function keyLine(text: string): string {
   return telling[telling.length - 1] ?? lines[lines.length - 1] ?? text;
 }
 
+/** Where no Slurm is configured, the same job runs on simulated nodes of this machine. */
+const NO_SLURM_TRY = 'without Slurm, run the job on this machine with --local (raysl run --local -N 2 <entrypoint>)';
+
 /** Pure: the most useful next step for a Slurm client's error text. */
 export function hintFor(stderr: string): string {
   if (/Could not establish a configuration source|cannot stat file|Unable to process configuration file/i.test(stderr)) {
-    return 'the Slurm client cannot find its config: set SLURM_CONF to your cluster\'s slurm.conf (your site documents where it is)';
+    return `the Slurm client cannot find its config: set SLURM_CONF to your cluster's slurm.conf (your site documents where it is); ${NO_SLURM_TRY}`;
   }
   if (/Unable to contact slurm controller|Connection refused|Socket timed out/i.test(stderr)) {
     return 'slurmctld is not reachable: check `scontrol ping` and SLURM_CONF, or ask your site whether Slurm is down';
@@ -124,5 +127,13 @@ export function hintFor(stderr: string): string {
 
 /** Pure: a copy-pasteable rendering of argv for messages (POSIX single quotes where needed). */
 export function commandLine(argv: readonly string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+  return argv.map(shellWord).join(' ');
+}
+
+/** One word as a shell reads it back; control characters (squeue's \x1f separators) as $'\x1f', never raw. */
+function shellWord(a: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(a)) return a;
+  if (!/[\x00-\x1f\x7f]/.test(a)) return `'${a.replaceAll("'", `'\\''`)}'`;
+  const escaped = a.replace(/[\x00-\x1f\x7f'\\]/g, (c) => (c === "'" || c === '\\' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return `$'${escaped}'`;
 }

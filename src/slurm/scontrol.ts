@@ -198,8 +198,13 @@ function nullToEmpty(s: string): string {
   return s === '(null)' ? '' : s;
 }
 
+/** 1234, an array task 1234_5, or a het component 1234+1. */
+export function isSlurmJobId(jobId: string): boolean {
+  return /^\d+(_\d+)?(\+\d+)?$/.test(jobId);
+}
+
 export function assertJobId(jobId: string): void {
-  if (!/^\d+(_\d+)?(\+\d+)?$/.test(jobId)) {
+  if (!isSlurmJobId(jobId)) {
     throw new UsageError(`expected a Slurm job id such as 1234, received ${JSON.stringify(jobId)}`, {
       hint: 'list your jobs with `raysl ls` or `squeue -u $USER`',
     });

@@ -26,6 +26,7 @@
 #SBATCH --mem=8G
 #SBATCH --time=30
 #SBATCH --signal=B:USR2@120
+#SBATCH --no-requeue
 #SBATCH --output=/scratch/alice/jobs/raysl-%j.out
 
 # stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
@@ -35,5 +36,5 @@ set -eo pipefail
 # batch step's main process, so Slurm's --signal and scancel reach it directly. The plan (it holds
 # the --env values) comes on stdin, never on the command line, where any user's ps would see it.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan-from - <<'RAYSL_PLAN'
-{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"--runtime builtin","entrypoint":{"path":"/home/alice/proj/scripts/sweep.sh","args":[],"interpreter":["bash"],"kind":"bash"},"nodes":3,"minNodes":3,"perNode":{"cpus":64,"gpus":0,"memoryMb":8192},"aggregate":{"cpus":192,"gpus":0,"memoryMb":24576},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/scratch/alice/jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-sweep"],["--nodes","3"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--mem","8G"],["--time","30"],["--signal","B:USR2@120"],["--output","/scratch/alice/jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-sweep","checkedAgainst":"sinfo","warnings":[],"preempt":{"warnSec":120,"entrypointGraceSec":90,"signal":"SIGTERM"}}
+{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"--runtime builtin","entrypoint":{"path":"/home/alice/proj/scripts/sweep.sh","args":[],"interpreter":["bash"],"kind":"bash"},"nodes":3,"minNodes":3,"perNode":{"cpus":64,"gpus":0,"memoryMb":8192},"aggregate":{"cpus":192,"gpus":0,"memoryMb":24576},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/scratch/alice/jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-sweep"],["--nodes","3"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--mem","8G"],["--time","30"],["--signal","B:USR2@120"],["--no-requeue",""],["--output","/scratch/alice/jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-sweep","checkedAgainst":"sinfo","warnings":[],"preempt":{"warnSec":120,"entrypointGraceSec":90,"signal":"SIGTERM"}}
 RAYSL_PLAN

@@ -4,29 +4,11 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { agentPids, allGone, bundle, ensureBuilt, exitWithin, fixtures, root, runLocal, statusWhere } from './helpers.js';
+import { agentPids, allGone, ensureBuilt, exitWithin, expectUsage, fixtures, rayslSync as raysl, runLocal, statusWhere } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
 const wait = join(fixtures, 'wait.sh');
-
-/** Runs raysl to its end; a run past the deadline (the /proc/raysl spin) is killed and fails the test. */
-function raysl(argv: string[], opts: { cwd?: string; ms?: number; asNobody?: boolean; env?: NodeJS.ProcessEnv } = {}): { code: number; stderr: string; stdout: string } {
-  const [cmd, args] = opts.asNobody
-    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundle, ...argv]]
-    : [process.execPath, [bundle, ...argv]];
-  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? root, env: { ...process.env, NO_COLOR: '1', ...opts.env }, encoding: 'utf8', timeout: opts.ms ?? 10_000 });
-  if (r.signal !== null || r.status === null) throw new Error(`raysl ${argv.join(' ')} did not exit within ${opts.ms ?? 10_000} ms (${r.signal}); stderr:\n${r.stderr}`);
-  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
-}
-
-function expectUsage(r: { code: number; stderr: string }, message: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr).toMatch(/\n {2}hint: \S/);
-  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-}
 
 describe('--job-dir that cannot hold jobs: exit 2 before anything starts', () => {
   it.each([

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import { spawnCli, type CliProcess } from '../support/cli-process.js';
 
@@ -146,4 +147,21 @@ export async function jobGone(jobId: string, ms: number): Promise<number[]> {
     await new Promise((r) => setTimeout(r, step));
     step = Math.min(step * 2, 100);
   }
+}
+
+/** Runs raysl to its end; a run past the deadline (the /proc/raysl spin) is killed and fails the test. */
+export function rayslSync(argv: string[], opts: { cwd?: string; ms?: number; asNobody?: boolean; env?: NodeJS.ProcessEnv } = {}): { code: number; stderr: string; stdout: string } {
+  const [cmd, args] = opts.asNobody
+    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundle, ...argv]]
+    : [process.execPath, [bundle, ...argv]];
+  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? root, env: { ...process.env, NO_COLOR: '1', ...opts.env }, encoding: 'utf8', timeout: opts.ms ?? 10_000 });
+  if (r.signal !== null || r.status === null) throw new Error(`raysl ${argv.join(' ')} did not exit within ${opts.ms ?? 10_000} ms (${r.signal}); stderr:\n${r.stderr}`);
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+export function expectUsage(r: { code: number; stderr: string }, message: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).toMatch(/\n {2}hint: \S/);
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
 }

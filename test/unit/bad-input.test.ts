@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { profileLayers, mergeConfigs, validateConfig } from '../../src/core/config.js';
 import { UsageError } from '../../src/core/errors.js';
-import { LIMITS, parseCount, parseMemMb, parseTimeLimit } from '../../src/core/option-values.js';
+import { LIMITS, parseCount, parseEnvPair, parseMemMb, parseTimeLimit } from '../../src/core/option-values.js';
 import { buildSpec } from '../../src/core/spec.js';
 import { keyLine, slurmFailure } from '../../src/slurm/exec.js';
 import { runCli } from '../../src/cli/main.js';
@@ -195,5 +195,21 @@ describe('hints are for every user', () => {
     };
     walk(join(__dirname, '..', '..', 'src'));
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('reserved --env names get the reason of their own family (issue 16)', () => {
+  it.each([
+    ['SLURM_FOO', /Slurm sets SLURM_\*/],
+    ['SBATCH_PARTITION', /reads SBATCH_\*\/SRUN_\* as its own options/],
+    ['RAYSL_X', /raysl sets RAYSL_\*/],
+    ['RAY_ADDRESS', /raysl points RAY_ADDRESS at the job's own head/],
+    ['RAY_AUTH_TOKEN', /--ray-auth/],
+    ['CUDA_VISIBLE_DEVICES', /--gpus-per-node/],
+  ])('--env %s=1', (key, hint) => {
+    const e = usageOf(() => parseEnvPair(`${key}=1`));
+    expect(e.message).toBe(`--env: ${key} is set by Slurm or raysl for the job and cannot be overridden`);
+    expect(e.hint).toMatch(hint);
+    if (key !== 'CUDA_VISIBLE_DEVICES') expect(e.hint).not.toMatch(/GPU/);
   });
 });

@@ -135,6 +135,7 @@ describe('planJob: sbatch options', () => {
       ['--partition', 'gpu'],
       ['--time', '2:00:00'],
       ['--signal', 'B:USR2@120'],
+      ['--no-requeue', ''],
       ['--account', 'proj'],
       ['--qos', 'high'],
       ['--exclusive', ''],
@@ -194,6 +195,13 @@ describe('planJob: sbatch options', () => {
     const plain = planJob(spec('t.ts'), gpuPartition, tools);
     expect(plain.requeue).toBeUndefined();
     expect(plain.sbatch.map(([f]) => f)).not.toContain('--open-mode');
+  });
+
+  it('without --requeue asks sbatch for --no-requeue (Slurm requeues on a node failure by default)', () => {
+    const plain = planJob(spec('t.ts'), gpuPartition, tools);
+    expect(plain.sbatch).toContainEqual(['--no-requeue', '']);
+    const requeued = planJob(spec('t.ts', { requeue: true }), gpuPartition, tools);
+    expect(requeued.sbatch.map(([f]) => f)).not.toContain('--no-requeue');
   });
 
   it('survives JSON unchanged (the controller reads it back)', () => {

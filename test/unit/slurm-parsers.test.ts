@@ -319,3 +319,14 @@ describe('exec helpers', () => {
     expect(err.message).toMatch(/raysl-no-such-binary-xyz not found on PATH/);
   });
 });
+
+describe('commandLine in messages (issue 16: the "Slurm not reachable" line)', () => {
+  it('shows control characters (squeue\'s \\x1f/\\x1e separators) as $\'\\x1f\', never raw, and bash reads it back', async () => {
+    const fmt = '%i\x1f%j\x1e';
+    const line = commandLine(['squeue', '-o', fmt, "it's"]);
+    expect(line).toBe("squeue -o $'%i\\x1f%j\\x1e' 'it'\\''s'");
+    expect(line).not.toMatch(/[\x00-\x1f]/);
+    const { execFileSync } = await import('node:child_process');
+    expect(execFileSync('bash', ['-c', `printf '%s\\n' ${line}`], { encoding: 'utf8' })).toBe(`squeue\n-o\n${fmt}\nit's\n`);
+  });
+});

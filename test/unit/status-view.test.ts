@@ -84,20 +84,20 @@ describe('status and ls formatting', () => {
     expect(formatStatus(v)).toMatch(/slurm PENDING \(Priority\)\nno status\.json yet/);
   });
   it('ls table and ages', () => {
-    expect(formatLs([{ id: '7', name: 'raysl-train', state: 'running', nodes: 'node[1-4]', ports: '20480-20543', age: '5m' }])).toBe(
+    expect(formatLs([{ id: '7', name: 'raysl-train', state: 'running', nodes: 'node[1-4]', ports: '20480-20543', age: 300, since: null }])).toBe(
       'ID  NAME         STATE    NODES      PORTS        AGE\n7   raysl-train  running  node[1-4]  20480-20543  5m\n',
     );
     expect(formatLs([])).toBe('');
     expect([age(0, 59_000), age(0, 60_000), age(0, 7_200_000), age(0, 2 * 86_400_000), age(5000, 0)]).toEqual(['59s', '1m', '2h', '2d', '0s']);
     expect(table([['a', 'bb'], ['ccc', 'd']])).toEqual(['a    bb', 'ccc  d']);
     // a crafted job name cannot clear the screen or fake a row
-    const out = formatLs([{ id: '8', name: 'x\u001b[2J\u001b[Hy\nz\u009b', state: 'running', nodes: '-', ports: '-', age: '1s' }]);
+    const out = formatLs([{ id: '8', name: 'x\u001b[2J\u001b[Hy\nz\u009b', state: 'running', nodes: '-', ports: '-', age: 1, since: null }]);
     expect(out.split('\n')[1]).toBe('8   x\\e[2J\\e[Hy\\nz\\x9b  running  -      -      1s');
     expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
   it('ls never prints control characters of a job name raw', () => {
     expect(printable('\x1b[2Jx\ty\nz\r\x00\x7f\x9b\\é')).toBe('\\e[2Jx\\ty\\nz\\r\\x00\\x7f\\x9b\\\\é');
-    const out = formatLs([{ id: '7', name: 'evil\x1b[2J\x1bc', state: 'running', nodes: 'node1', ports: '-', age: '1s' }]);
+    const out = formatLs([{ id: '7', name: 'evil\x1b[2J\x1bc', state: 'running', nodes: 'node1', ports: '-', age: 1, since: null }]);
     expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     expect(out).toMatch(/evil\\e\[2J\\ec/);
   });
