@@ -38,7 +38,7 @@ export function attachment(live: LiveJob, loginHost: string): Attachment {
   };
   let dashboard: Attachment['dashboard'];
   if (base !== undefined) {
-    Object.assign(env, getRuntime(plan.runtime).entrypointEnv({ address: headAddress, portBase: base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: live.tokenFile }));
+    Object.assign(env, getRuntime(plan.runtime).entrypointEnv({ address: headAddress, portBase: base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: live.tokenFile, jobDir: job.paths.dir }));
     if (plan.runtime === 'ray') {
       const port = resolveRayPorts(base, plan.portLayout).ports.dashboard;
       dashboard = { url: `http://localhost:8265`, localPort: 8265, tunnel: `ssh -N -L 8265:${headAddress}:${port} ${loginHost}` };

@@ -78,7 +78,7 @@ function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.Pr
     ...nodes.env,
     ...appPortsEnv(block.base, plan.portLayout),
     PYTHONUNBUFFERED: '1',
-    ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token }),
+    ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token, jobDir: paths.dir }),
     ...plan.env,
   });
 }

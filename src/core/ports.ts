@@ -24,9 +24,12 @@
  *   ray      10            runtime_env_agent       --runtime-env-agent-port
  *   ray      11            autoscaler_metrics      AUTOSCALER_METRIC_PORT (head; Ray's default 44217)
  *   ray      12            dashboard_metrics       DASHBOARD_METRIC_PORT (head; Ray's default 44227)
- *   ray      13-15         (spare)                 room for future named ports
- *   ray      16-23         app (8 ports)           the user's own services
- *   ray      24-...        worker (W ports)        --min-worker-port / --max-worker-port
+ *   ray      13            serve_http              Ray Serve's HTTP proxy (every node; Ray's default 8000)
+ *   ray      14            serve_grpc              Ray Serve's gRPC proxy (every node; Ray's default 9000)
+ *   ray      15            serve_fallback_http     RAY_SERVE_FALLBACK_PROXY_HTTP_PORT (head; Ray's default 8500)
+ *   ray      16            serve_fallback_grpc     RAY_SERVE_FALLBACK_PROXY_GRPC_PORT (head; Ray's default 9500)
+ *   ray      17-24         app (8 ports)           the user's own services
+ *   ray      25-...        worker (W ports)        --min-worker-port / --max-worker-port
  *
  * W = clamp(4 x CPUs per node, 64, 1024). Ray gives each worker process (task worker, actor,
  * driver, spill/restore IO worker) its own port from this range and holds it until the
@@ -90,6 +93,13 @@ export const RAY_PORT_NAMES = [
 ] as const;
 export type RayPortName = (typeof RAY_PORT_NAMES)[number];
 
+/**
+ * Ray Serve's proxy ports, in layout order (offsets 13..16): Serve opens them (not `ray start`)
+ * once an entrypoint starts it; the ray adapter hands them to Serve (src/runtimes/ray-serve.ts).
+ */
+export const RAY_SERVE_PORT_NAMES = ['serve_http', 'serve_grpc', 'serve_fallback_http', 'serve_fallback_grpc'] as const;
+export type RayServePortName = (typeof RAY_SERVE_PORT_NAMES)[number];
+
 const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 /** Worker ports for Ray on a node with this many CPUs (see the table above for why). */
@@ -108,12 +118,12 @@ export function portLayout(runtime: RuntimeName, cpusPerNode: number): PortLayou
   }
   if (runtime === 'ray') {
     const ports: Record<string, number> = { controller: 0 };
-    RAY_PORT_NAMES.forEach((name, i) => (ports[name] = i + 1));
+    [...RAY_PORT_NAMES, ...RAY_SERVE_PORT_NAMES].forEach((name, i) => (ports[name] = i + 1));
     const workers = workerPortCount(cpusPerNode);
     return {
-      size: roundUp(24 + workers, GRANULARITY),
+      size: roundUp(25 + workers, GRANULARITY),
       ports,
-      ranges: { app: { offset: 16, count: APP_PORTS }, worker: { offset: 24, count: workers } },
+      ranges: { app: { offset: 17, count: APP_PORTS }, worker: { offset: 25, count: workers } },
     };
   }
   throw new UsageError(`unknown runtime: expected "ray" or "builtin", received ${JSON.stringify(runtime)}`, {

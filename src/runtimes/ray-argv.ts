@@ -11,6 +11,7 @@ import { parseRayVersion, RAY_TESTED_VERSION, rayFeatures, type RayVersion } fro
 import { RAY_PORT_NAMES, type RayPortName } from '../core/ports.js';
 import type { NodeResources, Plan, PortLayout } from '../core/types.js';
 import { resolveRayPorts } from './ray-ports.js';
+import { servePreview } from './ray-serve.js';
 
 /** The named ports of portLayout('ray', ...) resolved against the job's block base. */
 export type RayPorts = Record<RayPortName, number>;
@@ -168,7 +169,8 @@ export function runtimeCommands(plan: Plan): Array<{ role: string; command: stri
   if (plan.runtime !== 'ray') return [];
   const version = parseRayVersion(`ray, version ${RAY_TESTED_VERSION}`);
   const roles = plan.nodes > 1 ? (['head', 'worker'] as const) : (['head'] as const);
-  return roles.map((role) => ({ role, command: rayStartPreview(role, plan.portLayout, resourcesForRole(plan, role), version, previewResources(plan, role)) }));
+  const starts = roles.map((role) => ({ role, command: rayStartPreview(role, plan.portLayout, resourcesForRole(plan, role), version, previewResources(plan, role)) }));
+  return [...starts, { role: 'serve', command: servePreview(plan.portLayout) }];
 }
 
 /** The head's custom resources, or the workers' when every worker has the same, else 'per node'. */

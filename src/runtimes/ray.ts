@@ -8,7 +8,7 @@
  * has its own GCS port, so another job's nodes cannot join ours and ours cannot join theirs. Nodes
  * that die later are the agent's business through `exited` (expected: false).
  */
-import { mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { keepLogs } from './keep-logs.js';
 import { networkInterfaces, totalmem } from 'node:os';
@@ -26,6 +26,7 @@ import { waitForPort } from './ray-ready.js';
 import { chooseRayTempDir } from './ray-tempdir.js';
 import { assertSupportedRayVersion, type RayVersion } from './ray-version.js';
 import { rayAuthEnv, withRayAuth } from './ray-auth.js';
+import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv } from './ray-serve.js';
 import { TOKEN_ENV } from '../core/env-names.js';
 
 /** Every process of this node's Ray carries RAYSL_RAY_OF=<job>/<node> (a sweep finds them by it). */
@@ -77,6 +78,17 @@ function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/**
+ * Where Ray Train and Tune keep results and checkpoints: the job dir (shared by every node), not
+ * Ray's default ~/ray_results (train/constants.py DEFAULT_STORAGE_PATH), which is per node and on
+ * the user's home quota. Ray 2.60 reads no variable for it (RAY_STORAGE only in Tune's RunConfig, deprecated;
+ * TUNE_RESULT_DIR and RAY_AIR_LOCAL_CACHE_DIR make tune.run raise), so the entrypoint passes it:
+ * RunConfig(storage_path=os.environ["RAYSL_STORAGE_PATH"]).
+ */
+function storageEnv(jobDir: string | undefined): Record<string, string> {
+  return jobDir ? { RAYSL_STORAGE_PATH: join(jobDir, 'ray_results') } : {};
+}
+
 /** Whether `dir` lies outside `scratchDir` (the agent removes its scratch dir; anything outside is ours). */
 function outside(scratchDir: string, dir: string): boolean {
   return relative(scratchDir, dir).startsWith('..');
@@ -109,7 +121,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
 
     const iface = ctx.iface;
     const nodeIp = resolveNodeIp(iface, ctx.address, d.interfaces());
-    const { ports, workerPorts } = resolveRayPorts(ctx.portBase, ctx.layout);
+    const { ports, workerPorts, serve } = resolveRayPorts(ctx.portBase, ctx.layout);
     const headGcsPort = resolveRayPorts(ctx.headPortBase, ctx.layout).ports.gcs;
     const tempDir = chooseRayTempDir({ jobId: ctx.jobId, nodeName: ctx.nodeName, scratchDir: ctx.scratchDir });
     const mem = planRayMemory({
@@ -143,10 +155,21 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     const tmp = join(tempDir, 'tmp');
     mkdirSync(tmp, { recursive: true, mode: 0o700 });
     const mark = `${ctx.jobId}/${ctx.nodeName}`;
+    // Ray Serve's controller imports raysl's hook from here (ray-serve.ts): Serve on the job's ports
+    const hookDir = join(tempDir, 'py');
+    mkdirSync(hookDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(hookDir, `${SERVE_HOOK_MODULE}.py`), SERVE_HOOK_SOURCE, { mode: 0o600 });
 
     const auth = rayAuthEnv(ctx.rayAuth, ctx.tokenFile, version);
     if (auth.note) ctx.log(`ray: ${auth.note}`);
-    const daemons: NodeJS.ProcessEnv = { ...withRayAuth(daemonEnv(env), auth), ...rayStartEnv({ role: ctx.role, ports }), TMPDIR: tmp, [RAY_MARK_ENV]: mark };
+    const daemons: NodeJS.ProcessEnv = {
+      ...withRayAuth(daemonEnv(env), auth),
+      ...rayStartEnv({ role: ctx.role, ports }),
+      ...serveDaemonEnv(serve, hookDir, env),
+      ...storageEnv(env['RAYSL_JOB_DIR']),
+      TMPDIR: tmp,
+      [RAY_MARK_ENV]: mark,
+    };
     // A worker starts with its head, not after it: it retries the GCS once a second, 20 times by
     // default (RAY_NUM_REDIS_GET_RETRIES, node.py), which a slow head on a busy node can outlast.
     // It may wait as long as raysl waits for it.
@@ -259,12 +282,14 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
       }
     },
     entrypointEnv(head) {
-      const { ports } = resolveRayPorts(head.portBase, head.layout);
+      const { ports, serve } = resolveRayPorts(head.portBase, head.layout);
       const auth = rayAuthEnv(head.rayAuth, head.tokenFile);
       return {
         RAY_ADDRESS: `${head.address}:${ports.gcs}`,
         // `ray job submit` and the Jobs SDK read this before RAY_ADDRESS
         RAY_API_SERVER_ADDRESS: `http://${head.address}:${ports.dashboard}`,
+        ...servePortsEnv(serve),
+        ...storageEnv(head.jobDir),
         ...auth.env,
       };
     },

@@ -64,7 +64,7 @@ export interface RuntimeAdapter extends RuntimeHalves {
    */
   dirsOutsideScratch?(node: { jobId: string; nodeName: string; scratchDir: string }): string[];
   /** Extra environment the entrypoint sees, e.g. RAY_ADDRESS for ray. */
-  entrypointEnv(head: { address: string; portBase: number; layout: PortLayout; rayAuth: RayAuth; tokenFile: string }): Record<string, string | undefined>;
+  entrypointEnv(head: { address: string; portBase: number; layout: PortLayout; rayAuth: RayAuth; tokenFile: string; jobDir: string }): Record<string, string | undefined>;
   // (undefined: remove the variable from what the entrypoint inherits)
 }
 

@@ -24,16 +24,21 @@
 #   runtime_env_agent       10      1
 #   autoscaler_metrics      11      1
 #   dashboard_metrics       12      1
-#   app                     16-23   8
-#   worker                  24-407  384
+#   serve_http              13      1
+#   serve_grpc              14      1
+#   serve_fallback_http     15      1
+#   serve_fallback_grpc     16      1
+#   app                     17-24   8
+#   worker                  25-408  384
 #   block size 448
 # container:   pyxis image 'nvcr.io#nvidia/pytorch:24.01-py3', host networking; each agent step and the entrypoint's step (srun on the head) gets
 # container:     '--container-image=nvcr.io#nvidia/pytorch:24.01-py3' --container-mounts=<job dir>,<$TMPDIR>,/tmp,/usr/bin/node,<raysl package root> (each at its host path)
 # container:   entrypoint: python3 -u /home/alice/proj/train.py (--container-workdir=<submit dir>)
 # ray start as each node's agent runs it (B = the block's base; <...> known on the node at run time;
 # a flag the installed Ray lacks is left out; the job's token reaches Ray through a 0600 file, not here):
-#   head: RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 AUTOSCALER_METRIC_PORT=B+11 DASHBOARD_METRIC_PORT=B+12 ray start --head --port=B+1 --node-ip-address=<head address> --node-manager-port=B+2 --object-manager-port=B+3 --min-worker-port=B+24 --max-worker-port=B+407 --dashboard-agent-grpc-port=B+7 --dashboard-agent-listen-port=B+8 --metrics-export-port=B+9 --runtime-env-agent-port=B+10 --ray-client-server-port=B+4 --dashboard-host=<head address> --dashboard-port=B+5 --temp-dir=<temp dir> --num-cpus=96 --num-gpus=8 --memory=<sized at start> --object-store-memory=<sized at start> --disable-usage-stats --block
-#   worker: RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 ray start --address=<head address>:B+1 --node-ip-address=<node address> --node-manager-port=B+2 --object-manager-port=B+3 --min-worker-port=B+24 --max-worker-port=B+407 --dashboard-agent-grpc-port=B+7 --dashboard-agent-listen-port=B+8 --metrics-export-port=B+9 --runtime-env-agent-port=B+10 --temp-dir=<temp dir> --num-cpus=96 --num-gpus=8 --memory=<sized at start> --object-store-memory=<sized at start> --disable-usage-stats --block
+#   head: RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 AUTOSCALER_METRIC_PORT=B+11 DASHBOARD_METRIC_PORT=B+12 ray start --head --port=B+1 --node-ip-address=<head address> --node-manager-port=B+2 --object-manager-port=B+3 --min-worker-port=B+25 --max-worker-port=B+408 --dashboard-agent-grpc-port=B+7 --dashboard-agent-listen-port=B+8 --metrics-export-port=B+9 --runtime-env-agent-port=B+10 --ray-client-server-port=B+4 --dashboard-host=<head address> --dashboard-port=B+5 --temp-dir=<temp dir> --num-cpus=96 --num-gpus=8 --memory=<sized at start> --object-store-memory=<sized at start> --disable-usage-stats --block
+#   worker: RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 ray start --address=<head address>:B+1 --node-ip-address=<node address> --node-manager-port=B+2 --object-manager-port=B+3 --min-worker-port=B+25 --max-worker-port=B+408 --dashboard-agent-grpc-port=B+7 --dashboard-agent-listen-port=B+8 --metrics-export-port=B+9 --runtime-env-agent-port=B+10 --temp-dir=<temp dir> --num-cpus=96 --num-gpus=8 --memory=<sized at start> --object-store-memory=<sized at start> --disable-usage-stats --block
+#   serve: Ray Serve's proxies on HTTP B+13 and gRPC B+14 on every node, fallback proxy B+15/B+16 (RAY_SERVE_* in ray start's environment, raysl's hook for a serve.run() without a port); the entrypoint reads $RAYSL_SERVE_HTTP_PORT
 #
 # #SBATCH lines are read by sbatch's own tokenizer (no shell): values are double-quoted where needed.
 #SBATCH --job-name=raysl-train
@@ -52,5 +57,5 @@ set -eo pipefail
 # batch step's main process, so Slurm's --signal and scancel reach it directly. The plan (it holds
 # the --env values) comes on stdin, never on the command line, where any user's ps would see it.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan-from - <<'RAYSL_PLAN'
-{"version":1,"raysl":"0.0.0-test","runtime":"ray","runtimeReason":"auto: .py entrypoint -> ray","entrypoint":{"path":"/home/alice/proj/train.py","args":[],"interpreter":["python3","-u"],"kind":"python"},"nodes":2,"minNodes":2,"perNode":{"cpus":96,"gpus":8},"aggregate":{"cpus":192,"gpus":16},"portLayout":{"size":448,"ports":{"controller":0,"gcs":1,"node_manager":2,"object_manager":3,"ray_client_server":4,"dashboard":5,"dashboard_grpc":6,"dashboard_agent_grpc":7,"dashboard_agent_listen":8,"metrics_export":9,"runtime_env_agent":10,"autoscaler_metrics":11,"dashboard_metrics":12},"ranges":{"app":{"offset":16,"count":8},"worker":{"offset":24,"count":384}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","2"],["--ntasks-per-node","1"],["--cpus-per-task","96"],["--gpus-per-node","8"],["--partition","gpu"],["--no-requeue",""],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[],"container":{"image":"nvcr.io#nvidia/pytorch:24.01-py3"}}
+{"version":1,"raysl":"0.0.0-test","runtime":"ray","runtimeReason":"auto: .py entrypoint -> ray","entrypoint":{"path":"/home/alice/proj/train.py","args":[],"interpreter":["python3","-u"],"kind":"python"},"nodes":2,"minNodes":2,"perNode":{"cpus":96,"gpus":8},"aggregate":{"cpus":192,"gpus":16},"portLayout":{"size":448,"ports":{"controller":0,"gcs":1,"node_manager":2,"object_manager":3,"ray_client_server":4,"dashboard":5,"dashboard_grpc":6,"dashboard_agent_grpc":7,"dashboard_agent_listen":8,"metrics_export":9,"runtime_env_agent":10,"autoscaler_metrics":11,"dashboard_metrics":12,"serve_http":13,"serve_grpc":14,"serve_fallback_http":15,"serve_fallback_grpc":16},"ranges":{"app":{"offset":17,"count":8},"worker":{"offset":25,"count":384}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","2"],["--ntasks-per-node","1"],["--cpus-per-task","96"],["--gpus-per-node","8"],["--partition","gpu"],["--no-requeue",""],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[],"container":{"image":"nvcr.io#nvidia/pytorch:24.01-py3"}}
 RAYSL_PLAN

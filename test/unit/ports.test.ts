@@ -38,6 +38,10 @@ const RAY_NAMES = [
   'runtime_env_agent',
   'autoscaler_metrics',
   'dashboard_metrics',
+  'serve_http',
+  'serve_grpc',
+  'serve_fallback_http',
+  'serve_fallback_grpc',
 ];
 const LINUX_DEFAULT: [number, number] = [32768, 60999];
 const range = portRange(LINUX_DEFAULT);
@@ -84,7 +88,8 @@ describe('portsOf / rangesOf / describer', () => {
   it('gives concrete ports from a base', () => {
     const l = portLayout('ray', 4);
     expect(portsOf(20480, l)).toMatchObject({ controller: 20480, gcs: 20481, runtime_env_agent: 20490 });
-    expect(rangesOf(20480, l)).toEqual({ app: [20496, 20503], worker: [20504, 20567] });
+    expect(portsOf(20480, l)).toMatchObject({ serve_http: 20493, serve_grpc: 20494, serve_fallback_http: 20495, serve_fallback_grpc: 20496 });
+    expect(rangesOf(20480, l)).toEqual({ app: [20497, 20504], worker: [20505, 20568] });
   });
 
   it('lists rows by offset and prints a table', () => {
@@ -263,7 +268,7 @@ describe('Ray defaults list', () => {
 describe('appPortsEnv', () => {
   it('names the app range of the block for the entrypoint and node commands', () => {
     expect(appPortsEnv(20480, portLayout('builtin', 4))).toEqual({ RAYSL_APP_PORTS: '20488-20495' });
-    expect(appPortsEnv(20480, portLayout('ray', 4))).toEqual({ RAYSL_APP_PORTS: '20496-20503' });
+    expect(appPortsEnv(20480, portLayout('ray', 4))).toEqual({ RAYSL_APP_PORTS: '20497-20504' });
     expect(appPortsEnv(20480, { size: 1, ports: { controller: 0 }, ranges: {} })).toEqual({});
   });
 });
