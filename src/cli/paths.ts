@@ -12,7 +12,10 @@ import { InternalError } from '../core/errors.js';
 export interface RayslPaths {
   node: string;
   raysl: string;
-  tsx: string;
+  /** tsx's CLI; undefined where raysl ships without it (the pip wheel): .ts entrypoints then need nodeStripsTypes. */
+  tsx: string | undefined;
+  /** This node runs .ts itself (Node >= 22.18 strips types by default; Node 20 does not). */
+  nodeStripsTypes: boolean;
   /** file: URL for `node --import` (a URL, not a path: '#' or '%' in a path would be read as URL syntax). */
   entryHook: string;
 }
@@ -38,11 +41,19 @@ export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url
 
 export function rayslPaths(): RayslPaths {
   const root = packageRoot();
-  let tsx: string;
+  let tsx: string | undefined;
   try {
     tsx = createRequire(join(root, 'package.json')).resolve('tsx/cli');
-  } catch (err) {
-    throw new InternalError(`cannot resolve tsx's CLI from ${root}`, { hint: 'reinstall raysl: tsx is one of its dependencies (runs .ts entrypoints)', cause: err });
+  } catch {
+    // the pip wheel ships no tsx (esbuild's native binary would tie the wheel to one platform):
+    // Node's own type stripping runs .ts there, and planning says so when this node cannot
+    tsx = undefined;
   }
-  return { node: process.execPath, raysl: join(root, 'dist', 'raysl.mjs'), tsx, entryHook: pathToFileURL(join(root, 'dist', 'register-entry.mjs')).href };
+  return {
+    node: process.execPath,
+    raysl: join(root, 'dist', 'raysl.mjs'),
+    tsx,
+    nodeStripsTypes: Boolean((process.features as { typescript?: unknown }).typescript),
+    entryHook: pathToFileURL(join(root, 'dist', 'register-entry.mjs')).href,
+  };
 }

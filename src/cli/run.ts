@@ -96,7 +96,7 @@ export async function planLocal(entrypoint: string | null, args: string[], opts:
   const simulated = localFacts(spec.nodes + (spec.headCpusOnly ? 1 : 0), { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
   // ... a node without GPUs, as a real cluster's CPU node would be
   const facts = spec.headCpusOnly ? { ...simulated, nodes: simulated.nodes.map((n, i) => (i === 0 ? { ...n, gpus: 0, gres: '(null)' } : n)) } : simulated;
-  const plan = planJob(spec, facts, { tsx: paths.tsx, hook: paths.entryHook, node: paths.node, cwd: app.io.cwd });
+  const plan = planJob(spec, facts, { tsx: paths.tsx, nodeStripsTypes: paths.nodeStripsTypes, hook: paths.entryHook, node: paths.node, cwd: app.io.cwd });
   return { plan: { ...plan, warnings: [...warnings, ...plan.warnings] }, nodes: facts.nodes.map((n) => n.name), limitSec: spec.time !== undefined ? parseTimeLimit(spec.time) : Infinity };
 }
 

@@ -9,8 +9,11 @@ export type EntrypointKind = PlanEntrypoint['kind'];
 export interface InterpreterTools {
   /** Absolute path of the node binary that runs raysl (the same one runs .js/.ts entrypoints). */
   node: string;
-  /** Absolute path of tsx's CLI script. */
-  tsx: string;
+  /**
+   * Absolute path of tsx's CLI script (an npm install has it); undefined: the node strips the types
+   * itself (Node >= 22.18; the wheel has no tsx: esbuild's native binary would make it platform-specific).
+   */
+  tsx: string | undefined;
   /**
    * file: URL of raysl's entry hook (dist/register-entry.mjs), loaded with `node --import`: it lets an
    * entrypoint anywhere import 'raysl' and load a .ts with top-level await (see entryFormat).
@@ -52,7 +55,7 @@ export function interpreterFor(kind: EntrypointKind, tools: InterpreterTools): s
     // after the tsx CLI, not before: tsx runs the script in a child node and passes node flags
     // given to it on to that child, where the script runs; before it they would reach only tsx
     case 'tsx':
-      return [tools.node, tools.tsx, '--import', tools.hook];
+      return tools.tsx === undefined ? [tools.node, '--import', tools.hook] : [tools.node, tools.tsx, '--import', tools.hook];
     case 'node':
       return [tools.node, '--import', tools.hook];
     // -u: unbuffered, so the job log shows prints as they happen, not at exit

@@ -15,8 +15,10 @@ import { resolvePath } from './spec.js';
 import type { ClusterFacts, JobSpec, NodeFacts, NodeResources, Plan, PlanEntrypoint } from './types.js';
 
 export interface PlanTools {
-  /** Absolute path of tsx's CLI (runs .ts entrypoints). */
-  tsx: string;
+  /** Absolute path of tsx's CLI (runs .ts entrypoints); undefined when raysl has none (the wheel). */
+  tsx: string | undefined;
+  /** The node strips TypeScript types itself (process.features.typescript): runs .ts entrypoints without tsx. */
+  nodeStripsTypes?: boolean;
   /** file: URL of raysl's entry hook, `node --import`ed by .ts/.js entrypoints (see interpreterFor). */
   hook: string;
   /** Directory relative entrypoint/job-dir paths are resolved against. */
@@ -149,6 +151,11 @@ function planEntrypoint(spec: JobSpec, given: string, tools: PlanTools): PlanEnt
   assertNoNewline(given, 'the entrypoint path');
   const path = resolvePath(tools.cwd, given);
   const kind = entrypointKind(path);
+  if (kind === 'tsx' && tools.tsx === undefined && tools.nodeStripsTypes !== true) {
+    throw new UsageError(`cannot run ${given}: this raysl has no tsx (the pip wheel) and its node does not strip TypeScript types`, {
+      hint: `unset RAYSL_NODE to use the wheel's Node, or point it at Node >= 22.18; or compile ${given} to .js`,
+    });
+  }
   const interpreter = interpreterFor(kind, { node: tools.node ?? 'node', tsx: tools.tsx, hook: tools.hook, ...(spec.python ? { python: spec.python } : {}) });
   return { path, args: [...spec.args], interpreter, kind };
 }

@@ -20,6 +20,13 @@ describe('interpreterFor', () => {
     expect(interpreterFor(entrypointKind(file), tools)).toEqual(argv);
   });
 
+  it('without tsx (the pip wheel) a .ts runs on node itself, with the same hook; other kinds do not change', () => {
+    const wheel = { ...tools, tsx: undefined };
+    expect(interpreterFor(entrypointKind('train.ts'), wheel)).toEqual([tools.node, '--import', tools.hook]);
+    expect(interpreterFor(entrypointKind('train.mts'), wheel)).toEqual([tools.node, '--import', tools.hook]);
+    expect(interpreterFor(entrypointKind('train.js'), wheel)).toEqual(interpreterFor(entrypointKind('train.js'), tools));
+  });
+
   it('uses --python for .py and never adds the node hook to it', () => {
     expect(interpreterFor('python', { ...tools, python: '/opt/venv/bin/python' })).toEqual(['/opt/venv/bin/python', '-u']);
   });
