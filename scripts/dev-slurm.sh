@@ -12,21 +12,53 @@
 #   scripts/dev-slurm.sh status       nodes, addresses and states, or "not running" (exit 1)
 #   scripts/dev-slurm.sh netns <node> path of the node's network namespace, for
 #                                     `nsenter --net=<path> <command>` (exit 1 if there is none)
+#   scripts/dev-slurm.sh enter <cmd>  run <cmd> (bash -c) where this cluster's client commands are:
+#                                     inside the root filesystem for 24.11, here for 22.05
+#
+# Slurm generations: without a flag, Debian 12's own Slurm 22.05 installed on this host. With
+# `--slurm 24.11` (or RAYSL_SLURM_VERSION=24.11), Debian 13's Slurm 24.11 from a root filesystem
+# that scripts/slurm-rootfs.sh builds once and caches: slurmctld and munged run chrooted into it, every
+# slurmd pivots its own mount namespace into it, and /tmp, /root, the project and Node are bind-mounted
+# at the same paths, so the client commands (`enter`) and raysl's tests run there unchanged. Its
+# defaults differ from 22.05's so both run side by side: /tmp/raysl-slurm24, subnet 10.224.0, ports
+# 26817/27001, its own munged and key, node names in the root filesystem's /etc/hosts only, its
+# slurmds' cgroups under raysl-<id>/ of each hierarchy, job ids from 1000000. A directory remembers
+# its generation: `down`, `status`, `netns` and `enter` with RAYSL_SLURM_DIR need no flag.
 #
 # Facts this relies on: /work/shared/reference/slurm-on-one-host.md (Slurm 22.05, Debian 12) and
 # /work/shared/reference/slurm-netns.md (the network namespace design).
 set -euo pipefail
 
-DIR="${RAYSL_SLURM_DIR:-/tmp/raysl-slurm}"
+# --slurm <version> anywhere among the arguments; the rest are the command and its arguments.
+GEN="${RAYSL_SLURM_VERSION:-}"
+ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --slurm) [ $# -ge 2 ] || { printf 'dev-slurm: error: --slurm needs a version (22.05 or 24.11)\n' >&2; exit 1; }; GEN="$2"; shift 2 ;;
+    --slurm=*) GEN="${1#--slurm=}"; shift ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+set -- ${ARGS[@]+"${ARGS[@]}"}
+case "$GEN" in
+  24.11) DEFAULT_DIR=/tmp/raysl-slurm24 ;;
+  '' | 22.05) DEFAULT_DIR=/tmp/raysl-slurm ;;
+  *) printf 'dev-slurm: error: --slurm must be 22.05 or 24.11 (received %s)\nhint: omit it for 22.05, the host'"'"'s own Slurm\n' "'$GEN'" >&2; exit 1 ;;
+esac
+DIR="${RAYSL_SLURM_DIR:-$DEFAULT_DIR}"
+# A directory remembers its generation, so `down`/`status` of a 24.11 cluster need no flag.
+if [ -z "$GEN" ] && [ -s "$DIR/slurm-generation" ]; then GEN="$(cat "$DIR/slurm-generation")"; fi
+[ -n "$GEN" ] || GEN=22.05
+if [ "$GEN" = 24.11 ]; then DEF_SUBNET=10.224.0 DEF_CTLD_PORT=26817 DEF_SLURMD_PORT=27001; else DEF_SUBNET=10.213.0 DEF_CTLD_PORT=16817 DEF_SLURMD_PORT=17001; fi
 NODES="${RAYSL_SLURM_NODES:-node[1-4]}"
 CPUS="${RAYSL_SLURM_CPUS:-4}"
 GPUS="${RAYSL_SLURM_GPUS:-4}"
 MEM="${RAYSL_SLURM_MEM:-4096}"
-CTLD_PORT="${RAYSL_SLURM_CTLD_PORT:-16817}"
+CTLD_PORT="${RAYSL_SLURM_CTLD_PORT:-$DEF_CTLD_PORT}"
 # One slurmd port for every node (each node has its own port space). RAYSL_SLURM_PORT_BASE is the
 # older name, from when every node needed a port of its own.
-SLURMD_PORT="${RAYSL_SLURM_SLURMD_PORT:-${RAYSL_SLURM_PORT_BASE:-17001}}"
-SUBNET="${RAYSL_SLURM_SUBNET:-10.213.0}"
+SLURMD_PORT="${RAYSL_SLURM_SLURMD_PORT:-${RAYSL_SLURM_PORT_BASE:-$DEF_SLURMD_PORT}}"
+SUBNET="${RAYSL_SLURM_SUBNET:-$DEF_SUBNET}"
 # A second, node-only network, like the InfiniBand fabric of a real cluster: every node has an
 # `ib0` at <ib subnet>.(10+K) on a bridge of its own that the login node has no address on.
 # Default: the subnet's second octet + 10 (10.213.0 -> 10.223.0).
@@ -47,6 +79,20 @@ NETFILE="$DIR/nodes.net" # one line per node: <node> <address> <netns path> <ib0
 HOSTS_BEGIN="# BEGIN raysl-slurm $DIR (managed by scripts/dev-slurm.sh; removed by 'down')"
 HOSTS_END="# END raysl-slurm $DIR"
 PACKAGES=(slurmctld slurmd slurm-client munge)
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PROJECT="$(dirname "$HERE")"
+# 24.11: the root filesystem ("" for 22.05: the host is the root). Inside it (a test run in `enter`),
+# its stamp is at / and the client commands are already the right ones.
+ROOT=""
+INSIDE=0
+if [ "$GEN" = 24.11 ]; then
+  if [ -f /.raysl-rootfs ]; then INSIDE=1
+  elif [ -s "$DIR/rootfs" ]; then ROOT="$(cat "$DIR/rootfs")" # the one this cluster was started from
+  else ROOT="$("$HERE/slurm-rootfs.sh" 24.11 --path)"; fi
+fi
+HOSTS_FILE="$ROOT/etc/hosts"
+# Runs a Slurm or munge command of this cluster's generation (chroot, which keeps the environment).
+sl() { if [ -n "$ROOT" ]; then chroot "$ROOT" "$@"; else "$@"; fi; }
 
 say() { printf 'dev-slurm: %s\n' "$*" >&2; }
 die() { printf 'dev-slurm: error: %s\n' "$1" >&2; [ -n "${2:-}" ] && printf 'dev-slurm: hint: %s\n' "$2" >&2; exit 1; }
@@ -75,7 +121,7 @@ need_root() {
 
 need_tools() {
   local t
-  for t in ip nsenter unshare mount sha256sum; do
+  for t in ip nsenter unshare mount sha256sum chroot pivot_root; do
     command -v "$t" >/dev/null || die "'$t' is not installed" "apt-get install iproute2 util-linux mount coreutils"
   done
 }
@@ -129,12 +175,77 @@ install_packages() {
   [ -z "$missing" ] || die "still missing after apt-get install: ${missing//$'\n'/ }" "see the apt output above"
 }
 
+# ---------------------------------------------------------------- 24.11: the root filesystem's mounts
+ROOT_MOUNTS="$DIR/rootfs-mounts" # the mount points made in the root filesystem, in the order made
+
+# What must be at the same path inside: /tmp (cluster state, job dirs, TMPDIR), /root (HOME, the Ray
+# venv and its Python), the project, its node_modules when they live elsewhere, and Node.
+bind_sources() {
+  local p covered
+  for p in /root /tmp "$PROJECT" "$(readlink -f "$PROJECT/node_modules" 2>/dev/null || true)" "$(readlink -f "$(command -v node)")"; do
+    [ -n "$p" ] && [ -e "$p" ] || continue
+    covered=0
+    case "$p" in /root | /tmp) ;; /root/* | /tmp/* | "$PROJECT"/*) covered=1 ;; esac
+    [ "$covered" -eq 0 ] && printf '%s\n' "$p"
+  done | awk '!seen[$0]++'
+}
+
+mounted_under_root() { awk -v r="$ROOT/" 'index($2, r) == 1 { print $2 }' /proc/self/mounts; }
+
+root_bind() {
+  local src="$1" mp="$ROOT$1"
+  if [ -d "$src" ]; then mkdir -p "$mp"; else mkdir -p "$(dirname "$mp")"; [ -e "$mp" ] || : >"$mp"; fi
+  mount --rbind "$src" "$mp"
+  # nothing mounted inside (a node's tmpfs, say) may propagate back to the host's tree
+  mount --make-rslave "$mp"
+  printf '%s\n' "$mp" >>"$ROOT_MOUNTS"
+}
+
+rootfs_up() {
+  local other; other="$(mounted_under_root | head -1)"
+  [ -z "$other" ] || die "the Slurm 24.11 root filesystem $ROOT is in use already ($other is mounted; cluster: $(cat "$ROOT/.raysl-mounted-by" 2>/dev/null || echo unknown))" \
+    "one 24.11 cluster per root filesystem: stop the other (RAYSL_SLURM_DIR=<its dir> $0 down) or set RAYSL_SLURM_ROOTFS"
+  printf '%s\n' "$DIR" >"$ROOT/.raysl-mounted-by"
+  : >"$ROOT_MOUNTS"
+  local p
+  # /root first: the root filesystem usually lives under it, and an rbind made later would copy
+  # every mount already made inside the root filesystem
+  root_bind /root
+  mount -t proc proc "$ROOT/proc"
+  printf '%s\n' "$ROOT/proc" >>"$ROOT_MOUNTS"
+  root_bind /sys
+  root_bind /dev
+  root_bind /tmp
+  while read -r p; do [ "$p" = /root ] || [ "$p" = /tmp ] || root_bind "$p"; done < <(bind_sources)
+  # the nodes' network namespaces, for `nsenter --net=/run/netns/<ns>` from inside
+  root_bind /run/netns
+}
+
+rootfs_down() {
+  [ -n "$ROOT" ] || return 0
+  local owner; owner="$(cat "$ROOT/.raysl-mounted-by" 2>/dev/null || true)"
+  # another cluster's mounts are not ours to remove
+  [ -z "$owner" ] || [ "$owner" = "$DIR" ] || return 0
+  local mp
+  if [ -s "$ROOT_MOUNTS" ]; then
+    while read -r mp; do
+      umount -R "$mp" 2>/dev/null || umount -R -l "$mp" 2>/dev/null || say "could not unmount $mp"
+    done < <(tac "$ROOT_MOUNTS")
+  fi
+  # whatever a half-finished `up` left that the list does not name, deepest first
+  while read -r mp; do umount -l "$mp" 2>/dev/null || true; done < <(mounted_under_root | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
+  [ -z "$(mounted_under_root)" ] || say "still mounted under $ROOT: $(mounted_under_root | tr '\n' ' ')"
+  [ "$(cat "$ROOT/.raysl-mounted-by" 2>/dev/null || true)" = "$DIR" ] && rm -f "$ROOT/.raysl-mounted-by"
+  return 0
+}
+
 # ---------------------------------------------------------------- helpers on a lab
 expand_nodes() {
   # scontrol needs a config even to expand a hostlist; a two-line stub contacts no controller.
-  local stub rc=0; stub="$(mktemp)"
+  # 24.11: the stub goes where the root filesystem's scontrol finds it (its /tmp, bound or not yet)
+  local stub rc=0; stub="$(mktemp "$ROOT/tmp/raysl-hostlist-XXXXXX")"
   printf 'ClusterName=stub\nSlurmctldHost=%s(127.0.0.1)\n' "$(hostname -s)" >"$stub"
-  SLURM_CONF="$stub" scontrol show hostnames "$1" || rc=$?
+  SLURM_CONF="${stub#"$ROOT"}" sl scontrol show hostnames "$1" || rc=$?
   rm -f "$stub"
   return "$rc"
 }
@@ -256,38 +367,54 @@ write_node_files() {
 # namespaces than that: run in the host's, these commands would rename the host and remount its /sys.
 # shellcheck disable=SC2016 # expanded by the inner shell
 NODE_INIT='set -eu
-n="$1" dir="$2"
+n="$1" dir="$2" root="${6:-}" sub="${7:-}"
 if [ "$(readlink /proc/self/ns/uts)" = "$3" ] || [ "$(readlink /proc/self/ns/mnt)" = "$4" ] || [ "$(readlink /proc/self/ns/net)" = "$5" ]; then
   echo "node-init $n: not inside new uts/mnt/net namespaces; refusing to change the hostname or mount anything" >&2
   exit 1
 fi
 hostname "$n"
+# 24.11: the node'"'"'s mounts go on the root filesystem ($root), which becomes its root below.
+if [ -n "$root" ]; then mount --rbind "$root" "$root"; fi
+r="$root"
 # Fresh sysfs: /sys/class/net lists only lo and eth0 of this node (NCCL and others read it).
-mount -t sysfs sysfs /sys
+mount -t sysfs sysfs "$r/sys"
 if grep -q "^cgroup2 \. " "$dir/net/cgroup-mounts"; then
-  mount -t cgroup2 cgroup2 /sys/fs/cgroup
+  mount -t cgroup2 cgroup2 "$r/sys/fs/cgroup"
+  if [ -n "$root" ]; then mkdir -p "$r/sys/fs/cgroup/$sub"; mount --bind "$r/sys/fs/cgroup/$sub" "$r/sys/fs/cgroup"; fi
 else
-  mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+  mount -t tmpfs -o mode=755 cgroup "$r/sys/fs/cgroup"
   while read -r fs d opts; do
     case "$fs" in
-      cgroup) mkdir -p "/sys/fs/cgroup/$d"; mount -t cgroup -o "$opts" cgroup "/sys/fs/cgroup/$d" ;;
-      cgroup2) mkdir -p "/sys/fs/cgroup/$d"; mount -t cgroup2 cgroup2 "/sys/fs/cgroup/$d" ;;
-      link) ln -s "$opts" "/sys/fs/cgroup/$d" ;;
+      cgroup) mkdir -p "$r/sys/fs/cgroup/$d"; mount -t cgroup -o "$opts" cgroup "$r/sys/fs/cgroup/$d" ;;
+      cgroup2) mkdir -p "$r/sys/fs/cgroup/$d"; mount -t cgroup2 cgroup2 "$r/sys/fs/cgroup/$d" ;;
+      link) ln -s "$opts" "$r/sys/fs/cgroup/$d" ;;
     esac
+    # 24.11: its slurmd sees a subtree of each hierarchy as the whole, so its slurm_<node> cgroups
+    # never meet those of the 22.05 cluster (same node names) on the shared hierarchies
+    case "$fs" in cgroup | cgroup2) if [ -n "$root" ]; then mkdir -p "$r/sys/fs/cgroup/$d/$sub"; mount --bind "$r/sys/fs/cgroup/$d/$sub" "$r/sys/fs/cgroup/$d"; fi ;; esac
   done <"$dir/net/cgroup-mounts"
 fi
-mount --bind "$dir/net/hosts" /etc/hosts
-mount --bind "$dir/net/resolv.conf" /etc/resolv.conf
+mount --bind "$dir/net/hosts" "$r/etc/hosts"
+mount --bind "$dir/net/resolv.conf" "$r/etc/resolv.conf"
+if [ -n "$root" ]; then
+  # pivot_root, not chroot: the namespace'"'"'s root is then the root filesystem, so whoever enters it
+  # (nsenter --mount=/proc/<slurmd>/ns/mnt) lands where slurmd and its jobs are
+  cd "$root"
+  pivot_root . .oldroot
+  cd /
+  umount -l /.oldroot
+fi
 exec slurmd -N "$n"'
 
-idle_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 == "idle"' | wc -l; }
+idle_count() { SLURM_CONF="$CONF" sl sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 == "idle"' | wc -l; }
 # Nodes busy with someone's jobs are healthy too: a second `up` must never tear down a working cluster.
 # plnd: idle but planned for a pending job by the backfill scheduler (a pending multi-node or het
 # job); a busy cluster, not a broken one (counting it unusable made test runs restart the cluster)
-usable_count() { SLURM_CONF="$CONF" sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 ~ /^(idle|mix|alloc|comp|plnd)$/' | wc -l; }
+usable_count() { SLURM_CONF="$CONF" sl sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 ~ /^(idle|mix|alloc|comp|plnd)$/' | wc -l; }
 
 healthy() {
   [ -f "$MARKER" ] && [ -f "$CONF" ] && [ -e "/sys/class/net/$BRIDGE" ] || return 1
+  if [ -n "$ROOT" ]; then mountpoint -q "$ROOT/proc" && mountpoint -q "$ROOT/tmp" || return 1; fi
   alive "$(pid_of "$DIR/run/slurmctld.pid")" || return 1
   local n count=0
   while read -r n; do
@@ -304,6 +431,11 @@ print_where() {
   printf 'network: bridge %s, login node %s, nodes %s (one netns each: %s netns <node>)\n' \
     "$BRIDGE" "$(cat "$DIR/login-addr")" "$(awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2 }' "$NETFILE")" "$0"
   printf 'config:  %s\nlogs:    %s/log/\nenv:     source %s/env.sh\n' "$CONF" "$DIR" "$DIR"
+  if [ "$GEN" = 24.11 ]; then
+    printf 'slurm:   24.11 from %s (clients: %s enter <command>)\n' "${ROOT:-/ (inside it)}" "$0 --slurm 24.11"
+  else
+    printf 'slurm:   22.05 (this host'"'"'s packages)\n'
+  fi
 }
 
 # ---------------------------------------------------------------- config
@@ -365,6 +497,9 @@ write_config() {
       "InactiveLimit=0" \
       "MinJobAge=300" \
       "MessageTimeout=10"
+    # job ids of its own: the 22.05 cluster's slurmd use the same node names, and job ids that
+    # never meet keep every record and path of one cluster's jobs apart from the other's
+    [ "$GEN" = 24.11 ] && printf 'FirstJobId=1000000\n'
     [ "$GPUS" -gt 0 ] && printf 'GresTypes=gpu\n'
     local i=0 n gres=""
     [ "$GPUS" -gt 0 ] && gres=" Gres=gpu:$GPUS"
@@ -382,7 +517,12 @@ write_config() {
     fi
   } >"$DIR/etc/gres.conf"
   if [ "$proctrack" = cgroup ]; then
-    printf '%s\n' "CgroupPlugin=cgroup/v1" "CgroupAutomount=no" "ConstrainCores=no" "ConstrainRAMSpace=no" "ConstrainDevices=no" >"$DIR/etc/cgroup.conf"
+    # CgroupAutomount is gone from 24.11's cgroup.conf (its man page no longer has it)
+    if [ "$GEN" = 24.11 ]; then
+      printf '%s\n' "CgroupPlugin=cgroup/v1" "ConstrainCores=no" "ConstrainRAMSpace=no" "ConstrainDevices=no" >"$DIR/etc/cgroup.conf"
+    else
+      printf '%s\n' "CgroupPlugin=cgroup/v1" "CgroupAutomount=no" "ConstrainCores=no" "ConstrainRAMSpace=no" "ConstrainDevices=no" >"$DIR/etc/cgroup.conf"
+    fi
   fi
   # Character devices, not files: only then does Slurm set CUDA_VISIBLE_DEVICES (reference §3.6).
   local g
@@ -393,10 +533,10 @@ write_config() {
 }
 
 hosts_remove_block() {
-  grep -qxF "$HOSTS_BEGIN" /etc/hosts 2>/dev/null || return 0
+  grep -qxF "$HOSTS_BEGIN" "$HOSTS_FILE" 2>/dev/null || return 0
   # Rewrite in place: /etc/hosts is often a bind mount that cannot be replaced by rename.
-  local kept; kept="$(awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip' /etc/hosts)"
-  printf '%s\n' "$kept" >/etc/hosts
+  local kept; kept="$(awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip' "$HOSTS_FILE")"
+  printf '%s\n' "$kept" >"$HOSTS_FILE"
 }
 
 # A name this cluster is about to use, already in /etc/hosts outside its own block.
@@ -404,7 +544,7 @@ hosts_has_node() {
   awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" -v n="$1" '
     $0 == b { skip = 1; next } $0 == e { skip = 0; next }
     !skip && $1 !~ /^#/ { for (i = 2; i <= NF; i++) if ($i == n) found = 1 }
-    END { exit !found }' /etc/hosts 2>/dev/null
+    END { exit !found }' "$HOSTS_FILE" 2>/dev/null
 }
 
 hosts_add_block() {
@@ -413,12 +553,30 @@ hosts_add_block() {
     printf '%s\n' "$HOSTS_BEGIN"
     local i=0 n
     for n in "$@"; do i=$((i + 1)); printf '%s %s\n' "$(node_addr "$i")" "$n"; done
+    # the root filesystem's own file knows nothing of this host: name the login node too
+    [ -n "$ROOT" ] && printf '%s %s\n' "$(login_addr)" "$(hostname)"
     printf '%s\n' "$HOSTS_END"
-  } >>/etc/hosts
+  } >>"$HOSTS_FILE"
 }
 
 # ---------------------------------------------------------------- daemons
+munge_ok() { sl munge -n 2>/dev/null | sl unmunge >/dev/null 2>&1; }
+
+# 24.11: the root filesystem's own munged and key (socket <root>/run/munge), never the host's.
+start_munge_root() {
+  munge_ok && return 0
+  sl install -d -o munge -g munge -m 755 /run/munge
+  sl runuser -u munge -- /usr/sbin/munged
+  local until; until="$(deadline_in 10)"; local i=0
+  until munge_ok; do
+    deadline_passed "$until" && die "munged (Slurm 24.11 root filesystem) did not answer within 10 s" "see $ROOT/var/log/munge/munged.log"
+    backoff "$i"; i=$((i + 1))
+  done
+  pid_of "$ROOT/run/munge/munged.pid" >"$DIR/run/munged.started"
+}
+
 start_munge() {
+  [ -n "$ROOT" ] && { start_munge_root; return; }
   if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then return 0; fi
   install -d -o munge -g munge -m 755 /run/munge
   [ -f /etc/munge/munge.key ] || die "/etc/munge/munge.key is missing" "reinstall munge: apt-get install --reinstall munge"
@@ -435,14 +593,14 @@ start_munge() {
 start_daemons() {
   local nodes=("$@")
   export SLURM_CONF="$CONF"
-  slurmctld -i || die "slurmctld failed to start" "see $DIR/log/slurmctld.log"
+  sl slurmctld -i || die "slurmctld failed to start" "see $DIR/log/slurmctld.log"
   local n
   local uts mnt net; uts="$(ns_inode uts)"; mnt="$(ns_inode mnt)"; net="$(ns_inode net)"
   for n in "${nodes[@]}"; do
     # Only the network namespace is entered (`ip netns exec` would remount /sys and lose the
     # cgroup hierarchies); UTS and mount namespaces are new. slurmd daemonizes itself.
     nsenter --net="/run/netns/$(netns_name "$n")" -- unshare --uts --mount --propagation slave -- \
-      bash -c "$NODE_INIT" node-init "$n" "$DIR" "$uts" "$mnt" "$net" ||
+      bash -c "$NODE_INIT" node-init "$n" "$DIR" "$uts" "$mnt" "$net" "$ROOT" "raysl-$CID" ||
       die "slurmd -N $n failed to start" "see $DIR/log/slurmd-$n.log"
   done
 }
@@ -451,7 +609,7 @@ wait_idle() {
   local want="$1" until; until="$(deadline_in "$WAIT_S")"; local i=0
   until [ "$(idle_count)" -eq "$want" ]; do
     if deadline_passed "$until"; then
-      SLURM_CONF="$CONF" sinfo -N -o '%N %t %E' >&2 || true
+      SLURM_CONF="$CONF" sl sinfo -N -o '%N %t %E' >&2 || true
       die "only $(idle_count) of $want nodes became idle within ${WAIT_S}s" "see $DIR/log/slurmctld.log and $DIR/log/slurmd-<node>.log"
     fi
     backoff "$i"; i=$((i + 1))
@@ -460,6 +618,7 @@ wait_idle() {
 
 cmd_up() {
   need_root
+  [ "$INSIDE" -eq 0 ] || die "'up' runs on the host, not inside the Slurm 24.11 root filesystem" "run $0 --slurm 24.11 up on the host, then enter"
   local t0; t0="$(now)"
   if healthy; then
     say "already up ($(elapsed "$t0") s)"
@@ -474,7 +633,12 @@ cmd_up() {
     die "$DIR exists, is not empty and is not a raysl test cluster (no .raysl-slurm marker)" "choose another RAYSL_SLURM_DIR or remove $DIR"
   check_subnet
   need_tools
-  install_packages
+  if [ "$GEN" = 24.11 ]; then
+    ROOT="$("$HERE/slurm-rootfs.sh" 24.11)" || die "no Slurm 24.11 root filesystem" "see the slurm-rootfs output above"
+    HOSTS_FILE="$ROOT/etc/hosts"
+  else
+    install_packages
+  fi
   # Validate everything before leaving any state behind.
   local nodes=() expanded
   expanded="$(expand_nodes "$NODES")" || die "cannot expand RAYSL_SLURM_NODES='$NODES'" "use a Slurm hostlist such as node[1-4] or gpu-[001-016]"
@@ -493,6 +657,8 @@ cmd_up() {
   local proctrack; proctrack="$(pick_proctrack)"
   mkdir -p "$DIR"
   : >"$MARKER"
+  printf '%s\n' "$GEN" >"$DIR/slurm-generation"
+  [ -n "$ROOT" ] && printf '%s\n' "$ROOT" >"$DIR/rootfs"
   printf '%s\n' "${nodes[@]}" >"$DIR/nodes"
   printf '%s\n' "$NODES" >"$DIR/nodelist"
   printf '%s\n' "$proctrack" >"$DIR/proctrack"
@@ -502,6 +668,7 @@ cmd_up() {
   : >"$NETFILE"
   net_up_bridge
   local i; for ((i = 1; i <= ${#nodes[@]}; i++)); do net_up_node "$i" "${nodes[i - 1]}"; done
+  [ -n "$ROOT" ] && rootfs_up
   hosts_add_block "${nodes[@]}"
   start_munge
   start_daemons "${nodes[@]}"
@@ -553,22 +720,24 @@ stop_pids() {
 
 cmd_down() {
   need_root
+  [ "$INSIDE" -eq 0 ] || die "'down' runs on the host, not inside the Slurm 24.11 root filesystem" "run $0 --slurm 24.11 down on the host"
   local t0; t0="$(now)"
   if [ ! -f "$MARKER" ]; then
     hosts_remove_block
     net_down
+    rootfs_down
     say "nothing to do: no raysl test cluster in $DIR"
     return 0
   fi
   local ctld; ctld="$(pid_of "$DIR/run/slurmctld.pid")"
   if alive "$ctld"; then
     # Cancel first so slurmd/slurmstepd tear down the jobs' processes through proctrack.
-    local jobs; jobs="$(SLURM_CONF="$CONF" squeue -h -o '%i' 2>/dev/null || true)"
+    local jobs; jobs="$(SLURM_CONF="$CONF" sl squeue -h -o '%i' 2>/dev/null || true)"
     if [ -n "$jobs" ]; then
       # shellcheck disable=SC2086 # job ids, one per word
-      SLURM_CONF="$CONF" scancel --full $jobs 2>/dev/null || true
+      SLURM_CONF="$CONF" sl scancel --full $jobs 2>/dev/null || true
       local until i=0; until="$(deadline_in 5)"
-      while [ -n "$(SLURM_CONF="$CONF" squeue -h -o '%i' 2>/dev/null || true)" ] && ! deadline_passed "$until"; do
+      while [ -n "$(SLURM_CONF="$CONF" sl squeue -h -o '%i' 2>/dev/null || true)" ] && ! deadline_passed "$until"; do
         backoff "$i"; i=$((i + 1))
       done
     fi
@@ -588,10 +757,19 @@ cmd_down() {
   # munged is shared by every lab on this host: stop it only if we started it and no other
   # slurmctld (another lab) still needs it.
   if [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null || true)" = munged ]; then
-    if live_slurmctld; then say "leaving munged running: another Slurm controller uses it"; else stop_pids "$p"; fi
+    # 24.11's munged is the root filesystem's own: nobody else uses it
+    if [ -z "$ROOT" ] && live_slurmctld; then say "leaving munged running: another Slurm controller uses it"; else stop_pids "$p"; fi
   fi
   local d
+  # 24.11's slurmds had raysl-<id>/ of each hierarchy as their whole cgroup tree
+  if [ -n "$ROOT" ]; then
+    for d in /sys/fs/cgroup/"raysl-$CID" /sys/fs/cgroup/*/"raysl-$CID"; do
+      [ -d "$d" ] || continue
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || say "could not remove cgroup $d"
+    done
+  fi
   while read -r n; do
+    [ -n "$ROOT" ] && break
     for d in /sys/fs/cgroup/*/"slurm_$n"; do
       [ -d "$d" ] || continue
       # rmdir deepest first; cgroup dirs cannot be removed with rm -r
@@ -600,6 +778,7 @@ cmd_down() {
   done < <(lab_nodes || true)
   net_down
   hosts_remove_block
+  rootfs_down
   rm -rf -- "$DIR"
   say "down in $(elapsed "$t0") s"
 }
@@ -611,7 +790,7 @@ cmd_status() {
     exit 1
   fi
   print_where
-  SLURM_CONF="$CONF" sinfo -N -o '%N %o %t %c %m %G' || die "slurmctld does not answer" "see $DIR/log/slurmctld.log; or run '$0 down' and '$0 up'"
+  SLURM_CONF="$CONF" sl sinfo -N -o '%N %o %t %c %m %G' || die "slurmctld does not answer" "see $DIR/log/slurmctld.log; or run '$0 down' and '$0 up'"
   [ "$(usable_count)" -eq "$(lab_nodes | wc -l)" ] || exit 1
 }
 
@@ -624,10 +803,22 @@ cmd_netns() {
   printf '%s\n' "$p"
 }
 
+# Runs a command with this cluster's client commands and SLURM_CONF: for 24.11 chrooted into the
+# root filesystem (in the current directory, which must be reachable there), for 22.05 right here.
+cmd_enter() {
+  [ $# -gt 0 ] || die "enter needs a command" "e.g. $0 --slurm 24.11 enter 'sinfo'"
+  [ -f "$MARKER" ] || die "no raysl test cluster in $DIR" "start it: $0 --slurm $GEN up"
+  export SLURM_CONF="$CONF" RAYSL_SLURM_DIR="$DIR"
+  [ -n "$ROOT" ] || exec bash -c "$@"
+  [ -d "$ROOT$PWD" ] && mountpoint -q "$ROOT/proc" || die "$PWD is not reachable inside $ROOT (or the cluster is not up)" "cd to the project, /tmp or /root; or rerun $0 --slurm 24.11 up"
+  exec chroot "$ROOT" /usr/bin/env --chdir="$PWD" bash -c "$@"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   netns) cmd_netns "${2:-}" ;;
-  *) die "expected one of up | down | status | netns <node> (received '${1:-}')" "e.g. scripts/dev-slurm.sh up" ;;
+  enter) shift; cmd_enter "$@" ;;
+  *) die "expected one of up | down | status | netns <node> | enter <command> (received '${1:-}')" "e.g. scripts/dev-slurm.sh up" ;;
 esac

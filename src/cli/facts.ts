@@ -1,11 +1,14 @@
 /**
  * Cluster facts, gathered once before planning (STYLE.md, "Facts, then plan"): the partition's
- * nodes from sinfo, the Slurm version, and the login node's ephemeral port range.
+ * nodes from sinfo, the Slurm version (sbatch --version, refused below the oldest supported release),
+ * and the login node's ephemeral port range.
  */
 import { readFileSync } from 'node:fs';
 import { RayslError, SlurmError, UsageError } from '../core/errors.js';
 import type { ClusterFacts, NodeFacts } from '../core/types.js';
-import { runSinfoNodes, runSinfoVersion } from '../slurm/sinfo.js';
+import { runSinfoNodes } from '../slurm/sinfo.js';
+import { runSlurmVersion } from '../slurm/version.js';
+import { slurmSupport, type SlurmVersion } from '../core/slurm-support.js';
 import type { SlurmExec } from '../slurm/exec.js';
 import type { Io } from './io.js';
 
@@ -39,15 +42,17 @@ export async function gatherFacts(opts: GatherOptions, io: Io): Promise<ClusterF
   }
   const run = { env: io.env, timeoutMs: 30_000, ...(opts.exec ? { exec: opts.exec } : {}) };
   let listed;
-  let version: string | undefined;
+  let version: SlurmVersion;
   try {
-    [listed, version] = await Promise.all([runSinfoNodes(run), runSinfoVersion(run)]);
+    [listed, version] = await Promise.all([runSinfoNodes(run), runSlurmVersion(run)]);
   } catch (err) {
     if (err instanceof RayslError) {
       throw new SlurmError(err.message, { hint: `${err.hint ?? 'check that sinfo works'}; or pass --no-check to go on without cluster facts`, cause: err, ...(err.details ? { details: err.details } : {}) });
     }
     throw err;
   }
+  const { warning } = slurmSupport(version);
+  if (warning !== undefined) io.stderr.write(`raysl: warning: ${warning}\n`);
   const partition = opts.partition ?? listed.defaultPartition;
   if (partition === undefined) {
     throw new UsageError('no partition given and the cluster has no default partition', {
@@ -62,7 +67,7 @@ export async function gatherFacts(opts: GatherOptions, io: Io): Promise<ClusterF
   }
   return {
     source: 'sinfo',
-    ...(version !== undefined ? { slurmVersion: version } : {}),
+    slurmVersion: version.text,
     partition,
     nodes: listed.nodes.filter((n) => n.partitions.includes(partition)),
     ephemeralPortRange,

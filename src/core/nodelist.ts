@@ -17,6 +17,9 @@
  * DELIBERATE_DIFFERENCES lists those cases.
  */
 import { UsageError } from './errors.js';
+import type { TESTED_SLURM } from './slurm-support.js';
+
+type TestedSlurm = (typeof TESTED_SLURM)[number];
 
 /** Slurm's MAX_RANGE and MAX_PREFIX_CNT (hostlist.c / hostlist.h): 64K hosts per range. */
 export const MAX_RANGE = 65536;
@@ -40,29 +43,45 @@ export type HostlistErrorKind =
 export interface DeliberateDifference {
   kind: HostlistErrorKind;
   example: string;
-  /** What `scontrol show hostnames <example>` prints (slurm 22.05.8). */
-  scontrol: string;
+  /**
+   * What `scontrol show hostnames <example>` prints on each tested release (22.05.8, 24.11.5);
+   * "(rejected)": that release refuses it too, so there it is no difference at all.
+   */
+  scontrol: Record<TestedSlurm, string>;
   why: string;
 }
 
 /**
  * Inputs that scontrol accepts and raysl refuses, on purpose. Every other disagreement with
- * scontrol is a bug (test/slurm/nodelist-parity.test.ts checks it live).
+ * scontrol is a bug (test/slurm/nodelist-parity.test.ts checks it live, on 22.05 and on 24.11).
+ * raysl reads the hostlists every Slurm it supports reads alike: where the releases disagree
+ * (24.11 accepts text after the last bracket, which 22.05 refuses), it refuses.
  */
 export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
-  { kind: 'unclosed-bracket', example: 'node[1-2', scontrol: 'node]', why: 'Slurm drops the range and appends "]"' },
-  { kind: 'unclosed-bracket', example: 'n[1[2]', scontrol: 'n[12', why: 'Slurm glues an unclosed "[" into the name' },
-  { kind: 'stray-bracket', example: 'node]', scontrol: 'node]', why: 'a "]" without "[" is a typo, not a host name' },
-  { kind: 'open-range', example: 'n[1-]', scontrol: 'n1', why: 'Slurm reads a missing upper bound as the lower bound' },
-  { kind: 'bad-range-char', example: 'n[1a-3]', scontrol: 'n01 n02 n03', why: 'Slurm skips junk after a number but counts it in the padding width' },
-  { kind: 'number-too-large', example: 'n[9007199254740993]', scontrol: 'n9007199254740993', why: 'raysl keeps numbers exact (JavaScript integers stop at 2^53)' },
+  { kind: 'unclosed-bracket', example: 'node[1-2', scontrol: { '22.05': 'node]', '24.11': '(rejected)' }, why: 'Slurm 22.05 drops the range and appends "]" (24.11 refuses it)' },
+  { kind: 'unclosed-bracket', example: 'n[1[2]', scontrol: { '22.05': 'n[12', '24.11': 'n[12' }, why: 'Slurm glues an unclosed "[" into the name' },
+  { kind: 'stray-bracket', example: 'node]', scontrol: { '22.05': 'node]', '24.11': 'node]' }, why: 'a "]" without "[" is a typo, not a host name' },
+  { kind: 'open-range', example: 'n[1-]', scontrol: { '22.05': 'n1', '24.11': 'n1' }, why: 'Slurm reads a missing upper bound as the lower bound' },
+  { kind: 'bad-range-char', example: 'n[1a-3]', scontrol: { '22.05': 'n01 n02 n03', '24.11': 'n01 n02 n03' }, why: 'Slurm skips junk after a number but counts it in the padding width' },
+  {
+    kind: 'text-after-bracket',
+    example: 'n[1-2].ib',
+    scontrol: { '22.05': '(rejected)', '24.11': 'n1.ib n2.ib' },
+    why: 'Slurm 24.11 appends text after the last bracket to every host; 22.05 refuses it (and neither writes such a list itself)',
+  },
+  { kind: 'number-too-large', example: 'n[9007199254740993]', scontrol: { '22.05': 'n9007199254740993', '24.11': 'n9007199254740993' }, why: 'raysl keeps numbers exact (JavaScript integers stop at 2^53)' },
   {
     kind: 'dropped-by-slurm',
     example: 'a[3-1]b[1]c[1],d',
-    scontrol: 'd',
+    scontrol: { '22.05': 'd', '24.11': 'd' },
     why: 'Slurm ignores errors in the 3rd-from-last bracket and before, and silently drops the item',
   },
-  { kind: 'too-many-hosts', example: 'a[1-65536]b[1-65536]', scontrol: '(4294967296 lines)', why: `raysl caps one expansion at ${MAX_EXPANDED_HOSTS} hosts` },
+  {
+    kind: 'too-many-hosts',
+    example: 'a[1-65536]b[1-65536]',
+    scontrol: { '22.05': '(4294967296 lines)', '24.11': '(4294967296 lines)' },
+    why: `raysl caps one expansion at ${MAX_EXPANDED_HOSTS} hosts`,
+  },
 ];
 
 /** A malformed hostlist expression (exit 2). `column` is 1-based. */
@@ -253,7 +272,7 @@ function parseItems(input: string): Item[] {
       }
     }
     if (groups.length > 0 && text !== '') {
-      throw new HostlistSyntaxError(input, lastClose + 2, 'text-after-bracket', `"${text}" after the last bracket`, 'Slurm allows no text after the last bracket: move it into the prefix, or use another bracket');
+      throw new HostlistSyntaxError(input, lastClose + 2, 'text-after-bracket', `"${text}" after the last bracket`, 'Slurm 22.05 allows no text after the last bracket (24.11 does; raysl reads what both read): move it into the prefix, or use another bracket');
     }
     texts.push(text);
     // Slurm's MAX_PREFIX_CNT: every bracket but the last may hold at most 64K hosts in total

@@ -1,5 +1,5 @@
 /**
- * scontrol: job and node details, the job Comment update, the Slurm version.
+ * scontrol: job and node details, the job Comment update.
  * `scontrol show ... -o` prints one record per line as `Key=Value` pairs separated by spaces, where
  * values may themselves contain spaces (OS=Linux 6.1 #1 SMP ...). Keys always start with a capital
  * letter right after a space, so a value ends where the next ` Key=` begins. Known limit: a free-text
@@ -167,29 +167,6 @@ export async function showNodes(nodelist: string, opts: SlurmRunOptions = {}): P
     });
   }
   return parseShowNodes(await runSlurm(showNodesArgv(nodelist), opts));
-}
-
-// ---------------------------------------------------------------- version
-
-export interface SlurmVersion {
-  major: number;
-  minor: number;
-  micro: number;
-  text: string;
-}
-
-export function parseSlurmVersion(stdout: string): SlurmVersion {
-  const m = /(\d+)\.(\d+)\.(\d+)/.exec(stdout);
-  if (!m) {
-    throw new SlurmError(`cannot read a Slurm version from ${JSON.stringify(stdout.trim())}; expected e.g. "slurm 22.05.8"`, {
-      hint: 'run `scontrol --version` by hand',
-    });
-  }
-  return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3]), text: `${m[1]}.${m[2]}.${m[3]}` };
-}
-
-export async function slurmVersion(opts: SlurmRunOptions = {}): Promise<SlurmVersion> {
-  return parseSlurmVersion(await runSlurm(['scontrol', '--version'], opts));
 }
 
 // ---------------------------------------------------------------- helpers

@@ -14,10 +14,6 @@ export function sinfoNodesArgv(): string[] {
   return ['sinfo', '--noheader', '--Node', '--format', SINFO_NODE_FORMAT];
 }
 
-export function sinfoVersionArgv(): string[] {
-  return ['sinfo', '--version'];
-}
-
 export interface SinfoNodes {
   nodes: NodeFacts[];
   /** Every partition seen, in sinfo's order. */
@@ -110,15 +106,6 @@ export function parseSinfoNodes(text: string): SinfoNodes {
   return { nodes: [...byName.values()], partitions, ...(defaultPartition !== undefined ? { defaultPartition } : {}) };
 }
 
-/** "slurm 23.11.4" / "slurm-wlm 22.05.8" -> "23.11.4" / "22.05.8". */
-export function parseSinfoVersion(text: string): string | undefined {
-  return text.match(/(\d+\.\d+(?:\.\d+)?(?:[-.\w]*)?)/)?.[1];
-}
-
 export async function runSinfoNodes(opts: SlurmRunOptions = {}): Promise<SinfoNodes> {
   return parseSinfoNodes(await runSlurm(sinfoNodesArgv(), opts));
-}
-
-export async function runSinfoVersion(opts: SlurmRunOptions = {}): Promise<string | undefined> {
-  return parseSinfoVersion(await runSlurm(sinfoVersionArgv(), opts));
 }

@@ -4,7 +4,7 @@ import { SlurmError, UsageError } from '../../src/core/errors.js';
 import { gatherFacts, localFacts } from '../../src/cli/facts.js';
 import type { Io } from '../../src/cli/io.js';
 import type { SlurmExec } from '../../src/slurm/exec.js';
-import { gpusInGres, parseSinfoNodes, parseSinfoVersion, sinfoNodesArgv } from '../../src/slurm/sinfo.js';
+import { gpusInGres, parseSinfoNodes, sinfoNodesArgv } from '../../src/slurm/sinfo.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/sinfo/${name}`, import.meta.url), 'utf8');
 
@@ -69,15 +69,6 @@ describe('parseSinfoNodes', () => {
   it('builds a format it can parse', () => {
     expect(sinfoNodesArgv()).toEqual(['sinfo', '--noheader', '--Node', '--format', '%N|%P|%c|%m|%G|%t|%f']);
   });
-});
-
-describe('parseSinfoVersion', () => {
-  it.each([
-    [fixture('lab-version.txt'), '22.05.8'],
-    ['slurm 23.11.4\n', '23.11.4'],
-    ['slurm 24.05.0-0rc1\n', '24.05.0-0rc1'],
-    ['garbage', undefined],
-  ])('%j -> %s', (text, v) => expect(parseSinfoVersion(text)).toBe(v));
 });
 
 describe('gatherFacts', () => {

@@ -11,7 +11,6 @@ import {
   parseScontrolLine,
   parseShowJob,
   parseShowNodes,
-  parseSlurmVersion,
   showJob,
   showNodes,
   updateCommentArgv,
@@ -201,12 +200,6 @@ describe('scontrol show node', () => {
 });
 
 describe('scontrol misc', () => {
-  it('reads the Slurm version', () => {
-    expect(parseSlurmVersion(fixture('scontrol-version.txt').out)).toEqual({ major: 22, minor: 5, micro: 8, text: '22.05.8' });
-    expect(parseSlurmVersion('slurm 23.11.1\n').major).toBe(23);
-    expect(() => parseSlurmVersion('garbage')).toThrow(/expected e.g. "slurm 22.05.8"/);
-  });
-
   it('updates a comment as one argv word, refusing newlines', async () => {
     expect(updateCommentArgv('7', 'raysl:ports=1-2 x')).toEqual(['scontrol', 'update', 'JobId=7', 'Comment=raysl:ports=1-2 x']);
     const exec = fakeExec('');
