@@ -67,8 +67,8 @@ export interface RayFeatures {
   dashboardGrpcPort: boolean;
   runtimeEnvAgentPort: boolean;
   workerTempDir: boolean;
-  /** The worker boot script (ray-worker-boot.ts) relies on node.py internals read in 2.60's source only. */
-  workerBoot: boolean;
+  /** The boot script (ray-boot.ts) relies on node.py/services.py internals read in 2.60's source only. */
+  rayBoot: boolean;
 }
 
 export function rayFeatures(version: RayVersion): RayFeatures {
@@ -76,7 +76,7 @@ export function rayFeatures(version: RayVersion): RayFeatures {
     dashboardGrpcPort: !atLeast(version, '2.45.0'),
     runtimeEnvAgentPort: atLeast(version, '2.7.1'),
     workerTempDir: atLeast(version, '2.51.0'),
-    workerBoot: version.major === 2 && version.minor === 60,
+    rayBoot: version.major === 2 && version.minor === 60,
   };
 }
 

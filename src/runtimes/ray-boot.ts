@@ -1,5 +1,5 @@
 /**
- * A worker node's `ray start`, started with the head instead of after it (Ray 2.60).
+ * A worker node's `ray start`, started with the head instead of after it (Ray 2.60 only).
  *
  * Plain `ray start --address` on a worker (Ray 2.60, python/ray/_private/node.py `Node.__init__`)
  * runs, in order: Python + `import ray` + the CLI (1.5-3.5 s of CPU on the test cluster), then
@@ -23,16 +23,21 @@
  *    Any other spill config: the real lookup, polled every 50 ms instead of 2 s;
  * 4. calls Ray's own CLI entry point (`ray.scripts.scripts.main`, what the console script calls).
  * Whatever of this the installed Ray lacks (an import or a name), it says so and runs plain `ray
- * start`: the same command, Ray's own waits. Versions other than the tested one take plain
- * `ray start` from the adapter (rayFeatures().workerBoot).
+ * start`: the same command, Ray's own waits.
+ *
+ * Not done on the head, on purpose: starting its dashboard (services.py `start_api_server` waits
+ * for it) together with its raylet was tried; the raylet's constructor waits at most 15 s for the
+ * dashboard agent's port files (node_manager.cc `WaitForDashboardAgentPorts`, not tunable in 2.60)
+ * and aborted in 3 of 3 runs at load 22 on the 2-core test host, while the serial head passed.
+ * Versions other than the tested one take plain `ray start` from the adapter (rayFeatures().rayBoot).
  */
-export const WORKER_BOOT_PY = String.raw`# raysl: a worker's ray start, started with the head (src/runtimes/ray-worker-boot.ts says why)
+export const RAY_BOOT_PY = String.raw`# raysl: a worker's ray start, started with the head (src/runtimes/ray-boot.ts says why)
 import json, os, sys, time
 t0 = time.time()
 from ray.scripts.scripts import main
 
 def say(msg):
-    print("raysl-worker-boot: %s (+%.2fs)" % (msg, time.time() - t0), file=sys.stderr, flush=True)
+    print("raysl-ray-boot: %s (+%.2fs)" % (msg, time.time() - t0), file=sys.stderr, flush=True)
 
 def fast_head_lookup(session_name, gcs_address):
     import ray._private.node as node_mod
@@ -95,8 +100,8 @@ def wait_session_name(gcs_address, deadline_s):
     return None
 
 def boot():
-    gcs_address = os.environ["RAYSL_RAY_GCS_ADDRESS"]
     say("Ray's CLI imported")
+    gcs_address = os.environ["RAYSL_RAY_GCS_ADDRESS"]
     session_name = wait_session_name(gcs_address, float(os.environ.get("RAYSL_RAY_BOOT_WAIT_S", "600")))
     if session_name is None:
         say("no session name from the head's GCS in time: plain ray start")
@@ -113,4 +118,4 @@ sys.exit(main())
 `;
 
 /** The file name of the boot script in the node's Ray temp dir. */
-export const WORKER_BOOT_FILE = 'raysl-worker-boot.py';
+export const RAY_BOOT_FILE = 'raysl-ray-boot.py';
