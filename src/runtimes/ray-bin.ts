@@ -30,6 +30,25 @@ export function resolveExecutable(bin: string, env: NodeJS.ProcessEnv): string |
 }
 
 /**
+ * The Python a `ray` console script runs (its #! line, an absolute path to a python), or undefined
+ * when that is not plain (a #! through env, a wrapper, not found).
+ */
+export function rayInterpreter(bin: string, env: NodeJS.ProcessEnv): string | undefined {
+  const script = resolveExecutable(bin, env);
+  if (script === undefined) return undefined;
+  try {
+    const head = Buffer.alloc(512);
+    const fd = openSync(script, 'r');
+    const n = readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    const interpreter = /^#!(\S+)/.exec(head.subarray(0, n).toString('utf8'))?.[1];
+    return interpreter !== undefined && isAbsolute(interpreter) && /python[\d.]*$/.test(interpreter) ? interpreter : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The version of the Ray that a `ray` console script imports, read from the install's metadata
  * (<prefix>/lib/python3.X/site-packages/ray-<version>.dist-info, <prefix> from the script's #! line)
  * instead of starting Python: `ray --version` imports Ray, 1.3-1.9 s and 0.45 CPU-s per node on
@@ -39,15 +58,9 @@ export function resolveExecutable(bin: string, env: NodeJS.ProcessEnv): string |
  */
 export function installedRayVersion(bin: string, env: NodeJS.ProcessEnv): RayVersion | undefined {
   if (env['PYTHONPATH']) return undefined;
-  const script = resolveExecutable(bin, env);
-  if (script === undefined) return undefined;
+  const interpreter = rayInterpreter(bin, env);
+  if (interpreter === undefined) return undefined;
   try {
-    const head = Buffer.alloc(512);
-    const fd = openSync(script, 'r');
-    const n = readSync(fd, head, 0, head.length, 0);
-    closeSync(fd);
-    const interpreter = /^#!(\S+)/.exec(head.subarray(0, n).toString('utf8'))?.[1];
-    if (interpreter === undefined || !isAbsolute(interpreter) || !/python[\d.]*$/.test(interpreter)) return undefined;
     const lib = join(dirname(dirname(interpreter)), 'lib');
     const found = readdirSync(lib)
       .filter((d) => /^python\d+\.\d+$/.test(d))

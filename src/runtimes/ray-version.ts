@@ -67,6 +67,8 @@ export interface RayFeatures {
   dashboardGrpcPort: boolean;
   runtimeEnvAgentPort: boolean;
   workerTempDir: boolean;
+  /** The boot script (ray-boot.ts) relies on node.py/services.py internals read in 2.60's source only. */
+  rayBoot: boolean;
 }
 
 export function rayFeatures(version: RayVersion): RayFeatures {
@@ -74,6 +76,7 @@ export function rayFeatures(version: RayVersion): RayFeatures {
     dashboardGrpcPort: !atLeast(version, '2.45.0'),
     runtimeEnvAgentPort: atLeast(version, '2.7.1'),
     workerTempDir: atLeast(version, '2.51.0'),
+    rayBoot: version.major === 2 && version.minor === 60,
   };
 }
 

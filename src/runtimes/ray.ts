@@ -16,7 +16,7 @@ import { ClusterFormError } from '../core/errors.js';
 import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from './types.js';
 import { rayStartArgv, rayStartEnv } from './ray-argv.js';
 import { killMarked } from '../proc/sweep.js';
-import { locateRay, rayBin, probeRayVersion } from './ray-bin.js';
+import { locateRay, rayBin, rayInterpreter, probeRayVersion } from './ray-bin.js';
 import { resolveNodeIp, type InterfaceTable } from './iface.js';
 import { planRayMemory } from './ray-memory.js';
 import { foldRayEvent, initialRayState, parseRayLine } from './ray-output.js';
@@ -24,7 +24,8 @@ import { resolveRayPorts } from './ray-ports.js';
 import { spawnGroup, stopGroup } from './ray-process.js';
 import { waitForPort } from './ray-ready.js';
 import { chooseRayTempDir } from './ray-tempdir.js';
-import { assertSupportedRayVersion, type RayVersion } from './ray-version.js';
+import { assertSupportedRayVersion, rayFeatures, type RayVersion } from './ray-version.js';
+import { RAY_BOOT_FILE, RAY_BOOT_PY } from './ray-boot.js';
 import { rayAuthEnv, withRayAuth } from './ray-auth.js';
 import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv } from './ray-serve.js';
 import { TOKEN_ENV } from '../core/env-names.js';
@@ -87,6 +88,22 @@ function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  */
 function storageEnv(jobDir: string | undefined): Record<string, string> {
   return jobDir ? { RAYSL_STORAGE_PATH: join(jobDir, 'ray_results') } : {};
+}
+
+/**
+ * How a worker's `ray start` runs: through the boot script (ray-boot.ts: Python and `import ray`
+ * paid while the head starts, joined without Ray's 2 s polls and without waiting for the head's
+ * raylet) where the installed Ray is the one its reading of Ray's source holds for and its Python
+ * is known; else plain `ray start`. RAYSL_RAY_BOOT=0 turns it off.
+ */
+function rayBootCommand(bin: string, env: NodeJS.ProcessEnv, version: RayVersion, tempDir: string): { python?: string; script: string; why: string } {
+  const script = join(tempDir, RAY_BOOT_FILE);
+  if (env['RAYSL_RAY_BOOT'] === '0') return { script, why: 'off (RAYSL_RAY_BOOT=0): plain `ray start`' };
+  if (!rayFeatures(version).rayBoot) return { script, why: `not for Ray ${version.raw} (read in 2.60's source): plain \`ray start\`` };
+  const python = rayInterpreter(bin, env);
+  if (python === undefined) return { script, why: `${bin} is not a console script with a plain python #! line: plain \`ray start\`` };
+  writeFileSync(script, RAY_BOOT_PY, { mode: 0o600 });
+  return { python, script, why: `${python} ${script}` };
 }
 
 /** Whether `dir` lies outside `scratchDir` (the agent removes its scratch dir; anything outside is ours). */
@@ -174,7 +191,13 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     // default (RAY_NUM_REDIS_GET_RETRIES, node.py), which a slow head on a busy node can outlast.
     // It may wait as long as raysl waits for it.
     if (ctx.role === 'worker') daemons.RAY_NUM_REDIS_GET_RETRIES ??= String(Math.ceil(startTimeoutMs(env) / 1000));
-    const group = spawnGroup(bin, argv, daemons, tempDir);
+    const boot = ctx.role === 'worker' ? rayBootCommand(bin, env, version, tempDir) : undefined;
+    if (boot) ctx.log(`ray: worker boot: ${boot.why}`);
+    if (boot?.python) {
+      daemons.RAYSL_RAY_GCS_ADDRESS = `${ctx.headAddress}:${headGcsPort}`;
+      daemons.RAYSL_RAY_BOOT_WAIT_S = String(Math.ceil(startTimeoutMs(env) / 1000));
+    }
+    const group = boot?.python ? spawnGroup(boot.python, [boot.script, ...argv], daemons, tempDir) : spawnGroup(bin, argv, daemons, tempDir);
     // The group id is what teardown signals; logged so an operator can find this job's Ray.
     ctx.log(`ray: process group ${group.pid}`);
     let state = initialRayState();
