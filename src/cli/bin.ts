@@ -1,9 +1,8 @@
 /**
  * Entry point of the bundle (bin/raysl imports it). `raysl --version` answers before anything else
- * loads; every other call loads main.ts, which loads only the command being run (command-index.ts).
+ * loads (a fast path: imports here would become shared chunks); every other call, the version with
+ * global flags included (version-flag.ts), loads main.ts, which loads only the command being run.
  */
-import { isVersionOnly } from './version-flag.js';
-
 const argv = process.argv.slice(2);
-if (isVersionOnly(argv)) process.stdout.write(`${RAYSL_VERSION}\n`);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) process.stdout.write(`${RAYSL_VERSION}\n`);
 else (await import('./main.js')).main(argv);

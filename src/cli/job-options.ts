@@ -86,12 +86,31 @@ export function assertSetupParses(lines: readonly string[]): void {
   });
 }
 
+/**
+ * `--env KEY` without `=`: KEY's value in raysl's own environment (as `docker run -e KEY` does), so
+ * a secret never has to be typed on a command line, where every user's `ps` shows it.
+ */
+export function envFromHere(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  if (!Array.isArray(opts.env)) return opts;
+  const pairs = (opts.env as unknown[]).map((v) => {
+    if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) return v; // KEY=VALUE, or refused by the parser
+    const value = env[v];
+    if (value === undefined) {
+      throw new UsageError(`--env ${v}: ${v} is not set in this environment, so there is no value to pass`, {
+        hint: `export ${v}=... before running raysl (keeps the value off the command line), or give --env ${v}=VALUE`,
+      });
+    }
+    return `${v}=${value}`;
+  });
+  return { ...opts, env: pairs };
+}
+
 /** Flags (commander's opts) + config profile + defaults -> validated JobSpec. Flags win over the profile, the profile over defaults. */
 export async function specFromCli(entrypoint: string | null, args: string[], opts: Record<string, unknown>, io: Io): Promise<JobSpec> {
   const profile = typeof opts.profile === 'string' ? opts.profile : undefined;
   const { config, files } = await loadConfig(io.cwd, io.env);
   const layers = profileLayers(config, profile, files);
-  const flags = inputFromFlags(opts);
+  const flags = inputFromFlags(envFromHere(opts, io.env));
   const input = mergeInputs([...layers, flags]);
   const abs = entrypoint === null ? null : resolveEntrypoint(entrypoint, io.cwd);
   const spec = buildSpec(abs, args, input, { cwd: io.cwd, ...(profile !== undefined ? { profile } : {}) });

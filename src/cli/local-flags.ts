@@ -6,7 +6,7 @@
  * is shared with `raysl submit`, they are named in a warning and left out.
  */
 import { UsageError } from '../core/errors.js';
-import { flagName, inputFromFlags, type JobOptionKey } from '../core/job-options.js';
+import { attributeOf, flagName, type JobOptionKey } from '../core/job-options.js';
 import type { JobSpec } from '../core/types.js';
 
 /** Options with no meaning without Slurm, and why (the rest are honoured locally, see docs/local.md). */
@@ -34,9 +34,9 @@ function given(spec: JobSpec, key: JobOptionKey): boolean {
  * the spec without them.
  */
 export function localSpec(spec: JobSpec, opts: Record<string, unknown>, command: 'run' | 'up'): { spec: JobSpec; warnings: string[] } {
-  const fromFlags = new Set(Object.keys(inputFromFlags(opts)) as JobOptionKey[]);
   const keys = (Object.keys(SLURM_ONLY) as JobOptionKey[]).filter((k) => given(spec, k));
-  const refused = keys.filter((k) => fromFlags.has(k));
+  // given on the command line (commander sets only what was typed; the values are parsed already)
+  const refused = keys.filter((k) => opts[attributeOf(k)] !== undefined && opts[attributeOf(k)] !== false);
   if (refused.length > 0) {
     const list = refused.map((k) => `${flagName(k)} (${SLURM_ONLY[k]})`).join(', ');
     throw new UsageError(`${command} --local has no Slurm to ask: ${list}`, {

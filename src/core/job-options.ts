@@ -173,7 +173,7 @@ export const jobOptions: OptionTable = {
     (v) => v,
     () => z.array(z.string().regex(/^[^\r\n\0]*$/, 'one shell line per entry (no newlines)')),
   ),
-  env: envMap({ flags: '--env <KEY=VAL>', description: 'environment for controller, agents and entrypoint (repeatable)' }),
+  env: envMap({ flags: '--env <KEY=VAL>', description: 'environment for controller, agents and entrypoint (repeatable); a bare KEY passes its value from here, off the command line' }),
   python: text({ flags: '--python <interp>', description: 'interpreter for .py entrypoints (default python3)', oneLine: true }),
   iface: text({ flags: '--iface <name>', description: "network interface the runtime binds (default: the node's Slurm address)", oneLine: true }),
   continueOnNodeLoss: flag({ flags: '--continue-on-node-loss', description: 'keep running when a node is lost after joining' }),
