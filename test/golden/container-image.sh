@@ -48,6 +48,9 @@
 # stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
 set -eo pipefail
 
+# every process of the job carries its id, the controller too (agents and the entrypoint get it from the controller)
+export RAYSL_JOB_ID="$SLURM_JOB_ID"
+
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"ray","runtimeReason":"auto: .py entrypoint -> ray","entrypoint":{"path":"/home/alice/proj/train.py","args":[],"interpreter":["python3","-u"],"kind":"python"},"nodes":2,"minNodes":2,"perNode":{"cpus":96,"gpus":8},"aggregate":{"cpus":192,"gpus":16},"portLayout":{"size":448,"ports":{"controller":0,"gcs":1,"node_manager":2,"object_manager":3,"ray_client_server":4,"dashboard":5,"dashboard_grpc":6,"dashboard_agent_grpc":7,"dashboard_agent_listen":8,"metrics_export":9,"runtime_env_agent":10,"autoscaler_metrics":11,"dashboard_metrics":12},"ranges":{"app":{"offset":16,"count":8},"worker":{"offset":24,"count":384}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","2"],["--ntasks-per-node","1"],["--cpus-per-task","96"],["--gpus-per-node","8"],["--partition","gpu"],["--no-requeue",""],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[],"container":{"image":"nvcr.io#nvidia/pytorch:24.01-py3"}}'

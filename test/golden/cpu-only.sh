@@ -32,6 +32,9 @@
 # stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
 set -eo pipefail
 
+# every process of the job carries its id, the controller too (agents and the entrypoint get it from the controller)
+export RAYSL_JOB_ID="$SLURM_JOB_ID"
+
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"--runtime builtin","entrypoint":{"path":"/home/alice/proj/scripts/sweep.sh","args":[],"interpreter":["bash"],"kind":"bash"},"nodes":3,"minNodes":3,"perNode":{"cpus":64,"gpus":0,"memoryMb":8192},"aggregate":{"cpus":192,"gpus":0,"memoryMb":24576},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/scratch/alice/jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-sweep"],["--nodes","3"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--mem","8G"],["--time","30"],["--signal","B:USR2@120"],["--no-requeue",""],["--output","/scratch/alice/jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-sweep","checkedAgainst":"sinfo","warnings":[],"preempt":{"warnSec":120,"entrypointGraceSec":90,"signal":"SIGTERM"}}'

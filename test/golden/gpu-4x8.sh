@@ -51,6 +51,9 @@
 # stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
 set -eo pipefail
 
+# every process of the job carries its id, the controller too (agents and the entrypoint get it from the controller)
+export RAYSL_JOB_ID="$SLURM_JOB_ID"
+
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"ray","runtimeReason":"auto: .py entrypoint -> ray","entrypoint":{"path":"/home/alice/proj/train.py","args":["--epochs","3"],"interpreter":["python3","-u"],"kind":"python"},"nodes":4,"minNodes":4,"perNode":{"cpus":96,"gpus":8,"memoryMb":1031000},"aggregate":{"cpus":384,"gpus":32,"memoryMb":4124000},"portLayout":{"size":448,"ports":{"controller":0,"gcs":1,"node_manager":2,"object_manager":3,"ray_client_server":4,"dashboard":5,"dashboard_grpc":6,"dashboard_agent_grpc":7,"dashboard_agent_listen":8,"metrics_export":9,"runtime_env_agent":10,"autoscaler_metrics":11,"dashboard_metrics":12},"ranges":{"app":{"offset":16,"count":8},"worker":{"offset":24,"count":384}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","4"],["--ntasks-per-node","1"],["--cpus-per-task","96"],["--gpus-per-node","8"],["--partition","gpu"],["--time","2:00:00"],["--signal","B:USR2@120"],["--no-requeue",""],["--account","ml"],["--exclusive",""],["--constraint","a100&ib"],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[],"preempt":{"warnSec":120,"entrypointGraceSec":90,"signal":"SIGTERM"}}'

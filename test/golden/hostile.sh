@@ -35,6 +35,9 @@ export QUOTE='a'\''b"c`d`'
 export MULTI='line1
 line2'
 
+# every process of the job carries its id, the controller too (agents and the entrypoint get it from the controller)
+export RAYSL_JOB_ID="$SLURM_JOB_ID"
+
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .ts entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/it'\''s a $(trap).ts","args":["x\"; touch /tmp/pwned; \"","$(touch /tmp/pwned)","`touch /tmp/pwned`","it'\''s '\''quoted'\''","--flag=a b","","ünï 日本 🚀","#hash","\\","new\nline"],"interpreter":["/usr/bin/node","/opt/raysl/node_modules/tsx/dist/cli.mjs","--import","file:///opt/raysl/dist/register-entry.mjs"],"kind":"tsx"},"nodes":1,"minNodes":1,"perNode":{"cpus":64,"gpus":0},"aggregate":{"cpus":64,"gpus":0},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{"EVIL":"$(touch /tmp/pwned)","QUOTE":"a'\''b\"c`d`","MULTI":"line1\nline2"},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","x\"; touch /tmp/pwned; \""],["--nodes","1"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--no-requeue",""],["--output","/home/alice/logs dir/$(x)/%j.out"]],"sbatchExtra":["--comment=x\"; touch /tmp/pwned; \""],"jobName":"x\"; touch /tmp/pwned; \"","checkedAgainst":"sinfo","warnings":[]}'

@@ -28,6 +28,9 @@
 # stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
 set -eo pipefail
 
+# every process of the job carries its id, the controller too (agents and the entrypoint get it from the controller)
+export RAYSL_JOB_ID="$SLURM_JOB_ID"
+
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .ts entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/train.ts","args":[],"interpreter":["/usr/bin/node","/opt/raysl/node_modules/tsx/dist/cli.mjs","--import","file:///opt/raysl/dist/register-entry.mjs"],"kind":"tsx"},"nodes":1,"minNodes":1,"perNode":{"cpus":64,"gpus":0},"aggregate":{"cpus":64,"gpus":0},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","1"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--no-requeue",""],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[]}'

@@ -55,6 +55,9 @@ export NCCL_DEBUG=INFO
 export NCCL_IB_HCA=mlx5_0,mlx5_1
 export WANDB_PROJECT='my project'
 
+# every process of the job carries its id, the controller too (agents and the entrypoint get it from the controller)
+export RAYSL_JOB_ID="$SLURM_JOB_ID"
+
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"ray","runtimeReason":"auto: .py entrypoint -> ray","entrypoint":{"path":"/home/alice/proj/train.py","args":[],"interpreter":["/home/alice/venvs/ray/bin/python","-u"],"kind":"python"},"nodes":2,"minNodes":2,"perNode":{"cpus":96,"gpus":4},"aggregate":{"cpus":192,"gpus":8},"portLayout":{"size":448,"ports":{"controller":0,"gcs":1,"node_manager":2,"object_manager":3,"ray_client_server":4,"dashboard":5,"dashboard_grpc":6,"dashboard_agent_grpc":7,"dashboard_agent_listen":8,"metrics_export":9,"runtime_env_agent":10,"autoscaler_metrics":11,"dashboard_metrics":12},"ranges":{"app":{"offset":16,"count":8},"worker":{"offset":24,"count":384}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{"NCCL_DEBUG":"INFO","NCCL_IB_HCA":"mlx5_0,mlx5_1","WANDB_PROJECT":"my project"},"setup":["module purge","module load cuda/12.4 python/3.11","source \"$HOME/venvs/ray/bin/activate\""],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","2"],["--ntasks-per-node","1"],["--cpus-per-task","96"],["--gpus-per-node","4"],["--partition","gpu"],["--no-requeue",""],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[],"iface":"ib0"}'

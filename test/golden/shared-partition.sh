@@ -34,6 +34,9 @@
 # stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
 set -eo pipefail
 
+# every process of the job carries its id, the controller too (agents and the entrypoint get it from the controller)
+export RAYSL_JOB_ID="$SLURM_JOB_ID"
+
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan '{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .mjs entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/serve.mjs","args":[],"interpreter":["/usr/bin/node","--import","file:///opt/raysl/dist/register-entry.mjs"],"kind":"node"},"nodes":2,"minNodes":1,"perNode":{"cpus":8,"gpus":2},"aggregate":{"cpus":16,"gpus":4},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":300,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":true,"rayAuth":"token","sbatch":[["--job-name","raysl-serve"],["--nodes","2"],["--ntasks-per-node","1"],["--cpus-per-task","8"],["--gpus-per-node","2"],["--partition","shared"],["--no-requeue",""],["--qos","low"],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":["--mail-type=END","--comment=raysl demo job","--nodelist=s[1-2]"],"jobName":"raysl-serve","checkedAgainst":"sinfo","warnings":[]}'
