@@ -4,6 +4,7 @@
  * the steps only). It then stops the entrypoint and the agents in order and writes its final state;
  * if that does not happen within the grace period, a plain scancel ends the job by force.
  */
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { parseCount } from '../core/option-values.js';
@@ -28,6 +29,18 @@ async function waitOver(job: JobRef, io: Io, ms: number): Promise<JobStatus | un
     if (io.now() >= end) return 'timeout';
     await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, end - io.now()))));
     interval = Math.min(interval * 2, 500);
+  }
+}
+
+/**
+ * The user's request, kept in the job dir before the controller is signalled: should the grace run
+ * out and the controller be forced, readers still show the job as cancelled (as asked), not lost.
+ */
+function recordCancelRequest(job: JobRef, io: Io, graceSec: number): void {
+  try {
+    writeFileSync(job.paths.cancelRequest, JSON.stringify({ version: 1, at: new Date(io.now()).toISOString(), graceSec }) + '\n');
+  } catch {
+    // a job dir this user cannot write: the stop goes on, a forced end then reads lost
   }
 }
 
@@ -90,6 +103,7 @@ export async function cancelJob(id: string, opts: CancelOptions, io: Io): Promis
     const pid = status?.controllerPid;
     if (pid === undefined) throw new UsageError(`job ${job.jobId}: status.json names no controller process to stop`, { hint: 'stop it from the terminal that runs it (Ctrl-C)' });
     io.stderr.write(`job ${job.jobId}: asking the controller (pid ${pid}) to tear down (grace ${graceSec}s)\n`);
+    recordCancelRequest(job, io, graceSec);
     signal(pid, 'SIGTERM');
     const over = await waitOver(job, io, graceSec * 1000);
     if (over === 'timeout') {
@@ -106,6 +120,7 @@ export async function cancelJob(id: string, opts: CancelOptions, io: Io): Promis
     how = 'pending';
   } else {
     io.stderr.write(`job ${job.jobId}: asking the controller to tear down (grace ${graceSec}s)\n`);
+    recordCancelRequest(job, io, graceSec);
     await cancel({ jobId: job.jobId, signal: 'TERM', batchOnly: true }, slurmOpts(io));
     const over = await waitOver(job, io, graceSec * 1000);
     if (over === 'timeout') {

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { AGENT_ENDING_SUFFIX, parseAgentEnding } from '../core/agent-ending.js';
+import { AGENT_ENDING_SUFFIX, parseAgentEnding, type AgentEnding } from '../core/agent-ending.js';
 import { profileLayers } from '../core/config.js';
 import { SlurmError, UsageError } from '../core/errors.js';
 import { assertSafeName, isLocalJobId, jobPaths, type JobPaths } from '../core/jobdir.js';
@@ -175,20 +175,36 @@ export async function lookJob(job: JobRef, io: Io, opts: { withoutSlurm?: boolea
   const look: JobLook = { local, ...(status ? { status } : {}), ...(slurm ? { slurm } : {}), ...(unreachable !== undefined ? { slurmUnreachable: unreachable } : {}) };
   if (!local && !known && !slurm) throw unknownJob(job.jobId, job.root);
   const facts: LivenessFacts = local ? (status ? controllerFacts(status) : {}) : unreachable !== undefined ? {} : { slurm: slurm ? { state: slurm.state, reason: slurm.reason } : 'unlisted' };
-  if (status && !isFinal(status.state)) facts.agentsSawLoss = agentsSawLoss(job.paths);
+  if (status && !isFinal(status.state)) {
+    const endings = agentEndings(job.paths);
+    facts.agentEndings = endings;
+    facts.agentsSawLoss = endings.filter((r) => r.outcome === 'lost');
+    const cancel = readCancelRequest(job.paths);
+    if (cancel) facts.cancelRequested = cancel;
+  }
   if (status) look.shown = reconcile(status, facts);
   return look;
 }
 
-/** Agents whose ending record says they lost the controller (agent-<node>.ending.json). */
-function agentsSawLoss(paths: JobPaths): Array<{ node: string; at: string }> {
+/** What `raysl cancel` recorded before it signalled the controller (undefined when it did not). */
+function readCancelRequest(paths: JobPaths): { at: string; graceSec: number } | undefined {
+  try {
+    const r = JSON.parse(readFileSync(paths.cancelRequest, 'utf8')) as { at?: unknown; graceSec?: unknown };
+    return typeof r.at === 'string' && typeof r.graceSec === 'number' ? { at: r.at, graceSec: r.graceSec } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every agent's ending record (agent-<node>.ending.json), torn or foreign ones skipped. */
+function agentEndings(paths: JobPaths): AgentEnding[] {
   let names: string[];
   try {
     names = readdirSync(paths.dir).filter((n) => n.startsWith('agent-') && n.endsWith(AGENT_ENDING_SUFFIX));
   } catch {
     return [];
   }
-  const seen: Array<{ node: string; at: string }> = [];
+  const seen: AgentEnding[] = [];
   for (const name of names) {
     let text: string;
     try {
@@ -197,7 +213,7 @@ function agentsSawLoss(paths: JobPaths): Array<{ node: string; at: string }> {
       continue;
     }
     const r = parseAgentEnding(text);
-    if (r?.outcome === 'lost') seen.push({ node: r.node, at: r.at });
+    if (r) seen.push(r);
   }
   return seen;
 }

@@ -148,7 +148,8 @@ export function statusView(jobId: string, jobDir: string, status: JobStatus | un
   if (shown?.reason !== undefined) view.reason = shown.reason;
   if (local) view.local = true;
   if (slurm) view.slurm = slurm;
-  if (status) view.status = status;
+  // the nodes as the facts tell them once the controller is gone (status.json would still say joined)
+  if (status) view.status = shown?.nodes ? { ...status, nodes: shown.nodes } : status;
   if (status?.exitCode !== undefined) view.exitCode = status.exitCode;
   return view;
 }

@@ -2,7 +2,7 @@
  * How a job ended, as a pure function of what ended it: the stop reason (if any), the error a
  * phase threw (if any), and the entrypoint's exit (if it ran). Tested as a table in
  * test/unit/classify.test.ts. Exit codes: the entrypoint's own (128 + signal when killed), 128 +
- * signal when a stop signal came before the entrypoint started, 5 for a lost node, a RayslError's
+ * the stop signal when one stopped the job (before or while the entrypoint ran), 5 for a lost node, a RayslError's
  * own code (4 cluster did not form, ...), 70 for anything unexpected.
  */
 import { constants as osConstants } from 'node:os';
@@ -34,11 +34,11 @@ export function classify(reason: StopReason | undefined, error: unknown, entrypo
   if (reason?.kind === 'node-lost') return failedWith(nodeLost(reason));
   // whatever the entrypoint did with its grace, the work was cut short: 6, its own code in the timeline
   if (reason?.kind === 'preempt') return preempted(exitCodeOf(entrypointExit, signalNumber));
-  // raysl stops the entrypoint with TERM whatever stopped the job: killed by that TERM after a
-  // Ctrl-C, the job ends as a shell's Ctrl-C does (130), not as if it had been sent TERM (143)
-  if (reason?.kind === 'signal' && entrypointExit.signal === 'SIGTERM') return { state: 'cancelled', exitCode: 128 + signalNumber(reason.signal) };
+  // the user interrupted or cancelled the run: it ends as a shell's would (Ctrl-C 130, TERM and
+  // scancel 143, HUP 129) whatever the entrypoint did with the signal (a checkpoint and exit 0, a
+  // trap, a KILL after its grace); its own code stays in the timeline (entrypoint-exited)
+  if (reason?.kind === 'signal') return { state: 'cancelled', exitCode: 128 + signalNumber(reason.signal) };
   const exitCode = exitCodeOf(entrypointExit, signalNumber);
-  if (reason) return { state: 'cancelled', exitCode };
   return { state: exitCode === 0 ? 'succeeded' : 'failed', exitCode };
 }
 

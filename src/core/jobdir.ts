@@ -23,6 +23,8 @@ export interface JobPaths {
   entrypointLog: string;
   token: string;
   ports: string;
+  /** cancel-request.json: `raysl cancel`/`down` asked for the stop ({at, graceSec}); a reader's fact should the controller be forced. */
+  cancelRequest: string;
   agentLog: (node: string) => string;
   /** agent-<node>.ending.json (core/agent-ending.ts). */
   agentEnding: (node: string) => string;
@@ -69,6 +71,7 @@ export function jobPaths(jobDirRoot: string, jobId: string): JobPaths {
     entrypointLog: joinPath(dir, 'entrypoint.log'),
     token: joinPath(dir, 'token'),
     ports: joinPath(dir, 'ports.json'),
+    cancelRequest: joinPath(dir, 'cancel-request.json'),
     agentLog: (node: string) => {
       assertSafeName('node name', node);
       return joinPath(dir, `agent-${node}.log`);

@@ -5,7 +5,7 @@
  * what does Slurm say) and this pure function decides: a non-final record contradicted by a fact
  * reads as `lost`, with why. Readers do not write the answer back (see cli/jobs.ts).
  */
-import { isFinal, type JobState, type JobStatus } from './status.js';
+import { isFinal, type JobState, type JobStatus, type StatusNode } from './status.js';
 
 export type ShownState = JobState | 'lost' | 'requeued';
 
@@ -25,19 +25,54 @@ export interface LivenessFacts {
    * 'lost'). Used only when neither the controller's pid nor Slurm could be asked.
    */
   agentsSawLoss?: Array<{ node: string; at: string }>;
+  /** How each agent that ended said it ended (agent-<node>.ending.json): the nodes' truth once the controller is gone. */
+  agentEndings?: Array<{ node: string; outcome: string; line: string; at: string }>;
+  /** `raysl cancel`/`down` asked for the stop (cancel-request.json) before the controller went away. */
+  cancelRequested?: { at: string; graceSec: number };
 }
 
 export interface Reconciled {
   state: ShownState;
   /** Why the shown state differs from the recorded one. */
   reason?: string;
+  /** The nodes as the facts tell them, when status.json's list is stale (the controller went away with nodes `joined`). */
+  nodes?: StatusNode[];
 }
+
+/** Slurm's reasons that say nothing to a raysl user, explained (the batch step is the controller). */
+const SLURM_REASONS: Readonly<Record<string, string>> = {
+  JobLaunchFailure: 'JobLaunchFailure: what Slurm reports when the batch step ends abnormally; the batch step is the raysl controller, so it was killed (SIGKILL, the OOM killer) before it wrote a final state',
+  NodeFail: 'NodeFail: a node of the job stopped answering slurmctld',
+};
 
 export function isOver(state: ShownState): boolean {
   return state === 'lost' || (state !== 'requeued' && isFinal(state));
 }
 
 export function reconcile(status: JobStatus, facts: LivenessFacts): Reconciled {
+  const r = reconcileState(status, facts);
+  if (r.state !== 'lost') return r;
+  const nodes = nodesAfterLoss(status.nodes, facts.agentEndings ?? []);
+  const cancel = facts.cancelRequested;
+  // the user asked for the stop and the controller was forced before it wrote the end: cancelled, as asked
+  if (cancel !== undefined && !(Date.parse(cancel.at) < Date.parse(status.startedAt))) {
+    const forced = `raysl cancel asked for an orderly stop at ${cancel.at}; the controller had not finished it after the ${cancel.graceSec}s --grace and was killed (each agent tears its node down when its controller goes away)`;
+    return { state: 'cancelled', reason: `${forced}; ${r.reason ?? ''}`.replace(/; $/, ''), nodes };
+  }
+  return { ...r, nodes };
+}
+
+/** Nodes status.json left as joined (or pending) once the controller is gone: what their agents' endings say. */
+function nodesAfterLoss(nodes: readonly StatusNode[], endings: NonNullable<LivenessFacts['agentEndings']>): StatusNode[] {
+  return nodes.map((n) => {
+    if (n.state !== 'joined' && n.state !== 'pending') return n;
+    const end = endings.find((e) => e.node === n.name);
+    if (end === undefined) return { ...n, state: 'lost', reason: `no record of its end: the controller went away while it was ${n.state}` };
+    return { ...n, state: 'stopped', reason: `its agent ended at ${end.at} (${end.outcome}): ${end.line}` };
+  });
+}
+
+function reconcileState(status: JobStatus, facts: LivenessFacts): Reconciled {
   const recorded = status.state;
   // --requeue: the attempt is over, the job is not: Slurm has it back in the queue (or running it anew)
   const slurmLive = facts.slurm !== undefined && facts.slurm !== 'unlisted' && !SLURM_FINAL_STATES.includes(facts.slurm.state);
@@ -58,7 +93,7 @@ export function reconcile(status: JobStatus, facts: LivenessFacts): Reconciled {
   if (slurm === undefined) return fromAgents(status, facts);
   if (slurm === 'unlisted') return { state: 'lost', reason: `Slurm no longer lists the job; ${said}` };
   if (slurm && SLURM_FINAL_STATES.includes(slurm.state)) {
-    const why = slurm.reason && slurm.reason !== 'None' ? ` (${slurm.reason})` : '';
+    const why = slurm.reason && slurm.reason !== 'None' ? ` (${SLURM_REASONS[slurm.reason] ?? slurm.reason})` : '';
     return { state: 'lost', reason: `Slurm ended the job ${slurm.state}${why} before the controller wrote a final state; ${said}` };
   }
   return { state: recorded };

@@ -70,7 +70,7 @@ export type Probed = z.infer<typeof probed>;
 const ready = z.object({ t: z.literal('ready'), node: nodeInfoSchema, notes: z.optional(z.array(z.string())) });
 const fail = z.object({ t: z.literal('fail'), reason: z.string(), hint: z.optional(z.string()) });
 /** The agent received a stop signal (under Slurm: scancel, a time limit, a preemption): the job is being stopped. */
-const signalled = z.object({ t: z.literal('signalled'), signal: z.enum(['SIGTERM', 'SIGINT', 'SIGUSR1']) });
+const signalled = z.object({ t: z.literal('signalled'), signal: z.enum(['SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGHUP']) });
 const runtimeExited = z.object({ t: z.literal('runtime-exited'), code: z.nullable(z.int()), signal: z.nullable(z.string()), detail: z.optional(z.string()) });
 /** A message between the runtime's halves: the controller and agent carry it without reading it. */
 const rt = z.object({ t: z.literal('rt'), body: z.unknown() });

@@ -48,6 +48,9 @@
 # stop at the first failing line; no -u: `module load`, conda and venv scripts read unset variables
 set -eo pipefail
 
+# every process of the job carries its id, the controller too (agents and the entrypoint get it from the controller)
+export RAYSL_JOB_ID="$SLURM_JOB_ID"
+
 # The controller reads the allocation from SLURM_* and runs everything else; exec keeps it the
 # batch step's main process, so Slurm's --signal and scancel reach it directly. The plan (it holds
 # the --env values) comes on stdin, never on the command line, where any user's ps would see it.

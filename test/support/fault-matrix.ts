@@ -72,7 +72,7 @@ export const FAULTS: FaultRow[] = [
   { name: 'scancel while tearing down', launchers: ['slurm'], mode: 'stubborn', nodes: 2, before: 'kill-worker-agent', at: 'tearing-down', fault: 'scancel', exit: 5, state: 'failed', why: /node-lost node\d+/, mayLeaveDirs: ['slurm'] },
   { name: 'SIGINT to the CLI', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'SIGINT', exit: 130, state: { local: 'cancelled', slurm: 'running' }, why: { local: /signal[^]*torn-down/, slurm: /entrypoint-started/ }, runsOn: ['slurm'] },
   { name: 'SIGTERM to the CLI', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'SIGTERM', exit: 143, state: { local: 'cancelled', slurm: 'running' }, why: { local: /signal[^]*torn-down/, slurm: /entrypoint-started/ }, runsOn: ['slurm'] },
-  { name: 'an entrypoint ignoring TERM (raysl cancel)', launchers: ['local', 'slurm'], mode: 'stubborn', nodes: 2, at: 'running', fault: 'cancel', exit: 137, state: 'cancelled', why: /entrypoint-exited 137[^]*torn-down/ },
+  { name: 'an entrypoint ignoring TERM (raysl cancel)', launchers: ['local', 'slurm'], mode: 'stubborn', nodes: 2, at: 'running', fault: 'cancel', exit: 143, state: 'cancelled', why: /entrypoint-exited 137[^]*torn-down/ },
   { name: 'a double-forked setsid child', launchers: ['local', 'slurm'], mode: 'escape', nodes: 2, at: 'running', fault: 'none', exit: 0, state: 'succeeded', why: /entrypoint-exited 0[^]*torn-down/ },
   { name: 'a port taken on one node', launchers: ['local', 'slurm'], mode: 'quick', nodes: 2, setup: 'port-taken', at: 'running', fault: 'none', exit: 0, state: 'succeeded', why: /taken on node2 by pid \d+[^]*moving the job to block/ },
 ];

@@ -8,6 +8,7 @@ import type { ExitInfo } from '../../src/proc/terminate.js';
 const TERM: StopReason = { kind: 'signal', signal: 'SIGTERM' };
 const INT: StopReason = { kind: 'signal', signal: 'SIGINT' };
 const USR1: StopReason = { kind: 'signal', signal: 'SIGUSR1' };
+const HUP: StopReason = { kind: 'signal', signal: 'SIGHUP' };
 const LOST: StopReason = { kind: 'node-lost', node: 'node3', reason: 'its agent disconnected', log: '/jobs/7/agent-node3.log' };
 const WARN: StopReason = { kind: 'preempt', atMs: 0 };
 const code = (c: number): ExitInfo => ({ code: c, signal: null });
@@ -23,16 +24,20 @@ const rows: Row[] = [
   ['SIGTERM before join', TERM, new Cancelled('x'), undefined, 'cancelled', 143],
   ['SIGINT before join', INT, new Cancelled('x'), undefined, 'cancelled', 130],
   ['SIGUSR1 before join (scancel --signal)', USR1, new Cancelled('x'), undefined, 'cancelled', 138],
+  ['SIGHUP before join (the terminal closed)', HUP, new Cancelled('x'), undefined, 'cancelled', 129],
   ['Cancelled without a reason counts as TERM', undefined, new Cancelled('x'), undefined, 'cancelled', 143],
   ['a non-raysl error while stopping is the stop', TERM, new Error('socket hang up'), undefined, 'cancelled', 143],
   ['a RayslError while stopping is still that failure', TERM, form, undefined, 'failed', 4, form],
   ['node lost while forming (min < N)', LOST, new Cancelled('x'), undefined, 'failed', 5, /node node3 was lost while the job was running: its agent disconnected/],
   // a stop after the join: the entrypoint was stopped and its exit is the code
   ['SIGTERM after join, entrypoint killed by it', TERM, undefined, killed('SIGTERM'), 'cancelled', 143],
-  ['SIGTERM after join, entrypoint exits 0 on TERM', TERM, undefined, code(0), 'cancelled', 0],
-  ['SIGINT after join, entrypoint exits 3', INT, undefined, code(3), 'cancelled', 3],
+  // issue 16: an interrupted or cancelled run exits 128 + that signal whatever the entrypoint did with it
+  ['SIGTERM after join, entrypoint exits 0 on TERM (a checkpoint)', TERM, undefined, code(0), 'cancelled', 143],
+  ['SIGINT after join, entrypoint exits 3', INT, undefined, code(3), 'cancelled', 130],
   ['SIGINT after join (Ctrl-C), entrypoint killed by the TERM raysl sent', INT, undefined, killed('SIGTERM'), 'cancelled', 130],
-  ['SIGTERM after join, entrypoint needed a KILL', TERM, undefined, killed('SIGKILL'), 'cancelled', 137],
+  ['SIGTERM after join, entrypoint ignored TERM and needed a KILL', TERM, undefined, killed('SIGKILL'), 'cancelled', 143],
+  ['SIGTERM after join (scancel), a Ray driver aborts (SIGABRT)', TERM, undefined, killed('SIGABRT'), 'cancelled', 143],
+  ['SIGHUP after join (the terminal closed), entrypoint exits 0', HUP, undefined, code(0), 'cancelled', 129],
   ['node lost during run', LOST, undefined, killed('SIGTERM'), 'failed', 5, /node node3 was lost/],
   ['node lost during run, entrypoint exited 0 on TERM', LOST, undefined, code(0), 'failed', 5, /node node3 was lost/],
   // Slurm's USR2 warning (time limit near, or preemption): 6 whatever the entrypoint did with its grace

@@ -70,6 +70,39 @@ describe('reconcile', () => {
   });
 });
 
+describe('reconcile: a forced end after raysl cancel, the nodes once the controller is gone (issue 16)', () => {
+  const asked = { at: new Date(1000).toISOString(), graceSec: 1 };
+  it.each<[launcher: 'local' | 'srun', facts: LivenessFacts]>([
+    ['local', { controllerAlive: false, cancelRequested: asked }],
+    ['srun', { slurm: { state: 'CANCELLED', reason: 'None' }, cancelRequested: asked }],
+  ])('%s: a controller killed after the cancel grace reads cancelled, with why', (launcher, facts) => {
+    const r = reconcile(status(launcher, 'tearing-down'), facts);
+    expect(r.state).toBe('cancelled');
+    expect(r.reason).toMatch(/raysl cancel asked for an orderly stop at 1970-01-01T00:00:01\.000Z; the controller had not finished it after the 1s --grace and was killed/);
+  });
+
+  it('a cancel request older than this attempt does not count', () => {
+    const s = { ...status('local', 'running'), startedAt: new Date(5000).toISOString() };
+    expect(reconcile(s, { controllerAlive: false, cancelRequested: asked }).state).toBe('lost');
+  });
+
+  it('nodes status.json left joined read as their agents\' endings said, or lost without one', () => {
+    const s = status('local', 'running');
+    const two = { ...s, nodes: [{ ...s.nodes[0]!, state: 'joined' as const }, { name: 'node2', address: '127.0.1.2', role: 'worker' as const, state: 'joined' as const, log: '/j/agent-node2.log' }] };
+    const r = reconcile(two, { controllerAlive: false, agentEndings: [{ node: 'node1', outcome: 'lost', line: 'controller gone: stopped', at: '2026-12-05T00:00:00.000Z' }] });
+    expect(r.state).toBe('lost');
+    expect(r.nodes?.map((n) => [n.name, n.state])).toEqual([['node1', 'stopped'], ['node2', 'lost']]);
+    expect(r.nodes?.[0]?.reason).toBe('its agent ended at 2026-12-05T00:00:00.000Z (lost): controller gone: stopped');
+    expect(r.nodes?.[1]?.reason).toMatch(/no record of its end/);
+    expect(reconcile(two, { controllerAlive: true }).nodes).toBeUndefined();
+  });
+
+  it("Slurm's JobLaunchFailure is explained (the batch step is the controller)", () => {
+    const r = reconcile(status('srun', 'running'), { slurm: { state: 'FAILED', reason: 'JobLaunchFailure' } });
+    expect(r.reason).toMatch(/JobLaunchFailure: what Slurm reports when the batch step ends abnormally; the batch step is the raysl controller, so it was killed/);
+  });
+});
+
 describe('reconcile: a requeued attempt (--requeue)', () => {
   const requeued = (): JobStatus => ({ ...withPhase(status('srun', 'preempted'), 1000, { phase: 'requeued', detail: 'requeued after ...' }), exitCode: 6, attempt: 0 });
   it.each([

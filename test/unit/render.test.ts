@@ -111,6 +111,15 @@ describe('golden sbatch scripts', () => {
     expect(lines[firstCommand]).toBe('set -eo pipefail');
     expect(lines.slice(firstCommand).some((l) => l.startsWith('#SBATCH'))).toBe(false);
   });
+
+  it.each(cases)('$name: the controller carries RAYSL_JOB_ID like every process of the job (issue 16)', (c) => {
+    const dir = mkdtempSync(join(tmpdir(), 'raysl-render-'));
+    const path = join(dir, 'job.sh');
+    // everything up to the exec, run by bash with the id Slurm gives the batch shell: what the exec'd controller inherits
+    const upToExec = renderSbatch(planFor(c), ctx).split('\n').filter((l) => !l.startsWith('exec ') && !l.startsWith('module ') && !l.startsWith('source ')).join('\n');
+    writeFileSync(path, `${upToExec}\nprintf %s "$RAYSL_JOB_ID"\n`);
+    expect(execFileSync('bash', [path], { env: { PATH: process.env.PATH, SLURM_JOB_ID: '4711' }, encoding: 'utf8' })).toBe('4711');
+  });
 });
 
 /**
