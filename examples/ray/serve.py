@@ -9,7 +9,8 @@ and that the replicas run on at least 2 nodes. Exits 1 if a check fails.
     raysl run --local -N 2 examples/ray/serve.py
 
 --port N asks Serve for port N explicitly (serve.start(http_options={"port": N})), as a script
-written for Serve's default 8000 does: raysl checks that nothing holds it first.
+written for Serve's default 8000 does: raysl checks that nothing holds it first. --hold FILE keeps
+the app up after the checks (printing "serving") until FILE exists, at most 180 s.
 """
 import json
 import os
@@ -84,6 +85,12 @@ def main():
     replica_nodes = {r["node_id"] for r in list_actors(filters=[("class_name", "=", "ServeReplica:default:Hello"), ("state", "=", "ALIVE")])}
     print(f"deployment {status.status}, replicas on {len(replica_nodes)} node(s)", flush=True)
     check(len(replica_nodes) >= min(2, replicas), f"replicas on {len(replica_nodes)} nodes (at least 2)")
+    if "--hold" in sys.argv:
+        release = sys.argv[sys.argv.index("--hold") + 1]
+        print("serving", flush=True)
+        end = time.time() + 180
+        while not os.path.exists(release) and time.time() < end:
+            time.sleep(0.2)
     serve.shutdown()
     print("checks: all passed" if not failed else f"checks: {len(failed)} failed", flush=True)
     return 1 if failed else 0
