@@ -9,7 +9,8 @@
 //    every process of the job while all of them are alive.
 // The tripwire logs every call: the log must stay empty.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../support/cli-process.js';
@@ -19,6 +20,7 @@ import { newJobRoot, root, submittedId } from './raysl-cli.js';
 
 const RAY = 'ray[default]==2.60.0';
 let base: string;
+let wheel: string;
 let pip: PipInstall;
 let tripwireLog: string;
 let hiddenPath: string;
@@ -28,7 +30,7 @@ interface JobProcess { pid: number; exe: string; cmd: string }
 beforeAll(() => {
   base = mkdtempSync(join(slurmDir(), 'jobs', 'pip-'));
   let t = Date.now();
-  const wheel = buildWheel();
+  wheel = buildWheel();
   process.stderr.write(`install-pip: wheel built in ${((Date.now() - t) / 1000).toFixed(1)} s: ${wheel}\n`);
   t = Date.now();
   pip = pipInstall(base, wheel, [RAY]);
@@ -73,6 +75,10 @@ function expectWheelNode(procs: JobProcess[], expected: { agents: number; contro
 }
 
 describe('pip: the wheel in a fresh venv, no other node reachable', () => {
+  it('the wheel is pure Python (py3-none-any: Node comes from its dependency) and has package.json\'s version', () => {
+    expect(basename(wheel)).toBe(`raysl-${packageVersion()}-py3-none-any.whl`);
+  });
+
   it('the namespace hides every other node: by name and at /usr/bin/node and /bin/node; the host keeps its own', async () => {
     const c = hidden(['sh', '-c', 'node --version; /usr/bin/node --version; /bin/node --version; echo "raysl $(raysl --version)"'], base);
     expect(await c.exited).toBe(0);
@@ -115,5 +121,24 @@ describe('pip: the wheel in a fresh venv, no other node reachable', () => {
     const hook = pathToFileURL(join(dirname(pip.node), '..', '..', 'raysl', '_package', 'dist', 'register-entry.mjs')).href;
     expect(out.procs.filter((p) => p.cmd.endsWith(` ${dir}/train.ts`)).map((p) => p.cmd)).toEqual([`${pip.node} --import ${hook} ${dir}/train.ts`]);
     expect(tripwireCalls()).toBe('');
+  });
+
+  it('RAYSL_NODE points the command at another node; a wrong one is a one-line error with a hint (exit 2)', async () => {
+    const env = { PATH: hiddenPath, HOME: process.env['HOME'] ?? '/root', NO_COLOR: '1' };
+    const bad = spawnCli(['--version'], { command: pip.bin, cwd: base, env: { ...env, RAYSL_NODE: join(base, 'no-such-node') }, defaultStream: 'stderr', defaultMs: 30_000 });
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toBe(`raysl: error: RAYSL_NODE=${join(base, 'no-such-node')} is not an executable file\nhint: pip install --force-reinstall raysl (it brings Node.js), or set RAYSL_NODE to a node >= 20\n`);
+    // the host's own node (not hidden here): the command and a .ts on it; Node 20 cannot strip types
+    // and the wheel has no tsx, so a .ts is refused at planning with the way out
+    const dir = mkdtempSync(join(base, 'user-'));
+    copyFileSync(join(root, 'test', 'fixtures', 'install', 'which-node.ts'), join(dir, 'train.ts'));
+    const host = spawnCli(['run', '--local', '-N', '1', '--job-dir', mkdtempSync(join(base, 'jobs-')), 'train.ts'], { command: pip.bin, cwd: dir, env: { ...env, RAYSL_NODE: '/usr/bin/node' }, defaultStream: 'stderr', defaultMs: 30_000 });
+    const code = await host.exited;
+    const strips = execFileSync('/usr/bin/node', ['-p', 'Boolean(process.features.typescript)'], { encoding: 'utf8' }).trim() === 'true';
+    if (strips) expect(code, host.stderr()).toBe(0);
+    else {
+      expect(code).toBe(2);
+      expect(host.stderr()).toMatch(/^raysl: error: cannot run train\.ts: this raysl has no tsx \(the pip wheel\) and its node does not strip TypeScript types\nhint: unset RAYSL_NODE/m);
+    }
   });
 });
