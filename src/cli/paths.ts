@@ -12,7 +12,7 @@ import { InternalError } from '../core/errors.js';
 export interface RayslPaths {
   node: string;
   raysl: string;
-  /** tsx's CLI; undefined where raysl ships without it (the pip wheel): .ts entrypoints then need nodeStripsTypes. */
+  /** tsx's CLI, for a node that cannot strip types (Node 20); undefined when node strips them or raysl has no tsx (the wheel). */
   tsx: string | undefined;
   /** This node runs .ts itself (Node >= 22.18 strips types by default; Node 20 does not). */
   nodeStripsTypes: boolean;
@@ -41,19 +41,24 @@ export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url
 
 export function rayslPaths(): RayslPaths {
   const root = packageRoot();
+  // A node that strips types itself (>= 22.18; the wheel's Node 24) runs .ts entrypoints without tsx:
+  // the same way from either install, and the only way that works there: on Node >= 22.12 the main
+  // module goes through the CommonJS loader, where tsx compiles an ambiguous .ts to CommonJS and
+  // top-level await fails. tsx is for older nodes (Node 20), which an npm install has it for.
+  const nodeStripsTypes = Boolean((process.features as { typescript?: unknown }).typescript);
   let tsx: string | undefined;
   try {
-    tsx = createRequire(join(root, 'package.json')).resolve('tsx/cli');
+    tsx = nodeStripsTypes ? undefined : createRequire(join(root, 'package.json')).resolve('tsx/cli');
   } catch {
-    // the pip wheel ships no tsx (esbuild's native binary would tie the wheel to one platform):
-    // Node's own type stripping runs .ts there, and planning says so when this node cannot
+    // the pip wheel ships no tsx (esbuild's native binary would tie the wheel to one platform);
+    // planning refuses a .ts entrypoint with a hint when this node cannot strip types either
     tsx = undefined;
   }
   return {
     node: process.execPath,
     raysl: join(root, 'dist', 'raysl.mjs'),
     tsx,
-    nodeStripsTypes: Boolean((process.features as { typescript?: unknown }).typescript),
+    nodeStripsTypes,
     entryHook: pathToFileURL(join(root, 'dist', 'register-entry.mjs')).href,
   };
 }

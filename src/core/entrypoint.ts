@@ -10,8 +10,8 @@ export interface InterpreterTools {
   /** Absolute path of the node binary that runs raysl (the same one runs .js/.ts entrypoints). */
   node: string;
   /**
-   * Absolute path of tsx's CLI script (an npm install has it); undefined: the node strips the types
-   * itself (Node >= 22.18; the wheel has no tsx: esbuild's native binary would make it platform-specific).
+   * Absolute path of tsx's CLI script, for a node that cannot strip types (Node 20); undefined: the
+   * node strips them itself (Node >= 22.18, the wheel's Node 24).
    */
   tsx: string | undefined;
   /**
