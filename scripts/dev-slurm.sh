@@ -121,7 +121,9 @@ need_root() {
 
 need_tools() {
   local t
-  for t in ip nsenter unshare mount sha256sum chroot pivot_root; do
+  local tools=(ip nsenter unshare mount sha256sum)
+  [ "$GEN" = 24.11 ] && tools+=(chroot pivot_root mountpoint)
+  for t in "${tools[@]}"; do
     command -v "$t" >/dev/null || die "'$t' is not installed" "apt-get install iproute2 util-linux mount coreutils"
   done
 }

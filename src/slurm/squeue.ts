@@ -25,7 +25,7 @@ export interface SlurmJob {
   comment: string;
   numNodes: number;
   numCpus: number;
-  /** e.g. "gres:gpu:2", or "" when none. */
+  /** e.g. "gres:gpu:2" (Slurm 22.05) or "gres/gpu:2" (24.11), or "" when none; carried, not interpreted. */
   tresPerNode: string;
   timeLimit: string;
   timeUsed: string;

@@ -1,6 +1,6 @@
-// --head-cpus-only below the planner: the batch step's het environment as Slurm 22.05 set it on the
-// test cluster (test/fixtures/slurm/het-batch-env-22.05.txt), the allocation read from it, and the
-// srun steps that start the agents in their components.
+// --head-cpus-only below the planner: the batch step's het environment as Slurm 22.05 and 24.11 set
+// it on the test cluster (test/fixtures/slurm/het-batch-env-<release>.txt), the allocation read from
+// it, and the srun steps that start the agents in their components.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hetGroupsFromEnv } from '../../src/core/het-env.js';
@@ -19,21 +19,47 @@ function recordedEnv(name: string): Record<string, string> {
   return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 const env = recordedEnv('het-batch-env-22.05.txt');
+const RELEASES = ['22.05', '24.11'] as const;
 
 const tools: PlanTools = { tsx: '/opt/raysl/tsx.mjs', hook: 'file:///opt/raysl/hook.mjs', node: '/usr/bin/node', cwd: '/jobs', version: '0.0.0-test' };
 const node = (name: string): NodeFacts => ({ name, cpus: 4, memoryMb: 4096, gpus: 4, gres: 'gpu:4', state: 'idle', partitions: ['debug'], features: [] });
 const facts: ClusterFacts = { source: 'sinfo', partition: 'debug', nodes: [1, 2, 3, 4].map((i) => node(`node${i}`)), ephemeralPortRange: [32768, 60999] };
 const hetPlan = planJob(buildSpec('train.ts', [], { nodes: 2, gpusPerNode: 1, headCpusOnly: true }, { cwd: '/jobs' }), facts, tools);
 
-describe('het job environment (Slurm 22.05, recorded)', () => {
+describe.each(RELEASES)('het job environment (Slurm %s, recorded)', (release) => {
+  const recorded = recordedEnv(`het-batch-env-${release}.txt`);
+
   it('the recorded batch step sees only component 0 in SLURM_JOB_NODELIST', () => {
-    expect(env.SLURM_JOB_NODELIST).toBe('node1');
-    expect(env.SLURM_HET_SIZE).toBe('2');
+    expect(recorded.SLURM_JOB_NODELIST).toBe('node1');
+    expect(recorded.SLURM_HET_SIZE).toBe('2');
   });
 
   it('reads each component from SLURM_JOB_NODELIST_HET_GROUP_<k>', () => {
-    expect(hetGroupsFromEnv(env)).toEqual({ groups: [['node1'], ['node2', 'node3']] });
+    expect(hetGroupsFromEnv(recorded)).toEqual({ groups: [['node1'], ['node2', 'node3']] });
   });
+
+  it('the controller reads every node of both components from it, the head (component 0) first', () => {
+    const alloc = readAllocation(hetPlan, recorded);
+    expect(alloc.nodes).toEqual(['node1', 'node2', 'node3']);
+    expect(alloc.head).toBe('node1');
+  });
+});
+
+describe('het job environment: what 24.11 no longer sets (recorded next to 22.05)', () => {
+  const old = recordedEnv('het-batch-env-22.05.txt');
+  const now = recordedEnv('het-batch-env-24.11.txt');
+  it('per-component task counts and SLURM_NODE_ALIASES are gone; nodelists, sizes and CPUs per task stay', () => {
+    for (const name of ['SLURM_NTASKS_HET_GROUP_1', 'SLURM_NPROCS_HET_GROUP_1', 'SLURM_NODE_ALIASES']) {
+      expect(old[name], name).toBeDefined();
+      expect(now[name], name).toBeUndefined();
+    }
+    for (const name of ['SLURM_HET_SIZE', 'SLURM_JOB_NODELIST_HET_GROUP_0', 'SLURM_JOB_NODELIST_HET_GROUP_1', 'SLURM_CPUS_PER_TASK_HET_GROUP_1']) {
+      expect(now[name], name).toBe(old[name]);
+    }
+  });
+});
+
+describe('het job environment (Slurm 22.05, recorded): names', () => {
 
   it('reads the PACK names of Slurm before 20.02 too', () => {
     expect(hetGroupsFromEnv({ SLURM_PACK_SIZE: '2', SLURM_JOB_NODELIST_PACK_GROUP_0: 'a1', SLURM_JOB_NODELIST_PACK_GROUP_1: 'g[1-2]' })).toEqual({ groups: [['a1'], ['g1', 'g2']] });
@@ -91,6 +117,18 @@ describe("Ray's head under --head-cpus-only", () => {
     const [head, worker] = runtimeCommands(plan);
     expect(head?.command).toMatch(/--head .*--num-gpus=0 /);
     expect(worker?.command).toMatch(/--num-gpus=1 /);
+  });
+});
+
+describe('squeue lists a het job as one job (Slurm 24.11, recorded: test/fixtures/slurm/squeue-het-24.11.txt)', () => {
+  const recorded = readFileSync(new URL('../fixtures/slurm/squeue-het-24.11.txt', import.meta.url), 'utf8');
+  const out = recorded.slice(recorded.indexOf('\n') + 1);
+
+  it('"<id>+0" and "<id>+1" merge into one job: component 0 first, nodes and CPUs summed', () => {
+    const jobs = parseSqueue(out);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ hetComponents: 2, state: 'PENDING', numNodes: 3, numCpus: 6, tresPerNode: 'gres/gpu:1' });
+    expect(jobs[0]?.id).toMatch(/^10000\d\d$/);
   });
 });
 

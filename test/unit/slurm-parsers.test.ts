@@ -323,3 +323,62 @@ describe('commandLine in messages (issue 16: the "Slurm not reachable" line)', (
     expect(execFileSync('bash', ['-c', `printf '%s\\n' ${line}`], { encoding: 'utf8' })).toBe(`squeue\n-o\n${fmt}\nit's\n`);
   });
 });
+
+// The same commands recorded on the Slurm 24.11 test cluster (RAYSL_FIXTURE_VERSION=24.11
+// test/fixtures/slurm/record.sh inside its root filesystem): the same jobs as above (a running job
+// holding every GPU, a pending one with an odd name and one GPU, a plain 2-node one), ids from 1000000.
+describe('the same outputs on Slurm 24.11', () => {
+  it('squeue: same fields; TRES per node reads "gres/gpu:N" where 22.05 said "gres:gpu:N"; pending jobs listed first', () => {
+    expect(fixture('squeue-running-pending-24.11.txt').cmd).toBe(fixture('squeue-running-pending.txt').cmd.replace('--jobs=26\\,27\\,28', '--jobs=1000066\\,1000067\\,1000068'));
+    const jobs = parseSqueue(fixture('squeue-running-pending-24.11.txt').out);
+    expect(jobs.map((j) => [j.id, j.state, j.reason])).toEqual([
+      ['1000068', 'PENDING', 'Priority'],
+      ['1000067', 'PENDING', 'Resources'],
+      ['1000066', 'RUNNING', 'None'],
+    ]);
+    const [plain, odd, big] = jobs;
+    expect(odd).toMatchObject({ name: `odd | name ü "q" 's`, comment: 'raysl:ports=20480-20607', nodelist: '', tresPerNode: 'gres/gpu:1' });
+    expect(plain).toMatchObject({ comment: '', tresPerNode: '', numNodes: 2 });
+    expect(big).toMatchObject({ name: 'hold all gpus', nodelist: 'node[1-4]', comment: 'raysl:ports=20608-20735', numNodes: 4, numCpus: 4, tresPerNode: 'gres/gpu:4', timeLimit: 'UNLIMITED' });
+    expect(parseSqueue(fixture('squeue-cancelled-24.11.txt').out).map((j) => j.state)).toEqual(['CANCELLED', 'CANCELLED']);
+    expect(parseSqueue(fixture('squeue-none-24.11.txt').out)).toEqual([]);
+  });
+
+  it('squeue of an unknown id: the same stderr, so listJobs still reads it as no such job', async () => {
+    const stderr = readFileSync(new URL('../fixtures/slurm/squeue-invalid-id-24.11.txt.stderr', import.meta.url), 'utf8');
+    expect(stderr).toBe(readFileSync(new URL('../fixtures/slurm/squeue-invalid-id.txt.stderr', import.meta.url), 'utf8'));
+    await expect(listJobs({ jobIds: ['999999'] }, { exec: fakeExec('', stderr, 1) })).resolves.toEqual([]);
+  });
+
+  it('scontrol show job: TRES= is split into ReqTRES=/AllocTRES=, TresPerNode says gres/gpu; what raysl reads is unchanged', () => {
+    const [job] = parseShowJob(fixture('scontrol-show-job-running-24.11.txt').out);
+    expect(job).toMatchObject({ id: '1000066', name: 'hold all gpus', state: 'RUNNING', nodelist: 'node[1-4]', batchHost: 'node1', comment: 'raysl:ports=20608-20735', numNodes: 4, stdOut: '/dev/null' });
+    expect(job!.raw['TresPerNode']).toBe('gres/gpu:4');
+    expect(job!.raw['TRES']).toBeUndefined();
+    expect(job!.raw['AllocTRES']).toBe('cpu=4,node=4,billing=4');
+    const [pending] = parseShowJob(fixture('scontrol-show-job-pending-24.11.txt').out);
+    expect(pending).toMatchObject({ id: '1000067', state: 'PENDING', reason: 'Resources', nodelist: '', batchHost: '', name: `odd | name ü "q" 's` });
+    expect(parseShowJob(fixture('scontrol-show-job-cancelled-24.11.txt').out)[0]).toMatchObject({ state: 'CANCELLED', exitCode: '0:15' });
+  });
+
+  it('scontrol show job of a purged id and show node of an unknown one: the same messages as 22.05', async () => {
+    for (const name of ['scontrol-show-job-invalid', 'scontrol-show-node-unknown']) {
+      expect(readFileSync(new URL(`../fixtures/slurm/${name}-24.11.txt.stderr`, import.meta.url), 'utf8'), name).toBe(readFileSync(new URL(`../fixtures/slurm/${name}.txt.stderr`, import.meta.url), 'utf8'));
+    }
+    const stderr = readFileSync(new URL('../fixtures/slurm/scontrol-show-job-invalid-24.11.txt.stderr', import.meta.url), 'utf8');
+    await expect(showJob('999999', { exec: fakeExec('', stderr, 1) })).resolves.toBeUndefined();
+    const err = await showNodes('nosuchnode', { exec: fakeExec(fixture('scontrol-show-node-unknown-24.11.txt').out, '', 1) }).catch((e: unknown) => e);
+    expect((err as SlurmError).message).toMatch(/Node nosuchnode not found/);
+  });
+
+  it('scontrol show node: every node with its own NodeAddr on the 24.11 bridge', () => {
+    const nodes = parseShowNodes(fixture('scontrol-show-node-mixed-24.11.txt').out);
+    expect(nodes.map((n) => [n.name, n.addr])).toEqual([1, 2, 3, 4].map((k) => [`node${k}`, `10.224.0.${10 + k}`]));
+    for (const n of nodes) expect(n).toMatchObject({ cpus: 4, realMemory: 4096, gres: 'gpu:4', gpus: 4, state: 'MIXED' });
+    expect(nodes[0]!.raw['Version']).toBe('24.11.5');
+  });
+
+  it('sbatch --parsable prints the bare id', () => {
+    expect(parseSbatchParsable(fixture('sbatch-parsable-24.11.txt').out)).toEqual({ jobId: '1000069' });
+  });
+});
