@@ -26,6 +26,7 @@ import { waitForPort } from './ray-ready.js';
 import { chooseRayTempDir } from './ray-tempdir.js';
 import { assertSupportedRayVersion, rayFeatures, type RayVersion } from './ray-version.js';
 import { RAY_BOOT_FILE, RAY_BOOT_PY } from './ray-boot.js';
+import { withRayClusterDefaults } from './ray-cluster-env.js';
 import { rayAuthEnv, withRayAuth } from './ray-auth.js';
 import { TOKEN_ENV } from '../core/env-names.js';
 
@@ -163,7 +164,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
 
     const auth = rayAuthEnv(ctx.rayAuth, ctx.tokenFile, version);
     if (auth.note) ctx.log(`ray: ${auth.note}`);
-    const daemons: NodeJS.ProcessEnv = { ...withRayAuth(daemonEnv(env), auth), ...rayStartEnv({ role: ctx.role, ports }), TMPDIR: tmp, [RAY_MARK_ENV]: mark };
+    const daemons: NodeJS.ProcessEnv = { ...withRayClusterDefaults(withRayAuth(daemonEnv(env), auth)), ...rayStartEnv({ role: ctx.role, ports }), TMPDIR: tmp, [RAY_MARK_ENV]: mark };
     // A worker starts with its head, not after it: it retries the GCS once a second, 20 times by
     // default (RAY_NUM_REDIS_GET_RETRIES, node.py), which a slow head on a busy node can outlast.
     // It may wait as long as raysl waits for it.
