@@ -26,6 +26,7 @@ import { waitForPort } from './ray-ready.js';
 import { chooseRayTempDir } from './ray-tempdir.js';
 import { assertSupportedRayVersion, rayFeatures, type RayVersion } from './ray-version.js';
 import { RAY_BOOT_FILE, RAY_BOOT_PY } from './ray-boot.js';
+import { withRayClusterDefaults } from './ray-cluster-env.js';
 import { rayAuthEnv, withRayAuth } from './ray-auth.js';
 import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv } from './ray-serve.js';
 import { TOKEN_ENV } from '../core/env-names.js';
@@ -180,7 +181,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     const auth = rayAuthEnv(ctx.rayAuth, ctx.tokenFile, version);
     if (auth.note) ctx.log(`ray: ${auth.note}`);
     const daemons: NodeJS.ProcessEnv = {
-      ...withRayAuth(daemonEnv(env), auth),
+      ...withRayClusterDefaults(withRayAuth(daemonEnv(env), auth)),
       ...rayStartEnv({ role: ctx.role, ports }),
       ...serveDaemonEnv(serve, hookDir, env),
       ...storageEnv(env['RAYSL_JOB_DIR']),
