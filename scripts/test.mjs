@@ -1,4 +1,4 @@
-// `npm test`: build the bundle, type-check, run every vitest project (unit, local, slurm; the slurm project's
+// `npm test`: build the bundle, type-check, lint, run every vitest project (unit, local, slurm; the slurm project's
 // global setup starts the real Slurm test cluster), then print one closing summary line that CI
 // and people can read: "tests: N passed, N failed, N skipped". Extra args go to vitest.
 // A skipped or todo test fails the run unless scripts/allowed-skips.mjs names it with a reason
@@ -42,6 +42,14 @@ const typecheck = run([process.execPath, join(root, 'node_modules/typescript/bin
 if (typecheck.status !== 0) {
   process.stderr.write('raysl test: tsc --noEmit found type errors; no test ran\n');
   process.exit(typecheck.status ?? 1);
+}
+
+// Biome's linter (biome.json: a small rule set: unused code, implicit any, type-only imports, real
+// mistakes); style is the formatter's, not argued in review
+const lint = run([process.execPath, join(root, 'node_modules/@biomejs/biome/bin/biome'), 'lint', '--error-on-warnings', root]);
+if (lint.status !== 0) {
+  process.stderr.write('raysl test: biome lint found problems (see above; `npx biome lint --write` fixes the safe ones); no test ran\n');
+  process.exit(lint.status ?? 1);
 }
 
 let startedCluster = false;

@@ -1,6 +1,6 @@
 /** What every phase of the agent shares: who it is, its edges, how it ends, what it must undo. */
 import { hostname } from 'node:os';
-import { Ending } from './outcome.js';
+import type { Ending } from './outcome.js';
 import type { TeardownStack } from './teardown.js';
 
 /** Faults a test injects into one agent (src/cli/test-faults.ts maps the test env to these). */

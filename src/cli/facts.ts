@@ -41,7 +41,7 @@ export async function gatherFacts(opts: GatherOptions, io: Io): Promise<ClusterF
     return { source: 'none', ...(opts.partition ? { partition: opts.partition } : {}), nodes: [], ephemeralPortRange };
   }
   const run = { env: io.env, timeoutMs: 30_000, ...(opts.exec ? { exec: opts.exec } : {}) };
-  let listed;
+  let listed: Awaited<ReturnType<typeof runSinfoNodes>>;
   let version: SlurmVersion;
   try {
     [listed, version] = await Promise.all([runSinfoNodes(run), runSlurmVersion(run)]);

@@ -67,7 +67,7 @@ export interface LocalJob {
  * Flags + config -> the plan a local job runs, checked: every job option is honoured as on Slurm
  * or refused (local-flags.ts). Starts nothing (`up --local --dry-run` prints it).
  */
-export async function planLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App, command: Command): Promise<LocalJob> {
+export async function planLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App): Promise<LocalJob> {
   const name = entrypoint === null ? 'up' : 'run';
   if (!opts.local) {
     throw new UsageError('raysl run needs --local (runs on this machine without Slurm)', {
@@ -106,7 +106,7 @@ export async function planLocal(entrypoint: string | null, args: string[], opts:
  * As the batch script does on Slurm: --setup first, then the controller in the environment it left.
  */
 export async function runLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App, command: Command, onListening?: ControllerEdges['onListening']): Promise<number> {
-  const { plan, nodes, limitSec } = await planLocal(entrypoint, args, opts, app, command);
+  const { plan, nodes, limitSec } = await planLocal(entrypoint, args, opts, app);
   ensureJobDir(plan.jobDir);
   writeWarnings(globalsOf(command), app.io, plan.warnings);
   const env = await runSetupLines(plan.setup, app.io);

@@ -2,7 +2,7 @@
  * Pure views of a job: status.json (the controller's record) joined with Slurm's state. Collect in
  * jobs.ts, decide and format here, print in the commands (shadcn's info: collect, then print).
  */
-import { ClusterFormError, InternalError, NodeLostError, PreemptedError, RayslError, SlurmError, UsageError } from '../core/errors.js';
+import { ClusterFormError, InternalError, NodeLostError, PreemptedError, type RayslError, SlurmError, UsageError } from '../core/errors.js';
 import { formatBlock } from '../core/ports.js';
 import { SLURM_FINAL_STATES, type Reconciled } from '../core/reconcile.js';
 import { isFinal, type JobStatus, type PhaseEvent } from '../core/status.js';
@@ -115,16 +115,6 @@ export function outcomeOf(jobId: string, status: JobStatus | undefined, slurm: S
       ? 'the job was cancelled in the queue; submit it again'
       : `read the batch output and \`scontrol show job ${jobId}\``;
   return { done: true, code: 3, error: new SlurmError(message, { hint }), summary: message };
-}
-
-export interface NodeRow {
-  name: string;
-  role: string;
-  state: string;
-  cpus: string;
-  gpus: string;
-  address: string;
-  note: string;
 }
 
 export interface StatusView {

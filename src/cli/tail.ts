@@ -5,7 +5,7 @@
  * offset from a fresh open each time, and start over if it shrinks.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
 export interface TailOptions {
@@ -21,7 +21,7 @@ export interface Tail {
 
 /** Reads from `offset` to the end of the file; returns the new offset (0 again if it shrank). */
 export async function readFrom(path: string, offset: number, onChunk: (b: Buffer) => void): Promise<number> {
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(path, 'r');
   } catch (err) {

@@ -28,7 +28,7 @@ export async function upLocal(opts: Record<string, unknown>, app: App, command: 
 
 /** --dry-run: there is no batch script without Slurm; the plan is what would run. */
 async function printPlan(opts: Record<string, unknown>, app: App, command: Command): Promise<void> {
-  const { plan, nodes } = await planLocal(null, [], opts, app, command);
+  const { plan, nodes } = await planLocal(null, [], opts, app);
   const globals = globalsOf(command);
   writeWarnings(globals, app.io, plan.warnings);
   if (globals.json) return writeJson(app.io, { plan, nodes });
@@ -63,7 +63,7 @@ async function upInBackground(opts: Record<string, unknown>, app: App, command: 
   const io = app.io;
   const globals = globalsOf(command);
   // every mistake is reported here, before a background process exists
-  await planLocal(null, [], opts, app, command);
+  await planLocal(null, [], opts, app);
   const argv = app.argv.filter((a) => a !== '--wait' && a !== '--json');
   const child = spawn(rayslPaths().node, [rayslPaths().raysl, ...argv, '--json'], { cwd: io.cwd, env: io.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   // its progress (setup output, joins) reaches the user until the cluster holds

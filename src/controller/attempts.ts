@@ -5,7 +5,7 @@
  * `attempts`. So `raysl status` and `raysl logs` read the current attempt as always, and each
  * earlier one stays whole in its own directory.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseStatus, type AttemptSummary, type JobStatus } from '../core/status.js';
 import type { JobPaths } from '../core/jobdir.js';

@@ -16,7 +16,7 @@ import { form } from './form.js';
 import type { Job } from './job.js';
 import { progressLog } from './log.js';
 import { run } from './run.js';
-import { StatusFile, writeJsonAtomic } from './status-file.js';
+import { type StatusFile, writeJsonAtomic } from './status-file.js';
 import { StopRequest, stopOnSignals, type StopReason } from './stop.js';
 import { TeardownStack } from './teardown.js';
 import { archiveEarlierAttempt, restartCountOf } from './attempts.js';

@@ -12,7 +12,6 @@ export const ExitCode = {
   preempted: 6,
   internal: 70,
 } as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export class RayslError extends Error {
   readonly exitCode: number;

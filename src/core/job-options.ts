@@ -208,7 +208,7 @@ export const jobOptions: OptionTable = {
     () => z.union([checked((v) => shellWords(v, 'containerCmd')).transform((v) => shellWords(v, 'containerCmd')), z.array(z.string().regex(/^[^\0]*$/, 'no NUL bytes')).min(1).refine((w) => !(w[0] ?? '').startsWith('-') && w[0] !== '', 'the first word is the program, not an option or empty')]),
   ),
   preemptGrace: count(
-    { flags: '--preempt-grace <sec>', description: 'Slurm signals the controller (USR2) this long before the time limit; the entrypoint gets it less a teardown reserve (default 120 with --time)', oneLine: true },
+    { flags: '--preempt-grace <sec>', description: 'Slurm signals the controller (USR2) this many seconds before the time limit (10-65535, less than --time); the entrypoint gets it less a teardown reserve (a quarter, at most 30 s). Default with --time: half the limit, between 30 and 120 s', oneLine: true },
     10,
     LIMITS.preemptGrace,
   ),

@@ -17,7 +17,7 @@ import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { InternalError, SlurmError } from '../core/errors.js';
 import { compressHostlist, expandHostlist } from '../core/nodelist.js';
-import { blocksOverlap, parsePortRecord, withPortRecord } from '../core/ports.js';
+import { parsePortRecord, withPortRecord } from '../core/ports.js';
 import type { PortBlock } from '../core/types.js';
 import { showNodes, updateJobComment } from '../slurm/scontrol.js';
 import { listJobs } from '../slurm/squeue.js';

@@ -8,7 +8,6 @@
  * its daemons in its temp dir, so a working directory inside one of the job's own dirs counts.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { waitGroupGone } from './group.js';
 
 function cwdUnder(pid: string, dirs: readonly string[], procRoot: string): boolean {
   if (dirs.length === 0) return false;

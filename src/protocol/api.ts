@@ -150,7 +150,6 @@ export const execEventSchema = z.discriminatedUnion('e', [
 export type ExecEvent = z.infer<typeof execEventSchema>;
 
 export const errorBodySchema = z.object({ error: z.string(), kind: z.optional(errorKindSchema) });
-export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export const parseTaskRequest = (x: unknown): TaskRequest => parseWith(taskRequestSchema, x, 'task request');
 export const parseGroupRequest = (x: unknown): GroupRequest => parseWith(groupRequestSchema, x, 'placement group request');

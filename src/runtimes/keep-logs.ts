@@ -7,7 +7,7 @@
  * teardown, and the worker that failed last is what one looks for; old idle workers' logs go first).
  * What was cut, and the limits, are written to TRUNCATED.txt beside the copies.
  */
-import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileModeFor, fileModeIn } from '../jobdir/modes.js';
 
@@ -31,7 +31,7 @@ export interface LogFile {
 
 /** Every regular file under `dir` (no symlinks, sockets or fifos), with size and last write; none if `dir` is missing. */
 export function regularFiles(dir: string): LogFile[] {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {

@@ -7,7 +7,6 @@
 import { ClusterFormError } from '../core/errors.js';
 
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 /** ray_constants.DEFAULT_OBJECT_STORE_MEMORY_PROPORTION */
 export const OBJECT_STORE_PROPORTION = 0.3;
 /** ray_constants.DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES: (200) * (10**9), decimal gigabytes. */

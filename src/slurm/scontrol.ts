@@ -6,7 +6,7 @@
  * value (JobName, Comment) that itself contains ` Word=` is cut there; read the Comment through
  * squeue (delimiter-safe) when exactness matters.
  */
-import { SlurmError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { runSlurm, runSlurmRaw, slurmFailure, type SlurmRunOptions } from './exec.js';
 import { isInvalidJobId } from './squeue.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialStatus, withState } from '../../src/core/status.js';
-import { bundle, ensureBuilt, exitWithin, fixtures, jobProcesses, root, runLocal, statusWhere, jobGone } from './helpers.js';
+import { bundle, ensureBuilt, exitWithin, fixtures, root, runLocal, statusWhere, jobGone } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 

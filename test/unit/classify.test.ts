@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classify } from '../../src/controller/classify.js';
 import { Cancelled } from '../../src/controller/join.js';
 import type { StopReason } from '../../src/controller/stop.js';
-import { ClusterFormError, InternalError, NodeLostError, RayslError, UsageError } from '../../src/core/errors.js';
+import { ClusterFormError, InternalError, NodeLostError, type RayslError, UsageError } from '../../src/core/errors.js';
 import type { ExitInfo } from '../../src/proc/terminate.js';
 
 const TERM: StopReason = { kind: 'signal', signal: 'SIGTERM' };

@@ -1,7 +1,7 @@
 // The command index (src/cli/command-index.ts) lists each command as a cheap stub so that only the
 // command being run is loaded. The stubs must say exactly what the commands' own registrations say:
 // `raysl --help` built from stubs equals `raysl --help` built from every real registration.
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { App, Register } from '../../src/cli/app.js';
 

@@ -1,79 +1,72 @@
-// Imports point down only (STYLE.md, DESIGN.md "Layout"): every import in src/**.ts is parsed with
-// TypeScript's own scanner and checked against the layer order below. A folder may import its own
-// files and any lower layer; `client` (what a user's entrypoint imports) only protocol and core.
-// KNOWN_VIOLATIONS is empty since the restructure (protocol, launcher interface and signals moved
-// down); the test fails on any new violation and on a listed one that no longer occurs.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+// Imports point down only (STYLE.md, DESIGN.md "Layout"): every import in src/**.ts is read with
+// TypeScript's own scanner (every form: import, import type, export from, import(), require) and
+// checked against the layer order below. A folder may import its own files and any lower layer;
+// `client` (what a user's entrypoint imports) only protocol and core.
+// Subfolders are units of their own, not lumped with their parent: a subfolder may use its parent's
+// shared files (types, errors), the parent reaches into a subfolder only through the entry files
+// SUBFOLDERS names, and every subfolder of src must be declared here (a new one fails until it is).
+// The purity of core and render (explicit allow-lists) is pure-core.test.ts.
+// KNOWN_VIOLATIONS is empty since the restructure; the test fails on any new violation and on a
+// listed one that no longer occurs.
 import { describe, expect, it } from 'vitest';
+import { importEdges, tsFiles, srcRoot, unitOf, type ImportEdge } from '../support/src-imports.js';
 
 const LAYERS: readonly (readonly string[])[] = [['cli'], ['launchers'], ['controller', 'agent'], ['runtimes', 'slurm', 'render'], ['protocol', 'proc', 'jobdir'], ['core']];
 const ONLY: Readonly<Record<string, readonly string[]>> = { client: ['protocol', 'core'] };
+/** Each subfolder of src, and the files of its parent folder that may import it (its entry points). */
+const SUBFOLDERS: Readonly<Record<string, { entries: readonly string[]; why: string }>> = {
+  'core/scheduler': { entries: [], why: "the builtin runtime's scheduler: pure, above core's own files, used by runtimes/builtin" },
+  'runtimes/builtin': { entries: ['src/runtimes/index.ts'], why: 'the builtin runtime; the runtime registry picks it' },
+};
 
-const KNOWN_VIOLATIONS: readonly string[] = [
-];
+const KNOWN_VIOLATIONS: readonly string[] = [];
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') ? [p] : [];
-  });
-}
-
-/** Every module a file imports (static, type-only, re-exports, dynamic import()), as written. */
-function importsOf(file: string): string[] {
-  return ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName);
-}
-
-/** The src folder a path belongs to ('' for files directly in src/), or undefined outside src/. */
-function folderOf(path: string): string | undefined {
-  const rel = relative(join(root, 'src'), path);
-  if (rel.startsWith('..')) return undefined;
-  const parts = rel.split('/');
-  return parts.length > 1 ? parts[0] : '';
-}
+const topOf = (unit: string): string => unit.split('/')[0]!;
+const parentOf = (unit: string): string => unit.slice(0, Math.max(0, unit.lastIndexOf('/')));
 
 function layerOf(folder: string): number | undefined {
   const i = LAYERS.findIndex((l) => l.includes(folder));
   return i < 0 ? undefined : i;
 }
 
-function allowed(from: string, to: string): boolean {
+/** May `file` (in unit `from`) import a module of unit `to`? */
+function allowed(from: string, to: string, file = ''): boolean {
   if (from === to) return true;
-  const only = ONLY[from];
-  if (only) return only.includes(to);
-  const a = layerOf(from);
-  const b = layerOf(to);
-  return a !== undefined && b !== undefined && b > a;
+  if (topOf(from) === topOf(to)) {
+    if (parentOf(from) === to) return true; // a subfolder uses its parent's shared files
+    if (parentOf(to) === from) return SUBFOLDERS[to]?.entries.includes(file) ?? false;
+    return false; // siblings, or deeper reaches: none today, declare the rule before adding one
+  }
+  const a = topOf(from);
+  const b = topOf(to);
+  const only = ONLY[a];
+  if (only) return only.includes(b);
+  const la = layerOf(a);
+  const lb = layerOf(b);
+  return la !== undefined && lb !== undefined && lb > la;
 }
 
-function edges(): Array<{ file: string; target: string; from: string; to: string }> {
-  const out: Array<{ file: string; target: string; from: string; to: string }> = [];
-  for (const file of tsFiles(join(root, 'src'))) {
-    for (const spec of importsOf(file)) {
-      if (!spec.startsWith('.')) continue; // node: and packages are another test's business (pure-core)
-      const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
-      const from = folderOf(file);
-      const to = folderOf(target);
-      if (from === undefined || to === undefined) continue; // templates and the like
-      out.push({ file: relative(root, file), target: relative(root, target), from, to });
-    }
-  }
-  return out;
-}
+const describeEdge = (e: ImportEdge): string => `${e.file} -> ${e.target}`;
 
 describe('import directions', () => {
-  const all = edges();
-  const violations = all.filter((e) => !allowed(e.from, e.to)).map((e) => `${e.file} -> ${e.target}`);
+  const all = importEdges().filter((e): e is ImportEdge & { to: string; target: string } => e.to !== undefined);
+  const violations = all.filter((e) => !allowed(e.from, e.to, e.file)).map(describeEdge);
 
   it('sees the imports (the parser and the resolution work)', () => {
     expect(all.length).toBeGreaterThan(100);
-    expect(all).toContainEqual({ file: 'src/cli/main.ts', target: expect.stringMatching(/^src\//), from: 'cli', to: expect.any(String) });
-    for (const e of all) expect(layerOf(e.from) !== undefined || e.from in ONLY, `folder ${e.from} has no layer`).toBe(true);
+    expect(all).toContainEqual(expect.objectContaining({ file: 'src/cli/main.ts', from: 'cli', target: expect.stringMatching(/^src\//) }));
+    expect(all).toContainEqual(expect.objectContaining({ from: 'runtimes/builtin', to: 'core/scheduler' }));
+  });
+
+  it('knows every folder of src (a new subfolder is declared in SUBFOLDERS with its entry files)', () => {
+    const units = new Set(tsFiles(srcRoot).map((f) => unitOf(f)!));
+    const unknown = [...units].filter((u) => u !== '' && (u.includes('/') ? !(u in SUBFOLDERS) : layerOf(u) === undefined && !(u in ONLY)));
+    expect(unknown).toEqual([]);
+    expect(Object.keys(SUBFOLDERS).filter((u) => !units.has(u))).toEqual([]);
+  });
+
+  it('files directly in src/ (ambient declarations) import no src module', () => {
+    expect(importEdges().filter((e) => e.from === '' && e.spec.startsWith('.')).map((e) => `${e.file}: ${e.spec}`)).toEqual([]);
   });
 
   it('checks the rule itself on examples', () => {
@@ -85,6 +78,14 @@ describe('import directions', () => {
     expect(allowed('client', 'protocol')).toBe(true);
     expect(allowed('client', 'proc')).toBe(false);
     expect(allowed('cli', 'client')).toBe(false);
+    // subfolders: the layer of their top folder outward, their own rule inside it
+    expect(allowed('runtimes/builtin', 'core/scheduler')).toBe(true);
+    expect(allowed('runtimes/builtin', 'controller')).toBe(false);
+    expect(allowed('core/scheduler', 'core')).toBe(true);
+    expect(allowed('core', 'core/scheduler', 'src/core/plan.ts')).toBe(false);
+    expect(allowed('runtimes', 'runtimes/builtin', 'src/runtimes/index.ts')).toBe(true);
+    expect(allowed('runtimes', 'runtimes/builtin', 'src/runtimes/ray.ts')).toBe(false);
+    expect(allowed('core/scheduler', 'runtimes/builtin')).toBe(false);
   });
 
   it('has no violation beyond the known ones', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RayslError, UsageError } from '../../src/core/errors.js';
+import { type RayslError, UsageError } from '../../src/core/errors.js';
 import {
   allocatePortBlock,
   blocksOverlap,

@@ -13,7 +13,6 @@ import { inputFromFlags } from '../../src/core/job-options.js';
 import { planJob, type PlanTools } from '../../src/core/plan.js';
 import { customResourcesFor, parseResourcesFlag, type ResourceGrant } from '../../src/core/resources.js';
 import { buildSpec, mergeInputs } from '../../src/core/spec.js';
-import type { Plan } from '../../src/core/types.js';
 
 function flagsInput(argv: string[]) {
   const cmd = addJobOptions(new Command('t').argument('<entrypoint>').exitOverride());

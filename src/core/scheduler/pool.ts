@@ -94,10 +94,6 @@ export function canEverFit(pool: Pool, d: Demand): boolean {
   return fitsScalars(pool, d, true) && pickDevices(pool.devices, d.gpu, true) !== undefined;
 }
 
-export function canFitNow(pool: Pool, d: Demand): boolean {
-  return fitsScalars(pool, d) && pickDevices(pool.devices, d.gpu) !== undefined;
-}
-
 /** Takes `d` from the pool, or returns undefined and changes nothing. */
 export function allocate(pool: Pool, d: Demand): Holding | undefined {
   if (!fitsScalars(pool, d)) return undefined;
