@@ -29,7 +29,14 @@ describe('secrets of a Slurm job', () => {
       const procs = jobProcesses(jobId);
       // the controller, three agents (srun steps: srun, slurmstepd's task) and the entrypoint
       expect(new Set(procs.map((p) => p.node))).toEqual(new Set(['node1', 'node2', 'node3']));
-      const withValue = procs.filter((p) => readFileSync(`/proc/${p.pid}/environ`, 'utf8').includes(`API_KEY=${secret}`));
+      const environOf = (pid: number) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'utf8');
+        } catch {
+          return ''; // exited since the scan
+        }
+      };
+      const withValue = procs.filter((p) => environOf(p.pid).includes(`API_KEY=${secret}`));
       expect(withValue.length).toBeGreaterThanOrEqual(5);
       const carriers = readdirSync('/proc')
         .filter((d) => /^\d+$/.test(d))
