@@ -19,7 +19,6 @@ export const SLURM_ONLY: Partial<Record<JobOptionKey, string>> = {
   exclusive: 'whole nodes from Slurm',
   output: "the path of sbatch's batch log",
   sbatchArgs: 'extra sbatch arguments',
-  iface: "a network interface of a Slurm node (a simulated node is a loopback address)",
   requeue: 'a requeue by Slurm (scontrol requeue)',
   maxRestarts: 'a requeue by Slurm (scontrol requeue)',
 };

@@ -3,7 +3,7 @@
  * is a set-group-ID directory). Every writer into a job dir takes its mode from here: the job dir
  * itself is the guard (0700), and the files are private too, so a copy moved elsewhere stays so.
  */
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileModeForDir, modesForRoot, PRIVATE_MODES } from '../core/jobdir.js';
 
@@ -36,4 +36,17 @@ export function fileModeIn(dir: string): number {
 /** The mode for a new file at `path` (by its directory). */
 export function fileModeFor(path: string): number {
   return fileModeIn(dirname(path));
+}
+
+/**
+ * Creates (or keeps) an empty file with its job-dir mode, for a writer that creates files with the
+ * umask: srun's --output keeps the mode of a file that exists.
+ */
+export function precreateJobFile(path: string): void {
+  const fd = openSync(path, 'a', fileModeFor(path));
+  try {
+    fchmodSync(fd, fileModeFor(path));
+  } finally {
+    closeSync(fd);
+  }
 }

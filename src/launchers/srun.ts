@@ -26,6 +26,7 @@ import type { SlurmRunOptions } from '../slurm/exec.js';
 import { exitOf, KILL_WAIT_MS, terminate, type Escalation, type ExitInfo } from '../proc/terminate.js';
 import type { AgentExit, EntrypointAt, LaunchedAgents, Launcher, LaunchRequest } from '../controller/launcher.js';
 import { pyxisFlags } from '../core/container.js';
+import { precreateJobFile } from '../jobdir/modes.js';
 
 /** Job states in which a job's processes may hold its ports. */
 const HOLDING_STATES = ['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'STOPPED'];
@@ -119,6 +120,9 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
         const group = req.hetjob?.find((c) => c.role === t.role)?.index;
         if (group !== undefined) hetGroupOf.set(t.node, group);
       }
+      // srun --output creates the agent logs with the job's umask, usually world-readable; a log that
+      // exists keeps its mode
+      for (const t of req.targets) precreateJobFile(t.log);
       const launched = launchSteps(req, opts.container && containerFlags(opts.container, opts.env, [dirname(agentLogPattern(req.targets))]));
       launched.onExit((e) => {
         if (e.code === 0 && e.signal === null) return;

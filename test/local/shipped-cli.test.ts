@@ -271,7 +271,7 @@ const localCases: Record<JobOptionKey, LocalCase> = {
   env: { argv: ['--env', 'K=v w'], plan: (p) => expect(p.env).toEqual({ K: 'v w' }) },
   // the interpreter of a .py entrypoint: a stand-in that says how it was called
   python: { argv: ['-N', '1', '--runtime', 'builtin', '--python', join(work, 'fakepy'), 'x.py'], live: (r) => expect(r.stdout).toBe(`fakepy -u ${join(work, 'x.py')}\n`) },
-  iface: { argv: ['--iface', 'eth0'] },
+  iface: { argv: ['--iface', 'lo'], plan: (p) => expect(p.iface).toBe('lo') },
   continueOnNodeLoss: { argv: ['--continue-on-node-loss'], plan: (p) => expect(p.continueOnNodeLoss).toBe(true) },
   rayAuth: { argv: ['--ray-auth', 'off'], plan: (p) => expect(p.rayAuth).toBe('off') },
   resources: { argv: ['--resources', '{"trainer": 1}'], plan: (p) => expect(p.resources).toHaveLength(1) },

@@ -1,11 +1,14 @@
 // Property-based fuzzing of the CLI's argument and config parsing, in-process through runCli (the
 // same entry the binary calls). Seeded and reproducible: a failure prints fast-check's seed and
-// path; replay with FUZZ_SEED=<seed>. For every generated input: exit 0 or 2, on 2 a message and a
-// hint, never an internal error (70), a stack trace or a hang; every accepted render script is
-// `bash -n` clean and, run with exec stubbed, execs only the controller with the plan and runs nothing
-// injected.
+// path; replay with FUZZ_SEED=<seed>. Inputs: every flag of the option table with empty, huge,
+// negative, non-numeric, unicode and shell-metacharacter values, flags as values, the same flag
+// twice, unknown flags, --version anywhere, and config files of any shape. For every input: exit 0
+// or 2, on 2 exactly one `raysl: error:` line and one hint line, never an internal error (70), a
+// stack trace or a hang, and nothing created anywhere; every accepted render script is `bash -n`
+// clean, carries every value exactly as given (env, setup, job name, entrypoint arguments) and,
+// run with exec stubbed, execs only the controller with the plan on stdin and runs nothing injected.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -40,14 +43,26 @@ const nasty = fc.constantFrom(
   '--', '-', '--x', '-N', 'toString', 'constructor', '__proto__', 'default', 'auto', 'ray', 'builtin', 'token', 'off',
   '2:00:00', '1-12', 'UNLIMITED', '64G', '1T', '0', 'a100', 'a100&ib', 'gpu', 'debug', '/proc/raysl', '/sys/kernel', 'afile', 'adir',
   'jobs', 'KEY=VAL', 'A=', '=x', 'SLURM_JOB_ID=1', 'CUDA_VISIBLE_DEVICES=0', 'PATH=$PATH', '{"trainer": 1}', 'head={"x":2}', '{', 'null', '日本語', 'é',
+  '--version', '-V', '--json', '--help', 'x'.repeat(70_000), '9'.repeat(5000), '-'.repeat(300), '👍🏽', '\u202e', 'A=\u0000',
 );
 const text = fc.oneof({ weight: 3, arbitrary: nasty }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) });
 
 const longFlags = jobOptionTable.map((r) => r.flags.match(/--[a-z-]+/)![0]);
 const shortFlags = jobOptionTable.flatMap((r) => r.flags.match(/^-[a-zA-Z]\b/) ?? []);
-const flag = fc.constantFrom(...longFlags, ...shortFlags, '--profile', '--no-check', '--json', '--no-color', '--bogus', '-Z', '--local');
+const flag = fc.constantFrom(...longFlags, ...shortFlags, '--profile', '--no-check', '--json', '--no-color', '--bogus', '-Z', '--local', '--version', '-V', '--nodes-', '---N');
 
-const flagArgs = fc.array(fc.oneof(fc.tuple(flag, text).map(([f, v]) => [f, v]), fc.tuple(flag, text).map(([f, v]) => [`${f}=${v}`]), flag.map((f) => [f])), { maxLength: 5 }).map((xs) => xs.flat());
+const flagArgs = fc
+  .array(
+    fc.oneof(
+      fc.tuple(flag, text).map(([f, v]) => [f, v]),
+      fc.tuple(flag, text).map(([f, v]) => [`${f}=${v}`]),
+      flag.map((f) => [f]),
+      // the same flag twice: the last value must win, or both be refused
+      fc.tuple(flag, text, text).map(([f, a, b]) => [f, a, f, b]),
+    ),
+    { maxLength: 5 },
+  )
+  .map((xs) => xs.flat());
 const entrypoint = fc.constantFrom('train.ts', 'train.py', 'tool', 'plain', 'locked.sh', 'adir', 'missing.py', '', '-', 'train.ts\n');
 const entryArgs = fc.array(text, { maxLength: 3 });
 
@@ -81,6 +96,7 @@ const plausibleFlag = fc.constantFrom(...jobOptionTable.map((r) => r.flags.match
   return (plausibleValue[f] ?? hostileText).map((v): string[] => [f, v]);
 });
 const plausible = fc.record({
+  kind: fc.constant('plausible' as const),
   command: fc.constant('render'),
   flags: fc.array(plausibleFlag, { maxLength: 5 }).map((xs) => xs.flat()),
   entrypoint: fc.constantFrom('train.ts', 'train.py', 'tool'),
@@ -89,7 +105,7 @@ const plausible = fc.record({
   config: fc.constant(undefined),
 });
 
-const hostile = fc.record({ command: fc.constantFrom('render', 'render', 'render', 'submit', 'run', 'hostnames', 'hostlist', 'nope'), flags: flagArgs, entrypoint, dashdash: fc.boolean(), args: entryArgs, config });
+const hostile = fc.record({ kind: fc.constant('hostile' as const), command: fc.constantFrom('render', 'render', 'render', 'submit', 'run', 'hostnames', 'hostlist', 'nope'), flags: flagArgs, entrypoint, dashdash: fc.boolean(), args: entryArgs, config });
 const input = fc.oneof(hostile, plausible);
 
 function memIo(): Io & { out: () => string; err: () => string } {
@@ -97,6 +113,40 @@ function memIo(): Io & { out: () => string; err: () => string } {
   let err = '';
   const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
   return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { HOME: dir, XDG_CONFIG_HOME: join(dir, '.cfg'), PATH: '/nonexistent' }, cwd: dir, now: () => 0, out: () => out, err: () => err };
+}
+
+/** Every path under dir (the fuzz's cwd and HOME), but the config file each case writes itself. */
+function tree(at: string, rel = ''): string[] {
+  return readdirSync(join(at, rel), { withFileTypes: true })
+    .flatMap((e) => {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      return e.isDirectory() ? [r, ...tree(at, r)] : [r];
+    })
+    .filter((r) => r !== 'raysl.config.json')
+    .sort();
+}
+
+/** The value of each job flag as the argv gives it (the last one wins; repeatable flags: all, in order). */
+function expectedValues(argv: readonly string[]): { env: Record<string, string>; setup: string[]; jobName?: string } {
+  const env: Record<string, string> = {};
+  const setup: string[] = [];
+  let jobName: string | undefined;
+  for (let k = 0; k < argv.length - 1; k++) {
+    const [f, v] = [argv[k], argv[k + 1]!];
+    if (f === '--') break;
+    if (f === '--env') env[v.slice(0, v.indexOf('='))] = v.slice(v.indexOf('=') + 1);
+    else if (f === '--setup') setup.push(v);
+    else if (f === '--job-name') jobName = v;
+    else continue;
+    k++;
+  }
+  return { env, setup, ...(jobName !== undefined ? { jobName } : {}) };
+}
+
+/** The plan a rendered script hands its controller (the heredoc's one line). */
+function planInScript(script: string): { env: Record<string, string>; setup: string[]; jobName: string; entrypoint: { args: string[] } } {
+  const lines = script.split('\n');
+  return JSON.parse(lines[lines.indexOf(lines.find((l) => l.endsWith("<<'RAYSL_PLAN'"))!) + 1]!) as ReturnType<typeof planInScript>;
 }
 
 /** argv for one input. submit gets --dry-run --no-check and run no --local, so nothing is ever submitted or started. */
@@ -159,6 +209,8 @@ describe('CLI fuzz: argv and config', () => {
   it(`${RUNS} seeded inputs (seed ${SEED}): exit 0 or 2 with message and hint, no internal error, no hang; accepted scripts pass bash -n`, async () => {
     const accepted: string[] = [];
     const counts = { ok: 0, usage: 0 };
+    let carried = 0;
+    const t0 = Date.now();
     await fc.assert(
       fc.asyncProperty(input, async (i) => {
         const cfg = join(dir, 'raysl.config.json');
@@ -166,14 +218,17 @@ describe('CLI fuzz: argv and config', () => {
         else rmSync(cfg, { force: true });
         const argv = argvOf(i);
         const io = memIo();
+        const before = tree(dir);
         let timer: NodeJS.Timeout | undefined;
         const code = await Promise.race([
           runCli(argv, io),
           new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hang: no exit within ${CASE_DEADLINE_MS} ms`)), CASE_DEADLINE_MS))),
         ]).finally(() => clearTimeout(timer));
         const all = io.out() + io.err();
-        expect(all, JSON.stringify(argv)).not.toMatch(/internal error|\n\s+at \S+ \(|TypeError|ReferenceError/);
+        expect(all, JSON.stringify(argv)).not.toMatch(/raysl: (error: )?internal error|"exitCode": 70|\n\s+at \S+ \(|TypeError|ReferenceError/);
         expect([0, 2], `${JSON.stringify(argv)}\n${all}`).toContain(code);
+        // render, submit --dry-run and every refusal write nothing anywhere: no job dir, no script
+        expect(tree(dir), JSON.stringify(argv)).toEqual(before);
         if (code === 2) {
           counts.usage++;
           if (argv.includes('--json') && !argv.slice(argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--')).includes('--json') && io.out().startsWith('{')) {
@@ -181,8 +236,9 @@ describe('CLI fuzz: argv and config', () => {
             expect(e.message.length, JSON.stringify(argv)).toBeGreaterThan(0);
             expect(e.hint, `${JSON.stringify(argv)}: ${e.message}`).toBeTruthy();
           } else {
-            expect(io.err(), JSON.stringify(argv)).toMatch(/raysl: error: \S/);
-            expect(io.err(), `${JSON.stringify(argv)}\n${io.err()}`).toMatch(/\n {2}hint: \S/);
+            // exactly one error line and one hint line
+            expect(io.err().match(/^raysl: error: \S/gm), `${JSON.stringify(argv)}\n${io.err()}`).toHaveLength(1);
+            expect(io.err().match(/^ {2}hint: \S/gm), `${JSON.stringify(argv)}\n${io.err()}`).toHaveLength(1);
           }
         } else {
           counts.ok++;
@@ -194,7 +250,19 @@ describe('CLI fuzz: argv and config', () => {
             expect(i.config !== undefined && Object.hasOwn(i.config.profiles, profileName), `${JSON.stringify(argv)} accepted an unknown profile`).toBe(true);
           }
           const isRender = argv[0] === 'render' && !argv.includes('--json') && !argv.includes('--help') && !argv.includes('-h');
-          if (isRender && io.out().startsWith('#!')) accepted.push(io.out());
+          if (isRender && io.out().startsWith('#!')) {
+            accepted.push(io.out());
+            if (i.kind === 'plausible') {
+              // the script carries every value exactly as given
+              const plan = planInScript(io.out());
+              const want = expectedValues(argv);
+              expect(plan.env, JSON.stringify(argv)).toEqual(want.env);
+              expect(plan.setup, JSON.stringify(argv)).toEqual(want.setup);
+              if (want.jobName !== undefined) expect(plan.jobName, JSON.stringify(argv)).toBe(want.jobName);
+              expect(plan.entrypoint.args, JSON.stringify(argv)).toEqual(i.args);
+              carried++;
+            }
+          }
         }
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
@@ -203,7 +271,8 @@ describe('CLI fuzz: argv and config', () => {
     const injection = injectionFindings(accepted);
     expect(injection.findings).toEqual([]);
     expect(injection.checked).toBeGreaterThan(RUNS / 10);
-    if (process.env.FUZZ_VERBOSE) console.log({ ...counts, accepted: accepted.length, run: injection.checked });
+    if (process.env.FUZZ_VERBOSE) console.log({ ...counts, accepted: accepted.length, carried, run: injection.checked, ms: Date.now() - t0 });
+    expect(carried).toBeGreaterThan(RUNS / 20);
     // the generator must reach both outcomes, or the property says little
     expect(counts.ok).toBeGreaterThan(RUNS / 50);
     expect(counts.usage).toBeGreaterThan(RUNS / 4);
