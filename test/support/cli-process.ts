@@ -15,9 +15,9 @@ export interface CliProcess {
 
 export function spawnCli(
   argv: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; defaultStream: 'stdout' | 'stderr'; defaultMs: number },
+  opts: { cwd: string; env: NodeJS.ProcessEnv; defaultStream: 'stdout' | 'stderr'; defaultMs: number; stdin?: 'pipe' },
 ): CliProcess {
-  const child = spawn(process.execPath, argv, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, argv, { cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let closed = false;
