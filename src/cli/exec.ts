@@ -21,13 +21,31 @@ interface ExecEnd {
 
 /** Streams one exec; resolves with its exit (or the signal that made us close the stream). */
 function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
-  const body = JSON.stringify({ argv, cwd: io.cwd });
+  // stdin from a pipe or a file is the command's (`echo hi | raysl exec ID -- cat`); a terminal is not
+  // forwarded (no interactive session: the command gets /dev/null and nothing waits on a keyboard)
+  const stdin = io.stdin !== undefined && io.stdin.isTTY !== true ? io.stdin : undefined;
+  const body = JSON.stringify({ argv, cwd: io.cwd, ...(stdin ? { stdin: true } : {}) });
   const [host, port] = [live.address.slice(0, live.address.lastIndexOf(':')), Number(live.address.slice(live.address.lastIndexOf(':') + 1))];
   const jobId = live.job.jobId;
+  const token = readToken(live);
+  let upload: ReturnType<typeof request> | undefined;
+  const stopUpload = () => {
+    if (!upload) return;
+    stdin?.unpipe(upload);
+    upload.destroy();
+  };
   return new Promise<ExecEnd>((resolve, reject) => {
     let end: ExecEnd | undefined;
     let interrupted: NodeJS.Signals | undefined;
-    const req = request({ host, port, method: 'POST', path: '/v1/exec', headers: { authorization: `Bearer ${readToken(live)}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const req = request({ host, port, method: 'POST', path: '/v1/exec', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const startUpload = (id: string) => {
+      if (!stdin) return;
+      upload = request({ host, port, method: 'POST', path: `/v1/exec/${id}/stdin`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' } });
+      // the command may end (or close its stdin) before all of it is sent: that is its business
+      upload.on('error', () => {});
+      upload.on('response', (r) => r.resume());
+      stdin.pipe(upload);
+    };
     const onSignal = (sig: NodeJS.Signals) => {
       interrupted = sig;
       io.stderr.write(`raysl: ${sig}: stopping the command on the cluster\n`);
@@ -35,7 +53,10 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
     };
     const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, () => onSignal(sig)] as const);
     for (const [sig, fn] of handlers) process.on(sig, fn);
-    const done = () => handlers.forEach(([sig, fn]) => process.off(sig, fn));
+    const done = () => {
+      handlers.forEach(([sig, fn]) => process.off(sig, fn));
+      stopUpload();
+    };
     req.on('error', (err: NodeJS.ErrnoException) => {
       done();
       if (interrupted) return resolve({ code: 128 + (interrupted === 'SIGINT' ? 2 : 15), signal: null, log: '', interrupted });
@@ -70,8 +91,14 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
             return;
           }
           if (ev.e === 'output') (ev.stream === 'stdout' ? io.stdout : io.stderr).write(ev.data);
-          else if (ev.e === 'started' && ev.note) io.stderr.write(`raysl: ${ev.note}\n`);
-          else if (ev.e === 'exit') end = { code: ev.code, signal: ev.signal, log: ev.log };
+          else if (ev.e === 'started') {
+            if (ev.note) io.stderr.write(`raysl: ${ev.note}\n`);
+            startUpload(ev.id);
+          }
+          else if (ev.e === 'exit') {
+            end = { code: ev.code, signal: ev.signal, log: ev.log };
+            if (ev.stopped) io.stderr.write(`raysl: job ${jobId}: ${ev.stopped} (exit ${ev.code})\n`);
+          }
           else if (ev.e === 'error') reject(new RayslError(`exec on job ${jobId}: ${ev.message}`, { exitCode: 70, hint: `read the controller log: raysl logs ${jobId} --controller` }));
         }
       });
@@ -79,7 +106,7 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
         done();
         if (end) return resolve(end);
         if (interrupted) return resolve({ code: 128 + (interrupted === 'SIGINT' ? 2 : 15), signal: null, log: '', interrupted });
-        reject(new RayslError(`job ${jobId}: the stream ended before the command's exit (the cluster went down?)`, { exitCode: 5, hint: `raysl status ${jobId}` }));
+        reject(new RayslError(`job ${jobId}: the connection to its controller ended before the command's exit: the cluster went down`, { exitCode: 5, hint: `what happened: raysl status ${jobId}` }));
       });
     });
     req.end(body);
@@ -120,7 +147,8 @@ Its output also lands in <job dir>/exec-<n>.log. Ctrl-C stops it on the cluster.
     )
     .action(async (id: string, argv: string[], opts: { jobDir?: string }, command: Command) => {
       const io = app.io;
-      const live = await liveJob(id, opts.jobDir, io);
+      // a cluster still forming is waited for (as raysl up does by default), not refused
+      const live = await liveJob(id, opts.jobDir, io, { waitForHold: true });
       if (!live.holds) {
         throw new UsageError(`job ${live.job.jobId} runs its own entrypoint: exec needs a cluster started by raysl up`, { hint: `raysl up -N ${live.plan.nodes}, then raysl exec <jobid> -- ${argv.join(' ')}` });
       }

@@ -10,10 +10,22 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   cwd: string;
   now: () => number;
+  /** What `raysl exec` forwards to its command (absent in tests that give it none). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 export function processIo(): Io {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), now: Date.now };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    now: Date.now,
+    // a getter: opening fd 0 as a stream is for the one command that reads it
+    get stdin() {
+      return process.stdin;
+    },
+  };
 }
 
 export interface GlobalOptions {

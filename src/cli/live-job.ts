@@ -4,7 +4,7 @@
  * forming, over) is a usage error with a hint.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { UsageError } from '../core/errors.js';
+import { ClusterFormError, UsageError } from '../core/errors.js';
 import type { JobStatus } from '../core/status.js';
 import type { Plan } from '../core/types.js';
 import type { Io } from './io.js';
@@ -21,9 +21,15 @@ export interface LiveJob {
   holds: boolean;
 }
 
-export async function liveJob(id: string, jobDirFlag: string | undefined, io: Io): Promise<LiveJob> {
+export async function liveJob(id: string, jobDirFlag: string | undefined, io: Io, opts: { waitForHold?: boolean } = {}): Promise<LiveJob> {
   const root = await jobRoot(jobDirFlag, io);
   const job = await locateJob(id, root, io);
+  if (opts.waitForHold) {
+    const waited = await waitUntilHolding(job, io, (line) => io.stderr.write(`raysl: ${line}\n`));
+    if (!waited.holding && !waited.ownEntrypoint) {
+      throw new ClusterFormError(`job ${job.jobId} ${waited.why}`, { hint: `what happened: raysl status ${job.jobId}; its controller's log: raysl logs ${job.jobId} --controller` });
+    }
+  }
   const look = await lookJob(job, io);
   const state = look.shown?.state ?? look.slurm?.state.toLowerCase() ?? 'unknown';
   if (jobOver(look)) {
@@ -36,6 +42,53 @@ export async function liveJob(id: string, jobDirFlag: string | undefined, io: Io
   }
   const plan = JSON.parse(readFileSync(job.paths.plan, 'utf8')) as Plan;
   return { job, status, plan, address: status.controller, tokenFile: job.paths.token, holds: plan.entrypoint === null };
+}
+
+export type HoldWait = { holding: true } | { holding: false; ownEntrypoint?: boolean; state: string; why: string };
+
+/** Slack over --join-timeout: the controller itself gives up at the join deadline and says so first. */
+const HOLD_SLACK_MS = 15_000;
+
+/**
+ * Waits (polling status.json and Slurm with backoff) until a cluster from `raysl up` holds for exec,
+ * saying each change of state through `progress`. While Slurm keeps the job in its queue the wait
+ * has no bound (Ctrl-C stops it); once the controller runs, --join-timeout (plus slack) bounds it.
+ * A job that ends first, or runs its own entrypoint, answers at once.
+ */
+export async function waitUntilHolding(job: JobRef, io: Io, progress: (line: string) => void): Promise<HoldWait> {
+  let interval = 100;
+  let said = '';
+  let deadline: number | undefined;
+  for (;;) {
+    const look = await lookJob(job, io);
+    const state = look.shown?.state ?? look.slurm?.state.toLowerCase() ?? 'pending';
+    const timeline = look.status?.timeline ?? [];
+    if (timeline.some((e) => e.phase === 'holding')) return { holding: true };
+    if (timeline.some((e) => e.phase === 'entrypoint-started')) return { holding: false, ownEntrypoint: true, state, why: 'runs its own entrypoint' };
+    if (jobOver(look)) {
+      const error = look.status?.error?.message ?? look.shown?.reason;
+      return { holding: false, state, why: `ended before its cluster held (${state})${error ? `: ${error}` : ''}` };
+    }
+    const now = io.now();
+    if (look.status && deadline === undefined) deadline = now + joinTimeoutMs(job) + HOLD_SLACK_MS;
+    if (deadline !== undefined && now >= deadline) return { holding: false, state, why: `did not hold within its --join-timeout (${state})` };
+    const line = look.status ? `waiting for job ${job.jobId}'s cluster to form (${state}, ${joinedOf(look.status)} joined)` : `waiting for job ${job.jobId} to start (${state}${look.slurm?.reason && look.slurm.reason !== 'None' ? `: ${look.slurm.reason}` : ''})`;
+    if (line !== said) progress((said = line));
+    await new Promise((r) => setTimeout(r, interval));
+    interval = Math.min(interval * 2, 1000);
+  }
+}
+
+function joinedOf(s: JobStatus): string {
+  return `${s.nodes.filter((n) => n.state === 'joined').length}/${s.nodes.length}`;
+}
+
+function joinTimeoutMs(job: JobRef): number {
+  try {
+    return (JSON.parse(readFileSync(job.paths.plan, 'utf8')) as Plan).joinTimeoutSec * 1000;
+  } catch {
+    return 120_000;
+  }
 }
 
 /** The job's token, read from its 0600 file (never printed). */

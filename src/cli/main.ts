@@ -76,6 +76,12 @@ function hintForCommanderError(err: CommanderError, argv: string[]): string {
   const dd = argv.indexOf('--');
   const words = dd === -1 ? argv : argv.slice(0, dd);
   const command = words.find((a) => !a.startsWith('-'));
+  if (err.code === 'commander.unknownOption' && command === 'exec') {
+    // `raysl exec ID ls -la`: the command's own flags reached raysl's parser
+    const at = argv.indexOf('exec');
+    const [id, ...rest] = argv.slice(at + 1).filter((a) => a !== '--json' && a !== '--no-color' && a !== '--debug');
+    return `put the command after --, so its flags are its own: raysl exec ${id ?? '<jobid>'} -- ${rest.join(' ') || '<command>'}`;
+  }
   if (err.code === 'commander.unknownOption' && command !== undefined && JOB_COMMANDS.has(command)) {
     return `arguments for the entrypoint go after --, e.g. raysl ${command} train.py -- --epochs 3; raysl's own flags: raysl ${command} --help`;
   }

@@ -12,11 +12,13 @@ import { globalsOf, type App } from './app.js';
 import { writeJson, writeWarnings } from './io.js';
 import { rayslPaths } from './paths.js';
 import { planLocal, runLocal } from './run.js';
-import { nextCommands, sayNext, waitHolding } from './up-next.js';
+import { waitUntilHolding } from './live-job.js';
+import { nextCommands, sayNext } from './up-next.js';
 
 export async function upLocal(opts: Record<string, unknown>, app: App, command: Command): Promise<void> {
   if (opts.dryRun) return printPlan(opts, app, command);
-  if (opts.wait) return upInBackground(opts, app, command);
+  // waiting is up's default on Slurm; here only an explicit --wait moves the controller to the background
+  if (opts.wait && command.getOptionValueSource('wait') === 'cli') return upInBackground(opts, app, command);
   const json = globalsOf(command).json;
   const code = await runLocal(null, [], opts, app, command, ({ jobId, jobDir, address }) => {
     if (json) writeJson(app.io, { jobId, jobDir, controller: address, next: nextCommands(jobId) });
@@ -75,15 +77,15 @@ async function upInBackground(opts: Record<string, unknown>, app: App, command: 
     return;
   }
   const root = dirname(started.jobDir);
-  const waited = await waitHolding({ jobId: started.jobId, root, paths: jobPaths(root, started.jobId) }, io);
+  const waited = await waitUntilHolding({ jobId: started.jobId, root, paths: jobPaths(root, started.jobId) }, io, (line) => io.stderr.write(`raysl: ${line}\n`));
   // from here the cluster is on its own: its later output goes to controller.log only
   child.stdout!.destroy();
   child.stderr!.destroy();
   child.unref();
-  if (globals.json) writeJson(io, { jobId: started.jobId, jobDir: started.jobDir, holding: waited.holding, state: waited.state, controllerPid: child.pid, next: nextCommands(started.jobId) });
+  if (globals.json) writeJson(io, { jobId: started.jobId, jobDir: started.jobDir, holding: waited.holding, state: waited.holding ? 'holding' : waited.state, controllerPid: child.pid, next: nextCommands(started.jobId) });
   else if (waited.holding) io.stdout.write(`${started.jobId}\n`);
   if (!waited.holding) {
-    io.stderr.write(`raysl: cluster ${started.jobId} ended before it held (${waited.state}): raysl status ${started.jobId}\n`);
+    io.stderr.write(`raysl: cluster ${started.jobId} ${waited.why}: raysl status ${started.jobId}\n`);
     app.setExitCode(4);
     return;
   }

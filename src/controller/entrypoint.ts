@@ -4,7 +4,8 @@
  * and to the controller's own stdout/stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ContainerPlan, PlanEntrypoint } from '../core/types.js';
 import { wrapperPrefix } from '../core/container.js';
 import { resourcesForRole } from '../core/het-plan.js';
@@ -37,16 +38,26 @@ export function startEntrypoint(opts: {
   logPath: string;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** How messages name it: the job's entrypoint, or a `raysl exec` command. */
+  what?: 'entrypoint' | 'command';
+  /** A pipe to its stdin (`raysl exec` forwards the caller's); else /dev/null. */
+  stdin?: boolean;
 }): RunningEntrypoint {
   const [cmd, ...args] = opts.argv;
-  if (cmd === undefined) throw new Error('entrypoint argv is empty');
+  const what = opts.what ?? 'entrypoint';
+  if (cmd === undefined) throw new Error(`${what} argv is empty`);
   const log = createWriteStream(opts.logPath, { flags: 'a', mode: fileModeFor(opts.logPath) });
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let spawnError: Error | undefined;
-  child.on('error', (e) => {
-    spawnError = e;
-    opts.stderr.write(`raysl: cannot start entrypoint ${cmd}: ${e.message}\n`);
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+  let spawnError: { code: number } | undefined;
+  child.on('error', (e: NodeJS.ErrnoException) => {
+    const why = whyNotStarted(cmd, e, opts.env.PATH);
+    spawnError = { code: why.code };
+    const line = `raysl: cannot start ${what} ${cmd}: ${why.message}`;
+    log.write(line + '\n');
+    opts.stderr.write(line + '\n');
   });
+  // a command that does not read its stdin (or exits first) closes the pipe: not an error of ours
+  child.stdin?.on('error', () => {});
   child.stdout?.on('data', (b: Buffer) => {
     log.write(b);
     opts.stdout.write(b);
@@ -62,7 +73,7 @@ export function startEntrypoint(opts: {
     // a grandchild holding the pipe must not hold us: that is what teardown's group kill is for
     if (!spawnError) await Promise.race([drained, new Promise((r) => setTimeout(r, 200).unref())]);
     await new Promise<void>((r) => log.end(() => r()));
-    return spawnError ? { code: 127, signal: null } : info;
+    return spawnError ? { code: spawnError.code, signal: null } : info;
   })();
   return {
     child,
@@ -77,6 +88,40 @@ export function startEntrypoint(opts: {
       return exited;
     },
   };
+}
+
+/**
+ * Why spawn failed, said as a shell would and with its exit code: 126 found but not executable,
+ * 127 not found; a script whose #! interpreter is missing names the interpreter (spawn says ENOENT
+ * of the script itself, which exists).
+ */
+export function whyNotStarted(cmd: string, err: NodeJS.ErrnoException, path: string | undefined): { code: number; message: string } {
+  if (err.code === 'EACCES') return { code: 126, message: `${cmd} is not executable (chmod +x it, or name its interpreter: e.g. python3 ${cmd})` };
+  if (err.code !== 'ENOENT') return { code: 126, message: err.message };
+  const file = cmd.includes('/') ? cmd : (path ?? '').split(':').map((d) => join(d || '.', cmd)).find((p) => existsSync(p));
+  if (file !== undefined && existsSync(file)) {
+    const interpreter = shebangOf(file);
+    if (interpreter !== undefined) return { code: 127, message: `its interpreter ${interpreter} (from the #! line of ${file}) was not found` };
+  }
+  return { code: 127, message: `${cmd} not found${cmd.includes('/') ? '' : ' on PATH'}` };
+}
+
+/** The interpreter a #! line names (its first word), if the file starts with one. */
+function shebangOf(file: string): string | undefined {
+  let head = '';
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(256);
+      head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const m = /^#!\s*(\S+)/.exec(head);
+  return m?.[1];
 }
 
 /** The entrypoint's exit as a process exit code: its code, or 128 + signal number. */

@@ -33,11 +33,15 @@ export interface ExecHostDeps {
 export class ExecHost {
   private count = 0;
   private readonly running = new Set<RunningEntrypoint>();
+  /** Commands started with ExecRequest.stdin whose stdin stream has not come yet, by exec id. */
+  private readonly byId = new Map<number, RunningEntrypoint>();
   private closing = false;
 
   constructor(private readonly deps: ExecHostDeps) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const stdinOf = /^\/v1\/exec\/(\d+)\/stdin$/.exec(url.pathname);
+    if (stdinOf && req.method === 'POST') return this.feedStdin(Number(stdinOf[1]), req, res);
     if (url.pathname !== '/v1/exec' || req.method !== 'POST') return false;
     let body: ExecRequest;
     try {
@@ -63,9 +67,10 @@ export class ExecHost {
         },
       });
     const argv = this.deps.wrap?.(body.argv, cwd) ?? body.argv;
-    const entry = startEntrypoint({ argv, env: { ...this.deps.env, RAYSL_EXEC_ID: String(n) }, cwd, logPath, stdout: sink('stdout'), stderr: sink('stderr') });
+    const entry = startEntrypoint({ argv, env: { ...this.deps.env, RAYSL_EXEC_ID: String(n) }, cwd, logPath, stdout: sink('stdout'), stderr: sink('stderr'), what: 'command', stdin: body.stdin === true });
     this.running.add(entry);
-    this.deps.log(`exec ${n} started (pid ${entry.pid}, cwd ${cwd}): ${body.argv.join(' ')}`);
+    if (body.stdin === true) this.byId.set(n, entry);
+    this.deps.log(entry.pid !== undefined ? `exec ${n} started (pid ${entry.pid}, cwd ${cwd}): ${body.argv.join(' ')}` : `exec ${n} could not be started: ${body.argv.join(' ')}`);
     this.deps.onStart?.(n, entry.pid, body.argv);
     stream.send({ e: 'started', id: String(n), pid: entry.pid ?? -1, node: this.deps.head, cwd, ...(note ? { note } : {}) });
     stream.onAbort(() => {
@@ -74,11 +79,40 @@ export class ExecHost {
     });
     void entry.exited.then((info) => {
       this.running.delete(entry);
+      this.byId.delete(n);
       const code = exitCodeOf(info, signalNumber);
       this.deps.log(`exec ${n} exited (${info.signal ? `killed by ${info.signal}` : `code ${info.code}`})`);
       this.deps.onExit?.(n, code);
-      stream.end({ e: 'exit', code, signal: info.signal, log: logPath });
+      const stopped = this.closing ? { stopped: `the cluster is shutting down (raysl down, a signal or its time limit): the command was stopped` } : {};
+      stream.end({ e: 'exit', code, signal: info.signal, log: logPath, ...stopped });
     });
+  }
+
+  /**
+   * The caller's stdin, streamed: piped into the command's stdin as it arrives (a command reading
+   * it interactively sees each chunk at once, not the whole input at the end); the body's end
+   * closes it. A command that exits or closes its stdin first: the rest is read and dropped.
+   */
+  private feedStdin(n: number, req: IncomingMessage, res: ServerResponse): boolean {
+    const entry = this.byId.get(n);
+    const stdin = entry?.child.stdin;
+    if (!entry || !stdin) throw new HttpError(404, `no running exec ${n} that takes stdin`, 'not-found');
+    this.byId.delete(n); // one stream per command
+    const finish = () => {
+      if (!res.headersSent) res.writeHead(204).end();
+    };
+    req.pipe(stdin);
+    stdin.once('error', () => {
+      req.unpipe(stdin);
+      req.resume();
+    });
+    req.once('end', finish);
+    req.once('close', () => {
+      // the caller went away mid-stream: the command sees its stdin end
+      if (!stdin.writableEnded) stdin.end();
+      finish();
+    });
+    return true;
   }
 
   /** The caller's cwd when the head sees it as a directory (a shared filesystem), else the job's. */

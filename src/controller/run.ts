@@ -37,7 +37,7 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
   const argv = onHead(job, edges.cwd, plan.entrypoint.path, own);
   const entry = startEntrypoint({ argv, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
   job.teardown.push({ name: 'entrypoint', run: async () => void (await entry.stop(graceMs)), hurry: () => void entry.stop(0), boundMs: 2 * graceMs + 5000 });
-  log(`entrypoint started (pid ${entry.pid}): ${argv.join(' ')}`);
+  log(entry.pid !== undefined ? `entrypoint started (pid ${entry.pid}): ${argv.join(' ')}` : `entrypoint could not be started: ${argv.join(' ')}`);
   // the head's agent shares this machine: should this controller die, it stops the entrypoint's group
   if (entry.pid !== undefined) agents.send(head, { t: 'entrypoint', pgid: entry.pid });
   status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));

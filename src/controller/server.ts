@@ -22,7 +22,9 @@ export interface ControlServerDeps {
   holds: boolean;
 }
 
-/** Serves POST /v1/exec (controller/exec.ts); answers false for any other route. */
+const EXEC_STDIN = /^\/v1\/exec\/\d+\/stdin$/;
+
+/** Serves POST /v1/exec and /v1/exec/<id>/stdin (controller/exec.ts); answers false for any other route. */
 export interface ExecRoute {
   handle(req: IncomingMessage, res: import('node:http').ServerResponse, url: URL): Promise<boolean>;
 }
@@ -43,7 +45,7 @@ export function createControlServer(deps: ControlServerDeps): ControlServer {
     const path = url.pathname;
     if (path === '/v1/info' && req.method === 'GET') return sendJson(res, 200, deps.info);
     if (path === '/v1/nodes' && req.method === 'GET') return sendJson(res, 200, { nodes: deps.agents.joinedNodes() });
-    if (path === '/v1/exec' && req.method === 'POST') {
+    if ((path === '/v1/exec' || EXEC_STDIN.test(path)) && req.method === 'POST') {
       if (exec) return void (await exec.handle(req, res, url));
       if (deps.holds) throw new HttpError(409, `job ${deps.info.jobId} is not ready for exec yet: its cluster is still forming`, 'not-holding');
       throw new HttpError(409, `job ${deps.info.jobId} runs its own entrypoint: exec needs a cluster started by raysl up`, 'not-holding');

@@ -15,6 +15,7 @@
  *   POST   /v1/placement-groups  GroupRequest -> 200 GroupState | 422 {error, kind: 'infeasible'}
  *   GET    /v1/placement-groups/<id>[?waitMs=N] -> 200 GroupState (ready, or pending at the deadline)
  *   DELETE /v1/placement-groups/<id>         -> 204 (its tasks and services are stopped)
+ *   POST   /v1/exec/<id>/stdin  a streamed body -> the command's stdin (ExecRequest.stdin; 204 once it ended)
  *   POST   /v1/exec      ExecRequest        -> 200 NDJSON of ExecEvent: started, output*, exit   (`raysl up` clusters only;
  *                                              409 {kind: 'not-holding'} on a job that runs its own entrypoint)
  *
@@ -136,6 +137,11 @@ export const execRequestSchema = z.object({
   argv: z.array(z.string()).check(z.minLength(1)),
   /** The caller's working directory; the job's own cwd when the head cannot see this one. */
   cwd: z.optional(z.string()),
+  /**
+   * The caller streams its stdin: POST /v1/exec/<id>/stdin (id from the started event), the
+   * request body piped to the command's stdin as it arrives, its end closing it. Without: /dev/null.
+   */
+  stdin: z.optional(z.boolean()),
 });
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 
@@ -144,7 +150,8 @@ export const execEventSchema = z.discriminatedUnion('e', [
   z.object({ e: z.literal('started'), id: z.string(), pid: z.int(), node: z.string(), cwd: z.string(), note: z.optional(z.string()) }),
   z.object({ e: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string() }),
   /** code: the process's own, or 128 + signal number; 127 when it could not start. */
-  z.object({ e: z.literal('exit'), code: z.int(), signal: z.nullable(z.string()), log: z.string() }),
+  /** stopped: why raysl stopped it (the cluster shut down under it), when it did. */
+  z.object({ e: z.literal('exit'), code: z.int(), signal: z.nullable(z.string()), log: z.string(), stopped: z.optional(z.string()) }),
   z.object({ e: z.literal('error'), kind: errorKindSchema, message: z.string() }),
 ]);
 export type ExecEvent = z.infer<typeof execEventSchema>;
