@@ -121,7 +121,7 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
       });
       const release = join(jobRoot, 'release');
       const start = (args: string[]): Cli => {
-        const c = raysl(['submit', '--job-dir', jobRoot, ...activate(), ...shared, example('serve'), ...args, '--follow']);
+        const c = raysl(['submit', '--job-dir', jobRoot, ...activate(), ...shared, '--follow', example('serve'), '--', ...args]);
         clis.push(c);
         return c;
       };
