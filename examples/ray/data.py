@@ -1,4 +1,4 @@
-"""Ray Data through raysl: range -> map_batches -> aggregate, in enough blocks to span the nodes.
+"""Ray Data through raysl: range -> map_batches -> groupby/aggregate, in enough blocks to span the nodes.
 Checks the exact sum of squares, the row count, and that blocks were processed on at least 2 nodes.
 Exits 1 if a check fails.
 
@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import ray
+from ray.data.aggregate import Count, Sum
 
 N = 200_000
 BLOCKS = 16
@@ -31,15 +32,17 @@ def main():
     ray.init()
     alive = [n for n in ray.nodes() if n["Alive"]]
     print(f"nodes alive: {len(alive)}", flush=True)
-    ds = ray.data.range(N, override_num_blocks=BLOCKS).map_batches(square, batch_size=N // BLOCKS).materialize()
-    total = ds.sum("sq")
-    rows = ds.count()
-    per_node = {r["node"]: r["count()"] for r in ds.groupby("node").count().take_all()}
+    ds = ray.data.range(N, override_num_blocks=BLOCKS).map_batches(square, batch_size=N // BLOCKS)
+    # one pass: the sum and the row count per node where the blocks were processed
+    groups = ds.groupby("node").aggregate(Sum("sq"), Count()).take_all()
+    total = sum(int(g["sum(sq)"]) for g in groups)
+    per_node = {g["node"]: int(g["count()"]) for g in groups}
+    rows = sum(per_node.values())
     expected = (N - 1) * N * (2 * N - 1) // 6
     print(f"sum of squares {total}, rows {rows}, rows per node {sorted(per_node.values())}", flush=True)
     check(int(total) == expected, f"sum of squares of 0..{N - 1} is {expected}")
     check(rows == N, f"{N} rows")
-    check(len(per_node) >= 2 and sum(per_node.values()) == N, f"blocks processed on {len(per_node)} nodes (at least 2)")
+    check(len(per_node) >= 2, f"blocks processed on {len(per_node)} nodes (at least 2)")
     print("checks: all passed" if not failed else f"checks: {len(failed)} failed", flush=True)
     return 1 if failed else 0
 

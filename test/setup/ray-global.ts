@@ -1,5 +1,6 @@
-// globalSetup of the `local` and `slurm` test projects: the real Ray (ray[default]==2.60.0) in the
-// project's own virtual environment (scripts/ray-venv.sh installs it, or reuses it when it matches).
+// globalSetup of the `local` and `slurm` test projects: the real Ray (ray[default,train,tune,data,serve]==2.60.0
+// and torch==2.13.0, for examples/ray/) in the project's own virtual environment (scripts/ray-venv.sh
+// installs it, or reuses it when it matches; it alone names the venv's path).
 // A missing or wrong Ray fails the run loudly: the ray tests never skip.
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
