@@ -8,7 +8,7 @@
 //    absolute /usr/bin/node would show in /proc/<pid>/exe, which the job's entrypoint records for
 //    every process of the job while all of them are alive.
 // The tripwire logs every call: the log must stay empty.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -46,7 +46,7 @@ beforeAll(() => {
 }, 900_000);
 
 afterAll(() => {
-  if (base) rmSync(base, { recursive: true, force: true });
+  for (const dir of [base, wheel && dirname(wheel)]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** argv run in a private mount namespace where /usr/bin/node is the tripwire, with the hidden PATH. */
@@ -97,6 +97,8 @@ describe('pip: the wheel in a fresh venv, no other node reachable', () => {
     copyFileSync(join(root, 'test', 'fixtures', 'install', 'which_node.py'), entry);
     const c = hidden([pip.bin, 'submit', '-N', '4', '--runtime', 'ray', '--job-dir', jobRoot, entry, join(root, 'examples', 'train.py'), '--follow'], jobRoot);
     const jobId = await submittedId(c);
+    // the login side: unshare -> sh -> the venv's raysl (Python) -> node, each exec'd in the same process
+    expect(readlinkSync(`/proc/${c.child.pid}/exe`)).toBe(pip.node);
     const code = await c.exited;
     expect(code, `job ${jobId}: ${c.stderr()}`).toBe(0);
     expect(c.stdout()).toMatch(/^nodes alive: 4$/m);
