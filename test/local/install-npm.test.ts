@@ -1,10 +1,10 @@
 // The npm install path as a user takes it: `npm pack` of this checkout, `npm install -g` of the
 // tarball into a fresh prefix, then the installed `raysl` command (its #! finds `node` on PATH: the
 // node running this test, so the Node 24 step checks Node 24) from a directory with no package.json.
-import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../support/cli-process.js';
 import { packAndInstall, packageVersion, type NpmInstall } from '../support/packed.js';
 import { ensureBuilt, root } from './helpers.js';
@@ -14,6 +14,17 @@ beforeAll(() => {
   ensureBuilt();
   installed = packAndInstall();
 }, 400_000);
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of [...made, ...(installed ? [dirname(installed.tarball)] : [])]) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed after the file's tests. */
+function tempDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), name));
+  made.push(dir);
+  return dir;
+}
 
 /** The installed command, run through its #! line with this test's node first on PATH. */
 async function installedRaysl(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -31,7 +42,7 @@ async function installedRaysl(args: string[], cwd: string): Promise<{ code: numb
 
 describe('npm: the packed tarball installed with npm install -g', () => {
   it('raysl --version and --help work from the installed command', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'raysl-npm-user-'));
+    const cwd = tempDir('raysl-npm-user-');
     const version = await installedRaysl(['--version'], cwd);
     expect(version.code, version.stderr).toBe(0);
     expect(version.stdout.trim()).toBe(packageVersion());
@@ -41,9 +52,9 @@ describe('npm: the packed tarball installed with npm install -g', () => {
   });
 
   it('a .ts entrypoint in a directory with no package.json imports raysl, awaits at top level and runs on the local cluster', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-npm-user-'));
+    const dir = tempDir('raysl-npm-user-');
     copyFileSync(join(root, 'test', 'fixtures', 'install', 'which-node.ts'), join(dir, 'train.ts'));
-    const jobs = mkdtempSync(join(tmpdir(), 'raysl-npm-jobs-'));
+    const jobs = tempDir('raysl-npm-jobs-');
     const r = await installedRaysl(['run', '--local', '-N', '2', '--job-dir', jobs, 'train.ts'], dir);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}') as { execPath: string; nodes: string[]; procs: Array<{ cmd: string; exe: string }> };

@@ -178,7 +178,7 @@ describe('raysl run --local with the real Ray', () => {
     expect(job.stdout()).toMatch(/^ok {3}GPU tasks spread over 2 of 2 GPU nodes$/m);
     expect(job.stdout()).toMatch(/^checks: all passed$/m);
     await expectNothingLeft(job, []);
-  });
+  }, 180_000);
 
   it("Ray's dashboard and Jobs API need the job's token; the entrypoint and `ray job submit` work without the user doing anything", async () => {
     const job = runLocal(['-N', '2', join(scripts, 'auth_probe.py')], { env: rayEnv() });

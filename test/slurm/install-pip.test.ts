@@ -8,7 +8,7 @@
 //    absolute /usr/bin/node would show in /proc/<pid>/exe, which the job's entrypoint records for
 //    every process of the job while all of them are alive.
 // The tripwire logs every call: the log must stay empty.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -46,7 +46,7 @@ beforeAll(() => {
 }, 900_000);
 
 afterAll(() => {
-  if (base) rmSync(base, { recursive: true, force: true });
+  for (const dir of [base, wheel && dirname(wheel)]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** argv run in a private mount namespace where /usr/bin/node is the tripwire, with the hidden PATH. */
@@ -97,6 +97,8 @@ describe('pip: the wheel in a fresh venv, no other node reachable', () => {
     copyFileSync(join(root, 'test', 'fixtures', 'install', 'which_node.py'), entry);
     const c = hidden([pip.bin, 'submit', '-N', '4', '--runtime', 'ray', '--job-dir', jobRoot, entry, join(root, 'examples', 'train.py'), '--follow'], jobRoot);
     const jobId = await submittedId(c);
+    // the login side: unshare -> sh -> the venv's raysl (Python) -> node, each exec'd in the same process
+    expect(readlinkSync(`/proc/${c.child.pid}/exe`)).toBe(pip.node);
     const code = await c.exited;
     expect(code, `job ${jobId}: ${c.stderr()}`).toBe(0);
     expect(c.stdout()).toMatch(/^nodes alive: 4$/m);
@@ -127,7 +129,10 @@ describe('pip: the wheel in a fresh venv, no other node reachable', () => {
     const env = { PATH: hiddenPath, HOME: process.env['HOME'] ?? '/root', NO_COLOR: '1' };
     const bad = spawnCli(['--version'], { command: pip.bin, cwd: base, env: { ...env, RAYSL_NODE: join(base, 'no-such-node') }, defaultStream: 'stderr', defaultMs: 30_000 });
     expect(await bad.exited).toBe(2);
-    expect(bad.stderr()).toBe(`raysl: error: RAYSL_NODE=${join(base, 'no-such-node')} is not an executable file\nhint: pip install --force-reinstall raysl (it brings Node.js), or set RAYSL_NODE to a node >= 20\n`);
+    expect(bad.stderr()).toBe(`raysl: error: RAYSL_NODE=${join(base, 'no-such-node')} is not an executable file\n  hint: pip install --force-reinstall raysl (it brings Node.js), or set RAYSL_NODE to a node >= 20\n`);
+    const json = spawnCli(['status', '--json'], { command: pip.bin, cwd: base, env: { ...env, RAYSL_NODE: 'no-such-node' }, defaultStream: 'stdout', defaultMs: 30_000 });
+    expect(await json.exited).toBe(2);
+    expect(JSON.parse(json.stdout())).toEqual({ error: { message: 'RAYSL_NODE=no-such-node is not an executable file', exitCode: 2, hint: expect.stringContaining('RAYSL_NODE') } });
     // the host's own node (not hidden here): the command and a .ts on it; Node 20 cannot strip types
     // and the wheel has no tsx, so a .ts is refused at planning with the way out
     const dir = mkdtempSync(join(base, 'user-'));
@@ -138,7 +143,10 @@ describe('pip: the wheel in a fresh venv, no other node reachable', () => {
     if (strips) expect(code, host.stderr()).toBe(0);
     else {
       expect(code).toBe(2);
-      expect(host.stderr()).toMatch(/^raysl: error: cannot run train\.ts: this raysl has no tsx \(the pip wheel\) and its node does not strip TypeScript types\nhint: unset RAYSL_NODE/m);
+      expect(host.stderr()).toBe(
+        `raysl: error: cannot run ${dir}/train.ts: this raysl has no tsx (the pip wheel) and its node does not strip TypeScript types\n` +
+          `  hint: unset RAYSL_NODE to use the wheel's Node, or point it at Node >= 22.18; or compile ${dir}/train.ts to .js\n`,
+      );
     }
   });
 });
