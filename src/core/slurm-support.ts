@@ -4,7 +4,7 @@
  * their nodes with the entrypoint's own steps; older srun rejects the flag, and the job would fail
  * only when its agents launch, after its wait in the queue), `srun --het-group`, `#SBATCH hetjob` and
  * SLURM_JOB_NODELIST_HET_GROUP_<k> (20.02), `--gpus-per-node` (19.05). Tested: the releases the test
- * cluster runs (scripts/dev-slurm.sh, docs/slurm-versions.md).
+ * cluster runs (docs/slurm-versions.md).
  */
 import { UsageError } from './errors.js';
 
