@@ -14,13 +14,22 @@
 // This host is one PID namespace for all nodes, and `ray stop` kills every Ray process it can see
 // (other nodes and other users' jobs included). So the seed's `srun ... ray stop` and symmetric-run's
 // own `ray stop` run Ray's own stop code restricted to this job's processes on the calling node, which
-// is what `ray stop` does on a real, separate node (shim/ray + shim/scoped_stop.py below).
+// is what `ray stop` does on a real, separate node (shim/ray + shim/scoped_ray.py below).
 //
 // Before every run the queue must be empty (bounded wait, recorded). Configurations are interleaved
 // round by round; a failed run is recorded with its error, never dropped.
-//   BENCH_RUNS (default 5) rounds; BENCH_SEED_RUNS (default 3) of them also run the seed script (2 and 4
+//   BENCH_RUNS (default 5) rounds; BENCH_SEED_RUNS (default 0) of them also run the seed script (2 and 4
 //   nodes) and symmetric-run at 2 nodes;
-//   BENCH_ONLY=floor,raysl1,raysl2,raysl4,sym2,sym4,seed2,seed4 restricts the configurations.
+//   BENCH_CONFIGS (default floor,raysl1,raysl2,raysl4,raysl4plain,sym4) the configurations of every
+//   round (rayslNplain: raysl with RAYSL_RAY_BOOT=0, plain `ray start` on the workers, the start
+//   before the worker boot script), e.g.
+//   floor,raysl1,raysl2,raysl4,raysl8,raysl16,sym4,sym8,sym16 on a bigger cluster (RAYSL_SLURM_DIR);
+//   BENCH_ONLY restricts them; BENCH_CPUS / BENCH_GPUS (default 4 / 4) per node; BENCH_NAME the
+//   result file (default ray); BENCH_SYM_TEARDOWN=1 waits up to 120 s for symmetric-run's workers
+//   to end once (round 1, 4 nodes), as the first measurement of it did.
+// Every sample records the host's load (1-min load average at its start, and the share of the host's
+// CPU time that was busy during it), and raysl's and the floor's samples the start broken into its
+// parts per node from the daemons' own logs (ray-breakdown.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,15 +37,19 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { stats, writeResult } from './lib.js';
 import { parseStatus, type JobStatus } from '../src/core/status.js';
+import { BREAKDOWN_EVENTS, floorBreakdown, rayslBreakdown, type NodeBreakdown } from './ray-breakdown.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const labDir = process.env.RAYSL_SLURM_DIR ?? '/tmp/raysl-slurm';
 const conf = `${labDir}/etc/slurm.conf`;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const SEED_RUNS = Number(process.env.BENCH_SEED_RUNS ?? 3);
+const SEED_RUNS = Number(process.env.BENCH_SEED_RUNS ?? 0);
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
-const CPUS = 4;
-const GPUS = 4;
+const CONFIGS = (process.env.BENCH_CONFIGS ?? 'floor,raysl1,raysl2,raysl4,raysl4plain,sym4').split(',').filter(Boolean);
+const CPUS = Number(process.env.BENCH_CPUS ?? 4);
+const GPUS = Number(process.env.BENCH_GPUS ?? 4);
+const NAME = process.env.BENCH_NAME ?? 'ray';
+const gpuArgs = GPUS > 0 ? [`--gpus-per-node=${GPUS}`] : [];
 
 if (spawnSync('bash', [join(root, 'scripts', 'dev-slurm.sh'), 'status'], { stdio: 'ignore' }).status !== 0) {
   process.stderr.write('ray bench: the test cluster is not up; run `scripts/dev-slurm.sh up` first\n');
@@ -91,16 +104,17 @@ mkdirSync(shim);
 writeFileSync(
   join(shim, 'ray'),
   `#!/bin/bash
-# \`ray stop\` kills every Ray process it sees; on this host all nodes (and other jobs) share one PID
-# namespace, so run Ray's own stop restricted to this job's processes on this node. Anything else: Ray.
-if [ "\${1:-}" = stop ]; then shift; exec ${venv}/bin/python ${join(shim, 'scoped_stop.py')} "$@"; fi
+# \`ray stop\` kills every Ray process it sees, and \`ray symmetric-run\` refuses to start when it sees any
+# GCS (psutil); on this host all nodes (and other jobs) share one PID namespace, so both run Ray's own
+# code seeing only this job's processes on this node, as on a real node. Anything else: Ray.
+case "\${1:-}" in stop|symmetric-run) exec ${venv}/bin/python ${join(shim, 'scoped_ray.py')} "$@";; esac
 exec ${rayBin} "$@"
 `,
 );
 chmodSync(join(shim, 'ray'), 0o755);
 writeFileSync(
-  join(shim, 'scoped_stop.py'),
-  `# Ray's \`ray stop\` (its own code), seeing only this Slurm job's processes on this node.
+  join(shim, 'scoped_ray.py'),
+  `# Ray's CLI (its own code), seeing only this Slurm job's processes on this node.
 import os, sys
 import ray  # puts Ray's bundled third-party packages (psutil) on sys.path, as \`ray stop\` has them
 import psutil
@@ -113,8 +127,9 @@ def _mine(p):
         return False
     return e.get("SLURM_JOB_ID") == job and e.get("SLURMD_NODENAME") == node
 psutil.process_iter = lambda *a, **k: (p for p in _iter(*a, **k) if _mine(p))
-from ray.scripts.scripts import stop
-stop.main(args=sys.argv[1:], prog_name="ray stop")
+from ray.scripts.scripts import main
+sys.argv = ["ray"] + sys.argv[1:]
+sys.exit(main())
 `,
 );
 
@@ -324,6 +339,10 @@ interface Sample {
   teardownLeft?: string[];
   /** CPU seconds per node used by the job's processes at the moment "ready" was seen. */
   cpuAtReady?: Record<string, number>;
+  /** The host's load: 1-min load average when the sample started, and the busy share of all CPU time during it. */
+  load?: { loadAvg1AtStart: number; hostBusyShare?: number };
+  /** The start per node, ms since the batch start, from the daemons' logs (raysl, floor). */
+  breakdown?: NodeBreakdown[];
   detail?: Record<string, number | string | undefined>;
   notes: string[];
 }
@@ -341,13 +360,15 @@ function jobStatus(file: string): JobStatus | undefined {
 let headStartLine: string | undefined; // raysl's own `ray start --head ...` line, for the floor
 
 async function rayslOnce(s: Sample): Promise<void> {
-  const dir = join(work, `raysl${s.nodes}-${s.round}`);
+  const dir = join(work, `${s.config}-${s.round}`);
   mkdirSync(dir);
   const mark = join(dir, 't0');
   const out = join(dir, 'probe.json');
-  const args = [bundle, 'submit', '--json', '-N', String(s.nodes), '-c', String(CPUS), '--gpus-per-node', String(GPUS), '--job-dir', dir];
+  const args = [bundle, 'submit', '--json', '-N', String(s.nodes), '-c', String(CPUS), ...(GPUS > 0 ? ['--gpus-per-node', String(GPUS)] : []), '--job-dir', dir];
   args.push('--setup', `date +%s.%N > ${mark}`, '--setup', `source ${venv}/bin/activate`, probe, '--', 'env', String(s.nodes), out);
-  const res = execFileSync(process.execPath, args, { cwd: dir, env: { ...process.env, RAYSL_RAY_BIN: rayBin, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // rayslNplain: the start before the worker boot script (plain `ray start` on every node), in the same run
+  const plain = s.config.endsWith('plain') ? { RAYSL_RAY_BOOT: '0' } : {};
+  const res = execFileSync(process.execPath, args, { cwd: dir, env: { ...process.env, RAYSL_RAY_BIN: rayBin, NO_COLOR: '1', ...plain }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const jobId = (JSON.parse(res) as { jobId: string }).jobId;
   s.jobId = jobId;
   submittedJobs.add(jobId);
@@ -397,6 +418,12 @@ async function rayslOnce(s: Sample): Promise<void> {
       state: final.state,
     },
   });
+  try {
+    const nodes = JSON.parse(readText(join(dir, jobId, 'nodes.json')) ?? '[]') as Array<{ name: string; address: string }>;
+    s.breakdown = rayslBreakdown(join(dir, jobId), t0, final.head ?? nodes[0]?.name ?? '', Object.fromEntries(nodes.map((n) => [n.name, n.address])));
+  } catch (e) {
+    s.notes.push(`no breakdown: ${(e as Error).message}`);
+  }
   if (final.state !== 'succeeded') throw new Error(`job ${jobId} ended ${final.state} (exit ${final.exitCode})`);
   if (!headStartLine) {
     const m = /ray \d+\.\d+\.\d+: (\S+ start --head .*)$/m.exec(readText(join(dir, jobId, `agent-${final.head}.log`)) ?? '');
@@ -438,6 +465,7 @@ while :; do
 done
 date +%s.%N > ${dir}/ready
 python -u ${probe} $ip:${gcs} 1 ${dir}/probe.json
+cp -r ${tmp}/ray/session_latest/logs ${dir}/logs 2>/dev/null
 kill -TERM $pid
 sleep 1
 kill -KILL -- -$pid 2>/dev/null
@@ -445,7 +473,7 @@ rm -rf ${tmp}
 `,
     { mode: 0o755 },
   );
-  const jobId = sbatch(script, ['-N', '1', '-c', String(CPUS), `--gpus-per-node=${GPUS}`, `--output=${dir}/out`]);
+  const jobId = sbatch(script, ['-N', '1', '-c', String(CPUS), ...gpuArgs, `--output=${dir}/out`]);
   s.jobId = jobId;
   await poll('floor ready', () => readSecFile(join(dir, 'ready')), 200_000, 20);
   s.cpuAtReady = cpuByNode(jobId);
@@ -459,6 +487,8 @@ rm -rf ${tmp}
   const startedLine = /(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}).*Ray runtime started/.exec(readText(join(dir, 'ray.out')) ?? '');
   s.detail = { rayPrintedStarted: startedLine?.[1] };
   if (p.alive < 1) throw new Error('floor: probe saw no node alive');
+  await poll('floor logs copied', () => (squeueIds().includes(jobId) ? undefined : true), 20_000, 50).catch(() => undefined);
+  s.breakdown = [floorBreakdown(readText(join(dir, 'ray.out')) ?? '', join(dir, 'logs'), t0)];
   rmSync(tmp, { recursive: true, force: true });
 }
 
@@ -493,13 +523,13 @@ RAY_TMPDIR=${nodeTmp}-$head_node srun --nodes=1 --ntasks=1 -w "$head_node" \\
   ray start --head --node-ip-address="$head_node_ip" --port=6379 \\
     --node-manager-port=6700 --object-manager-port=6701 --ray-client-server-port=10001 \\
     --min-worker-port=10002 --max-worker-port=19999 \\
-    --num-cpus="$SLURM_CPUS_PER_TASK" --num-gpus="$SLURM_GPUS_PER_NODE" --block &
+    --num-cpus="$SLURM_CPUS_PER_TASK" --num-gpus="\${SLURM_GPUS_PER_NODE:-0}" --block &
 sleep 15
 worker_num=$((SLURM_JOB_NUM_NODES - 1))
 for ((i = 1; i <= worker_num; i++)); do
   node_i=\${nodes_array[$i]}
   RAY_TMPDIR=${nodeTmp}-$node_i srun --nodes=1 --ntasks=1 -w "$node_i" \\
-    ray start --address="$ip_head" --num-cpus="$SLURM_CPUS_PER_TASK" --num-gpus="$SLURM_GPUS_PER_NODE" --block &
+    ray start --address="$ip_head" --num-cpus="$SLURM_CPUS_PER_TASK" --num-gpus="\${SLURM_GPUS_PER_NODE:-0}" --block &
   sleep 5
 done
 RAY_TMPDIR=${nodeTmp}-$head_node python -u ${probe} "$ip_head" ${n} ${dir}/probe.json
@@ -522,7 +552,7 @@ head_ip=$(getent hosts "\${nodes_array[0]}" | awk '{print $1}')
 export ip_head head_ip
 srun --nodes="$SLURM_JOB_NUM_NODES" --ntasks="$SLURM_JOB_NUM_NODES" bash -c 'export RAY_TMPDIR=${nodeTmp}-$SLURMD_NODENAME; exec \\
   ray symmetric-run --address "$ip_head" --min-nodes "$SLURM_JOB_NUM_NODES" \\
-    --num-cpus="$SLURM_CPUS_PER_TASK" --num-gpus="$SLURM_GPUS_PER_NODE" --temp-dir="$RAY_TMPDIR/ray" \\
+    --num-cpus="$SLURM_CPUS_PER_TASK" --num-gpus="\${SLURM_GPUS_PER_NODE:-0}" --temp-dir="$RAY_TMPDIR/ray" \\
     -- python -u ${probe} "$head_ip:6379" ${n} ${dir}/probe.json'
 date +%s.%N > ${dir}/srun-exited
 `;
@@ -537,7 +567,7 @@ async function peerOnce(s: Sample, kind: 'seed' | 'sym'): Promise<void> {
   const tokenFile = join(os.homedir(), '.ray', 'auth_token');
   const hadToken = existsSync(tokenFile);
   try {
-    const args = ['-N', String(s.nodes), '--ntasks-per-node=1', '-c', String(CPUS), `--gpus-per-node=${GPUS}`, '--exclusive', `--output=${dir}/out`];
+    const args = ['-N', String(s.nodes), '--ntasks-per-node=1', '-c', String(CPUS), ...gpuArgs, '--exclusive', `--output=${dir}/out`];
     const jobId = sbatch(script, args);
     s.jobId = jobId;
     const until = kind === 'seed' ? 15 + 5 * (s.nodes - 1) + 90 : 120;
@@ -548,7 +578,7 @@ async function peerOnce(s: Sample, kind: 'seed' | 'sym'): Promise<void> {
       return undefined;
     }, until * 1000, 10);
     // symmetric-run's workers outlive the head (see the README): wait for them once, in round 1 at 4 nodes
-    const deadline = kind === 'sym' && s.round === 1 && s.nodes === 4 ? 120_000 : 10_000;
+    const deadline = kind === 'sym' && s.round === 1 && s.nodes === 4 && process.env.BENCH_SYM_TEARDOWN === '1' ? 120_000 : 10_000;
     const gone = await rayGoneAfter(jobId, p.exit, deadline);
     const t0 = readSecFile(join(dir, 't0'))!;
     Object.assign(s, probeTimes(p, t0, gone));
@@ -565,13 +595,21 @@ async function peerOnce(s: Sample, kind: 'seed' | 'sym'): Promise<void> {
     if (/step creation temporarily disabled/.test(readText(join(dir, 'out')) ?? '')) {
       s.notes.push('the final `srun ... ray stop` never got a step: the `ray start` steps hold the nodes (srun: "step creation temporarily disabled")');
     }
-    for (let k = 1; k <= 4; k++) rmSync(`${nodeTmp}-node${k}`, { recursive: true, force: true });
+    for (const d of readdirSync('/tmp')) if (d.startsWith(`${nodeTmp.slice(5)}-`)) rmSync(join('/tmp', d), { recursive: true, force: true });
     // a Ray that generated a token for the whole user (HOME is shared) must not outlive the run
     if (!hadToken && existsSync(tokenFile) && /Generated new authentication token/.test(readText(join(dir, 'out')) ?? '')) {
       rmSync(tokenFile);
       s.notes.push(`removed ${tokenFile}, which this run's Ray generated`);
     }
   }
+}
+
+/** The host's CPU time so far (/proc/stat), all and busy (not idle or iowait), in ticks. */
+function hostCpu(): { total: number; busy: number } | undefined {
+  const f = /^cpu +(.*)$/m.exec(readText('/proc/stat') ?? '')?.[1]?.split(/\s+/).map(Number);
+  if (!f || f.length < 5) return undefined;
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { total, busy: total - f[3]! - f[4]! };
 }
 
 // ---------------------------------------------------------------- the schedule
@@ -581,11 +619,13 @@ async function run(config: string, nodes: number, round: number): Promise<Sample
   // someone else's Ray on this host (outside Slurm too) takes CPU from ours: wait for it, bounded
   const f0 = Date.now();
   let foreign = foreignRayCount(submittedJobs);
-  while (foreign > 0 && Date.now() - f0 < 30_000) {
+  while (foreign > 0 && Date.now() - f0 < Number(process.env.BENCH_FOREIGN_WAIT_MS ?? 30_000)) {
     await sleep(500);
     foreign = foreignRayCount(submittedJobs);
   }
   const s: Sample = { config, nodes, round, ok: false, queueWaitMs: q.waitedMs, queueOthers: q.others, foreignRayProcs: foreign, notes: [] };
+  const cpu0 = hostCpu();
+  s.load = { loadAvg1AtStart: Math.round(os.loadavg()[0]! * 100) / 100 };
   if (q.others.length) s.notes.push(`waited ${q.waitedMs} ms for jobs ${q.others.join(',')}`);
   if (Date.now() - f0 > 1000) s.notes.push(`waited ${Date.now() - f0} ms for another Ray on this host${foreign ? `; ${foreign} of its raylet/gcs processes still there` : ''}`);
   try {
@@ -596,6 +636,8 @@ async function run(config: string, nodes: number, round: number): Promise<Sample
   } catch (e) {
     s.error = (e as Error).message.split('\n')[0];
   }
+  const cpu1 = hostCpu();
+  if (cpu0 && cpu1 && cpu1.total > cpu0.total) s.load.hostBusyShare = Math.round(((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)) * 100) / 100;
   s.notes.push(...(await cleanup(s.jobId)));
   log(`${config} round ${round}: ${s.ok ? `joined ${s.joinedMs} ms` : `FAILED: ${s.error}`}${s.readyMs !== undefined ? `, ready ${s.readyMs} ms` : ''}, teardown ${s.teardownRayMs ?? '-'} ms${s.notes.length ? ` (${s.notes.join('; ')})` : ''}`);
   return s;
@@ -609,10 +651,10 @@ warm.config = 'warmup-raysl1';
 samples.push(warm);
 
 for (let round = 1; round <= RUNS; round++) {
-  const order = ['floor', 'raysl1', 'raysl2', 'raysl4', 'sym4', ...(round <= SEED_RUNS ? ['seed4', 'sym2', 'seed2'] : [])];
+  const order = [...CONFIGS, ...(round <= SEED_RUNS ? ['seed4', 'sym2', 'seed2'] : [])];
   // rotate the order each round, so no configuration always follows the same one
   const rot = order.slice(round % order.length).concat(order.slice(0, round % order.length));
-  for (const c of rot) if (want(c)) samples.push(await run(c, Number(/\d+$/.exec(c)?.[0] ?? 1), round));
+  for (const c of rot) if (want(c)) samples.push(await run(c, Number(/\d+/.exec(c)?.[0] ?? 1), round));
 }
 
 // ---------------------------------------------------------------- summary
@@ -638,8 +680,27 @@ for (const c of configs) {
     teardownRayMedianMs: vals('teardownRayMs').length ? med(vals('teardownRayMs')) : undefined,
     teardownAllMedianMs: vals('teardownAllMs').length ? med(vals('teardownAllMs')) : undefined,
     teardownNotGoneIn30s: ok.filter((s) => s.teardownLeft).length,
+    loadAvg1Median: med(ok.map((s) => s.load?.loadAvg1AtStart).filter((x): x is number => typeof x === 'number')),
+    hostBusyShareMedian: med(ok.map((s) => s.load?.hostBusyShare).filter((x): x is number => typeof x === 'number')),
+    ...(ok.some((s) => s.breakdown) ? { breakdownMedianMs: breakdownMedians(ok) } : {}),
   };
 }
+/** Per event: the median over samples of the head's time and of the last worker's time. */
+function breakdownMedians(ok: Sample[]): Record<string, { head?: number; lastWorker?: number }> {
+  const out: Record<string, { head?: number; lastWorker?: number }> = {};
+  for (const [ev] of BREAKDOWN_EVENTS) {
+    const head = ok.map((s) => s.breakdown?.find((b) => b.role === 'head')?.at[ev]).filter((x): x is number => typeof x === 'number');
+    const last = ok
+      .map((s) => {
+        const xs = (s.breakdown ?? []).filter((b) => b.role === 'worker').map((b) => b.at[ev]).filter((x): x is number => typeof x === 'number');
+        return xs.length ? Math.max(...xs) : undefined;
+      })
+      .filter((x): x is number => typeof x === 'number');
+    if (head.length || last.length) out[ev] = { ...(head.length ? { head: med(head) } : {}), ...(last.length ? { lastWorker: med(last) } : {}) };
+  }
+  return out;
+}
+
 const j = (c: string) => (summary[c]?.joinedMedianMs as number | undefined) ?? NaN;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 // ratios within each round (same conditions), then their median; and the ratio of the medians
@@ -652,8 +713,11 @@ const perRound = (a: string, b: string) => {
   }
   return { ofMedians: r2(j(a) / j(b)), medianOfPerRound: xs.length ? r2(med(xs)) : undefined, perRound: xs.map(r2) };
 };
-const ratios = {
+const ratios: Record<string, ReturnType<typeof perRound>> = {
   raysl4OverFloor: perRound('raysl4', 'floor'),
+  raysl4OverSymmetric4: perRound('raysl4', 'sym4'),
+  raysl4plainOverFloor: perRound('raysl4plain', 'floor'),
+  raysl4plainOverSymmetric4: perRound('raysl4plain', 'sym4'),
   raysl2OverFloor: perRound('raysl2', 'floor'),
   raysl1OverFloor: perRound('raysl1', 'floor'),
   seed4OverRaysl4: perRound('seed4', 'raysl4'),
@@ -661,15 +725,21 @@ const ratios = {
   symmetric4OverRaysl4: perRound('sym4', 'raysl4'),
   symmetric2OverRaysl2: perRound('sym2', 'raysl2'),
 };
+for (const c of configs) {
+  const n = /^raysl(\d+)$/.exec(c)?.[1];
+  if (n && Number(n) > 4) ratios[`raysl${n}OverFloor`] = perRound(c, 'floor');
+  if (n && configs.includes(`sym${n}`)) ratios[`raysl${n}OverSymmetric${n}`] = perRound(c, `sym${n}`);
+}
+for (const k of Object.keys(ratios)) if (Number.isNaN(ratios[k]!.ofMedians)) delete ratios[k];
 const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-writeResult('ray', {
+writeResult(NAME, {
   ray: rayVersion,
   machine: {
     nproc: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()),
     model: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1],
     kernel: os.release(),
     memGiB: Math.round(os.totalmem() / 2 ** 30),
-    cluster: '4 Slurm nodes (network namespaces) on this host, 4 CPUs + 4 fake GPUs each in Slurm, one PID namespace and filesystem',
+    cluster: `${execFileSync('sinfo', ['-h', '-o', '%D'], { encoding: 'utf8' }).trim()} Slurm nodes (network namespaces, ${labDir}) on this host, ${CPUS} CPUs + ${GPUS} fake GPUs per job node, one PID namespace and filesystem`,
   },
   durationS: Math.round((Date.now() - benchStart) / 1000),
   definitions: {
@@ -677,8 +747,10 @@ writeResult('ray', {
     ready: 'raysl: status.json `ready` phase; floor: "Ray runtime started." printed and the GCS port answers',
     teardown: "entrypoint exit (raysl: status.json; peers: the probe's last timestamp) -> no process of the job with the Ray venv in its command line left",
     cpuAtReady: "CPU seconds per node of the job's live processes plus their waited-for children when ready was seen",
+    load: 'loadAvg1AtStart: /proc/loadavg when the sample started; hostBusyShare: (all CPU time - idle - iowait) / all CPU time of the host during the sample (/proc/stat)',
+    breakdown: Object.fromEntries(BREAKDOWN_EVENTS),
   },
-  targets: { raysl4OverFloor: 1.3, teardownMs: 2000 },
+  targets: { raysl4OverFloor: 1.5, raysl4OverSymmetric4: 0.5, teardownMs: 1200 },
   summary,
   ratios,
   samples,

@@ -117,5 +117,10 @@ sys.argv = ["ray"] + sys.argv[1:]
 sys.exit(main())
 `;
 
-/** The file name of the boot script in the node's Ray temp dir. */
-export const RAY_BOOT_FILE = 'raysl-ray-boot.py';
+/**
+ * Where the boot script goes in the node's Ray temp dir: a file named `ray`, so the process reads
+ * `<python> <temp dir>/raysl-boot/ray start --address=...` in ps, like Ray's own console script
+ * (operators and tests find a node's `ray start` by that).
+ */
+export const RAY_BOOT_DIR = 'raysl-boot';
+export const RAY_BOOT_FILE = 'ray';

@@ -25,7 +25,7 @@ import { spawnGroup, stopGroup } from './ray-process.js';
 import { waitForPort } from './ray-ready.js';
 import { chooseRayTempDir } from './ray-tempdir.js';
 import { assertSupportedRayVersion, rayFeatures, type RayVersion } from './ray-version.js';
-import { RAY_BOOT_FILE, RAY_BOOT_PY } from './ray-boot.js';
+import { RAY_BOOT_DIR, RAY_BOOT_FILE, RAY_BOOT_PY } from './ray-boot.js';
 import { withRayClusterDefaults } from './ray-cluster-env.js';
 import { rayAuthEnv, withRayAuth } from './ray-auth.js';
 import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv } from './ray-serve.js';
@@ -98,11 +98,12 @@ function storageEnv(jobDir: string | undefined): Record<string, string> {
  * is known; else plain `ray start`. RAYSL_RAY_BOOT=0 turns it off.
  */
 function rayBootCommand(bin: string, env: NodeJS.ProcessEnv, version: RayVersion, tempDir: string): { python?: string; script: string; why: string } {
-  const script = join(tempDir, RAY_BOOT_FILE);
+  const script = join(tempDir, RAY_BOOT_DIR, RAY_BOOT_FILE);
   if (env['RAYSL_RAY_BOOT'] === '0') return { script, why: 'off (RAYSL_RAY_BOOT=0): plain `ray start`' };
   if (!rayFeatures(version).rayBoot) return { script, why: `not for Ray ${version.raw} (read in 2.60's source): plain \`ray start\`` };
   const python = rayInterpreter(bin, env);
   if (python === undefined) return { script, why: `${bin} is not a console script with a plain python #! line: plain \`ray start\`` };
+  mkdirSync(join(tempDir, RAY_BOOT_DIR), { mode: 0o700 });
   writeFileSync(script, RAY_BOOT_PY, { mode: 0o600 });
   return { python, script, why: `${python} ${script}` };
 }

@@ -97,6 +97,15 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
         const joined = `] joined: runtime ray up on ${n.addr}, ports ${block.base}-${block.base + block.size - 1}`;
         expect(agentLog(jobRoot, jobId, n.node).split('\n').filter((l) => l.endsWith(joined)), `${n.node}'s log`).toHaveLength(1);
       }
+      // workers start with the head through the boot script (ray-boot.ts) and take the head's session
+      // dir from the GCS: it must be the head's real one (the session the head's logs were kept from)
+      const headSession = readdirSync(join(jobRoot, jobId, 'runtime-logs', 'node1')).find((d) => d.startsWith('session_'));
+      expect(headSession).toBeDefined();
+      for (const n of net.filter((x) => x.node !== 'node1')) {
+        expect(agentLog(jobRoot, jobId, n.node)).toContain(
+          `raysl-ray-boot: head's session dir /tmp/raysl-${jobId}/node1/ray/${headSession} from the GCS config: not waiting for the head's raylet`,
+        );
+      }
 
       const s = JSON.parse(readFileSync(join(jobRoot, jobId, 'status.json'), 'utf8')) as JobStatus;
       expect(s).toMatchObject({ state: 'succeeded', exitCode: 0, runtime: 'ray', launcher: 'srun' });

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { installedRayVersion } from '../../src/runtimes/ray-bin.js';
+import { installedRayVersion, rayInterpreter } from '../../src/runtimes/ray-bin.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -40,5 +40,27 @@ describe('installedRayVersion: the version from the install, without starting Py
   it('is undefined for a ray that does not exist', () => {
     expect(installedRayVersion('/nonexistent/bin/ray', {})).toBeUndefined();
     expect(installedRayVersion('ray', { PATH: '/nonexistent' })).toBeUndefined();
+  });
+});
+
+describe("rayInterpreter: the Python a `ray` console script runs (the worker boot script runs under it)", () => {
+  it('is the absolute python of the #! line, by path or on PATH', () => {
+    const v = venv({ distInfos: ['ray-2.60.0.dist-info'] });
+    expect(rayInterpreter(join(v, 'bin', 'ray'), {})).toBe(`${v}/bin/python3`);
+    expect(rayInterpreter('ray', { PATH: `/nonexistent:${join(v, 'bin')}` })).toBe(`${v}/bin/python3`);
+  });
+
+  it.each([
+    ['a #! through env', '#!/usr/bin/env python3'],
+    ['a relative interpreter', '#!python3'],
+    ['an interpreter that is not python', '#!/bin/bash'],
+    ['no #! line', 'import sys'],
+  ])('is undefined (plain `ray start`) with %s', (_what, shebang) => {
+    const v = venv({ shebang, distInfos: ['ray-2.60.0.dist-info'] });
+    expect(rayInterpreter(join(v, 'bin', 'ray'), {})).toBeUndefined();
+  });
+
+  it('is undefined for a ray that does not exist', () => {
+    expect(rayInterpreter('/nonexistent/bin/ray', {})).toBeUndefined();
   });
 });
