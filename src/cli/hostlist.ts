@@ -19,7 +19,7 @@ export const registerHostlist: Register = (program, app) => {
 Examples:
   $ raysl hostlist node3 node1 node2 gpu-01     # gpu-01,node[1-3]
   $ raysl hostlist --unsorted n3 n1 n2          # n[3,1-2]
-  $ raysl hostlist 'n[1-4]' n6 --json           # {"hostlist":"n[1-4,6]","count":5}
+  $ raysl hostlist 'n[1-4]' n6 --json           # {"hostlist": "n[1-4,6]", "count": 5}, indented
   $ raysl hostlist $(cat hosts.txt)`,
     )
     .action((hosts: string[], opts: { unsorted?: boolean }, cmd) => {

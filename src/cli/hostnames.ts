@@ -19,7 +19,7 @@ export const registerHostnames: Register = (program, app) => {
 Examples:
   $ raysl hostnames 'node[01-04]'            # node01 node02 node03 node04, one per line
   $ raysl hostnames 'rack[1-2]-n[1-2]'       # rack1-n1 rack1-n2 rack2-n1 rack2-n2
-  $ raysl hostnames --json 'gpu-[1-3]'       # ["gpu-1","gpu-2","gpu-3"]
+  $ raysl hostnames --json 'gpu-[1-3]'       # a JSON array, indented, one name per line
   $ raysl hostnames                          # inside a job: expands $SLURM_JOB_NODELIST`,
     )
     .action((nodelist: string | undefined, _opts: unknown, cmd) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mergeConfigs, profileLayers, validateConfig } from '../../src/core/config.js';
 import { UsageError } from '../../src/core/errors.js';
+import { mergeInputs } from '../../src/core/spec.js';
 import { findProjectConfig, findUserConfig, loadConfig } from '../../src/cli/config-file.js';
 import { specFromCli } from '../../src/cli/job-options.js';
 import type { Io } from '../../src/cli/io.js';
@@ -84,6 +85,22 @@ describe('mergeConfigs and profileLayers', () => {
         gpu: { gpusPerNode: 8, partition: 'gpu' },
       },
     });
+  });
+
+  // docs/config.md "How the layers merge": across the two files a list is replaced, env merged
+  it('across files: a list in the project profile replaces the user one; env merges key by key', () => {
+    const u = { profiles: { default: { setup: ['module load cuda'], sbatchArgs: ['--mail-type=END'], env: { A: '1', B: '1' } } } };
+    const p = { profiles: { default: { setup: ['source venv/bin/activate'], env: { B: '2' } } } };
+    expect(mergeConfigs([u, p]).profiles.default).toEqual({ setup: ['source venv/bin/activate'], sbatchArgs: ['--mail-type=END'], env: { A: '1', B: '2' } });
+  });
+
+  it('across layers: setup and sbatchArgs add up in order, env merges, flags last', () => {
+    const input = mergeInputs([
+      { setup: ['a'], sbatchArgs: ['--x=1'], env: { A: '1', B: '1' }, partition: 'debug' },
+      { setup: ['b'], env: { B: '2' }, partition: 'gpu' },
+      { setup: ['c'], sbatchArgs: ['--y=2'], env: { C: '3' } },
+    ]);
+    expect(input).toMatchObject({ setup: ['a', 'b', 'c'], sbatchArgs: ['--x=1', '--y=2'], env: { A: '1', B: '2', C: '3' }, partition: 'gpu' });
   });
 
   it('default applies always, the named profile on top', () => {
