@@ -13,8 +13,11 @@ import { importEdges, tsFiles, srcRoot, unitOf, type ImportEdge } from '../suppo
 
 const LAYERS: readonly (readonly string[])[] = [['cli'], ['launchers'], ['controller', 'agent'], ['runtimes', 'slurm', 'render'], ['protocol', 'proc', 'jobdir'], ['core']];
 const ONLY: Readonly<Record<string, readonly string[]>> = { client: ['protocol', 'core'] };
-/** Each subfolder of src, and the files of its parent folder that may import it (its entry points). */
-const SUBFOLDERS: Readonly<Record<string, { entries: readonly string[]; why: string }>> = {
+/**
+ * Each subfolder of src: the files of its parent folder that may import it (its entry points), the
+ * other subfolders of the same parent it may import (`uses`; none by default), and why it exists.
+ */
+const SUBFOLDERS: Readonly<Record<string, { entries: readonly string[]; uses?: readonly string[]; why: string }>> = {
   'core/scheduler': { entries: [], why: "the builtin runtime's scheduler: pure, above core's own files, used by runtimes/builtin" },
   'runtimes/builtin': { entries: ['src/runtimes/index.ts'], why: 'the builtin runtime; the runtime registry picks it' },
 };
@@ -35,7 +38,7 @@ function allowed(from: string, to: string, file = ''): boolean {
   if (topOf(from) === topOf(to)) {
     if (parentOf(from) === to) return true; // a subfolder uses its parent's shared files
     if (parentOf(to) === from) return SUBFOLDERS[to]?.entries.includes(file) ?? false;
-    return false; // siblings, or deeper reaches: none today, declare the rule before adding one
+    return SUBFOLDERS[from]?.uses?.includes(to) ?? false; // siblings: only as declared
   }
   const a = topOf(from);
   const b = topOf(to);
@@ -86,6 +89,7 @@ describe('import directions', () => {
     expect(allowed('runtimes', 'runtimes/builtin', 'src/runtimes/index.ts')).toBe(true);
     expect(allowed('runtimes', 'runtimes/builtin', 'src/runtimes/ray.ts')).toBe(false);
     expect(allowed('core/scheduler', 'runtimes/builtin')).toBe(false);
+    expect(allowed('runtimes/builtin', 'runtimes/ray')).toBe(false); // siblings: not declared
   });
 
   it('has no violation beyond the known ones', () => {
