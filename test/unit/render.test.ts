@@ -116,7 +116,11 @@ describe('golden sbatch scripts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'raysl-render-'));
     const path = join(dir, 'job.sh');
     // everything up to the exec, run by bash with the id Slurm gives the batch shell: what the exec'd controller inherits
-    const upToExec = renderSbatch(planFor(c), ctx).split('\n').filter((l) => !l.startsWith('exec ') && !l.startsWith('module ') && !l.startsWith('source ')).join('\n');
+    const lines = renderSbatch(planFor(c), ctx).split('\n');
+    const upToExec = lines
+      .slice(0, lines.findIndex((l) => l.startsWith('exec ')))
+      .filter((l) => !l.startsWith('module ') && !l.startsWith('source '))
+      .join('\n');
     writeFileSync(path, `${upToExec}\nprintf %s "$RAYSL_JOB_ID"\n`);
     expect(execFileSync('bash', [path], { env: { PATH: process.env.PATH, SLURM_JOB_ID: '4711' }, encoding: 'utf8' })).toBe('4711');
   });
