@@ -66,7 +66,16 @@ const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
 const result = inRootfs
   ? run(['bash', devSlurm, '--slurm', slurmVersion, 'enter', `RAYSL_SLURM_KEEP=1 exec ${vitestArgv.map(quote).join(' ')}`])
   : run(vitestArgv);
-if (startedCluster && process.env.RAYSL_SLURM_KEEP !== '1') run(['bash', devSlurm, '--slurm', slurmVersion, 'down']);
+if (startedCluster && process.env.RAYSL_SLURM_KEEP !== '1') {
+  // `down` removes the cluster's directory: keep the job dirs and daemon logs of a failed run
+  if (result.status !== 0) {
+    const clusterDir = process.env.RAYSL_SLURM_DIR ?? '/tmp/raysl-slurm24';
+    const kept = mkdtempSync(join(tmpdir(), 'raysl-slurm24-failed-'));
+    run(['cp', '-a', join(clusterDir, 'jobs'), join(clusterDir, 'log'), kept]);
+    process.stderr.write(`raysl test: the failed run's job dirs and Slurm logs are in ${kept}\n`);
+  }
+  run(['bash', devSlurm, '--slurm', slurmVersion, 'down']);
+}
 
 // vitest reports the tests a -t filter left out as skipped: those are not held against the run
 const nameFiltered = args.some((a) => a === '-t' || a.startsWith('-t=') || a.startsWith('--testNamePattern'));
