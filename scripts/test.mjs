@@ -117,7 +117,16 @@ function runStage(stage) {
   const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
   const result =
     stage.slurm === '24.11' ? run(['bash', devSlurm, '--slurm', stage.slurm, 'enter', `RAYSL_SLURM_KEEP=1 exec ${vitestArgv.map(quote).join(' ')}`]) : run(vitestArgv);
-  if (cluster.started && process.env.RAYSL_SLURM_KEEP !== '1') run(['bash', devSlurm, '--slurm', stage.slurm, 'down']);
+  if (cluster.started && process.env.RAYSL_SLURM_KEEP !== '1') {
+    // `down` removes the cluster's directory: keep the job dirs and daemon logs of a failed run
+    if (result.status !== 0) {
+      const clusterDir = process.env.RAYSL_SLURM_DIR ?? '/tmp/raysl-slurm24';
+      const kept = mkdtempSync(join(tmpdir(), 'raysl-slurm24-failed-'));
+      run(['cp', '-a', join(clusterDir, 'jobs'), join(clusterDir, 'log'), kept]);
+      say(`the failed run's job dirs and Slurm logs are in ${kept}`);
+    }
+    run(['bash', devSlurm, '--slurm', stage.slurm, 'down']);
+  }
   // vitest reports the tests a -t filter left out as skipped: those are not held against the run
   const nameFiltered = stage.args.some((a) => a === '-t' || a.startsWith('-t=') || a.startsWith('--testNamePattern'));
   try {
