@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobOptionTable, type JobOptionKey } from '../../src/core/job-options.js';
 import { SLURM_ONLY } from '../../src/cli/local-flags.js';
 import type { JobStatus } from '../../src/core/status.js';
@@ -333,6 +333,16 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
     expect(r.stdout).toBe(`A=set up FROM_PATH=${join(work, 'toolbin', 'raysl-setup-tool')}\n`);
     expect(r.stderr).toMatch(/^setup-said-this$/m);
   });
+
+  it("--runtime ray with --setup 'source <venv>/bin/activate': Ray is found through the setup's PATH, as on Slurm", () => {
+    const venvBin = inject('rayVenvBin');
+    const env = { PATH: (process.env.PATH ?? '').split(':').filter((d) => d !== venvBin).join(':'), RAYSL_RAY_BIN: '' };
+    // without the setup there is no ray here: the test shows the setup's environment is the job's
+    expect(sh('command -v ray', { env }).code).not.toBe(0);
+    const r = sh(`"$R" run --local -N 1 --runtime ray --job-dir ray-setup --setup 'source "${venvBin}/activate"' "${join(root, 'examples', 'train.py')}"`, { env, ms: 180_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(statusOf(onlyJob(join(work, 'ray-setup')))).toMatchObject({ state: 'succeeded', runtime: 'ray' });
+  }, 200_000);
 
   it('a failing --setup line ends the job before anything starts, with its code and a hint', () => {
     const r = sh(`"$R" run --local --job-dir setup-fail --setup 'exit 7' show.sh`);
