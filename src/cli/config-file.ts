@@ -85,7 +85,7 @@ async function yamlParser(): Promise<(text: string) => unknown> {
 }
 
 /** JSON.parse's SyntaxError, or one of yaml's errors (YAMLParseError, YAMLWarning): the text is at fault. */
-function isSyntaxError(err: unknown): boolean {
+export function isSyntaxError(err: unknown): boolean {
   return err instanceof SyntaxError || (err instanceof Error && /^YAML/.test(err.name));
 }
 

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobOptionTable, type JobOptionKey } from '../../src/core/job-options.js';
 import { SLURM_ONLY } from '../../src/cli/local-flags.js';
 import type { JobStatus } from '../../src/core/status.js';
@@ -246,17 +246,19 @@ interface LocalCase {
   plan?: (p: Record<string, unknown>) => void;
   /** Honoured only where an entrypoint runs: a real `run --local` with these flags, then this check. */
   live?: (r: Ran) => void;
+  /** The flags in argv this one needs (its effect is compared against them alone). */
+  partner?: string[];
 }
 const localCases: Record<JobOptionKey, LocalCase> = {
   nodes: { argv: ['-N', '3'], plan: (p) => expect(p.nodes).toBe(3) },
-  minNodes: { argv: ['-N', '3', '--min-nodes', '2'], plan: (p) => expect(p.minNodes).toBe(2) },
+  minNodes: { argv: ['-N', '3', '--min-nodes', '2'], partner: ['-N', '3'], plan: (p) => expect(p.minNodes).toBe(2) },
   partition: { argv: ['-p', 'gpu'] },
   time: { argv: ['-t', '0:30'], plan: (p) => expect(p.preempt).toMatchObject({ warnSec: 30 }) },
   account: { argv: ['-A', 'proj'] },
   qos: { argv: ['-q', 'high'] },
   jobName: { argv: ['-J', 'named'], plan: (p) => expect(p.jobName).toBe('named') },
   gpusPerNode: { argv: ['--gpus-per-node', '2'], plan: (p) => expect(p.perNode).toMatchObject({ gpus: 2 }) },
-  headCpusOnly: { argv: ['--gpus-per-node', '1', '--head-cpus-only'], plan: (p) => expect(p.hetjob).toHaveLength(2) },
+  headCpusOnly: { argv: ['--gpus-per-node', '1', '--head-cpus-only'], partner: ['--gpus-per-node', '1'], plan: (p) => expect(p.hetjob).toHaveLength(2) },
   cpusPerTask: { argv: ['-c', '2'], plan: (p) => expect(p.perNode).toMatchObject({ cpus: 2 }) },
   mem: { argv: ['--mem', '1G'], plan: (p) => expect(p.perNode).toMatchObject({ memoryMb: 1024 }) },
   exclusive: { argv: ['--exclusive'] },
@@ -270,7 +272,7 @@ const localCases: Record<JobOptionKey, LocalCase> = {
   setup: { argv: ['--setup', 'export A=1'], plan: (p) => expect(p.setup).toEqual(['export A=1']) },
   env: { argv: ['--env', 'K=v w'], plan: (p) => expect(p.env).toEqual({ K: 'v w' }) },
   // the interpreter of a .py entrypoint: a stand-in that says how it was called
-  python: { argv: ['-N', '1', '--runtime', 'builtin', '--python', join(work, 'fakepy'), 'x.py'], live: (r) => expect(r.stdout).toBe(`fakepy -u ${join(work, 'x.py')}\n`) },
+  python: { argv: ['-N', '1', '--runtime', 'builtin', '--python', join(work, 'fakepy'), 'x.py'], partner: ['-N', '1', '--runtime', 'builtin'], live: (r) => expect(r.stdout).toBe(`fakepy -u ${join(work, 'x.py')}\n`) },
   iface: { argv: ['--iface', 'lo'], plan: (p) => expect(p.iface).toBe('lo') },
   continueOnNodeLoss: { argv: ['--continue-on-node-loss'], plan: (p) => expect(p.continueOnNodeLoss).toBe(true) },
   rayAuth: { argv: ['--ray-auth', 'off'], plan: (p) => expect(p.rayAuth).toBe('off') },
@@ -279,10 +281,10 @@ const localCases: Record<JobOptionKey, LocalCase> = {
   preflightMin: { argv: ['--preflight-min', 'shm=2G'], plan: (p) => expect(p.preflight).toBeDefined() },
   containerImage: { argv: ['--container-image', 'nvcr.io#nvidia/pytorch:24.01-py3'] },
   containerCmd: { argv: ['--container-cmd', 'env'], plan: (p) => expect(p.container).toEqual({ cmd: ['env'] }) },
-  preemptGrace: { argv: ['-t', '1:00', '--preempt-grace', '20'], plan: (p) => expect(p.preempt).toMatchObject({ warnSec: 20 }) },
-  preemptSignal: { argv: ['-t', '1:00', '--preempt-signal', 'INT'], plan: (p) => expect(p.preempt).toMatchObject({ signal: 'SIGINT' }) },
+  preemptGrace: { argv: ['-t', '1:00', '--preempt-grace', '20'], partner: ['-t', '1:00'], plan: (p) => expect(p.preempt).toMatchObject({ warnSec: 20 }) },
+  preemptSignal: { argv: ['-t', '1:00', '--preempt-signal', 'INT'], partner: ['-t', '1:00'], plan: (p) => expect(p.preempt).toMatchObject({ signal: 'SIGINT' }) },
   requeue: { argv: ['--requeue'] },
-  maxRestarts: { argv: ['--requeue', '--max-restarts', '2'] },
+  maxRestarts: { argv: ['--requeue', '--max-restarts', '2'], partner: ['--requeue'] },
 };
 
 describe('every job flag under --local: honoured as on Slurm, or refused', () => {
@@ -331,6 +333,16 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
     expect(r.stdout).toBe(`A=set up FROM_PATH=${join(work, 'toolbin', 'raysl-setup-tool')}\n`);
     expect(r.stderr).toMatch(/^setup-said-this$/m);
   });
+
+  it("--runtime ray with --setup 'source <venv>/bin/activate': Ray is found through the setup's PATH, as on Slurm", () => {
+    const venvBin = inject('rayVenvBin');
+    const env = { PATH: (process.env.PATH ?? '').split(':').filter((d) => d !== venvBin).join(':'), RAYSL_RAY_BIN: '' };
+    // without the setup there is no ray here: the test shows the setup's environment is the job's
+    expect(sh('command -v ray', { env }).code).not.toBe(0);
+    const r = sh(`"$R" run --local -N 1 --runtime ray --job-dir ray-setup --setup 'source "${venvBin}/activate"' "${join(root, 'examples', 'train.py')}"`, { env, ms: 180_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(statusOf(onlyJob(join(work, 'ray-setup')))).toMatchObject({ state: 'succeeded', runtime: 'ray' });
+  }, 200_000);
 
   it('a failing --setup line ends the job before anything starts, with its code and a hint', () => {
     const r = sh(`"$R" run --local --job-dir setup-fail --setup 'exit 7' show.sh`);
@@ -388,6 +400,26 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
     const dir = onlyJob(join(work, 'badwrap-jobs'));
     expect(statusOf(dir).state).toBe('failed');
     expect(readFileSync(join(dir, 'agent-node1.log'), 'utf8')).toMatch(/cannot start its agent: spawn \.\/badwrap ENOENT/);
+  });
+});
+
+describe('every job flag for Slurm (render, as submit renders it): accepted and not ignored', () => {
+  // what each flag does on the cluster is the Slurm tier's business (test/slurm/); here: the plan it
+  // changes, so no flag is accepted and dropped on the way to the script
+  const plan = (argv: string[]): string => {
+    const r = sh(`"$R" render --json --no-check ${argv.map((a) => `'${a}'`).join(' ')} x.py`);
+    expect(r.code, `${argv.join(' ')}\n${r.stderr}`).toBe(0);
+    const out = JSON.parse(r.stdout) as { plan: Record<string, unknown>; script: string };
+    expect(spawnSync('bash', ['-n'], { input: out.script }).status).toBe(0);
+    return JSON.stringify({ ...out.plan, warnings: [] });
+  };
+  const base = plan([]);
+  it.each(jobOptionTable.map((r) => [r.key] as const))('%s', (key) => {
+    const c = localCases[key];
+    const argv = c.argv.filter((a) => a !== 'x.py');
+    // a flag that needs another (--min-nodes needs -N 3) is compared with the other alone
+    const without = c.partner ? plan(c.partner) : base;
+    expect(plan(argv)).not.toBe(without);
   });
 });
 

@@ -8,6 +8,10 @@ import { localSpec } from '../../src/cli/local-flags.js';
 import { envFromHere } from '../../src/cli/job-options.js';
 import { withTimeLimit } from '../../src/cli/local-time-limit.js';
 import { buildSpec } from '../../src/core/spec.js';
+import { isSyntaxError, readConfigFile } from '../../src/cli/config-file.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SignalSource } from '../../src/proc/signals.js';
 
 describe('job dir modes', () => {
@@ -106,5 +110,22 @@ describe('the local time limit', () => {
     const control = withTimeLimit(source(), 0.15, undefined, () => {});
     await new Promise<void>((resolve) => control.on('SIGTERM', () => resolve()));
     expect(seen).toEqual([]);
+  });
+});
+
+describe("config errors: the text's fault is the user's, anything else is ours", () => {
+  it('the parsers\' verdicts are syntax errors; a broken parser is not', () => {
+    expect(isSyntaxError(new SyntaxError('Unexpected token'))).toBe(true);
+    const yamlError = Object.assign(new Error('bad indentation'), { name: 'YAMLParseError' });
+    expect(isSyntaxError(yamlError)).toBe(true);
+    // what the bundle threw when yaml's parse was undefined: an internal error (exit 70), not "fix the syntax"
+    expect(isSyntaxError(new TypeError('parse2 is not a function'))).toBe(false);
+  });
+
+  it('a YAML file with a syntax error: exit 2, one line naming the place', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raysl-yaml-'));
+    writeFileSync(join(dir, 'raysl.config.yaml'), 'profiles:\n  default:\n   nodes: [\n');
+    const err = await readConfigFile(join(dir, 'raysl.config.yaml')).catch((e: unknown) => e as Error & { exitCode: number; hint: string });
+    expect(err).toMatchObject({ exitCode: 2, message: expect.stringMatching(/not valid YAML: .*line 4, column 1:$/), hint: expect.stringMatching(/YAML/) });
   });
 });
