@@ -92,7 +92,7 @@ export async function runLocal(entrypoint: string | null, args: string[], opts: 
     now: app.io.now,
     cwd: app.io.cwd,
     launcher: localLauncher(),
-    agentArgv: [paths.node, paths.raysl, 'agent'],
+    agentArgv: [paths.node, '--', paths.raysl, 'agent'],
     faults: testFaults(app.io.env),
     ...testGraceMs(app.io.env),
     ...(onListening ? { onListening } : {}),

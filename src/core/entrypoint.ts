@@ -51,10 +51,12 @@ export function interpreterFor(kind: EntrypointKind, tools: InterpreterTools): s
   switch (kind) {
     // after the tsx CLI, not before: tsx runs the script in a child node and passes node flags
     // given to it on to that child, where the script runs; before it they would reach only tsx
+    // `--` ends node's own options (and tsx's, which passes it on to its child node): Node 20 reads
+    // --env-file=<f> from anywhere in argv up to a `--`, the user's script arguments included
     case 'tsx':
-      return [tools.node, tools.tsx, '--import', tools.hook];
+      return [tools.node, '--', tools.tsx, '--import', tools.hook, '--'];
     case 'node':
-      return [tools.node, '--import', tools.hook];
+      return [tools.node, '--import', tools.hook, '--'];
     // -u: unbuffered, so the job log shows prints as they happen, not at exit
     case 'python':
       return [tools.python ?? 'python3', '-u'];
