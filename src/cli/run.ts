@@ -93,6 +93,7 @@ export async function runLocal(entrypoint: string | null, args: string[], opts: 
     cwd: app.io.cwd,
     launcher: localLauncher(),
     agentArgv: [paths.node, '--', paths.raysl, 'agent'],
+    clientHook: paths.entryHook,
     faults: testFaults(app.io.env),
     ...testGraceMs(app.io.env),
     ...(onListening ? { onListening } : {}),

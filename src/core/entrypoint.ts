@@ -67,6 +67,17 @@ export function interpreterFor(kind: EntrypointKind, tools: InterpreterTools): s
   }
 }
 
+/**
+ * NODE_OPTIONS that also loads raysl's entry hook (`--import=<file URL>`), so a plain `node
+ * client.mjs` resolves `import ... from 'raysl'` as an entrypoint does (ESM ignores NODE_PATH).
+ * Unchanged when the hook is already in it.
+ */
+export function nodeOptionsWithHook(existing: string | undefined, hookUrl: string): string {
+  const flag = `--import=${hookUrl}`;
+  const words = (existing ?? '').split(/\s+/).filter(Boolean);
+  return words.includes(flag) ? words.join(' ') : [...words, flag].join(' ');
+}
+
 /** The one bare specifier the entry hook answers when the user has no `raysl` of their own installed. */
 export const CLIENT_SPECIFIER = 'raysl';
 
