@@ -132,3 +132,15 @@ describe("no argument of the user's reaches Node's own option parser (Node 20 re
     expect(job.stdout()).toContain('argv ["--env-file=nosuch","x"]');
   });
 });
+
+describe('"the cluster did not form" counts and names what happened', () => {
+  it('--container-cmd false: both nodes failed (not one failed, one "still starting"); their empty logs are said to be empty, the hint is the wrapper', async () => {
+    const job = runLocal(['-N', '2', '--container-cmd', 'false', join(fixtures, 'hello.sh')]);
+    expect((await exitWithin(job, 30_000)).code, job.stderr()).toBe(4);
+    const err = job.stderr();
+    expect(err).toMatch(/raysl: error: the cluster did not form: 2 node\(s\) failed before joining; 0\/2 nodes joined; missing: node1 \(.*agent-node1\.log \(empty: the agent never started; the --container-cmd wrapper ended before running it/);
+    expect(err).toMatch(/node2 \(its agent exited before joining .*agent-node2\.log \(empty: /);
+    expect(err).not.toMatch(/still starting/);
+    expect(err).toMatch(/\n {2}hint: check the --container-cmd wrapper: it must run the command it is given/);
+  });
+});
