@@ -31,7 +31,7 @@ describe('--head-cpus-only: the plan', () => {
     const p = plan({ nodes: 2, gpusPerNode: 8, exclusive: true, constraint: 'a100', time: '1:00:00', mem: '2G' }, facts([...mixed.nodes, node('gpu3', { cpus: 64, gpus: 8, features: ['a100'] }), node('gpu4', { cpus: 64, gpus: 8, features: ['a100'] })]));
     const [head, workers] = p.hetjob!;
     expect(p.sbatch).toEqual(head.sbatch);
-    expect(head.sbatch.map(([f]) => f)).toEqual(['--job-name', '--nodes', '--ntasks-per-node', '--cpus-per-task', '--mem', '--time', '--signal', '--output']);
+    expect(head.sbatch.map(([f]) => f)).toEqual(['--job-name', '--nodes', '--ntasks-per-node', '--cpus-per-task', '--mem', '--time', '--signal', '--no-requeue', '--output']);
     expect(workers.sbatch).toEqual([
       ['--nodes', '2'],
       ['--ntasks-per-node', '1'],
