@@ -5,6 +5,7 @@
  * wrong, when a threshold is not met. The controller then fails the node; under --min-nodes the job
  * goes on without it. core/preflight.ts judges; this file only gathers the facts.
  */
+import { underLocalLauncher } from '../core/env-names.js';
 import { execFile } from 'node:child_process';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -33,7 +34,9 @@ export async function preflightPhase(ctx: AgentContext, adapter: RuntimeAdapter,
   return {
     kind: 'unfit',
     reason: `preflight: ${verdict.problems.join('; ')}`,
-    hint: 'fix the node or exclude it (--sbatch-arg=--exclude=<node>); --min-nodes lets the job go on without it; --preflight-min sets the thresholds',
+    hint: underLocalLauncher(ctx.env)
+      ? 'a simulated node is this machine: fix it, or lower the thresholds with --preflight-min; --min-nodes lets the job go on without the node'
+      : 'fix the node or exclude it (--sbatch-arg=--exclude=<node>); --min-nodes lets the job go on without it; --preflight-min sets the thresholds',
   };
 }
 

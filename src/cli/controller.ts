@@ -83,7 +83,8 @@ export const registerController: Register = (program, app) => {
         now: app.io.now,
         cwd: app.io.cwd,
         launcher: opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env, ...containerOf(plan, paths) }),
-        agentArgv: [paths.node, paths.raysl, 'agent'],
+        agentArgv: [paths.node, '--', paths.raysl, 'agent'],
+        clientHook: paths.entryHook,
         faults: testFaults(app.io.env),
         ...(opts.launcher === 'srun' ? { requeue: (jobId: string) => requeueJob(jobId, { env: app.io.env }) } : {}),
       });

@@ -4,7 +4,7 @@
  * output as it arrives, until the job is over. Waits on file events (fs.watch) and polls with
  * backoff and no fixed sleeps; squeue is asked at most about once a second once the job runs.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { isFinal, type JobStatus } from '../core/status.js';
 import type { SlurmJob } from '../slurm/squeue.js';
 import { queuePosition, readStatus, slurmEnding, slurmJob, type JobRef } from './jobs.js';
@@ -12,6 +12,9 @@ import type { Io } from './io.js';
 import type { Progress } from './spinner.js';
 import { eventLine, outcomeOf, pendingLine, SLURM_FINAL_STATES, type Outcome, type SlurmSide } from './status-view.js';
 import { tailFile, type Tail } from './tail.js';
+
+/** How long a controller's unasked-for cancel waits for Slurm's final state (NODE_FAIL or not). */
+const SLURM_SETTLE_MS = 15_000;
 
 export interface FollowOptions {
   job: JobRef;
@@ -90,6 +93,7 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
   let interrupted: NodeJS.Signals | undefined;
   // --requeue: the attempt whose record ended with `requeued`; following goes on with the next one
   let requeuedAfter: number | undefined;
+  let slurmSettleUntil: number | undefined;
   const interrupt = o.interrupt?.then((sig) => void (interrupted = sig));
   try {
     for (;;) {
@@ -142,6 +146,13 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
         await tail?.stop();
         tail = undefined;
         const last = status.timeline.at(-1);
+        // a cancel nobody asked raysl for may be Slurm ending the job for a node failure (its TERM
+        // came first): Slurm's final state says which, so wait for it (bounded) before the code
+        const unasked = status.state === 'cancelled' && slurm !== undefined && !slurmFinal(slurm) && !existsSync(job.paths.cancelRequest);
+        if (unasked && (slurmSettleUntil ??= io.now() + SLURM_SETTLE_MS) > io.now()) {
+          await w.wait(max);
+          continue;
+        }
         if (!(last?.phase === 'requeued' && !slurmFinal(slurm))) return { outcome: outcomeOf(job.jobId, status, slurm) as Done, status };
         const attempt = status.attempt ?? 0;
         requeuedAfter = attempt;

@@ -35,9 +35,10 @@ Examples:
   $ raysl up -N 4 -t 8:00:00 --wait                   # an interactive cluster; then raysl exec <id> -- python3 job.py, raysl down <id>
   $ raysl hostnames 'gpu-[001-004]'
 
-Exit codes: the entrypoint's own code when it ran; otherwise 1 a port collision (check-ports),
-2 usage/config error, 3 a Slurm command failed, 4 the cluster did not form, 5 a node was lost,
-6 stopped at Slurm's warning (time limit near, or preemption), 70 internal error.`,
+Exit codes: the entrypoint's own code when it ran; 130/143/129 when you interrupted or cancelled it
+(Ctrl-C, TERM or scancel, HUP); otherwise 1 a port collision (check-ports), 2 usage/config error,
+3 a Slurm command failed, 4 the cluster did not form, 5 a node was lost or failed, 6 stopped at
+Slurm's warning, 70 internal error.`,
     );
   for (const register of commands) register(program, app);
   // every subcommand: same error routing, help after errors

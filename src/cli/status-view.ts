@@ -2,7 +2,7 @@
  * Pure views of a job: status.json (the controller's record) joined with Slurm's state. Collect in
  * jobs.ts, decide and format here, print in the commands (shadcn's info: collect, then print).
  */
-import { ClusterFormError, InternalError, NodeLostError, PreemptedError, type RayslError, SlurmError, UsageError } from '../core/errors.js';
+import { ClusterFormError, ExitCode, InternalError, NodeLostError, PreemptedError, RayslError, SlurmError, UsageError } from '../core/errors.js';
 import { formatBlock } from '../core/ports.js';
 import { SLURM_FINAL_STATES, type Reconciled } from '../core/reconcile.js';
 import { isFinal, type JobStatus, type PhaseEvent } from '../core/status.js';
@@ -99,6 +99,14 @@ export function errorForCode(code: number, message: string, hint: string | undef
  * pending, node failure, the controller killed), the answer is 3 with Slurm's state and reason.
  */
 export function outcomeOf(jobId: string, status: JobStatus | undefined, slurm: SlurmSide | undefined): Outcome {
+  // a node failure is 5, whichever reached the controller first: Slurm's stop (it would record a
+  // cancel, 143), the lost agent (5), or nothing (Slurm killed it)
+  if (slurm?.state === 'NODE_FAIL' && status?.exitCode !== ExitCode.nodeLost) {
+    const recorded = status ? (isFinal(status.state) ? `; the controller recorded ${status.state}${status.exitCode !== undefined ? ` (exit ${status.exitCode})` : ''}` : ` while the controller was ${status.state}`) : ' before the raysl controller started';
+    const message = `job ${jobId}: a node failed: Slurm ended the job NODE_FAIL${slurm.reason && slurm.reason !== 'None' ? ` (reason: ${slurm.reason})` : ''}${recorded}`;
+    const error = new NodeLostError(message, { hint: `which node: sinfo -R; the controller's log: raysl logs ${jobId} --controller; submit with --requeue to run it again after a node failure` });
+    return { done: true, code: ExitCode.nodeLost, error, summary: message };
+  }
   if (status && isFinal(status.state) && status.exitCode !== undefined) {
     const code = status.exitCode;
     if (status.error) return { done: true, code, error: errorForCode(code, status.error.message, status.error.hint ?? `read the controller log: raysl logs ${jobId} --controller`), summary: `job ${jobId} ${status.state}: ${status.error.message}` };
@@ -140,7 +148,8 @@ export function statusView(jobId: string, jobDir: string, status: JobStatus | un
   if (slurm) view.slurm = slurm;
   // the nodes as the facts tell them once the controller is gone (status.json would still say joined)
   if (status) view.status = shown?.nodes ? { ...status, nodes: shown.nodes } : status;
-  if (status?.exitCode !== undefined) view.exitCode = status.exitCode;
+  const exitCode = shown?.exitCode ?? status?.exitCode;
+  if (exitCode !== undefined) view.exitCode = exitCode;
   return view;
 }
 

@@ -92,8 +92,9 @@ Examples:
   $ raysl submit --dry-run -N 2 train.py           # the sbatch command and the whole script
   $ raysl submit --json -N 2 train.ts | jq -r .jobId
 
-Exit code with --follow: the entrypoint's own; 4 the cluster did not form, 5 a node was lost,
-3 Slurm ended the job first (cancelled in the queue, node failure). Afterwards:
+Exit code with --follow: the entrypoint's own; 4 the cluster did not form, 5 a node was lost
+(Slurm's NODE_FAIL too, whichever signal came first), 130/143 interrupted or cancelled,
+3 Slurm ended the job first (cancelled in the queue). Afterwards:
 raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
     )
     .action(async (entrypoint: string, args: string[], opts: Record<string, unknown>, command: Command) => {

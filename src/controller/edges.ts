@@ -37,6 +37,8 @@ export interface ControllerEdges {
   /** Called once the control server listens (tests use it to find the job). */
   onListening?: (info: { jobId: string; address: string; jobDir: string }) => void;
   faults?: ControllerFaults;
+  /** file: URL of raysl's entry hook (dist/register-entry.mjs): `raysl exec` commands get it in NODE_OPTIONS, so `node client.mjs` finds 'raysl'. */
+  clientHook?: string;
   /** `scontrol requeue <jobid>` (srun launcher only; `--requeue` under --local has nothing to requeue). */
   requeue?: (jobId: string) => Promise<void>;
 }

@@ -128,7 +128,7 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
 
   try {
     await Promise.race([
-      waitForJoin({ agents, min: plan.minNodes, timeoutMs: plan.joinTimeoutSec * 1000, cancelled: Promise.race([job.stop.stopped, ph.failed.catch(() => undefined)]) }),
+      waitForJoin({ agents, min: plan.minNodes, timeoutMs: plan.joinTimeoutSec * 1000, cancelled: Promise.race([job.stop.stopped, ph.failed.catch(() => undefined)]), containerCmd: plan.container !== undefined && 'cmd' in plan.container }),
       ph.failed,
     ]);
   } catch (err) {

@@ -4,6 +4,7 @@
  * ends it as a success, exit 0; a lost node ends it as a failure (5), as it would a job.
  */
 import { wrapperPrefix } from '../core/container.js';
+import { nodeOptionsWithHook } from '../core/entrypoint.js';
 import { withPhase, withState } from '../core/status.js';
 import type { Placement } from './allocate.js';
 import { onHead } from './entrypoint.js';
@@ -16,7 +17,8 @@ export async function hold(job: Job, placed: Placement, cluster: Cluster, env: N
   const { plan, edges, head, paths, log, graceMs, jobId } = job;
   const { status } = placed;
   const host = new ExecHost({
-    env,
+    // `raysl exec ID -- node client.mjs`: 'raysl' resolves as in an entrypoint (the hook, through NODE_OPTIONS)
+    env: edges.clientHook ? { ...env, NODE_OPTIONS: nodeOptionsWithHook(env.NODE_OPTIONS, edges.clientHook) } : env,
     jobCwd: edges.cwd,
     jobDir: paths.dir,
     head,

@@ -54,10 +54,12 @@ export function interpreterFor(kind: EntrypointKind, tools: InterpreterTools): s
   switch (kind) {
     // after the tsx CLI, not before: tsx runs the script in a child node and passes node flags
     // given to it on to that child, where the script runs; before it they would reach only tsx
+    // `--` ends node's own options (and tsx's, which passes it on to its child node): Node 20 reads
+    // --env-file=<f> from anywhere in argv up to a `--`, the user's script arguments included
     case 'tsx':
-      return tools.tsx === undefined ? [tools.node, '--import', tools.hook] : [tools.node, tools.tsx, '--import', tools.hook];
+      return tools.tsx === undefined ? [tools.node, '--import', tools.hook, '--'] : [tools.node, '--', tools.tsx, '--import', tools.hook, '--'];
     case 'node':
-      return [tools.node, '--import', tools.hook];
+      return [tools.node, '--import', tools.hook, '--'];
     // -u: unbuffered, so the job log shows prints as they happen, not at exit
     case 'python':
       return [tools.python ?? 'python3', '-u'];
@@ -66,6 +68,17 @@ export function interpreterFor(kind: EntrypointKind, tools: InterpreterTools): s
     case 'exec':
       return [];
   }
+}
+
+/**
+ * NODE_OPTIONS that also loads raysl's entry hook (`--import=<file URL>`), so a plain `node
+ * client.mjs` resolves `import ... from 'raysl'` as an entrypoint does (ESM ignores NODE_PATH).
+ * Unchanged when the hook is already in it.
+ */
+export function nodeOptionsWithHook(existing: string | undefined, hookUrl: string): string {
+  const flag = `--import=${hookUrl}`;
+  const words = (existing ?? '').split(/\s+/).filter(Boolean);
+  return words.includes(flag) ? words.join(' ') : [...words, flag].join(' ');
 }
 
 /** The one bare specifier the entry hook answers when the user has no `raysl` of their own installed. */

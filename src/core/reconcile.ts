@@ -5,6 +5,7 @@
  * what does Slurm say) and this pure function decides: a non-final record contradicted by a fact
  * reads as `lost`, with why. Readers do not write the answer back (see cli/jobs.ts).
  */
+import { ExitCode } from './errors.js';
 import { isFinal, type JobState, type JobStatus, type StatusNode } from './status.js';
 
 export type ShownState = JobState | 'lost' | 'requeued';
@@ -37,6 +38,8 @@ export interface Reconciled {
   reason?: string;
   /** The nodes as the facts tell them, when status.json's list is stale (the controller went away with nodes `joined`). */
   nodes?: StatusNode[];
+  /** The exit code the facts give, when it differs from the record's (a node failure: 5). */
+  exitCode?: number;
 }
 
 /** Slurm's reasons that say nothing to a raysl user, explained (the batch step is the controller). */
@@ -79,6 +82,10 @@ function reconcileState(status: JobStatus, facts: LivenessFacts): Reconciled {
   if (isFinal(recorded) && status.timeline.at(-1)?.phase === 'requeued' && slurmLive) {
     const code = status.exitCode !== undefined ? ` (exit ${status.exitCode})` : '';
     return { state: 'requeued', reason: `attempt ${status.attempt ?? 0} ended ${recorded}${code} and was requeued; the next attempt's record replaces this one when it starts` };
+  }
+  // Slurm's node failure ends the job with TERM: the controller may record a cancel (143). A node failure is one thing: failed, 5
+  if (isFinal(recorded) && facts.slurm !== undefined && facts.slurm !== 'unlisted' && facts.slurm.state === 'NODE_FAIL' && status.exitCode !== ExitCode.nodeLost) {
+    return { state: 'failed', exitCode: ExitCode.nodeLost, reason: `a node failed: Slurm ended the job NODE_FAIL; the controller saw only its stop and recorded ${recorded}${status.exitCode !== undefined ? ` (exit ${status.exitCode})` : ''}` };
   }
   if (isFinal(recorded)) return { state: recorded };
   const said = `status.json still says ${recorded}`;

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readSync, readdirSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { underLocalLauncher } from '../core/env-names.js';
 import { ClusterFormError } from '../core/errors.js';
 import { parseRayVersion, type RayVersion } from './ray-version.js';
 
@@ -84,7 +85,9 @@ export function probeRayVersion(bin: string, env: NodeJS.ProcessEnv): Promise<Ra
             : `\`${bin} --version\` failed (${err.message.split('\n')[0]}): ${String(stderr).trim().slice(-300)}`;
         reject(
           new ClusterFormError(`${what}; expected an executable printing "ray, version X.Y.Z"`, {
-            hint: 'activate the environment that has Ray in the job setup (--setup), or set RAYSL_RAY_BIN to its `ray`',
+            hint: underLocalLauncher(env)
+              ? 'activate the environment that has Ray in this shell before raysl run --local / up --local, or set RAYSL_RAY_BIN to its `ray`'
+              : 'activate the environment that has Ray in the job setup (--setup), or set RAYSL_RAY_BIN to its `ray`',
             cause: err,
           }),
         );

@@ -4,7 +4,7 @@
 #                  sbatch does not create the directory of --output)
 #
 # runtime:     builtin (auto: .ts entrypoint (not .py) -> builtin)
-# entrypoint:  /usr/bin/node /opt/raysl/node_modules/tsx/dist/cli.mjs --import file:///opt/raysl/dist/register-entry.mjs /home/alice/proj/train.ts
+# entrypoint:  /usr/bin/node -- /opt/raysl/node_modules/tsx/dist/cli.mjs --import file:///opt/raysl/dist/register-entry.mjs -- /home/alice/proj/train.ts
 # nodes:       1 (start once 1 joined; join timeout 120 s)
 # per node:    64 CPUs, 0 GPUs, memory: Slurm default
 # total:       64 CPUs, 0 GPUs, memory: Slurm default over 1 node
@@ -35,5 +35,5 @@ export RAYSL_JOB_ID="$SLURM_JOB_ID"
 # batch step's main process, so Slurm's --signal and scancel reach it directly. The plan (it holds
 # the --env values) comes on stdin, never on the command line, where any user's ps would see it.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan-from - <<'RAYSL_PLAN'
-{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .ts entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/train.ts","args":[],"interpreter":["/usr/bin/node","/opt/raysl/node_modules/tsx/dist/cli.mjs","--import","file:///opt/raysl/dist/register-entry.mjs"],"kind":"tsx"},"nodes":1,"minNodes":1,"perNode":{"cpus":64,"gpus":0},"aggregate":{"cpus":64,"gpus":0},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","1"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--no-requeue",""],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[]}
+{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .ts entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/train.ts","args":[],"interpreter":["/usr/bin/node","--","/opt/raysl/node_modules/tsx/dist/cli.mjs","--import","file:///opt/raysl/dist/register-entry.mjs","--"],"kind":"tsx"},"nodes":1,"minNodes":1,"perNode":{"cpus":64,"gpus":0},"aggregate":{"cpus":64,"gpus":0},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":120,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":false,"rayAuth":"token","sbatch":[["--job-name","raysl-train"],["--nodes","1"],["--ntasks-per-node","1"],["--cpus-per-task","64"],["--no-requeue",""],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":[],"jobName":"raysl-train","checkedAgainst":"sinfo","warnings":[]}
 RAYSL_PLAN

@@ -4,7 +4,7 @@
 #                  sbatch does not create the directory of --output)
 #
 # runtime:     builtin (auto: .mjs entrypoint (not .py) -> builtin)
-# entrypoint:  /usr/bin/node --import file:///opt/raysl/dist/register-entry.mjs /home/alice/proj/serve.mjs
+# entrypoint:  /usr/bin/node --import file:///opt/raysl/dist/register-entry.mjs -- /home/alice/proj/serve.mjs
 # nodes:       2 (start once 1 joined; join timeout 300 s)
 # per node:    8 CPUs, 2 GPUs, memory: Slurm default
 # total:       16 CPUs, 4 GPUs, memory: Slurm default over 2 nodes
@@ -41,5 +41,5 @@ export RAYSL_JOB_ID="$SLURM_JOB_ID"
 # batch step's main process, so Slurm's --signal and scancel reach it directly. The plan (it holds
 # the --env values) comes on stdin, never on the command line, where any user's ps would see it.
 exec /usr/bin/node /opt/raysl/dist/raysl.mjs controller --plan-from - <<'RAYSL_PLAN'
-{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .mjs entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/serve.mjs","args":[],"interpreter":["/usr/bin/node","--import","file:///opt/raysl/dist/register-entry.mjs"],"kind":"node"},"nodes":2,"minNodes":1,"perNode":{"cpus":8,"gpus":2},"aggregate":{"cpus":16,"gpus":4},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":300,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":true,"rayAuth":"token","sbatch":[["--job-name","raysl-serve"],["--nodes","2"],["--ntasks-per-node","1"],["--cpus-per-task","8"],["--gpus-per-node","2"],["--partition","shared"],["--no-requeue",""],["--qos","low"],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":["--mail-type=END","--comment=raysl demo job","--nodelist=s[1-2]"],"jobName":"raysl-serve","checkedAgainst":"sinfo","warnings":[]}
+{"version":1,"raysl":"0.0.0-test","runtime":"builtin","runtimeReason":"auto: .mjs entrypoint (not .py) -> builtin","entrypoint":{"path":"/home/alice/proj/serve.mjs","args":[],"interpreter":["/usr/bin/node","--import","file:///opt/raysl/dist/register-entry.mjs","--"],"kind":"node"},"nodes":2,"minNodes":1,"perNode":{"cpus":8,"gpus":2},"aggregate":{"cpus":16,"gpus":4},"portLayout":{"size":64,"ports":{"controller":0,"agent":1},"ranges":{"app":{"offset":8,"count":8},"service":{"offset":16,"count":32}}},"portRange":{"min":20000,"max":32767},"joinTimeoutSec":300,"jobDir":"/home/alice/proj/raysl-jobs","env":{},"setup":[],"continueOnNodeLoss":true,"rayAuth":"token","sbatch":[["--job-name","raysl-serve"],["--nodes","2"],["--ntasks-per-node","1"],["--cpus-per-task","8"],["--gpus-per-node","2"],["--partition","shared"],["--no-requeue",""],["--qos","low"],["--output","/home/alice/proj/raysl-jobs/raysl-%j.out"]],"sbatchExtra":["--mail-type=END","--comment=raysl demo job","--nodelist=s[1-2]"],"jobName":"raysl-serve","checkedAgainst":"sinfo","warnings":[]}
 RAYSL_PLAN

@@ -1,10 +1,11 @@
 // Issue 16 ("Wrong semantics", "Messages that mislead"), through the built CLI: exit codes that
 // mean one thing, --json that is JSON, messages that name what happened and what to do.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, exitWithin, expectUsage, fixtures, rayslSync as raysl, runLocal } from './helpers.js';
+import { ensureBuilt, exitWithin, expectUsage, fixtures, rayslSync as raysl, root, runLocal } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -114,5 +115,32 @@ describe('read commands on a finished local job', () => {
     const both = raysl(['logs', jobId, '--json', '--follow', '--job-dir', jobRoot]);
     expect(both.code).toBe(2);
     expect((JSON.parse(both.stdout) as { error: { message: string } }).error.message).toMatch(/--json with --follow/);
+  });
+});
+
+describe("no argument of the user's reaches Node's own option parser (Node 20 reads --env-file=<f> from all of argv)", () => {
+  it('bin/raysl ... --env-file=nosuch is raysl\'s unknown option (exit 2), not Node\'s exit 9', () => {
+    const r = spawnSync(join(root, 'bin', 'raysl'), ['render', '--no-check', '--env-file=nosuch', 't.sh'], { cwd: project(), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 10_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^raysl: error: unknown option '--env-file=nosuch'$/m);
+  });
+
+  it.each(['args.ts', 'args.mjs'])('an entrypoint %s gets --env-file=nosuch as its own argument', async (name) => {
+    const dir = project({ [name]: 'console.log("argv " + JSON.stringify(process.argv.slice(2)));\n' });
+    const job = runLocal(['-N', '1', join(dir, name), '--', '--env-file=nosuch', 'x']);
+    expect((await exitWithin(job, 30_000)).code, job.stderr()).toBe(0);
+    expect(job.stdout()).toContain('argv ["--env-file=nosuch","x"]');
+  });
+});
+
+describe('"the cluster did not form" counts and names what happened', () => {
+  it('--container-cmd false: both nodes failed (not one failed, one "still starting"); their empty logs are said to be empty, the hint is the wrapper', async () => {
+    const job = runLocal(['-N', '2', '--container-cmd', 'false', join(fixtures, 'hello.sh')]);
+    expect((await exitWithin(job, 30_000)).code, job.stderr()).toBe(4);
+    const err = job.stderr();
+    expect(err).toMatch(/raysl: error: the cluster did not form: 2 node\(s\) failed before joining; 0\/2 nodes joined; missing: node1 \(.*agent-node1\.log \(empty: the agent never started; the --container-cmd wrapper ended before running it/);
+    expect(err).toMatch(/node2 \(its agent exited before joining .*agent-node2\.log \(empty: /);
+    expect(err).not.toMatch(/still starting/);
+    expect(err).toMatch(/\n {2}hint: check the --container-cmd wrapper: it must run the command it is given/);
   });
 });

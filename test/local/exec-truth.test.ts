@@ -128,6 +128,21 @@ describe('raysl exec on a holding cluster', () => {
     expect(r.stderr).toMatch(new RegExp(`hint: put the command after --, so its flags are its own: raysl exec ${jobId} -- ls -la`));
   });
 
+  it("a client outside an entrypoint: import { connect } from 'raysl' works after eval \"$(raysl attach ID)\", and through raysl exec", () => {
+    // a directory with no node_modules and no package.json: only raysl's resolver can find 'raysl'
+    const dir = mkdtempSync(join(tmpdir(), 'raysl-client-'));
+    const client = join(dir, 'my-client.mjs');
+    writeFileSync(client, "import { connect } from 'raysl';\nconst c = await connect();\nconsole.log('nodes', (await c.nodes()).map((n) => n.name).join(','));\nc.close();\n");
+    const plain = spawnSync('node', [client], { cwd: dir, env, encoding: 'utf8' });
+    expect(plain.stderr).toMatch(/ERR_MODULE_NOT_FOUND/); // the premise: plain node cannot find it
+    const attached = spawnSync('bash', ['-c', `eval "$(${JSON.stringify(process.execPath)} ${JSON.stringify(bundle)} attach ${jobId} --job-dir ${JSON.stringify(jobRoot)})" && node my-client.mjs`], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+    expect(attached.stderr).toBe('');
+    expect(attached.stdout).toBe('nodes node1,node2\n');
+    const viaExec = cli(exec('node', client));
+    expect(viaExec.status, viaExec.stderr).toBe(0);
+    expect(viaExec.stdout).toBe('nodes node1,node2\n');
+  });
+
   it('logs --follow prints the earlier execs\' output and each new one until the cluster is down; an exec cut by down says so', async () => {
     const follow = spawnCli([bundle, 'logs', jobId, '--follow', '--job-dir', jobRoot], { cwd: root, env, defaultStream: 'stdout', defaultMs: 20_000 });
     await follow.waitFor(/^hi$/m); // the first test's exec

@@ -287,7 +287,8 @@ describe('raysl run --local with the real Ray', () => {
     expect(code).toBe(4);
     expect(job.stderr()).toMatch(/raysl: error: the cluster did not form: .*Ray's CLI "\/nonexistent\/venv\/bin\/ray" was not found/);
     // the hint is the failing nodes' own (how to make Ray available), not the generic join advice
-    expect(job.stderr()).toMatch(/\n {2}hint: .*(--setup|RAYSL_RAY_BIN)/);
+    // a local job: activate Ray in this shell (--setup is the batch script's, issue 16)
+    expect(job.stderr()).toMatch(/\n {2}hint: activate the environment that has Ray in this shell before raysl run --local \/ up --local, or set RAYSL_RAY_BIN/);
     expect(job.stderr()).not.toMatch(/raise --join-timeout/);
     expect(job.stdout()).toBe('');
   }, 60_000);

@@ -15,7 +15,8 @@ slurmConf();
 describe('raysl up / exec / attach / down on Slurm', () => {
   it('up -N 2, exec 0/3/0, attach + client, down: final state, nothing left', async () => {
     const jobRoot = newJobRoot('up');
-    const up = await rayslDone(['up', '-N', '2', '--wait', '--job-dir', jobRoot]);
+    // no --wait: waiting until the cluster holds is up's default (issue 20)
+    const up = await rayslDone(['up', '-N', '2', '--job-dir', jobRoot]);
     expect(up.code, up.stderr).toBe(0);
     const jobId = up.stdout.trim();
     expect(jobId).toMatch(/^\d+$/);

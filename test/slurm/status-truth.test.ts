@@ -1,5 +1,6 @@
 // SIGKILL of the controller of a `submit --follow -N 2` job: status.json stays `running` for good,
 // but `raysl status` and `raysl ls --all` read the job as lost, with Slurm's word for why.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { jobProcesses, pollUntil, slurmConf, waitForJobEnd } from './helpers.js';
 import { holdEntrypoint, newJobRoot, raysl, rayslDone, readJobStatus, submittedId, waitForStatus } from './raysl-cli.js';
@@ -16,6 +17,8 @@ describe('raysl status after the controller is killed', () => {
     const s = await waitForStatus(jobRoot, jobId, 'state running', (x) => x.state === 'running');
     await c.waitFor(/holding until/, 30_000, 'stdout');
     expect(s.controllerPid, 'controller pid in status.json').toBeGreaterThan(0);
+    // the controller carries the job's marker like every other process of the job (issue 16)
+    expect(readFileSync(`/proc/${s.controllerPid}/environ`, 'utf8').split('\0')).toContain(`RAYSL_JOB_ID=${jobId}`);
     process.kill(s.controllerPid!, 'SIGKILL');
     await c.exited;
 

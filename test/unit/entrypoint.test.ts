@@ -8,11 +8,11 @@ const tools = { node: '/usr/bin/node', tsx: '/opt/raysl/node_modules/tsx/dist/cl
 describe('interpreterFor', () => {
   it.each([
     // the hook goes after tsx's CLI: tsx hands node flags to the child node that runs the script
-    ['train.ts', [tools.node, tools.tsx, '--import', tools.hook]],
-    ['train.mts', [tools.node, tools.tsx, '--import', tools.hook]],
-    ['train.cts', [tools.node, tools.tsx, '--import', tools.hook]],
-    ['train.js', [tools.node, '--import', tools.hook]],
-    ['train.mjs', [tools.node, '--import', tools.hook]],
+    ['train.ts', [tools.node, '--', tools.tsx, '--import', tools.hook, '--']],
+    ['train.mts', [tools.node, '--', tools.tsx, '--import', tools.hook, '--']],
+    ['train.cts', [tools.node, '--', tools.tsx, '--import', tools.hook, '--']],
+    ['train.js', [tools.node, '--import', tools.hook, '--']],
+    ['train.mjs', [tools.node, '--import', tools.hook, '--']],
     ['train.py', ['python3', '-u']],
     ['run.sh', ['bash']],
     ['bin/app', []],

@@ -100,13 +100,13 @@ describe('planJob: runtime and entrypoint', () => {
   it.each([
     ['train.py', {}, 'ray', 'auto: .py entrypoint -> ray', 'python', ['python3', '-u']],
     ['train.py', { python: '/opt/venv/bin/python' }, 'ray', 'auto: .py entrypoint -> ray', 'python', ['/opt/venv/bin/python', '-u']],
-    ['train.ts', {}, 'builtin', 'auto: .ts entrypoint (not .py) -> builtin', 'tsx', ['/usr/bin/node', tools.tsx, '--import', tools.hook]],
-    ['x.mts', {}, 'builtin', 'auto: .mts entrypoint (not .py) -> builtin', 'tsx', ['/usr/bin/node', tools.tsx, '--import', tools.hook]],
-    ['main.mjs', {}, 'builtin', 'auto: .mjs entrypoint (not .py) -> builtin', 'node', ['/usr/bin/node', '--import', tools.hook]],
+    ['train.ts', {}, 'builtin', 'auto: .ts entrypoint (not .py) -> builtin', 'tsx', ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--']],
+    ['x.mts', {}, 'builtin', 'auto: .mts entrypoint (not .py) -> builtin', 'tsx', ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--']],
+    ['main.mjs', {}, 'builtin', 'auto: .mjs entrypoint (not .py) -> builtin', 'node', ['/usr/bin/node', '--import', tools.hook, '--']],
     ['run.sh', {}, 'builtin', 'auto: .sh entrypoint (not .py) -> builtin', 'bash', ['bash']],
     ['bin/app', {}, 'builtin', 'auto: no extension entrypoint (not .py) -> builtin', 'exec', []],
     ['train.py', { runtime: 'builtin' }, 'builtin', '--runtime builtin', 'python', ['python3', '-u']],
-    ['train.ts', { runtime: 'ray' }, 'ray', '--runtime ray', 'tsx', ['/usr/bin/node', tools.tsx, '--import', tools.hook]],
+    ['train.ts', { runtime: 'ray' }, 'ray', '--runtime ray', 'tsx', ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--']],
   ] as const)('%s %j -> %s', (entry, input, runtime, reason, kind, interpreter) => {
     const p = planJob(spec(entry, input as JobInput), gpuPartition, tools);
     expect(p.runtime).toBe(runtime);

@@ -97,6 +97,13 @@ describe('reconcile: a forced end after raysl cancel, the nodes once the control
     expect(reconcile(two, { controllerAlive: true }).nodes).toBeUndefined();
   });
 
+  it('a final cancel (143) with Slurm saying NODE_FAIL reads failed with 5: a node failure has one exit code', () => {
+    const s = { ...status('srun', 'cancelled'), exitCode: 143 };
+    expect(reconcile(s, { slurm: { state: 'NODE_FAIL' } })).toEqual({ state: 'failed', exitCode: 5, reason: 'a node failed: Slurm ended the job NODE_FAIL; the controller saw only its stop and recorded cancelled (exit 143)' });
+    expect(reconcile({ ...s, state: 'failed', exitCode: 5 }, { slurm: { state: 'NODE_FAIL' } })).toEqual({ state: 'failed' });
+    expect(reconcile(s, { slurm: { state: 'CANCELLED' } })).toEqual({ state: 'cancelled' });
+  });
+
   it("Slurm's JobLaunchFailure is explained (the batch step is the controller)", () => {
     const r = reconcile(status('srun', 'running'), { slurm: { state: 'FAILED', reason: 'JobLaunchFailure' } });
     expect(r.reason).toMatch(/JobLaunchFailure: what Slurm reports when the batch step ends abnormally; the batch step is the raysl controller, so it was killed/);

@@ -33,7 +33,11 @@ describe('outcomeOf', () => {
     ['cluster did not form: 4 with the controller message', finished(4, 'failed', { message: 'node3 never joined', hint: 'read agent-node3.log' }), undefined, { done: true, code: 4, error: ClusterFormError, summary: /node3 never joined/ }],
     ['node lost: 5', finished(5, 'failed', { message: 'node node2 was lost' }), running, { done: true, code: 5, error: NodeLostError }],
     ['cancelled while pending: 3 with Slurm state', undefined, { state: 'CANCELLED', reason: 'None', nodelist: '' }, { done: true, code: 3, error: SlurmError, summary: /ended CANCELLED before the raysl controller started/ }],
-    ['node failure before the controller: reason named', undefined, { state: 'NODE_FAIL', reason: 'NodeDown', nodelist: 'node1' }, { done: true, code: 3, error: SlurmError, summary: /NODE_FAIL \(reason: NodeDown\)/ }],
+    // issue 16: a node failure is one exit code, 5, whichever signal reached the controller first
+    ['node failure before the controller: 5, reason named', undefined, { state: 'NODE_FAIL', reason: 'NodeDown', nodelist: 'node1' }, { done: true, code: 5, error: NodeLostError, summary: /a node failed: Slurm ended the job NODE_FAIL \(reason: NodeDown\) before the raysl controller started/ }],
+    ['node failure, the controller recorded a cancel (Slurm\'s TERM came first): 5', finished(143, 'cancelled'), { state: 'NODE_FAIL', reason: 'None', nodelist: 'node[1-2]' }, { done: true, code: 5, error: NodeLostError, summary: /NODE_FAIL; the controller recorded cancelled \(exit 143\)/ }],
+    ['node failure, the controller saw the lost agent first: its own 5', finished(5, 'failed', { message: 'node node2 was lost' }), { state: 'NODE_FAIL', reason: 'None', nodelist: 'node[1-2]' }, { done: true, code: 5, error: NodeLostError, summary: /node node2 was lost/ }],
+    ['node failure, the controller killed mid-run: 5', withState(started(), 'running'), { state: 'NODE_FAIL', reason: 'None', nodelist: 'node[1-2]' }, { done: true, code: 5, error: NodeLostError, summary: /while the controller was running/ }],
     ['controller died mid-run: 3, names its last state', withState(started(), 'running'), { state: 'FAILED', reason: 'NonZeroExitCode', nodelist: 'node[1-2]' }, { done: true, code: 3, error: SlurmError, summary: /while the controller was running/ }],
     ['job purged and no status: 3', undefined, undefined, { done: true, code: 3, error: SlurmError, summary: /unknown to Slurm/ }],
   ];
