@@ -10,7 +10,7 @@ and that the replicas run on at least 2 nodes. Exits 1 if a check fails.
 
 --port N asks Serve for port N explicitly (serve.start(http_options={"port": N})), as a script
 written for Serve's default 8000 does: raysl checks that nothing holds it first. --hold FILE keeps
-the app up after the checks (printing "serving") until FILE exists, at most 180 s.
+the app up after the checks (printing "serving") until FILE exists, at most 300 s.
 """
 import json
 import os
@@ -88,7 +88,7 @@ def main():
     if "--hold" in sys.argv:
         release = sys.argv[sys.argv.index("--hold") + 1]
         print("serving", flush=True)
-        end = time.time() + 180
+        end = time.time() + 300
         while not os.path.exists(release) and time.time() < end:
             time.sleep(0.2)
     serve.shutdown()

@@ -107,7 +107,8 @@ def _holder(port):
             continue
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as f:
-                cmd = f.read().replace(b"\\0", b" ").decode(errors="replace").strip()[:100]
+                cmd = " ".join(f.read().decode(errors="replace").split("\\0")).split()
+                cmd = " ".join(cmd)[:100]
         except OSError:
             cmd = "?"
         job = None

@@ -43,10 +43,12 @@ describe('Ray libraries under raysl run --local (real Ray 2.60)', () => {
     const http = layoutOf(job).ports['serve_http']!;
     const [head, node2] = [b.base + http, b.base + size + http];
     expect(out).toMatch(new RegExp(`^job \\S+: 2 nodes, 2 replicas, Serve's HTTP port ${head}$`, 'm'));
-    // Ray's own words for each proxy: the head's on the head's port, node2's on node2's
-    expect(out).toMatch(new RegExp(`ip=127\\.0\\.1\\.2\\).*Proxy starting on node \\w+ \\(HTTP port: ${node2}\\)`));
-    expect(out).toMatch(new RegExp(`Application 'default' is ready at http://127\\.0\\.0\\.1:${head}/`));
-    expect(out).not.toMatch(/HTTP port: 8000\b|127\.0\.0\.1:8000/);
+    // Ray's own words for each proxy (its workers' log lines reach the driver's stderr): the head's
+    // on the head's port, node2's on node2's
+    const all = out + job.stderr();
+    expect(all).toMatch(new RegExp(`ip=127\\.0\\.1\\.2\\).*Proxy starting on node \\w+ \\(HTTP port: ${node2}\\)`));
+    expect(all).toMatch(new RegExp(`Application 'default' is ready at http://127\\.0\\.0\\.1:${head}/`));
+    expect(all).not.toMatch(/HTTP port: 8000\b|127\.0\.0\.1:8000/);
     expect(job.status()).toMatchObject({ state: 'succeeded', exitCode: 0 });
     expect(jobProcesses(job.status().jobId)).toEqual([]);
   }, 300_000);

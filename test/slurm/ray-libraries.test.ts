@@ -127,7 +127,7 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
     }
   });
 
-  it("examples/ray/serve.py: two jobs on the same nodes both serve, each on its own job's port, each request reaches its own app, nothing holds 8000; a job asking for a port another process holds fails naming it; nothing is left", { timeout: 480_000 }, async () => {
+  it("examples/ray/serve.py: two jobs on the same nodes both serve, each on its own job's port, each request reaches its own app, nothing holds 8000; a job asking for a port another process holds fails naming it; nothing is left", { timeout: 600_000 }, async () => {
     const jobRoot = newJobRoot('ray-serve');
     const node1 = clusterNode('node1');
     const node2 = clusterNode('node2');
@@ -142,22 +142,14 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
         holder.on('exit', (c) => reject(new Error(`the port holder exited (${c})`)));
       });
       const release = join(jobRoot, 'release');
-      const start = (args: string[]): Cli => {
-        const c = raysl(['submit', '--job-dir', jobRoot, ...activate(), ...shared, '--follow', example('serve'), '--', ...args]);
+      const start = (args: string[], where = shared): Cli => {
+        const c = raysl(['submit', '--job-dir', jobRoot, ...activate(), ...where, '--follow', example('serve'), '--', ...args]);
         clis.push(c);
         return c;
       };
-      const [a, b, taken] = [start(['--hold', release]), start(['--hold', release]), start(['--port', '8000'])];
-      for (const c of [a, b, taken]) ids.push(await submittedId(c));
-      const [idA, idB, idTaken] = ids as [string, string, string];
-
-      // the job that asked for 8000: one line naming the port, the node and its holder, and a hint
-      const takenCode = await within(taken.exited, 360_000, `job ${idTaken} (serve.py --port 8000) to end`);
-      expect(takenCode).not.toBe(0);
-      const line = taken.stdout().split('\n').filter((l) => l.includes('raysl: error: '));
-      expect(line.at(-1), taken.stdout()).toMatch(new RegExp(`raysl: error: Serve's HTTP port 8000 on node1 is taken by pid ${holder.pid} \\(`));
-      const own = rayPortsOf(jobRoot, idTaken).serve.serve_http;
-      expect(taken.stdout()).toMatch(new RegExp(`^hint: leave the port out of serve.start\\(\\)/serve.run\\(\\) .*this job's port ${own}$`, 'm'));
+      const [a, b] = [start(['--hold', release]), start(['--hold', release])];
+      for (const c of [a, b]) ids.push(await submittedId(c));
+      const [idA, idB] = ids as [string, string];
 
       await Promise.all([a, b].map((c) => c.waitFor(/^serving$/m, 300_000, 'stdout')));
       for (const [c, id] of [[a, idA], [b, idB]] as const) {
@@ -178,6 +170,18 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
         expect(unexplained(outside)).toEqual([]);
         expect(outside.map((l) => l.port)).not.toContain(8000);
       }
+
+      // while both serve, a third job on the head node asks for 8000 (held by the test's holder):
+      // one line naming the port, the node and its holder, and a hint
+      const taken = start(['--port', '8000'], ['-N', '1', '--cpus-per-task', '1', '--sbatch-arg=--nodelist=node1']);
+      const idTaken = await submittedId(taken);
+      ids.push(idTaken);
+      const takenCode = await within(taken.exited, 300_000, `job ${idTaken} (serve.py --port 8000) to end`);
+      expect(takenCode).not.toBe(0);
+      const line = taken.stdout().split('\n').filter((l) => l.includes('raysl: error: '));
+      expect(line.at(-1), taken.stdout()).toMatch(new RegExp(`raysl: error: Serve's HTTP port 8000 on node1 is taken by pid ${holder.pid} \\(`));
+      const own = rayPortsOf(jobRoot, idTaken).serve.serve_http;
+      expect(taken.stdout()).toMatch(new RegExp(`^hint: leave the port out of serve.start\\(\\)/serve.run\\(\\) .*this job's port ${own}$`, 'm'));
 
       writeFileSync(release, '');
       for (const c of [a, b]) expect(await within(c.exited, 120_000, 'the serve jobs to end'), c.stdout()).toBe(0);
