@@ -1,7 +1,7 @@
 # The real-Ray start curve as a PNG: raysl vs one bare head (floor) vs `ray symmetric-run`, per
 # number of nodes, next to the builtin runtime's curve. Reads bench/results/<ray result>.json (the
 # ray bench with BENCH_CONFIGS over several sizes) and slurm-scale.json (the builtin runtime).
-#   python bench/plot-ray-curve.py bench/results/ray-curve.json docs/ray-start-curve.png
+#   python bench/plot-ray-curve.py bench/results/ray-start.json docs/ray-start-curve.png ["note"]
 # Needs matplotlib (a venv of its own: python3 -m venv v && v/bin/pip install matplotlib).
 import json, os, re, sys
 
@@ -49,6 +49,8 @@ ax.set_xlabel("nodes")
 ax.set_ylabel("s: batch start -> N nodes alive (median; band min-max)")
 load = [s.get("loadAvg1Median") for s in summary.values() if s.get("loadAvg1Median") is not None]
 ax.set_title(f"Real Ray {d.get('ray', '').split()[-1]} start on {d['machine'].get('nproc', '?')} cores; load avg ~{sorted(load)[len(load) // 2] if load else '?'}")
+if len(sys.argv) > 3:
+    ax.text(0.02, 0.02, sys.argv[3], transform=ax.transAxes, fontsize=7, va="bottom", wrap=True)
 ax.grid(True, which="both", alpha=0.3)
 ax.legend(fontsize=8)
 fig.tight_layout()

@@ -14,14 +14,22 @@
  * 2. waits for the head's session name in the GCS KV with a 50 ms poll (the head writes it right
  *    after its GCS starts: node.py `_write_cluster_info_to_kv`), so Ray's first
  *    `internal_kv_get_with_retry` succeeds without a 2 s sleep;
- * 3. answers Node.__init__'s head-node lookup without waiting for the head's raylet: the worker
+ * 3. waits (same poll) until the head's dashboard is up: the key the head's own `ray start`
+ *    waits for (services.py `start_api_server`, ray_constants.DASHBOARD_ADDRESS). That start is the
+ *    head's heaviest moment (about ten Python processes); workers that start their own Python
+ *    daemons during it, on a host whose cores they share with the head, made raylets miss their
+ *    15 s deadline for the dashboard agent (below) at high load. On separate machines this costs
+ *    little: the head's raylet and dashboard agent start only after its dashboard anyway;
+ * 4. answers Node.__init__'s head-node lookup without waiting for the head's raylet: the worker
  *    reads only the head's `temp_dir` (unused: raysl passes --temp-dir) and `session_dir` (to tell
  *    whether the cluster's spill directory is the head's default, node.py `start_ray_processes`).
  *    By default the head spills into its own session dir (node.py `_get_object_spilling_config`:
  *    `{"directory_path": self._session_dir}`) and that config is in the GCS system config from the
  *    GCS's start, so when the spill path ends in the session name it *is* the head's session dir.
  *    Any other spill config: the real lookup, polled every 50 ms instead of 2 s;
- * 4. calls Ray's own CLI entry point (`ray.scripts.scripts.main`, what the console script calls).
+ *    Nodes that share one host by design (`run --local`: RAYSL_RAY_BOOT_GATE=registered) wait for
+ *    the head's registration instead, polled every 50 ms: the old order without the 2 s sleeps;
+ * 5. calls Ray's own CLI entry point (`ray.scripts.scripts.main`, what the console script calls).
  * Whatever of this the installed Ray lacks (an import or a name), it says so and runs plain `ray
  * start`: the same command, Ray's own waits.
  *
@@ -39,7 +47,26 @@ from ray.scripts.scripts import main
 def say(msg):
     print("raysl-ray-boot: %s (+%.2fs)" % (msg, time.time() - t0), file=sys.stderr, flush=True)
 
-def fast_head_lookup(session_name, gcs_address):
+class Kv:
+    """The head's GCS KV, polled every 50 ms (Ray's own reads sleep 2 s between tries)."""
+    def __init__(self, gcs_address):
+        self.address, self.client = gcs_address, None
+
+    def wait(self, key, namespace, deadline_s):
+        from ray._raylet import GcsClient
+        end = time.time() + deadline_s
+        while time.time() < end:
+            try:
+                self.client = self.client or GcsClient(address=self.address)
+                v = self.client.internal_kv_get(key, namespace, timeout=2)
+                if v:
+                    return v.decode()
+            except Exception:
+                self.client = None
+            time.sleep(0.05)
+        return None
+
+def fast_head_lookup(session_name, gcs_address, from_config):
     import ray._private.node as node_mod
     from ray.core.generated.gcs_pb2 import GcsNodeInfo
     original = node_mod.get_all_node_info_until_retrieved
@@ -62,11 +89,12 @@ def fast_head_lookup(session_name, gcs_address):
         is_head_lookup = bool(node_selectors) and all(getattr(s, "is_head_node", False) for s in node_selectors)
         if not is_head_lookup:
             return original(gcs_client, node_selectors, state_filter, num_retries, timeout_per_retry, **kw)
-        try:
-            path = spill_dir(gcs_client)
-        except Exception as e:
-            say("could not read the cluster's spill config (%r): waiting for the head's raylet" % (e,))
-            path = None
+        path = None
+        if from_config:
+            try:
+                path = spill_dir(gcs_client)
+            except Exception as e:
+                say("could not read the cluster's spill config (%r): waiting for the head's raylet" % (e,))
         if path is not None:
             info = GcsNodeInfo(temp_dir=os.path.dirname(path.rstrip("/")), session_dir=path.rstrip("/"), state=GcsNodeInfo.GcsNodeState.ALIVE)
             say("head's session dir %s from the GCS config: not waiting for the head's raylet" % info.session_dir)
@@ -78,36 +106,34 @@ def fast_head_lookup(session_name, gcs_address):
             except Exception:
                 infos = []
             if infos or time.time() > deadline:
+                if infos:
+                    say("head registered")
                 return infos
             time.sleep(0.05)
 
     node_mod.get_all_node_info_until_retrieved = lookup
 
-def wait_session_name(gcs_address, deadline_s):
-    from ray._raylet import GcsClient
-    from ray._private import ray_constants
-    end = time.time() + deadline_s
-    client = None
-    while time.time() < end:
-        try:
-            client = client or GcsClient(address=gcs_address)
-            v = client.internal_kv_get(b"session_name", ray_constants.KV_NAMESPACE_SESSION, timeout=2)
-            if v:
-                return v.decode()
-        except Exception:
-            client = None
-        time.sleep(0.05)
-    return None
-
 def boot():
+    from ray._private import ray_constants
     say("Ray's CLI imported")
     gcs_address = os.environ["RAYSL_RAY_GCS_ADDRESS"]
-    session_name = wait_session_name(gcs_address, float(os.environ.get("RAYSL_RAY_BOOT_WAIT_S", "600")))
+    wait_s = float(os.environ.get("RAYSL_RAY_BOOT_WAIT_S", "600"))
+    kv = Kv(gcs_address)
+    session_name = kv.wait(b"session_name", ray_constants.KV_NAMESPACE_SESSION, wait_s)
     if session_name is None:
         say("no session name from the head's GCS in time: plain ray start")
         return
     say("head's session name %s" % session_name)
-    fast_head_lookup(session_name, gcs_address)
+    if os.environ.get("RAYSL_RAY_BOOT_GATE") == "registered":
+        fast_head_lookup(session_name, gcs_address, from_config=False)
+        return
+    # the head's heaviest moment is its dashboard start (about ten Python processes): a worker
+    # starts its own Python daemons after it, not during it (they share cores on a shared host)
+    if kv.wait(ray_constants.DASHBOARD_ADDRESS.encode(), ray_constants.KV_NAMESPACE_DASHBOARD, min(wait_s, 120)) is None:
+        say("the head's dashboard is not up after 120 s: going on")
+    else:
+        say("head's dashboard up")
+    fast_head_lookup(session_name, gcs_address, from_config=True)
 
 try:
     boot()

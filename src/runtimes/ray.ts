@@ -198,6 +198,8 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     if (boot?.python) {
       daemons.RAYSL_RAY_GCS_ADDRESS = `${ctx.headAddress}:${headGcsPort}`;
       daemons.RAYSL_RAY_BOOT_WAIT_S = String(Math.ceil(startTimeoutMs(env) / 1000));
+      // nodes with port bases of their own share one host (`run --local`): start after the head registered
+      daemons.RAYSL_RAY_BOOT_GATE = ctx.headPortBase !== ctx.portBase ? 'registered' : 'dashboard';
     }
     const group = boot?.python ? spawnGroup(boot.python, [boot.script, ...argv], daemons, tempDir) : spawnGroup(bin, argv, daemons, tempDir);
     // The group id is what teardown signals; logged so an operator can find this job's Ray.
