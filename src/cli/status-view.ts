@@ -2,7 +2,7 @@
  * Pure views of a job: status.json (the controller's record) joined with Slurm's state. Collect in
  * jobs.ts, decide and format here, print in the commands (shadcn's info: collect, then print).
  */
-import { ClusterFormError, ExitCode, InternalError, NodeLostError, PreemptedError, RayslError, SlurmError, UsageError } from '../core/errors.js';
+import { ClusterFormError, ExitCode, InternalError, NodeLostError, PreemptedError, type RayslError, SlurmError, UsageError } from '../core/errors.js';
 import { formatBlock } from '../core/ports.js';
 import { SLURM_FINAL_STATES, type Reconciled } from '../core/reconcile.js';
 import { isFinal, type JobStatus, type PhaseEvent } from '../core/status.js';
