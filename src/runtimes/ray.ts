@@ -108,6 +108,14 @@ function rayBootCommand(bin: string, env: NodeJS.ProcessEnv, version: RayVersion
   return { python, script, why: `${python} ${script}` };
 }
 
+/** Ray Serve's controller imports raysl's hook from <temp dir>/py (ray-serve.ts): Serve on the job's ports. */
+function writeServeHook(tempDir: string): string {
+  const hookDir = join(tempDir, 'py');
+  mkdirSync(hookDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(hookDir, `${SERVE_HOOK_MODULE}.py`), SERVE_HOOK_SOURCE, { mode: 0o600 });
+  return hookDir;
+}
+
 /** Whether `dir` lies outside `scratchDir` (the agent removes its scratch dir; anything outside is ours). */
 function outside(scratchDir: string, dir: string): boolean {
   return relative(scratchDir, dir).startsWith('..');
@@ -174,10 +182,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
     const tmp = join(tempDir, 'tmp');
     mkdirSync(tmp, { recursive: true, mode: 0o700 });
     const mark = `${ctx.jobId}/${ctx.nodeName}`;
-    // Ray Serve's controller imports raysl's hook from here (ray-serve.ts): Serve on the job's ports
-    const hookDir = join(tempDir, 'py');
-    mkdirSync(hookDir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(hookDir, `${SERVE_HOOK_MODULE}.py`), SERVE_HOOK_SOURCE, { mode: 0o600 });
+    const hookDir = writeServeHook(tempDir);
 
     const auth = rayAuthEnv(ctx.rayAuth, ctx.tokenFile, version);
     if (auth.note) ctx.log(`ray: ${auth.note}`);

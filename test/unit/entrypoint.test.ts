@@ -22,8 +22,8 @@ describe('interpreterFor', () => {
 
   it('without tsx (the pip wheel) a .ts runs on node itself, with the same hook; other kinds do not change', () => {
     const wheel = { ...tools, tsx: undefined };
-    expect(interpreterFor(entrypointKind('train.ts'), wheel)).toEqual([tools.node, '--import', tools.hook]);
-    expect(interpreterFor(entrypointKind('train.mts'), wheel)).toEqual([tools.node, '--import', tools.hook]);
+    expect(interpreterFor(entrypointKind('train.ts'), wheel)).toEqual([tools.node, '--import', tools.hook, '--']);
+    expect(interpreterFor(entrypointKind('train.mts'), wheel)).toEqual([tools.node, '--import', tools.hook, '--']);
     expect(interpreterFor(entrypointKind('train.js'), wheel)).toEqual(interpreterFor(entrypointKind('train.js'), tools));
   });
 

@@ -116,11 +116,11 @@ describe('planJob: runtime and entrypoint', () => {
 
   it('without tsx (the pip wheel): a .ts runs on a node that strips types, and is refused with a hint on one that does not', () => {
     const wheel = { ...tools, tsx: undefined };
-    expect(planJob(spec('train.ts'), gpuPartition, { ...wheel, nodeStripsTypes: true }).entrypoint?.interpreter).toEqual(['/usr/bin/node', '--import', tools.hook]);
+    expect(planJob(spec('train.ts'), gpuPartition, { ...wheel, nodeStripsTypes: true }).entrypoint?.interpreter).toEqual(['/usr/bin/node', '--import', tools.hook, '--']);
     expect(() => planJob(spec('train.ts'), gpuPartition, wheel)).toThrow(UsageError);
     expect(() => planJob(spec('train.ts'), gpuPartition, wheel)).toThrow(/cannot run train\.ts: this raysl has no tsx .* does not strip TypeScript types/);
     // a .js or .py entrypoint never needs tsx
-    expect(planJob(spec('train.js'), gpuPartition, wheel).entrypoint?.interpreter).toEqual(['/usr/bin/node', '--import', tools.hook]);
+    expect(planJob(spec('train.js'), gpuPartition, wheel).entrypoint?.interpreter).toEqual(['/usr/bin/node', '--import', tools.hook, '--']);
     expect(planJob(spec('train.py'), gpuPartition, wheel).entrypoint?.kind).toBe('python');
   });
 
