@@ -9,6 +9,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { parseCount } from '../core/option-values.js';
 import type { JobStatus } from '../core/status.js';
+import { pollGone } from '../proc/group.js';
+import { stillRunning } from '../proc/identity.js';
 import { cancel } from '../slurm/scancel.js';
 import { globalsOf, type Register } from './app.js';
 import { writeJson } from './io.js';
@@ -109,6 +111,9 @@ export async function cancelJob(id: string, opts: CancelOptions, io: Io): Promis
     if (over === 'timeout') {
       io.stderr.write(`job ${job.jobId}: no orderly end after ${graceSec}s; killing the controller\n`);
       signal(pid, 'SIGKILL');
+      // KILL is delivered, not done: read the job once the controller is really gone, or a reader
+      // still sees it alive (tearing-down) instead of cancelled as asked
+      await pollGone(() => stillRunning({ pid, host: status?.controllerHost, startTicks: status?.controllerStartTicks }) === true, 5000);
       how = 'forced';
     } else {
       how = 'graceful';

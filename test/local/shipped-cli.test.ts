@@ -370,7 +370,7 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
     const r = sh(`"$R" up --local -N 2 --wait --json --job-dir wait-jobs`, { ms: 30_000 });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { jobId: string; holding: boolean; state: string };
-    expect([out.holding, out.state]).toEqual([true, 'running']);
+    expect([out.holding, out.state]).toEqual([true, 'holding']);
     const exec = sh(`"$R" exec --job-dir wait-jobs ${out.jobId} -- echo on-it`);
     expect([exec.code, exec.stdout]).toEqual([0, 'on-it\n']);
     const down = sh(`"$R" down --job-dir wait-jobs ${out.jobId}`);

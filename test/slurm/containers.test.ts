@@ -49,7 +49,9 @@ describe('--container-cmd (stand-in wrapper)', () => {
     for (const a of agents) {
       expect(a.argv.slice(0, 2)).toEqual(['--tag', 'image one.sif']);
       expect(a.argv[2]).toBe(process.execPath);
-      expect(a.argv[4]).toBe('agent');
+      // node -- <bundle> agent: `--` ends node's own options (no user argument reaches its parser)
+      expect(a.argv[3]).toBe('--');
+      expect(a.argv[5]).toBe('agent');
     }
     const entries = calls.filter((c) => c.argv.includes(entry));
     expect(entries).toEqual([{ node: 'node1', argv: ['--tag', 'image one.sif', 'bash', entry] }]);

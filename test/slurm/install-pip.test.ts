@@ -67,7 +67,8 @@ const tripwireCalls = (): string => (existsSync(tripwireLog) ? readFileSync(trip
 function expectWheelNode(procs: JobProcess[], expected: { agents: number; controller: RegExp }): void {
   // raysl's own processes: `<node> <site-packages>/raysl/_package/dist/raysl.mjs ...` (an srun that
   // starts one names it too, further on: that is srun's own process)
-  const raysl = procs.filter((p) => p.cmd.split(' ')[1]?.endsWith('/raysl/_package/dist/raysl.mjs'));
+  // (`<node> -- <bundle> agent`: the agents' `--` ends node's own options)
+  const raysl = procs.filter((p) => p.cmd.split(' ').filter((w) => w !== '--')[1]?.endsWith('/raysl/_package/dist/raysl.mjs'));
   expect(raysl.filter((p) => / agent /.test(p.cmd)), JSON.stringify(procs)).toHaveLength(expected.agents);
   expect(raysl.filter((p) => expected.controller.test(p.cmd)), JSON.stringify(procs)).toHaveLength(1);
   for (const p of raysl) expect(p.exe, p.cmd).toBe(pip.node);
