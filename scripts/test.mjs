@@ -103,6 +103,17 @@ function slurmUp(stage) {
   return { started };
 }
 
+/**
+ * This host's Python by absolute path (under /root, which the 24.11 root filesystem binds): the
+ * pip-install tests build the wheel and make venvs with it, as they do on the host; the root
+ * filesystem's own python3 (Debian 13's 3.13, without venv or pip) cannot.
+ */
+function hostPython() {
+  if (process.env.RAYSL_PYTHON) return process.env.RAYSL_PYTHON;
+  const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : 'python3';
+}
+
 /** One vitest run; its counts from vitest's JSON report, or an error. */
 function runStage(stage) {
   process.stderr.write(`\nraysl test: stage: ${stage.name}\n`);
@@ -116,7 +127,7 @@ function runStage(stage) {
   const vitestArgv = [node, join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...stage.args];
   const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
   const result =
-    stage.slurm === '24.11' ? run(['bash', devSlurm, '--slurm', stage.slurm, 'enter', `RAYSL_SLURM_KEEP=1 exec ${vitestArgv.map(quote).join(' ')}`]) : run(vitestArgv);
+    stage.slurm === '24.11' ? run(['bash', devSlurm, '--slurm', stage.slurm, 'enter', `RAYSL_SLURM_KEEP=1 RAYSL_PYTHON=${quote(hostPython())} exec ${vitestArgv.map(quote).join(' ')}`]) : run(vitestArgv);
   if (cluster.started && process.env.RAYSL_SLURM_KEEP !== '1') {
     // `down` removes the cluster's directory: keep the job dirs and daemon logs of a failed run
     if (result.status !== 0) {
