@@ -257,8 +257,16 @@ async function inject(f: Injection, d: Driver, job: Started, side: CliProcess[])
       return kill(s?.nodes.find((n) => n.role === 'worker')?.pid, 'a worker agent');
     case 'kill-entrypoint':
       return kill(Number(/^ready (\d+)$/m.exec(job.cli.stdout())?.[1]), 'the entrypoint');
-    case 'kill-command':
-      return kill(byCmd(/^sleep 1011$/), 'the command sleep 1011');
+    case 'kill-command': {
+      // the job reads running before `raysl exec` has its command started: wait for the process
+      const end = Date.now() + 15_000;
+      let pid = byCmd(/^sleep 1011$/);
+      for (let step = 10; pid === undefined && Date.now() < end; step = Math.min(step * 2, 200)) {
+        await new Promise((r) => setTimeout(r, step));
+        pid = byCmd(/^sleep 1011$/);
+      }
+      return kill(pid, 'the command sleep 1011');
+    }
     case 'scancel':
       return d.scancel(job.jobId);
     case 'SIGINT':
