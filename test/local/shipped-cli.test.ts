@@ -369,13 +369,24 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
   it('up --local --wait returns once the cluster holds; the cluster runs on until down', () => {
     const r = sh(`"$R" up --local -N 2 --wait --json --job-dir wait-jobs`, { ms: 30_000 });
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { jobId: string; holding: boolean; state: string };
-    expect([out.holding, out.state]).toEqual([true, 'holding']);
-    const exec = sh(`"$R" exec --job-dir wait-jobs ${out.jobId} -- echo on-it`);
-    expect([exec.code, exec.stdout]).toEqual([0, 'on-it\n']);
-    const down = sh(`"$R" down --job-dir wait-jobs ${out.jobId}`);
-    expect(down.code, down.stderr).toBe(0);
-    expect(statusOf(join(work, 'wait-jobs', out.jobId)).state).toBe('succeeded');
+    const out = JSON.parse(r.stdout) as { jobId: string; holding: boolean; state: string; controllerPid?: number };
+    try {
+      expect([out.holding, out.state]).toEqual([true, 'holding']);
+      const exec = sh(`"$R" exec --job-dir wait-jobs ${out.jobId} -- echo on-it`);
+      expect([exec.code, exec.stdout]).toEqual([0, 'on-it\n']);
+      const down = sh(`"$R" down --job-dir wait-jobs ${out.jobId}`);
+      expect(down.code, down.stderr).toBe(0);
+      expect(statusOf(join(work, 'wait-jobs', out.jobId)).state).toBe('succeeded');
+    } finally {
+      // a failed check must not leave the background cluster holding
+      if (out.controllerPid !== undefined) {
+        try {
+          process.kill(out.controllerPid, 'SIGTERM');
+        } catch {
+          // already gone: down ended it
+        }
+      }
+    }
   });
 
   it('up --local --dry-run starts nothing', () => {
