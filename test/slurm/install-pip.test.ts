@@ -120,9 +120,9 @@ describe('pip: the wheel in a fresh venv, no other node reachable', () => {
     expect(out.nodes).toEqual(['node1', 'node2']);
     expect(out.execPath).toBe(pip.node);
     expectWheelNode(out.procs, { agents: 2, controller: / run --local / });
-    // the entrypoint itself: Node's own type stripping, no tsx in the wheel
+    // the entrypoint itself: Node's own type stripping, no tsx in the wheel (`--` ends node's own options)
     const hook = pathToFileURL(join(dirname(pip.node), '..', '..', 'raysl', '_package', 'dist', 'register-entry.mjs')).href;
-    expect(out.procs.filter((p) => p.cmd.endsWith(` ${dir}/train.ts`)).map((p) => p.cmd)).toEqual([`${pip.node} --import ${hook} ${dir}/train.ts`]);
+    expect(out.procs.filter((p) => p.cmd.endsWith(` ${dir}/train.ts`)).map((p) => p.cmd)).toEqual([`${pip.node} --import ${hook} -- ${dir}/train.ts`]);
     expect(tripwireCalls()).toBe('');
   });
 
