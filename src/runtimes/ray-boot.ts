@@ -48,7 +48,7 @@ def say(msg):
     print("raysl-ray-boot: %s (+%.2fs)" % (msg, time.time() - t0), file=sys.stderr, flush=True)
 
 class Kv:
-    """The head's GCS KV, polled every 50 ms (Ray's own reads sleep 2 s between tries)."""
+    """The head's GCS KV, polled every 50 ms (Ray's own reads wait 2 s between tries)."""
     def __init__(self, gcs_address):
         self.address, self.client = gcs_address, None
 
