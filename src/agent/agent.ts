@@ -39,7 +39,7 @@ export interface AgentOptions {
   /** Where commands run when a request names no cwd (default: this process's cwd). */
   cwd?: string;
   faults?: AgentFaults;
-  /** Keeps a record of how this agent ended (cli/agent.ts writes agent-<node>.ending.json); never throws. */
+  /** Keeps a record of how this agent ended (cli/commands/agent.ts writes agent-<node>.ending.json); never throws. */
   recordEnding?: (node: string, outcome: Outcome['kind'], line: string) => void;
 }
 

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { judgePreflight, type PreflightFacts, type PreflightMin } from '../core/preflight.js';
-import { resolveExecutable } from '../runtimes/ray-bin.js';
+import { resolveExecutable } from '../runtimes/ray/bin.js';
 import type { RuntimeAdapter } from '../runtimes/types.js';
 import type { AgentContext } from './context.js';
 import type { GrantDecision } from './granted.js';

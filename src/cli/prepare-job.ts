@@ -9,7 +9,7 @@ import { gatherFacts } from './facts.js';
 import type { Io } from './io.js';
 import { specFromCli } from './job-options.js';
 import { rayslPaths } from './paths.js';
-import { runtimeCommands } from '../runtimes/ray-argv.js';
+import { runtimeCommands } from '../runtimes/ray/argv.js';
 
 export interface PreparedJob {
   spec: JobSpec;

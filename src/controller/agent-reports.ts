@@ -5,7 +5,7 @@
 import { withNode, withPhase } from '../core/status.js';
 import type { AgentRegistry } from './agents.js';
 import type { Job } from './job.js';
-import type { StatusFile } from './status-file.js';
+import type { StatusFile } from '../jobdir/status-file.js';
 
 export function reportAgentEvents(job: Job, agents: AgentRegistry, status: StatusFile): void {
   const { log, edges, paths, nodes } = job;

@@ -14,7 +14,7 @@ import { selfIdentity } from '../proc/identity.js';
 import type { Plan, PortBlock } from '../core/types.js';
 import type { AgentSlot } from './agents.js';
 import type { Launcher } from './launcher.js';
-import { StatusFile } from './status-file.js';
+import { StatusFile } from '../jobdir/status-file.js';
 
 export interface Allocation {
   jobId: string;

@@ -16,10 +16,10 @@ import { form } from './form.js';
 import type { Job } from './job.js';
 import { progressLog } from './log.js';
 import { run } from './run.js';
-import { type StatusFile, writeJsonAtomic } from './status-file.js';
+import { type StatusFile, writeJsonAtomic } from '../jobdir/status-file.js';
 import { StopRequest, stopOnSignals, type StopReason } from './stop.js';
 import { TeardownStack } from './teardown.js';
-import { archiveEarlierAttempt, restartCountOf } from './attempts.js';
+import { archiveEarlierAttempt, restartCountOf } from '../jobdir/attempts.js';
 import { requeueDecision } from './requeue.js';
 import { makeJobDir } from '../jobdir/modes.js';
 

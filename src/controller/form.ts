@@ -23,8 +23,8 @@ import { Cancelled, waitForJoin } from './join.js';
 import { PortPhase } from './port-phase.js';
 import { attachRuntimeHalf } from './runtime-half.js';
 import { createControlServer, type ControlServer } from './server.js';
-import { writeJsonAtomic } from './status-file.js';
-import { newToken, writeTokenFile } from './token.js';
+import { writeJsonAtomic } from '../jobdir/status-file.js';
+import { newToken, writeTokenFile } from '../jobdir/token.js';
 
 export interface Cluster {
   agents: AgentRegistry;

@@ -9,7 +9,7 @@ import { AGENT_UPGRADE } from '../protocol/agent.js';
 import { API_VERSION, type Info } from '../protocol/api.js';
 import { HttpError, sendError, sendJson } from '../protocol/http.js';
 import type { ControllerHalf } from '../runtimes/types.js';
-import { tokenMatches } from './token.js';
+import { tokenMatches } from '../jobdir/token.js';
 import type { AgentRegistry } from './agents.js';
 
 export interface ControlServerDeps {

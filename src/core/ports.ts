@@ -95,7 +95,7 @@ export type RayPortName = (typeof RAY_PORT_NAMES)[number];
 
 /**
  * Ray Serve's proxy ports, in layout order (offsets 13..16): Serve opens them (not `ray start`)
- * once an entrypoint starts it; the ray adapter hands them to Serve (src/runtimes/ray-serve.ts).
+ * once an entrypoint starts it; the ray adapter hands them to Serve (src/runtimes/ray/serve.ts).
  */
 export const RAY_SERVE_PORT_NAMES = ['serve_http', 'serve_grpc', 'serve_fallback_http', 'serve_fallback_grpc'] as const;
 export type RayServePortName = (typeof RAY_SERVE_PORT_NAMES)[number];

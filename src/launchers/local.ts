@@ -15,7 +15,7 @@ import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from '../cont
 import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
 import { killMarked } from '../proc/sweep.js';
 import { LOCAL_LAUNCHER_ENV } from '../core/env-names.js';
-import { writeJsonAtomic } from '../controller/status-file.js';
+import { writeJsonAtomic } from '../jobdir/status-file.js';
 import type { PortsRecord } from '../core/jobdir.js';
 import { fileModeFor } from '../jobdir/modes.js';
 

@@ -2,7 +2,7 @@
 import type { RuntimeName } from '../core/types.js';
 import type { RuntimeAdapter } from './types.js';
 import { builtinRuntime } from './builtin/index.js';
-import { rayRuntime } from './ray.js';
+import { rayRuntime } from './ray/runtime.js';
 import { InternalError } from '../core/errors.js';
 
 const runtimes: Partial<Record<RuntimeName, RuntimeAdapter>> = { builtin: builtinRuntime, ray: rayRuntime };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portLayout } from '../../src/core/ports.js';
-import { createRayRuntime } from '../../src/runtimes/ray.js';
+import { createRayRuntime } from '../../src/runtimes/ray/runtime.js';
 import type { RuntimeNodeContext } from '../../src/runtimes/types.js';
 
 const STANDIN = fileURLToPath(new URL('../standin/ray', import.meta.url));

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { PortBlock, PortLayout } from '../../src/core/types.js';
-import { resolveRayPorts } from '../../src/runtimes/ray-ports.js';
+import { resolveRayPorts } from '../../src/runtimes/ray/ports.js';
 import { cancel } from '../../src/slurm/scancel.js';
 import { runSlurmRaw } from '../../src/slurm/exec.js';
 import { waitForJobEnd } from './helpers.js';

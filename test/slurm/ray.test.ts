@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { blocksOverlap, parsePortRecord } from '../../src/core/ports.js';
 import type { PortLayout } from '../../src/core/types.js';
 import type { JobStatus } from '../../src/core/status.js';
-import { resolveRayPorts } from '../../src/runtimes/ray-ports.js';
+import { resolveRayPorts } from '../../src/runtimes/ray/ports.js';
 import { cancel } from '../../src/slurm/scancel.js';
 import { listJobs } from '../../src/slurm/squeue.js';
 import { clusterNetwork, clusterNode, connectFrom, rayslJobProcesses, slurmConf, waitForJobEnd, waitForJobState, watchCommandLines } from './helpers.js';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { attachment, exportLines, type Attachment } from '../../src/cli/attach.js';
+import { attachment, exportLines, type Attachment } from '../../src/cli/commands/attach.js';
 import { localFacts } from '../../src/cli/facts.js';
 import type { LiveJob } from '../../src/cli/live-job.js';
 import { jobPaths } from '../../src/core/jobdir.js';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { archiveEarlierAttempt, restartCountOf } from '../../src/controller/attempts.js';
+import { archiveEarlierAttempt, restartCountOf } from '../../src/jobdir/attempts.js';
 import { StopRequest, stopOnSignals } from '../../src/controller/stop.js';
 import { TeardownStack } from '../../src/controller/teardown.js';
 import { attemptLines } from '../../src/cli/status-view.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFrom, tailFile } from '../../src/cli/tail.js';
-import { scriptName } from '../../src/cli/submit.js';
+import { scriptName } from '../../src/cli/commands/submit.js';
 
 function collector() {
   let text = '';

@@ -11,7 +11,7 @@ import { readAllocation } from '../../src/controller/allocate.js';
 import { agentSteps } from '../../src/launchers/srun.js';
 import { srunArgv } from '../../src/slurm/srun.js';
 import { parseSqueue } from '../../src/slurm/squeue.js';
-import { runtimeCommands } from '../../src/runtimes/ray-argv.js';
+import { runtimeCommands } from '../../src/runtimes/ray/argv.js';
 
 function recordedEnv(name: string): Record<string, string> {
   const text = readFileSync(new URL(`../fixtures/slurm/${name}`, import.meta.url), 'utf8');

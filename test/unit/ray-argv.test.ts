@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { rayStartArgv, rayStartEnv, type RayStartInput } from '../../src/runtimes/ray-argv.js';
-import { parseRayVersion } from '../../src/runtimes/ray-version.js';
+import { rayStartArgv, rayStartEnv, type RayStartInput } from '../../src/runtimes/ray/argv.js';
+import { parseRayVersion } from '../../src/runtimes/ray/version.js';
 import { portLayout } from '../../src/core/ports.js';
-import { resolveRayPorts } from '../../src/runtimes/ray-ports.js';
+import { resolveRayPorts } from '../../src/runtimes/ray/ports.js';
 
 const v = (s: string) => parseRayVersion(`ray, version ${s}\n`);
 const { ports, workerPorts } = resolveRayPorts(40000, portLayout('ray', 8));

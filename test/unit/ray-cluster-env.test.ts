@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RAY_CLUSTER_DEFAULTS, withRayClusterDefaults } from '../../src/runtimes/ray-cluster-env.js';
-import { parseRayVersion, rayFeatures } from '../../src/runtimes/ray-version.js';
+import { RAY_CLUSTER_DEFAULTS, withRayClusterDefaults } from '../../src/runtimes/ray/cluster-env.js';
+import { parseRayVersion, rayFeatures } from '../../src/runtimes/ray/version.js';
 
 describe('RAY_* defaults for the daemons: given unless the job sets them', () => {
   it('adds RAY_worker_register_timeout_seconds=300 to an environment without it, and keeps the rest', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { foldRayOutput, parseRayLine, rayMessage } from '../../src/runtimes/ray-output.js';
-import { parseRayVersion } from '../../src/runtimes/ray-version.js';
+import { foldRayOutput, parseRayLine, rayMessage } from '../../src/runtimes/ray/output.js';
+import { parseRayVersion } from '../../src/runtimes/ray/version.js';
 
 /** A fixture without its "# source:" lines (test/fixtures/ray/README.md says where each came from). */
 function fixture(name: string): string {

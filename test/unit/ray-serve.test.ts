@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { portLayout } from '../../src/core/ports.js';
-import { resolveRayPorts } from '../../src/runtimes/ray-ports.js';
-import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv, servePreview } from '../../src/runtimes/ray-serve.js';
+import { resolveRayPorts } from '../../src/runtimes/ray/ports.js';
+import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv, servePreview } from '../../src/runtimes/ray/serve.js';
 
 // block at 20480 for a 4-CPU ray node: Serve's ports are offsets 13..16 (src/core/ports.ts)
 const { serve } = resolveRayPorts(20480, portLayout('ray', 4));

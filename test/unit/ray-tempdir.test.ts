@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseRayTempDir, longestRaySocketPath, MAX_RAY_TEMP_DIR, SUN_PATH_MAX, fitsSocketLimit } from '../../src/runtimes/ray-tempdir.js';
-import { planRayMemory, OBJECT_STORE_MIN_BYTES } from '../../src/runtimes/ray-memory.js';
+import { chooseRayTempDir, longestRaySocketPath, MAX_RAY_TEMP_DIR, SUN_PATH_MAX, fitsSocketLimit } from '../../src/runtimes/ray/tempdir.js';
+import { planRayMemory, OBJECT_STORE_MIN_BYTES } from '../../src/runtimes/ray/memory.js';
 import { resolveNodeIp } from '../../src/runtimes/iface.js';
 import type { NetworkInterfaceInfo } from 'node:os';
 

@@ -8,7 +8,7 @@ import { planJob, type PlanTools } from '../../src/core/plan.js';
 import { buildSpec, type JobInput } from '../../src/core/spec.js';
 import type { ClusterFacts, NodeFacts, Plan } from '../../src/core/types.js';
 import { renderSbatch, sbatchArgvFor } from '../../src/render/sbatch.js';
-import { runtimeCommands } from '../../src/runtimes/ray-argv.js';
+import { runtimeCommands } from '../../src/runtimes/ray/argv.js';
 import { runCli } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/io.js';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STATUS_BATCH_MS, StatusFile } from '../../src/controller/status-file.js';
+import { STATUS_BATCH_MS, StatusFile } from '../../src/jobdir/status-file.js';
 import { initialStatus, withNode, type JobStatus } from '../../src/core/status.js';
 
 const dirs: string[] = [];

@@ -6,16 +6,16 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../core/errors.js';
-import { parseCount } from '../core/option-values.js';
-import type { JobStatus } from '../core/status.js';
-import { pollGone } from '../proc/group.js';
-import { stillRunning } from '../proc/identity.js';
-import { cancel } from '../slurm/scancel.js';
-import { globalsOf, type Register } from './app.js';
-import { writeJson } from './io.js';
-import { jobOver, jobRoot, locateJob, lookJob, slurmOpts, type JobRef } from './jobs.js';
-import type { Io } from './io.js';
+import { UsageError } from '../../core/errors.js';
+import { parseCount } from '../../core/option-values.js';
+import type { JobStatus } from '../../core/status.js';
+import { pollGone } from '../../proc/group.js';
+import { stillRunning } from '../../proc/identity.js';
+import { cancel } from '../../slurm/scancel.js';
+import { globalsOf, type Register } from '../app.js';
+import { writeJson } from '../io.js';
+import { jobOver, jobRoot, locateJob, lookJob, slurmOpts, type JobRef } from '../jobs.js';
+import type { Io } from '../io.js';
 
 export const DEFAULT_CANCEL_GRACE_SEC = 20;
 

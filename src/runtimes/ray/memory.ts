@@ -4,7 +4,7 @@
  * moves the object store to /tmp ("This will harm performance!") or, in containers with a 64 MB
  * shm, fails later. We size it ourselves and cap it by what /dev/shm really has.
  */
-import { ClusterFormError } from '../core/errors.js';
+import { ClusterFormError } from '../../core/errors.js';
 
 const MiB = 1024 * 1024;
 /** ray_constants.DEFAULT_OBJECT_STORE_MEMORY_PROPORTION */

@@ -5,9 +5,9 @@
 import { execFile } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readSync, readdirSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import { underLocalLauncher } from '../core/env-names.js';
-import { ClusterFormError } from '../core/errors.js';
-import { parseRayVersion, type RayVersion } from './ray-version.js';
+import { underLocalLauncher } from '../../core/env-names.js';
+import { ClusterFormError } from '../../core/errors.js';
+import { parseRayVersion, type RayVersion } from './version.js';
 
 export function rayBin(env: NodeJS.ProcessEnv): string {
   const bin = env['RAYSL_RAY_BIN'];

@@ -39,7 +39,7 @@
  * and aborted in 3 of 3 runs at load 22 on the 2-core test host, while the serial head passed.
  * Versions other than the tested one take plain `ray start` from the adapter (rayFeatures().rayBoot).
  */
-export const RAY_BOOT_PY = String.raw`# raysl: a worker's ray start, started with the head (src/runtimes/ray-boot.ts says why)
+export const RAY_BOOT_PY = String.raw`# raysl: a worker's ray start, started with the head (src/runtimes/ray/boot.ts says why)
 import json, os, sys, time
 t0 = time.time()
 from ray.scripts.scripts import main

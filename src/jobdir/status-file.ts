@@ -1,7 +1,7 @@
 /** status.json writer: every write is tmp + rename, so a reader never sees half a file. */
 import { renameSync, writeFileSync } from 'node:fs';
 import type { JobStatus } from '../core/status.js';
-import { fileModeFor } from '../jobdir/modes.js';
+import { fileModeFor } from './modes.js';
 
 export function writeJsonAtomic(path: string, data: unknown, mode = fileModeFor(path)): void {
   const tmp = `${path}.tmp-${process.pid}`;

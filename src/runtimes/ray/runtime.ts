@@ -10,26 +10,26 @@
  */
 import { mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { keepLogs } from './keep-logs.js';
+import { keepLogs } from '../keep-logs.js';
 import { networkInterfaces, totalmem } from 'node:os';
-import { ClusterFormError } from '../core/errors.js';
-import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from './types.js';
-import { rayStartArgv, rayStartEnv } from './ray-argv.js';
-import { killMarked } from '../proc/sweep.js';
-import { locateRay, rayBin, rayInterpreter, probeRayVersion } from './ray-bin.js';
-import { resolveNodeIp, type InterfaceTable } from './iface.js';
-import { planRayMemory } from './ray-memory.js';
-import { foldRayEvent, initialRayState, parseRayLine } from './ray-output.js';
-import { resolveRayPorts } from './ray-ports.js';
-import { spawnGroup, stopGroup } from './ray-process.js';
-import { waitForPort } from './ray-ready.js';
-import { chooseRayTempDir } from './ray-tempdir.js';
-import { assertSupportedRayVersion, rayFeatures, type RayVersion } from './ray-version.js';
-import { RAY_BOOT_DIR, RAY_BOOT_FILE, RAY_BOOT_PY } from './ray-boot.js';
-import { withRayClusterDefaults } from './ray-cluster-env.js';
-import { rayAuthEnv, withRayAuth } from './ray-auth.js';
-import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv } from './ray-serve.js';
-import { TOKEN_ENV } from '../core/env-names.js';
+import { ClusterFormError } from '../../core/errors.js';
+import type { RuntimeAdapter, RuntimeNodeContext, RuntimeProcess } from '../types.js';
+import { rayStartArgv, rayStartEnv } from './argv.js';
+import { killMarked } from '../../proc/sweep.js';
+import { locateRay, rayBin, rayInterpreter, probeRayVersion } from './bin.js';
+import { resolveNodeIp, type InterfaceTable } from '../iface.js';
+import { planRayMemory } from './memory.js';
+import { foldRayEvent, initialRayState, parseRayLine } from './output.js';
+import { resolveRayPorts } from './ports.js';
+import { spawnGroup, stopGroup } from './process.js';
+import { waitForPort } from './ready.js';
+import { chooseRayTempDir } from './tempdir.js';
+import { assertSupportedRayVersion, rayFeatures, type RayVersion } from './version.js';
+import { RAY_BOOT_DIR, RAY_BOOT_FILE, RAY_BOOT_PY } from './boot.js';
+import { withRayClusterDefaults } from './cluster-env.js';
+import { rayAuthEnv, withRayAuth } from './auth.js';
+import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv } from './serve.js';
+import { TOKEN_ENV } from '../../core/env-names.js';
 
 /** Every process of this node's Ray carries RAYSL_RAY_OF=<job>/<node> (a sweep finds them by it). */
 export const RAY_MARK_ENV = 'RAYSL_RAY_OF';

@@ -4,12 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { sbatchArgvFor } from '../render/sbatch.js';
-import { globalsOf, type Register } from './app.js';
-import { writeJson, writeWarnings } from './io.js';
-import { addJobOptions } from './job-options.js';
-import { assertNotAFile } from './job-dir-check.js';
-import { prepareJob } from './prepare-job.js';
+import { sbatchArgvFor } from '../../render/sbatch.js';
+import { globalsOf, type Register } from '../app.js';
+import { writeJson, writeWarnings } from '../io.js';
+import { addJobOptions } from '../job-options.js';
+import { assertNotAFile } from '../job-dir-check.js';
+import { prepareJob } from '../prepare-job.js';
 
 export const registerRender: Register = (program, app) => {
   const cmd = program

@@ -6,21 +6,21 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { jobPaths } from '../core/jobdir.js';
-import { sbatchArgvFor } from '../render/sbatch.js';
-import { commandLine } from '../slurm/exec.js';
-import { globalsOf, type Register } from './app.js';
-import { painter, writeJson, writeWarnings } from './io.js';
-import { addJobOptions } from './job-options.js';
-import { assertNotAFile } from './job-dir-check.js';
-import { waitUntilHolding } from './live-job.js';
-import { prepareJob } from './prepare-job.js';
+import { jobPaths } from '../../core/jobdir.js';
+import { sbatchArgvFor } from '../../render/sbatch.js';
+import { commandLine } from '../../slurm/exec.js';
+import { globalsOf, type Register } from '../app.js';
+import { painter, writeJson, writeWarnings } from '../io.js';
+import { addJobOptions } from '../job-options.js';
+import { assertNotAFile } from '../job-dir-check.js';
+import { waitUntilHolding } from '../live-job.js';
+import { prepareJob } from '../prepare-job.js';
 import { LOCAL_DEFAULTS } from './run.js';
 import { upLocal } from './up-local.js';
-import { nextCommands, sayNext } from './up-next.js';
+import { nextCommands, sayNext } from '../up-next.js';
 import { scriptName, submitScript } from './submit.js';
 
-export { nextCommands } from './up-next.js';
+export { nextCommands } from '../up-next.js';
 
 export const registerUp: Register = (program, app) => {
   const cmd = program

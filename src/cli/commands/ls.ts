@@ -6,16 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { SlurmError } from '../core/errors.js';
-import { isLocalJobId, jobPaths } from '../core/jobdir.js';
-import { compressHostlist } from '../core/nodelist.js';
-import { formatBlock, parsePortRecord } from '../core/ports.js';
-import { isOver, reconcile, type LivenessFacts } from '../core/reconcile.js';
-import { listJobs, type SlurmJob } from '../slurm/squeue.js';
-import { globalsOf, type Register } from './app.js';
-import { writeJson, type Io } from './io.js';
-import { controllerFacts, currentUser, jobRoot, listJobDirs, readStatus, slurmOpts } from './jobs.js';
-import { ageSeconds, formatLs, type LsRow } from './status-view.js';
+import { SlurmError } from '../../core/errors.js';
+import { isLocalJobId, jobPaths } from '../../core/jobdir.js';
+import { compressHostlist } from '../../core/nodelist.js';
+import { formatBlock, parsePortRecord } from '../../core/ports.js';
+import { isOver, reconcile, type LivenessFacts } from '../../core/reconcile.js';
+import { listJobs, type SlurmJob } from '../../slurm/squeue.js';
+import { globalsOf, type Register } from '../app.js';
+import { writeJson, type Io } from '../io.js';
+import { controllerFacts, currentUser, jobRoot, listJobDirs, readStatus, slurmOpts } from '../jobs.js';
+import { ageSeconds, formatLs, type LsRow } from '../status-view.js';
 
 /** squeue's view of this user's jobs, or undefined (after saying so) when Slurm cannot be asked. */
 async function queueOrNothing(io: Io): Promise<SlurmJob[] | undefined> {

@@ -2,10 +2,10 @@
  * `raysl hostlist <host>...`: compress host names into one hostlist expression, sorted like
  * `scontrol show hostlistsorted` (or in the given order with --unsorted, like `scontrol show hostlist`).
  */
-import type { Register } from './app.js';
-import { globalsOf } from './app.js';
-import { writeJson, writeLine } from './io.js';
-import { compressHostlist, compressHostlistUnsorted, expandHostlist } from '../core/nodelist.js';
+import type { Register } from '../app.js';
+import { globalsOf } from '../app.js';
+import { writeJson, writeLine } from '../io.js';
+import { compressHostlist, compressHostlistUnsorted, expandHostlist } from '../../core/nodelist.js';
 
 export const registerHostlist: Register = (program, app) => {
   program

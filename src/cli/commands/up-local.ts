@@ -7,13 +7,13 @@
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { jobPaths } from '../core/jobdir.js';
-import { globalsOf, type App } from './app.js';
-import { writeJson, writeWarnings } from './io.js';
-import { rayslPaths } from './paths.js';
+import { jobPaths } from '../../core/jobdir.js';
+import { globalsOf, type App } from '../app.js';
+import { writeJson, writeWarnings } from '../io.js';
+import { rayslPaths } from '../paths.js';
 import { planLocal, runLocal } from './run.js';
-import { waitUntilHolding } from './live-job.js';
-import { nextCommands, sayNext } from './up-next.js';
+import { waitUntilHolding } from '../live-job.js';
+import { nextCommands, sayNext } from '../up-next.js';
 
 export async function upLocal(opts: Record<string, unknown>, app: App, command: Command): Promise<void> {
   if (opts.dryRun) return printPlan(opts, app, command);

@@ -6,12 +6,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../core/errors.js';
-import type { Plan } from '../core/types.js';
-import { globalsOf, type Register } from './app.js';
+import { UsageError } from '../../core/errors.js';
+import type { Plan } from '../../core/types.js';
+import { globalsOf, type Register } from '../app.js';
 import { cancelJob, stopCommand, type CancelOptions } from './cancel.js';
-import { writeJson } from './io.js';
-import { jobRoot, locateJob } from './jobs.js';
+import { writeJson } from '../io.js';
+import { jobRoot, locateJob } from '../jobs.js';
 
 /** An `up` cluster (plan without entrypoint), a job with one, or not known yet (no plan.json: pending). */
 function kindOf(planPath: string): 'cluster' | 'job' | 'unknown' {

@@ -1,15 +1,15 @@
 import { fchmodSync, fstatSync, readFileSync, readlinkSync } from 'node:fs';
-import { fileModeFor } from '../jobdir/modes.js';
+import { fileModeFor } from '../../jobdir/modes.js';
 import { Option } from 'commander';
-import type { Register } from './app.js';
-import { UsageError } from '../core/errors.js';
-import type { Plan } from '../core/types.js';
-import { runController } from '../controller/controller.js';
-import { localLauncher } from '../launchers/local.js';
-import { srunLauncher, type SrunContainer } from '../launchers/srun.js';
-import { packageRoot, rayslPaths } from './paths.js';
-import { testFaults } from './test-faults.js';
-import { requeueJob } from '../slurm/scontrol.js';
+import type { Register } from '../app.js';
+import { UsageError } from '../../core/errors.js';
+import type { Plan } from '../../core/types.js';
+import { runController } from '../../controller/controller.js';
+import { localLauncher } from '../../launchers/local.js';
+import { srunLauncher, type SrunContainer } from '../../launchers/srun.js';
+import { packageRoot, rayslPaths } from '../paths.js';
+import { testFaults } from '../test-faults.js';
+import { requeueJob } from '../../slurm/scontrol.js';
 
 /**
  * The plan as JSON, from a file or `-` (stdin: the batch script's heredoc). Never from argv: it

@@ -2,10 +2,10 @@
  * Resolving the ray port layout (src/core/ports.ts) into what `ray start` and Ray Serve take, with a
  * clear error if the layout lacks a port Ray opens (a layout/adapter mismatch is a bug, not user error).
  */
-import type { PortLayout } from '../core/types.js';
-import { InternalError } from '../core/errors.js';
-import { portsOf, rangesOf, RAY_PORT_NAMES, RAY_SERVE_PORT_NAMES, type RayServePortName } from '../core/ports.js';
-import type { RayPorts } from './ray-argv.js';
+import type { PortLayout } from '../../core/types.js';
+import { InternalError } from '../../core/errors.js';
+import { portsOf, rangesOf, RAY_PORT_NAMES, RAY_SERVE_PORT_NAMES, type RayServePortName } from '../../core/ports.js';
+import type { RayPorts } from './argv.js';
 
 const NAMES = [...RAY_PORT_NAMES, ...RAY_SERVE_PORT_NAMES];
 

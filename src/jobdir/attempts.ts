@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseStatus, type AttemptSummary, type JobStatus } from '../core/status.js';
 import type { JobPaths } from '../core/jobdir.js';
-import { makeJobDir } from '../jobdir/modes.js';
+import { makeJobDir } from './modes.js';
 
 /** SLURM_RESTART_COUNT as a number (Slurm sets it only from the first requeue on). */
 export function restartCountOf(env: NodeJS.ProcessEnv): number {

@@ -8,7 +8,7 @@
  * session name from node.py: strftime("%Y-%m-%d_%H-%M-%S_%f") + pid). We reserve the worst case and
  * refuse early, instead of letting a daemon die later on a node nobody is watching.
  */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 
 /** sun_path is 108 bytes; one is the terminating NUL. */
 export const SUN_PATH_MAX = 107;

@@ -8,9 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
-import { ExitCode, RayslError, SlurmError, UsageError } from '../core/errors.js';
-import { expandHostlist } from '../core/nodelist.js';
-import { LIMITS } from '../core/option-values.js';
+import { ExitCode, RayslError, SlurmError, UsageError } from '../../core/errors.js';
+import { expandHostlist } from '../../core/nodelist.js';
+import { LIMITS } from '../../core/option-values.js';
 import {
   allocatePortBlock,
   blockLast,
@@ -24,14 +24,14 @@ import {
   rangeProblems,
   rayDefaultProblems,
   type LayoutRow,
-} from '../core/ports.js';
-import type { PortBlock, PortLayout, RuntimeName } from '../core/types.js';
-import { probePorts, type PortProbe } from '../agent/port-probe.js';
-import { listJobs, type SlurmJob } from '../slurm/squeue.js';
-import { isSlurmJobId, parseScontrolRecords, parseShowNodes, type SlurmNode } from '../slurm/scontrol.js';
-import { runSlurm, type SlurmRunOptions } from '../slurm/exec.js';
-import { globalsOf, type Register } from './app.js';
-import { painter, writeJson, writeLine, type Io } from './io.js';
+} from '../../core/ports.js';
+import type { PortBlock, PortLayout, RuntimeName } from '../../core/types.js';
+import { probePorts, type PortProbe } from '../../agent/port-probe.js';
+import { listJobs, type SlurmJob } from '../../slurm/squeue.js';
+import { isSlurmJobId, parseScontrolRecords, parseShowNodes, type SlurmNode } from '../../slurm/scontrol.js';
+import { runSlurm, type SlurmRunOptions } from '../../slurm/exec.js';
+import { globalsOf, type Register } from '../app.js';
+import { painter, writeJson, writeLine, type Io } from '../io.js';
 
 export interface CheckPortsOptions {
   partition?: string;

@@ -4,14 +4,14 @@
  * Ports Ray would otherwise pick at random (dashboard agent, metrics, runtime env agent, workers)
  * are exactly the ones that collide on shared nodes (NVIDIA-NeMo/RL#261, ray-project/ray#54321).
  */
-import { resourcesForRole } from '../core/het-plan.js';
-import { InternalError } from '../core/errors.js';
-import { customResourcesFor } from '../core/resources.js';
-import { parseRayVersion, RAY_TESTED_VERSION, rayFeatures, type RayVersion } from './ray-version.js';
-import { RAY_PORT_NAMES, type RayPortName } from '../core/ports.js';
-import type { NodeResources, Plan, PortLayout } from '../core/types.js';
-import { resolveRayPorts } from './ray-ports.js';
-import { servePreview } from './ray-serve.js';
+import { resourcesForRole } from '../../core/het-plan.js';
+import { InternalError } from '../../core/errors.js';
+import { customResourcesFor } from '../../core/resources.js';
+import { parseRayVersion, RAY_TESTED_VERSION, rayFeatures, type RayVersion } from './version.js';
+import { RAY_PORT_NAMES, type RayPortName } from '../../core/ports.js';
+import type { NodeResources, Plan, PortLayout } from '../../core/types.js';
+import { resolveRayPorts } from './ports.js';
+import { servePreview } from './serve.js';
 
 /** The named ports of portLayout('ray', ...) resolved against the job's block base. */
 export type RayPorts = Record<RayPortName, number>;

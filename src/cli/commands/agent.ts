@@ -1,12 +1,12 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Option } from 'commander';
-import type { AgentEnding } from '../core/agent-ending.js';
-import { jobPaths } from '../core/jobdir.js';
-import type { Register } from './app.js';
-import { resolveNodeName, runAgent } from '../agent/agent.js';
-import { agentFaultsFromEnv } from './test-faults.js';
-import { fileModeFor } from '../jobdir/modes.js';
+import type { AgentEnding } from '../../core/agent-ending.js';
+import { jobPaths } from '../../core/jobdir.js';
+import type { Register } from '../app.js';
+import { resolveNodeName, runAgent } from '../../agent/agent.js';
+import { agentFaultsFromEnv } from '../test-faults.js';
+import { fileModeFor } from '../../jobdir/modes.js';
 
 // Hidden: started by the controller's launcher (one srun task or local child per node), never by hand.
 export const registerAgent: Register = (program, app) => {

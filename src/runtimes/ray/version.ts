@@ -6,7 +6,7 @@
  * Checked against Ray's python/ray/scripts/scripts.py and release history:
  *   2.49.x (first line with `ray symmetric-run`), the 2.55 line, and 2.60.0, which the tests run.
  */
-import { ClusterFormError } from '../core/errors.js';
+import { ClusterFormError } from '../../core/errors.js';
 
 export interface RayVersion {
   major: number;

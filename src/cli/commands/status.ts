@@ -3,10 +3,10 @@
  * Without a job id: the most recent job in the job dir.
  */
 import type { Command } from 'commander';
-import { globalsOf, type Register } from './app.js';
-import { writeJson } from './io.js';
-import { jobIdOrLatest, jobRoot, locateJob, lookJob } from './jobs.js';
-import { formatStatus, statusView } from './status-view.js';
+import { globalsOf, type Register } from '../app.js';
+import { writeJson } from '../io.js';
+import { jobIdOrLatest, jobRoot, locateJob, lookJob } from '../jobs.js';
+import { formatStatus, statusView } from '../status-view.js';
 
 export const registerStatus: Register = (program, app) => {
   program

@@ -2,11 +2,11 @@
  * `raysl hostnames <nodelist>`: one host per line, exactly like `scontrol show hostnames`,
  * without needing Slurm on the machine. Malformed input exits 2 with the column.
  */
-import type { Register } from './app.js';
-import { globalsOf } from './app.js';
-import { writeJson, writeLine } from './io.js';
-import { expandHostlist } from '../core/nodelist.js';
-import { UsageError } from '../core/errors.js';
+import type { Register } from '../app.js';
+import { globalsOf } from '../app.js';
+import { writeJson, writeLine } from '../io.js';
+import { expandHostlist } from '../../core/nodelist.js';
+import { UsageError } from '../../core/errors.js';
 
 export const registerHostnames: Register = (program, app) => {
   program

@@ -6,7 +6,7 @@
  * (ray-project/ray#12264, #6135, #43449).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { terminate, type Escalation } from '../proc/terminate.js';
+import { terminate, type Escalation } from '../../proc/terminate.js';
 
 export interface GroupExit {
   code: number | null;

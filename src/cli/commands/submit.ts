@@ -8,23 +8,23 @@
 import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { jobPaths } from '../core/jobdir.js';
-import { sbatchEnvConflicts, withoutConflicts } from '../core/sbatch-env.js';
-import { sbatchArgvFor } from '../render/sbatch.js';
-import { commandLine, runSlurm } from '../slurm/exec.js';
-import { parseSbatchParsable } from '../slurm/sbatch.js';
-import { globalsOf, type Register } from './app.js';
-import { followJob } from './follow.js';
-import { painter, writeJson, writeWarnings } from './io.js';
-import { addJobOptions } from './job-options.js';
-import { assertNotAFile, ensureJobDir } from './job-dir-check.js';
-import { prepareJob } from './prepare-job.js';
-import { slurmOpts, type JobRef } from './jobs.js';
-import type { Io } from './io.js';
-import type { Plan } from '../core/types.js';
+import { jobPaths } from '../../core/jobdir.js';
+import { sbatchEnvConflicts, withoutConflicts } from '../../core/sbatch-env.js';
+import { sbatchArgvFor } from '../../render/sbatch.js';
+import { commandLine, runSlurm } from '../../slurm/exec.js';
+import { parseSbatchParsable } from '../../slurm/sbatch.js';
+import { globalsOf, type Register } from '../app.js';
+import { followJob } from '../follow.js';
+import { painter, writeJson, writeWarnings } from '../io.js';
+import { addJobOptions } from '../job-options.js';
+import { assertNotAFile, ensureJobDir } from '../job-dir-check.js';
+import { prepareJob } from '../prepare-job.js';
+import { slurmOpts, type JobRef } from '../jobs.js';
+import type { Io } from '../io.js';
+import type { Plan } from '../../core/types.js';
 import type { ChalkInstance } from 'chalk';
-import { progress } from './spinner.js';
-import { fileModeIn, makeJobDir } from '../jobdir/modes.js';
+import { progress } from '../spinner.js';
+import { fileModeIn, makeJobDir } from '../../jobdir/modes.js';
 
 /** raysl-20250102-030405-678.sbatch: sorts by time, unique enough for one user submitting by hand. */
 /**

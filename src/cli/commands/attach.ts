@@ -6,16 +6,16 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { nodeOptionsWithHook } from '../core/entrypoint.js';
-import { ADDRESS_ENV, TOKEN_ENV, TOKEN_FILE_ENV } from '../core/env-names.js';
-import { isLocalJobId } from '../core/jobdir.js';
-import { shellQuote } from '../render/quote.js';
-import { resolveRayPorts } from '../runtimes/ray-ports.js';
-import { getRuntime } from '../runtimes/index.js';
-import { globalsOf, type Register } from './app.js';
-import { writeJson } from './io.js';
-import { liveJob, type LiveJob } from './live-job.js';
-import { rayslPaths } from './paths.js';
+import { nodeOptionsWithHook } from '../../core/entrypoint.js';
+import { ADDRESS_ENV, TOKEN_ENV, TOKEN_FILE_ENV } from '../../core/env-names.js';
+import { isLocalJobId } from '../../core/jobdir.js';
+import { shellQuote } from '../../render/quote.js';
+import { resolveRayPorts } from '../../runtimes/ray/ports.js';
+import { getRuntime } from '../../runtimes/index.js';
+import { globalsOf, type Register } from '../app.js';
+import { writeJson } from '../io.js';
+import { liveJob, type LiveJob } from '../live-job.js';
+import { rayslPaths } from '../paths.js';
 
 export interface Attachment {
   jobId: string;

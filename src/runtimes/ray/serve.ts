@@ -19,8 +19,8 @@
  *   The one hook covers every way Serve starts: serve.run, serve.start, `serve run`, `serve deploy`
  *   and the Jobs API, and costs nothing in a job that never starts Serve.
  */
-import type { PortLayout } from '../core/types.js';
-import { resolveRayPorts, type ServePorts } from './ray-ports.js';
+import type { PortLayout } from '../../core/types.js';
+import { resolveRayPorts, type ServePorts } from './ports.js';
 
 /** The module raysl writes into each node's Ray temp dir and puts on the daemons' PYTHONPATH. */
 export const SERVE_HOOK_MODULE = 'raysl_serve_ports';

@@ -6,11 +6,11 @@
  */
 import { request } from 'node:http';
 import type { Command } from 'commander';
-import { RayslError, UsageError } from '../core/errors.js';
-import { parseExecEvent, type ExecEvent } from '../protocol/api.js';
-import { globalsOf, type Register } from './app.js';
-import type { Io } from './io.js';
-import { liveJob, readToken, type LiveJob } from './live-job.js';
+import { RayslError, UsageError } from '../../core/errors.js';
+import { parseExecEvent, type ExecEvent } from '../../protocol/api.js';
+import { globalsOf, type Register } from '../app.js';
+import type { Io } from '../io.js';
+import { liveJob, readToken, type LiveJob } from '../live-job.js';
 
 interface ExecEnd {
   code: number;

@@ -6,13 +6,13 @@ import { join } from 'node:path';
  * --follow keeps printing until the job is over (fs.watch + a backoff poll, so it works on NFS too).
  */
 import type { Command } from 'commander';
-import { UsageError } from '../core/errors.js';
-import { globalsOf, type Register } from './app.js';
-import { jobIdOrLatest, jobOver, jobRoot, locateJob, lookJob, readStatus } from './jobs.js';
-import { readFrom, tailFile, type Tail } from './tail.js';
-import { formatKept, keptRuntimeLogs, nodesWithRuntimeLogs, noneHint, pickKeptFile } from './runtime-logs.js';
-import { writeJson, type Io } from './io.js';
-import type { JobPaths } from '../core/jobdir.js';
+import { UsageError } from '../../core/errors.js';
+import { globalsOf, type Register } from '../app.js';
+import { jobIdOrLatest, jobOver, jobRoot, locateJob, lookJob, readStatus } from '../jobs.js';
+import { readFrom, tailFile, type Tail } from '../tail.js';
+import { formatKept, keptRuntimeLogs, nodesWithRuntimeLogs, noneHint, pickKeptFile } from '../runtime-logs.js';
+import { writeJson, type Io } from '../io.js';
+import type { JobPaths } from '../../core/jobdir.js';
 
 export const registerLogs: Register = (program, app) => {
   program

@@ -7,8 +7,8 @@
  * inherited RAY_AUTH_TOKEN so that no other secret wins. With auth off it says `disabled`
  * explicitly: with RAY_AUTH_MODE unset, a token left in ~/.ray/auth_token turns auth on by itself.
  */
-import type { RayAuth } from '../core/types.js';
-import { atLeast, type RayVersion } from './ray-version.js';
+import type { RayAuth } from '../../core/types.js';
+import { atLeast, type RayVersion } from './version.js';
 
 export const RAY_AUTH_MIN_VERSION = '2.52.0';
 
