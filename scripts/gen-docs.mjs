@@ -59,6 +59,9 @@ const isScalar = (v) => v === null || ['string', 'number', 'boolean'].includes(t
 const cell = (v) => (v === undefined ? '' : String(v).replaceAll('|', '\\|').replaceAll('\n', ' '));
 const STAT_COLUMNS = ['n', 'min', 'median', 'p90', 'p95', 'max'];
 const MAX_ROWS = 40;
+/** A list's table keeps at most this many columns, each with values of at most MAX_CELL characters. */
+const MAX_COLUMNS = 14;
+const MAX_CELL = 48;
 
 function statRow(path, stats) {
   const unitKey = Object.keys(stats).find((k) => k.startsWith('median')) ?? '';
@@ -107,9 +110,13 @@ export function renderResult(file, data) {
   if (values.length) out.push('', ...table(['value', 'measured'], values.map((r) => ({ value: r.key, measured: r.value }))));
   if (stats.length) out.push('', `| timing | ${STAT_COLUMNS.join(' | ')} |`, `|---|${STAT_COLUMNS.map(() => '---').join('|')}|`, ...stats);
   for (const { path, rows } of lists) {
-    const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    const all = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    const fits = all.filter((c) => rows.every((r) => r[c] === undefined || String(r[c]).length <= MAX_CELL));
+    const columns = fits.slice(0, MAX_COLUMNS);
+    const left = all.filter((c) => !columns.includes(c));
     const shown = rows.slice(0, MAX_ROWS);
     out.push('', `\`${path}\`${rows.length > MAX_ROWS ? ` (first ${MAX_ROWS} of ${rows.length} rows; all in the file)` : ''}:`, '', ...table(columns, shown));
+    if (left.length) out.push('', `Also in each row of the file (long values or too many columns for a table): ${left.map((c) => `\`${c}\``).join(', ')}.`);
   }
   return out.join('\n');
 }
