@@ -18,7 +18,7 @@ import { progressLog } from './log.js';
 import { run } from './run.js';
 import { type StatusFile, writeJsonAtomic } from '../jobdir/status-file.js';
 import { StopRequest, stopOnSignals, type StopReason } from './stop.js';
-import { TeardownStack } from './teardown.js';
+import { TeardownStack } from '../proc/teardown.js';
 import { archiveEarlierAttempt, restartCountOf } from '../jobdir/attempts.js';
 import { requeueDecision } from './requeue.js';
 import { makeJobDir } from '../jobdir/modes.js';
@@ -36,7 +36,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
   log.attachFile(alloc.paths.controllerLog);
   writeJsonAtomic(alloc.paths.plan, plan);
   const graceMs = edges.graceMs ?? 3000;
-  const job: Job = { ...alloc, plan, edges, runtime: getRuntime(plan.runtime), log, t0, graceMs, attempt, stop: new StopRequest(), teardown: new TeardownStack(log, 4 * graceMs + 5000) };
+  const job: Job = { ...alloc, plan, edges, runtime: getRuntime(plan.runtime), log, t0, graceMs, attempt, stop: new StopRequest(), teardown: new TeardownStack({ log, boundMs: 4 * graceMs + 5000 }) };
   if (attempt > 0) log(`attempt ${attempt} (SLURM_RESTART_COUNT=${attempt}); the earlier attempts' files are in ${alloc.paths.dir}/attempt-<k>/`);
   stopOnSignals(edges.signals ?? (process as unknown as SignalSource), job.stop, job.teardown, log, edges.now);
 
