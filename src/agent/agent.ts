@@ -50,7 +50,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   }
   const ctx = agentContext(o);
   try {
-    listenForSignals(ctx, o.signals ?? (process as unknown as SignalSource));
+    listenForSignals(ctx, o.signals ?? process);
     const channel = await connect(ctx, o.controller, token);
     const outcome = await phases(ctx, channel, o.controller);
     ctx.ending.settle(outcome);

@@ -11,7 +11,7 @@ import type { ExitInfo } from '../proc/terminate.js';
 import { getRuntime } from '../runtimes/index.js';
 import { placeAgents, readAllocation } from './allocate.js';
 import { classify, type Outcome } from './classify.js';
-import type { ControllerEdges, SignalSource } from './edges.js';
+import type { ControllerEdges } from './edges.js';
 import { form } from './form.js';
 import type { Job } from './job.js';
 import { progressLog } from './log.js';
@@ -39,7 +39,7 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
   const graceMs = edges.graceMs ?? 3000;
   const job: Job = { ...alloc, plan, edges, runtime: getRuntime(plan.runtime), log, t0, graceMs, attempt, stop: new StopRequest(), teardown: new TeardownStack({ log, boundMs: 4 * graceMs + 5000 }) };
   if (attempt > 0) log(`attempt ${attempt} (SLURM_RESTART_COUNT=${attempt}); the earlier attempts' files are in ${alloc.paths.dir}/attempt-<k>/`);
-  stopOnSignals(edges.signals ?? (process as unknown as SignalSource), job.stop, job.teardown, log, edges.now);
+  stopOnSignals(edges.signals ?? process, job.stop, job.teardown, log, edges.now);
 
   let status: StatusFile | undefined;
   let reason: StopReason | undefined;
