@@ -4,11 +4,10 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
+import { memIo } from '../support/mem-io.js';
 import type { CheckPortsReport } from '../../src/cli/commands/check-ports.js';
 import { blocksOverlap, formatPortRecord } from '../../src/core/ports.js';
 
@@ -29,18 +28,9 @@ const jobs: string[] = [];
 const servers: Server[] = [];
 
 async function cli(argv: string[], envOverride: NodeJS.ProcessEnv = env): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (f(String(chunk)), cb()) });
-  const io: Io = {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    env: envOverride,
-    cwd: process.cwd(),
-    now: Date.now,
-  };
+  const io = memIo({ env: envOverride, cwd: process.cwd(), now: Date.now });
   const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return { code, stdout: io.out(), stderr: io.err() };
 }
 
 async function report(argv: string[]): Promise<{ code: number; r: CheckPortsReport }> {
