@@ -175,7 +175,7 @@ export function rayslJobProcesses(jobId: string, paths: readonly string[] = clus
     let cmdline: string;
     let cwd = '';
     try {
-      if (/^State:\s*Z/m.test(readFileSync(`/proc/${entry}/status`, 'utf8'))) continue;
+      if (!processAlive(Number(entry))) continue; // zombies hold nothing
       env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
       try {
