@@ -5,6 +5,7 @@
  * Every wait is bounded or says it is not (`timeoutMs: Infinity`); the clock and the sleep are
  * injectable, so a test drives it without real time passing.
  */
+import { InternalError } from '../core/errors.js';
 
 /** Sleeps `ms` or until `signal` aborts, whichever comes first (never rejects). */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -52,7 +53,9 @@ export const sleep: Sleep = (ms, signal) =>
 export async function pollUntil<T>(check: () => T | undefined | Promise<T | undefined>, opts: PollOptions): Promise<PollOutcome<T>> {
   const now = opts.now ?? Date.now;
   const doSleep = opts.sleep ?? sleep;
-  if (opts.timeoutMs === undefined && opts.deadline === undefined) throw new Error('pollUntil needs a timeoutMs or a deadline (Infinity for an unbounded wait)');
+  if (opts.timeoutMs === undefined && opts.deadline === undefined) {
+    throw new InternalError('pollUntil needs a timeoutMs or a deadline (Infinity for an unbounded wait)', { hint: 'this is a bug in raysl' });
+  }
   const end = opts.deadline ?? now() + (opts.timeoutMs as number);
   const first = opts.intervalMs ?? 50;
   const cap = opts.maxIntervalMs ?? first;
