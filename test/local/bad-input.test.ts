@@ -1,10 +1,10 @@
 // Issue 10 section 3, through the real CLI: bad input is exit 2 with what and a hint, before
 // anything starts, within a deadline (a hang fails the test); Ctrl-C of a local job is 130.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { agentPids, allGone, ensureBuilt, exitWithin, expectUsage, fixtures, rayslSync as raysl, runLocal, statusWhere } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -12,8 +12,8 @@ const wait = join(fixtures, 'wait.sh');
 
 describe('--job-dir that cannot hold jobs: exit 2 before anything starts', () => {
   it.each([
-    ['a file', () => join(mkdtempSync(join(tmpdir(), 'raysl-bad-')), 'f'), /--job-dir \S+\/f: \S+\/f exists and is not a directory/],
-    ['under a file', () => join(mkdtempSync(join(tmpdir(), 'raysl-bad-')), 'f', 'jobs'), /--job-dir \S+\/f\/jobs: \S+\/f exists and is not a directory/],
+    ['a file', () => join(tempDir('raysl-bad-'), 'f'), /--job-dir \S+\/f: \S+\/f exists and is not a directory/],
+    ['under a file', () => join(tempDir('raysl-bad-'), 'f', 'jobs'), /--job-dir \S+\/f\/jobs: \S+\/f exists and is not a directory/],
     ['/sys/kernel', () => '/sys/kernel', /--job-dir \/sys\/kernel: cannot create files in it/],
     ['/proc/raysl (no hang)', () => '/proc/raysl', /--job-dir \/proc\/raysl: cannot create \/proc\/raysl/],
   ])('run --local --job-dir %s', (_what, dirOf, message) => {
@@ -23,13 +23,13 @@ describe('--job-dir that cannot hold jobs: exit 2 before anything starts', () =>
   });
 
   it('submit --job-dir <a file> is refused before sbatch runs', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'raysl-bad-')), 'f');
+    const file = join(tempDir('raysl-bad-'), 'f');
     writeFileSync(file, 'x');
     expectUsage(raysl(['submit', '--no-check', '--job-dir', file, wait]), /exists and is not a directory/);
   });
 
   it('a job dir this user cannot write (run as nobody)', async () => {
-    const parent = mkdtempSync(join(tmpdir(), 'raysl-bad-'));
+    const parent = tempDir('raysl-bad-');
     chmodSync(parent, 0o755);
     const locked = join(parent, 'locked');
     mkdirSync(locked, { mode: 0o555 });
@@ -53,7 +53,7 @@ describe('other inputs refused before the cluster is built', () => {
   });
 
   it('an unreadable entrypoint (mode 000): exit 2, no job dir created', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-bad-'));
+    const dir = tempDir('raysl-bad-');
     const entry = join(dir, 'e.sh');
     copyFileSync(wait, entry);
     chmodSync(entry, 0o000);
@@ -63,7 +63,7 @@ describe('other inputs refused before the cluster is built', () => {
   });
 
   it('a NUL in a config env value: a clear error under run (not an internal error)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-bad-'));
+    const dir = tempDir('raysl-bad-');
     writeFileSync(join(dir, 'raysl.config.json'), JSON.stringify({ profiles: { default: { env: { A: 'x\u0000y' } } } }));
     copyFileSync(wait, join(dir, 'e.sh'));
     expectUsage(raysl(['run', '--local', '--job-dir', join(dir, 'jobs'), 'e.sh'], { cwd: dir }), /env A: the value holds a NUL byte/);

@@ -2,14 +2,14 @@
  * A node lost under running tasks (run --local, --continue-on-node-loss): a task with maxRetries
  * runs again on another node; one without fails with NodeLostError naming the node.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(ensureBuilt);
-const scratch = mkdtempSync(join(tmpdir(), 'raysl-retry-'));
+const scratch = tempDir('raysl-retry-');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('builtin runtime: a node lost under running tasks', () => {

@@ -4,14 +4,14 @@
  * timeouts and services, driven by test/local/fixtures/scheduler-semantics.ts on 2 nodes x 1 GPU.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, exitWithin, fixtures, runLocal } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(ensureBuilt);
-const scratch = mkdtempSync(join(tmpdir(), 'raysl-sched-'));
+const scratch = tempDir('raysl-sched-');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('builtin runtime scheduler (run --local, 2 nodes x 1 GPU)', () => {

@@ -1,11 +1,11 @@
 // Issue 16 ("Wrong semantics", "Messages that mislead"), through the built CLI: exit codes that
 // mean one thing, --json that is JSON, messages that name what happened and what to do.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, exitWithin, expectUsage, fixtures, rayslSync as raysl, root, runLocal } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -24,7 +24,7 @@ function expectUsageAfterHelp(r: { code: number; stderr: string; stdout: string 
 }
 
 function project(files: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'raysl-truth-'));
+  const dir = tempDir('raysl-truth-');
   writeFileSync(join(dir, 't.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;

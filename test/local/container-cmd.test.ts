@@ -1,11 +1,11 @@
 // --container-cmd under run --local: the same wrapper prefix as on Slurm, with a stand-in wrapper
 // (apptainer cannot run here) that records its argv and execs the command. --container-image has
 // no srun here and is refused with exit 2.
-import { mkdirSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitWithin, jobGone, runLocal } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const WRAPPER = `#!/bin/bash
 set -e
@@ -18,7 +18,7 @@ exec "$@"
 
 describe('run --local --container-cmd', () => {
   it('every agent and the entrypoint run through the wrapper; exit code passed on; nothing left', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-ccmd-'));
+    const dir = tempDir('raysl-ccmd-');
     const bin = join(dir, 'wrap dir');
     mkdirSync(join(bin, 'calls'), { recursive: true });
     writeFileSync(join(bin, 'fake-apptainer'), WRAPPER, { mode: 0o755 });

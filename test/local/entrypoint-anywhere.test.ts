@@ -2,17 +2,17 @@
 // runs it: `import ... from 'raysl'` and top-level await must work there as in examples/, and
 // nothing may be written into that directory (src/client/entry-hooks.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureBuilt, exitWithin, fixtures, runLocal } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
 /** A fresh directory outside the repo holding only `files` (fixture name -> name in the dir). */
 function userDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'raysl-user-'));
+  const dir = tempDir('raysl-user-');
   for (const [from, to] of Object.entries(files)) copyFileSync(join(fixtures, 'anywhere', from), join(dir, to));
   return dir;
 }

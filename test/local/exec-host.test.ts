@@ -2,8 +2,7 @@
 // process per request, output and exit as NDJSON events, the token required, a closed request
 // stops the command's process group, and a job with its own entrypoint answers 409 not-holding.
 import { request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/controller/agents.js';
@@ -12,6 +11,7 @@ import { createControlServer, listen, type ControlServer } from '../../src/contr
 import { API_VERSION, parseExecEvent, type ExecEvent } from '../../src/protocol/api.js';
 import { processAlive } from '../../src/proc/identity.js';
 import { waitFor } from '../../src/proc/poll.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const TOKEN = 'test-token';
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 async function serve(holds: boolean): Promise<{ port: number; ctl: ControlServer; host: ExecHost; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'raysl-exec-'));
+  const dir = tempDir('raysl-exec-');
   const ctl = createControlServer({ token: TOKEN, info: { protocol: API_VERSION, jobId: 'j1', runtime: 'builtin', head: 'node1' }, agents: new AgentRegistry([], () => ({}) as never), holds });
   await listen(ctl.server, '127.0.0.1', 0);
   const host = new ExecHost({ env: { ...process.env, RAYSL_ADDRESS: 'here:1' }, jobCwd: dir, jobDir: dir, head: 'node1', graceMs: 500, log: () => {} });

@@ -3,8 +3,7 @@
  * with a private job dir, and wait on events (output lines, process exits) with deadlines.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -14,6 +13,7 @@ import { GONE_PACE } from '../../src/proc/group.js';
 import { processAlive } from '../../src/proc/identity.js';
 import { waitFor } from '../../src/proc/poll.js';
 import { notYetOnThrow, until } from '../support/until.js';
+import { tempDir } from '../support/temp-dir.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const bundle = join(root, 'dist', 'raysl.mjs');
@@ -44,7 +44,7 @@ export interface Job extends CliProcess {
 }
 
 export function runLocal(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Job {
-  const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-test-'));
+  const jobRoot = tempDir('raysl-test-');
   const cli = spawnCli([bundle, 'run', '--local', '--job-dir', jobRoot, ...args], {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },

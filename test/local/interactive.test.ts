@@ -4,18 +4,18 @@
  * in bash reach it with the client, down ends it with exit 0 and nothing left behind.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import { spawnCli, type CliProcess } from '../support/cli-process.js';
 import { notYetOnThrow, until } from '../support/until.js';
 import { allGone, bundle, ensureBuilt, jobGone, root } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-up-'));
+const jobRoot = tempDir('raysl-up-');
 const env = { ...process.env, NO_COLOR: '1', RAYSL_TOKEN: 'a-token-of-another-job' };
 const cli = (...args: string[]) => spawnSync(process.execPath, [bundle, ...args], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
 

@@ -5,14 +5,14 @@
  * Simulated nodes share this machine's port space and Ray binds 0.0.0.0, so each node gets its own
  * slice of the job's block.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { agentPids, allGone, ensureBuilt, exitWithin, jobProcesses, root, runLocal, statusWhere, type Job } from './helpers.js';
 import { portLayout } from '../../src/core/ports.js';
 import { groupMembers } from '../../src/proc/group.js';
 import type { Plan } from '../../src/core/types.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const rayEnv = (): NodeJS.ProcessEnv => ({
   RAYSL_RAY_BIN: inject('rayBin'),
@@ -22,7 +22,7 @@ let scripts: string;
 
 beforeAll(() => {
   ensureBuilt();
-  scripts = mkdtempSync(join(tmpdir(), 'raysl-ray-run-'));
+  scripts = tempDir('raysl-ray-run-');
   // connects like train.py, says where, then waits for the teardown's SIGTERM (no sleep)
   writeFileSync(
     join(scripts, 'hold.py'),

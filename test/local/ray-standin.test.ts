@@ -6,14 +6,14 @@
  * (test/local/ray-run.test.ts, test/slurm/ray*.test.ts).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portLayout } from '../../src/core/ports.js';
 import { createRayRuntime } from '../../src/runtimes/ray/runtime.js';
 import type { RuntimeNodeContext } from '../../src/runtimes/types.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const STANDIN = fileURLToPath(new URL('../standin/ray', import.meta.url));
 const layout = portLayout('ray', 2);
@@ -26,7 +26,7 @@ let root: string;
 const logs: Record<string, string[]> = {};
 
 beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'raysl-standin-'));
+  root = tempDir('raysl-standin-');
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

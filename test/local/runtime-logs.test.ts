@@ -4,12 +4,12 @@
  * dir is removed; `raysl logs <id> --runtime` lists them and `--node n --runtime raylet.out` prints
  * one. A builtin job kept none and says where its output is.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { spawnCli } from '../support/cli-process.js';
 import { bundle, exitWithin, fixtures, jobGone, root, runLocal } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const rayEnv = (): NodeJS.ProcessEnv => ({ RAYSL_RAY_BIN: inject('rayBin'), PATH: `${inject('rayVenvBin')}:${process.env.PATH ?? ''}` });
 
@@ -21,7 +21,7 @@ async function logs(args: string[]): Promise<{ code: number; stdout: string; std
 
 describe('runtime logs kept at teardown (run --local, real Ray)', () => {
   it('copies each node\'s Ray session logs into the job dir, removes the temp dir, and `raysl logs --runtime` shows them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-rtlogs-'));
+    const dir = tempDir('raysl-rtlogs-');
     const script = join(dir, 'hello.py');
     writeFileSync(script, 'import ray\nray.init()\nprint("sum", ray.get(ray.remote(lambda: 41 + 1).remote()), flush=True)\n');
     const job = runLocal(['-N', '2', script], { env: rayEnv() });

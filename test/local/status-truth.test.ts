@@ -2,17 +2,17 @@
 // status.json stays `running`), and status, ls and logs, run as real processes, find the job by its
 // local id and read it as lost, with why. Unknown ids are usage errors (exit 2) with a hint.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialStatus, withState } from '../../src/core/status.js';
 import { bundle, ensureBuilt, exitWithin, fixtures, root, runLocal, statusWhere, jobGone } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
 // no Slurm binaries at all: a PATH that holds nothing (the CLI itself runs from process.execPath)
-const noSlurm = { ...process.env, NO_COLOR: '1', PATH: mkdtempSync(join(tmpdir(), 'raysl-empty-path-')) };
+const noSlurm = { ...process.env, NO_COLOR: '1', PATH: tempDir('raysl-empty-path-') };
 
 function raysl(args: string[], env: NodeJS.ProcessEnv = noSlurm): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bundle, ...args], { cwd: root, env, encoding: 'utf8', timeout: 20_000 });
@@ -102,7 +102,7 @@ describe('raysl cancel of a local job', () => {
 
 describe('a Slurm job dir when Slurm cannot be asked', () => {
   it('status shows the record as written and says Slurm was not reachable; ls lists it', () => {
-    const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-test-'));
+    const jobRoot = tempDir('raysl-test-');
     const s = initialStatus({ jobId: '4242', runtime: 'builtin', launcher: 'srun', nodes: [{ name: 'node1', address: '10.0.0.1', role: 'head', log: '/x' }], minNodes: 1, startedAtMs: Date.now() });
     mkdirSync(join(jobRoot, '4242'));
     writeFileSync(join(jobRoot, '4242', 'status.json'), JSON.stringify(withState(s, 'running')));
@@ -116,7 +116,7 @@ describe('a Slurm job dir when Slurm cannot be asked', () => {
 });
 
 describe('unknown jobs are usage errors', () => {
-  const empty = ['--job-dir', mkdtempSync(join(tmpdir(), 'raysl-test-'))];
+  const empty = ['--job-dir', tempDir('raysl-test-')];
   it.each([
     [['status', '999999'], /^raysl: error: no job 999999: Slurm could not be asked \(squeue not found on PATH/],
     [['cancel', '999999'], /^raysl: error: no job 999999: Slurm could not be asked/],

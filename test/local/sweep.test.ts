@@ -1,13 +1,14 @@
 // The marker sweep (src/proc/sweep.ts) on real processes: what escaped its process group (setsid,
 // double fork) is found by the variable it inherited, and nothing without it is touched.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+
+
 import { describe, expect, it } from 'vitest';
 import { killMarked, markedProcesses } from '../../src/proc/sweep.js';
 import { processAlive } from '../../src/proc/identity.js';
 import { allGone } from './helpers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 describe('killMarked', () => {
   it('kills every process carrying the marker, setsid and double-forked ones included, and nothing else', async () => {
@@ -36,7 +37,7 @@ describe('killMarked', () => {
   });
 
   it("also finds a process by a working directory inside the job's dirs (a title rewrite can clobber /proc/<pid>/environ)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-sweep-'));
+    const dir = tempDir('raysl-sweep-');
     const inside = spawn('sleep', ['1004'], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
     const outside = spawn('sleep', ['1005'], { env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
     try {

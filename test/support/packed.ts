@@ -5,9 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './temp-dir.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -31,7 +31,7 @@ export interface NpmInstall {
  * prepare script's second build), installed globally into a fresh prefix as `npm i -g` does.
  */
 export function packAndInstall(): NpmInstall {
-  const dir = mkdtempSync(join(tmpdir(), 'raysl-npm-'));
+  const dir = tempDir('raysl-npm-');
   const packed = JSON.parse(run(['npm', 'pack', '--ignore-scripts', '--json', '--pack-destination', dir], { timeoutMs: 180_000 })) as Array<{ filename: string }>;
   const tarball = join(dir, packed[0]!.filename);
   const prefix = join(dir, 'prefix');
@@ -41,7 +41,7 @@ export function packAndInstall(): NpmInstall {
 
 /** scripts/build-wheel.mjs into a fresh directory: the wheel's path. */
 export function buildWheel(): string {
-  const out = mkdtempSync(join(tmpdir(), 'raysl-wheel-'));
+  const out = tempDir('raysl-wheel-');
   return run([process.execPath, join(root, 'scripts', 'build-wheel.mjs'), '--out', out], { timeoutMs: 300_000 }).trim();
 }
 

@@ -3,10 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAgent } from '../../src/agent/agent.js';
 import type { AgentFaults } from '../../src/agent/context.js';
@@ -15,6 +14,7 @@ import { InternalError } from '../../src/core/errors.js';
 import { exitOf } from '../../src/proc/terminate.js';
 import { groupMembers } from '../../src/proc/group.js';
 import { fakeController, type FakeController } from '../support/fake-controller.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const TOKEN = 'agent-loop-token';
 const cleanup: Array<() => unknown> = [];
@@ -55,7 +55,7 @@ function logSink() {
 async function setup(opts: { cpus?: string; expectedCpus?: number; faults?: AgentFaults } = {}) {
   const ctl: FakeController = await fakeController(TOKEN);
   cleanup.push(() => ctl.close());
-  const tmp = mkdtempSync(join(tmpdir(), 'raysl-agent-loop-'));
+  const tmp = tempDir('raysl-agent-loop-');
   cleanup.push(() => rmSync(tmp, { recursive: true, force: true }));
   const signals = new EventEmitter();
   const logs = logSink();

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { archiveEarlierAttempt, restartCountOf } from '../../src/jobdir/attempts.js';
@@ -9,12 +8,13 @@ import { TeardownStack } from '../../src/proc/teardown.js';
 import { attemptLines } from '../../src/cli/status-view.js';
 import { jobPaths } from '../../src/core/jobdir.js';
 import { initialStatus, withPhase, withState, type JobStatus } from '../../src/core/status.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function jobDir(): ReturnType<typeof jobPaths> {
-  const root = mkdtempSync(join(tmpdir(), 'raysl-attempts-'));
+  const root = tempDir('raysl-attempts-');
   dirs.push(root);
   return jobPaths(root, '35');
 }

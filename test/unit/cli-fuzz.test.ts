@@ -8,14 +8,14 @@
 // clean, carries every value exactly as given (env, setup, job name, entrypoint arguments) and,
 // run with exec stubbed, execs only the controller with the plan on stdin and runs nothing injected.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { memIo } from '../support/mem-io.js';
 import { jobOptionTable } from '../../src/core/job-options.js';
 import { runCli } from '../../src/cli/main.js';
+import { tempDir } from '../support/temp-dir.js';
 
 vi.hoisted(() => {
   (globalThis as { RAYSL_VERSION?: string }).RAYSL_VERSION ??= '0.0.0-test';
@@ -25,7 +25,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
 const CASE_DEADLINE_MS = 5000;
 
-const dir = mkdtempSync(join(tmpdir(), 'raysl-fuzz-'));
+const dir = tempDir('raysl-fuzz-');
 writeFileSync(join(dir, 'train.ts'), 'console.log(1)\n');
 writeFileSync(join(dir, 'train.py'), 'print(1)\n');
 writeFileSync(join(dir, 'tool'), '#!/bin/sh\n');
@@ -169,7 +169,7 @@ function bashSyntaxErrors(scripts: string[]): string[] {
  * plan's env, and run nothing else (no injected command creates the marker file).
  */
 function injectionFindings(scripts: string[]): { findings: string[]; checked: number } {
-  const out = mkdtempSync(join(tmpdir(), 'raysl-fuzz-run-'));
+  const out = tempDir('raysl-fuzz-run-');
   const runnable = scripts.filter((t) => !t.includes("# setup: the user's own shell lines"));
   const body = runnable.map((t, i) => `I=${i}\n(\n${t}\n)\n`).join('');
   const harness = `exec() { printf '%s\\0' "$@" > "$OUT/$I.argv"; cat > "$OUT/$I.plan"; env -0 > "$OUT/$I.env"; }\n${body}`;

@@ -1,13 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tokenFromEnv } from '../../src/client/token-file.js';
+import { tempDir } from '../support/temp-dir.js';
 
 describe('tokenFromEnv: RAYSL_TOKEN, else the file RAYSL_TOKEN_FILE names', () => {
   const dirs: string[] = [];
   const file = (text: string): string => {
-    const d = mkdtempSync(join(tmpdir(), 'raysl-token-'));
+    const d = tempDir('raysl-token-');
     dirs.push(d);
     writeFileSync(join(d, 'token'), text, { mode: 0o600 });
     return join(d, 'token');

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mergeConfigs, profileLayers, validateConfig } from '../../src/core/config.js';
@@ -8,6 +7,7 @@ import { mergeInputs } from '../../src/core/spec.js';
 import { findProjectConfig, findUserConfig, loadConfig } from '../../src/cli/config-file.js';
 import { specFromCli } from '../../src/cli/job-options.js';
 import { memIo } from '../support/mem-io.js';
+import { tempDir } from '../support/temp-dir.js';
 
 function catchUsage(fn: () => unknown): UsageError {
   try {
@@ -120,7 +120,7 @@ describe('mergeConfigs and profileLayers', () => {
 
 describe('config files on disk', () => {
   function tree(): { root: string; proj: string; sub: string; xdg: string } {
-    const root = mkdtempSync(join(tmpdir(), 'raysl-config-'));
+    const root = tempDir('raysl-config-');
     const proj = join(root, 'proj');
     const sub = join(proj, 'src', 'deep');
     const xdg = join(root, 'xdg');

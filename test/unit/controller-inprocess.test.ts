@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runController } from '../../src/controller/controller.js';
 import { ClusterFormError } from '../../src/core/errors.js';
@@ -10,6 +9,7 @@ import type { Plan } from '../../src/core/types.js';
 import type { JobStatus } from '../../src/core/status.js';
 import { KvStore } from '../../src/runtimes/builtin/kv.js';
 import { textSink } from '../support/mem-io.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -47,7 +47,7 @@ function silentLauncher(): Launcher & { stopped: boolean } {
 
 describe('controller in-process (injected edges)', () => {
   it('gives up at the join deadline with exit 4 naming each missing node and its log', async () => {
-    const jobDir = mkdtempSync(join(tmpdir(), 'raysl-unit-'));
+    const jobDir = tempDir('raysl-unit-');
     dirs.push(jobDir);
     const stderr = textSink();
     const signals = new EventEmitter();
@@ -68,7 +68,7 @@ describe('controller in-process (injected edges)', () => {
   });
 
   it('a signal while forming cancels at once with 128 + signal', async () => {
-    const jobDir = mkdtempSync(join(tmpdir(), 'raysl-unit-'));
+    const jobDir = tempDir('raysl-unit-');
     dirs.push(jobDir);
     const signals = new EventEmitter();
     const stderr = textSink();

@@ -1,11 +1,11 @@
 // tail -f for job files: appends arrive in order, a file that appears later is picked up, a
 // truncated file is read again from the start, stop() drains what is left. Waits on the data.
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFrom, tailFile } from '../../src/cli/tail.js';
 import { scriptName } from '../../src/cli/commands/submit.js';
+import { tempDir } from '../support/temp-dir.js';
 
 function collector() {
   let text = '';
@@ -27,7 +27,7 @@ function collector() {
 
 describe('tailFile', () => {
   it('follows a file that does not exist yet, in order, and drains on stop', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-tail-'));
+    const dir = tempDir('raysl-tail-');
     const file = join(dir, 'entrypoint.log');
     const c = collector();
     const tail = tailFile(file, c.on);
@@ -41,7 +41,7 @@ describe('tailFile', () => {
   });
 
   it('works by polling alone when the directory cannot be watched (NFS-like), and restarts after truncation', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-tail-'));
+    const dir = tempDir('raysl-tail-');
     const file = join(dir, 'missing-dir', 'x.log'); // fs.watch on a missing dir fails: poll only
     const c = collector();
     const tail = tailFile(file, c.on, { pollMinMs: 10, pollMaxMs: 40 });

@@ -1,15 +1,15 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installedRayVersion, rayInterpreter } from '../../src/runtimes/ray/bin.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** A venv-shaped tree: bin/ray with a #! line, and the given dist-info dirs in site-packages. */
 function venv(opts: { shebang?: string; distInfos: string[] }): string {
-  const root = mkdtempSync(join(tmpdir(), 'raysl-venv-'));
+  const root = tempDir('raysl-venv-');
   dirs.push(root);
   mkdirSync(join(root, 'bin'));
   const site = join(root, 'lib', 'python3.11', 'site-packages');

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -11,6 +11,7 @@ import type { ClusterFacts, NodeFacts, Plan } from '../../src/core/types.js';
 import { renderSbatch, sbatchArgvFor } from '../../src/render/sbatch.js';
 import { runtimeCommands } from '../../src/runtimes/ray/argv.js';
 import { runCli } from '../../src/cli/main.js';
+import { tempDir } from '../support/temp-dir.js';
 
 // vitest's `define` does not reach src/cli/main.ts under the projects config (RAYSL_VERSION is
 // injected by the bundler); provide it before the static imports run.
@@ -97,7 +98,7 @@ describe('golden sbatch scripts', () => {
   });
 
   it.each(cases)('$name passes bash -n', (c) => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-render-'));
+    const dir = tempDir('raysl-render-');
     const path = join(dir, 'job.sh');
     writeFileSync(path, renderSbatch(planFor(c), ctx));
     expect(() => execFileSync('bash', ['-n', path], { stdio: 'pipe' })).not.toThrow();
@@ -113,7 +114,7 @@ describe('golden sbatch scripts', () => {
   });
 
   it.each(cases)('$name: the controller carries RAYSL_JOB_ID like every process of the job (issue 16)', (c) => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-render-'));
+    const dir = tempDir('raysl-render-');
     const path = join(dir, 'job.sh');
     // everything up to the exec, run by bash with the id Slurm gives the batch shell: what the exec'd controller inherits
     const lines = renderSbatch(planFor(c), ctx).split('\n');
@@ -172,7 +173,7 @@ describe('#SBATCH lines read back as the plan says', () => {
 
 describe('hostile values are inert', () => {
   it('runs the script with a stand-in for node: no marker file, args and env arrive byte-identical', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-hostile-'));
+    const dir = tempDir('raysl-hostile-');
     const marker = join(dir, 'pwned');
     const payloads = [`$(touch ${marker})`, `\`touch ${marker}\``, `x"; touch ${marker}; "`, `'; touch ${marker}; '`, `$(touch ${marker}) \n touch ${marker}`];
     const plan = planJob(
@@ -200,7 +201,7 @@ describe('hostile values are inert', () => {
   });
 
   it('setup lines run like in a login shell: unset variables are fine, a failing line stops the job', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-setup-'));
+    const dir = tempDir('raysl-setup-');
     const standIn = join(dir, 'stand-in');
     writeFileSync(standIn, `#!/bin/bash\necho "$SEEN" > ${JSON.stringify(join(dir, 'out'))}\n`);
     chmodSync(standIn, 0o755);
@@ -246,7 +247,7 @@ describe('sbatchArgvFor', () => {
 
 describe('raysl render (in-process)', () => {
   it('--json prints argv, script and plan; --no-check warns', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-cli-'));
+    const dir = tempDir('raysl-cli-');
     writeFileSync(join(dir, 'train.ts'), 'console.log(1)\n');
     const io = memIo({ home: dir });
     const code = await runCli(['render', '--json', '--no-check', '-N', '2', '-c', '2', 'train.ts', '--', '--epochs', '3'], io);
@@ -260,7 +261,7 @@ describe('raysl render (in-process)', () => {
   });
 
   it('applies the config profile under the flags', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-cli-'));
+    const dir = tempDir('raysl-cli-');
     writeFileSync(join(dir, 'train.ts'), '');
     writeFileSync(join(dir, 'raysl.config.json'), JSON.stringify({ profiles: { default: { cpusPerTask: 2, setup: ['echo default'] }, big: { nodes: 3, jobDir: 'jobs' } } }));
     const io = memIo({ home: dir });
@@ -270,7 +271,7 @@ describe('raysl render (in-process)', () => {
   });
 
   it('a missing entrypoint is a usage error with a hint', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-cli-'));
+    const dir = tempDir('raysl-cli-');
     const io = memIo({ home: dir });
     expect(await runCli(['render', '--no-check', 'nope.py'], io)).toBe(2);
     expect(io.err()).toMatch(/entrypoint nope\.py not found/);

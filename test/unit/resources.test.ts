@@ -1,6 +1,5 @@
 // --resources: parsing, validation, one node's map, the config-file form, the plan, and `raysl render`.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { inputFromFlags } from '../../src/core/job-options.js';
 import { planJob, type PlanTools } from '../../src/core/plan.js';
 import { customResourcesFor, parseResourcesFlag, type ResourceGrant } from '../../src/core/resources.js';
 import { buildSpec, mergeInputs } from '../../src/core/spec.js';
+import { tempDir } from '../support/temp-dir.js';
 
 function flagsInput(argv: string[]) {
   const cmd = addJobOptions(new Command('t').argument('<entrypoint>').exitOverride());
@@ -123,7 +123,7 @@ describe('plan.resources', () => {
 
 describe('raysl render --resources', () => {
   it('shows the grants and the ray start flags each role gets', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-res-'));
+    const dir = tempDir('raysl-res-');
     writeFileSync(join(dir, 'train.py'), '');
     const io = memIo({ home: dir });
     const code = await runCli(['render', '--no-check', '-N', '3', '-c', '2', '--resources', '{"trainer": 1}', '--resources', 'head={"ps": 1}', 'train.py'], io);
@@ -136,7 +136,7 @@ describe('raysl render --resources', () => {
   });
 
   it('a bad value exits 2 with a hint', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-res-'));
+    const dir = tempDir('raysl-res-');
     writeFileSync(join(dir, 'train.py'), '');
     const io = memIo({ home: dir });
     expect(await runCli(['render', '--no-check', '--resources', '{"CPU": 2}', 'train.py'], io)).toBe(2);

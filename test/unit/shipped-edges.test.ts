@@ -9,10 +9,10 @@ import { envFromHere } from '../../src/cli/job-options.js';
 import { withTimeLimit } from '../../src/cli/local-time-limit.js';
 import { buildSpec } from '../../src/core/spec.js';
 import { isSyntaxError, readConfigFile } from '../../src/cli/config-file.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SignalSource } from '../../src/proc/signals.js';
+import { tempDir } from '../support/temp-dir.js';
 
 describe('job dir modes', () => {
   it.each([
@@ -120,7 +120,7 @@ describe("config errors: the text's fault is the user's, anything else is ours",
   });
 
   it('a YAML file with a syntax error: exit 2, one line naming the place', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-yaml-'));
+    const dir = tempDir('raysl-yaml-');
     writeFileSync(join(dir, 'raysl.config.yaml'), 'profiles:\n  default:\n   nodes: [\n');
     const err = await readConfigFile(join(dir, 'raysl.config.yaml')).catch((e: unknown) => e as Error & { exitCode: number; hint: string });
     expect(err).toMatchObject({ exitCode: 2, message: expect.stringMatching(/not valid YAML: .*line 4, column 1:$/), hint: expect.stringMatching(/YAML/) });

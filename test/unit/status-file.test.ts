@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATUS_BATCH_MS, StatusFile } from '../../src/jobdir/status-file.js';
 import { initialStatus, withNode, type JobStatus } from '../../src/core/status.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 function fresh(n: number): { file: string; status: StatusFile } {
-  const dir = mkdtempSync(join(tmpdir(), 'raysl-unit-'));
+  const dir = tempDir('raysl-unit-');
   dirs.push(dir);
   const file = join(dir, 'status.json');
   const nodes = Array.from({ length: n }, (_, i) => ({ name: `n${i}`, address: '127.0.0.1', role: i === 0 ? ('head' as const) : ('worker' as const), log: '/dev/null' }));
