@@ -4,7 +4,8 @@
  * forming, over) is a usage error with a hint.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { ClusterFormError, UsageError } from '../core/errors.js';
+import { ClusterFormError, InternalError, UsageError } from '../core/errors.js';
+import { pollUntil } from '../proc/poll.js';
 import type { JobStatus } from '../core/status.js';
 import type { Plan } from '../core/types.js';
 import type { Io } from './io.js';
@@ -56,10 +57,9 @@ const HOLD_SLACK_MS = 15_000;
  * A job that ends first, or runs its own entrypoint, answers at once.
  */
 export async function waitUntilHolding(job: JobRef, io: Io, progress: (line: string) => void): Promise<HoldWait> {
-  let interval = 100;
   let said = '';
   let deadline: number | undefined;
-  for (;;) {
+  const step = async (): Promise<HoldWait | undefined> => {
     const look = await lookJob(job, io);
     const state = look.shown?.state ?? look.slurm?.state.toLowerCase() ?? 'pending';
     const timeline = look.status?.timeline ?? [];
@@ -74,9 +74,12 @@ export async function waitUntilHolding(job: JobRef, io: Io, progress: (line: str
     if (deadline !== undefined && now >= deadline) return { holding: false, state, why: `did not hold within its --join-timeout (${state})` };
     const line = look.status ? `waiting for job ${job.jobId}'s cluster to form (${state}, ${joinedOf(look.status)} joined)` : `waiting for job ${job.jobId} to start (${state}${look.slurm?.reason && look.slurm.reason !== 'None' ? `: ${look.slurm.reason}` : ''})`;
     if (line !== said) progress((said = line));
-    await new Promise((r) => setTimeout(r, interval));
-    interval = Math.min(interval * 2, 1000);
-  }
+    return undefined;
+  };
+  // unbounded while queued (the step itself returns the verdict at the join deadline once it runs)
+  const waited = await pollUntil(step, { timeoutMs: Infinity, intervalMs: 100, maxIntervalMs: 1000, now: io.now });
+  if (!waited.done) throw new InternalError('an unbounded wait without a signal ended', { hint: 'this is a bug in raysl' });
+  return waited.value;
 }
 
 function joinedOf(s: JobStatus): string {

@@ -7,6 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { pollUntil } from '../proc/poll.js';
 
 export interface TailOptions {
   /** First and longest poll interval in ms (defaults 50 and 500). */
@@ -48,11 +49,10 @@ export function tailFile(path: string, onChunk: (b: Buffer) => void, opts: TailO
   const min = opts.pollMinMs ?? 50;
   const max = opts.pollMaxMs ?? 500;
   let offset = 0;
-  let stopped = false;
   let interval = min;
-  let timer: NodeJS.Timeout | undefined;
   let reading: Promise<void> = Promise.resolve();
   let again = false;
+  const stopping = new AbortController();
 
   const read = (): Promise<void> => {
     // one read at a time; a wake-up during a read schedules exactly one more
@@ -66,28 +66,29 @@ export function tailFile(path: string, onChunk: (b: Buffer) => void, opts: TailO
     });
     return reading;
   };
-  const tick = () => {
-    if (stopped) return;
-    void read().finally(() => {
-      if (!stopped) timer = setTimeout(tick, interval);
-    });
-  };
   let watcher: FSWatcher | undefined;
   try {
     // watch the directory: the file may not exist yet, and renames replace it
     watcher = watch(dirname(path), (_event, name) => {
-      if (!stopped && (name === null || name.toString() === basename(path))) void read();
+      if (!stopping.signal.aborted && (name === null || name.toString() === basename(path))) void read();
     });
     watcher.on('error', () => watcher?.close());
   } catch {
     // no inotify here (or the directory is missing): the poll alone does the job
   }
-  tick();
+  // the poll runs until stop(); its pace is the read's: fast after new data, backing off when idle
+  const polling = pollUntil(
+    async () => {
+      await read();
+      return undefined;
+    },
+    { timeoutMs: Infinity, intervalMs: min, nextIntervalMs: () => interval, signal: stopping.signal },
+  );
   return {
     stop: async () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
+      stopping.abort();
       watcher?.close();
+      await polling;
       await read();
     },
   };

@@ -97,6 +97,8 @@ export interface PortsRecord {
   controller: string;
   /** Controller pid: a record whose pid is gone is stale (local launcher only). */
   pid: number;
+  /** That pid's start time (clock ticks since boot): a reused pid is not the controller. */
+  startTicks?: number;
 }
 
 /**

@@ -14,6 +14,7 @@ import { compressHostlist } from '../core/nodelist.js';
 import type { AgentExit, LaunchedAgents, Launcher, LaunchRequest } from '../controller/launcher.js';
 import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
 import { killMarked } from '../proc/sweep.js';
+import { processAlive, selfIdentity } from '../proc/identity.js';
 import { LOCAL_LAUNCHER_ENV } from '../core/env-names.js';
 import { writeJsonAtomic } from '../jobdir/status-file.js';
 import type { PortsRecord } from '../core/jobdir.js';
@@ -29,15 +30,6 @@ export function localAddress(i: number): string {
 export function localRegistryDir(): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return join(tmpdir(), `raysl-local-${uid}`, 'ports');
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Simulated GPU ids for one node: 0..g-1, as Slurm sets them for a GRES-bound step. */
@@ -70,8 +62,9 @@ export function localLauncher(opts: LocalLauncherOptions = {}): Launcher {
         try {
           const rec = JSON.parse(readFileSync(join(registry, name), 'utf8')) as PortsRecord;
           if (rec.jobId === jobId) continue;
-          // a record whose controller is gone is stale (a crashed run): ignore and tidy it
-          if (!pidAlive(rec.pid)) {
+          // a record whose controller is gone (or a zombie, or its pid reused) is stale (a crashed
+          // run): ignore and tidy it
+          if (!processAlive(rec.pid, rec.startTicks)) {
             rmSync(join(registry, name), { force: true });
             continue;
           }
@@ -84,7 +77,8 @@ export function localLauncher(opts: LocalLauncherOptions = {}): Launcher {
     },
     async recordBlock(jobId, block, controller) {
       mkdirSync(registry, { recursive: true, mode: 0o700 });
-      const rec: PortsRecord = { version: 1, jobId, base: block.base, size: block.size, controller, pid: process.pid };
+      const { pid, startTicks } = selfIdentity();
+      const rec: PortsRecord = { version: 1, jobId, base: block.base, size: block.size, controller, pid, ...(startTicks !== undefined ? { startTicks } : {}) };
       writeJsonAtomic(join(registry, `${jobId}.json`), rec);
     },
     async releaseBlock(jobId) {

@@ -8,6 +8,9 @@
  * its daemons in its temp dir, so a working directory inside one of the job's own dirs counts.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { GONE_PACE, send } from './group.js';
+import { exitedState, readProcStat } from './identity.js';
+import { waitFor } from './poll.js';
 
 function cwdUnder(pid: string, dirs: readonly string[], procRoot: string): boolean {
   if (dirs.length === 0) return false;
@@ -32,8 +35,8 @@ export function markedProcesses(name: string, value: string, dirs: readonly stri
     try {
       const env = readFileSync(`${procRoot}/${d}/environ`);
       if (!(env.subarray(0, first.length).equals(first) || env.includes(needle) || cwdUnder(d, dirs, procRoot))) continue;
-      const stat = readFileSync(`${procRoot}/${d}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') out.push(Number(d));
+      const stat = readProcStat(Number(d), procRoot);
+      if (stat !== undefined && !exitedState(stat.state)) out.push(Number(d));
     } catch {
       // gone meanwhile, or not ours to read
     }
@@ -44,19 +47,8 @@ export function markedProcesses(name: string, value: string, dirs: readonly stri
 /** KILLs every marked process and waits (bounded) until none is left; returns how many were found. */
 export async function killMarked(name: string, value: string, boundMs: number, dirs: readonly string[] = [], skip?: (pid: number) => boolean): Promise<number> {
   const found = markedProcesses(name, value, dirs, '/proc', skip);
-  for (const pid of found) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  const end = Date.now() + boundMs;
-  let step = 5;
-  while (markedProcesses(name, value, dirs, '/proc', skip).length > 0 && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 100);
-  }
+  for (const pid of found) send(pid, 'SIGKILL');
+  await waitFor(() => markedProcesses(name, value, dirs, '/proc', skip).length === 0, { timeoutMs: boundMs, ...GONE_PACE });
   return found.length;
 }
 

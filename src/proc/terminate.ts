@@ -6,7 +6,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { InternalError } from '../core/errors.js';
-import { groupLive, groupMembers, pollGone, processAlive, send, signalGroup, waitGroupGone } from './group.js';
+import { GONE_PACE, groupLive, groupMembers, send, signalGroup, waitGroupGone } from './group.js';
+import { processAlive } from './identity.js';
+import { waitFor } from './poll.js';
 
 /** Resolves after `ms`; the timer never holds the loop open. */
 export function deadline(ms: number): { promise: Promise<'timeout'>; cancel: () => void } {
@@ -138,7 +140,7 @@ async function takeStep(t: Resolved, step: EscalationStep): Promise<StepTaken> {
 
 async function leaderGoneWithin(t: Resolved, ms: number): Promise<boolean> {
   if (t.exited !== undefined) return (await within(t.exited, ms)) !== 'timeout';
-  return pollGone(() => processAlive(t.pid), ms);
+  return waitFor(() => !processAlive(t.pid), { timeoutMs: ms, ...GONE_PACE });
 }
 
 async function targetGone(t: Resolved): Promise<boolean> {

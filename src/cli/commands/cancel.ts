@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { parseCount } from '../../core/option-values.js';
 import type { JobStatus } from '../../core/status.js';
-import { pollGone } from '../../proc/group.js';
+import { GONE_PACE } from '../../proc/group.js';
+import { pollUntil, waitFor } from '../../proc/poll.js';
 import { stillRunning } from '../../proc/identity.js';
 import { cancel } from '../../slurm/scancel.js';
 import { globalsOf, type Register } from '../app.js';
@@ -23,15 +24,14 @@ type How = 'already-over' | 'pending' | 'graceful' | 'forced';
 
 /** Polls status.json and Slurm with backoff until the job is over or the deadline passes. */
 async function waitOver(job: JobRef, io: Io, ms: number): Promise<JobStatus | undefined | 'timeout'> {
-  const end = io.now() + ms;
-  let interval = 50;
-  for (;;) {
-    const look = await lookJob(job, io);
-    if (jobOver(look)) return look.status;
-    if (io.now() >= end) return 'timeout';
-    await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, end - io.now()))));
-    interval = Math.min(interval * 2, 500);
-  }
+  const over = await pollUntil(
+    async () => {
+      const look = await lookJob(job, io);
+      return jobOver(look) ? { status: look.status } : undefined;
+    },
+    { timeoutMs: ms, intervalMs: 50, maxIntervalMs: 500, now: io.now },
+  );
+  return over.done ? over.value.status : 'timeout';
 }
 
 /**
@@ -113,7 +113,7 @@ export async function cancelJob(id: string, opts: CancelOptions, io: Io): Promis
       signal(pid, 'SIGKILL');
       // KILL is delivered, not done: read the job once the controller is really gone, or a reader
       // still sees it alive (tearing-down) instead of cancelled as asked
-      await pollGone(() => stillRunning({ pid, host: status?.controllerHost, startTicks: status?.controllerStartTicks }) === true, 5000);
+      await waitFor(() => stillRunning({ pid, host: status?.controllerHost, startTicks: status?.controllerStartTicks }) !== true, { timeoutMs: 5000, ...GONE_PACE, now: io.now });
       how = 'forced';
     } else {
       how = 'graceful';

@@ -7,6 +7,7 @@ import { join } from 'node:path';
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
+import { waitFor } from '../../proc/poll.js';
 import { globalsOf, type Register } from '../app.js';
 import { jobIdOrLatest, jobOver, jobRoot, locateJob, lookJob, readStatus } from '../jobs.js';
 import { readFrom, tailFile, type Tail } from '../tail.js';
@@ -86,14 +87,15 @@ Examples:
           tails.set(e.path, tailFile(e.path, write));
         }
       };
-      // over when the controller says so, or when the facts do (a controller that died says nothing)
-      let interval = 100;
-      for (;;) {
-        discover();
-        if (jobOver(await lookJob(job, io))) break;
-        await new Promise((r) => setTimeout(r, interval));
-        interval = Math.min(interval * 2, 1000);
-      }
+      // over when the controller says so, or when the facts do (a controller that died says nothing);
+      // a follow has no deadline of its own: it lasts as long as the job (or until Ctrl-C)
+      await waitFor(
+        async () => {
+          discover();
+          return jobOver(await lookJob(job, io));
+        },
+        { timeoutMs: Infinity, intervalMs: 100, maxIntervalMs: 1000, now: io.now },
+      );
       discover();
       for (const tail of tails.values()) await tail.stop();
     });

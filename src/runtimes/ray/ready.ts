@@ -5,6 +5,7 @@
  * and stops as soon as `abort` settles (the process exited).
  */
 import { connect } from 'node:net';
+import { pollUntil } from '../../proc/poll.js';
 
 function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -25,24 +26,13 @@ export async function waitForPort(
   port: number,
   opts: { deadline: number; abort: Promise<unknown> },
 ): Promise<'open' | 'timeout' | 'aborted'> {
-  let aborted = false;
-  void opts.abort.then(() => {
-    aborted = true;
+  const aborted = new AbortController();
+  void opts.abort.then(() => aborted.abort());
+  const r = await pollUntil(async () => ((await tryConnect(host, port, 1000)) ? ('open' as const) : undefined), {
+    deadline: opts.deadline,
+    intervalMs: 50,
+    maxIntervalMs: 1000,
+    signal: aborted.signal,
   });
-  let delay = 50;
-  for (;;) {
-    if (aborted) return 'aborted';
-    if (await tryConnect(host, port, 1000)) return 'open';
-    const left = opts.deadline - Date.now();
-    if (left <= 0) return 'timeout';
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise((r) => {
-        timer = setTimeout(r, Math.min(delay, left));
-      }),
-      opts.abort,
-    ]);
-    clearTimeout(timer);
-    delay = Math.min(delay * 2, 1000);
-  }
+  return r.done ? r.value : r.reason;
 }
