@@ -8,7 +8,7 @@ import { runController } from '../../controller/controller.js';
 import { localLauncher } from '../../launchers/local.js';
 import { srunLauncher, type SrunContainer } from '../../launchers/srun.js';
 import { packageRoot, rayslPaths } from '../paths.js';
-import { testFaults } from '../test-faults.js';
+import { controllerFaults } from '../injected-faults.js';
 import { requeueJob } from '../../slurm/scontrol.js';
 
 /**
@@ -85,7 +85,7 @@ export const registerController: Register = (program, app) => {
         launcher: opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env, ...containerOf(plan, paths) }),
         agentArgv: [paths.node, '--', paths.raysl, 'agent'],
         clientHook: paths.entryHook,
-        faults: testFaults(app.io.env),
+        ...controllerFaults(),
         ...(opts.launcher === 'srun' ? { requeue: (jobId: string) => requeueJob(jobId, { env: app.io.env }) } : {}),
       });
       app.setExitCode(code);
