@@ -5,7 +5,7 @@
 import type { SignalSource } from '../proc/signals.js';
 import type { Launcher } from './launcher.js';
 
-export type { SignalSource, StopSignal } from '../proc/signals.js';
+export type { SignalSource } from '../proc/signals.js';
 
 /**
  * Faults a test injects to reach a path a healthy machine never takes. Only the CLI edge fills

@@ -2,7 +2,7 @@
  * Host names (or hostlist expressions) compressed into one expression like
  * `scontrol show hostlist[sorted]`, following Slurm's src/common/hostlist.c (hostrange_t, its
  * comparison, coalesce and collapse) and glibc's sort, so the output matches scontrol's byte for
- * byte; where scontrol loses hosts, raysl does not (COMPRESS_DIFFERENCE).
+ * byte; where scontrol loses hosts, raysl does not (see compressHostlist).
  */
 import { expandHostlist, isDigit, pad, parseItems, prefixesOf } from './hostlist-expand.js';
 /** Slurm's hostrange_t: prefix + numeric range, or one host without a numeric suffix. */
@@ -267,10 +267,6 @@ export function compressHostlist(hosts: string[]): string {
   if (sameHosts(given, expandHostlist(slurmStyle))) return slurmStyle;
   return compressHostByHost(given);
 }
-
-/** The one place raysl's sorted compression differs from scontrol's. */
-export const COMPRESS_DIFFERENCE =
-  'where scontrol show hostlistsorted drops hosts (overlapping ranges), raysl sorts host by host and keeps every one';
 
 /** Sorted, duplicates kept, only true neighbours joined: cannot lose or invent a host. */
 function compressHostByHost(hosts: string[]): string {

@@ -24,7 +24,7 @@ type TestedSlurm = (typeof TESTED_SLURM)[number];
 /** Slurm's MAX_RANGE and MAX_PREFIX_CNT (hostlist.c / hostlist.h): 64K hosts per range. */
 export const MAX_RANGE = 65536;
 /** raysl's own cap on one expansion, so a typo like a[1-65536]b[1-65536] cannot exhaust memory. */
-export const MAX_EXPANDED_HOSTS = 1 << 20;
+const MAX_EXPANDED_HOSTS = 1 << 20;
 
 export type HostlistErrorKind =
   | 'unclosed-bracket'

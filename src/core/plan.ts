@@ -35,7 +35,7 @@ const BUILD_VERSION: string = typeof RAYSL_VERSION === 'string' ? RAYSL_VERSION 
 // sinfo %t states a new job cannot start on; a trailing "*" means the node is not responding.
 const UNUSABLE_STATES = new Set(['down', 'drain', 'drng', 'draining', 'drained', 'fail', 'failg', 'failing', 'futr', 'future', 'inval', 'unk', 'unknown']);
 
-export function nodeUsable(n: NodeFacts): boolean {
+function nodeUsable(n: NodeFacts): boolean {
   const base = n.state.replace(/[*~#!%$@^+-]+$/, '');
   return !n.state.endsWith('*') && !UNUSABLE_STATES.has(base);
 }
@@ -47,7 +47,7 @@ export function signalLeadSec(limitSec: number): number {
 }
 
 /** What teardown keeps of the warning for itself: the entrypoint gets the rest. */
-export function teardownReserveSec(warnSec: number): number {
+function teardownReserveSec(warnSec: number): number {
   return Math.min(30, Math.floor(warnSec / 4));
 }
 

@@ -111,7 +111,7 @@ const asBlock = (b: { first: number; size: number }): PortBlock => ({ base: b.fi
 const blockView = (b: PortBlock): RayslJobBlock['block'] => ({ first: b.base, last: blockLast(b), size: b.size });
 
 /** The raysl jobs (a port record in the comment) on a node in scope, by job id so output is stable. */
-export function jobsInScope(jobs: SlurmPortFacts['jobs'], scope: string[] | 'all'): RayslJobBlock[] {
+function jobsInScope(jobs: SlurmPortFacts['jobs'], scope: string[] | 'all'): RayslJobBlock[] {
   const inScope = scope === 'all' ? undefined : new Set(scope);
   const found = jobs.flatMap((job) => {
     const block = parsePortRecord(job.comment);
@@ -158,7 +158,7 @@ function cpusPerNode(o: CheckPortsOptions, f: PortCheckFacts): Pick<CheckPortsRe
 }
 
 /** Blocks of other jobs that already overlap each other on a shared node are live collisions. */
-export function overlappingJobs(jobs: readonly RayslJobBlock[]): Collision[] {
+function overlappingJobs(jobs: readonly RayslJobBlock[]): Collision[] {
   const out: Collision[] = [];
   for (let i = 0; i < jobs.length; i++) {
     for (let j = i + 1; j < jobs.length; j++) {

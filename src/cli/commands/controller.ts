@@ -15,7 +15,7 @@ import { requeueJob } from '../../slurm/scontrol.js';
  * The plan as JSON, from a file or `-` (stdin: the batch script's heredoc). Never from argv: it
  * carries the --env values, and every user on the node reads every process's command line.
  */
-export function readPlanFrom(from: string): Plan {
+function readPlanFrom(from: string): Plan {
   let text: string;
   try {
     text = readFileSync(from === '-' ? 0 : from, 'utf8');
@@ -25,7 +25,7 @@ export function readPlanFrom(from: string): Plan {
   return parsePlanText(text);
 }
 
-export function parsePlanText(text: string): Plan {
+function parsePlanText(text: string): Plan {
   let plan: Plan;
   try {
     plan = JSON.parse(text) as Plan;
