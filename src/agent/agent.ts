@@ -24,7 +24,7 @@ import { preflightPhase } from './preflight-phase.js';
 import { probePhase } from './probe-phase.js';
 import { serve } from './serve.js';
 import { startPhase } from './start-phase.js';
-import { TeardownStack } from './teardown.js';
+import { TeardownStack } from '../proc/teardown.js';
 
 export { resolveNodeName };
 
@@ -50,7 +50,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   }
   const ctx = agentContext(o);
   try {
-    listenForSignals(ctx, o.signals ?? (process as unknown as SignalSource));
+    listenForSignals(ctx, o.signals ?? process);
     const channel = await connect(ctx, o.controller, token);
     const outcome = await phases(ctx, channel, o.controller);
     ctx.ending.settle(outcome);
@@ -60,7 +60,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     o.recordEnding?.(ctx.node, outcome.kind, line);
     return code;
   } finally {
-    await ctx.teardown.run();
+    await ctx.teardown.unwind();
   }
 }
 
@@ -99,14 +99,14 @@ function agentContext(o: AgentOptions): AgentContext {
     faults: o.faults ?? {},
     ending: new Ending(),
     // a step's TERM -> grace -> KILL, then the same for what its group left behind, fits inside
-    teardown: new TeardownStack(2 * graceMs + 2000, log),
+    teardown: new TeardownStack({ log, boundMs: 2 * graceMs + 2000 }),
   };
 }
 
 function listenForSignals(ctx: AgentContext, signals: SignalSource): void {
   const handlers = STOP_SIGNALS.map((signal) => [signal, () => ctx.ending.settle({ kind: 'signal', signal })] as const);
   for (const [sig, fn] of handlers) signals.on(sig, fn);
-  ctx.teardown.push('the signal handlers', () => handlers.forEach(([sig, fn]) => signals.off(sig, fn)));
+  ctx.teardown.push({ name: 'the signal handlers', run: () => handlers.forEach(([sig, fn]) => signals.off(sig, fn)), quiet: true });
 }
 
 /** An injected fault: stay connected doing nothing until the agent is ended from outside. */

@@ -9,7 +9,7 @@ import { isOutcome, type Outcome } from './outcome.js';
 
 export async function connect(ctx: AgentContext, controller: string, token: string): Promise<Channel> {
   const channel = await openChannel(controller, token, connectTimeoutMs(ctx.env));
-  ctx.teardown.push('the channel to the controller', () => channel.close());
+  ctx.teardown.push({ name: 'the channel to the controller', run: () => channel.close() });
   sweepWhenOrphaned(ctx);
   void channel.closed.then(() => ctx.ending.settle({ kind: 'lost' }));
   return channel;

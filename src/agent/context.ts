@@ -1,7 +1,7 @@
 /** What every phase of the agent shares: who it is, its edges, how it ends, what it must undo. */
 import { hostname } from 'node:os';
 import type { Ending } from './outcome.js';
-import type { TeardownStack } from './teardown.js';
+import type { TeardownStack } from '../proc/teardown.js';
 
 /** Faults a test injects into one agent (through src/cli/injected-faults.ts, the seam a test's preloaded module fills). */
 export interface AgentFaults {

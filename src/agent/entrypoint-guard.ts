@@ -10,8 +10,11 @@ import type { AgentContext } from './context.js';
 
 export function guardEntrypoint(ctx: AgentContext, pgid: number): void {
   ctx.log(`the entrypoint runs as process group ${pgid}: stopped by this agent if the controller goes away`);
-  ctx.teardown.push(`the entrypoint's process group ${pgid}`, async () => {
-    if (ctx.ending.value?.kind === 'lost') await stopOrphanedEntrypoint(pgid, ctx.env.RAYSL_JOB_ID, ctx.graceMs, ctx.log);
+  ctx.teardown.push({
+    name: `the entrypoint's process group ${pgid}`,
+    run: async () => {
+      if (ctx.ending.value?.kind === 'lost') await stopOrphanedEntrypoint(pgid, ctx.env.RAYSL_JOB_ID, ctx.graceMs, ctx.log);
+    },
   });
 }
 

@@ -15,10 +15,13 @@ export function sweepWhenOrphaned(ctx: AgentContext): void {
   // under Slurm the job's cgroup reaches them, and a worker that merely lost its connection must
   // not kill processes of the job (the head's srun steps) that the controller still owns
   if (jobId === undefined || jobId === '' || ctx.env[LOCAL_LAUNCHER_ENV] !== '1') return;
-  ctx.teardown.push("the job's processes that outlived their groups", async () => {
-    if (ctx.ending.value?.kind !== 'lost') return;
-    const n = await killMarked('RAYSL_JOB_ID', jobId, ctx.graceMs, [], isRayslAgent);
-    if (n > 0) ctx.log(`killed ${n} process(es) of job ${jobId} that outlived their process groups (found by RAYSL_JOB_ID)`);
+  ctx.teardown.push({
+    name: "the job's processes that outlived their groups",
+    run: async () => {
+      if (ctx.ending.value?.kind !== 'lost') return;
+      const n = await killMarked('RAYSL_JOB_ID', jobId, ctx.graceMs, [], isRayslAgent);
+      if (n > 0) ctx.log(`killed ${n} process(es) of job ${jobId} that outlived their process groups (found by RAYSL_JOB_ID)`);
+    },
   });
 }
 

@@ -27,7 +27,7 @@ export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter
     layout: node.layout,
     log: ctx.log,
   });
-  if (half) ctx.teardown.push(`the ${adapter.name} runtime's agent half`, () => half.stop(ctx.graceMs));
+  if (half) ctx.teardown.push({ name: `the ${adapter.name} runtime's agent half`, run: () => half.stop(ctx.graceMs) });
   inbox.serve((m) => {
     if (m.t === 'entrypoint') guardEntrypoint(ctx, m.pgid);
     else if (half) {

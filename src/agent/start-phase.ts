@@ -36,7 +36,7 @@ export async function startPhase(
 ): Promise<JoinedNode | Outcome> {
   const scratch = w.scratchDir;
   mkdirSync(scratch, { recursive: true, mode: 0o700 });
-  ctx.teardown.push('the scratch directory', () => removeScratch(scratch));
+  ctx.teardown.push({ name: 'the scratch directory', run: () => removeScratch(scratch) });
   const runEnv = nodeEnv(ctx.node, w, grant, block.portBase);
   const startFailed = (err: unknown): Outcome => {
     const e = asRayslError(err);
@@ -66,7 +66,7 @@ export async function startPhase(
   } catch (err) {
     return startFailed(err);
   }
-  ctx.teardown.push(`the ${w.runtime} runtime`, () => runtime.stop(ctx.graceMs));
+  ctx.teardown.push({ name: `the ${w.runtime} runtime`, run: () => runtime.stop(ctx.graceMs) });
   // before ready, a crash is a failed start: ready rejects with the runtime's own reason
   const up = await Promise.race([runtime.ready.then(() => 'ready' as const, startFailed), ctx.ending.promise]);
   if (up !== 'ready') return up;

@@ -23,7 +23,7 @@ import { Cancelled, waitForJoin } from './join.js';
 import { PortPhase } from './port-phase.js';
 import { attachRuntimeHalf } from './runtime-half.js';
 import { createControlServer, type ControlServer } from './server.js';
-import { writeJsonAtomic } from '../jobdir/status-file.js';
+import { writeJsonAtomic } from '../jobdir/write.js';
 import { newToken, writeTokenFile } from '../jobdir/token.js';
 
 export interface Cluster {

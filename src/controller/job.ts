@@ -5,7 +5,7 @@ import type { Allocation } from './allocate.js';
 import type { ControllerEdges } from './edges.js';
 import type { ProgressLog } from './log.js';
 import type { StopRequest } from './stop.js';
-import type { TeardownStack } from './teardown.js';
+import type { TeardownStack } from '../proc/teardown.js';
 
 export interface Job extends Allocation {
   plan: Plan;

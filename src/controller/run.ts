@@ -3,7 +3,6 @@
  * stopped (a signal, a lost node): then it is stopped (TERM, grace, KILL) and its exit is kept.
  * A plan without an entrypoint (`raysl up`) holds the cluster for `raysl exec` instead (hold.ts).
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appPortsEnv } from '../core/ports.js';
 import { withPhase, withState } from '../core/status.js';
@@ -19,7 +18,7 @@ import type { Job } from './job.js';
 import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
 import { nodesEnv } from './nodes-env.js';
 import type { StopReason } from './stop.js';
-import { fileModeIn } from '../jobdir/modes.js';
+import { writeFileAtomic } from '../jobdir/write.js';
 
 export interface RunEnd {
   exit: ExitInfo;
@@ -66,7 +65,7 @@ function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.Pr
   const { headAddress } = placed;
   const { agents, block, controllerAddress, token } = cluster;
   const nodes = nodesEnv(agents.joinedNodes(), join(paths.dir, 'nodes.json'));
-  writeFileSync(join(paths.dir, 'nodes.json'), nodes.json + '\n', { mode: fileModeIn(paths.dir) });
+  writeFileAtomic(join(paths.dir, 'nodes.json'), nodes.json + '\n');
   if (nodes.tooLong) log(`RAYSL_NODES left out of the entrypoint's environment (${nodes.json.length} bytes); RAYSL_NODES_FILE names it`);
   return withoutUnset({
     ...edges.env,

@@ -5,7 +5,7 @@
  */
 import { PREEMPT_WARNING, STOP_SIGNALS, type SignalSource, type StopSignal } from '../proc/signals.js';
 import { Latch } from '../core/latch.js';
-import type { TeardownStack } from './teardown.js';
+import type { TeardownStack } from '../proc/teardown.js';
 
 /** A signal to the controller, or to a node's agent (`node`); a lost node; Slurm's warning. */
 export type StopReason =

@@ -1,13 +1,6 @@
-/** status.json writer: every write is tmp + rename, so a reader never sees half a file. */
-import { renameSync, writeFileSync } from 'node:fs';
+/** status.json writer: every write is tmp + rename (write.ts), so a reader never sees half a file. */
 import type { JobStatus } from '../core/status.js';
-import { fileModeFor } from './modes.js';
-
-export function writeJsonAtomic(path: string, data: unknown, mode = fileModeFor(path)): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n', { mode });
-  renameSync(tmp, path);
-}
+import { writeJsonAtomic } from './write.js';
 
 /** How long per-node updates may wait to be written together (a burst of joins is one write). */
 export const STATUS_BATCH_MS = 50;

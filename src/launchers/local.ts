@@ -16,7 +16,7 @@ import { exitOf, terminateGroup, type ExitInfo } from '../proc/terminate.js';
 import { killMarked } from '../proc/sweep.js';
 import { processAlive, selfIdentity } from '../proc/identity.js';
 import { LOCAL_LAUNCHER_ENV } from '../core/env-names.js';
-import { writeJsonAtomic } from '../jobdir/status-file.js';
+import { writeJsonAtomic } from '../jobdir/write.js';
 import type { PortsRecord } from '../core/jobdir.js';
 import { fileModeFor } from '../jobdir/modes.js';
 

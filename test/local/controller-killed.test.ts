@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../support/fault-matrix.js';
+import { until } from '../support/until.js';
 import { ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal, statusWhere, jobGone } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);

@@ -10,6 +10,8 @@ import { AgentRegistry } from '../../src/controller/agents.js';
 import { ExecHost } from '../../src/controller/exec.js';
 import { createControlServer, listen, type ControlServer } from '../../src/controller/server.js';
 import { API_VERSION, parseExecEvent, type ExecEvent } from '../../src/protocol/api.js';
+import { processAlive } from '../../src/proc/identity.js';
+import { waitFor } from '../../src/proc/poll.js';
 
 const TOKEN = 'test-token';
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -88,17 +90,7 @@ describe('POST /v1/exec', () => {
       },
     });
     expect(child).toBeGreaterThan(0);
-    const end = Date.now() + 10_000;
-    let gone = false;
-    while (!gone && Date.now() < end) {
-      try {
-        process.kill(child, 0);
-        await new Promise((r) => setTimeout(r, 20));
-      } catch {
-        gone = true;
-      }
-    }
-    expect(gone).toBe(true);
+    expect(await waitFor(() => !processAlive(child), { timeoutMs: 10_000, intervalMs: 20 })).toBe(true);
   });
 
   it('401 without the token; 409 not-holding before the cluster holds and on a job with its own entrypoint; 400 on a bad body', async () => {

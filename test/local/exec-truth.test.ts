@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import { spawnCli, type CliProcess } from '../support/cli-process.js';
-import { until } from '../support/fault-matrix.js';
+import { until } from '../support/until.js';
 import { bundle, ensureBuilt, jobGone, root } from './helpers.js';
 import { withFaults } from '../support/fault-env.js';
 

@@ -11,7 +11,8 @@ import { allocatePortBlock, portLayout, portRange } from '../../src/core/ports.j
 import { parseStatus } from '../../src/core/status.js';
 import { localLauncher } from '../../src/launchers/local.js';
 import { spawnCli } from '../support/cli-process.js';
-import { describeMatrix, until, type Driver, type StatusJson } from '../support/fault-matrix.js';
+import { describeMatrix, type Driver, type StatusJson } from '../support/fault-matrix.js';
+import { until } from '../support/until.js';
 import { bundle, ensureBuilt, jobGone, jobProcesses, root, runLocal } from './helpers.js';
 import { withFaults } from '../support/fault-env.js';
 

@@ -10,6 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import { spawnCli, type CliProcess } from '../support/cli-process.js';
+import { GONE_PACE } from '../../src/proc/group.js';
+import { processAlive } from '../../src/proc/identity.js';
+import { waitFor } from '../../src/proc/poll.js';
+import { notYetOnThrow, until } from '../support/until.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const bundle = join(root, 'dist', 'raysl.mjs');
@@ -77,45 +81,21 @@ export async function exitWithin(job: Job, ms: number): Promise<{ code: number; 
   return { code, ms: performance.now() - t0 };
 }
 
-/** A pid is alive unless /proc says it is gone or a zombie. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-/** Waits (fast polling with backoff: a foreign pid has no exit event for us) until all pids are gone. */
+/** The pids still alive once all are gone or `ms` passed (a foreign pid has no exit event for us). */
 export async function allGone(pids: number[], ms = 5000): Promise<number[]> {
-  const end = Date.now() + ms;
-  let step = 5;
-  for (;;) {
-    const left = pids.filter(alive);
-    if (left.length === 0 || Date.now() > end) return left;
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 100);
-  }
+  await waitFor(() => !pids.some((pid) => processAlive(pid)), { timeoutMs: ms, ...GONE_PACE });
+  return pids.filter((pid) => processAlive(pid));
 }
 
 /** Waits until status.json satisfies pred (the controller rewrites it on every event). */
 export async function statusWhere(job: Job, pred: (s: JobStatus) => boolean, ms = 15_000): Promise<JobStatus> {
-  const end = Date.now() + ms;
-  let step = 5;
-  for (;;) {
-    try {
-      const s = job.status();
-      if (pred(s)) return s;
-    } catch {
-      // not written yet
-    }
-    if (Date.now() > end) throw new Error(`status.json never matched within ${ms} ms; stderr:\n${job.stderr()}`);
+  const matched = (): JobStatus | undefined => {
+    const s = notYetOnThrow(() => job.status())(); // not written yet
+    if (s !== undefined && pred(s)) return s;
     if (job.child.exitCode !== null) throw new Error(`job exited before status matched; stderr:\n${job.stderr()}`);
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 50);
-  }
+    return undefined;
+  };
+  return until(() => `status.json to match; stderr:\n${job.stderr()}`, matched, ms, { intervalMs: 5, maxIntervalMs: 50 });
 }
 
 export function agentPids(s: JobStatus): number[] {
@@ -129,7 +109,7 @@ export function jobProcesses(jobId: string): number[] {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${d}/environ`, 'utf8').includes(needle) && alive(Number(d))) found.push(Number(d));
+      if (readFileSync(`/proc/${d}/environ`, 'utf8').includes(needle) && processAlive(Number(d))) found.push(Number(d));
     } catch {
       // gone meanwhile, or not ours to read
     }
@@ -137,16 +117,10 @@ export function jobProcesses(jobId: string): number[] {
   return found;
 }
 
-/** Polls /proc with backoff until no process of the job is left or the deadline passes. */
+/** Polls /proc with backoff until no process of the job is left or the deadline passes; returns those left. */
 export async function jobGone(jobId: string, ms: number): Promise<number[]> {
-  const end = Date.now() + ms;
-  let step = 5;
-  for (;;) {
-    const left = jobProcesses(jobId);
-    if (left.length === 0 || Date.now() > end) return left;
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 100);
-  }
+  await waitFor(() => jobProcesses(jobId).length === 0, { timeoutMs: ms, ...GONE_PACE });
+  return jobProcesses(jobId);
 }
 
 /** Runs raysl to its end; a run past the deadline (the /proc/raysl spin) is killed and fails the test. */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import { spawnCli, type CliProcess } from '../support/cli-process.js';
+import { notYetOnThrow, until } from '../support/until.js';
 import { allGone, bundle, ensureBuilt, jobGone, root } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
@@ -23,18 +24,12 @@ let jobId: string;
 const status = (): JobStatus => JSON.parse(readFileSync(join(jobRoot, jobId, 'status.json'), 'utf8')) as JobStatus;
 
 async function holding(ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  let step = 10;
-  for (;;) {
-    try {
-      if (status().timeline.some((e) => e.phase === 'holding')) return;
-    } catch {
-      // not written yet
-    }
-    if (Date.now() > end || up.child.exitCode !== null) throw new Error(`the cluster never held; stderr:\n${up.stderr()}`);
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 100);
-  }
+  const held = notYetOnThrow(() => status().timeline.some((e) => e.phase === 'holding') || undefined); // status.json not written yet
+  await until(() => `the cluster to hold; stderr:\n${up.stderr()}`, () => {
+    if (held()) return true;
+    if (up.child.exitCode !== null) throw new Error(`raysl up exited before the cluster held; stderr:\n${up.stderr()}`);
+    return undefined;
+  }, ms);
 }
 
 describe('raysl up --local / exec / attach / down', () => {

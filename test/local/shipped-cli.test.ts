@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobOptionTable, type JobOptionKey } from '../../src/core/job-options.js';
 import { SLURM_ONLY } from '../../src/cli/local-flags.js';
 import type { JobStatus } from '../../src/core/status.js';
+import { notYetOnThrow, until } from '../support/until.js';
 import { ensureBuilt, root } from './helpers.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
@@ -57,20 +58,9 @@ function statusOf(dir: string): JobStatus {
 }
 
 /** Polls with backoff until pred holds (a file another process writes has no event for us). */
-async function until<T>(what: string, get: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let step = 10;
-  for (;;) {
-    try {
-      const v = get();
-      if (v !== undefined) return v;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 200);
-  }
+/** Waits for `get` to give a value; a throw is "not there yet". */
+function eventually<T>(what: string, get: () => T | undefined, ms = 30_000): Promise<T> {
+  return until(what, notYetOnThrow(get), ms, { intervalMs: 10, maxIntervalMs: 200 });
 }
 
 function onlyJob(jobRoot: string): string {
@@ -142,19 +132,19 @@ describe('a running job outlives a reader that closes early', () => {
     const jobRoot = mkdtempSync(join(work, 'uphead-'));
     const bash = spawnSync('bash', ['-c', `("$R" up --local -N 2 --job-dir "${jobRoot}" 2>&1 | head -1 > id.txt; echo "\${PIPESTATUS[0]}" > up-exit.txt) > /dev/null 2>&1 &`], { cwd: jobRoot, env: { ...process.env, R }, encoding: 'utf8' });
     expect(bash.status).toBe(0);
-    const dir = await until('the job dir', () => (readdirSync(jobRoot).some((d) => d.startsWith('local-')) ? onlyJob(jobRoot) : undefined));
+    const dir = await eventually('the job dir', () => (readdirSync(jobRoot).some((d) => d.startsWith('local-')) ? onlyJob(jobRoot) : undefined));
     const jobId = dir.slice(dir.lastIndexOf('/') + 1);
-    await until('holding', () => (statusOf(dir).timeline.some((e) => e.phase === 'holding') ? true : undefined));
+    await eventually('holding', () => (statusOf(dir).timeline.some((e) => e.phase === 'holding') ? true : undefined));
     // the reader took its line and left; the controller writes on (progress lines) into a closed pipe
-    await until('head took its line', () => (readFileSync(join(jobRoot, 'id.txt'), 'utf8') !== '' ? true : undefined));
+    await eventually('head took its line', () => (readFileSync(join(jobRoot, 'id.txt'), 'utf8') !== '' ? true : undefined));
     const exec = sh(`"$R" exec --job-dir "${jobRoot}" ${jobId} -- echo still-here`);
     expect([exec.code, exec.stdout], exec.stderr).toEqual([0, 'still-here\n']);
     expect(statusOf(dir).state).toBe('running');
     const down = sh(`"$R" down --job-dir "${jobRoot}" ${jobId}`);
     expect(down.code, down.stderr).toBe(0);
-    const s = await until('final', () => (statusOf(dir).state === 'succeeded' ? statusOf(dir) : undefined));
+    const s = await eventually('final', () => (statusOf(dir).state === 'succeeded' ? statusOf(dir) : undefined));
     expect(s.exitCode).toBe(0);
-    expect(await until('up exited', () => readFileSync(join(jobRoot, 'up-exit.txt'), 'utf8').trim() || undefined)).toBe('0');
+    expect(await eventually('up exited', () => readFileSync(join(jobRoot, 'up-exit.txt'), 'utf8').trim() || undefined)).toBe('0');
   }, 60_000);
 });
 
@@ -446,7 +436,7 @@ describe("a job's files are its owner's", () => {
     // --env KEY: the value comes from raysl's environment, so not even raysl's own command line has it
     const bash = spawnSync('bash', ['-c', `"$R" run --local -N 2 --job-dir secret-jobs --env API_KEY hold.sh -- "${go}" > secret-run.out 2>&1 &`], { cwd: work, env: { ...process.env, R, API_KEY: secret }, encoding: 'utf8' });
     expect(bash.status).toBe(0);
-    const dir = await until('the job running', () => (existsSync(jobRoot) && statusOf(onlyJob(jobRoot)).state === 'running' ? onlyJob(jobRoot) : undefined));
+    const dir = await eventually('the job running', () => (existsSync(jobRoot) && statusOf(onlyJob(jobRoot)).state === 'running' ? onlyJob(jobRoot) : undefined));
     // every process on this machine, the job's included (controller, agents, entrypoint)
     const carriers: string[] = [];
     let jobProcs = 0;
@@ -478,7 +468,7 @@ describe("a job's files are its owner's", () => {
     }
     expect(asNobody(`ls '${dir}'`).status).not.toBe(0);
     writeFileSync(go, '');
-    await until('the job ended', () => (statusOf(dir).state === 'succeeded' ? true : undefined));
+    await eventually('the job ended', () => (statusOf(dir).state === 'succeeded' ? true : undefined));
   }, 60_000);
 
   it('submit --dry-run and render put the value in the script only (stdout), never on the exec line', () => {

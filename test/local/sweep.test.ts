@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { killMarked, markedProcesses } from '../../src/proc/sweep.js';
-import { allGone, alive } from './helpers.js';
+import { processAlive } from '../../src/proc/identity.js';
+import { allGone } from './helpers.js';
 
 describe('killMarked', () => {
   it('kills every process carrying the marker, setsid and double-forked ones included, and nothing else', async () => {
@@ -30,7 +31,7 @@ describe('killMarked', () => {
     expect(found).not.toContain(bystander.pid);
     expect(await killMarked('RAYSL_TEST_MARK', mark, 5000)).toBe(found.length);
     expect(await allGone([marked.pid!, ...pids])).toEqual([]);
-    expect(alive(bystander.pid!)).toBe(true);
+    expect(processAlive(bystander.pid!)).toBe(true);
     bystander.kill('SIGKILL');
   });
 
@@ -44,7 +45,7 @@ describe('killMarked', () => {
       expect(markedProcesses('RAYSL_TEST_MARK', mark, [dir])).toEqual([inside.pid]);
       expect(await killMarked('RAYSL_TEST_MARK', mark, 5000, [dir])).toBe(1);
       expect(await allGone([inside.pid!])).toEqual([]);
-      expect(alive(outside.pid!)).toBe(true);
+      expect(processAlive(outside.pid!)).toBe(true);
     } finally {
       outside.kill('SIGKILL');
       inside.kill('SIGKILL');

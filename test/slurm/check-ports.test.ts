@@ -4,11 +4,11 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
+import { memIo } from '../support/mem-io.js';
+import { until } from '../support/until.js';
 import type { CheckPortsReport } from '../../src/core/port-check.js';
 import { blocksOverlap, formatPortRecord } from '../../src/core/ports.js';
 
@@ -29,18 +29,9 @@ const jobs: string[] = [];
 const servers: Server[] = [];
 
 async function cli(argv: string[], envOverride: NodeJS.ProcessEnv = env): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (f(String(chunk)), cb()) });
-  const io: Io = {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    env: envOverride,
-    cwd: process.cwd(),
-    now: Date.now,
-  };
+  const io = memIo({ env: envOverride, cwd: process.cwd(), now: Date.now });
   const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return { code, stdout: io.out(), stderr: io.err() };
 }
 
 async function report(argv: string[]): Promise<{ code: number; r: CheckPortsReport }> {
@@ -51,18 +42,14 @@ async function report(argv: string[]): Promise<{ code: number; r: CheckPortsRepo
 
 /** Polls squeue with backoff until the job runs; fails with its last state at the deadline. */
 async function waitRunning(id: string, deadlineMs = 60_000): Promise<string> {
-  const end = Date.now() + deadlineMs;
-  let delay = 20;
   let last = '';
-  while (Date.now() < end) {
+  const running = async (): Promise<string | undefined> => {
     const r = await execa('squeue', ['-h', '-j', id, '-o', '%T %N'], { env, reject: false });
     last = r.stdout.trim();
     const [state, nodes] = last.split(' ');
-    if (state === 'RUNNING' && nodes) return nodes;
-    await new Promise((res) => setTimeout(res, delay));
-    delay = Math.min(delay * 2, 250);
-  }
-  throw new Error(`job ${id} not RUNNING within ${deadlineMs} ms (last squeue: ${JSON.stringify(last)})`);
+    return state === 'RUNNING' && nodes ? nodes : undefined;
+  };
+  return until(() => `job ${id} to be RUNNING (last squeue: ${JSON.stringify(last)})`, running, deadlineMs, { intervalMs: 20, maxIntervalMs: 250 });
 }
 
 let jobId = '';

@@ -11,7 +11,8 @@ import { runSlurm } from '../../src/slurm/exec.js';
 import { cancel } from '../../src/slurm/scancel.js';
 import { showNodes } from '../../src/slurm/scontrol.js';
 import { srunArgv } from '../../src/slurm/srun.js';
-import { clusterNetwork, jobOutput, jobProcesses, pollUntil, shq, slurmConf, slurmDir, submitScript, waitForJobEnd, waitForJobState } from './helpers.js';
+import { clusterNetwork, jobOutput, jobProcesses, shq, slurmConf, slurmDir, submitScript, waitForJobEnd, waitForJobState } from './helpers.js';
+import { until } from '../support/until.js';
 
 slurmConf();
 
@@ -119,7 +120,7 @@ describe('test cluster', () => {
     const job = await submitScript(`sleep 300 &\n${step.map(shq).join(' ')}\nwait`, { name: 'orphans', sbatchArgs: [`--nodes=${names.length}`] });
     await waitForJobState(job.jobId, ['RUNNING'], { timeoutMs: 30_000 });
     // Two sleeps per node (step task + escaped child) plus the batch shell's own.
-    const before = await pollUntil(
+    const before = await until(
       'the job to have its sleeps on every node',
       async () => {
         const ps = jobProcesses(job.jobId).filter((p) => p.cmdline === 'sleep 300');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { JobStatus } from '../../src/core/status.js';
 import { describe, expect, it } from 'vitest';
 import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
-import { alive, holdEntrypoint, newJobRoot, raysl, root, submittedId, waitForStatus } from './raysl-cli.js';
+import { processAlive } from '../../src/proc/identity.js';
+import { holdEntrypoint, newJobRoot, raysl, root, submittedId, waitForStatus } from './raysl-cli.js';
 import { withFaults } from '../support/fault-env.js';
 
 slurmConf();
@@ -39,7 +40,7 @@ describe('raysl submit: the cluster does not form or loses a node', () => {
     await c.waitFor(/holding until/, 30_000, 'stdout');
     const victim = s.nodes.find((n) => n.name === 'node2')!;
     expect(victim.pid, 'node2 agent pid in status.json').toBeGreaterThan(0);
-    expect(alive(victim.pid!)).toBe(true);
+    expect(processAlive(victim.pid!)).toBe(true);
     process.kill(victim.pid!, 'SIGKILL');
     const code = await c.exited;
     expect(code, c.stderr()).toBe(5);

@@ -7,6 +7,8 @@ import { inject } from 'vitest';
 import { submit } from '../../src/slurm/sbatch.js';
 import { listJobs, type SlurmJob } from '../../src/slurm/squeue.js';
 import { runSlurmRaw } from '../../src/slurm/exec.js';
+import { until } from '../support/until.js';
+import { processAlive } from '../../src/proc/identity.js';
 
 /** SLURM_CONF of the test cluster, also set in process.env so spawned Slurm clients find it. */
 export function slurmConf(): string {
@@ -48,18 +50,6 @@ export function clusterNode(name: string): ClusterNode {
 /** Job states after which a job never runs again. */
 export const TERMINAL_STATES = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE'];
 
-/** Polls with backoff (50 ms doubling to 100 ms) until `probe` returns a value or the deadline passes. */
-export async function pollUntil<T>(what: string | (() => string), probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let interval = 50;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, interval));
-    interval = Math.min(interval * 2, 100);
-  }
-}
 
 /**
  * Waits until the job is in one of `states` and returns it. Fails at once if the job ends in a
@@ -68,7 +58,7 @@ export async function pollUntil<T>(what: string | (() => string), probe: () => P
 export async function waitForJobState(jobId: string, states: readonly string[], opts: { timeoutMs?: number } = {}): Promise<SlurmJob> {
   slurmConf();
   let last = '(unknown)';
-  return pollUntil(
+  return until(
     () => `job ${jobId} to reach ${states.join('|')} (last seen: ${last})`,
     async () => {
       const job = (await listJobs({ jobIds: [jobId] })).find((j) => j.id === jobId);
@@ -89,7 +79,7 @@ export async function waitForJobState(jobId: string, states: readonly string[], 
  */
 export async function waitForJobEnd(jobId: string, opts: { timeoutMs?: number } = {}): Promise<void> {
   slurmConf();
-  await pollUntil(
+  await until(
     `job ${jobId} to leave squeue`,
     async () => {
       const r = await runSlurmRaw(['squeue', '--noheader', `--jobs=${jobId}`, '--format=%T']);
@@ -149,7 +139,7 @@ export function jobProcesses(jobId: string): JobProcess[] {
     let env: string[];
     let cmdline: string;
     try {
-      if (/^State:\s*Z/m.test(readFileSync(`/proc/${entry}/status`, 'utf8'))) continue; // zombies hold nothing
+      if (!processAlive(Number(entry))) continue; // zombies hold nothing
       env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
     } catch {
@@ -185,7 +175,7 @@ export function rayslJobProcesses(jobId: string, paths: readonly string[] = clus
     let cmdline: string;
     let cwd = '';
     try {
-      if (/^State:\s*Z/m.test(readFileSync(`/proc/${entry}/status`, 'utf8'))) continue;
+      if (!processAlive(Number(entry))) continue; // zombies hold nothing
       env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
       try {

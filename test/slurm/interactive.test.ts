@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { bundle } from '../local/helpers.js';
 import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
 import { newJobRoot, raysl, rayslDone, readJobStatus, root } from './raysl-cli.js';
+import { until } from '../support/until.js';
 
 slurmConf();
 
@@ -68,13 +69,7 @@ describe('raysl up / exec / attach / down on Slurm', () => {
     const c = raysl(['submit', '-N', '1', '--job-dir', jobRoot, hold]);
     const jobId = (await c.waitFor(/^(\d+)$/m, 30_000, 'stdout'))[1]!;
     try {
-      const deadline = Date.now() + 60_000;
-      let step = 100;
-      while (!readJobStatus(jobRoot, jobId)?.timeline.some((e) => e.phase === 'entrypoint-started')) {
-        if (Date.now() > deadline) throw new Error('the job never started its entrypoint');
-        await new Promise((r) => setTimeout(r, step));
-        step = Math.min(step * 2, 1000);
-      }
+      await until('the job to start its entrypoint', () => readJobStatus(jobRoot, jobId)?.timeline.some((e) => e.phase === 'entrypoint-started') || undefined, 60_000, { intervalMs: 100, maxIntervalMs: 1000 });
       const r = await rayslDone(['exec', jobId, '--job-dir', jobRoot, '--', 'true']);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/runs its own entrypoint: exec needs a cluster started by raysl up\n {2}hint: raysl up -N 1/);

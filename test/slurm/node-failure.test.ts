@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expandHostlist } from '../../src/core/nodelist.js';
 import { listJobs } from '../../src/slurm/squeue.js';
-import { pollUntil, slurmConf, waitForJobEnd } from './helpers.js';
+import { slurmConf, waitForJobEnd } from './helpers.js';
+import { until } from '../support/until.js';
 import { holdEntrypoint, newJobRoot, raysl, rayslDone, submittedId, waitForStatus } from './raysl-cli.js';
 
 slurmConf();
@@ -30,7 +31,7 @@ describe('a node fails under a running job', () => {
     await c.waitFor(/holding until/, 30_000, 'stdout');
     const worker = s.nodes.find((n) => n.role === 'worker')!.name;
     // take the worker down only while no other job runs on it (the cluster is shared)
-    await pollUntil(`${worker} to run this job alone`, async () => {
+    await until(`${worker} to run this job alone`, async () => {
       const others = (await listJobs({}, { env: process.env })).filter((j) => j.id !== jobId && j.state === 'RUNNING' && j.nodelist !== '' && expandHostlist(j.nodelist).includes(worker));
       return others.length === 0 ? true : undefined;
     }, 120_000);

@@ -8,7 +8,8 @@ import { cancel } from '../../src/slurm/scancel.js';
 import { showJob } from '../../src/slurm/scontrol.js';
 import { isFinal } from '../../src/core/status.js';
 import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
-import { alive, entrypointPid, newJobRoot, raysl, rayslDone, submittedId, waitForStatus } from './raysl-cli.js';
+import { processAlive } from '../../src/proc/identity.js';
+import { entrypointPid, newJobRoot, raysl, rayslDone, submittedId, waitForStatus } from './raysl-cli.js';
 
 slurmConf();
 
@@ -62,7 +63,7 @@ describe("Slurm's warning (USR2)", () => {
     await waitForJobEnd(jobId);
     expect((await showJob(jobId))?.exitCode).toBe('6:0');
     expect(jobProcesses(jobId)).toEqual([]);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter((pid) => processAlive(pid))).toEqual([]);
 
     const st = await rayslDone(['status', jobId, '--job-dir', jobRoot]);
     expect(st.stdout).toMatch(new RegExp(`^job ${jobId}  preempted \\(exit 6\\)`));
@@ -80,7 +81,7 @@ describe("Slurm's warning (USR2)", () => {
     await cancel({ jobId, signal: 'USR2', batchOnly: true });
     // Slurm holds a requeued job for the step credential's lifetime (AuthInfo=cred_expire: 10 s on the test cluster, 120 s by default)
     const s = await waitForStatus(jobRoot, jobId, 'attempt 1 final', (x) => x.attempt === 1 && isFinal(x.state), 360_000);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter((pid) => processAlive(pid))).toEqual([]);
     expect(s.state).toBe('succeeded');
     expect(s.exitCode).toBe(0);
     expect(s.attempts).toHaveLength(1);

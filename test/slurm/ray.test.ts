@@ -13,7 +13,8 @@ import { resolveRayPorts } from '../../src/runtimes/ray/ports.js';
 import { cancel } from '../../src/slurm/scancel.js';
 import { listJobs } from '../../src/slurm/squeue.js';
 import { clusterNetwork, clusterNode, connectFrom, rayslJobProcesses, slurmConf, waitForJobEnd, waitForJobState, watchCommandLines } from './helpers.js';
-import { alive, newJobRoot, raysl, rayslDone, root, submittedId, waitForStatus, type Cli } from './raysl-cli.js';
+import { processAlive } from '../../src/proc/identity.js';
+import { newJobRoot, raysl, rayslDone, root, submittedId, waitForStatus, type Cli } from './raysl-cli.js';
 import {
   activate,
   agentLog,
@@ -220,7 +221,7 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       expect(await within(a.exited, 60_000, 'raysl --follow of the cancelled job to exit')).not.toBe(0);
       expect(a.stdout()).not.toMatch(/^released$/m);
       expectNothingLeft(idA, tempsA);
-      expect(beforeB.filter((p) => !alive(p.pid))).toEqual([]);
+      expect(beforeB.filter((p) => !processAlive(p.pid))).toEqual([]);
       expect(await waitForJobState(idB, ['RUNNING'])).toMatchObject({ id: idB });
       expect(await jobsApi(dashB)).toBe(200);
       holdB.release();

@@ -7,7 +7,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundle, ensureBuilt, root } from '../local/helpers.js';
 import { parseStatus, type JobStatus } from '../../src/core/status.js';
-import { pollUntil, slurmConf, slurmDir } from './helpers.js';
+import { slurmConf, slurmDir } from './helpers.js';
+import { until } from '../support/until.js';
 
 export { root };
 
@@ -50,7 +51,7 @@ export function readJobStatus(jobRoot: string, jobId: string): JobStatus | undef
 /** Waits until status.json satisfies `pred` (it is rewritten atomically, so every read is whole). */
 export function waitForStatus(jobRoot: string, jobId: string, what: string, pred: (s: JobStatus) => boolean, ms = 30_000): Promise<JobStatus> {
   let last = '(no status.json)';
-  return pollUntil(
+  return until(
     () => `${what} in job ${jobId}'s status.json (last state: ${last})`,
     async () => {
       const s = readJobStatus(jobRoot, jobId);
@@ -80,15 +81,6 @@ export function entrypointPid(jobRoot: string, jobId: string): number | undefine
     return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Alive and not a zombie (a killed task stays <defunct> until init reaps it; it holds nothing). */
-export function alive(pid: number): boolean {
-  try {
-    return !/^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
   }
 }
 

@@ -2,7 +2,8 @@
 // but `raysl status` and `raysl ls --all` read the job as lost, with Slurm's word for why.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { jobProcesses, pollUntil, slurmConf, waitForJobEnd } from './helpers.js';
+import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
+import { until } from '../support/until.js';
 import { holdEntrypoint, newJobRoot, raysl, rayslDone, readJobStatus, submittedId, waitForStatus } from './raysl-cli.js';
 
 slurmConf();
@@ -22,7 +23,7 @@ describe('raysl status after the controller is killed', () => {
     process.kill(s.controllerPid!, 'SIGKILL');
     await c.exited;
 
-    const view = await pollUntil(
+    const view = await until(
       'raysl status to stop saying running',
       async () => {
         const r = await rayslDone(['status', jobId, '--json', ...dirArgs]);

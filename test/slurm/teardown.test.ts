@@ -2,7 +2,8 @@
 // and mid-join are rows of the fault matrix (test/support/fault-matrix.ts).
 import { describe, expect, it } from 'vitest';
 import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
-import { alive, holdEntrypoint, newJobRoot, raysl, rayslDone, waitForStatus } from './raysl-cli.js';
+import { processAlive } from '../../src/proc/identity.js';
+import { holdEntrypoint, newJobRoot, raysl, rayslDone, waitForStatus } from './raysl-cli.js';
 
 slurmConf();
 
@@ -46,7 +47,7 @@ describe('raysl status, ls, logs and cancel on a live job', () => {
     expect(status.timeline.map((e) => e.phase)).toContain('torn-down');
     await waitForJobEnd(jobId);
     expect(jobProcesses(jobId)).toEqual([]);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter((pid) => processAlive(pid))).toEqual([]);
 
     const again = await rayslDone(['cancel', jobId, ...dirArgs]);
     expect(again.stdout).toMatch(/already over/);

@@ -14,6 +14,8 @@ import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import type { CliProcess } from './cli-process.js';
 import { withFaults } from './fault-env.js';
+import { until } from './until.js';
+import { pollUntil } from '../../src/proc/poll.js';
 
 export type Launcher = 'local' | 'slurm';
 export type Stage = 'pending' | 'forming' | 'running' | 'tearing-down';
@@ -136,19 +138,6 @@ export interface FaultResult {
   dirsBefore: number;
 }
 
-/** Polls fast with backoff until `probe` returns a value; throws with `what` at the deadline. */
-export async function until<T>(what: () => string, probe: () => T | undefined | Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  let step = 10;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, step));
-    step = Math.min(step * 2, 100);
-  }
-}
-
 const stageOk: Record<Stage, (s: JobStatus | undefined) => boolean> = {
   pending: () => true,
   forming: (s) => s !== undefined && s.joined.length === s.nodes.length - 1 && s.nodes.every((n) => n.pid !== undefined),
@@ -260,13 +249,8 @@ async function inject(f: Injection, d: Driver, job: Started, side: CliProcess[])
       return kill(Number(/^ready (\d+)$/m.exec(job.cli.stdout())?.[1]), 'the entrypoint');
     case 'kill-command': {
       // the job reads running before `raysl exec` has its command started: wait for the process
-      const end = Date.now() + 15_000;
-      let pid = byCmd(/^sleep 1011$/);
-      for (let step = 10; pid === undefined && Date.now() < end; step = Math.min(step * 2, 200)) {
-        await new Promise((r) => setTimeout(r, step));
-        pid = byCmd(/^sleep 1011$/);
-      }
-      return kill(pid, 'the command sleep 1011');
+      const found = await pollUntil(() => byCmd(/^sleep 1011$/), { timeoutMs: 15_000, intervalMs: 10, maxIntervalMs: 200 });
+      return kill(found.done ? found.value : undefined, 'the command sleep 1011');
     }
     case 'scancel':
       return d.scancel(job.jobId);

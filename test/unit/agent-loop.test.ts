@@ -123,7 +123,15 @@ describe('agent loop against a fake controller', () => {
     expect(s.logs.lines.some((l) => l.includes('runtime message refused: malformed builtin runtime message'))).toBe(true);
     s.ctl.send({ t: 'stop', reason: 'the job finished' });
     expect(await s.code).toBe(0);
-    expect(s.logs.lines.at(-1)).toBe('[node1] stopping: the job finished');
+    // the outcome, then the teardown in reverse start order (the signal handlers' step is quiet)
+    const stopping = s.logs.lines.indexOf('[node1] stopping: the job finished');
+    expect(stopping).toBeGreaterThan(-1);
+    expect(s.logs.lines.slice(stopping + 1)).toEqual([
+      "[node1] teardown: the builtin runtime's agent half done",
+      '[node1] teardown: the builtin runtime done',
+      '[node1] teardown: the scratch directory done',
+      '[node1] teardown: the channel to the controller done',
+    ]);
     expect(existsSync(join(s.tmp, 'raysl-u1'))).toBe(false);
     expect(s.signals.listenerCount('SIGTERM')).toBe(0);
   });
@@ -210,7 +218,9 @@ describe('agent loop against a fake controller', () => {
     await expectMessage(s.ctl, 'probed');
     s.signals.emit('SIGTERM');
     expect(await s.code).toBe(0);
-    expect(s.logs.lines.at(-1)).toBe('[node1] stopping: received SIGTERM');
+    const stopping = s.logs.lines.indexOf('[node1] stopping: received SIGTERM');
+    expect(stopping).toBeGreaterThan(-1);
+    expect(s.logs.lines.slice(stopping + 1).every((l) => /^\[node1\] teardown: .* done$/.test(l))).toBe(true);
     expect(s.signals.listenerCount('SIGTERM') + s.signals.listenerCount('SIGINT') + s.signals.listenerCount('SIGUSR1')).toBe(0);
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { archiveEarlierAttempt, restartCountOf } from '../../src/jobdir/attempts.js';
 import { StopRequest, stopOnSignals } from '../../src/controller/stop.js';
-import { TeardownStack } from '../../src/controller/teardown.js';
+import { TeardownStack } from '../../src/proc/teardown.js';
 import { attemptLines } from '../../src/cli/status-view.js';
 import { jobPaths } from '../../src/core/jobdir.js';
 import { initialStatus, withPhase, withState, type JobStatus } from '../../src/core/status.js';
@@ -63,7 +63,7 @@ describe('attempts of a requeued job', () => {
     const source = new EventEmitter();
     const stop = new StopRequest();
     const lines: string[] = [];
-    const teardown = new TeardownStack((l) => lines.push(l), 1000);
+    const teardown = new TeardownStack({ log: (l) => lines.push(l), boundMs: 1000 });
     let hurried = false;
     teardown.push({ name: 'x', run: async () => {}, hurry: () => (hurried = true) });
     stopOnSignals(source, stop, teardown, (l) => lines.push(l), () => 42);

@@ -4,24 +4,17 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { memIo } from '../support/mem-io.js';
 import { profileLayers, mergeConfigs, validateConfig } from '../../src/core/config.js';
 import { UsageError } from '../../src/core/errors.js';
 import { LIMITS, parseCount, parseEnvPair, parseMemMb, parseTimeLimit } from '../../src/core/option-values.js';
 import { buildSpec } from '../../src/core/spec.js';
 import { keyLine, slurmFailure } from '../../src/slurm/exec.js';
 import { runCli } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
 
 vi.hoisted(() => {
   (globalThis as { RAYSL_VERSION?: string }).RAYSL_VERSION ??= '0.0.0-test';
 });
-
-function memIo(cwd: string): Io & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
-  return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { HOME: cwd, XDG_CONFIG_HOME: join(cwd, '.cfg') }, cwd, now: () => 0, out: () => out, err: () => err };
-}
 
 function usageOf(f: () => unknown): UsageError {
   try {
@@ -41,7 +34,7 @@ function project(files: Record<string, string> = {}): string {
 }
 
 async function render(dir: string, argv: string[]): Promise<{ code: number; err: string; out: string }> {
-  const io = memIo(dir);
+  const io = memIo({ home: dir });
   const code = await runCli(['render', '--no-check', ...argv], io);
   return { code, err: io.err(), out: io.out() };
 }
@@ -88,7 +81,7 @@ describe('numeric flags have real upper bounds', () => {
     [['check-ports', '--cpus-per-task', '99999999'], /--cpus-per-task expects a whole number from 1 to 65536/],
   ])('%j -> exit 2 before any Slurm call', async (...argv) => {
     const [args, message] = argv as [string[], RegExp];
-    const io = memIo(project());
+    const io = memIo({ home: project() });
     expect(await runCli(args, io)).toBe(2);
     expect(io.err()).toMatch(message);
     expect(io.err()).toMatch(/\n {2}hint: \S/);

@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { memIo } from '../support/mem-io.js';
 import { jobOptionTable } from '../../src/core/job-options.js';
 import { runCli } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
 
 vi.hoisted(() => {
   (globalThis as { RAYSL_VERSION?: string }).RAYSL_VERSION ??= '0.0.0-test';
@@ -107,13 +107,6 @@ const plausible = fc.record({
 
 const hostile = fc.record({ kind: fc.constant('hostile' as const), command: fc.constantFrom('render', 'render', 'render', 'submit', 'run', 'hostnames', 'hostlist', 'nope'), flags: flagArgs, entrypoint, dashdash: fc.boolean(), args: entryArgs, config });
 const input = fc.oneof(hostile, plausible);
-
-function memIo(): Io & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
-  return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { HOME: dir, XDG_CONFIG_HOME: join(dir, '.cfg'), PATH: '/nonexistent' }, cwd: dir, now: () => 0, out: () => out, err: () => err };
-}
 
 /** Every path under dir (the fuzz's cwd and HOME), but the config file each case writes itself. */
 function tree(at: string, rel = ''): string[] {
@@ -217,7 +210,7 @@ describe('CLI fuzz: argv and config', () => {
         if (i.config) writeFileSync(cfg, JSON.stringify(i.config));
         else rmSync(cfg, { force: true });
         const argv = argvOf(i);
-        const io = memIo();
+        const io = memIo({ home: dir, env: { PATH: '/nonexistent' } });
         const before = tree(dir);
         let timer: NodeJS.Timeout | undefined;
         const code = await Promise.race([

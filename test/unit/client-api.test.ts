@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CancelledError, connect, InfeasibleError, NodeLostError, PendingTimeoutError, RayslClientError, UnauthorizedError, type Client } from '../../src/client/index.js';
 import { API_VERSION, type TaskEvent, type TaskResult } from '../../src/protocol/api.js';
+import { until } from '../support/until.js';
 
 const TOKEN = 'secret-token';
 
@@ -131,7 +132,7 @@ describe('client: handshake and plain calls', () => {
     const c = await client();
     expect(await c.kv.get('absent')).toBeUndefined();
     const rendezvous = c.kv.get('master', { waitMs: 10_000 });
-    await until(() => waiting.has('master'));
+    await serverSaw('a wait on master', () => waiting.has('master'));
     await c.kv.put('master', '127.0.1.1:23000');
     expect(await rendezvous).toBe('127.0.1.1:23000');
     expect(seen.find((r) => r.path === '/v1/kv/master' && r.method === 'GET')?.query.get('waitMs')).toBe('10000');
@@ -271,7 +272,7 @@ describe('client: placement groups', () => {
     const c = await client();
     const pg = c.placementGroup([{ GPU: 1 }, { gpus: 1 }], { strategy: 'STRICT_SPREAD' });
     const ready = pg.ready();
-    await until(() => waiters.length > 0);
+    await serverSaw('a waiter', () => waiters.length > 0);
     expect(seen.find((r) => r.method === 'POST')?.body).toEqual({ bundles: [{ gpus: 1 }, { gpus: 1 }], strategy: 'STRICT_SPREAD' });
     expect(seen.at(-1)?.query.get('waitMs')).toBe('55000');
     state = 'ready';
@@ -333,7 +334,7 @@ describe('client: services', () => {
     const seenOutput: string[] = [];
     const s = await c.spawn(['python3', '-m', 'http.server'], { gpus: 1, onOutput: (d) => seenOutput.push(d) });
     expect(s).toMatchObject({ id: 's1', node: 'node2', address: '127.0.1.2', port: 23050, gpuIds: ['1'], url: 'http://127.0.1.2:23050' });
-    await until(() => s.output().includes('Serving HTTP'));
+    await serverSaw('Serving HTTP', () => s.output().includes('Serving HTTP'));
     expect(seenOutput).toEqual(['Serving HTTP\n']);
     expect(await s.stop(2000)).toMatchObject({ id: 's1', signal: 'SIGTERM' });
     expect(deleted?.query.get('graceMs')).toBe('2000');
@@ -348,11 +349,7 @@ describe('client: services', () => {
   });
 });
 
-/** Waits for a condition the server side sets (a request arrived): polls each macrotask, bounded. */
-async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setImmediate(r));
-  }
+/** Waits for a condition the server side sets (a request arrived): polls every millisecond, bounded. */
+function serverSaw(what: string, cond: () => boolean): Promise<true> {
+  return until(what, () => cond() || undefined, 5_000, { intervalMs: 1 });
 }

@@ -7,7 +7,7 @@ import { UsageError } from '../../src/core/errors.js';
 import { mergeInputs } from '../../src/core/spec.js';
 import { findProjectConfig, findUserConfig, loadConfig } from '../../src/cli/config-file.js';
 import { specFromCli } from '../../src/cli/job-options.js';
-import type { Io } from '../../src/cli/io.js';
+import { memIo } from '../support/mem-io.js';
 
 function catchUsage(fn: () => unknown): UsageError {
   try {
@@ -165,7 +165,7 @@ describe('config files on disk', () => {
       join(t.proj, 'raysl.config.json'),
       JSON.stringify({ profiles: { default: { partition: 'debug', setup: ['module load python'] }, gpu: { partition: 'gpu', gpusPerNode: 8, nodes: 4, env: { A: '1' } } } }),
     );
-    const io = { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: t.proj, now: () => 0 } as Io;
+    const io = memIo({ cwd: t.proj });
     const spec = await specFromCli('train.py', ['--lr', '1'], { profile: 'gpu', nodes: '2', setup: ['source venv/bin/activate'], env: ['B=2'] }, io);
     expect(spec).toMatchObject({
       entrypoint: join(t.proj, 'train.py'),
@@ -182,7 +182,7 @@ describe('config files on disk', () => {
 
   it('specFromCli: refuses a missing entrypoint and a non-executable extensionless one', async () => {
     const t = tree();
-    const io = { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: t.proj, now: () => 0 } as Io;
+    const io = memIo({ cwd: t.proj });
     await expect(specFromCli('missing.py', [], {}, io)).rejects.toThrow(/entrypoint missing\.py not found/);
     writeFileSync(join(t.proj, 'tool'), '#!/bin/sh\n');
     await expect(specFromCli('tool', [], {}, io)).rejects.toThrow(/no known extension and is not executable/);

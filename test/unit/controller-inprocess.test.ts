@@ -3,23 +3,16 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { runController } from '../../src/controller/controller.js';
 import { ClusterFormError } from '../../src/core/errors.js';
 import type { Launcher } from '../../src/controller/launcher.js';
 import type { Plan } from '../../src/core/types.js';
 import type { JobStatus } from '../../src/core/status.js';
 import { KvStore } from '../../src/runtimes/builtin/kv.js';
+import { textSink } from '../support/mem-io.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function sink(): Writable & { text: () => string } {
-  let text = '';
-  const w = new Writable({ write: (c, _e, cb) => ((text += c.toString()), cb()) }) as Writable & { text: () => string };
-  w.text = () => text;
-  return w;
-}
 
 function plan(jobDir: string, joinTimeoutSec: number): Plan {
   return {
@@ -56,13 +49,13 @@ describe('controller in-process (injected edges)', () => {
   it('gives up at the join deadline with exit 4 naming each missing node and its log', async () => {
     const jobDir = mkdtempSync(join(tmpdir(), 'raysl-unit-'));
     dirs.push(jobDir);
-    const stderr = sink();
+    const stderr = textSink();
     const signals = new EventEmitter();
     const launcher = silentLauncher();
     // no agent ever speaks, so only the join deadline can end this (the test's own timeout guards a hang)
     const err = await runController(plan(jobDir, 0.3), {
       env: { SLURM_JOB_ID: 'u1', SLURM_JOB_NODELIST: 'node[1-2]' },
-      stdout: sink(), stderr, now: Date.now, cwd: jobDir, launcher, agentArgv: ['true'], signals,
+      stdout: textSink(), stderr, now: Date.now, cwd: jobDir, launcher, agentArgv: ['true'], signals,
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterFormError);
     expect((err as ClusterFormError).exitCode).toBe(4);
@@ -78,10 +71,10 @@ describe('controller in-process (injected edges)', () => {
     const jobDir = mkdtempSync(join(tmpdir(), 'raysl-unit-'));
     dirs.push(jobDir);
     const signals = new EventEmitter();
-    const stderr = sink();
+    const stderr = textSink();
     const done = runController(plan(jobDir, 60), {
       env: { SLURM_JOB_ID: 'u2', SLURM_JOB_NODELIST: 'node[1-2]' },
-      stdout: sink(), stderr, now: Date.now, cwd: jobDir, launcher: silentLauncher(), agentArgv: ['true'], signals,
+      stdout: textSink(), stderr, now: Date.now, cwd: jobDir, launcher: silentLauncher(), agentArgv: ['true'], signals,
       onListening: () => setImmediate(() => signals.emit('SIGTERM')),
     });
     await expect(done).resolves.toBe(143);

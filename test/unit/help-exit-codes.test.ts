@@ -1,17 +1,14 @@
 // `raysl --help` names every exit code raysl itself uses (src/core/errors.ts ExitCode), so the
 // help cannot drift from the codes again (it once left out 1 and 6).
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/errors.js';
+import { memIo } from '../support/mem-io.js';
 
 function topLevelHelp(): string {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (d: Buffer) => void (text += d.toString()));
-  const io = { stdout: out, stderr: out, env: {}, cwd: '/', now: () => 0 };
+  const io = memIo();
   buildProgram({ io, argv: ['--help'], setExitCode: () => {} }, []).outputHelp();
-  return text;
+  return io.out();
 }
 
 describe('raysl --help exit codes', () => {

@@ -1,6 +1,7 @@
 // Table-driven tests of the hostlist parser. Expected outputs were produced by Debian 12's
 // `scontrol show hostnames|hostlistsorted|hostlist` (slurm 22.05.8) unless marked "raysl only".
 import { describe, expect, it, vi } from 'vitest';
+import { memIo } from '../support/mem-io.js';
 import {
   compressHostlist,
   sameHosts,
@@ -13,7 +14,6 @@ import {
 } from '../../src/core/nodelist.js';
 import { UsageError } from '../../src/core/errors.js';
 import { runCli } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
 
 // RAYSL_VERSION is injected by the bundler; src/cli/main.ts needs it before the imports run.
 vi.hoisted(() => {
@@ -195,13 +195,6 @@ describe('strnatcmp (Slurm src/common/strnatcmp.c)', () => {
 });
 
 describe('raysl hostnames / raysl hostlist (in-process CLI)', () => {
-  function memIo(env: Record<string, string> = {}): Io & { out: () => string; err: () => string } {
-    let out = '';
-    let err = '';
-    const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
-    return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env, cwd: '/', now: () => 0, out: () => out, err: () => err };
-  }
-
   it('hostnames prints one host per line, like scontrol show hostnames', async () => {
     const io = memIo();
     expect(await runCli(['hostnames', 'gpu-[01-02],n[9-10]'], io)).toBe(0);
@@ -209,7 +202,7 @@ describe('raysl hostnames / raysl hostlist (in-process CLI)', () => {
   });
 
   it('hostnames --json prints an array; without argument it reads SLURM_JOB_NODELIST', async () => {
-    const io = memIo({ SLURM_JOB_NODELIST: 'node[1-2]' });
+    const io = memIo({ env: { SLURM_JOB_NODELIST: 'node[1-2]' } });
     expect(await runCli(['--json', 'hostnames'], io)).toBe(0);
     expect(JSON.parse(io.out())).toEqual(['node1', 'node2']);
   });

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { memIo } from '../support/mem-io.js';
 import { UsageError } from '../../src/core/errors.js';
 import { planJob, type PlanTools } from '../../src/core/plan.js';
 import { buildSpec, type JobInput } from '../../src/core/spec.js';
@@ -10,7 +11,6 @@ import type { ClusterFacts, NodeFacts, Plan } from '../../src/core/types.js';
 import { renderSbatch, sbatchArgvFor } from '../../src/render/sbatch.js';
 import { runtimeCommands } from '../../src/runtimes/ray/argv.js';
 import { runCli } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
 
 // vitest's `define` does not reach src/cli/main.ts under the projects config (RAYSL_VERSION is
 // injected by the bundler); provide it before the static imports run.
@@ -245,17 +245,10 @@ describe('sbatchArgvFor', () => {
 });
 
 describe('raysl render (in-process)', () => {
-  function memIo(cwd: string): Io & { out: () => string; err: () => string } {
-    let out = '';
-    let err = '';
-    const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
-    return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { HOME: cwd, XDG_CONFIG_HOME: join(cwd, '.cfg') }, cwd, now: () => 0, out: () => out, err: () => err };
-  }
-
   it('--json prints argv, script and plan; --no-check warns', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'raysl-cli-'));
     writeFileSync(join(dir, 'train.ts'), 'console.log(1)\n');
-    const io = memIo(dir);
+    const io = memIo({ home: dir });
     const code = await runCli(['render', '--json', '--no-check', '-N', '2', '-c', '2', 'train.ts', '--', '--epochs', '3'], io);
     expect(io.err()).toMatch(/--no-check/);
     expect(code).toBe(0);
@@ -270,7 +263,7 @@ describe('raysl render (in-process)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'raysl-cli-'));
     writeFileSync(join(dir, 'train.ts'), '');
     writeFileSync(join(dir, 'raysl.config.json'), JSON.stringify({ profiles: { default: { cpusPerTask: 2, setup: ['echo default'] }, big: { nodes: 3, jobDir: 'jobs' } } }));
-    const io = memIo(dir);
+    const io = memIo({ home: dir });
     expect(await runCli(['render', '--json', '--no-check', '--profile', 'big', '-N', '2', 'train.ts'], io)).toBe(0);
     const { plan } = JSON.parse(io.out()) as { plan: Plan };
     expect(plan).toMatchObject({ nodes: 2, perNode: { cpus: 2 }, setup: ['echo default'], jobDir: join(dir, 'jobs') });
@@ -278,14 +271,14 @@ describe('raysl render (in-process)', () => {
 
   it('a missing entrypoint is a usage error with a hint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'raysl-cli-'));
-    const io = memIo(dir);
+    const io = memIo({ home: dir });
     expect(await runCli(['render', '--no-check', 'nope.py'], io)).toBe(2);
     expect(io.err()).toMatch(/entrypoint nope\.py not found/);
     expect(io.err()).toMatch(/hint:/);
   });
 
   it('--help has examples', async () => {
-    const io = memIo(tmpdir());
+    const io = memIo({ home: tmpdir() });
     expect(await runCli(['render', '--help'], io)).toBe(0);
     expect(io.out()).toMatch(/Examples:\n  \$ raysl render/);
     expect(io.out()).toMatch(/--sbatch-arg <arg>/);

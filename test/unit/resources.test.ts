@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { memIo } from '../support/mem-io.js';
 import { runCli } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
 import { addJobOptions } from '../../src/cli/job-options.js';
 import { validateConfig } from '../../src/core/config.js';
 import { UsageError } from '../../src/core/errors.js';
@@ -125,27 +125,22 @@ describe('raysl render --resources', () => {
   it('shows the grants and the ray start flags each role gets', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'raysl-res-'));
     writeFileSync(join(dir, 'train.py'), '');
-    let out = '';
-    let err = '';
-    const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
-    const io: Io = { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { HOME: dir, XDG_CONFIG_HOME: join(dir, '.cfg') }, cwd: dir, now: () => 0 };
+    const io = memIo({ home: dir });
     const code = await runCli(['render', '--no-check', '-N', '3', '-c', '2', '--resources', '{"trainer": 1}', '--resources', 'head={"ps": 1}', 'train.py'], io);
-    expect(err).not.toMatch(/error/i);
+    expect(io.err()).not.toMatch(/error/i);
     expect(code).toBe(0);
-    expect(out).toMatch(/^# resources: {3}all=\{"trainer":1\}$/m);
-    expect(out).toMatch(/^# resources: {3}head=\{"ps":1\}$/m);
-    expect(out).toMatch(/^# {3}head: .* --resources=\{"ps":1,"trainer":1\} /m);
-    expect(out).toMatch(/^# {3}worker: .* --resources=\{"trainer":1\} /m);
+    expect(io.out()).toMatch(/^# resources: {3}all=\{"trainer":1\}$/m);
+    expect(io.out()).toMatch(/^# resources: {3}head=\{"ps":1\}$/m);
+    expect(io.out()).toMatch(/^# {3}head: .* --resources=\{"ps":1,"trainer":1\} /m);
+    expect(io.out()).toMatch(/^# {3}worker: .* --resources=\{"trainer":1\} /m);
   });
 
   it('a bad value exits 2 with a hint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'raysl-res-'));
     writeFileSync(join(dir, 'train.py'), '');
-    let err = '';
-    const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(String(s)), true) }) as unknown as NodeJS.WritableStream;
-    const io: Io = { stdout: sink(() => undefined), stderr: sink((s) => (err += s)), env: { HOME: dir, XDG_CONFIG_HOME: join(dir, '.cfg') }, cwd: dir, now: () => 0 };
+    const io = memIo({ home: dir });
     expect(await runCli(['render', '--no-check', '--resources', '{"CPU": 2}', 'train.py'], io)).toBe(2);
-    expect(err).toMatch(/--resources: CPU is a resource Ray sets itself/);
-    expect(err).toMatch(/hint:/);
+    expect(io.err()).toMatch(/--resources: CPU is a resource Ray sets itself/);
+    expect(io.err()).toMatch(/hint:/);
   });
 });

@@ -78,10 +78,7 @@ describe('--env KEY takes its value from here', () => {
 });
 
 describe('the local time limit', () => {
-  const source = () => {
-    const e = new EventEmitter();
-    return e as unknown as SignalSource & EventEmitter;
-  };
+  const source = (): SignalSource & EventEmitter => new EventEmitter();
 
   it('the warning, then TERM, in that order; the real signals still come through', async () => {
     const base = source();

@@ -1,18 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { memIo } from '../support/mem-io.js';
 import { SlurmError, UsageError } from '../../src/core/errors.js';
 import { gatherFacts, localFacts } from '../../src/cli/facts.js';
-import type { Io } from '../../src/cli/io.js';
 import type { SlurmExec } from '../../src/slurm/exec.js';
 import { gpusInGres, parseSinfoNodes, sinfoNodesArgv } from '../../src/slurm/sinfo.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/sinfo/${name}`, import.meta.url), 'utf8');
-
-function memIo(): Io & { err: () => string } {
-  let err = '';
-  const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(String(s)), true) }) as unknown as NodeJS.WritableStream;
-  return { stdout: sink(() => {}), stderr: sink((s) => (err += s)), env: {}, cwd: '/', now: () => 0, err: () => err };
-}
 
 /** A sinfo stand-in for the runner seam only (the parser is tested on recorded output above). */
 function fakeSinfo(nodesOut: string, opts: { fail?: string } = {}): SlurmExec {

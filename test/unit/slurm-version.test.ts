@@ -2,10 +2,10 @@
 // test clusters: test/fixtures/slurm/sbatch-version-<release>.txt) and which releases it accepts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { memIo } from '../support/mem-io.js';
 import { ExitCode, SlurmError, UsageError } from '../../src/core/errors.js';
 import { OLDEST_SUPPORTED_SLURM, TESTED_SLURM, slurmSupport } from '../../src/core/slurm-support.js';
 import { gatherFacts } from '../../src/cli/facts.js';
-import type { Io } from '../../src/cli/io.js';
 import type { SlurmExec } from '../../src/slurm/exec.js';
 import { parseSlurmVersion, slurmVersionArgv } from '../../src/slurm/version.js';
 
@@ -66,11 +66,6 @@ describe('slurmSupport', () => {
 });
 
 describe('gatherFacts reads the version once from sbatch', () => {
-  function memIo(): Io & { err: () => string } {
-    let err = '';
-    const sink = (append: (s: string) => void) => ({ write: (s: string) => (append(String(s)), true) }) as unknown as NodeJS.WritableStream;
-    return { stdout: sink(() => {}), stderr: sink((s) => (err += s)), env: {}, cwd: '/', now: () => 0, err: () => err };
-  }
   const lab = readFileSync(new URL('../fixtures/sinfo/lab-4node.txt', import.meta.url), 'utf8');
   /** Runner seam only: sinfo answers the recorded node list, sbatch --version the given text. */
   const cluster = (versionOut: string, calls: string[][]): SlurmExec => async ({ argv }) => {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { TeardownStack } from '../../src/controller/teardown.js';
+import { TeardownStack } from '../../src/proc/teardown.js';
 
 function stack(boundMs = 5000) {
   const lines: string[] = [];
-  return { lines, teardown: new TeardownStack((l) => lines.push(l), boundMs) };
+  return { lines, teardown: new TeardownStack({ log: (l) => lines.push(l), boundMs }) };
 }
 
+// the one teardown stack of the controller and the agents (src/proc/teardown.ts)
 describe('teardown stack', () => {
   it('undoes steps in reverse push order and logs each one, quiet ones excepted', async () => {
     const { lines, teardown } = stack();
@@ -56,5 +57,48 @@ describe('teardown stack', () => {
     expect(hurried).toEqual(['agents', 'entrypoint']);
     teardown.push({ name: 'late', run: async () => {}, hurry: () => hurried.push('late') });
     expect(hurried).toEqual(['agents', 'entrypoint', 'late']);
+  });
+
+  it('sync and async steps, awaited one after another; a sync throw is logged like a rejection', async () => {
+    const { lines, teardown } = stack();
+    const done: string[] = [];
+    teardown.push({ name: 'channel', run: () => done.push('channel') });
+    teardown.push({
+      name: 'runtime',
+      run: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        done.push('runtime');
+      },
+    });
+    teardown.push({
+      name: 'scratch',
+      run: () => {
+        throw new Error('EBUSY');
+      },
+    });
+    teardown.push({ name: 'commands', run: () => done.push('commands') });
+    await teardown.unwind();
+    expect(done).toEqual(['commands', 'runtime', 'channel']);
+    expect(lines).toEqual(['teardown: commands done', 'teardown of scratch failed: EBUSY', 'teardown: runtime done', 'teardown: channel done']);
+  });
+
+  it('a hanging step is left at its bound (the default one when it gives none)', async () => {
+    const { lines, teardown } = stack(50);
+    teardown.push({ name: 'channel', run: () => undefined });
+    teardown.push({ name: 'runtime', run: () => new Promise(() => {}) });
+    const t0 = performance.now();
+    await teardown.unwind();
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(lines).toEqual(['teardown of runtime failed: not done after 0.1s, moving on', 'teardown: channel done']);
+  });
+
+  it('runs each step once, even when unwound twice; a step pushed during the unwind runs next', async () => {
+    const { teardown } = stack();
+    const ran: string[] = [];
+    teardown.push({ name: 'x', run: () => ran.push('x') });
+    teardown.push({ name: 'y', run: () => (ran.push('y'), teardown.push({ name: 'late', run: () => ran.push('late') })) });
+    await teardown.unwind();
+    await teardown.unwind();
+    expect(ran).toEqual(['y', 'late', 'x']);
   });
 });

@@ -1,4 +1,3 @@
-import { renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Option } from 'commander';
 import type { AgentEnding } from '../../core/agent-ending.js';
@@ -6,7 +5,7 @@ import { jobPaths } from '../../core/jobdir.js';
 import type { Register } from '../app.js';
 import { resolveNodeName, runAgent } from '../../agent/agent.js';
 import { injectedFaults } from '../injected-faults.js';
-import { fileModeFor } from '../../jobdir/modes.js';
+import { writeJsonAtomic } from '../../jobdir/write.js';
 
 // Hidden: started by the controller's launcher (one srun task or local child per node), never by hand.
 export const registerAgent: Register = (program, app) => {
@@ -34,13 +33,11 @@ export const registerAgent: Register = (program, app) => {
     });
 };
 
-/** agent-<node>.ending.json in the job dir, written whole (tmp + rename); a job dir it cannot write is no reason to fail. */
+/** agent-<node>.ending.json in the job dir, written whole; a job dir it cannot write is no reason to fail. */
 function writeEnding(jobDir: string | undefined, record: AgentEnding): void {
   if (jobDir === undefined || jobDir === '') return;
   try {
-    const file = jobPaths(dirname(jobDir), basename(jobDir)).agentEnding(record.node);
-    writeFileSync(`${file}.tmp`, JSON.stringify(record) + '\n', { mode: fileModeFor(file) });
-    renameSync(`${file}.tmp`, file);
+    writeJsonAtomic(jobPaths(dirname(jobDir), basename(jobDir)).agentEnding(record.node), record);
   } catch {
     // the record is one fact among others for a later reader; the agent's log still says how it ended
   }

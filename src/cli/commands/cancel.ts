@@ -4,10 +4,10 @@
  * the steps only). It then stops the entrypoint and the agents in order and writes its final state;
  * if that does not happen within the grace period, a plain scancel ends the job by force.
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { parseCount } from '../../core/option-values.js';
+import { writeJsonAtomic } from '../../jobdir/write.js';
 import type { JobStatus } from '../../core/status.js';
 import { GONE_PACE } from '../../proc/group.js';
 import { pollUntil, waitFor } from '../../proc/poll.js';
@@ -40,7 +40,7 @@ async function waitOver(job: JobRef, io: Io, ms: number): Promise<JobStatus | un
  */
 function recordCancelRequest(job: JobRef, io: Io, graceSec: number): void {
   try {
-    writeFileSync(job.paths.cancelRequest, JSON.stringify({ version: 1, at: new Date(io.now()).toISOString(), graceSec }) + '\n');
+    writeJsonAtomic(job.paths.cancelRequest, { version: 1, at: new Date(io.now()).toISOString(), graceSec });
   } catch {
     // a job dir this user cannot write: the stop goes on, a forced end then reads lost
   }

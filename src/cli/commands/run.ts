@@ -7,7 +7,6 @@ import { LIMITS, parseCount } from '../../core/option-values.js';
 import { planJob } from '../../core/plan.js';
 import { parseTimeLimit } from '../../core/option-values.js';
 import type { Plan } from '../../core/types.js';
-import type { SignalSource } from '../../proc/signals.js';
 import { localSpec } from '../local-flags.js';
 import { assertWrapperRuns, runSetupLines } from '../local-setup.js';
 import { withTimeLimit } from '../local-time-limit.js';
@@ -113,7 +112,7 @@ export async function runLocal(entrypoint: string | null, args: string[], opts: 
   if (plan.container !== undefined && 'cmd' in plan.container) assertWrapperRuns(plan.container.cmd[0]!, env, app.io.cwd);
   const jobId = localJobId(app.io.now(), process.pid);
   const paths = rayslPaths();
-  const signals = withTimeLimit(process as unknown as SignalSource, limitSec, plan.preempt, (line) => app.io.stderr.write(`raysl: ${line}\n`));
+  const signals = withTimeLimit(process, limitSec, plan.preempt, (line) => app.io.stderr.write(`raysl: ${line}\n`));
   try {
     return await runController(plan, {
       env: { ...env, SLURM_JOB_ID: jobId, SLURM_JOB_NODELIST: compressHostlist(nodes) },
