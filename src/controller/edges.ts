@@ -5,8 +5,6 @@
 import type { SignalSource } from '../proc/signals.js';
 import type { Launcher } from './launcher.js';
 
-export type { SignalSource } from '../proc/signals.js';
-
 /**
  * Faults a test injects to reach a path a healthy machine never takes. Only the CLI edge fills
  * them in (src/cli/injected-faults.ts, the seam a test's preloaded module fills); production leaves them out.
