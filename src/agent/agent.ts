@@ -26,7 +26,7 @@ import { serve } from './serve.js';
 import { startPhase } from './start-phase.js';
 import { TeardownStack } from '../proc/teardown.js';
 
-export { resolveNodeName, type AgentFaults };
+export { resolveNodeName };
 
 export interface AgentOptions {
   controller: string;

@@ -18,7 +18,7 @@ export interface Channel {
   close(): void;
 }
 
-export class ChannelRefused extends Error {}
+class ChannelRefused extends Error {}
 
 /** How long to wait for the controller's answer: the job's --join-timeout (what the user allowed for a node to join). */
 export function connectTimeoutMs(env: NodeJS.ProcessEnv): number {

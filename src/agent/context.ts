@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Ending } from './outcome.js';
 import type { TeardownStack } from '../proc/teardown.js';
 
-/** Faults a test injects into one agent (src/cli/test-faults.ts maps the test env to these). */
+/** Faults a test injects into one agent (through src/cli/injected-faults.ts, the seam a test's preloaded module fills). */
 export interface AgentFaults {
   /** Welcomed, then never reports a probe (a node the probe phase must not wait for forever). */
   silent?: boolean;

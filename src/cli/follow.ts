@@ -5,12 +5,12 @@
  * backoff and no fixed sleeps; squeue is asked at most about once a second once the job runs.
  */
 import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { isFinal, type JobStatus } from '../core/status.js';
-import type { SlurmJob } from '../slurm/squeue.js';
+import type { JobStatus } from '../core/status.js';
+import { pollUntil } from '../proc/poll.js';
 import { queuePosition, readStatus, slurmEnding, slurmJob, type JobRef } from './jobs.js';
 import type { Io } from './io.js';
 import type { Progress } from './spinner.js';
-import { eventLine, outcomeOf, pendingLine, SLURM_FINAL_STATES, type Outcome, type SlurmSide } from './status-view.js';
+import { currentRecord, endedOutcome, followStep, initialFollowState, slurmDue, type Done, type FollowConfig, type FollowEffect, type FollowObservation } from './follow-step.js';
 import { tailFile, type Tail } from './tail.js';
 
 /** How long a controller's unasked-for cancel waits for Slurm's final state (NODE_FAIL or not). */
@@ -29,24 +29,13 @@ export interface FollowOptions {
   interrupt?: Promise<NodeJS.Signals>;
 }
 
-type Done = Extract<Outcome, { done: true }>;
-
 export type Followed =
   | { outcome: Done; status: JobStatus | undefined; interrupted?: undefined }
   /** Following stopped on a signal; the job itself was left alone. */
   | { interrupted: NodeJS.Signals; status: JobStatus | undefined; outcome?: undefined };
 
-/** Slurm is done with the job (or has forgotten it). */
-function slurmFinal(s: SlurmSide | undefined): boolean {
-  return s === undefined || SLURM_FINAL_STATES.includes(s.state);
-}
-
-function side(job: SlurmJob | undefined): SlurmSide | undefined {
-  return job ? { state: job.state, reason: job.reason, nodelist: job.nodelist } : undefined;
-}
-
-/** Wakes a waiter on a change in the job dir, or after `ms`, whichever is first. */
-function waker(dir: string): { wait(ms: number): Promise<void>; close(): void } {
+/** Wakes a waiter on a change in the job dir, after `ms`, or on abort, whichever is first. */
+function waker(dir: string): { wait(ms: number, signal?: AbortSignal): Promise<void>; close(): void } {
   let wake: (() => void) | undefined;
   let watcher: FSWatcher | undefined;
   const arm = () => {
@@ -62,12 +51,15 @@ function waker(dir: string): { wait(ms: number): Promise<void>; close(): void } 
     }
   };
   return {
-    wait: (ms) =>
+    wait: (ms, signal) =>
       new Promise<void>((resolve) => {
+        if (signal?.aborted) return resolve();
         arm();
         const t = setTimeout(done, ms);
+        signal?.addEventListener('abort', done, { once: true });
         function done() {
           clearTimeout(t);
+          signal?.removeEventListener('abort', done);
           wake = undefined;
           resolve();
         }
@@ -77,101 +69,65 @@ function waker(dir: string): { wait(ms: number): Promise<void>; close(): void } 
   };
 }
 
+/** squeue's answer (and the queue position of a job still pending before status.json exists). */
+async function askSlurm(o: FollowOptions, status: JobStatus | undefined): Promise<NonNullable<FollowObservation['squeue']>> {
+  const askedAt = o.io.now();
+  const job = await slurmJob(o.job.jobId, o.io);
+  const position = job?.state === 'PENDING' && !status ? await queuePosition(job, o.io) : undefined;
+  return { askedAt, job, ...(position ? { position } : {}) };
+}
+
+/**
+ * The loop: read status.json (and squeue when due), let followStep decide, do what it says. The
+ * poll primitive owns the loop and Ctrl-C (abort); each wait is the step's, cut short by a change
+ * in the job dir.
+ */
 export async function followJob(o: FollowOptions): Promise<Followed> {
   const { job, io, progress } = o;
-  const min = o.pollMinMs ?? 50;
-  const max = o.pollMaxMs ?? 1000;
+  const cfg: FollowConfig = { jobId: job.jobId, stream: o.stream, minMs: o.pollMinMs ?? 50, maxMs: o.pollMaxMs ?? 1000, settleMs: SLURM_SETTLE_MS };
   const w = waker(job.paths.dir);
-  let interval = min;
-  let shown = 0; // timeline events printed so far
-  let lastPending = '';
-  let announcedAlloc = false;
-  let tail: Tail | undefined;
-  let slurmAskedAt = 0;
-  let slurm: SlurmSide | undefined;
-  let slurmKnown = false;
+  const stop = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
-  // --requeue: the attempt whose record ended with `requeued`; following goes on with the next one
-  let requeuedAfter: number | undefined;
-  let slurmSettleUntil: number | undefined;
-  const interrupt = o.interrupt?.then((sig) => void (interrupted = sig));
-  try {
-    for (;;) {
-      const record = readStatus(job.paths);
-      if (interrupted) return { interrupted, status: record };
-      // until the next attempt writes its own record, the requeued one is old news
-      const next = requeuedAfter === undefined || (record !== undefined && (record.attempt ?? 0) > requeuedAfter);
-      if (requeuedAfter !== undefined && next) {
-        requeuedAfter = undefined;
-        shown = 0;
-      }
-      const status = next ? record : undefined;
-      // squeue is the expensive probe: before status.json exists it is the only news; after, the
-      // controller's record is, and Slurm is only the safety net for a controller that died
-      const slurmEvery = status ? max : interval;
-      if (!slurmKnown || io.now() - slurmAskedAt >= slurmEvery || (status === undefined && interval === min)) {
-        slurmAskedAt = io.now();
-        const j = await slurmJob(job.jobId, io);
-        slurm = side(j);
-        slurmKnown = true;
-        if (j?.state === 'PENDING' && !status) {
-          const line = pendingLine(j.reason, await queuePosition(j, io), j.partition);
-          if (line !== lastPending) progress.update(line);
-          lastPending = line;
-        } else if (j && !status && !announcedAlloc && j.nodelist !== '' && j.state !== 'PENDING') {
-          announcedAlloc = true;
-          progress.log(`allocated ${j.nodelist}`);
-          progress.update('starting the raysl controller');
-        }
-      }
-      let changed = false;
-      if (status) {
-        for (; shown < status.timeline.length; shown++) {
-          const ev = status.timeline[shown]!;
-          changed = true;
-          if (ev.phase === 'allocated' && announcedAlloc) continue;
-          if (ev.phase === 'entrypoint-started') {
-            progress.succeed(`running on ${status.joined.length} node(s); output follows`);
-            if (o.stream && !tail) tail = tailFile(job.paths.entrypointLog, (b) => io.stdout.write(b), { pollMinMs: min, pollMaxMs: 500 });
-            continue;
-          }
-          if (ev.phase === 'torn-down' || ev.phase === 'entrypoint-exited' || ev.phase === 'error') continue;
-          // once the output streams the spinner is gone: later events (a lost node) are plain lines
-          if (tail) io.stderr.write(eventLine(status, ev) + '\n');
-          else progress.log(eventLine(status, ev));
-          if (ev.phase === 'agents-launched') progress.update('waiting for the agents to join');
-        }
-      }
-      if (status && isFinal(status.state) && status.exitCode !== undefined) {
-        await tail?.stop();
-        tail = undefined;
-        const last = status.timeline.at(-1);
-        // a cancel nobody asked raysl for may be Slurm ending the job for a node failure (its TERM
-        // came first): Slurm's final state says which, so wait for it (bounded) before the code
-        const unasked = status.state === 'cancelled' && slurm !== undefined && !slurmFinal(slurm) && !existsSync(job.paths.cancelRequest);
-        if (unasked && (slurmSettleUntil ??= io.now() + SLURM_SETTLE_MS) > io.now()) {
-          await w.wait(max);
-          continue;
-        }
-        if (!(last?.phase === 'requeued' && !slurmFinal(slurm))) return { outcome: outcomeOf(job.jobId, status, slurm) as Done, status };
-        const attempt = status.attempt ?? 0;
-        requeuedAfter = attempt;
-        announcedAlloc = false;
-        lastPending = '';
-        io.stderr.write(`attempt ${attempt} ended ${status.state} (exit ${status.exitCode}); ${last.detail ?? 'requeued'}: following attempt ${attempt + 1} once Slurm starts it\n`);
-        progress.update(`waiting for Slurm to start attempt ${attempt + 1}`);
-      }
-      if (slurmFinal(slurm)) {
-        // Slurm says it is over but status.json does not: read it once more, then ask scontrol why
-        const again = readStatus(job.paths);
-        const ending = await slurmEnding(job.jobId, io).catch(() => undefined);
-        await tail?.stop();
-        tail = undefined;
-        return { outcome: outcomeOf(job.jobId, again, ending ? { ...ending, nodelist: slurm?.nodelist ?? '' } : slurm) as Done, status: again };
-      }
-      interval = changed ? min : Math.min(interval * 2, max);
-      await (interrupt ? Promise.race([w.wait(interval), interrupt]) : w.wait(interval));
+  void o.interrupt?.then((sig) => {
+    interrupted = sig;
+    stop.abort();
+  });
+  let state = initialFollowState(cfg);
+  let tail: Tail | undefined;
+  let nextWait = cfg.minMs;
+  const perform = async (e: FollowEffect): Promise<void> => {
+    if (e.kind === 'update') progress.update(e.line);
+    else if (e.kind === 'log') progress.log(e.line);
+    else if (e.kind === 'succeed') progress.succeed(e.line);
+    else if (e.kind === 'stderr') io.stderr.write(`${e.line}\n`);
+    else if (e.kind === 'start-tail') tail = tailFile(job.paths.entrypointLog, (b) => io.stdout.write(b), { pollMinMs: cfg.minMs, pollMaxMs: 500 });
+    else {
+      await tail?.stop();
+      tail = undefined;
     }
+  };
+  const turn = async (): Promise<{ outcome: Done; status: JobStatus | undefined } | undefined> => {
+    const record = readStatus(job.paths);
+    const status = currentRecord(state, record);
+    const squeue = slurmDue(state, status, io.now(), cfg) ? await askSlurm(o, status) : undefined;
+    const step = followStep(state, { now: io.now(), record, ...(squeue ? { squeue } : {}), cancelRequested: existsSync(job.paths.cancelRequest) }, cfg);
+    state = step.state;
+    for (const e of step.effects) await perform(e);
+    if (step.decision.kind === 'wait') {
+      nextWait = step.decision.ms;
+      return undefined;
+    }
+    if (step.decision.kind === 'done') return { outcome: step.decision.outcome, status };
+    // Slurm says it is over but status.json does not: read it once more, then ask scontrol why
+    const again = readStatus(job.paths);
+    const ending = await slurmEnding(job.jobId, io).catch(() => undefined);
+    await perform({ kind: 'stop-tail' });
+    return { outcome: endedOutcome(job.jobId, again, ending, state.slurm), status: again };
+  };
+  try {
+    const polled = await pollUntil(turn, { timeoutMs: Infinity, signal: stop.signal, sleep: (_ms, signal) => w.wait(nextWait, signal) });
+    if (polled.done) return polled.value;
+    return { interrupted: interrupted ?? 'SIGINT', status: readStatus(job.paths) };
   } finally {
     await tail?.stop();
     w.close();

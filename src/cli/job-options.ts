@@ -15,7 +15,6 @@ import type { JobSpec } from '../core/types.js';
 import { loadConfig } from './config-file.js';
 import type { Io } from './io.js';
 
-export { rayslPaths } from './paths.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -32,7 +31,7 @@ export function addJobOptions(cmd: Command): Command {
 }
 
 /** The entrypoint must exist now (the pure planner cannot look): absolute path, or a UsageError with a hint. */
-export function resolveEntrypoint(entrypoint: string, cwd: string): string {
+function resolveEntrypoint(entrypoint: string, cwd: string): string {
   if (entrypoint === '') throw new UsageError('no entrypoint given', { hint: 'raysl render [flags] <entrypoint> [-- args], e.g. raysl render -N 2 train.py' });
   const abs = resolve(cwd, entrypoint);
   let isFile = false;
@@ -73,7 +72,7 @@ function assertReadable(entrypoint: string, abs: string): void {
  * Setup lines go into the batch script as written: one that is not valid shell (an unmatched quote)
  * would break the whole script at run time, far from its cause. `bash -n` says so now.
  */
-export function assertSetupParses(lines: readonly string[]): void {
+function assertSetupParses(lines: readonly string[]): void {
   if (lines.length === 0) return;
   const parses = (text: string) => {
     const r = spawnSync('bash', ['-n'], { input: text, encoding: 'utf8', timeout: 10_000 });

@@ -67,7 +67,7 @@ export async function locateJob(jobId: string, root: string, io: Io): Promise<Jo
 }
 
 /** The most recently started job under the root (by the mtime of its directory). */
-export function latestJobId(root: string): string | undefined {
+function latestJobId(root: string): string | undefined {
   let best: { id: string; mtime: number } | undefined;
   for (const id of listJobDirs(root)) {
     const mtime = statSync(jobPaths(root, id).dir).mtimeMs;
@@ -134,7 +134,7 @@ export function jobIdOrLatest(arg: string | undefined, root: string, io: Io): st
   return latest;
 }
 
-export function unknownJob(jobId: string, root: string, slurmFailure?: string): UsageError {
+function unknownJob(jobId: string, root: string, slurmFailure?: string): UsageError {
   const slurm = isLocalJobId(jobId) ? '' : slurmFailure !== undefined ? `Slurm could not be asked (${slurmFailure}) and ` : 'Slurm does not list it and ';
   return new UsageError(`no job ${jobId}: ${slurm}there is no directory for it in ${root}`, {
     hint: 'list your jobs with `raysl ls --all` (and pass --job-dir if you submitted with another one)',

@@ -57,7 +57,7 @@ function wantsJson(argv: string[]): boolean {
   return (dd === -1 ? argv : argv.slice(0, dd)).includes('--json');
 }
 
-export function reportError(err: RayslError, io: Io, argv: string[]): void {
+function reportError(err: RayslError, io: Io, argv: string[]): void {
   if (wantsJson(argv)) {
     // details come first: no detail may stand in for raysl's own exit code or message
     writeJson(io, { error: { ...(err.details ?? {}), message: err.message, exitCode: err.exitCode, hint: err.hint } });

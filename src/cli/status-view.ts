@@ -60,7 +60,7 @@ export function eventLine(s: JobStatus, ev: PhaseEvent): string {
   }
 }
 
-export function secs(ms: number): string {
+function secs(ms: number): string {
   return `${(ms / 1000).toFixed(2)}s`;
 }
 
@@ -75,7 +75,7 @@ export function pendingLine(reason: string, pos?: { position: number; of: number
 export type Outcome = { done: false } | { done: true; code: number; error?: RayslError; summary: string };
 
 /** The error class that carries a controller exit code, so the CLI exits with the same code. */
-export function errorForCode(code: number, message: string, hint: string | undefined): RayslError {
+function errorForCode(code: number, message: string, hint: string | undefined): RayslError {
   const o = hint !== undefined ? { hint } : {};
   switch (code) {
     case 2:

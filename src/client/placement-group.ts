@@ -11,7 +11,7 @@ import type { Transport } from './transport.js';
 /** Server-side waits are cut into slices this long; each slice is itself event-driven. */
 export const WAIT_SLICE_MS = 55_000;
 
-export function parseGroupState(x: unknown, what: string): GroupState {
+function parseGroupState(x: unknown, what: string): GroupState {
   try {
     return parseWith(groupStateSchema, x, 'placement group state');
   } catch (e) {

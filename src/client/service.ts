@@ -10,7 +10,7 @@ import { describeArgv, type RunOptions } from './options.js';
 import type { Transport } from './transport.js';
 
 /** Output kept for output(): the newest this many characters (a chatty server must not fill memory). */
-export const SERVICE_OUTPUT_CAP = 256 * 1024;
+const SERVICE_OUTPUT_CAP = 256 * 1024;
 /** How long stop() lets the command exit on TERM before KILL, unless told. */
 const DEFAULT_STOP_GRACE_MS = 5_000;
 

@@ -24,7 +24,7 @@ import { archiveEarlierAttempt, restartCountOf } from '../jobdir/attempts.js';
 import { requeueDecision } from './requeue.js';
 import { makeJobDir } from '../jobdir/modes.js';
 
-export type { ControllerEdges, ControllerFaults, SignalSource, StopSignal } from './edges.js';
+export type { ControllerEdges } from './edges.js';
 
 /** Runs one job; returns the entrypoint's exit code, throws RayslError (4, 5, 70) otherwise. */
 export async function runController(plan: Plan, edges: ControllerEdges): Promise<number> {

@@ -5,11 +5,9 @@
 import type { SignalSource } from '../proc/signals.js';
 import type { Launcher } from './launcher.js';
 
-export type { SignalSource, StopSignal } from '../proc/signals.js';
-
 /**
  * Faults a test injects to reach a path a healthy machine never takes. Only the CLI edge fills
- * them in (src/cli/test-faults.ts, from RAYSL_TEST_* under RAYSL_TEST_HOOKS=1); production leaves them out.
+ * them in (src/cli/injected-faults.ts, the seam a test's preloaded module fills); production leaves them out.
  */
 export interface ControllerFaults {
   /** The first port block's base, instead of the allocated one (the test holds a port of it). */

@@ -95,7 +95,7 @@ export function startEntrypoint(opts: {
  * 127 not found; a script whose #! interpreter is missing names the interpreter (spawn says ENOENT
  * of the script itself, which exists).
  */
-export function whyNotStarted(cmd: string, err: NodeJS.ErrnoException, path: string | undefined): { code: number; message: string } {
+function whyNotStarted(cmd: string, err: NodeJS.ErrnoException, path: string | undefined): { code: number; message: string } {
   if (err.code === 'EACCES') return { code: 126, message: `${cmd} is not executable (chmod +x it, or name its interpreter: e.g. python3 ${cmd})` };
   if (err.code !== 'ENOENT') return { code: 126, message: err.message };
   const file = cmd.includes('/') ? cmd : (path ?? '').split(':').map((d) => join(d || '.', cmd)).find((p) => existsSync(p));

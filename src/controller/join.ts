@@ -14,7 +14,7 @@ export class Cancelled extends Error {}
  * cause (a wrapper that does not exist, Ray missing) fail within milliseconds of each other, and
  * the message should count them all rather than call them "still starting".
  */
-export const GIVE_UP_SETTLE_MS = 300;
+const GIVE_UP_SETTLE_MS = 300;
 
 /** An agent log with nothing in it: naming it alone sends the user to an empty file. */
 function emptyLogNote(log: string, containerCmd: boolean): string {
@@ -28,7 +28,7 @@ function emptyLogNote(log: string, containerCmd: boolean): string {
   return containerCmd ? ' (empty: the agent never started; the --container-cmd wrapper ended before running it, see the controller log)' : ' (empty: the agent never started, see the controller log)';
 }
 
-export function missingReport(agents: AgentRegistry, gaveUpEarly = false, containerCmd = false): { text: string; nodes: Array<{ node: string; log: string; reason: string }> } {
+function missingReport(agents: AgentRegistry, gaveUpEarly = false, containerCmd = false): { text: string; nodes: Array<{ node: string; log: string; reason: string }> } {
   const nodes = agents.missing().map((m) => ({
     node: m.slot.name,
     log: `${m.slot.log}${emptyLogNote(m.slot.log, containerCmd)}`,

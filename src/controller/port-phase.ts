@@ -200,7 +200,7 @@ export class PortPhase {
 }
 
 /** The name a port has in the layout ("agent", "gcs", "worker-ports"), when it has one. */
-export function portName(port: number, block: PortBlock, layout: PortLayout): string | undefined {
+function portName(port: number, block: PortBlock, layout: PortLayout): string | undefined {
   for (const [name, p] of Object.entries(portsOf(block.base, layout))) if (p === port) return name;
   for (const [name, [a, b]] of Object.entries(rangesOf(block.base, layout))) if (port >= a && port <= b) return name;
   return undefined;
@@ -217,7 +217,7 @@ function describeOne(t: TakenOnNode, layout: PortLayout, block: PortBlock, style
 const LISTED = 8;
 
 /** Each taken port with its node and holder; a long list is cut after LISTED entries. */
-export function describeTaken(taken: TakenOnNode[], layout: PortLayout, block: PortBlock): string {
+function describeTaken(taken: TakenOnNode[], layout: PortLayout, block: PortBlock): string {
   const shown = taken.slice(0, LISTED).map((t) => describeOne(t, layout, block, 'long'));
   return shown.join('; ') + (taken.length > LISTED ? `; and ${taken.length - LISTED} more` : '');
 }

@@ -6,7 +6,7 @@
  */
 import * as z from 'zod/mini';
 
-export const AgentEndingSchema = z.object({
+const AgentEndingSchema = z.object({
   version: z.literal(1),
   node: z.string(),
   /** The agent's outcome kind (src/agent/outcome.ts): 'lost' means the controller went away. */

@@ -24,7 +24,7 @@ export interface InterpreterTools {
 }
 
 /** Lower-case extension including the dot, "" when there is none (".bashrc" counts as none). */
-export function extensionOf(path: string): string {
+function extensionOf(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
   const dot = base.lastIndexOf('.');
   return dot <= 0 ? '' : base.slice(dot).toLowerCase();

@@ -144,7 +144,7 @@ const resourceGrants = () => z.record(z.string(), z.unknown()).transform((bySele
 });
 
 /** Every job option. Order = order in --help. */
-export const jobOptions: OptionTable = {
+const jobOptions: OptionTable = {
   nodes: count({ flags: '-N, --nodes <n>', description: 'nodes in the allocation (default 1)', oneLine: true }, 1, LIMITS.nodes),
   minNodes: count({ flags: '--min-nodes <n>', description: 'start the entrypoint once this many nodes joined (default: all)' }, 1, LIMITS.nodes),
   partition: text({ flags: '-p, --partition <name>', description: "Slurm partition (default: the cluster's default partition)", oneLine: true }),

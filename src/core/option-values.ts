@@ -141,7 +141,7 @@ export function parseEnvPair(raw: string): [string, string] {
  * told about, the teardown signal, how submit reads the job id), the rest have a raysl flag of their
  * own so the plan knows the value. Keys: long names; short forms map to them.
  */
-export const OWNED_SBATCH_OPTIONS: Readonly<Record<string, string>> = {
+const OWNED_SBATCH_OPTIONS: Readonly<Record<string, string>> = {
   '--nodes': 'use -N/--nodes',
   '--ntasks': 'raysl runs one task per node',
   '--ntasks-per-node': 'raysl runs one task per node',

@@ -35,7 +35,7 @@ const BUILD_VERSION: string = typeof RAYSL_VERSION === 'string' ? RAYSL_VERSION 
 // sinfo %t states a new job cannot start on; a trailing "*" means the node is not responding.
 const UNUSABLE_STATES = new Set(['down', 'drain', 'drng', 'draining', 'drained', 'fail', 'failg', 'failing', 'futr', 'future', 'inval', 'unk', 'unknown']);
 
-export function nodeUsable(n: NodeFacts): boolean {
+function nodeUsable(n: NodeFacts): boolean {
   const base = n.state.replace(/[*~#!%$@^+-]+$/, '');
   return !n.state.endsWith('*') && !UNUSABLE_STATES.has(base);
 }
@@ -47,7 +47,7 @@ export function signalLeadSec(limitSec: number): number {
 }
 
 /** What teardown keeps of the warning for itself: the entrypoint gets the rest. */
-export function teardownReserveSec(warnSec: number): number {
+function teardownReserveSec(warnSec: number): number {
   return Math.min(30, Math.floor(warnSec / 4));
 }
 
@@ -160,8 +160,8 @@ function planEntrypoint(spec: JobSpec, given: string, tools: PlanTools): PlanEnt
   return { path, args: [...spec.args], interpreter, kind };
 }
 
-export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): Plan {
-  const warnings: string[] = [];
+/** -N and --min-nodes: whole numbers, 1 <= min <= N. Returns --min-nodes (N when not given). */
+function checkNodeCounts(spec: JobSpec): number {
   if (!Number.isInteger(spec.nodes) || spec.nodes < 1) {
     throw new UsageError(`-N/--nodes must be at least 1, received ${spec.nodes}`, { hint: 'an allocation needs at least one node: e.g. -N 1' });
   }
@@ -169,10 +169,17 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (!Number.isInteger(minNodes) || minNodes < 1 || minNodes > spec.nodes) {
     throw new UsageError(`--min-nodes must be between 1 and --nodes (${spec.nodes}), received ${minNodes}`, { hint: `drop --min-nodes or use a value up to ${spec.nodes}` });
   }
-  if (spec.headCpusOnly) checkHetSpec(spec);
-  const entrypoint = spec.entrypoint === null ? null : planEntrypoint(spec, spec.entrypoint, tools);
-  const { runtime, reason } = chooseRuntime(spec.runtime, entrypoint?.path ?? null);
+  return minNodes;
+}
 
+interface PlannedResources {
+  perNode: NodeResources;
+  /** The head's own component with --head-cpus-only: the job's CPUs and memory, no GPUs. */
+  head: NodeResources | undefined;
+}
+
+/** What each node gets (CPUs default to what every eligible node can grant), checked against the cluster facts. */
+function planResources(spec: JobSpec, facts: ClusterFacts, warnings: string[]): PlannedResources {
   // CPUs: Slurm grants 1 CPU per task without -c, far less than an HPC user expects of "a node"
   let cpus = spec.cpusPerTask;
   if (cpus === undefined) {
@@ -191,38 +198,29 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     memoryMb = mems.length ? Math.min(...mems) : undefined;
   }
   const perNode: NodeResources = { cpus, gpus, ...(memoryMb !== undefined ? { memoryMb } : {}) };
-  // the head's own component: the job's CPUs and memory, no GPUs
   const head: NodeResources | undefined = spec.headCpusOnly ? { ...perNode, gpus: 0 } : undefined;
   if (facts.source !== 'none') {
     warnings.push(...checkAgainstFacts(spec, facts, perNode, memAsked && memoryMb !== undefined && parseMemMb(spec.mem!) !== 0));
     if (head) warnings.push(...checkHetFacts(spec, facts, head));
   } else warnings.push('cluster facts not checked (--no-check): GPU, CPU and node counts were not verified against the partition');
+  return { perNode, head };
+}
 
-  // The runtime is told exactly what Slurm grants: GPUs come only from --gpus-per-node (other GPU
-  // requests are refused in --sbatch-arg), so the logical count cannot exceed the physical one.
-  const nodes = spec.nodes + (head ? 1 : 0);
-  const aggregate: NodeResources = {
-    cpus: cpus * nodes,
-    gpus: gpus * spec.nodes,
-    ...(memoryMb !== undefined ? { memoryMb: memoryMb * nodes } : {}),
-  };
-
-  const jobDir = resolvePath(tools.cwd, spec.jobDir);
-  const jobName = spec.jobName ?? (entrypoint ? `raysl-${stemOf(entrypoint.path)}` : 'raysl-up').slice(0, 64);
-  const output = spec.output ?? `${jobDir}/raysl-%j.out`;
+/** The #SBATCH flags (and the heterogeneous job's components with a CPU-only head), newline-free. */
+function planSbatch(spec: JobSpec, r: PlannedResources, jobName: string, output: string, preempt: Plan['preempt']): Pick<Plan, 'sbatch' | 'hetjob'> {
+  const { perNode, head } = r;
   let sbatch: Array<[string, string]> = [
     ['--job-name', jobName],
     ['--nodes', String(spec.nodes)],
     ['--ntasks-per-node', '1'],
-    ['--cpus-per-task', String(cpus)],
+    ['--cpus-per-task', String(perNode.cpus)],
   ];
-  if (gpus > 0) sbatch.push(['--gpus-per-node', String(gpus)]);
+  if (perNode.gpus > 0) sbatch.push(['--gpus-per-node', String(perNode.gpus)]);
   if (spec.mem !== undefined) sbatch.push(['--mem', spec.mem]);
   if (spec.partition !== undefined) sbatch.push(['--partition', spec.partition]);
   if (spec.time !== undefined) sbatch.push(['--time', spec.time]);
   const jobWide: Array<[string, string]> = [];
   // B: the batch shell only, which exec'd the controller; USR2, because NCCL uses USR1
-  const preempt = preemptOf(spec);
   if (preempt) jobWide.push(['--signal', `B:USR2@${preempt.warnSec}`]);
   // append: a requeued attempt would otherwise truncate the batch log of the earlier ones.
   // Without --requeue, say --no-requeue: Slurm's default (JobRequeue=1) requeues a job whose node
@@ -239,8 +237,50 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   const hetjob = head ? hetComponents({ spec, head, worker: perNode, output, jobName, jobWide }) : undefined;
   if (hetjob) sbatch = hetjob[0].sbatch;
   for (const [flag, value] of [...sbatch, ...(hetjob?.[1].sbatch ?? [])]) assertNoNewline(value, flag);
+  return hetjob ? { sbatch, hetjob } : { sbatch };
+}
 
-  const layout = portLayout(runtime, cpus);
+/** The optional parts of a plan, each present only when asked for. */
+function planOptions(spec: JobSpec, nodes: number, preempt: Plan['preempt']): Partial<Plan> {
+  const extra: Partial<Plan> = {};
+  if (spec.iface !== undefined) extra.iface = spec.iface;
+  if (spec.preflight === true || spec.preflightMin !== undefined) extra.preflight = { ...(spec.preflightMin ?? PREFLIGHT_DEFAULTS) };
+  const container = containerPlan(spec.containerImage, spec.containerCmd);
+  if (container !== undefined) extra.container = container;
+  if (preempt) extra.preempt = preempt;
+  if (spec.requeue) extra.requeue = { maxRestarts: spec.maxRestarts ?? 1 };
+  if (spec.resources !== undefined && spec.resources.length > 0) {
+    checkGrants(spec.resources, nodes);
+    extra.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));
+  }
+  return extra;
+}
+
+export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): Plan {
+  const warnings: string[] = [];
+  const minNodes = checkNodeCounts(spec);
+  if (spec.headCpusOnly) checkHetSpec(spec);
+  const entrypoint = spec.entrypoint === null ? null : planEntrypoint(spec, spec.entrypoint, tools);
+  const { runtime, reason } = chooseRuntime(spec.runtime, entrypoint?.path ?? null);
+  const resources = planResources(spec, facts, warnings);
+  const { perNode, head } = resources;
+
+  // The runtime is told exactly what Slurm grants: GPUs come only from --gpus-per-node (other GPU
+  // requests are refused in --sbatch-arg), so the logical count cannot exceed the physical one.
+  const nodes = spec.nodes + (head ? 1 : 0);
+  const aggregate: NodeResources = {
+    cpus: perNode.cpus * nodes,
+    gpus: perNode.gpus * spec.nodes,
+    ...(perNode.memoryMb !== undefined ? { memoryMb: perNode.memoryMb * nodes } : {}),
+  };
+
+  const jobDir = resolvePath(tools.cwd, spec.jobDir);
+  const jobName = spec.jobName ?? (entrypoint ? `raysl-${stemOf(entrypoint.path)}` : 'raysl-up').slice(0, 64);
+  const output = spec.output ?? `${jobDir}/raysl-%j.out`;
+  const preempt = preemptOf(spec);
+  const { sbatch, hetjob } = planSbatch(spec, resources, jobName, output, preempt);
+
+  const layout = portLayout(runtime, perNode.cpus);
   if (runtime === 'ray' && spec.rayAuth === 'off') {
     warnings.push("--ray-auth off: Ray's dashboard, Jobs API and GCS accept anyone who can reach the head's ports (the Jobs API runs arbitrary code)");
   }
@@ -270,15 +310,5 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
     warnings,
   };
   if (hetjob) plan.hetjob = hetjob;
-  if (spec.iface !== undefined) plan.iface = spec.iface;
-  if (spec.preflight === true || spec.preflightMin !== undefined) plan.preflight = { ...(spec.preflightMin ?? PREFLIGHT_DEFAULTS) };
-  const container = containerPlan(spec.containerImage, spec.containerCmd);
-  if (container !== undefined) plan.container = container;
-  if (preempt) plan.preempt = preempt;
-  if (spec.requeue) plan.requeue = { maxRestarts: spec.maxRestarts ?? 1 };
-  if (spec.resources !== undefined && spec.resources.length > 0) {
-    checkGrants(spec.resources, nodes);
-    plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));
-  }
-  return plan;
+  return Object.assign(plan, planOptions(spec, nodes, preempt));
 }

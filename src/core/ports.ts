@@ -50,14 +50,14 @@ import { ExitCode, InternalError, RayslError, UsageError } from './errors.js';
 import type { PortBlock, PortLayout, RuntimeName } from './types.js';
 
 export const GRANULARITY = 64;
-export const MIN_BLOCK_PORT = 20000;
-export const MAX_PORT = 65535;
-export const APP_PORTS = 8;
+const MIN_BLOCK_PORT = 20000;
+const MAX_PORT = 65535;
+const APP_PORTS = 8;
 /** Ports of the builtin runtime's services per node (cluster.spawn); a block has 64 ports anyway. */
-export const SERVICE_PORTS = 32;
-export const WORKER_PORTS_PER_CPU = 4;
-export const WORKER_PORTS_MIN = 64;
-export const WORKER_PORTS_MAX = 1024;
+const SERVICE_PORTS = 32;
+const WORKER_PORTS_PER_CPU = 4;
+const WORKER_PORTS_MIN = 64;
+const WORKER_PORTS_MAX = 1024;
 
 /** Ports a hand-started Ray takes by default (ray_constants.py / `ray start --help` / Ray docs). */
 export const RAY_DEFAULT_PORTS: ReadonlyArray<{ name: string; first: number; last: number }> = [
@@ -103,7 +103,7 @@ export type RayServePortName = (typeof RAY_SERVE_PORT_NAMES)[number];
 const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 /** Worker ports for Ray on a node with this many CPUs (see the table above for why). */
-export function workerPortCount(cpusPerNode: number): number {
+function workerPortCount(cpusPerNode: number): number {
   return Math.min(WORKER_PORTS_MAX, Math.max(WORKER_PORTS_MIN, WORKER_PORTS_PER_CPU * cpusPerNode));
 }
 

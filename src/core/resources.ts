@@ -23,7 +23,7 @@ function refuse(message: string, hint: string): UsageError {
   return new UsageError(`--resources: ${message}`, { hint });
 }
 
-export function validateResourceName(name: string): void {
+function validateResourceName(name: string): void {
   if (RESERVED.has(name) || name.startsWith('node:')) {
     throw refuse(`${name} is a resource Ray sets itself`, 'CPUs, GPUs and memory come from -c, --gpus-per-node and --mem; pick another name for a custom resource');
   }
@@ -33,7 +33,7 @@ export function validateResourceName(name: string): void {
 }
 
 /** Finite, >= 0, at most 4 decimals (Ray's resource granularity is 0.0001). */
-export function validateResourceAmount(name: string, value: unknown): number {
+function validateResourceAmount(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || Math.round(value * 1e4) / 1e4 !== value) {
     throw refuse(`${name}: expected a number >= 0 with at most 4 decimals, received ${JSON.stringify(value) ?? String(value)}`, 'e.g. {"trainer": 1} or {"slot": 0.25}');
   }

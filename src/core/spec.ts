@@ -16,7 +16,7 @@ export { parseMemMb, parseTimeLimit, validateSbatchArg } from './option-values.j
 /** One layer of job settings (a config profile or the flags), before defaults. */
 export type JobInput = JobOptions;
 
-export const DEFAULT_JOIN_TIMEOUT_SEC = 120;
+const DEFAULT_JOIN_TIMEOUT_SEC = 120;
 export const DEFAULT_JOB_DIR = 'raysl-jobs';
 
 function takeScalar<K extends JobOptionKey>(out: JobOptions, layer: JobOptions, key: K): void {

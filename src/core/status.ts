@@ -7,7 +7,7 @@
 import { InternalError } from './errors.js';
 import type { PortBlock, RuntimeName, LauncherName } from './types.js';
 
-export const STATUS_VERSION = 1 as const;
+const STATUS_VERSION = 1 as const;
 
 /**
  * starting -> forming (agents launched) -> running (entrypoint started) -> tearing-down -> a final

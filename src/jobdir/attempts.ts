@@ -20,7 +20,7 @@ export function restartCountOf(env: NodeJS.ProcessEnv): number {
 // what one attempt writes at the top of the job dir (plan.json and the token stay: the same plan, a new token)
 const ATTEMPT_FILE = /^(status\.json|controller\.log|entrypoint\.log|tasks\.log|nodes\.json|ports\.json|agent-.+\.log)$/;
 
-export function attemptDir(paths: JobPaths, attempt: number): string {
+function attemptDir(paths: JobPaths, attempt: number): string {
   return join(paths.dir, `attempt-${attempt}`);
 }
 

@@ -207,7 +207,7 @@ async function toAddress(node: string, addr: string): Promise<string> {
 }
 
 /** srun --output pattern for agent logs: `<dir>/agent-%N.log`, checked against the target paths. */
-export function agentLogPattern(targets: LaunchRequest['targets']): string {
+function agentLogPattern(targets: LaunchRequest['targets']): string {
   const first = targets[0];
   if (first === undefined) throw new InternalError('no agents to launch', { hint: 'this is a bug in raysl' });
   const dir = dirname(first.log);
@@ -305,7 +305,7 @@ function launchSteps(req: LaunchRequest, container?: string[]): LaunchedAgents {
  * TERM (srun forwards it to the tasks), then srun's forced termination (two SIGINTs), then KILL;
  * srun shares the controller's process group, so every signal goes to srun alone.
  */
-export function srunStopEscalation(graceMs: number): Escalation {
+function srunStopEscalation(graceMs: number): Escalation {
   return [
     { signal: 'SIGTERM', waitMs: graceMs },
     { signal: 'SIGINT', waitMs: SECOND_SIGINT_MS },

@@ -40,7 +40,7 @@ export const nodeInfoSchema = z.object({
 export type NodeInfo = z.infer<typeof nodeInfoSchema>;
 
 /** What Slurm granted this agent, as it saw it in its environment. */
-export const grantedSchema = z.object({
+const grantedSchema = z.object({
   cpus: z.optional(z.number()),
   gpus: z.optional(z.number()),
   gpuIds: z.array(z.string()),
@@ -48,7 +48,7 @@ export const grantedSchema = z.object({
 export type Granted = z.infer<typeof grantedSchema>;
 
 /** A port of the block this agent could not bind, and who holds it where /proc shows it. */
-export const takenPortSchema = z.object({
+const takenPortSchema = z.object({
   port: port(),
   reason: z.enum(['in-use', 'permission']),
   holder: z.optional(z.object({ pid: z.int(), command: z.string() })),
@@ -75,7 +75,7 @@ const runtimeExited = z.object({ t: z.literal('runtime-exited'), code: z.nullabl
 /** A message between the runtime's halves: the controller and agent carry it without reading it. */
 const rt = z.object({ t: z.literal('rt'), body: z.unknown() });
 
-export const agentMessageSchema = z.discriminatedUnion('t', [hello, probed, ready, fail, signalled, runtimeExited, rt]);
+const agentMessageSchema = z.discriminatedUnion('t', [hello, probed, ready, fail, signalled, runtimeExited, rt]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
 const layout = z.object({
@@ -134,7 +134,7 @@ const entrypoint = z.object({ t: z.literal('entrypoint'), pgid: z.int().check(z.
 const stop = z.object({ t: z.literal('stop'), reason: z.string() });
 const refuse = z.object({ t: z.literal('refuse'), reason: z.string() });
 
-export const controllerMessageSchema = z.discriminatedUnion('t', [welcome, probeAgain, start, entrypoint, rt, stop, refuse]);
+const controllerMessageSchema = z.discriminatedUnion('t', [welcome, probeAgain, start, entrypoint, rt, stop, refuse]);
 export type ControllerMessage = z.infer<typeof controllerMessageSchema>;
 
 export function encodeMessage(msg: AgentMessage | ControllerMessage): string {

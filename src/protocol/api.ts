@@ -44,7 +44,7 @@ export const totalsSchema = z.object({
 });
 export type Totals = z.infer<typeof totalsSchema>;
 
-export const resourceRequestSchema = z.object({
+const resourceRequestSchema = z.object({
   cpus: z.optional(z.number()),
   gpus: z.optional(z.number()),
   memoryMb: z.optional(z.number()),
@@ -55,7 +55,7 @@ export type ResourceRequest = z.infer<typeof resourceRequestSchema>;
 export const strategySchema = z.enum(['PACK', 'SPREAD', 'STRICT_PACK', 'STRICT_SPREAD']);
 export type Strategy = z.infer<typeof strategySchema>;
 
-export const taskRequestSchema = z.object({
+const taskRequestSchema = z.object({
   argv: z.array(z.string()).check(z.minLength(1)),
   /** What the task holds while it runs (default: 1 CPU, as a Ray task). */
   resources: z.optional(resourceRequestSchema),
@@ -75,7 +75,7 @@ export const taskRequestSchema = z.object({
 });
 export type TaskRequest = z.infer<typeof taskRequestSchema>;
 
-export const taskResultSchema = z.object({
+const taskResultSchema = z.object({
   id: z.string(),
   exitCode: z.nullable(z.int()),
   signal: z.nullable(z.string()),
@@ -91,10 +91,10 @@ export const taskResultSchema = z.object({
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
-export const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found', 'not-holding']);
+const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found', 'not-holding']);
 export type ErrorKind = z.infer<typeof errorKindSchema>;
 
-export const taskEventSchema = z.discriminatedUnion('e', [
+const taskEventSchema = z.discriminatedUnion('e', [
   z.object({ e: z.literal('accepted'), id: z.string() }),
   /** Waiting for resources: what it waits for. */
   z.object({ e: z.literal('pending'), reason: z.string() }),
@@ -108,13 +108,13 @@ export const taskEventSchema = z.discriminatedUnion('e', [
 ]);
 export type TaskEvent = z.infer<typeof taskEventSchema>;
 
-export const groupRequestSchema = z.object({
+const groupRequestSchema = z.object({
   bundles: z.array(resourceRequestSchema).check(z.minLength(1)),
   strategy: strategySchema,
 });
 export type GroupRequest = z.infer<typeof groupRequestSchema>;
 
-export const bundleGrantSchema = z.object({ node: z.string(), cpus: z.number(), gpus: z.number(), gpuIds: z.array(z.string()), memoryMb: z.number(), custom: numberMap() });
+const bundleGrantSchema = z.object({ node: z.string(), cpus: z.number(), gpus: z.number(), gpuIds: z.array(z.string()), memoryMb: z.number(), custom: numberMap() });
 export const groupStateSchema = z.object({
   id: z.string(),
   state: z.enum(['pending', 'ready', 'removed']),
@@ -133,7 +133,7 @@ export type GroupState = z.infer<typeof groupStateSchema>;
  * RAYSL_ADDRESS, RAY_ADDRESS, ports, token), in the caller's cwd when the head can see it. Several
  * may run at once, each in its own process group.
  */
-export const execRequestSchema = z.object({
+const execRequestSchema = z.object({
   argv: z.array(z.string()).check(z.minLength(1)),
   /** The caller's working directory; the job's own cwd when the head cannot see this one. */
   cwd: z.optional(z.string()),
@@ -145,7 +145,7 @@ export const execRequestSchema = z.object({
 });
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 
-export const execEventSchema = z.discriminatedUnion('e', [
+const execEventSchema = z.discriminatedUnion('e', [
   /** cwd: where it runs (the caller's, or the job's when the caller's is not on the head: note says so). */
   z.object({ e: z.literal('started'), id: z.string(), pid: z.int(), node: z.string(), cwd: z.string(), note: z.optional(z.string()) }),
   z.object({ e: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string() }),

@@ -23,7 +23,7 @@ const exec = z.object({
   timeoutMs: z.optional(nonNegInt()),
 });
 const kill = z.object({ k: z.literal('kill'), id: z.string(), graceMs: nonNegInt() });
-export const toAgentSchema = z.discriminatedUnion('k', [exec, kill]);
+const toAgentSchema = z.discriminatedUnion('k', [exec, kill]);
 export type ToAgent = z.infer<typeof toAgentSchema>;
 export type ExecRequest = z.infer<typeof exec>;
 
@@ -38,7 +38,7 @@ const exited = z.object({
   /** The command could not be started at all (e.g. no such file): exitCode 127 and this message. */
   error: z.optional(z.string()),
 });
-export const toControllerSchema = z.discriminatedUnion('k', [started, output, exited]);
+const toControllerSchema = z.discriminatedUnion('k', [started, output, exited]);
 export type ToController = z.infer<typeof toControllerSchema>;
 export type ExitedReport = z.infer<typeof exited>;
 

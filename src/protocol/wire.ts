@@ -6,7 +6,7 @@
 import * as z from 'zod/mini';
 
 /** A message or body that does not match its contract: the path and what was expected. */
-export class ContractError extends Error {
+class ContractError extends Error {
   override name = 'ContractError';
 }
 
@@ -70,7 +70,6 @@ export function splitAddress(address: string): { host: string; port: number } {
 }
 
 // small schema helpers used by every contract
-export const int = () => z.int();
 export const nonNegInt = () => z.int().check(z.minimum(0));
 export const port = () => z.int().check(z.minimum(1), z.maximum(65535));
 export const stringMap = () => z.record(z.string(), z.string());

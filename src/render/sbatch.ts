@@ -43,21 +43,21 @@ hbs.registerHelper('verbatim', (line: string) => {
 const compiled = hbs.template<unknown>(template);
 
 /** One --sbatch-arg word on an #SBATCH line: "--comment=a b" -> --comment="a b" (sbatch strips the quotes). */
-export function sbatchWord(word: string): string {
+function sbatchWord(word: string): string {
   assertNoNewline(word, '--sbatch-arg');
   const eq = word.indexOf('=');
   if (word.startsWith('--') && eq > 2) return `${sbatchQuote(word.slice(0, eq))}=${sbatchQuote(word.slice(eq + 1))}`;
   return sbatchQuote(word);
 }
 
-export function describeResources(r: NodeResources): string {
+function describeResources(r: NodeResources): string {
   const parts = [`${r.cpus} CPU${r.cpus === 1 ? '' : 's'}`, `${r.gpus} GPU${r.gpus === 1 ? '' : 's'}`];
   parts.push(r.memoryMb !== undefined ? `${r.memoryMb} MB memory` : 'memory: Slurm default');
   return parts.join(', ');
 }
 
 /** The header's account of Slurm's warning: when it comes and what the entrypoint gets of it. */
-export function describePreempt(p: NonNullable<Plan['preempt']>): string {
+function describePreempt(p: NonNullable<Plan['preempt']>): string {
   return `Slurm sends USR2 ${p.warnSec} s before the limit: ${p.signal} to the entrypoint, ${p.entrypointGraceSec} s to exit, then teardown; exit 6`;
 }
 
@@ -93,7 +93,7 @@ export function renderSbatch(plan: Plan, ctx: RenderContext): string {
 }
 
 /** What `--container-image` / `--container-cmd` make of the agent and entrypoint commands, for the script's header. */
-export function describeContainer(plan: Plan, ctx: Pick<RenderContext, 'node' | 'raysl'>): string[] {
+function describeContainer(plan: Plan, ctx: Pick<RenderContext, 'node' | 'raysl'>): string[] {
   const c = plan.container;
   if (c === undefined) return [];
   const e = plan.entrypoint;

@@ -11,10 +11,10 @@ import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, writeF
 import { join, relative } from 'node:path';
 import { fileModeFor, fileModeIn } from '../jobdir/modes.js';
 
-export const KEEP_PER_FILE_BYTES = 8 * 1024 * 1024;
-export const KEEP_TOTAL_BYTES = 64 * 1024 * 1024;
+const KEEP_PER_FILE_BYTES = 8 * 1024 * 1024;
+const KEEP_TOTAL_BYTES = 64 * 1024 * 1024;
 /** The note beside the copies when a bound was hit. */
-export const TRUNCATED_NOTE = 'TRUNCATED.txt';
+const TRUNCATED_NOTE = 'TRUNCATED.txt';
 
 export interface KeptLogs {
   files: number;

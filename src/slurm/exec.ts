@@ -31,7 +31,7 @@ export interface SlurmRunOptions {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-export const execaSlurm: SlurmExec = async ({ argv, env, timeoutMs }) => {
+const execaSlurm: SlurmExec = async ({ argv, env, timeoutMs }) => {
   const [file, ...args] = argv;
   if (file === undefined) throw new SlurmError('empty Slurm command line', { hint: 'this is a bug in raysl' });
   try {

@@ -53,7 +53,7 @@ export interface ScontrolJob {
   raw: ScontrolRecord;
 }
 
-export function showJobArgv(jobId: string): string[] {
+function showJobArgv(jobId: string): string[] {
   return ['scontrol', 'show', 'job', '--oneliner', jobId];
 }
 
@@ -101,7 +101,7 @@ export async function updateJobComment(jobId: string, text: string, opts: SlurmR
   await runSlurm(updateCommentArgv(jobId, text), opts);
 }
 
-export function requeueArgv(jobId: string): string[] {
+function requeueArgv(jobId: string): string[] {
   return ['scontrol', 'requeue', jobId];
 }
 
@@ -128,7 +128,7 @@ export interface SlurmNode {
   raw: ScontrolRecord;
 }
 
-export function showNodesArgv(nodelist: string): string[] {
+function showNodesArgv(nodelist: string): string[] {
   return ['scontrol', 'show', 'node', '--oneliner', nodelist];
 }
 

@@ -8,7 +8,7 @@ import { SlurmError } from '../core/errors.js';
 import { runSlurm, type SlurmRunOptions } from './exec.js';
 
 /** Fields, "|"-separated (no node name, partition, state or GRES contains "|"): name, partition, CPUs, memory MB, GRES, compact state, features. */
-export const SINFO_NODE_FORMAT = '%N|%P|%c|%m|%G|%t|%f';
+const SINFO_NODE_FORMAT = '%N|%P|%c|%m|%G|%t|%f';
 
 export function sinfoNodesArgv(): string[] {
   return ['sinfo', '--noheader', '--Node', '--format', SINFO_NODE_FORMAT];

@@ -14,6 +14,7 @@ import type { JobStatus } from '../../src/core/status.js';
 import { spawnCli, type CliProcess } from '../support/cli-process.js';
 import { until } from '../support/until.js';
 import { bundle, ensureBuilt, jobGone, root } from './helpers.js';
+import { withFaults } from '../support/fault-env.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -45,7 +46,7 @@ describe('raysl exec on a cluster still forming, and on one that never holds', (
 
   it('a cluster that never holds (node2 never joins, --join-timeout 2): exec exits 4 with the reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'raysl-exec-never-'));
-    const u = spawnCli([bundle, 'up', '--local', '-N', '2', '--join-timeout', '2', '--job-dir', dir], { cwd: root, env: { ...env, RAYSL_TEST_HOOKS: '1', RAYSL_TEST_SILENT_AGENT: 'node2' }, defaultStream: 'stdout', defaultMs: 30_000 });
+    const u = spawnCli([bundle, 'up', '--local', '-N', '2', '--join-timeout', '2', '--job-dir', dir], { cwd: root, env: { ...env, ...withFaults({ RAYSL_TEST_SILENT_AGENT: 'node2' }) }, defaultStream: 'stdout', defaultMs: 30_000 });
     try {
       const id = (await u.waitFor(/^(local-\d+-\d+)$/m))[1]!;
       const r = cli(['exec', id, '--job-dir', dir, '--', 'echo', 'ran']);

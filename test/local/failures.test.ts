@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { JobStatus, PhaseName } from '../../src/core/status.js';
 import { agentPids, allGone, ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal, statusWhere } from './helpers.js';
+import { withFaults } from '../support/fault-env.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -13,7 +14,7 @@ function phases(s: JobStatus, from: PhaseName): string[] {
   expect(i, `${from} in the timeline`).toBeGreaterThanOrEqual(0);
   return s.timeline.slice(i + 1).map((e) => [e.phase, e.node, e.phase === 'entrypoint-exited' ? e.code : undefined].filter((x) => x !== undefined).join(' '));
 }
-const hooks = (node: string) => ({ env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FAIL_AGENT: node } });
+const hooks = (node: string) => ({ env: withFaults({ RAYSL_TEST_FAIL_AGENT: node }) });
 
 describe('raysl run --local failure paths', () => {
   it('a node that never joins: exit 4 at the join deadline, naming the node and its log', async () => {
@@ -78,7 +79,7 @@ describe('raysl run --local failure paths', () => {
   it('a second signal during teardown kills at once and still leaves nothing behind', async () => {
     // the entrypoint ignores TERM, so teardown would wait the whole grace (set to 10 minutes here, longer than the
     // test's hang guard): a KILL before the grace ends can only be the second signal's doing
-    const job = runLocal(['-N', '2', join(fixtures, 'stubborn.sh')], { env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_GRACE_MS: '600000' } });
+    const job = runLocal(['-N', '2', join(fixtures, 'stubborn.sh')], { env: withFaults({ RAYSL_TEST_GRACE_MS: '600000' }) });
     const [, shPid] = await job.waitFor(/ready (\d+)/);
     const s = await statusWhere(job, (x) => x.state === 'running');
     job.child.kill('SIGTERM');

@@ -14,6 +14,7 @@ import { spawnCli } from '../support/cli-process.js';
 import { describeMatrix, type Driver, type StatusJson } from '../support/fault-matrix.js';
 import { until } from '../support/until.js';
 import { bundle, ensureBuilt, jobGone, jobProcesses, root, runLocal } from './helpers.js';
+import { withFaults } from '../support/fault-env.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -46,7 +47,7 @@ const local: Driver = {
       const taken = await localLauncher().takenBlocks('none', []);
       const first = allocatePortBlock({ jobId: randomUUID(), size: portLayout('builtin', row.nodes).size, range: portRange(readEphemeralPortRange()), taken });
       holder = await holdPort(`127.0.1.${row.nodes}`, first.base + 1); // the builtin layout's agent port
-      Object.assign(extra, { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FIRST_PORT_BASE: String(first.base) });
+      Object.assign(extra, withFaults({ RAYSL_TEST_FIRST_PORT_BASE: String(first.base) }));
     }
     const job = runLocal(args, { env: { ...extra, TMPDIR: tmpdir() } });
     const jobId = await until(() => `a job dir in ${job.jobRoot}`, () => readdirSync(job.jobRoot).find((d) => d.startsWith('local-')), 30_000);

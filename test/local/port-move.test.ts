@@ -10,6 +10,7 @@ import { allocatePortBlock, formatBlock, portLayout, portRange } from '../../src
 import { readEphemeralPortRange } from '../../src/cli/facts.js';
 import { localLauncher } from '../../src/launchers/local.js';
 import { agentPids, allGone, ensureBuilt, exitWithin, runLocal } from './helpers.js';
+import { withFaults } from '../support/fault-env.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -59,7 +60,7 @@ async function firstChoice(): Promise<{ base: number; size: number }> {
 describe('raysl run --local: a taken port moves the job', () => {
   it('moves the whole job to another block when a port is held on node3, and names port, node and holder', async () => {
     const { first, agentPort, holder } = await firstChoiceHeld();
-    const job = runLocal(['-N', '4', 'examples/train.ts'], { env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FIRST_PORT_BASE: String(first.base) } });
+    const job = runLocal(['-N', '4', 'examples/train.ts'], { env: withFaults({ RAYSL_TEST_FIRST_PORT_BASE: String(first.base) }) });
     const { code } = await exitWithin(job, 20_000);
     expect(code, job.stderr()).toBe(0);
     const s = job.status();
@@ -86,7 +87,7 @@ describe('raysl run --local: a taken port moves the job', () => {
 
   it('with --min-nodes below -N, a node that never reports its probe does not hold the others back', async () => {
     const job = runLocal(['-N', '4', '--min-nodes', '3', '--join-timeout', '30', 'examples/train.ts'], {
-      env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_SILENT_AGENT: 'node4' },
+      env: withFaults({ RAYSL_TEST_SILENT_AGENT: 'node4' }),
     });
     const { code } = await exitWithin(job, 60_000);
     expect(code, job.stderr()).toBe(0);
@@ -103,7 +104,7 @@ describe('raysl run --local: a taken port moves the job', () => {
   it('fails with exit 4 naming the port, node and holder when every block tried has a taken port', async () => {
     const { first, agentPort, holder } = await firstChoiceHeld();
     const job = runLocal(['-N', '3', 'examples/train.ts'], {
-      env: { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FIRST_PORT_BASE: String(first.base), RAYSL_TEST_PROBE_ATTEMPTS: '1' },
+      env: withFaults({ RAYSL_TEST_FIRST_PORT_BASE: String(first.base), RAYSL_TEST_PROBE_ATTEMPTS: '1' }),
     });
     const { code } = await exitWithin(job, 20_000);
     expect(code, job.stderr()).toBe(4);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import { ensureBuilt, exitWithin, fixtures, jobGone, rayslSync as raysl, runLocal, statusWhere } from './helpers.js';
+import { withFaults } from '../support/fault-env.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -19,7 +20,7 @@ describe('the exit code of an interrupted run is the signal\'s, not the entrypoi
     ['SIGTERM', 'checkpoint.sh', 143, {}],
     ['SIGINT', 'checkpoint.sh', 130, {}],
     // ignores TERM: KILLed at the end of the grace (137 as its own code), still 143 for the run
-    ['SIGTERM', 'stubborn.sh', 143, { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_GRACE_MS: '300' }],
+    ['SIGTERM', 'stubborn.sh', 143, withFaults({ RAYSL_TEST_GRACE_MS: '300' })],
     // the terminal closed: an orderly teardown as on TERM (before: the controller died at once, the job read lost)
     ['SIGHUP', 'checkpoint.sh', 129, {}],
   ] as const)('%s with %s exits %i; status cancelled, every node stopped, nothing left', async (signal, entry, expected, env) => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { memIo } from '../support/mem-io.js';
 import { until } from '../support/until.js';
-import type { CheckPortsReport } from '../../src/cli/commands/check-ports.js';
+import type { CheckPortsReport } from '../../src/core/port-check.js';
 import { blocksOverlap, formatPortRecord } from '../../src/core/ports.js';
 
 /** SLURM_CONF from the environment, else from the dev cluster's env.sh. */

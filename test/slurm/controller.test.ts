@@ -8,9 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
 import { processAlive } from '../../src/proc/identity.js';
 import { holdEntrypoint, newJobRoot, raysl, root, submittedId, waitForStatus } from './raysl-cli.js';
+import { withFaults } from '../support/fault-env.js';
 
 slurmConf();
-const hooks = (node: string) => ({ RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FAIL_AGENT: node });
+const hooks = (node: string) => withFaults({ RAYSL_TEST_FAIL_AGENT: node });
 const train = join(root, 'examples', 'train.ts');
 
 describe('raysl submit: the cluster does not form or loses a node', () => {

@@ -12,6 +12,7 @@ import { cancel } from '../../src/slurm/scancel.js';
 import { describeMatrix, type Driver, type StatusJson } from '../support/fault-matrix.js';
 import { clusterNode, rayslJobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
 import { newJobRoot, raysl, rayslDone, readJobStatus, submittedId } from './raysl-cli.js';
+import { withFaults } from '../support/fault-env.js';
 
 slurmConf();
 const holders: ChildProcess[] = [];
@@ -42,7 +43,7 @@ const slurm: Driver = {
       const first = allocatePortBlock({ jobId: randomUUID(), size: portLayout('builtin', row.nodes).size, range: portRange(readEphemeralPortRange()), taken: [] });
       await holdPortOnNode('node2', first.base + 1);
       extra.push('--sbatch-arg=--nodelist=node[1-2]');
-      Object.assign(env, { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FIRST_PORT_BASE: String(first.base) });
+      Object.assign(env, withFaults({ RAYSL_TEST_FIRST_PORT_BASE: String(first.base) }));
     }
     // sbatch exports the submitter's environment (RAYSL_TEST_* included) to the job
     const cli = raysl(['submit', ...extra, '--job-dir', jobRoot, ...args.slice(0, -3), '--follow', ...args.slice(-3)], { env: { ...env, TMPDIR: tmpdir() } });

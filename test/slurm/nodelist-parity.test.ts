@@ -297,7 +297,7 @@ async function compareCompression(input: string, hosts: string[], rand: () => nu
     const g = got.ok ? got.value : '(rejected)';
     if (w === g) continue;
     // scontrol's sorted compression drops hosts when ranges overlap several times; raysl keeps every
-    // host there (COMPRESS_DIFFERENCE). Exempt exactly that case, and only if raysl's answer is exact.
+    // host there (see compressHostlist). Exempt exactly that case, and only if raysl's answer is exact.
     const slurmLost = verb === 'hostlistsorted' && want.ok && !sameHosts(hosts, expandHostlist(w));
     if (slurmLost && got.ok && sameHosts(hosts, expandHostlist(g))) {
       counts.exempted['compress-loses-hosts'] = (counts.exempted['compress-loses-hosts'] ?? 0) + 1;

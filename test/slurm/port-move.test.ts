@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CheckPortsReport } from '../../src/cli/commands/check-ports.js';
+import type { CheckPortsReport } from '../../src/core/port-check.js';
 import { clusterNode, jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
 import { holdEntrypoint, newJobRoot, raysl, rayslDone, submittedId, waitForStatus } from './raysl-cli.js';
 

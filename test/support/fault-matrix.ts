@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
 import type { CliProcess } from './cli-process.js';
+import { withFaults } from './fault-env.js';
 import { until } from './until.js';
 import { pollUntil } from '../../src/proc/poll.js';
 
@@ -170,7 +171,7 @@ export function describeMatrix(title: string, d: Driver, timeoutMs: number): voi
 /** Runs one row under `d` and returns the figures. */
 export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & { why: string; stdout: string; stderr: string; dirs: string[] }> {
   const args = ['-N', String(row.nodes), faultEntry, '--', row.mode];
-  const env: NodeJS.ProcessEnv = row.setup === 'last-never-joins' ? { RAYSL_TEST_HOOKS: '1', RAYSL_TEST_FAIL_AGENT: `node${row.nodes}` } : {};
+  const env: NodeJS.ProcessEnv = row.setup === 'last-never-joins' ? withFaults({ RAYSL_TEST_FAIL_AGENT: `node${row.nodes}` }) : {};
   const job = await d.start(row, args, env);
   const { cli, jobRoot, jobId } = job;
   const done: { at?: number } = {};

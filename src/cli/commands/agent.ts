@@ -4,7 +4,7 @@ import type { AgentEnding } from '../../core/agent-ending.js';
 import { jobPaths } from '../../core/jobdir.js';
 import type { Register } from '../app.js';
 import { resolveNodeName, runAgent } from '../../agent/agent.js';
-import { agentFaultsFromEnv } from '../test-faults.js';
+import { injectedFaults } from '../injected-faults.js';
 import { writeJsonAtomic } from '../../jobdir/write.js';
 
 // Hidden: started by the controller's launcher (one srun task or local child per node), never by hand.
@@ -25,7 +25,7 @@ export const registerAgent: Register = (program, app) => {
         role: opts.role,
         node,
         env: app.io.env,
-        faults: agentFaultsFromEnv(app.io.env, node),
+        faults: injectedFaults().agents?.[node] ?? {},
         log: (line) => app.io.stderr.write(`[+${((app.io.now() - t0) / 1000).toFixed(2)}s] ${line}\n`),
         recordEnding: (n, outcome, line) => writeEnding(app.io.env.RAYSL_JOB_DIR, { version: 1, node: n, outcome, line, at: new Date().toISOString() }),
       });

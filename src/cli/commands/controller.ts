@@ -8,14 +8,14 @@ import { runController } from '../../controller/controller.js';
 import { localLauncher } from '../../launchers/local.js';
 import { srunLauncher, type SrunContainer } from '../../launchers/srun.js';
 import { packageRoot, rayslPaths } from '../paths.js';
-import { testFaults } from '../test-faults.js';
+import { controllerFaults } from '../injected-faults.js';
 import { requeueJob } from '../../slurm/scontrol.js';
 
 /**
  * The plan as JSON, from a file or `-` (stdin: the batch script's heredoc). Never from argv: it
  * carries the --env values, and every user on the node reads every process's command line.
  */
-export function readPlanFrom(from: string): Plan {
+function readPlanFrom(from: string): Plan {
   let text: string;
   try {
     text = readFileSync(from === '-' ? 0 : from, 'utf8');
@@ -25,7 +25,7 @@ export function readPlanFrom(from: string): Plan {
   return parsePlanText(text);
 }
 
-export function parsePlanText(text: string): Plan {
+function parsePlanText(text: string): Plan {
   let plan: Plan;
   try {
     plan = JSON.parse(text) as Plan;
@@ -85,7 +85,7 @@ export const registerController: Register = (program, app) => {
         launcher: opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env, ...containerOf(plan, paths) }),
         agentArgv: [paths.node, '--', paths.raysl, 'agent'],
         clientHook: paths.entryHook,
-        faults: testFaults(app.io.env),
+        ...controllerFaults(),
         ...(opts.launcher === 'srun' ? { requeue: (jobId: string) => requeueJob(jobId, { env: app.io.env }) } : {}),
       });
       app.setExitCode(code);

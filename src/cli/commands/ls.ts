@@ -8,14 +8,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SlurmError } from '../../core/errors.js';
 import { isLocalJobId, jobPaths } from '../../core/jobdir.js';
-import { compressHostlist } from '../../core/nodelist.js';
-import { formatBlock, parsePortRecord } from '../../core/ports.js';
-import { isOver, reconcile, type LivenessFacts } from '../../core/reconcile.js';
 import { listJobs, type SlurmJob } from '../../slurm/squeue.js';
 import { globalsOf, type Register } from '../app.js';
 import { writeJson, type Io } from '../io.js';
 import { controllerFacts, currentUser, jobRoot, listJobDirs, readStatus, slurmOpts } from '../jobs.js';
-import { ageSeconds, formatLs, type LsRow } from '../status-view.js';
+import { lsRows, noJobsLine, type JobDirFacts } from '../ls-view.js';
+import { formatLs } from '../status-view.js';
 
 /** squeue's view of this user's jobs, or undefined (after saying so) when Slurm cannot be asked. */
 async function queueOrNothing(io: Io): Promise<SlurmJob[] | undefined> {
@@ -45,61 +43,25 @@ Examples:
     .action(async (opts: { all?: boolean; jobDir?: string }, command: Command) => {
       const io = app.io;
       const root = await jobRoot(opts.jobDir, io);
-      const dirs = new Set(listJobDirs(root));
-      const now = io.now();
-      const rows: Array<{ row: LsRow; t: number }> = [];
       const queue = await queueOrNothing(io);
-      for (const j of queue ?? []) {
-        const block = parsePortRecord(j.comment);
-        if (block === undefined && !dirs.has(j.id)) continue;
-        const status = dirs.has(j.id) ? readStatus(jobPaths(root, j.id)) : undefined;
-        const shown = status && reconcile(status, { slurm: { state: j.state, reason: j.reason } });
-        const started = Date.parse(j.submitTime);
-        const row: LsRow = {
-          id: j.id,
-          name: j.name,
-          state: shown ? shown.state : j.state.toLowerCase(),
-          nodes: j.nodelist || `(${j.reason})`,
-          ports: block ? formatBlock(block) : '-',
-          ...ageOf(started, now),
-        };
-        if (shown?.reason !== undefined) row.reason = shown.reason;
-        rows.push({ row, t: Number.isNaN(started) ? 0 : started });
-        dirs.delete(j.id);
-      }
-      for (const id of dirs) {
-        const paths = jobPaths(root, id);
-        const s = readStatus(paths);
-        const facts: LivenessFacts = !s ? {} : isLocalJobId(id) ? controllerFacts(s) : queue ? { slurm: 'unlisted' } : {};
-        const shown = s && reconcile(s, facts);
-        // without --all: only what may still be running (a local job, or any job when Slurm is not reachable)
-        if (!opts.all && (!shown || isOver(shown.state) || (!isLocalJobId(id) && queue))) continue;
-        const started = s ? Date.parse(s.startedAt) : Number.NaN;
-        const row: LsRow = {
-          id,
-          name: planName(paths.plan),
-          state: shown?.state ?? 'unknown',
-          nodes: s ? compressHostlist(s.nodes.map((n) => n.name)) : '-',
-          ports: s?.portBlock ? formatBlock(s.portBlock) : '-',
-          ...ageOf(started, now),
-        };
-        if (shown?.reason !== undefined) row.reason = shown.reason;
-        rows.push({ row, t: Number.isNaN(started) ? 0 : started });
-      }
-      // newest first (Slurm ids and local ids do not compare as numbers)
-      const sorted = rows.sort((a, b) => b.t - a.t || b.row.id.localeCompare(a.row.id)).map((r) => r.row);
-      if (globalsOf(command).json) return writeJson(io, sorted);
-      if (sorted.length === 0) {
-        io.stderr.write(`no raysl jobs${opts.all ? ` (looked in ${queue ? 'squeue and ' : ''}${root})` : ' running (--all adds finished ones from the job dir)'}\n`);
+      const rows = lsRows({ now: io.now(), all: opts.all === true, queue, dirs: jobDirFacts(root, new Set((queue ?? []).map((j) => j.id))) });
+      if (globalsOf(command).json) return writeJson(io, rows);
+      if (rows.length === 0) {
+        io.stderr.write(`${noJobsLine(opts.all === true, queue !== undefined, root)}\n`);
         return;
       }
-      io.stdout.write(formatLs(sorted));
+      io.stdout.write(formatLs(rows));
     });
 };
 
-function ageOf(startedMs: number, nowMs: number): Pick<LsRow, 'age' | 'since'> {
-  if (Number.isNaN(startedMs)) return { age: null, since: null };
-  return { age: ageSeconds(startedMs, nowMs), since: new Date(startedMs).toISOString() };
+/** Every job directory's status.json; for a job squeue does not list, also its name and (local) its controller's liveness. */
+function jobDirFacts(root: string, listed: ReadonlySet<string>): JobDirFacts[] {
+  return listJobDirs(root).map((id) => {
+    const paths = jobPaths(root, id);
+    const status = readStatus(paths);
+    if (listed.has(id)) return { id, status };
+    return { id, status, name: planName(paths.plan), ...(status && isLocalJobId(id) ? { controller: controllerFacts(status) } : {}) };
+  });
 }
 
 /** The job name from plan.json ('-' when it is missing or unreadable). */

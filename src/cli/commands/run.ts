@@ -15,7 +15,7 @@ import { addJobOptions, specFromCli } from '../job-options.js';
 import { ensureJobDir } from '../job-dir-check.js';
 import { localFacts } from '../facts.js';
 import { rayslPaths } from '../paths.js';
-import { testFaults, testGraceMs } from '../test-faults.js';
+import { controllerFaults } from '../injected-faults.js';
 import { runController } from '../../controller/controller.js';
 import { localLauncher } from '../../launchers/local.js';
 
@@ -124,8 +124,7 @@ export async function runLocal(entrypoint: string | null, args: string[], opts: 
       agentArgv: [paths.node, '--', paths.raysl, 'agent'],
       clientHook: paths.entryHook,
       signals,
-      faults: testFaults(app.io.env),
-      ...testGraceMs(app.io.env),
+      ...controllerFaults(),
       ...(onListening ? { onListening } : {}),
     });
   } finally {

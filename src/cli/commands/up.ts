@@ -20,7 +20,6 @@ import { upLocal } from './up-local.js';
 import { nextCommands, sayNext } from '../up-next.js';
 import { scriptName, submitScript } from './submit.js';
 
-export { nextCommands } from '../up-next.js';
 
 export const registerUp: Register = (program, app) => {
   const cmd = program

@@ -1,6 +1,5 @@
 /** The builtin runtime's scheduler: Ray's resource model (fractional GPUs, placement groups), pure. */
 export { Scheduler } from './scheduler.js';
-export { taskRequest, CPU_UNIT, SHARE_UNIT } from './units.js';
-export { MAX_BUNDLES, SEARCH_STEP_BUDGET } from './placement.js';
-export type { Decision, Grant, GroupResult, NodeCapacity, ResourceRequest, Strategy, SubmitResult, Target, Totals } from './types.js';
+export { taskRequest } from './units.js';
+export type { Decision, Grant, NodeCapacity, ResourceRequest, Strategy, Target } from './types.js';
 export { STRATEGIES } from './types.js';

@@ -59,7 +59,7 @@ export function poolOfHolding(h: Holding): Pool {
  * One or more: that many distinct devices that are whole and completely free.
  * `empty` asks the question of the pool with nothing allocated (can it EVER fit).
  */
-export function pickDevices(devices: readonly Device[], gpu: number, empty = false): Array<{ index: number; units: number }> | undefined {
+function pickDevices(devices: readonly Device[], gpu: number, empty = false): Array<{ index: number; units: number }> | undefined {
   if (gpu === 0) return [];
   if (gpu < WHOLE_GPU) {
     let best = -1;
@@ -82,7 +82,7 @@ export function pickDevices(devices: readonly Device[], gpu: number, empty = fal
   return picked.length === want ? picked : undefined;
 }
 
-export function fitsScalars(pool: Pool, d: Demand, empty = false): boolean {
+function fitsScalars(pool: Pool, d: Demand, empty = false): boolean {
   if (d.cpu > (empty ? pool.cpuCap : pool.cpuFree)) return false;
   if (d.mem > (empty ? pool.memCap : pool.memFree)) return false;
   const custom = empty ? pool.customCap : pool.customFree;

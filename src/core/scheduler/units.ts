@@ -7,7 +7,7 @@ import type { ResourceRequest } from './types.js';
 
 export const CPU_UNIT = 1000;
 export const SHARE_UNIT = 10_000;
-export const MEM_UNIT = 1;
+const MEM_UNIT = 1;
 /** One whole GPU device, in share units. */
 export const WHOLE_GPU = SHARE_UNIT;
 
