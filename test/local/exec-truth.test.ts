@@ -6,8 +6,7 @@
  * earlier and the new execs' output.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/core/status.js';
@@ -15,10 +14,11 @@ import { spawnCli, type CliProcess } from '../support/cli-process.js';
 import { until } from '../support/until.js';
 import { bundle, ensureBuilt, jobGone, root } from './helpers.js';
 import { withFaults } from '../support/fault-env.js';
+import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-exec-'));
+const jobRoot = tempDir('raysl-exec-');
 const env = { ...process.env, NO_COLOR: '1' };
 const cli = (args: string[], opts: { input?: string; stdin?: 'ignore' | 'pipe' } = {}) =>
   spawnSync(process.execPath, [bundle, ...args], { cwd: root, env, encoding: 'utf8', timeout: 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}), stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'] });
@@ -30,7 +30,7 @@ const exec = (...argv: string[]) => ['exec', jobId, '--job-dir', jobRoot, '--', 
 
 describe('raysl exec on a cluster still forming, and on one that never holds', () => {
   it('exec started before the cluster holds waits for it, then runs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-exec-wait-'));
+    const dir = tempDir('raysl-exec-wait-');
     const u = spawnCli([bundle, 'up', '--local', '-N', '2', '--job-dir', dir], { cwd: root, env, defaultStream: 'stdout', defaultMs: 30_000 });
     try {
       const id = (await u.waitFor(/^(local-\d+-\d+)$/m))[1]!;
@@ -45,7 +45,7 @@ describe('raysl exec on a cluster still forming, and on one that never holds', (
   }, 60_000);
 
   it('a cluster that never holds (node2 never joins, --join-timeout 2): exec exits 4 with the reason', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-exec-never-'));
+    const dir = tempDir('raysl-exec-never-');
     const u = spawnCli([bundle, 'up', '--local', '-N', '2', '--join-timeout', '2', '--job-dir', dir], { cwd: root, env: { ...env, ...withFaults({ RAYSL_TEST_SILENT_AGENT: 'node2' }) }, defaultStream: 'stdout', defaultMs: 30_000 });
     try {
       const id = (await u.waitFor(/^(local-\d+-\d+)$/m))[1]!;
@@ -103,7 +103,7 @@ describe('raysl exec on a holding cluster', () => {
   });
 
   it('a command that cannot start says so as a shell would: 126 not executable, 127 a missing #! interpreter; "command", not "entrypoint"', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-exec-files-'));
+    const dir = tempDir('raysl-exec-files-');
     const plain = join(dir, 'plain.sh');
     writeFileSync(plain, 'echo never\n');
     chmodSync(plain, 0o644);
@@ -131,7 +131,7 @@ describe('raysl exec on a holding cluster', () => {
 
   it("a client outside an entrypoint: import { connect } from 'raysl' works after eval \"$(raysl attach ID)\", and through raysl exec", () => {
     // a directory with no node_modules and no package.json: only raysl's resolver can find 'raysl'
-    const dir = mkdtempSync(join(tmpdir(), 'raysl-client-'));
+    const dir = tempDir('raysl-client-');
     const client = join(dir, 'my-client.mjs');
     writeFileSync(client, "import { connect } from 'raysl';\nconst c = await connect();\nconsole.log('nodes', (await c.nodes()).map((n) => n.name).join(','));\nc.close();\n");
     const plain = spawnSync('node', [client], { cwd: dir, env, encoding: 'utf8' });
