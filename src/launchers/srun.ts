@@ -79,35 +79,11 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
   return {
     name: 'srun',
     sharedPortSpace: false,
-    async resolveAddresses(nodes) {
-      const found = await showNodes(compressHostlist(nodes), slurm);
-      const byName = new Map(found.map((n) => [n.name, n]));
-      const out: Record<string, string> = {};
-      await Promise.all(
-        nodes.map(async (name) => {
-          const n = byName.get(name);
-          if (n === undefined) {
-            throw new SlurmError(`scontrol did not report node ${name} of this job`, { hint: `run \`scontrol show node ${name}\` by hand` });
-          }
-          out[name] = await toAddress(name, n.addr);
-        }),
-      );
-      return out;
-    },
+    resolveAddresses: (nodes) => resolveAddresses(nodes, slurm),
     async takenBlocks(jobId, nodes) {
-      const ours = new Set(nodes);
-      const jobs = await listJobs({ states: HOLDING_STATES }, slurm);
-      const blocks: PortBlock[] = [];
-      for (const job of jobs) {
-        if (job.id === jobId) {
-          ownComment = job.comment;
-          continue;
-        }
-        const block = parsePortRecord(job.comment);
-        if (block === undefined || job.nodelist === '') continue;
-        if (expandHostlist(job.nodelist).some((n) => ours.has(n))) blocks.push(block);
-      }
-      return blocks;
+      const found = await blocksOnNodes(jobId, nodes, slurm);
+      if (found.ownComment !== undefined) ownComment = found.ownComment;
+      return found.blocks;
     },
     async recordBlock(jobId, block) {
       await updateJobComment(jobId, withPortRecord(ownComment, block), slurm);
@@ -151,6 +127,41 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
  * pyxis flags for a step: the image, and at the same paths inside it the job dir, node-local scratch
  * (raysl's per-job dirs and Ray's temp dir live under TMPDIR or /tmp), raysl's own install and `extra`.
  */
+/** Each node's address as the other nodes reach it (scontrol's NodeAddr, resolved). */
+async function resolveAddresses(nodes: string[], slurm: SlurmRunOptions): Promise<Record<string, string>> {
+  const found = await showNodes(compressHostlist(nodes), slurm);
+  const byName = new Map(found.map((n) => [n.name, n]));
+  const out: Record<string, string> = {};
+  await Promise.all(
+    nodes.map(async (name) => {
+      const n = byName.get(name);
+      if (n === undefined) {
+        throw new SlurmError(`scontrol did not report node ${name} of this job`, { hint: `run \`scontrol show node ${name}\` by hand` });
+      }
+      out[name] = await toAddress(name, n.addr);
+    }),
+  );
+  return out;
+}
+
+/** The port blocks other running jobs recorded on any of `nodes`, and this job's own Comment as Slurm has it. */
+async function blocksOnNodes(jobId: string, nodes: string[], slurm: SlurmRunOptions): Promise<{ blocks: PortBlock[]; ownComment?: string }> {
+  const ours = new Set(nodes);
+  const jobs = await listJobs({ states: HOLDING_STATES }, slurm);
+  const blocks: PortBlock[] = [];
+  let ownComment: string | undefined;
+  for (const job of jobs) {
+    if (job.id === jobId) {
+      ownComment = job.comment;
+      continue;
+    }
+    const block = parsePortRecord(job.comment);
+    if (block === undefined || job.nodelist === '') continue;
+    if (expandHostlist(job.nodelist).some((n) => ours.has(n))) blocks.push(block);
+  }
+  return { blocks, ...(ownComment !== undefined ? { ownComment } : {}) };
+}
+
 export function containerFlags(c: SrunContainer, env: NodeJS.ProcessEnv, extra: string[]): string[] {
   const tmpRoots = [...new Set([env['TMPDIR'] || '/tmp', '/tmp'])];
   return pyxisFlags(c.image, [...extra, ...tmpRoots, ...c.hostPaths]);

@@ -4,7 +4,7 @@
  * is written, and exits with its code. Ctrl-C closes the stream: the controller stops the
  * command's process group. Several execs may run at once.
  */
-import { request } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Command } from 'commander';
 import { RayslError, UsageError } from '../../core/errors.js';
 import { parseExecEvent, type ExecEvent } from '../../protocol/api.js';
@@ -19,33 +19,78 @@ interface ExecEnd {
   interrupted?: NodeJS.Signals;
 }
 
+/** The end of an exec we stopped with a signal (Ctrl-C, TERM): the shell's 128 + signal number. */
+const interruptedEnd = (sig: NodeJS.Signals): ExecEnd => ({ code: 128 + (sig === 'SIGINT' ? 2 : 15), signal: null, log: '', interrupted: sig });
+
+/** Calls onLine with each non-empty line of a newline-delimited response until it returns false. */
+function eachLine(res: IncomingMessage, onLine: (line: string) => boolean): void {
+  let buffered = '';
+  let reading = true;
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl = buffered.indexOf('\n');
+    while (reading && nl !== -1) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.trim() !== '') reading = onLine(line);
+      nl = buffered.indexOf('\n');
+    }
+  });
+}
+
+/** The whole body of a response, as text. */
+function readText(res: IncomingMessage, then: (text: string) => void): void {
+  let text = '';
+  res.setEncoding('utf8');
+  res.on('data', (c: string) => (text += c));
+  res.on('end', () => then(text));
+}
+
+interface ExecTarget {
+  host: string;
+  port: number;
+  token: string;
+  jobId: string;
+}
+
+/** Sends our stdin to the command (POST /v1/exec/<id>/stdin) as it comes. */
+function uploadStdin(to: ExecTarget, id: string, stdin: NodeJS.ReadableStream): ClientRequest {
+  const upload = request({ host: to.host, port: to.port, method: 'POST', path: `/v1/exec/${id}/stdin`, headers: { authorization: `Bearer ${to.token}`, 'content-type': 'application/octet-stream' } });
+  // the command may end (or close its stdin) before all of it is sent: that is its business
+  upload.on('error', () => {});
+  upload.on('response', (r) => r.resume());
+  stdin.pipe(upload);
+  return upload;
+}
+
+/** What one event of the stream does here: output written, the upload started, the exit kept, or an error. */
+function applyEvent(ev: ExecEvent, io: Io, jobId: string, started: (id: string) => void): { end?: ExecEnd; error?: RayslError } {
+  if (ev.e === 'output') (ev.stream === 'stdout' ? io.stdout : io.stderr).write(ev.data);
+  else if (ev.e === 'started') {
+    if (ev.note) io.stderr.write(`raysl: ${ev.note}\n`);
+    started(ev.id);
+  } else if (ev.e === 'exit') {
+    if (ev.stopped) io.stderr.write(`raysl: job ${jobId}: ${ev.stopped} (exit ${ev.code})\n`);
+    return { end: { code: ev.code, signal: ev.signal, log: ev.log } };
+  } else if (ev.e === 'error') return { error: new RayslError(`exec on job ${jobId}: ${ev.message}`, { exitCode: 70, hint: `read the controller log: raysl logs ${jobId} --controller` }) };
+  return {};
+}
+
 /** Streams one exec; resolves with its exit (or the signal that made us close the stream). */
 function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
   // stdin from a pipe or a file is the command's (`echo hi | raysl exec ID -- cat`); a terminal is not
   // forwarded (no interactive session: the command gets /dev/null and nothing waits on a keyboard)
   const stdin = io.stdin !== undefined && io.stdin.isTTY !== true ? io.stdin : undefined;
   const body = JSON.stringify({ argv, cwd: io.cwd, ...(stdin ? { stdin: true } : {}) });
-  const [host, port] = [live.address.slice(0, live.address.lastIndexOf(':')), Number(live.address.slice(live.address.lastIndexOf(':') + 1))];
-  const jobId = live.job.jobId;
-  const token = readToken(live);
-  let upload: ReturnType<typeof request> | undefined;
-  const stopUpload = () => {
-    if (!upload) return;
-    stdin?.unpipe(upload);
-    upload.destroy();
-  };
+  const colon = live.address.lastIndexOf(':');
+  const to: ExecTarget = { host: live.address.slice(0, colon), port: Number(live.address.slice(colon + 1)), token: readToken(live), jobId: live.job.jobId };
+  const jobId = to.jobId;
+  let upload: ClientRequest | undefined;
   return new Promise<ExecEnd>((resolve, reject) => {
     let end: ExecEnd | undefined;
     let interrupted: NodeJS.Signals | undefined;
-    const req = request({ host, port, method: 'POST', path: '/v1/exec', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
-    const startUpload = (id: string) => {
-      if (!stdin) return;
-      upload = request({ host, port, method: 'POST', path: `/v1/exec/${id}/stdin`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' } });
-      // the command may end (or close its stdin) before all of it is sent: that is its business
-      upload.on('error', () => {});
-      upload.on('response', (r) => r.resume());
-      stdin.pipe(upload);
-    };
+    const req = request({ host: to.host, port: to.port, method: 'POST', path: '/v1/exec', headers: { authorization: `Bearer ${to.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
     const onSignal = (sig: NodeJS.Signals) => {
       interrupted = sig;
       io.stderr.write(`raysl: ${sig}: stopping the command on the cluster\n`);
@@ -54,58 +99,44 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
     const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, () => onSignal(sig)] as const);
     for (const [sig, fn] of handlers) process.on(sig, fn);
     const done = () => {
-      handlers.forEach(([sig, fn]) => process.off(sig, fn));
-      stopUpload();
+      for (const [sig, fn] of handlers) process.off(sig, fn);
+      if (upload) {
+        stdin?.unpipe(upload);
+        upload.destroy();
+      }
     };
     req.on('error', (err: NodeJS.ErrnoException) => {
       done();
-      if (interrupted) return resolve({ code: 128 + (interrupted === 'SIGINT' ? 2 : 15), signal: null, log: '', interrupted });
+      if (interrupted) return resolve(interruptedEnd(interrupted));
       reject(new UsageError(`cannot reach job ${jobId}'s controller at ${live.address}: ${err.code ?? err.message}`, { hint: `is it still running? raysl status ${jobId}` }));
     });
     req.on('response', (res) => {
       if (res.statusCode !== 200) {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
+        return readText(res, (text) => {
           done();
           reject(refusal(jobId, res.statusCode ?? 0, text));
         });
-        return;
       }
-      let buffered = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) !== -1) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line.trim() === '') continue;
-          let ev: ExecEvent;
-          try {
-            ev = parseExecEvent(JSON.parse(line));
-          } catch (err) {
-            reject(new RayslError(`exec on job ${jobId}: the controller sent ${(err as Error).message}`, { exitCode: 70, hint: 'run raysl exec with the raysl version that started the job' }));
-            req.destroy();
-            return;
-          }
-          if (ev.e === 'output') (ev.stream === 'stdout' ? io.stdout : io.stderr).write(ev.data);
-          else if (ev.e === 'started') {
-            if (ev.note) io.stderr.write(`raysl: ${ev.note}\n`);
-            startUpload(ev.id);
-          }
-          else if (ev.e === 'exit') {
-            end = { code: ev.code, signal: ev.signal, log: ev.log };
-            if (ev.stopped) io.stderr.write(`raysl: job ${jobId}: ${ev.stopped} (exit ${ev.code})\n`);
-          }
-          else if (ev.e === 'error') reject(new RayslError(`exec on job ${jobId}: ${ev.message}`, { exitCode: 70, hint: `read the controller log: raysl logs ${jobId} --controller` }));
+      eachLine(res, (line) => {
+        let ev: ExecEvent;
+        try {
+          ev = parseExecEvent(JSON.parse(line));
+        } catch (err) {
+          reject(new RayslError(`exec on job ${jobId}: the controller sent ${(err as Error).message}`, { exitCode: 70, hint: 'run raysl exec with the raysl version that started the job' }));
+          req.destroy();
+          return false;
         }
+        const step = applyEvent(ev, io, jobId, (id) => {
+          if (stdin) upload = uploadStdin(to, id, stdin);
+        });
+        if (step.end) end = step.end;
+        if (step.error) reject(step.error);
+        return true;
       });
       res.on('close', () => {
         done();
         if (end) return resolve(end);
-        if (interrupted) return resolve({ code: 128 + (interrupted === 'SIGINT' ? 2 : 15), signal: null, log: '', interrupted });
+        if (interrupted) return resolve(interruptedEnd(interrupted));
         reject(new RayslError(`job ${jobId}: the connection to its controller ended before the command's exit: the cluster went down`, { exitCode: 5, hint: `what happened: raysl status ${jobId}` }));
       });
     });
