@@ -21,8 +21,8 @@
 //   BENCH_RUNS (default 5) rounds; BENCH_SEED_RUNS (default 0) of them also run the seed script (2 and 4
 //   nodes) and symmetric-run at 2 nodes;
 //   BENCH_CONFIGS (default floor,raysl1,raysl2,raysl4,raysl4plain,sym4) the configurations of every
-//   round (rayslNplain: raysl with RAYSL_RAY_BOOT=0, plain `ray start` on the workers, the start
-//   before the worker boot script), e.g.
+//   round (rayslNplain: raysl with RAYSL_RAY_BOOT=0, plain `ray start` on every node, the start
+//   before the boot script; rayslNdash: workers start once the head's dashboard is up), e.g.
 //   floor,raysl1,raysl2,raysl4,raysl8,raysl16,sym4,sym8,sym16 on a bigger cluster (RAYSL_SLURM_DIR);
 //   BENCH_ONLY restricts them; BENCH_CPUS / BENCH_GPUS (default 4 / 4) per node; BENCH_NAME the
 //   result file (default ray); BENCH_SYM_TEARDOWN=1 waits up to 120 s for symmetric-run's workers
@@ -366,8 +366,9 @@ async function rayslOnce(s: Sample): Promise<void> {
   const out = join(dir, 'probe.json');
   const args = [bundle, 'submit', '--json', '-N', String(s.nodes), '-c', String(CPUS), ...(GPUS > 0 ? ['--gpus-per-node', String(GPUS)] : []), '--job-dir', dir];
   args.push('--setup', `date +%s.%N > ${mark}`, '--setup', `source ${venv}/bin/activate`, probe, '--', 'env', String(s.nodes), out);
-  // rayslNplain: the start before the worker boot script (plain `ray start` on every node), in the same run
-  const plain = s.config.endsWith('plain') ? { RAYSL_RAY_BOOT: '0' } : {};
+  // rayslNplain: the start before the boot script (plain `ray start` on every node), in the same run;
+  // rayslNdash: workers start their daemons once the head's dashboard is up (the earlier default)
+  const plain = s.config.endsWith('plain') ? { RAYSL_RAY_BOOT: '0' } : s.config.endsWith('dash') ? { RAYSL_RAY_BOOT_GATE: 'dashboard' } : {};
   const res = execFileSync(process.execPath, args, { cwd: dir, env: { ...process.env, RAYSL_RAY_BIN: rayBin, NO_COLOR: '1', ...plain }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const jobId = (JSON.parse(res) as { jobId: string }).jobId;
   s.jobId = jobId;
@@ -726,9 +727,11 @@ const ratios: Record<string, ReturnType<typeof perRound>> = {
   symmetric2OverRaysl2: perRound('sym2', 'raysl2'),
 };
 for (const c of configs) {
-  const n = /^raysl(\d+)$/.exec(c)?.[1];
-  if (n && Number(n) > 4) ratios[`raysl${n}OverFloor`] = perRound(c, 'floor');
-  if (n && configs.includes(`sym${n}`)) ratios[`raysl${n}OverSymmetric${n}`] = perRound(c, `sym${n}`);
+  const m = /^raysl(\d+)(plain|dash)?$/.exec(c);
+  if (!m) continue;
+  const [, n, variant = ''] = m;
+  ratios[`raysl${n}${variant}OverFloor`] ??= perRound(c, 'floor');
+  if (configs.includes(`sym${n}`)) ratios[`raysl${n}${variant}OverSymmetric${n}`] ??= perRound(c, `sym${n}`);
 }
 for (const k of Object.keys(ratios)) if (Number.isNaN(ratios[k]!.ofMedians)) delete ratios[k];
 const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');

@@ -48,15 +48,21 @@ const worker = (over: Partial<RayNodeInput> = {}) => input({ role: 'worker', nod
 describe('prepareRayNode: the head', () => {
   const node = prepareRayNode(input(), facts());
 
-  it('runs Ray\'s CLI itself with `ray start --head` pinned to the block, and waits for GCS, dashboard and dashboard agent', () => {
-    expect(node.command.file).toBe('/venv/bin/ray');
-    expect(node.command.args).toEqual(node.rayArgv);
+  it('runs `ray start --head` pinned to the block through the boot script, and waits for GCS, dashboard and dashboard agent', () => {
+    expect(node.command.file).toBe(PY);
+    expect(node.command.args).toEqual(['/tmp/raysl/42/node1/ray/raysl-boot/ray', ...node.rayArgv]);
     expect(node.rayArgv[0]).toBe('start');
     expect(node.rayArgv).toContain('--head');
     expect(node.rayArgv).toContain('--port=40001');
     expect(node.mustAnswer).toEqual([['GCS', 40001], ['dashboard', 40005], ['dashboard agent', 40008]]);
     expect(node.nodeIp).toBe('10.0.0.1');
-    expect(node.boot).toBeUndefined();
+  });
+
+  it('hands its raylet the dashboard agent\'s port, and nothing a worker needs to join', () => {
+    expect(node.rayArgv).toContain('--dashboard-agent-listen-port=40008');
+    expect(node.env['RAYSL_RAY_AGENT_LISTEN_PORT']).toBe('40008');
+    expect(node.env['RAYSL_RAY_GCS_ADDRESS']).toBeUndefined();
+    expect(node.env['RAYSL_RAY_BOOT_GATE']).toBeUndefined();
   });
 
   it('keeps its temp dir in the scratch dir, with TMPDIR and the Serve hook inside', () => {
@@ -116,7 +122,8 @@ describe('prepareRayNode: a worker', () => {
     expect(node.rayArgv).not.toContain('--head');
     expect(node.mustAnswer).toEqual([['node manager', 40002]]);
     expect(node.env['RAYSL_RAY_GCS_ADDRESS']).toBe('10.0.0.1:40001');
-    expect(node.env['RAYSL_RAY_BOOT_GATE']).toBe('dashboard');
+    expect(node.env['RAYSL_RAY_AGENT_LISTEN_PORT']).toBe('40008');
+    expect(node.env['RAYSL_RAY_BOOT_GATE']).toBe('gcs');
     expect(node.env['RAYSL_RAY_BOOT_WAIT_S']).toBe('180');
     expect(node.env['RAY_NUM_REDIS_GET_RETRIES']).toBe('180');
     expect(node.env['RAYSL_RAY_OF']).toBe('42/node2');
@@ -127,6 +134,10 @@ describe('prepareRayNode: a worker', () => {
     expect(node.rayArgv).toContain('--address=10.0.0.1:40001');
     expect(node.mustAnswer).toEqual([['node manager', 41002]]);
     expect(node.env['RAYSL_RAY_BOOT_GATE']).toBe('registered');
+  });
+
+  it('starts after the head\'s dashboard when the job asks for it', () => {
+    expect(prepareRayNode(worker(), facts({ env: { RAYSL_RAY_BOOT_GATE: 'dashboard' } })).env['RAYSL_RAY_BOOT_GATE']).toBe('dashboard');
   });
 
   it('follows RAYSL_RAY_START_TIMEOUT_MS and keeps the user\'s RAY_NUM_REDIS_GET_RETRIES', () => {
@@ -140,11 +151,15 @@ describe('prepareRayNode: a worker', () => {
     ['RAYSL_RAY_BOOT=0', facts({ env: { RAYSL_RAY_BOOT: '0' } }), /RAYSL_RAY_BOOT=0/],
     ['an older Ray', facts({ version: v('2.55.0') }), /not for Ray 2\.55\.0/],
     ['a `ray` without a plain python #!', facts({ python: undefined }), /not a console script/],
-  ])('with %s runs plain `ray start` and says why', (_what, f, why) => {
+  ])('with %s runs plain `ray start` on every node and says why', (_what, f, why) => {
+    const head = prepareRayNode(input(), f);
+    expect(head.command).toEqual({ file: '/venv/bin/ray', args: head.rayArgv });
+    expect(head.env['RAYSL_RAY_AGENT_LISTEN_PORT']).toBeUndefined();
+    expect(head.logLines.some((l) => l.startsWith('ray: head boot: ') && why.test(l))).toBe(true);
     const node = prepareRayNode(worker(), f);
     expect(node.command).toEqual({ file: '/venv/bin/ray', args: node.rayArgv });
-    expect(node.boot?.python).toBeUndefined();
-    expect(node.boot?.why).toMatch(why);
+    expect(node.boot.python).toBeUndefined();
+    expect(node.boot.why).toMatch(why);
     expect(node.env['RAYSL_RAY_GCS_ADDRESS']).toBeUndefined();
     expect(node.logLines.some((l) => l.startsWith('ray: worker boot: ') && why.test(l))).toBe(true);
   });

@@ -33,7 +33,7 @@ export function writeRayNodeFiles(node: PreparedRayNode): void {
   // Ray Serve's controller imports raysl's hook from <temp dir>/py (serve.ts): Serve on the job's ports
   mkdirSync(node.hookDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(node.hookDir, `${SERVE_HOOK_MODULE}.py`), SERVE_HOOK_SOURCE, { mode: 0o600 });
-  if (node.boot?.python) {
+  if (node.boot.python) {
     mkdirSync(dirname(node.boot.script), { mode: 0o700 });
     writeFileSync(node.boot.script, RAY_BOOT_PY, { mode: 0o600 });
   }

@@ -46,7 +46,7 @@ export interface RayNodeFacts {
   python: string | undefined;
 }
 
-/** How a worker's `ray start` runs: the boot script when `python` is set, else plain `ray start` (why says which). */
+/** How a node's `ray start` runs: the boot script when `python` is set, else plain `ray start` (why says which). */
 export interface RayBootPlan {
   python?: string;
   script: string;
@@ -64,8 +64,8 @@ export interface PreparedRayNode {
   outsideScratch: boolean;
   /** RAYSL_RAY_OF's value for this node. */
   mark: string;
-  /** Set on workers: the boot script's plan. */
-  boot?: RayBootPlan;
+  /** The boot script's plan (boot.ts): used when it names a Python. */
+  boot: RayBootPlan;
   /** What runs: `file args...` (the boot script's Python or Ray's CLI), and `ray start`'s own argv. */
   command: { file: string; args: string[] };
   rayArgv: string[];
@@ -108,10 +108,11 @@ export function outside(scratchDir: string, dir: string): boolean {
 }
 
 /**
- * How a worker's `ray start` runs: through the boot script (boot.ts: Python and `import ray`
- * paid while the head starts, joined without Ray's 2 s polls and without waiting for the head's
- * raylet) where the installed Ray is the one its reading of Ray's source holds for and its Python
- * is known; else plain `ray start`. RAYSL_RAY_BOOT=0 turns it off.
+ * How a node's `ray start` runs: through the boot script (boot.ts: the raylet registers without
+ * waiting for its dashboard agent; a worker pays Python and `import ray` while the head starts and
+ * joins without Ray's 2 s polls and without waiting for the head's raylet) where the installed Ray
+ * is the one its reading of Ray's source holds for and its Python is known; else plain `ray start`.
+ * RAYSL_RAY_BOOT=0 turns it off.
  */
 export function rayBootPlan(bin: string, env: NodeJS.ProcessEnv, version: RayVersion, tempDir: string, python: string | undefined): RayBootPlan {
   const script = join(tempDir, RAY_BOOT_DIR, RAY_BOOT_FILE);
@@ -139,13 +140,21 @@ function daemonsEnv(ctx: RayNodeInput, facts: RayNodeFacts, p: { ports: RayPorts
   return daemons;
 }
 
-/** The boot script's own variables (only when it runs). */
-function bootEnv(ctx: RayNodeInput, env: NodeJS.ProcessEnv, headGcsPort: number): Record<string, string> {
+/**
+ * The boot script's own variables (only when it runs): every node's raylet gets the agent's port; a
+ * worker the head's GCS and when to start (RAYSL_RAY_BOOT_GATE, the job's own value wins: `gcs` once
+ * the head's session name is there, `dashboard` once the head's dashboard is up, `registered` once
+ * the head's raylet registered).
+ */
+function bootEnv(ctx: RayNodeInput, env: NodeJS.ProcessEnv, ports: RayPorts, headGcsPort: number): Record<string, string> {
+  const agentPort = { RAYSL_RAY_AGENT_LISTEN_PORT: String(ports.dashboard_agent_listen) };
+  if (ctx.role === 'head') return agentPort;
   return {
+    ...agentPort,
     RAYSL_RAY_GCS_ADDRESS: `${ctx.headAddress}:${headGcsPort}`,
     RAYSL_RAY_BOOT_WAIT_S: String(Math.ceil(startTimeoutMs(env) / 1000)),
     // nodes with port bases of their own share one host (`run --local`): start after the head registered
-    RAYSL_RAY_BOOT_GATE: ctx.headPortBase !== ctx.portBase ? 'registered' : 'dashboard',
+    RAYSL_RAY_BOOT_GATE: env['RAYSL_RAY_BOOT_GATE'] || (ctx.headPortBase !== ctx.portBase ? 'registered' : 'gcs'),
   };
 }
 
@@ -186,9 +195,9 @@ export function prepareRayNode(ctx: RayNodeInput, facts: RayNodeFacts): Prepared
   const auth = rayAuthEnv(ctx.rayAuth, ctx.tokenFile, version);
   if (auth.note) logLines.push(`ray: ${auth.note}`);
   const daemons = daemonsEnv(ctx, facts, { ports, serve, hookDir, tmpDir, mark, auth });
-  const boot = ctx.role === 'worker' ? rayBootPlan(bin, env, version, tempDir, facts.python) : undefined;
-  if (boot) logLines.push(`ray: worker boot: ${boot.why}`);
-  if (boot?.python) Object.assign(daemons, bootEnv(ctx, env, headGcsPort));
+  const boot = rayBootPlan(bin, env, version, tempDir, facts.python);
+  logLines.push(`ray: ${ctx.role} boot: ${boot.why}`);
+  if (boot.python) Object.assign(daemons, bootEnv(ctx, env, ports, headGcsPort));
   // "started" comes once GCS and raylet are up; `ray job submit` also needs the dashboard and the
   // head's dashboard agent (its job agent), which may still be starting: the head waits for them too.
   const mustAnswer: Array<[string, number]> =
@@ -203,8 +212,8 @@ export function prepareRayNode(ctx: RayNodeInput, facts: RayNodeFacts): Prepared
     hookDir,
     outsideScratch: outside(ctx.scratchDir, tempDir),
     mark,
-    ...(boot ? { boot } : {}),
-    command: boot?.python ? { file: boot.python, args: [boot.script, ...rayArgv] } : { file: bin, args: rayArgv },
+    boot,
+    command: boot.python ? { file: boot.python, args: [boot.script, ...rayArgv] } : { file: bin, args: rayArgv },
     rayArgv,
     env: daemons,
     mustAnswer,

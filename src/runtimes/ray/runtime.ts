@@ -57,7 +57,7 @@ export async function startRayNode(ctx: RuntimeNodeContext, deps: Partial<RayDep
     interfaces: d.interfaces(),
     totalMemBytes: d.totalMemBytes(),
     shmAvailBytes: d.shmAvailBytes(),
-    python: ctx.role === 'worker' ? rayInterpreter(bin, env) : undefined,
+    python: rayInterpreter(bin, env),
   });
   return launchRayNode(node, ctx, d.now);
 }

@@ -35,9 +35,10 @@ export function keepSessionLogs(tempDir: string, ctx: RayNodeLogs): void {
 
 export async function stopRayNode(node: PreparedRayNode, group: SpawnedGroup, graceMs: number, ctx: RayNodeLogs, now: () => number): Promise<void> {
   const t = now();
-  const how = await stopGroup(group, graceMs);
-  const strays = await killMarked(RAY_MARK_ENV, node.mark, graceMs, [node.tempDir]);
-  ctx.log(`ray: stopped in ${now() - t} ms (${how}${strays > 0 ? `; ${strays} process(es) outside the group KILLed, found by ${RAY_MARK_ENV} or their working dir` : ''})`);
+  // Ray's workers run in process groups of their own: whatever carries the node's mark or works in
+  // its temp dir goes at the same moment as the group
+  const [how, strays] = await Promise.all([stopGroup(group, graceMs), killMarked(RAY_MARK_ENV, node.mark, graceMs, [node.tempDir])]);
+  ctx.log(`ray: stopped in ${now() - t} ms (${how}${strays > 0 ? `; ${strays} process(es) KILLed, found by ${RAY_MARK_ENV} or their working dir` : ''})`);
   keepSessionLogs(node.tempDir, ctx);
   if (node.outsideScratch) rmSync(node.tempDir, { recursive: true, force: true });
 }
