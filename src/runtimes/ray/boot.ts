@@ -24,11 +24,12 @@
  * 2. waits for the head's session name in the GCS KV with a 50 ms poll (the head writes it right
  *    after its GCS starts: node.py `_write_cluster_info_to_kv`), so Ray's first
  *    `internal_kv_get_with_retry` succeeds without a 2 s sleep;
- * 3. with RAYSL_RAY_BOOT_GATE=dashboard, waits (same poll) until the head's dashboard is up: the key
- *    the head's own `ray start` waits for (services.py `start_api_server`, ray_constants.DASHBOARD_ADDRESS).
- *    That start is the head's heaviest moment (about ten Python processes); it mattered when a
- *    raylet aborted after 15 s without its agent, no longer (above), so the default gate is `gcs`
- *    (start once the session name is there);
+ * 3. RAYSL_RAY_BOOT_GATE says when a worker starts its daemons: `gcs` (the default) at once;
+ *    `dashboard` once the head's dashboard is up (the key the head's own `ray start` waits for:
+ *    services.py `start_api_server`, ray_constants.DASHBOARD_ADDRESS; the head's heaviest moment,
+ *    about ten Python processes); `agent` once the head's dashboard agent has written its address
+ *    to the KV (dashboard/agent.py), i.e. once the head is up. Waiting only helps nodes that share
+ *    the head's cores (the test cluster's: one 2-core host); on separate machines it delays the workers;
  * 4. answers Node.__init__'s head-node lookup without waiting for the head's raylet: the worker
  *    reads only the head's `temp_dir` (unused: raysl passes --temp-dir) and `session_dir` (to tell
  *    whether the cluster's spill directory is the head's default, node.py `start_ray_processes`).
@@ -72,6 +73,19 @@ class Kv:
                 v = self.client.internal_kv_get(key, namespace, timeout=2)
                 if v:
                     return v.decode()
+            except Exception:
+                self.client = None
+            time.sleep(0.05)
+        return None
+
+    def wait_prefix(self, prefix, namespace, deadline_s):
+        from ray._raylet import GcsClient
+        end = time.time() + deadline_s
+        while time.time() < end:
+            try:
+                self.client = self.client or GcsClient(address=self.address)
+                if self.client.internal_kv_keys(prefix, namespace):
+                    return True
             except Exception:
                 self.client = None
             time.sleep(0.05)
@@ -138,12 +152,20 @@ def boot():
     if os.environ.get("RAYSL_RAY_BOOT_GATE") == "registered":
         fast_head_lookup(session_name, gcs_address, from_config=False)
         return
-    if os.environ.get("RAYSL_RAY_BOOT_GATE") == "dashboard":
+    gate = os.environ.get("RAYSL_RAY_BOOT_GATE")
+    if gate == "dashboard":
         # the head's heaviest moment is its dashboard start (about ten Python processes): start after it
         if kv.wait(ray_constants.DASHBOARD_ADDRESS.encode(), ray_constants.KV_NAMESPACE_DASHBOARD, min(wait_s, 120)) is None:
             say("the head's dashboard is not up after 120 s: going on")
         else:
             say("head's dashboard up")
+    elif gate == "agent":
+        # the head is up once its dashboard agent is (dashboard/agent.py writes its address to the KV):
+        # workers that share the head's cores start their own agents after it
+        if kv.wait_prefix(b"DASHBOARD_AGENT_ADDR_NODE_ID_PREFIX:", ray_constants.KV_NAMESPACE_DASHBOARD, min(wait_s, 120)) is None:
+            say("the head's dashboard agent is not up after 120 s: going on")
+        else:
+            say("head's dashboard agent up")
     fast_head_lookup(session_name, gcs_address, from_config=True)
 
 def pin_agent_port():
