@@ -21,7 +21,7 @@ export interface NodeBreakdown {
 /** The events in start order, with what each one means (the bench output carries this table). */
 export const BREAKDOWN_EVENTS: Array<[string, string]> = [
   ['agentStarted', "raysl's agent process started on the node (srun step)"],
-  ['rayStartSpawned', 'the agent spawned `ray start` (head) or the worker boot script'],
+  ['rayStartSpawned', 'the agent spawned `ray start` (through the boot script unless RAYSL_RAY_BOOT=0)'],
   ['rayImported', 'Python + `import ray` + the CLI done ("Local node IP" printed; worker boot: "CLI imported")'],
   ['gcsUp', 'head: gcs_server listening'],
   ['sessionNameSeen', "worker: the head's session name read from the GCS (worker boot)"],
