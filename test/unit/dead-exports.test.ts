@@ -29,18 +29,6 @@ const LEFT: Readonly<Record<string, string>> = {
   'needless: src/launchers/local.ts: simulatedGpuIds': 'issue 20 consolidation (h20a) reworks this file',
   'needless: src/proc/group.ts: groupAlive': 'issue 20 consolidation (h20a) reworks this file',
   'needless: src/proc/terminate.ts: deadline': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/runtimes/ray/argv.ts: rayStartPreview': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/auth.ts: RAY_AUTH_MIN_VERSION': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/memory.ts: OBJECT_STORE_MAX_BYTES': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/memory.ts: OBJECT_STORE_PROPORTION': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/memory.ts: SHM_SHARE': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/process.ts: RAY_LEADER_GRACE_MS': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/process.ts: rayStopEscalation': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/runtime.ts: RAY_MARK_ENV': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/tempdir.ts: byteLength': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/tempdir.ts: shortHash': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/version.ts: MIN_RAY_VERSION': 'issue 20: the Ray runtime is being split (h21)',
-  'needless: src/runtimes/ray/version.ts: compareRayVersion': 'issue 20: the Ray runtime is being split (h21)',
 };
 
 function program(): ts.Program {

@@ -135,7 +135,7 @@ export function rayStartArgv(input: RayStartInput, version: RayVersion): string[
  * (B, the block's base, is chosen at run time), addresses and sizes that only the node knows as
  * <placeholders>. Built from the same flags as rayStartArgv, so the preview cannot drift.
  */
-export function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, perNode: NodeResources, version: RayVersion, customResources: Record<string, number> | 'per node' = {}): string {
+function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, perNode: NodeResources, version: RayVersion, customResources: Record<string, number> | 'per node' = {}): string {
   const { ports, workerPorts } = resolveRayPorts(0, layout);
   const { head, flags } = rayStartFlags(
     {

@@ -10,7 +10,7 @@
 import type { RayAuth } from '../../core/types.js';
 import { atLeast, type RayVersion } from './version.js';
 
-export const RAY_AUTH_MIN_VERSION = '2.52.0';
+const RAY_AUTH_MIN_VERSION = '2.52.0';
 
 export interface RayAuthSetup {
   /** Variables to set; `undefined` = remove from the inherited environment. */

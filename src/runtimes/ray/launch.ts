@@ -27,7 +27,7 @@ export interface RayNodeSite extends RayNodeLogs {
 }
 
 /** The node's files: temp dir, TMPDIR, raysl's Serve hook, and a worker's boot script. */
-export function writeRayNodeFiles(node: PreparedRayNode): void {
+function writeRayNodeFiles(node: PreparedRayNode): void {
   mkdirSync(node.tempDir, { recursive: true, mode: 0o700 });
   mkdirSync(node.tmpDir, { recursive: true, mode: 0o700 });
   // Ray Serve's controller imports raysl's hook from <temp dir>/py (serve.ts): Serve on the job's ports
@@ -72,7 +72,7 @@ function describeExit(nodeName: string, state: RayStartState, e: GroupExit): str
 }
 
 /** Resolves once `ray start` said "started" and the node's ports answer; rejects with what went wrong. */
-export async function waitRayNodeUp(node: PreparedRayNode, group: SpawnedGroup, watch: RayWatch, nodeName: string, now: () => number): Promise<void> {
+async function waitRayNodeUp(node: PreparedRayNode, group: SpawnedGroup, watch: RayWatch, nodeName: string, now: () => number): Promise<void> {
   const deadline = now() + node.startTimeoutMs;
   const first = await Promise.race([
     watch.started.then(() => 'started' as const),

@@ -8,13 +8,13 @@ import { ClusterFormError } from '../../core/errors.js';
 
 const MiB = 1024 * 1024;
 /** ray_constants.DEFAULT_OBJECT_STORE_MEMORY_PROPORTION */
-export const OBJECT_STORE_PROPORTION = 0.3;
+const OBJECT_STORE_PROPORTION = 0.3;
 /** ray_constants.DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES: (200) * (10**9), decimal gigabytes. */
-export const OBJECT_STORE_MAX_BYTES = 200 * 10 ** 9;
+const OBJECT_STORE_MAX_BYTES = 200 * 10 ** 9;
 /** ray_constants.OBJECT_STORE_MINIMUM_MEMORY_BYTES: Ray refuses anything smaller. */
 export const OBJECT_STORE_MIN_BYTES = 75 * MiB;
 /** Leave some of /dev/shm for NCCL and friends, which also live there. */
-export const SHM_SHARE = 0.9;
+const SHM_SHARE = 0.9;
 
 export interface MemoryInput {
   /** Memory Slurm granted to this node's job step; undefined when unknown. */

@@ -24,7 +24,7 @@ export const RAY_MARK_ENV = 'RAYSL_RAY_OF';
 /** How long `ray start` may take to print "started" and open its port (RAYSL_RAY_START_TIMEOUT_MS). */
 const DEFAULT_START_TIMEOUT_MS = 180_000;
 
-export function startTimeoutMs(env: NodeJS.ProcessEnv): number {
+function startTimeoutMs(env: NodeJS.ProcessEnv): number {
   const v = Number(env['RAYSL_RAY_START_TIMEOUT_MS']);
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_START_TIMEOUT_MS;
 }
@@ -114,7 +114,7 @@ export function outside(scratchDir: string, dir: string): boolean {
  * is the one its reading of Ray's source holds for and its Python is known; else plain `ray start`.
  * RAYSL_RAY_BOOT=0 turns it off.
  */
-export function rayBootPlan(bin: string, env: NodeJS.ProcessEnv, version: RayVersion, tempDir: string, python: string | undefined): RayBootPlan {
+function rayBootPlan(bin: string, env: NodeJS.ProcessEnv, version: RayVersion, tempDir: string, python: string | undefined): RayBootPlan {
   const script = join(tempDir, RAY_BOOT_DIR, RAY_BOOT_FILE);
   if (env['RAYSL_RAY_BOOT'] === '0') return { script, why: 'off (RAYSL_RAY_BOOT=0): plain `ray start`' };
   if (!rayFeatures(version).rayBoot) return { script, why: `not for Ray ${version.raw} (read in 2.60's source): plain \`ray start\`` };

@@ -76,7 +76,7 @@ export function spawnGroup(bin: string, argv: string[], env: NodeJS.ProcessEnv, 
  * outside the temp dir (the object store's /dev/shm file is unlinked at creation; raysl removes the
  * temp dir and sweeps the workers, which run in groups of their own, by their mark).
  */
-export const RAY_LEADER_GRACE_MS = 0;
+const RAY_LEADER_GRACE_MS = 0;
 
 /**
  * With a leader grace: TERM to the `ray start --block` leader alone (Ray's handler drains the node

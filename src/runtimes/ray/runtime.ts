@@ -1,8 +1,8 @@
 /**
  * The `ray` runtime adapter: Ray's own daemons under the agent, one `ray start --block` per node.
  * A node's start is three steps: prepare (prepare.ts, pure: argv, environment, ports, paths),
- * launch and wait until up (launch.ts), stop (stop.ts). startRayWorker starts one worker given the
- * head's address, for nodes that join a running cluster as well as for the cluster's own.
+ * launch and wait until up (launch.ts), stop (stop.ts). A satellite's node (a grown cluster) starts
+ * as any worker: its agent gets the head's address like the others.
  */
 import { statfsSync } from 'node:fs';
 import { networkInterfaces, totalmem } from 'node:os';
@@ -44,7 +44,7 @@ const defaultDeps: RayDeps = {
 };
 
 /** Starts this node's Ray (head or worker, by ctx.role): reads the node's facts, prepares, launches. */
-export async function startRayNode(ctx: RuntimeNodeContext, deps: Partial<RayDeps> = {}): Promise<RuntimeProcess> {
+async function startRayNode(ctx: RuntimeNodeContext, deps: Partial<RayDeps> = {}): Promise<RuntimeProcess> {
   const d: RayDeps = { ...defaultDeps, ...deps };
   const env = { ...process.env, ...ctx.env };
   const bin = rayBin(env);
@@ -60,15 +60,6 @@ export async function startRayNode(ctx: RuntimeNodeContext, deps: Partial<RayDep
     python: rayInterpreter(bin, env),
   });
   return launchRayNode(node, ctx, d.now);
-}
-
-/**
- * Starts one Ray worker on this node that joins the head at ctx.headAddress (the head's GCS port
- * from ctx.headPortBase and ctx.layout); resolves once `ray start` is running, its `ready` once the
- * worker's raylet registered and answers. The same path the cluster's own workers take.
- */
-export function startRayWorker(ctx: Omit<RuntimeNodeContext, 'role'>, deps: Partial<RayDeps> = {}): Promise<RuntimeProcess> {
-  return startRayNode({ ...ctx, role: 'worker' }, deps);
 }
 
 export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {

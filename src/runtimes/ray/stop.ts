@@ -18,7 +18,7 @@ export interface RayNodeLogs {
 }
 
 /** Ray's session logs (<temp-dir>/session_*\/logs) into the job dir before the temp dir goes. */
-export function keepSessionLogs(tempDir: string, ctx: RayNodeLogs): void {
+function keepSessionLogs(tempDir: string, ctx: RayNodeLogs): void {
   let sessions: string[] = [];
   try {
     sessions = readdirSync(tempDir).filter((n) => n.startsWith('session_') && n !== 'session_latest');

@@ -23,7 +23,7 @@ export function longestRaySocketPath(tempDir: string): string {
   return `${tempDir.replace(/\/+$/, '')}/${SESSION}/${LONGEST_SOCKET}`;
 }
 
-export function byteLength(s: string): number {
+function byteLength(s: string): number {
   return new TextEncoder().encode(s).length;
 }
 
@@ -44,7 +44,7 @@ export interface TempDirInput {
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: a short stable name, not a secret. */
-export function shortHash(s: string): string {
+function shortHash(s: string): string {
   let h = 0x811c9dc5;
   for (const b of new TextEncoder().encode(s)) {
     h ^= b;

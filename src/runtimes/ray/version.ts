@@ -35,7 +35,7 @@ export function parseRayVersion(stdout: string): RayVersion {
   };
 }
 
-export function compareRayVersion(a: RayVersion, b: Pick<RayVersion, 'major' | 'minor' | 'patch'>): number {
+function compareRayVersion(a: RayVersion, b: Pick<RayVersion, 'major' | 'minor' | 'patch'>): number {
   return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
 }
 
@@ -52,7 +52,7 @@ export function atLeast(version: RayVersion, min: string): boolean {
 export const RAY_TESTED_VERSION = '2.60.0';
 
 /** The oldest Ray raysl drives; older versions lack pinnable ports we rely on. */
-export const MIN_RAY_VERSION = '2.9.0';
+const MIN_RAY_VERSION = '2.9.0';
 
 /**
  * What each version can do, by the evidence:
