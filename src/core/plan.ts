@@ -276,9 +276,21 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   if (container !== undefined) plan.container = container;
   if (preempt) plan.preempt = preempt;
   if (spec.requeue) plan.requeue = { maxRestarts: spec.maxRestarts ?? 1 };
+  if (spec.maxNodes !== undefined) plan.autoscale = autoscalePlan(spec, nodes);
   if (spec.resources !== undefined && spec.resources.length > 0) {
     checkGrants(spec.resources, nodes);
     plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));
   }
   return plan;
+}
+
+/** Autoscaling's defaults (Ray's own idle timeout is 5 minutes too); --max-nodes counts every node, the allocation's included. */
+export const AUTOSCALE_DEFAULTS = { idleTimeoutSec: 300, scaleUpDelaySec: 10 } as const;
+
+function autoscalePlan(spec: JobSpec, nodes: number): NonNullable<Plan['autoscale']> {
+  const maxNodes = spec.maxNodes!;
+  if (maxNodes < nodes) {
+    throw new UsageError(`--max-nodes ${maxNodes} is below the job's ${nodes} nodes`, { hint: `use --max-nodes ${nodes + 1} or more: it counts every node of the cluster, the allocation's and the satellites'` });
+  }
+  return { maxNodes, idleTimeoutSec: spec.idleTimeout ?? AUTOSCALE_DEFAULTS.idleTimeoutSec, scaleUpDelaySec: spec.scaleUpDelay ?? AUTOSCALE_DEFAULTS.scaleUpDelaySec };
 }
