@@ -53,6 +53,8 @@ export function eventLine(s: JobStatus, ev: PhaseEvent): string {
       return `preempted / time limit warning: ${ev.detail ?? ''}`.trim();
     case 'requeued':
       return ev.detail ?? 'requeued';
+    case 'autoscale':
+      return `autoscale: ${ev.detail ?? ''}`.trim();
     case 'error':
       return `error: ${ev.detail ?? ''}`.trim();
     case 'torn-down':

@@ -251,3 +251,24 @@ export function describeResources(r: Resources): string {
     .sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));
   return keys.length === 0 ? 'no resources' : keys.map((k) => `${r[k]} ${k}`).join(', ');
 }
+
+/**
+ * How long each key has been seen without a break: the wait of pending work and the idle time of
+ * nodes when the runtime does not say (the builtin scheduler has no clock). A key that is absent
+ * from one observation starts again from zero when it comes back.
+ */
+export class SinceTracker {
+  private readonly since = new Map<string, number>();
+
+  /** Records the keys present at `nowMs`; returns each one's duration so far. */
+  observe(nowMs: number, keys: Iterable<string>): Map<string, number> {
+    const seen = new Set(keys);
+    for (const k of [...this.since.keys()]) if (!seen.has(k)) this.since.delete(k);
+    const out = new Map<string, number>();
+    for (const k of seen) {
+      if (!this.since.has(k)) this.since.set(k, nowMs);
+      out.set(k, Math.max(0, nowMs - this.since.get(k)!));
+    }
+    return out;
+  }
+}

@@ -31,6 +31,8 @@ export type PhaseName =
   | 'signal'
   | 'preempt-warning'
   | 'requeued'
+  /** --max-nodes: a decision of the autoscaler (grow, shrink, or why work waits), its reason in detail. */
+  | 'autoscale'
   | 'error'
   | 'torn-down';
 
