@@ -24,6 +24,8 @@ import { PortPhase } from './port-phase.js';
 import { attachRuntimeHalf } from './runtime-half.js';
 import { createControlServer, type ControlServer } from './server.js';
 import { writeJsonAtomic } from '../jobdir/status-file.js';
+import type { ControllerHalf } from '../runtimes/types.js';
+import type { Elastic } from './elastic.js';
 import { newToken, writeTokenFile } from '../jobdir/token.js';
 
 export interface Cluster {
@@ -33,6 +35,10 @@ export interface Cluster {
   controllerAddress: string;
   token: string;
   control: ControlServer;
+  /** The runtime's controller half (builtin), if it has one. */
+  half?: ControllerHalf;
+  /** Satellites: growing and shrinking the cluster (controller/elastic.ts), where the launcher can. */
+  elastic?: Elastic;
 }
 
 export async function form(job: Job, placed: Placement): Promise<Cluster> {
@@ -139,5 +145,5 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   log(`cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - job.t0) / 1000).toFixed(2)}s`);
   status.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));
   if (job.stop.reason) throw new Cancelled('stopped');
-  return { agents, block: ph.current(), controllerAddress, token, control: ctl };
+  return { agents, block: ph.current(), controllerAddress, token, control: ctl, ...(half ? { half } : {}) };
 }

@@ -275,8 +275,7 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   const container = containerPlan(spec.containerImage, spec.containerCmd);
   if (container !== undefined) plan.container = container;
   if (preempt) plan.preempt = preempt;
-  if (spec.requeue) plan.requeue = { maxRestarts: spec.maxRestarts ?? 1 };
-  if (spec.maxNodes !== undefined) plan.autoscale = autoscalePlan(spec, nodes);
+  Object.assign(plan, lifetimeParts(spec, nodes));
   if (spec.resources !== undefined && spec.resources.length > 0) {
     checkGrants(spec.resources, nodes);
     plan.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));
@@ -286,6 +285,11 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
 
 /** Autoscaling's defaults (Ray's own idle timeout is 5 minutes too); --max-nodes counts every node, the allocation's included. */
 export const AUTOSCALE_DEFAULTS = { idleTimeoutSec: 300, scaleUpDelaySec: 10 } as const;
+
+/** --requeue (another attempt after a preemption) and --max-nodes (the cluster grows and shrinks), when asked for. */
+function lifetimeParts(spec: JobSpec, nodes: number): Pick<Plan, 'requeue' | 'autoscale'> {
+  return { ...(spec.requeue ? { requeue: { maxRestarts: spec.maxRestarts ?? 1 } } : {}), ...(spec.maxNodes !== undefined ? { autoscale: autoscalePlan(spec, nodes) } : {}) };
+}
 
 function autoscalePlan(spec: JobSpec, nodes: number): NonNullable<Plan['autoscale']> {
   const maxNodes = spec.maxNodes!;

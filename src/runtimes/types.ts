@@ -3,6 +3,7 @@
  * take it down again. Implementations: builtin/ (the agents form the cluster) and ray.ts.
  */
 import type { NodeResources, PortLayout, RayAuth, RuntimeName } from '../core/types.js';
+import type { PendingWork, Resources } from '../core/autoscale.js';
 
 export interface RuntimeNodeContext {
   jobId: string;
@@ -63,6 +64,13 @@ export interface RuntimeAdapter extends RuntimeHalves {
    * scratch path is too long for unix sockets), for a sweep when its agent could not remove them.
    */
   dirsOutsideScratch?(node: { jobId: string; nodeName: string; scratchDir: string }): string[];
+  /**
+   * --max-nodes: starts reading the runtime's waiting work where the runtime keeps it (Ray: its
+   * GCS); the builtin runtime's controller half answers demand() instead. `env` is the
+   * entrypoint's (the runtime's address and auth); `nodeOf` names the node at an address;
+   * `shapeAddress` is the address of the node whose resources are the job's shape.
+   */
+  demandReader?(ctx: DemandReaderContext): DemandReader;
   /** Extra environment the entrypoint sees, e.g. RAY_ADDRESS for ray. */
   entrypointEnv(head: { address: string; portBase: number; layout: PortLayout; rayAuth: RayAuth; tokenFile: string; jobDir: string }): Record<string, string | undefined>;
   // (undefined: remove the variable from what the entrypoint inherits)
@@ -84,6 +92,30 @@ export interface ControllerHalfContext {
   portBase(node: string): number;
   /** File that collects every task's output, prefixed with its id and node (the job's task log). */
   taskLog?: string;
+  /** --max-nodes: the cluster may grow to this many nodes (work that fits only then waits instead of being refused). */
+  maxNodes?: number;
+}
+
+export interface DemandReaderContext {
+  env: NodeJS.ProcessEnv;
+  nodeOf: (address: string) => string | undefined;
+  shapeAddress: () => string | undefined;
+  log: (line: string) => void;
+}
+
+export interface DemandReader {
+  /** The newest reading; undefined before the first or while the runtime does not answer. */
+  read(): DemandView | undefined;
+  close(): Promise<void>;
+}
+
+/** What autoscaling reads from a runtime: the work that waits (its wait is tracked by the reader) and each node's use. */
+export interface DemandView {
+  pending: Array<Omit<PendingWork, 'waitedMs'>>;
+  /** By raysl node name; idleMs when the runtime tracks idle time itself (Ray), else idle is tracked by the reader. */
+  nodes: Array<{ name: string; free: Resources; idle: boolean; idleMs?: number }>;
+  /** What one node of the job's shape brings, once known (a joined worker of the allocation, else the head). */
+  shape?: Resources;
 }
 
 export interface JoinedNode {
@@ -111,6 +143,8 @@ export interface ControllerHalf {
   onMessage(node: string, body: unknown): void;
   /** The job is ending: answer what is waiting, stop accepting work. */
   close(): Promise<void>;
+  /** --max-nodes: the waiting work and the nodes' use, as the scheduler sees them now. */
+  demand?(): DemandView;
 }
 
 export interface AgentHalfContext {

@@ -22,6 +22,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { PendingWork, Placement, Resources } from '../../core/autoscale.js';
+import type { DemandReader, DemandReaderContext, DemandView } from '../types.js';
+import { rayBin, rayInterpreter } from './bin.js';
 
 export const RAY_DEMAND_PY = String.raw`# raysl: the pending resource demand of this job's Ray (src/runtimes/ray/demand.ts says why)
 import json, os, sys, threading, time
@@ -200,5 +202,29 @@ export function startRayDemandReader(opts: { python: string; env: NodeJS.Process
       await Promise.race([exited, late]);
       clearTimeout(timer);
     },
+  };
+}
+
+/** Ray's demand by raysl node name (nodes Ray has that raysl does not know are left out). */
+export function rayDemandView(d: RayDemand, nodeOf: (address: string) => string | undefined, shapeAddress: string | undefined): DemandView {
+  const nodes: DemandView['nodes'] = [];
+  for (const n of d.nodes) {
+    const name = nodeOf(n.address);
+    if (name !== undefined) nodes.push({ name, free: n.free, idle: n.idleMs > 0, idleMs: n.idleMs });
+  }
+  const shape = d.nodes.find((n) => n.address === shapeAddress)?.total;
+  return { pending: d.pending, nodes, ...(shape ? { shape } : {}) };
+}
+
+/** The Ray adapter's demandReader: the reader above with Ray's own Python (the `ray` console script's). */
+export function rayDemandReader(ctx: DemandReaderContext): DemandReader {
+  const python = rayInterpreter(rayBin(ctx.env), ctx.env) ?? 'python3';
+  const reader = startRayDemandReader({ python, env: ctx.env, everyS: 1, log: ctx.log });
+  return {
+    read: () => {
+      const d = reader.latest();
+      return d === undefined ? undefined : rayDemandView(d, ctx.nodeOf, ctx.shapeAddress());
+    },
+    close: () => reader.close(),
   };
 }

@@ -30,6 +30,7 @@ import { withRayClusterDefaults } from './cluster-env.js';
 import { rayAuthEnv, withRayAuth } from './auth.js';
 import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE, serveDaemonEnv, servePortsEnv } from './serve.js';
 import { TOKEN_ENV } from '../../core/env-names.js';
+import { rayDemandReader } from './demand.js';
 
 /** Every process of this node's Ray carries RAYSL_RAY_OF=<job>/<node> (a sweep finds them by it). */
 export const RAY_MARK_ENV = 'RAYSL_RAY_OF';
@@ -313,6 +314,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
         return []; // no temp dir fits: Ray never started on that node, so it made none
       }
     },
+    demandReader: rayDemandReader,
     entrypointEnv(head) {
       const { ports, serve } = resolveRayPorts(head.portBase, head.layout);
       const auth = rayAuthEnv(head.rayAuth, head.tokenFile);
