@@ -57,6 +57,15 @@ export function eventLine(s: JobStatus, ev: PhaseEvent): string {
       return `error: ${ev.detail ?? ''}`.trim();
     case 'torn-down':
       return `torn down; exit ${ev.code ?? '?'}`;
+    case 'satellite-queued':
+    case 'satellite-joining':
+    case 'satellite-joined':
+    case 'satellite-draining':
+    case 'satellite-ended':
+    case 'satellite-cancelled':
+    case 'satellite-failed':
+    case 'satellite-lost':
+      return `satellite ${ev.phase.slice('satellite-'.length)}: ${ev.detail ?? ''}`.trim();
   }
 }
 
@@ -170,13 +179,28 @@ export function formatStatus(v: StatusView): string {
   lines.push(parts.join(', '));
   if (s.error) lines.push(`error: ${s.error.message}${s.error.hint ? `\n  hint: ${s.error.hint}` : ''}`);
   lines.push('nodes:');
-  const rows = s.nodes.map((n) => [n.name, n.role, n.state, n.cpus !== undefined ? `${n.cpus} CPU` : '', n.gpus !== undefined ? `${n.gpus} GPU` : '', n.address, n.reason ?? '']);
+  const rows = s.nodes.map((n) => [n.name, n.role, n.state, n.cpus !== undefined ? `${n.cpus} CPU` : '', n.gpus !== undefined ? `${n.gpus} GPU` : '', n.address, n.satellite !== undefined ? `satellite ${n.satellite}` : '', n.reason ?? '']);
   lines.push(...table(rows).map((l) => `  ${l}`));
+  lines.push(...satelliteLines(s));
   lines.push(...attemptLines(s));
   lines.push('timeline:');
   for (const ev of s.timeline) lines.push(`  ${`+${secs(ev.t)}`.padStart(8)}  ${eventLine(s, ev)}`);
   lines.push(`job dir: ${v.jobDir}`);
   return lines.join('\n') + '\n';
+}
+
+/** An elastic cluster: one line per satellite (its Slurm id, state, nodes, why it came and why it ended). */
+export function satelliteLines(s: Pick<JobStatus, 'satellites'>): string[] {
+  const sats = s.satellites ?? [];
+  if (sats.length === 0) return [];
+  const rows = sats.map((x) => [
+    `  ${x.id}`,
+    x.slurmJobId !== undefined ? `slurm ${x.slurmJobId}` : 'not submitted',
+    x.state,
+    x.nodes.length > 0 ? `${x.nodes.join(',')} (${x.joined.length}/${x.requested} joined)` : `${x.requested} node(s) asked`,
+    x.why ?? x.reason,
+  ]);
+  return ['satellites:', ...table(rows)];
 }
 
 /** A requeued job: one line per attempt, earlier ones with where their files went. */
