@@ -21,20 +21,23 @@ export { SLURM_FINAL_STATES };
 /** One line per timeline event, for --follow and `status` (joins counted against all nodes). */
 export function eventLine(s: JobStatus, ev: PhaseEvent): string {
   const node = ev.node ? s.nodes.find((n) => n.name === ev.node) : undefined;
+  // the job's own allocation; a satellite's nodes are counted apart (they join later, and leave)
+  const own = s.nodes.filter((n) => n.satellite === undefined);
   switch (ev.phase) {
     case 'allocated':
-      return `allocated ${s.nodes.map((n) => n.name).join(',')}; head ${s.head}`;
+      return `allocated ${own.map((n) => n.name).join(',')}; head ${s.head}`;
     case 'agents-launched':
-      return `agents launched on ${s.nodes.length} node(s)`;
+      return `agents launched on ${own.length} node(s)`;
     case 'node-joined': {
-      const k = s.timeline.filter((e) => e.phase === 'node-joined' && e.t <= ev.t).length;
       const res = node?.cpus !== undefined ? ` (${node.cpus} CPU, ${node.gpus ?? 0} GPU)` : '';
-      return `${ev.node} joined${res} ${k}/${s.nodes.length}`;
+      if (node?.satellite !== undefined) return `${ev.node} joined${res} from satellite ${node.satellite}`;
+      const k = s.timeline.filter((e) => e.phase === 'node-joined' && e.t <= ev.t && own.some((n) => n.name === e.node)).length;
+      return `${ev.node} joined${res} ${k}/${own.length}`;
     }
     case 'node-failed':
       return `${ev.node} failed: ${ev.detail ?? 'no reason given'}`;
     case 'ready':
-      return `cluster ready: ${s.joined.length}/${s.nodes.length} nodes in ${secs(ev.t)}`;
+      return `cluster ready: ${s.joined.filter((n) => own.some((o) => o.name === n)).length}/${own.length} nodes in ${secs(ev.t)}`;
     case 'entrypoint-started':
       return 'entrypoint running';
     case 'entrypoint-exited':

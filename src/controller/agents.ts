@@ -198,10 +198,13 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     else if (l && l.state === 'joined' && !this.stopping) this.markGone(l, `its agent exited (${how})`);
   }
 
-  /** Satellite nodes join a running cluster: their slots are added once Slurm placed them. */
+  /** Satellite nodes join a running cluster: their slots are added once Slurm placed them (a node that left may come back). */
   addSlots(slots: AgentSlot[]): void {
     for (const slot of slots) {
-      if (this.live.has(slot.name)) throw new Error(`node ${slot.name} is already part of this job`);
+      const before = this.live.get(slot.name);
+      // a node that left (shrunk, lost) may come back with a later satellite
+      if (before && !['stopped', 'failed', 'lost'].includes(before.state)) throw new Error(`node ${slot.name} is already part of this job`);
+      if (before) this.counts.set(before.state, (this.counts.get(before.state) ?? 0) - 1);
       this.live.set(slot.name, { slot, state: 'pending' });
       this.counts.set('pending', (this.counts.get('pending') ?? 0) + 1);
     }

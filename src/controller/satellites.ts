@@ -101,7 +101,7 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     const id = `s${this.sats.length + 1}`;
     const script = join(job.paths.dir, `satellite-${id}.sh`);
     // Slurm never places a satellite on a node of the cluster: a node is one agent, one port block
-    const exclude = [...job.nodes, ...this.sats.flatMap((s) => s.info.nodes)];
+    const exclude = [...job.nodes, ...this.sats.filter((s) => !FINAL.includes(s.info.state)).flatMap((s) => s.info.nodes)];
     const text = renderSatelliteScript(job.plan, req, { jobId: job.jobId, satellite: id, jobDir: job.paths.dir, controller: this.d.controllerAddress, node: this.d.node, raysl: this.d.raysl, reason, exclude });
     writeFileSync(script, text, { mode: fileModeFor(script) });
     const { plan } = job;
@@ -127,7 +127,7 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     if (!sat || slurm === undefined) throw new HttpError(404, `job ${job.jobId} has no satellite ${id}`, 'not-found');
     if (sat.info.slurmJobId !== body.slurmJobId) throw new HttpError(409, `satellite ${id} is Slurm job ${sat.info.slurmJobId ?? '(not submitted)'}, not ${body.slurmJobId}`, 'bad-request');
     if (sat.info.state !== 'queued') throw new HttpError(409, `satellite ${id} is ${sat.info.state}: it cannot start again`, 'bad-request');
-    const clash = body.nodes.filter((n) => agents.slot(n) !== undefined);
+    const clash = body.nodes.filter((n) => agents.slot(n) !== undefined && !['stopped', 'failed', 'lost'].includes(agents.stateOf(n)?.state ?? 'stopped'));
     if (clash.length > 0) {
       const why = `Slurm placed it on ${clash.join(',')}, already part of the cluster`;
       this.set(sat, 'failed', why);
@@ -143,7 +143,8 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     sat.info.startedAt = this.iso();
     const slots: AgentSlot[] = body.nodes.map((n) => ({ name: n, role: 'worker', address: addresses[n] as string, log: job.paths.agentLog(n), satellite: id }));
     agents.addSlots(slots);
-    this.d.status.update((s) => ({ ...s, nodes: [...s.nodes, ...slots.map((x) => ({ name: x.name, address: x.address, role: x.role, state: 'pending' as const, log: x.log, satellite: id }))] }));
+    const fresh = slots.map((x) => ({ name: x.name, address: x.address, role: x.role, state: 'pending' as const, log: x.log, satellite: id }));
+    this.d.status.update((s) => ({ ...s, nodes: [...s.nodes.filter((n) => !body.nodes.includes(n.name)), ...fresh] }));
     job.log(`satellite ${id} (Slurm ${body.slurmJobId}) started on ${body.nodes.join(',')}: its agents probe ports ${formatBlock(block)}`);
     this.set(sat, 'joining');
     return { portBase: block.base };
