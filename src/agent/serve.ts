@@ -30,6 +30,7 @@ export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter
   if (half) ctx.teardown.push(`the ${adapter.name} runtime's agent half`, () => half.stop(ctx.graceMs));
   inbox.serve((m) => {
     if (m.t === 'entrypoint') guardEntrypoint(ctx, m.pgid);
+    else if (m.t === 'drain') drainRuntime(ctx, node, m.deadlineSec, m.reason);
     else if (half) {
       // a malformed runtime message is the sender's bug: say so, keep serving
       try {
@@ -41,4 +42,19 @@ export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter
     else ctx.log(`ignoring a runtime message: runtime ${adapter.name} has no agent half`);
   });
   return ctx.ending.promise;
+}
+
+/**
+ * Shrink: the runtime drains this node itself (Ray: its GCS's DrainNode, after which the raylet
+ * exits once idle, and the agent ends with it); a runtime without a drain of its own waits for the
+ * controller's stop at the drain deadline.
+ */
+function drainRuntime(ctx: AgentContext, node: JoinedNode, deadlineSec: number, reason: string): void {
+  const drain = node.runtime.drain;
+  if (drain === undefined) return ctx.log(`drain asked (${reason}): the runtime has no drain of its own; stopping at the deadline`);
+  ctx.log(`draining this node (${reason}), deadline ${deadlineSec} s`);
+  drain(deadlineSec, reason).then(
+    (said) => ctx.log(`drain accepted${said ? `: ${said}` : ''}`),
+    (err: unknown) => ctx.log(`drain failed: ${(err as Error).message}; the controller stops this node at the deadline`),
+  );
 }

@@ -16,10 +16,6 @@ export function startAutoscalePhase(job: Job, cluster: Cluster, env: NodeJS.Proc
   const { plan, log, edges, head } = job;
   if (!plan.autoscale) return;
   const { elastic, agents, half } = cluster;
-  if (!elastic) {
-    log('autoscale: this controller has no satellites to grow with: --max-nodes is ignored');
-    return;
-  }
   const satelliteNodes = () => new Set(elastic.satellites().flatMap((s) => [...s.nodes, ...s.joined]));
   const reader: DemandReader | undefined = half?.demand
     ? { read: () => half.demand!(), close: async () => {} }

@@ -39,3 +39,20 @@ export interface Elastic {
   activeNodes(): string[];
   on<K extends keyof ElasticEvents>(event: K, cb: (...args: ElasticEvents[K]) => void): unknown;
 }
+
+/**
+ * The Slurm side of satellites (src/launchers/satellite-slurm.ts): the controller never runs a
+ * Slurm binary itself. Absent under the local launcher: grow is refused there.
+ */
+export interface SatelliteSlurm {
+  /** sbatch the script; resolves to the satellite's Slurm job id. */
+  submit(scriptPath: string): Promise<string>;
+  /** scancel the satellite (a job Slurm already forgot is no error). */
+  cancel(slurmJobId: string): Promise<void>;
+  /** Slurm's view of these jobs (long state names); a job Slurm no longer lists is absent. */
+  look(slurmJobIds: string[]): Promise<Map<string, { state: string; reason: string; startTime: string }>>;
+  /** Port blocks of other raysl jobs on these nodes (the satellite's own record left out). */
+  takenBlocks(slurmJobId: string, nodes: string[]): Promise<import('../core/types.js').PortBlock[]>;
+  /** Makes the satellite's block visible to later jobs (its own Comment). */
+  recordBlock(slurmJobId: string, block: import('../core/types.js').PortBlock): Promise<void>;
+}

@@ -91,7 +91,7 @@ export const taskResultSchema = z.object({
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
-export const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found', 'not-holding']);
+export const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found', 'not-holding', 'not-elastic', 'slurm-failed']);
 export type ErrorKind = z.infer<typeof errorKindSchema>;
 
 export const taskEventSchema = z.discriminatedUnion('e', [

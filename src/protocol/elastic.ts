@@ -7,6 +7,8 @@
  *   POST   /v1/satellites    GrowRequest      -> 200 SatelliteInfo (queued in Slurm; with waitMs: once
  *                                                its nodes joined, or as it stands at the deadline)
  *   GET    /v1/satellites/<id>[?waitMs=N]     -> 200 SatelliteInfo (joined/ended, or as it stands at the deadline)
+ *   POST   /v1/satellites/<id>/started  SatelliteStarted -> 200 { portBase }   (the satellite's batch step, once
+ *                                                Slurm started it: its nodes; the answer is the port block its agents probe)
  *   POST   /v1/shrink        ShrinkRequest    -> 200 { satellites: SatelliteInfo[] } once every target is drained
  *                                                and its satellite ended; 404 {kind: 'not-found'} for an unknown
  *                                                target; 409 {kind: 'not-elastic'} for a node of the main allocation
@@ -81,6 +83,11 @@ export const shrinkRequestSchema = z.object({
 });
 export type ShrinkRequest = z.infer<typeof shrinkRequestSchema>;
 
+/** The satellite's batch step says it runs: its Slurm job and nodes (SLURM_JOB_ID, SLURM_JOB_NODELIST). */
+export const satelliteStartedSchema = z.object({ slurmJobId: z.string().check(z.minLength(1)), nodes: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) });
+export type SatelliteStarted = z.infer<typeof satelliteStartedSchema>;
+
+export const parseSatelliteStarted = (x: unknown): SatelliteStarted => parseWith(satelliteStartedSchema, x, 'satellite start');
 export const parseGrowRequest = (x: unknown): GrowRequest => parseWith(growRequestSchema, x, 'grow request');
 export const parseShrinkRequest = (x: unknown): ShrinkRequest => parseWith(shrinkRequestSchema, x, 'shrink request');
 export const parseSatellite = (x: unknown): SatelliteInfo => parseWith(satelliteInfoSchema, x, 'satellite');

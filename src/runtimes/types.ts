@@ -46,6 +46,11 @@ export interface RuntimeProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean; /** what the runtime said about it */ detail?: string }>;
   /** Stops this job's runtime processes only (never a bare `ray stop`): TERM, grace, KILL. */
   stop(graceMs: number): Promise<void>;
+  /**
+   * Shrink: ask the runtime to drain this node (no new work; it leaves once idle). Resolves with
+   * what the runtime said once it accepted; absent: the runtime has no drain of its own.
+   */
+  drain?(deadlineSec: number, reason: string): Promise<string | undefined>;
 }
 
 export interface RuntimeAdapter extends RuntimeHalves {
@@ -141,6 +146,11 @@ export interface ControllerHalf {
   onLoss(node: string, reason: string): void;
   /** A runtime message from one node's agent half. */
   onMessage(node: string, body: unknown): void;
+  /**
+   * Shrink: place nothing new on `node`; resolves once nothing of the job's work is left there
+   * (its tasks ended, its placement groups removed). The caller bounds the wait, then calls onLoss.
+   */
+  drain?(node: string): Promise<void>;
   /** The job is ending: answer what is waiting, stop accepting work. */
   close(): Promise<void>;
   /** --max-nodes: the waiting work and the nodes' use, as the scheduler sees them now. */

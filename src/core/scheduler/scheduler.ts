@@ -60,6 +60,8 @@ export class Scheduler {
     if (growth) nodePool(growth.shape, new Map()); // validates the shape as a node's
     this.growth = growth;
   }
+  /** Nodes being drained (shrink): nothing new is placed there; what runs there keeps its grant. */
+  private readonly draining = new Set<string>();
 
   addNode(cap: NodeCapacity): Decision[] {
     this.nodes.set(cap.name, nodePool(cap, this.nodes));
@@ -85,9 +87,22 @@ export class Scheduler {
       }
     }
     this.nodes.delete(name);
+    this.draining.delete(name);
     this.rejectHopeless(decisions);
     decisions.push(...this.admitPending());
     return { decisions, evicted, groupsLost };
+  }
+
+  /** Places nothing new on `name` from now on (tasks pinned to it wait); its running tasks and groups stay. */
+  drainNode(name: string): void {
+    if (this.nodes.has(name)) this.draining.add(name);
+  }
+
+  /** Whether a running task or a placement group's reservation still holds anything on `name`. */
+  holdsOn(name: string): boolean {
+    for (const t of this.tasks.values()) if (t.holding.node === name) return true;
+    for (const g of this.groups.values()) if (g.holdings?.some((h) => h.node === name)) return true;
+    return false;
   }
 
   submit(id: string, req: ResourceRequest, target: Target = {}): SubmitResult {
@@ -246,7 +261,7 @@ export class Scheduler {
       if (!g?.pools) return undefined;
       pools = target.bundle === undefined ? g.pools : [g.pools[target.bundle]!];
     } else {
-      pools = target.node !== undefined ? [this.nodes.get(target.node)!] : [...this.nodes.values()];
+      pools = (target.node !== undefined ? [this.nodes.get(target.node)!] : [...this.nodes.values()]).filter((p) => !this.draining.has(p.name));
     }
     for (const pool of pools) {
       const holding = allocate(pool, d);
@@ -259,7 +274,7 @@ export class Scheduler {
   }
 
   private reserve(g: Group): Grant[] | undefined {
-    const result = placeGroup([...this.nodes.values()], g.demands, g.strategy);
+    const result = placeGroup([...this.nodes.values()].filter((p) => !this.draining.has(p.name)), g.demands, g.strategy);
     if (result.kind !== 'found') return undefined;
     for (const h of result.holdings) take(this.nodes.get(h.node)!, h);
     g.holdings = result.holdings;

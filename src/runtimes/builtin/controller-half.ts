@@ -32,6 +32,15 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
   taskLog?.on('error', () => undefined);
   const logged = new Map<string, number>();
 
+  // shrink: nodes being drained, each with the callers waiting for it to hold nothing of the job's
+  const drains = new Map<string, Array<() => void>>();
+  const checkDrains = (): void => {
+    for (const [node, waiting] of drains) {
+      if (scheduler.holdsOn(node)) continue;
+      drains.delete(node);
+      for (const done of waiting) done();
+    }
+  };
   const decided = (decisions: Decision[]): void => {
     for (const d of decisions) {
       if (d.kind === 'placed') tasks.placed(d.id, d.grant);
@@ -39,6 +48,8 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
       else if (d.kind === 'group-ready') groups.ready(d.group, d.bundles);
       else groups.rejected(d.group, d.reason);
     }
+    // every release and removal passes here (with or without decisions)
+    if (drains.size > 0) checkDrains();
   };
   const tasks: TaskBook = new TaskBook({
     scheduler,
@@ -101,7 +112,17 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
       }
       decided(scheduler.addNode(cap));
     },
+    drain(node) {
+      scheduler.drainNode(node);
+      return new Promise<void>((resolve) => {
+        drains.set(node, [...(drains.get(node) ?? []), resolve]);
+        checkDrains();
+      });
+    },
     onLoss(node, reason) {
+      const waiting = drains.get(node) ?? [];
+      drains.delete(node);
+      for (const done of waiting) done();
       if (!nodes.delete(node)) return;
       const { decisions, evicted, groupsLost } = scheduler.removeNode(node);
       tasks.lost(evicted, `node ${node} was lost: ${reason}`);
