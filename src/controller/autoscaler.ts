@@ -69,6 +69,7 @@ export class Autoscaler {
   private saidNoShape = false;
   /** Satellites whose shrink failed, and until when they are left alone. */
   private readonly shrinkFailed = new Map<string, number>();
+  private readonly failedSeen = new Set<string>();
 
   constructor(private readonly deps: AutoscalerDeps) {}
 
@@ -103,9 +104,21 @@ export class Autoscaler {
     }
     const now = this.deps.now();
     const sats = this.deps.elastic.satellites();
+    this.backOffFailed(sats, now);
     const round = roundInput(view, sats, this.shrinking, this.trackers, now);
     const decisions = autoscale({ ...round, shape: view.shape, limits: this.deps.limits });
     for (const d of decisions) await this.act(d, now);
+  }
+
+  /** A satellite that failed (never joined, Slurm refused it later) backs growing off as a refused grow does. */
+  private backOffFailed(sats: readonly SatelliteInfo[], now: number): void {
+    for (const s of sats) {
+      if (s.state !== 'failed' || this.failedSeen.has(s.id)) continue;
+      this.failedSeen.add(s.id);
+      this.growBlockedUntil = now + this.backoffMs;
+      this.deps.record(`satellite ${s.id} failed${s.why ? ` (${s.why})` : ''}; next grow in ${Math.round(this.backoffMs / 1000)} s at the earliest`);
+      this.backoffMs = Math.min(2 * this.backoffMs, BACKOFF_MAX_MS);
+    }
   }
 
   private async act(d: AutoscaleDecision, now: number): Promise<void> {
@@ -123,6 +136,8 @@ export class Autoscaler {
         this.deps.log(`autoscale: satellite ${sat.id}${sat.slurmJobId ? ` (Slurm job ${sat.slurmJobId})` : ''} asked for ${d.nodes} node(s)`);
         this.backoffMs = BACKOFF_MIN_MS;
       } catch (err) {
+        // the refused satellite is marked failed: said here, not again by backOffFailed
+        for (const s of this.deps.elastic.satellites()) if (s.state === 'failed') this.failedSeen.add(s.id);
         this.growBlockedUntil = now + this.backoffMs;
         this.deps.record(`grow failed: ${(err as Error).message}; next try in ${Math.round(this.backoffMs / 1000)} s`);
         this.backoffMs = Math.min(2 * this.backoffMs, BACKOFF_MAX_MS);

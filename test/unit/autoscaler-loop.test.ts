@@ -131,6 +131,21 @@ describe('autoscaler loop', () => {
     expect(r.elastic.grows).toHaveLength(2);
   });
 
+  it('a satellite that fails after sbatch took it backs growing off too, said once', async () => {
+    const r = rig();
+    const v = { pending: [spread4], nodes: [node('n1', true, SHAPE), node('n2', true, SHAPE)], shape: SHAPE };
+    await r.at(0, v);
+    await r.at(5_000);
+    expect(r.elastic.grows).toHaveLength(1);
+    Object.assign(r.elastic.sats[0]!, { state: 'failed', why: 'its nodes never joined' });
+    await r.at(6_000);
+    await r.at(35_999);
+    expect(r.elastic.grows).toHaveLength(1);
+    expect(r.events.filter((e) => e.includes('failed'))).toEqual(['satellite s1 failed (its nodes never joined); next grow in 30 s at the earliest']);
+    await r.at(36_000);
+    expect(r.elastic.grows).toHaveLength(2);
+  });
+
   it('no shape yet (no node told its resources): no grow', async () => {
     const r = rig();
     await r.at(0, { pending: [spread4], nodes: [] });
