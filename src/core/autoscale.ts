@@ -223,7 +223,7 @@ function shrinks(nodes: readonly NodeUse[], satellites: readonly SatelliteUse[],
       kind: 'shrink',
       satellite: s.id,
       nodes: s.joined,
-      reason: `satellite ${s.id} (${s.joined.join(', ')}) idle for ${seconds(idle)}, over --idle-timeout ${seconds(idleTimeoutMs)}, and no work waits`,
+      reason: `satellite ${s.id} (${[...s.joined].sort().join(', ')}) idle for ${seconds(idle)}, over --idle-timeout ${seconds(idleTimeoutMs)}, and no work waits`,
     });
   }
   return out;
