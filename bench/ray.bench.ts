@@ -21,10 +21,11 @@
 //   BENCH_RUNS (default 5) rounds; BENCH_SEED_RUNS (default 0) of them also run the seed script (2 and 4
 //   nodes) and symmetric-run at 2 nodes;
 //   BENCH_CONFIGS (default floor,raysl1,raysl2,raysl4,raysl4plain,sym4) the configurations of every
-//   round (rayslNplain: raysl with RAYSL_RAY_BOOT=0, plain `ray start` on the workers, the start
-//   before the worker boot script), e.g.
+//   round (rayslNplain: raysl with RAYSL_RAY_BOOT=0, plain `ray start` on every node, the start
+//   before the boot script; rayslNdash / rayslNagent: workers start once the head's dashboard / its
+//   dashboard agent is up, RAYSL_RAY_BOOT_GATE), e.g.
 //   floor,raysl1,raysl2,raysl4,raysl8,raysl16,sym4,sym8,sym16 on a bigger cluster (RAYSL_SLURM_DIR);
-//   BENCH_ONLY restricts them; BENCH_CPUS / BENCH_GPUS (default 4 / 4) per node; BENCH_NAME the
+//   BENCH_ONCE configurations run in round 1 only; BENCH_ONLY restricts them; BENCH_CPUS / BENCH_GPUS (default 4 / 4) per node; BENCH_NAME the
 //   result file (default ray); BENCH_SYM_TEARDOWN=1 waits up to 120 s for symmetric-run's workers
 //   to end once (round 1, 4 nodes), as the first measurement of it did.
 // Every sample records the host's load (1-min load average at its start, and the share of the host's
@@ -46,6 +47,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SEED_RUNS = Number(process.env.BENCH_SEED_RUNS ?? 0);
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const CONFIGS = (process.env.BENCH_CONFIGS ?? 'floor,raysl1,raysl2,raysl4,raysl4plain,sym4').split(',').filter(Boolean);
+/** Configurations run in round 1 only (e.g. symmetric-run at sizes where it may not start at all). */
+const ONCE = (process.env.BENCH_ONCE ?? '').split(',').filter(Boolean);
 const CPUS = Number(process.env.BENCH_CPUS ?? 4);
 const GPUS = Number(process.env.BENCH_GPUS ?? 4);
 const NAME = process.env.BENCH_NAME ?? 'ray';
@@ -366,8 +369,10 @@ async function rayslOnce(s: Sample): Promise<void> {
   const out = join(dir, 'probe.json');
   const args = [bundle, 'submit', '--json', '-N', String(s.nodes), '-c', String(CPUS), ...(GPUS > 0 ? ['--gpus-per-node', String(GPUS)] : []), '--job-dir', dir];
   args.push('--setup', `date +%s.%N > ${mark}`, '--setup', `source ${venv}/bin/activate`, probe, '--', 'env', String(s.nodes), out);
-  // rayslNplain: the start before the worker boot script (plain `ray start` on every node), in the same run
-  const plain = s.config.endsWith('plain') ? { RAYSL_RAY_BOOT: '0' } : {};
+  // rayslNplain: the start before the boot script (plain `ray start` on every node), in the same run;
+  // rayslNdash / rayslNagent: workers start their daemons once the head's dashboard / dashboard agent is up
+  const gate = /(dash|agent)$/.exec(s.config)?.[1];
+  const plain = s.config.endsWith('plain') ? { RAYSL_RAY_BOOT: '0' } : gate ? { RAYSL_RAY_BOOT_GATE: gate === 'dash' ? 'dashboard' : 'agent' } : {};
   const res = execFileSync(process.execPath, args, { cwd: dir, env: { ...process.env, RAYSL_RAY_BIN: rayBin, NO_COLOR: '1', ...plain }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const jobId = (JSON.parse(res) as { jobId: string }).jobId;
   s.jobId = jobId;
@@ -651,7 +656,7 @@ warm.config = 'warmup-raysl1';
 samples.push(warm);
 
 for (let round = 1; round <= RUNS; round++) {
-  const order = [...CONFIGS, ...(round <= SEED_RUNS ? ['seed4', 'sym2', 'seed2'] : [])];
+  const order = [...CONFIGS, ...(round === 1 ? ONCE : []), ...(round <= SEED_RUNS ? ['seed4', 'sym2', 'seed2'] : [])];
   // rotate the order each round, so no configuration always follows the same one
   const rot = order.slice(round % order.length).concat(order.slice(0, round % order.length));
   for (const c of rot) if (want(c)) samples.push(await run(c, Number(/\d+/.exec(c)?.[0] ?? 1), round));
@@ -726,9 +731,11 @@ const ratios: Record<string, ReturnType<typeof perRound>> = {
   symmetric2OverRaysl2: perRound('sym2', 'raysl2'),
 };
 for (const c of configs) {
-  const n = /^raysl(\d+)$/.exec(c)?.[1];
-  if (n && Number(n) > 4) ratios[`raysl${n}OverFloor`] = perRound(c, 'floor');
-  if (n && configs.includes(`sym${n}`)) ratios[`raysl${n}OverSymmetric${n}`] = perRound(c, `sym${n}`);
+  const m = /^raysl(\d+)(plain|dash|agent)?$/.exec(c);
+  if (!m) continue;
+  const [, n, variant = ''] = m;
+  ratios[`raysl${n}${variant}OverFloor`] ??= perRound(c, 'floor');
+  if (configs.includes(`sym${n}`)) ratios[`raysl${n}${variant}OverSymmetric${n}`] ??= perRound(c, `sym${n}`);
 }
 for (const k of Object.keys(ratios)) if (Number.isNaN(ratios[k]!.ofMedians)) delete ratios[k];
 const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');

@@ -131,11 +131,12 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
     straggleMs: edges.probeStraggleMs ?? 1000,
   });
   phase = ph;
+  // the node's own record first: a satellite's state (below) follows from its nodes'
+  reportAgentEvents(job, agents, status);
   const sats = new Satellites({ job, agents, status, controllerAddress, slurm: edges.satellites, half, startFor, node: edges.agentArgv[0] ?? process.execPath, raysl: rayslBundle(edges.agentArgv) });
   satellites = sats;
   // after the agents are told to stop (pushed later, so it runs earlier): their Slurm jobs go then
   teardown.push({ name: 'satellites', run: () => sats.close() });
-  reportAgentEvents(job, agents, status);
   agents.on('probed', (node, report) => {
     if (node === head) headProbed(report.bindAddress ?? headAddress);
   });

@@ -1,25 +1,35 @@
 /**
- * A worker node's `ray start`, started with the head instead of after it (Ray 2.60 only).
+ * A node's `ray start` through a small boot script (Ray 2.60 only): the head's and the workers'.
  *
- * Plain `ray start --address` on a worker (Ray 2.60, python/ray/_private/node.py `Node.__init__`)
- * runs, in order: Python + `import ray` + the CLI (1.5-3.5 s of CPU on the test cluster), then
+ * Every node (head and workers): the raylet gets the dashboard agent's listen port on its command
+ * line. Ray 2.60's `services.start_raylet` (python/ray/_private/services.py) passes the raylet the
+ * metrics agent, metrics export and runtime-env agent ports but not `--dashboard_agent_listen_port`,
+ * a flag the raylet has (a gflag in the raylet binary); with that flag at 0 the raylet's constructor
+ * waits for the agent's port file (node_manager.cc `WaitForDashboardAgentPorts`, at most 15 s, not
+ * tunable: `RAY_agent_register_timeout_ms` does not govern it) and aborts when the agent (a Python
+ * process importing Ray's dashboard modules) is later than that. raysl pins that port
+ * (--dashboard-agent-listen-port), so the boot script hands the same number to the raylet, which then
+ * registers with the GCS at once instead of after its agent's Python start (measured: the raylet
+ * registered 0.04 s after its start, while an agent slowed by 25 s came up later and served). The
+ * agent still binds the port itself; raysl's head still waits for it to answer (`ray job submit`).
+ *
+ * Workers, before (plain `ray start --address`, python/ray/_private/node.py `Node.__init__`):
+ * Python + `import ray` + the CLI (1.5-3.5 s of CPU on the test cluster), then
  * `internal_kv_get_with_retry(session_name)` and `get_all_node_info_until_retrieved(head)`
  * (python/ray/_private/utils.py), each polling the GCS with a fixed `time.sleep(2)`; the second
- * waits for the head's raylet to register, which itself waits for the head's dashboard agent
- * (a Python process of its own). Only then does the worker start its raylet, whose registration
- * waits for the worker's own dashboard agent. Two Python start-ups in series plus 2 s steps.
+ * waits for the head's raylet to register. Only then does the worker start its raylet.
  *
- * This boot script (run by the interpreter of the `ray` console script, with `ray start`'s argv):
+ * A worker's boot script (run by the interpreter of the `ray` console script, with `ray start`'s argv):
  * 1. imports Ray's CLI at once, overlapping the head's start;
  * 2. waits for the head's session name in the GCS KV with a 50 ms poll (the head writes it right
  *    after its GCS starts: node.py `_write_cluster_info_to_kv`), so Ray's first
  *    `internal_kv_get_with_retry` succeeds without a 2 s sleep;
- * 3. waits (same poll) until the head's dashboard is up: the key the head's own `ray start`
- *    waits for (services.py `start_api_server`, ray_constants.DASHBOARD_ADDRESS). That start is the
- *    head's heaviest moment (about ten Python processes); workers that start their own Python
- *    daemons during it, on a host whose cores they share with the head, made raylets miss their
- *    15 s deadline for the dashboard agent (below) at high load. On separate machines this costs
- *    little: the head's raylet and dashboard agent start only after its dashboard anyway;
+ * 3. RAYSL_RAY_BOOT_GATE says when a worker starts its daemons: `gcs` (the default) at once;
+ *    `dashboard` once the head's dashboard is up (the key the head's own `ray start` waits for:
+ *    services.py `start_api_server`, ray_constants.DASHBOARD_ADDRESS; the head's heaviest moment,
+ *    about ten Python processes); `agent` once the head's dashboard agent has written its address
+ *    to the KV (dashboard/agent.py), i.e. once the head is up. Waiting only helps nodes that share
+ *    the head's cores (the test cluster's: one 2-core host); on separate machines it delays the workers;
  * 4. answers Node.__init__'s head-node lookup without waiting for the head's raylet: the worker
  *    reads only the head's `temp_dir` (unused: raysl passes --temp-dir) and `session_dir` (to tell
  *    whether the cluster's spill directory is the head's default, node.py `start_ray_processes`).
@@ -33,13 +43,15 @@
  * Whatever of this the installed Ray lacks (an import or a name), it says so and runs plain `ray
  * start`: the same command, Ray's own waits.
  *
- * Not done on the head, on purpose: starting its dashboard (services.py `start_api_server` waits
- * for it) together with its raylet was tried; the raylet's constructor waits at most 15 s for the
- * dashboard agent's port files (node_manager.cc `WaitForDashboardAgentPorts`, not tunable in 2.60)
- * and aborted in 3 of 3 runs at load 22 on the 2-core test host, while the serial head passed.
+ * Not done on the head, on purpose: starting its dashboard (services.py `start_api_server`, which
+ * `ray start` waits for) in a thread while its raylet starts. Tried twice: before the agent's port was
+ * passed, the raylet's 15 s wait aborted the head in 3 of 3 runs at load 22; after, on the 2-core
+ * test host at load 13-16, the head was not ready sooner (ready 10.9/12.1/24.3 s against
+ * 6.8/11.9/17.6 s one after the other) and its dashboard was KILLed once. raysl's head is ready when
+ * its dashboard agent answers, which starts with the raylet either way.
  * Versions other than the tested one take plain `ray start` from the adapter (rayFeatures().rayBoot).
  */
-export const RAY_BOOT_PY = String.raw`# raysl: a worker's ray start, started with the head (src/runtimes/ray/boot.ts says why)
+export const RAY_BOOT_PY = String.raw`# raysl: a node's ray start (src/runtimes/ray/boot.ts says why)
 import json, os, sys, time
 t0 = time.time()
 from ray.scripts.scripts import main
@@ -61,6 +73,19 @@ class Kv:
                 v = self.client.internal_kv_get(key, namespace, timeout=2)
                 if v:
                     return v.decode()
+            except Exception:
+                self.client = None
+            time.sleep(0.05)
+        return None
+
+    def wait_prefix(self, prefix, namespace, deadline_s):
+        from ray._raylet import GcsClient
+        end = time.time() + deadline_s
+        while time.time() < end:
+            try:
+                self.client = self.client or GcsClient(address=self.address)
+                if self.client.internal_kv_keys(prefix, namespace):
+                    return True
             except Exception:
                 self.client = None
             time.sleep(0.05)
@@ -127,18 +152,48 @@ def boot():
     if os.environ.get("RAYSL_RAY_BOOT_GATE") == "registered":
         fast_head_lookup(session_name, gcs_address, from_config=False)
         return
-    # the head's heaviest moment is its dashboard start (about ten Python processes): a worker
-    # starts its own Python daemons after it, not during it (they share cores on a shared host)
-    if kv.wait(ray_constants.DASHBOARD_ADDRESS.encode(), ray_constants.KV_NAMESPACE_DASHBOARD, min(wait_s, 120)) is None:
-        say("the head's dashboard is not up after 120 s: going on")
-    else:
-        say("head's dashboard up")
+    gate = os.environ.get("RAYSL_RAY_BOOT_GATE")
+    if gate == "dashboard":
+        # the head's heaviest moment is its dashboard start (about ten Python processes): start after it
+        if kv.wait(ray_constants.DASHBOARD_ADDRESS.encode(), ray_constants.KV_NAMESPACE_DASHBOARD, min(wait_s, 120)) is None:
+            say("the head's dashboard is not up after 120 s: going on")
+        else:
+            say("head's dashboard up")
+    elif gate == "agent":
+        # the head is up once its dashboard agent is (dashboard/agent.py writes its address to the KV):
+        # workers that share the head's cores start their own agents after it
+        if kv.wait_prefix(b"DASHBOARD_AGENT_ADDR_NODE_ID_PREFIX:", ray_constants.KV_NAMESPACE_DASHBOARD, min(wait_s, 120)) is None:
+            say("the head's dashboard agent is not up after 120 s: going on")
+        else:
+            say("head's dashboard agent up")
     fast_head_lookup(session_name, gcs_address, from_config=True)
 
+def pin_agent_port():
+    """The raylet gets the dashboard agent's (pinned) listen port: it registers without waiting for its agent."""
+    port = os.environ.get("RAYSL_RAY_AGENT_LISTEN_PORT")
+    if not port:
+        return
+    import ray._private.services as services
+    from ray._private import ray_constants
+    original = services.start_ray_process
+    flag = "--dashboard_agent_listen_port="
+
+    def start_ray_process(command, process_type, *args, **kwargs):
+        if process_type == ray_constants.PROCESS_TYPE_RAYLET and not any(str(c).startswith(flag) for c in command):
+            command = list(command) + [flag + port]
+        return original(command, process_type, *args, **kwargs)
+
+    services.start_ray_process = start_ray_process
+
 try:
-    boot()
+    pin_agent_port()
 except Exception as e:
-    say("boot step failed (%r): plain ray start" % (e,))
+    say("could not pass the agent's port to the raylet (%r): it waits for the agent's port file" % (e,))
+if os.environ.get("RAYSL_RAY_GCS_ADDRESS"):
+    try:
+        boot()
+    except Exception as e:
+        say("boot step failed (%r): plain ray start" % (e,))
 sys.argv = ["ray"] + sys.argv[1:]
 sys.exit(main())
 `;

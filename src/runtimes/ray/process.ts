@@ -1,7 +1,7 @@
 /**
  * The `ray start --block` process and its process group. Ray's daemons (gcs_server, raylet,
  * dashboard, workers) are children of that process and share its group, so stopping the job's Ray
- * means TERM to the leader, a short grace, then KILL to the group (stopGroup). Never `ray stop`: it matches
+ * means KILL to the group (stopGroup). Never `ray stop`: it matches
  * process names and kills every Ray on the node, other jobs' and other users' included
  * (ray-project/ray#12264, #6135, #43449).
  */
@@ -67,21 +67,28 @@ export function spawnGroup(bin: string, argv: string[], env: NodeJS.ProcessEnv, 
   };
 }
 
-/** How long `ray start` may take to stop its own daemons before the rest of its group is KILLed. */
-export const RAY_LEADER_GRACE_MS = 1000;
+/**
+ * How long `ray start` may take to stop its own daemons before the rest of its group is KILLed: 0,
+ * none. Measured with Ray 2.60 (RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0, an idle head, load 8-12 on
+ * the 2-core test host): after TERM the leader needs 1.9 s to stop its daemons one by one
+ * (node.py `kill_all_processes`), and a 1 s grace (the earlier default) expired in every run seen,
+ * so it only delayed the KILL. KILL to the group leaves no live process 80 ms later, and nothing
+ * outside the temp dir (the object store's /dev/shm file is unlinked at creation; raysl removes the
+ * temp dir and sweeps the workers, which run in groups of their own, by their mark).
+ */
+export const RAY_LEADER_GRACE_MS = 0;
 
 /**
- * TERM to the `ray start --block` leader alone: Ray's handler drains the node and stops its daemons
- * itself. TERM to the whole group instead leaves gcs_server and raylet waiting on each other for
- * seconds (6.7 s measured with Ray 2.60), and the leader exiting still leaves some of its children
- * behind (dashboard module processes, log monitor). So: TERM the leader, wait for it up to
- * min(grace, RAY_LEADER_GRACE_MS), then KILL whatever is left of the group and wait until it is empty.
+ * With a leader grace: TERM to the `ray start --block` leader alone (Ray's handler drains the node
+ * and stops its daemons itself; TERM to the whole group instead leaves gcs_server and raylet waiting
+ * on each other for seconds, 6.7 s measured with Ray 2.60), wait for it up to min(grace, leader
+ * grace), then KILL whatever is left of the group and wait until it is empty. Without (the default):
+ * KILL the group at once.
  */
 export function rayStopEscalation(graceMs: number, leaderGraceMs = RAY_LEADER_GRACE_MS): Escalation {
-  return [
-    { signal: 'SIGTERM', to: 'leader', waitMs: Math.min(graceMs, leaderGraceMs) },
-    { signal: 'SIGKILL', to: 'group', waitMs: graceMs },
-  ];
+  const kill = { signal: 'SIGKILL', to: 'group', waitMs: graceMs } as const;
+  if (leaderGraceMs <= 0) return [kill];
+  return [{ signal: 'SIGTERM', to: 'leader', waitMs: Math.min(graceMs, leaderGraceMs) }, kill];
 }
 
 /** Stops the group (rayStopEscalation) and says how it went, for the agent log. */
@@ -90,5 +97,6 @@ export async function stopGroup(group: SpawnedGroup, graceMs: number, leaderGrac
   const report = await terminate({ group: group.child }, rayStopEscalation(graceMs, leaderGraceMs));
   const leaderTimedOut = report.steps[0]?.to === 'leader' && report.steps[0].outcome === 'timeout';
   const killed = report.steps.find((s) => s.signal === 'SIGKILL')?.members ?? 0;
-  return `${leaderTimedOut ? '`ray start` did not exit in time' : '`ray start` exited'}; ${killed} process(es) of its group KILLed${report.gone ? '' : '; some still there after the grace'}`;
+  const leader = report.steps[0]?.to === 'leader' ? `${leaderTimedOut ? '`ray start` did not exit in time' : '`ray start` exited'}; ` : '';
+  return `${leader}${killed} process(es) of its group KILLed${report.gone ? '' : '; some still there after the grace'}`;
 }
