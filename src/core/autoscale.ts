@@ -4,7 +4,7 @@
  * clock (wait and idle times come in as durations), no I/O; every decision carries the sentence the
  * timeline shows.
  *
- * Rules (docs/elastic.md, "Automatic scaling"):
+ * Rules (docs/autoscale.md):
  * - Work counts once it has waited at least the scale-up delay, oldest first.
  * - Capacity first comes from what is free on the nodes now, then from the nodes still coming (a
  *   satellite queued in Slurm or joining counts as its nodes, empty, of the granted shape); only
