@@ -7,9 +7,22 @@
  */
 import { assertNoNewline } from '../core/option-values.js';
 import type { Plan } from '../core/types.js';
-import type { GrowRequest } from '../protocol/elastic.js';
 import { sbatchQuote, shellJoin } from './quote.js';
 import { sbatchWord } from './sbatch.js';
+
+/** What a satellite asks Slurm for (protocol/elastic.ts GrowRequest has these fields): unset ones are the job's. */
+export interface SatelliteShape {
+  nodes: number;
+  partition?: string;
+  time?: string;
+  gpusPerNode?: number;
+  cpusPerTask?: number;
+  mem?: string;
+  constraint?: string;
+  account?: string;
+  qos?: string;
+  containerImage?: string;
+}
 
 export interface SatelliteScriptContext {
   jobId: string;
@@ -32,7 +45,7 @@ export interface SatelliteScriptContext {
 const OWN_FLAGS = new Set(['--job-name', '--nodes', '--output', '--error', '--signal', '--requeue', '--no-requeue', '--dependency', '--exclude', '--nodelist']);
 
 /** The satellite's #SBATCH lines, as [flag, value] (value "" for a bare flag), in order. */
-export function satelliteSbatch(plan: Plan, req: GrowRequest, ctx: Pick<SatelliteScriptContext, 'jobId' | 'satellite' | 'jobDir' | 'exclude'>): Array<[string, string]> {
+export function satelliteSbatch(plan: Plan, req: SatelliteShape, ctx: Pick<SatelliteScriptContext, 'jobId' | 'satellite' | 'jobDir' | 'exclude'>): Array<[string, string]> {
   // the worker component's shape when the head has a component of its own (--head-cpus-only)
   const base = plan.hetjob ? plan.hetjob[1].sbatch : plan.sbatch;
   const overrides: Array<[string, string | undefined]> = [
@@ -63,7 +76,7 @@ export function satelliteSbatch(plan: Plan, req: GrowRequest, ctx: Pick<Satellit
   return lines;
 }
 
-export function renderSatelliteScript(plan: Plan, req: GrowRequest, ctx: SatelliteScriptContext): string {
+export function renderSatelliteScript(plan: Plan, req: SatelliteShape, ctx: SatelliteScriptContext): string {
   for (const [what, v] of [
     ['the node path', ctx.node],
     ['the raysl path', ctx.raysl],

@@ -48,7 +48,8 @@ export interface RuntimeProcess {
   stop(graceMs: number): Promise<void>;
   /**
    * Shrink: ask the runtime to drain this node (no new work; it leaves once idle). Resolves with
-   * what the runtime said once it accepted; absent: the runtime has no drain of its own.
+   * what the runtime said once the node is idle and left; rejects when refused or still busy at the
+   * deadline; absent: the runtime has no drain of its own.
    */
   drain?(deadlineSec: number, reason: string): Promise<string | undefined>;
 }

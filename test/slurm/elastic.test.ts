@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jobProcesses, pollUntil, rayslJobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
 import { newJobRoot, raysl, rayslDone, readJobStatus, root, waitForStatus } from './raysl-cli.js';
+import { activate, rayBinEnv } from './ray-helpers.js';
 
 slurmConf();
 
@@ -27,8 +28,8 @@ function satellitesOf(jobRoot: string, jobId: string) {
   return readJobStatus(jobRoot, jobId)?.satellites ?? [];
 }
 
-async function up(jobRoot: string, args: string[] = []): Promise<string> {
-  const r = await rayslDone(['up', '-N', '2', '-t', '10', '--job-dir', jobRoot, ...args]);
+async function up(jobRoot: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const r = await rayslDone(['up', '-N', '2', '-t', '10', '--job-dir', jobRoot, ...args], { env });
   const jobId = r.stdout.trim();
   if (/^\d+$/.test(jobId)) started.push(jobId);
   expect(r.code, r.stderr).toBe(0);
@@ -158,4 +159,63 @@ console.log(JSON.stringify(rs));`,
     expect(noN.code).toBe(2);
     expect(noN.stderr).toMatch(/raysl: error: raysl grow needs -N <n>.*\n {2}hint: e\.g\. raysl grow/);
   }, 200_000);
+});
+
+describe('elastic clusters on Slurm (Ray)', () => {
+  it('up -N 2, grow by 2: ray.nodes() sees 4 and GPU tasks run on them; shrink drains through Ray with work running; down leaves nothing', async () => {
+    const jobRoot = newJobRoot('elastic-ray');
+    const jobId = await up(jobRoot, ['--runtime', 'ray', '--gpus-per-node', '1', ...activate()], rayBinEnv());
+    const own = readJobStatus(jobRoot, jobId)!.nodes.map((n) => n.name);
+    const sat = await grow(jobRoot, jobId, 2);
+    expect(sat).toMatchObject({ id: 's1', state: 'joined' });
+
+    const marks = join(jobRoot, 'marks');
+    const probe = join(jobRoot, 'ray4.py');
+    writeFileSync(
+      probe,
+      `import json, os, socket, sys, time, ray
+ray.init()
+alive = sorted(n["NodeManagerHostname"] for n in ray.nodes() if n["Alive"])
+@ray.remote(num_gpus=1)
+def where(sleep, marks):
+    os.makedirs(marks, exist_ok=True)
+    open(os.path.join(marks, f"{socket.gethostname()}-{os.getpid()}"), "w").close()
+    time.sleep(sleep)
+    return socket.gethostname(), os.environ.get("CUDA_VISIBLE_DEVICES")
+marks, sleep = sys.argv[1], float(sys.argv[2])
+print(json.dumps({"alive": len(alive), "gpus": ray.cluster_resources().get("GPU"), "ran": sorted(h for h, _ in ray.get([where.remote(sleep, marks) for _ in range(4)])), "cuda": sorted({c for _, c in ray.get([where.remote(0, marks + "-cuda") for _ in range(4)])})}))
+`,
+    );
+    const r1 = await rayslDone(['exec', jobId, '--job-dir', jobRoot, '--', 'python3', probe, join(jobRoot, 'marks0'), '0']);
+    expect(r1.code, r1.stderr).toBe(0);
+    const all = [...own, ...sat.nodes].sort();
+    const seen = JSON.parse(r1.stdout.trim().split('\n').pop()!) as { alive: number; gpus: number; ran: string[]; cuda: string[] };
+    expect(seen.alive).toBe(4);
+    expect(seen.gpus).toBe(4);
+    expect(seen.ran).toEqual(all);
+    expect(seen.cuda).toEqual(['0']);
+
+    // shrink while a GPU task runs on every node: Ray drains the satellite's nodes (no new work
+    // there), their tasks finish, the raylets leave once idle: well before the 120 s drain timeout
+    const running = raysl(['exec', jobId, '--job-dir', jobRoot, '--', 'python3', probe, marks, '6']);
+    await pollUntil('the 4 Ray tasks to start', async () => (existsSync(marks) && spawnSync('ls', [marks], { encoding: 'utf8' }).stdout.trim().split('\n').length >= 4 ? true : undefined), 60_000);
+    const t0 = Date.now();
+    const shrink = await rayslDone(['shrink', jobId, 's1', '--drain-timeout', '120', '--job-dir', jobRoot]);
+    const took = Date.now() - t0;
+    expect(shrink.code, shrink.stderr).toBe(0);
+    expect(took).toBeLessThan(60_000);
+    expect(await running.exited, running.stderr()).toBe(0);
+    const done = JSON.parse(running.stdout().trim().split('\n').pop()!) as { ran: string[] };
+    // every task of the first round finished where it ran, the satellite's nodes included
+    expect(done.ran).toEqual(all);
+    for (const n of sat.nodes) expect(readFileSync(join(jobRoot, jobId, `agent-${n}.log`), 'utf8')).toMatch(/drained: node [0-9a-f]+ idle: its raylet left/);
+    await waitForJobEnd(sat.slurmJobId, { timeoutMs: 60_000 });
+    expect(jobProcesses(sat.slurmJobId)).toEqual([]);
+    expect(satellitesOf(jobRoot, jobId)[0]).toMatchObject({ id: 's1', state: 'ended' });
+
+    const down = await rayslDone(['down', jobId, '--job-dir', jobRoot]);
+    expect(down.code, down.stderr).toBe(0);
+    await waitForJobEnd(jobId, { timeoutMs: 60_000 });
+    expect([...jobProcesses(jobId), ...rayslJobProcesses(jobId)]).toEqual([]);
+  }, 600_000);
 });
