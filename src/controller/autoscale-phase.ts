@@ -38,6 +38,7 @@ export function startAutoscalePhase(job: Job, cluster: Cluster, env: NodeJS.Proc
     limits: { maxNodes, idleTimeoutMs: idleTimeoutSec * 1000, scaleUpDelayMs: scaleUpDelaySec * 1000 },
     elastic,
     read: () => reader.read(),
+    members: () => agents.joinedNodes().map((n) => n.name),
     now: edges.now,
     record: (detail) => {
       log(`autoscale: ${detail}`);

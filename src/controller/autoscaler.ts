@@ -10,7 +10,7 @@
  * every second (a failed shrink likewise, after 30 s). stop() (a teardown step pushed after the elastic's own, so it runs first) ends the
  * loop and the runtime's reader before the satellites are cancelled.
  */
-import { autoscale, SinceTracker, type AutoscaleDecision, type AutoscaleLimits, type NodeUse, type SatelliteUse } from '../core/autoscale.js';
+import { autoscale, SinceTracker, type AutoscaleDecision, type AutoscaleLimits, type NodeUse, type Resources, type SatelliteUse } from '../core/autoscale.js';
 import type { DemandView } from '../runtimes/types.js';
 import type { Elastic, SatelliteInfo } from './elastic.js';
 
@@ -19,6 +19,11 @@ export interface AutoscalerDeps {
   elastic: Elastic;
   /** The newest demand, or undefined while the runtime does not answer. */
   read: () => DemandView | undefined;
+  /**
+   * Every node in the cluster now (raysl's own registry): the truth of who is there. The runtime's
+   * view may lag (Ray's is read once a second): a node that joined since counts as there and empty.
+   */
+  members: () => readonly string[];
   now: () => number;
   /** A timeline event (phase 'autoscale') with this detail. */
   record: (detail: string) => void;
@@ -42,7 +47,12 @@ export function satelliteUse(sats: readonly SatelliteInfo[], shrinking: Readonly
 }
 
 /** One round's input: waits and idle times tracked here when the runtime does not say them. */
-export function roundInput(view: DemandView, sats: readonly SatelliteInfo[], shrinking: ReadonlySet<string>, trackers: { waits: SinceTracker; idle: SinceTracker }, nowMs: number) {
+export function roundInput(reading: DemandView & { shape: Resources }, members: readonly string[], sats: readonly SatelliteInfo[], shrinking: ReadonlySet<string>, trackers: { waits: SinceTracker; idle: SinceTracker }, nowMs: number) {
+  const here = new Set(members);
+  const seen = new Set(reading.nodes.map((n) => n.name));
+  // the registry decides who is there: a node the runtime has not listed yet is new, hence empty and not idle
+  const nodesNow: DemandView['nodes'] = [...reading.nodes.filter((n) => here.has(n.name)), ...members.filter((m) => !seen.has(m)).map((name) => ({ name, free: reading.shape, idle: false }))];
+  const view = { ...reading, nodes: nodesNow };
   const waits = trackers.waits.observe(nowMs, view.pending.map((p) => p.id));
   const idle = trackers.idle.observe(nowMs, view.nodes.filter((n) => n.idle && n.idleMs === undefined).map((n) => n.name));
   const owner = new Map<string, string>();
@@ -105,7 +115,7 @@ export class Autoscaler {
     const now = this.deps.now();
     const sats = this.deps.elastic.satellites();
     this.backOffFailed(sats, now);
-    const round = roundInput(view, sats, this.shrinking, this.trackers, now);
+    const round = roundInput({ ...view, shape: view.shape }, this.deps.members(), sats, this.shrinking, this.trackers, now);
     const decisions = autoscale({ ...round, shape: view.shape, limits: this.deps.limits });
     for (const d of decisions) await this.act(d, now);
   }

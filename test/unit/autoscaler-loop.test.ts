@@ -47,10 +47,13 @@ function rig() {
   const events: string[] = [];
   const elastic = new MemElastic();
   let view: DemandView = { pending: [], nodes: [], shape: SHAPE };
+  let members: string[] | undefined;
   const scaler = new Autoscaler({
     limits: { maxNodes: 4, idleTimeoutMs: 20_000, scaleUpDelayMs: 5_000 },
     elastic,
     read: () => view,
+    // the registry: by default exactly the nodes the view lists
+    members: () => members ?? view.nodes.map((n) => n.name),
     now: () => now,
     record: (d) => events.push(d),
     log: () => {},
@@ -59,6 +62,7 @@ function rig() {
     scaler,
     elastic,
     events,
+    setMembers: (m: string[]) => (members = m),
     at: async (t: number, v?: DemandView) => {
       now = t;
       if (v) view = v;
@@ -146,6 +150,23 @@ describe('autoscaler loop', () => {
     expect(r.elastic.grows).toHaveLength(2);
   });
 
+  it("a node the registry has but the runtime's (older) reading lacks counts as there and empty: no second grow (seen with Ray's 1 s reading)", async () => {
+    const r = rig();
+    const v = { pending: [spread4], nodes: [node('n1', true, SHAPE), node('n2', true, SHAPE)], shape: SHAPE };
+    await r.at(0, v);
+    await r.at(5_000);
+    expect(r.elastic.grows.map((g) => g.nodes)).toEqual([2]);
+    // one of the satellite's nodes joined; the reading is from before it did
+    Object.assign(r.elastic.sats[0]!, { state: 'joining', nodes: ['n3', 'n4'], joined: ['n3'] });
+    r.setMembers(['n1', 'n2', 'n3']);
+    await r.at(6_000);
+    expect(r.elastic.grows.map((g) => g.nodes)).toEqual([2]);
+    // a node the registry no longer has is not counted from a stale reading either
+    r.setMembers(['n1', 'n3']);
+    await r.at(7_000);
+    expect(r.elastic.grows.map((g) => g.nodes)).toEqual([2, 1]);
+  });
+
   it('no shape yet (no node told its resources): no grow', async () => {
     const r = rig();
     await r.at(0, { pending: [spread4], nodes: [] });
@@ -155,7 +176,7 @@ describe('autoscaler loop', () => {
 
   it('runs on its own timer and stops cleanly', async () => {
     let reads = 0;
-    const scaler = new Autoscaler({ limits: { maxNodes: 2, idleTimeoutMs: 1, scaleUpDelayMs: 0 }, elastic: new MemElastic(), read: () => (reads++, undefined), now: Date.now, record: () => {}, log: () => {}, everyMs: 5 });
+    const scaler = new Autoscaler({ limits: { maxNodes: 2, idleTimeoutMs: 1, scaleUpDelayMs: 0 }, elastic: new MemElastic(), read: () => (reads++, undefined), members: () => [], now: Date.now, record: () => {}, log: () => {}, everyMs: 5 });
     scaler.start();
     const deadline = Date.now() + 5000;
     while (reads < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
