@@ -9,7 +9,7 @@ import type { Channel } from './channel.js';
 import type { Ending, Outcome } from './outcome.js';
 
 export type PhaseMessage = Welcome | ProbeAgain | Start;
-export type ServedMessage = Extract<ControllerMessage, { t: 'rt' | 'entrypoint' }>;
+export type ServedMessage = Extract<ControllerMessage, { t: 'rt' | 'entrypoint' | 'drain' }>;
 
 export class Inbox {
   private readonly queue: PhaseMessage[] = [];

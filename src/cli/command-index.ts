@@ -35,8 +35,11 @@ export const commandIndex: readonly CommandEntry[] = [
   { name: 'exec', summary: 'run a command on the head of a cluster from raysl up, as its entrypoint would run; exit with its code', args: ['<jobid>', '<command...>'], options: true, load: async () => (await import('./commands/exec.js')).registerExec },
   { name: 'attach', summary: 'print shell exports that reach a running cluster from here (eval "$(raysl attach <jobid>)")', args: ['<jobid>'], options: true, load: async () => (await import('./commands/attach.js')).registerAttach },
   { name: 'down', summary: 'stop a cluster started by raysl up (orderly, as cancel) and wait for its final state', args: ['<jobid>'], options: true, load: async () => (await import('./commands/down.js')).registerDown },
+  { name: 'grow', summary: 'add nodes to a running cluster: a satellite Slurm job whose agents join it', args: ['<jobid>'], options: true, load: async () => (await import('./commands/grow.js')).registerGrow },
+  { name: 'shrink', summary: "give nodes back: drain a satellite's nodes, stop their agents, end the satellite", args: ['<jobid>', '<targets...>'], options: true, load: async () => (await import('./commands/shrink.js')).registerShrink },
   { name: 'ls', summary: 'list your raysl jobs: id, name, state, nodes, port block, age', args: [], options: true, load: async () => (await import('./commands/ls.js')).registerLs },
   { name: 'controller', summary: 'job controller (run by the batch script on the head node)', args: [], options: true, hidden: true, load: async () => (await import('./commands/controller.js')).registerController },
+  { name: 'satellite', summary: "a satellite's batch step: starts agents on its nodes that join the running cluster", args: [], options: true, hidden: true, load: async () => (await import('./commands/satellite.js')).registerSatellite },
   { name: 'agent', summary: 'per-node agent (started by the controller; the job token comes from RAYSL_TOKEN)', args: [], options: true, hidden: true, load: async () => (await import('./commands/agent.js')).registerAgent },
 ];
 

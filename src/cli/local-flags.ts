@@ -21,6 +21,9 @@ export const SLURM_ONLY: Partial<Record<JobOptionKey, string>> = {
   sbatchArgs: 'extra sbatch arguments',
   requeue: 'a requeue by Slurm (scontrol requeue)',
   maxRestarts: 'a requeue by Slurm (scontrol requeue)',
+  maxNodes: 'satellite Slurm jobs that grow the cluster',
+  idleTimeout: 'satellite Slurm jobs that grow the cluster',
+  scaleUpDelay: 'satellite Slurm jobs that grow the cluster',
 };
 
 function given(spec: JobSpec, key: JobOptionKey): boolean {

@@ -21,20 +21,23 @@ export { SLURM_FINAL_STATES };
 /** One line per timeline event, for --follow and `status` (joins counted against all nodes). */
 export function eventLine(s: JobStatus, ev: PhaseEvent): string {
   const node = ev.node ? s.nodes.find((n) => n.name === ev.node) : undefined;
+  // the job's own allocation; a satellite's nodes are counted apart (they join later, and leave)
+  const own = s.nodes.filter((n) => n.satellite === undefined);
   switch (ev.phase) {
     case 'allocated':
-      return `allocated ${s.nodes.map((n) => n.name).join(',')}; head ${s.head}`;
+      return `allocated ${own.map((n) => n.name).join(',')}; head ${s.head}`;
     case 'agents-launched':
-      return `agents launched on ${s.nodes.length} node(s)`;
+      return `agents launched on ${own.length} node(s)`;
     case 'node-joined': {
-      const k = s.timeline.filter((e) => e.phase === 'node-joined' && e.t <= ev.t).length;
       const res = node?.cpus !== undefined ? ` (${node.cpus} CPU, ${node.gpus ?? 0} GPU)` : '';
-      return `${ev.node} joined${res} ${k}/${s.nodes.length}`;
+      if (node?.satellite !== undefined) return `${ev.node} joined${res} from satellite ${node.satellite}`;
+      const k = s.timeline.filter((e) => e.phase === 'node-joined' && e.t <= ev.t && own.some((n) => n.name === e.node)).length;
+      return `${ev.node} joined${res} ${k}/${own.length}`;
     }
     case 'node-failed':
       return `${ev.node} failed: ${ev.detail ?? 'no reason given'}`;
     case 'ready':
-      return `cluster ready: ${s.joined.length}/${s.nodes.length} nodes in ${secs(ev.t)}`;
+      return `cluster ready: ${s.joined.filter((n) => own.some((o) => o.name === n)).length}/${own.length} nodes in ${secs(ev.t)}`;
     case 'entrypoint-started':
       return 'entrypoint running';
     case 'entrypoint-exited':
@@ -53,10 +56,21 @@ export function eventLine(s: JobStatus, ev: PhaseEvent): string {
       return `preempted / time limit warning: ${ev.detail ?? ''}`.trim();
     case 'requeued':
       return ev.detail ?? 'requeued';
+    case 'autoscale':
+      return `autoscale: ${ev.detail ?? ''}`.trim();
     case 'error':
       return `error: ${ev.detail ?? ''}`.trim();
     case 'torn-down':
       return `torn down; exit ${ev.code ?? '?'}`;
+    case 'satellite-queued':
+    case 'satellite-joining':
+    case 'satellite-joined':
+    case 'satellite-draining':
+    case 'satellite-ended':
+    case 'satellite-cancelled':
+    case 'satellite-failed':
+    case 'satellite-lost':
+      return `satellite ${ev.phase.slice('satellite-'.length)}: ${ev.detail ?? ''}`.trim();
   }
 }
 
@@ -170,13 +184,28 @@ export function formatStatus(v: StatusView): string {
   lines.push(parts.join(', '));
   if (s.error) lines.push(`error: ${s.error.message}${s.error.hint ? `\n  hint: ${s.error.hint}` : ''}`);
   lines.push('nodes:');
-  const rows = s.nodes.map((n) => [n.name, n.role, n.state, n.cpus !== undefined ? `${n.cpus} CPU` : '', n.gpus !== undefined ? `${n.gpus} GPU` : '', n.address, n.reason ?? '']);
+  const rows = s.nodes.map((n) => [n.name, n.role, n.state, n.cpus !== undefined ? `${n.cpus} CPU` : '', n.gpus !== undefined ? `${n.gpus} GPU` : '', n.address, n.satellite !== undefined ? `satellite ${n.satellite}` : '', n.reason ?? '']);
   lines.push(...table(rows).map((l) => `  ${l}`));
+  lines.push(...satelliteLines(s));
   lines.push(...attemptLines(s));
   lines.push('timeline:');
   for (const ev of s.timeline) lines.push(`  ${`+${secs(ev.t)}`.padStart(8)}  ${eventLine(s, ev)}`);
   lines.push(`job dir: ${v.jobDir}`);
   return lines.join('\n') + '\n';
+}
+
+/** An elastic cluster: one line per satellite (its Slurm id, state, nodes, why it came and why it ended). */
+export function satelliteLines(s: Pick<JobStatus, 'satellites'>): string[] {
+  const sats = s.satellites ?? [];
+  if (sats.length === 0) return [];
+  const rows = sats.map((x) => [
+    `  ${x.id}`,
+    x.slurmJobId !== undefined ? `slurm ${x.slurmJobId}` : 'not submitted',
+    x.state,
+    x.nodes.length > 0 ? `${x.nodes.join(',')} (${x.joined.length}/${x.requested} joined)` : `${x.requested} node(s) asked`,
+    x.why ?? x.reason,
+  ]);
+  return ['satellites:', ...table(rows)];
 }
 
 /** A requeued job: one line per attempt, earlier ones with where their files went. */

@@ -13,7 +13,8 @@ export function reportAgentEvents(job: Job, agents: AgentRegistry, status: Statu
   agents.on('joined', (info, notes) => {
     for (const note of notes) log(`${info.name}: ${note}`);
     const n = agents.joinedCount();
-    log(`${info.name} joined (${info.cpus} CPU, ${info.gpus} GPU) ${n}/${nodes.length}`);
+    const sat = agents.slot(info.name)?.satellite;
+    log(`${info.name} joined (${info.cpus} CPU, ${info.gpus} GPU) ${sat !== undefined ? `from satellite ${sat}, ${n} nodes in the cluster` : `${n}/${nodes.length}`}`);
     status.updateBatched((s) => withPhase(withNode(s, info.name, { state: 'joined', cpus: info.cpus, gpus: info.gpus }), edges.now(), { phase: 'node-joined', node: info.name }));
   });
   agents.on('failed', (node, reason) => {
@@ -23,12 +24,15 @@ export function reportAgentEvents(job: Job, agents: AgentRegistry, status: Statu
   // under Slurm a stop signal reaches every step at once (scancel, a time limit): an agent that says
   // it got one stops the job as the controller's own signal would, so its disconnect is no failure
   agents.on('signalled', (node, signal) => {
+    // a satellite is a Slurm job of its own: its signal (scancel, its time limit) ends that satellite, not the job (satellites.ts)
+    if (agents.slot(node)?.satellite !== undefined) return;
     log(`${node}'s agent received ${signal}: stopping the job`);
     job.stop.request({ kind: 'signal', signal, node });
   });
   agents.on('lost', (node, reason) => {
     log(`${node} lost: ${reason} (log: ${paths.agentLog(node)})`);
     status.updateBatched((s) => withPhase(withNode(s, node, { state: 'lost', reason }), edges.now(), { phase: 'node-lost', node, detail: reason }));
-    if (!job.plan.continueOnNodeLoss) job.stop.request({ kind: 'node-lost', node, reason, log: paths.agentLog(node) });
+    // losing a satellite's node is an expected event: its work is retried or reported, the cluster goes on
+    if (!job.plan.continueOnNodeLoss && agents.slot(node)?.satellite === undefined) job.stop.request({ kind: 'node-lost', node, reason, log: paths.agentLog(node) });
   });
 }

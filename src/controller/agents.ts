@@ -18,6 +18,8 @@ export interface AgentSlot {
   role: 'head' | 'worker';
   address: string;
   log: string;
+  /** The satellite (s1, s2, ...) this node came with; absent for a node of the job's own allocation. */
+  satellite?: string;
 }
 
 type SlotState = 'pending' | 'connected' | 'joined' | 'failed' | 'lost' | 'stopped';
@@ -34,6 +36,10 @@ interface Live {
   welcomed?: boolean;
   /** What a connected node is waiting for (named in the join error if it never joins). */
   note?: string;
+  /** Asked to leave (shrink): its channel closing is a departure, not a loss. */
+  leaving?: string;
+  /** Why its channel will close (a satellite's agent told us Slurm signalled it). */
+  gone?: string;
 }
 
 export interface AgentEvents {
@@ -46,6 +52,8 @@ export interface AgentEvents {
   probed: [node: string, report: Probed];
   /** A message of the node's runtime half, for the runtime's controller half. */
   rt: [node: string, body: unknown];
+  /** A node asked to leave (release) is gone: its agent stopped as told. */
+  left: [node: string, reason: string];
 }
 
 export class AgentRegistry extends EventEmitter<AgentEvents> {
@@ -129,17 +137,22 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
         } else if (m.t === 'rt') {
           if (me.state === 'joined') this.emit('rt', me.slot.name, m.body);
         } else if (m.t === 'signalled') {
-          if (!this.stopping && me.state !== 'failed' && me.state !== 'lost') {
+          if (me.slot.satellite !== undefined && !this.stopping && me.leaving === undefined) {
+            // a satellite is a Slurm job of its own: its nodes going away is a loss the cluster survives
+            me.gone = `its satellite ${me.slot.satellite} was stopped by Slurm (${m.signal} to its agents: scancel, its time limit or a preemption)`;
+            this.emit('signalled', me.slot.name, m.signal);
+          } else if (!this.stopping && me.state !== 'failed' && me.state !== 'lost') {
             this.setState(me, 'stopped');
             this.emit('signalled', me.slot.name, m.signal);
           }
         } else if (m.t === 'runtime-exited') {
-          this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})${m.detail !== undefined ? `: ${m.detail.slice(0, 500)}` : ''}`);
+          if (me.leaving !== undefined) this.markGone(me, me.leaving);
+          else this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})${m.detail !== undefined ? `: ${m.detail.slice(0, 500)}` : ''}`);
         }
       }
     });
     const onClose = () => {
-      if (me) this.markGone(me, this.stopping ? 'stopped' : 'its agent disconnected (the agent process exited or the node went away)');
+      if (me) this.markGone(me, this.stopping ? 'stopped' : (me.gone ?? 'its agent disconnected (the agent process exited or the node went away)'));
     };
     socket.on('close', onClose);
     // the http server's sockets are half-open capable: the agent's FIN alone never emits 'close'
@@ -159,6 +172,12 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
   }
 
   private markGone(l: Live, reason: string): void {
+    if (l.leaving !== undefined && !this.stopping) {
+      if (l.state === 'stopped') return;
+      this.setState(l, 'stopped');
+      this.emit('left', l.slot.name, l.leaving);
+      return;
+    }
     if (this.stopping) {
       if (l.state !== 'failed') this.setState(l, 'stopped');
       return;
@@ -177,6 +196,40 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     const l = this.live.get(node);
     if (l && (l.state === 'pending' || l.state === 'connected')) this.markFailed(l, `its agent exited before joining (${how})`);
     else if (l && l.state === 'joined' && !this.stopping) this.markGone(l, `its agent exited (${how})`);
+  }
+
+  /** Satellite nodes join a running cluster: their slots are added once Slurm placed them (a node that left may come back). */
+  addSlots(slots: AgentSlot[]): void {
+    for (const slot of slots) {
+      const before = this.live.get(slot.name);
+      // a node that left (shrunk, lost) may come back with a later satellite
+      if (before && !['stopped', 'failed', 'lost'].includes(before.state)) throw new Error(`node ${slot.name} is already part of this job`);
+      if (before) this.counts.set(before.state, (this.counts.get(before.state) ?? 0) - 1);
+      this.live.set(slot.name, { slot, state: 'pending' });
+      this.counts.set('pending', (this.counts.get('pending') ?? 0) + 1);
+    }
+  }
+
+  /** From now on this node's channel closing (or its runtime exiting) is a departure ('left'), not a loss. */
+  markLeaving(node: string, reason: string): void {
+    const l = this.live.get(node);
+    if (l) l.leaving = reason;
+  }
+
+  /**
+   * Tells one node's agent to stop (shrink): its channel closing then is a departure ('left'),
+   * not a lost node; resolves once it closed or the bound passed. A node without a live agent is
+   * marked gone at once.
+   */
+  async release(node: string, reason: string, boundMs: number): Promise<void> {
+    const l = this.live.get(node);
+    if (!l || l.state === 'stopped' || l.state === 'failed' || l.state === 'lost') return;
+    l.leaving = reason;
+    const s = l.socket;
+    if (!s || s.destroyed) return this.markGone(l, reason);
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    s.write(encodeMessage({ t: 'stop', reason }));
+    if ((await within(closed, boundMs)) === 'timeout') s.destroy();
   }
 
   joinedNodes(): NodeInfo[] {

@@ -3,6 +3,7 @@
  * the launcher, signals and the faults tests inject, so a whole job can run in-process.
  */
 import type { SignalSource } from '../proc/signals.js';
+import type { SatelliteSlurm } from './elastic.js';
 import type { Launcher } from './launcher.js';
 
 /**
@@ -37,6 +38,8 @@ export interface ControllerEdges {
   faults?: ControllerFaults;
   /** file: URL of raysl's entry hook (dist/register-entry.mjs): `raysl exec` commands get it in NODE_OPTIONS, so `node client.mjs` finds 'raysl'. */
   clientHook?: string;
+  /** sbatch/scancel/squeue for satellites (srun launcher only: `raysl grow` is refused under --local). */
+  satellites?: SatelliteSlurm;
   /** `scontrol requeue <jobid>` (srun launcher only; `--requeue` under --local has nothing to requeue). */
   requeue?: (jobId: string) => Promise<void>;
 }

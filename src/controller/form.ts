@@ -21,9 +21,11 @@ import { bindControlServer, blockGeometry } from './block.js';
 import type { Job } from './job.js';
 import { Cancelled, waitForJoin } from './join.js';
 import { PortPhase } from './port-phase.js';
+import { Satellites } from './satellites.js';
 import { attachRuntimeHalf } from './runtime-half.js';
 import { createControlServer, type ControlServer } from './server.js';
 import { writeJsonAtomic } from '../jobdir/write.js';
+import type { ControllerHalf } from '../runtimes/types.js';
 import { newToken, writeTokenFile } from '../jobdir/token.js';
 
 export interface Cluster {
@@ -33,6 +35,16 @@ export interface Cluster {
   controllerAddress: string;
   token: string;
   control: ControlServer;
+  /** The runtime's controller half (builtin), if it has one. */
+  half?: ControllerHalf;
+  /** Satellites: grow and shrink (raysl grow|shrink, the autoscaler). */
+  elastic: Satellites;
+}
+
+/** The raysl bundle in the agent's argv ([node, '--', bundle, 'agent']): a satellite runs the same one. */
+function rayslBundle(agentArgv: string[]): string {
+  const i = agentArgv.lastIndexOf('agent');
+  return agentArgv[i - 1] ?? agentArgv[1] ?? '';
 }
 
 export async function form(job: Job, placed: Placement): Promise<Cluster> {
@@ -49,6 +61,8 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   // the probe phase needs the server's block, the server needs the registry: agents connect (and
   // are welcomed) only after the launch below, by when the phase exists
   let phase: PortPhase | undefined;
+  // a satellite's node probes the satellite's own block, with the satellite's node shape
+  let satellites: Satellites | undefined;
   const welcome = (slot: AgentSlot): Welcome => ({
     t: 'welcome',
     v: AGENT_PROTOCOL,
@@ -56,12 +70,11 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
     runtime: plan.runtime,
     address: slot.address,
     ...(plan.iface !== undefined ? { iface: plan.iface } : {}),
-    ...(phase as PortPhase).welcomeFor(slot),
+    ...(slot.satellite !== undefined ? (satellites as Satellites).welcomeFor(slot) : { ...(phase as PortPhase).welcomeFor(slot), expected: resourcesForRole(plan, slot.role) }),
     layout: plan.portLayout,
-    expected: resourcesForRole(plan, slot.role),
     scratchDir: join(job.scratchRoot, slot.name),
     env: plan.env,
-    customResources: customResourcesFor(plan.resources, { index: nodes.indexOf(slot.name), role: slot.role }),
+    customResources: customResourcesFor(plan.resources, { index: slot.satellite !== undefined ? nodes.length : nodes.indexOf(slot.name), role: slot.role }),
     rayAuth: plan.rayAuth,
     tokenFile: paths.token,
     runtimeLogDir: paths.runtimeLogs(slot.name),
@@ -75,7 +88,7 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   teardown.push({ name: 'port record', run: () => edges.launcher.releaseBlock(jobId) });
   // the runtime's routes and messages; closed before the server, so its callers get an answer
   const half = attachRuntimeHalf(job, agents, geometry, () => phase as PortPhase);
-  const ctl = createControlServer({ token, info: { protocol: API_VERSION, jobId, runtime: plan.runtime, head }, agents, holds: plan.entrypoint === null, ...(half ? { half } : {}) });
+  const ctl = createControlServer({ token, info: { protocol: API_VERSION, jobId, runtime: plan.runtime, head }, agents, holds: plan.entrypoint === null, ...(half ? { half } : {}), elastic: () => satellites });
   teardown.push({ name: 'control server', run: () => ctl.close() });
   if (half) teardown.push({ name: 'runtime', run: () => half.close() });
   const serverBlock = await bindControlServer({ ctl, host: headAddress, plan, jobId, geometry, taken, attempts: edges.bindAttempts ?? 8, firstPortBase: edges.faults?.firstPortBase, log });
@@ -97,6 +110,11 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   log(`control server on ${controllerAddress}, port block ${serverBlock.base}-${serverBlock.base + serverBlock.size - 1}`);
   edges.onListening?.({ jobId, address: controllerAddress, jobDir: paths.dir });
 
+  const startFor = async (slot: AgentSlot) => ({
+    // without --iface the head binds its Slurm address: nobody waits for its probe
+    headAddress: slot.role === 'worker' && plan.iface !== undefined ? await headBindAddress : headAddress,
+    headPortBase: ph.current().base,
+  });
   const ph: PortPhase = new PortPhase({
     agents,
     minNodes: plan.minNodes,
@@ -108,16 +126,17 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
     // the head's controller port is ours already; a moved block's controller slot stays unused
     probeFor: (slot, b) => geometry.slicePorts(geometry.sliceBase(slot, b)).filter((p) => !(p === geometry.controllerPort(b) && (slot.role === 'head' || b !== serverBlock))),
     baseFor: geometry.sliceBase,
-    startFor: async (slot) => ({
-      // without --iface the head binds its Slurm address: nobody waits for its probe
-      headAddress: slot.role === 'worker' && plan.iface !== undefined ? await headBindAddress : headAddress,
-      headPortBase: ph.current().base,
-    }),
+    startFor,
     log,
     straggleMs: edges.probeStraggleMs ?? 1000,
   });
   phase = ph;
+  // the node's own record first: a satellite's state (below) follows from its nodes'
   reportAgentEvents(job, agents, status);
+  const sats = new Satellites({ job, agents, status, controllerAddress, slurm: edges.satellites, half, startFor, node: edges.agentArgv[0] ?? process.execPath, raysl: rayslBundle(edges.agentArgv) });
+  satellites = sats;
+  // after the agents are told to stop (pushed later, so it runs earlier): their Slurm jobs go then
+  teardown.push({ name: 'satellites', run: () => sats.close() });
   agents.on('probed', (node, report) => {
     if (node === head) headProbed(report.bindAddress ?? headAddress);
   });
@@ -139,5 +158,6 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   log(`cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - job.t0) / 1000).toFixed(2)}s`);
   status.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));
   if (job.stop.reason) throw new Cancelled('stopped');
-  return { agents, block: ph.current(), controllerAddress, token, control: ctl };
+  sats.ready();
+  return { agents, block: ph.current(), controllerAddress, token, control: ctl, elastic: sats, ...(half ? { half } : {}) };
 }

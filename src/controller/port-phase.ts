@@ -91,7 +91,8 @@ export class PortPhase {
   private onProbed(node: string, report: Probed): void {
     if (this.closed || report.round !== this.round) return; // stale: a `probe` for this round is on its way
     const slot = this.slot(node);
-    if (!slot) return;
+    // a satellite's nodes probe their own block (satellites.ts)
+    if (!slot || slot.satellite !== undefined) return;
     if (this.decided) {
       // a latecomer: the job already settled on this block and cannot move without it
       if (report.taken.length === 0) this.start(slot);

@@ -13,6 +13,7 @@ import type { Placement } from './allocate.js';
 import { signalNumber } from './classify.js';
 import { entrypointArgv, exitCodeOf, onHead, startEntrypoint } from './entrypoint.js';
 import { hold } from './hold.js';
+import { startAutoscalePhase } from './autoscale-phase.js';
 import type { Cluster } from './form.js';
 import type { Job } from './job.js';
 import { ADDRESS_ENV, TOKEN_ENV } from '../core/env-names.js';
@@ -31,6 +32,7 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
   const { status } = placed;
   const { agents } = cluster;
   const entryEnv = entrypointEnv(job, placed, cluster);
+  startAutoscalePhase(job, cluster, entryEnv, status);
   if (plan.entrypoint === null) return hold(job, placed, cluster, entryEnv);
   const own = entrypointArgv(plan.entrypoint, plan.container);
   const argv = onHead(job, edges.cwd, plan.entrypoint.path, own);

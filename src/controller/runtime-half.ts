@@ -24,6 +24,7 @@ export function attachRuntimeHalf(job: Job, agents: AgentRegistry, geometry: Blo
       return slot ? geometry.sliceBase(slot, block) : block.base;
     },
     taskLog: join(job.paths.dir, 'tasks.log'),
+    ...(job.plan.autoscale ? { maxNodes: job.plan.autoscale.maxNodes } : {}),
   });
   if (!half) return undefined;
   agents.on('rt', (node, body) => {

@@ -11,6 +11,8 @@ import { HttpError, sendError, sendJson } from '../protocol/http.js';
 import type { ControllerHalf } from '../runtimes/types.js';
 import { tokenMatches } from '../jobdir/token.js';
 import type { AgentRegistry } from './agents.js';
+import { handleElastic } from './elastic-routes.js';
+import type { Satellites } from './satellites.js';
 
 export interface ControlServerDeps {
   token: string;
@@ -20,6 +22,8 @@ export interface ControlServerDeps {
   half?: ControllerHalf;
   /** A cluster from `raysl up` (no entrypoint): POST /v1/exec is served once it holds. */
   holds: boolean;
+  /** Grow and shrink (elastic-routes.ts); the satellites exist once the probe phase does. */
+  elastic?: () => Satellites | undefined;
 }
 
 const EXEC_STDIN = /^\/v1\/exec\/\d+\/stdin$/;
@@ -50,6 +54,7 @@ export function createControlServer(deps: ControlServerDeps): ControlServer {
       if (deps.holds) throw new HttpError(409, `job ${deps.info.jobId} is not ready for exec yet: its cluster is still forming`, 'not-holding');
       throw new HttpError(409, `job ${deps.info.jobId} runs its own entrypoint: exec needs a cluster started by raysl up`, 'not-holding');
     }
+    if (deps.elastic && (await handleElastic(deps.elastic(), req, res, url))) return;
     if (deps.half && (await deps.half.handle(req, res, url))) return;
     throw new HttpError(404, `no route ${req.method} ${path} (API version ${API_VERSION}, runtime ${deps.info.runtime})`, 'not-found');
   };

@@ -144,7 +144,7 @@ const resourceGrants = () => z.record(z.string(), z.unknown()).transform((bySele
 });
 
 /** Every job option. Order = order in --help. */
-const jobOptions: OptionTable = {
+export const jobOptions: OptionTable = {
   nodes: count({ flags: '-N, --nodes <n>', description: 'nodes in the allocation (default 1)', oneLine: true }, 1, LIMITS.nodes),
   minNodes: count({ flags: '--min-nodes <n>', description: 'start the entrypoint once this many nodes joined (default: all)' }, 1, LIMITS.nodes),
   partition: text({ flags: '-p, --partition <name>', description: "Slurm partition (default: the cluster's default partition)", oneLine: true }),
@@ -221,6 +221,9 @@ const jobOptions: OptionTable = {
   ),
   requeue: flag({ flags: '--requeue', description: 'requeue the job after a preemption or a lost node (scontrol requeue), up to --max-restarts times', oneLine: true }),
   maxRestarts: count({ flags: '--max-restarts <n>', description: 'with --requeue: requeue while SLURM_RESTART_COUNT is below n (default 1)' }, 1, LIMITS.maxRestarts),
+  maxNodes: count({ flags: '--max-nodes <n>', description: "grow automatically up to n nodes in all: work that waits longer than --scale-up-delay and fits a node of the job's shape starts a satellite job; satellites idle for --idle-timeout are shrunk (docs/autoscale.md)" }, 1, LIMITS.nodes),
+  idleTimeout: count({ flags: '--idle-timeout <sec>', description: 'with --max-nodes: shrink a satellite once all its nodes were idle this long (default 300)' }, 1, LIMITS.idleTimeout),
+  scaleUpDelay: count({ flags: '--scale-up-delay <sec>', description: 'with --max-nodes: how long work waits before raysl grows for it (default 10; 0 = at once)' }, 0, LIMITS.scaleUpDelay),
 };
 
 // The table's annotation admits exactly the keys of JobOptions, no more and no fewer.

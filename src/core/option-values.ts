@@ -24,6 +24,8 @@ export const LIMITS = {
   // sbatch --signal takes at most 65535 s; under 10 s Slurm's 30-60 s check granularity makes it moot
   preemptGrace: { max: 65535, why: "sbatch --signal's own limit" },
   maxRestarts: { max: 100, why: 'a job requeued more often than that is stuck in a loop' },
+  idleTimeout: { max: 7 * 86400, why: '7 days in seconds' },
+  scaleUpDelay: { max: 86400, why: 'a day in seconds' },
 } as const;
 
 export function parseCount(raw: string, what: string, min = 1, max = Number.MAX_SAFE_INTEGER, why?: string): number {

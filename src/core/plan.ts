@@ -248,7 +248,7 @@ function planOptions(spec: JobSpec, nodes: number, preempt: Plan['preempt']): Pa
   const container = containerPlan(spec.containerImage, spec.containerCmd);
   if (container !== undefined) extra.container = container;
   if (preempt) extra.preempt = preempt;
-  if (spec.requeue) extra.requeue = { maxRestarts: spec.maxRestarts ?? 1 };
+  Object.assign(extra, lifetimeParts(spec, nodes));
   if (spec.resources !== undefined && spec.resources.length > 0) {
     checkGrants(spec.resources, nodes);
     extra.resources = spec.resources.map((g) => ({ nodes: g.nodes, resources: { ...g.resources } }));
@@ -311,4 +311,20 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
   };
   if (hetjob) plan.hetjob = hetjob;
   return Object.assign(plan, planOptions(spec, nodes, preempt));
+}
+
+/** Autoscaling's defaults (Ray's own idle timeout is 5 minutes too); --max-nodes counts every node, the allocation's included. */
+const AUTOSCALE_DEFAULTS = { idleTimeoutSec: 300, scaleUpDelaySec: 10 } as const;
+
+/** --requeue (another attempt after a preemption) and --max-nodes (the cluster grows and shrinks), when asked for. */
+function lifetimeParts(spec: JobSpec, nodes: number): Pick<Plan, 'requeue' | 'autoscale'> {
+  return { ...(spec.requeue ? { requeue: { maxRestarts: spec.maxRestarts ?? 1 } } : {}), ...(spec.maxNodes !== undefined ? { autoscale: autoscalePlan(spec, nodes) } : {}) };
+}
+
+function autoscalePlan(spec: JobSpec, nodes: number): NonNullable<Plan['autoscale']> {
+  const maxNodes = spec.maxNodes!;
+  if (maxNodes < nodes) {
+    throw new UsageError(`--max-nodes ${maxNodes} is below the job's ${nodes} nodes`, { hint: `use --max-nodes ${nodes + 1} or more: it counts every node of the cluster, the allocation's and the satellites'` });
+  }
+  return { maxNodes, idleTimeoutSec: spec.idleTimeout ?? AUTOSCALE_DEFAULTS.idleTimeoutSec, scaleUpDelaySec: spec.scaleUpDelay ?? AUTOSCALE_DEFAULTS.scaleUpDelaySec };
 }

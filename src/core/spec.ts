@@ -75,6 +75,11 @@ export function buildSpec(entrypoint: string | null, args: readonly string[], in
   if (input.maxRestarts !== undefined && !input.requeue) {
     throw new UsageError(`--max-restarts ${input.maxRestarts} needs --requeue`, { hint: `add --requeue (the job is then requeued after a preemption or a lost node), or drop --max-restarts` });
   }
+  for (const key of ['idleTimeout', 'scaleUpDelay'] as const) {
+    if (input[key] !== undefined && input.maxNodes === undefined) {
+      throw new UsageError(`${flagName(key)} ${input[key]} needs --max-nodes`, { hint: `add --max-nodes <n> (the cluster then grows up to n nodes by itself), or drop ${flagName(key)}` });
+    }
+  }
   // the options without a default pass through as given (JobSpec is JobOptions minus DefaultedOption, plus these)
   const { nodes = 1, sbatchArgs = [], runtime = 'auto', joinTimeout = DEFAULT_JOIN_TIMEOUT_SEC, jobDir = DEFAULT_JOB_DIR, setup = [], env = {}, ...passthrough } = input;
   if (!Number.isInteger(nodes) || nodes < 1) throw usage('--nodes', 'at least 1 node', nodes, 'e.g. -N 2');

@@ -31,8 +31,19 @@ export type PhaseName =
   | 'signal'
   | 'preempt-warning'
   | 'requeued'
+  /** --max-nodes: a decision of the autoscaler (grow, shrink, or why work waits), its reason in detail. */
+  | 'autoscale'
   | 'error'
-  | 'torn-down';
+  | 'torn-down'
+  /** Elastic clusters: a satellite's changes of state (detail: its id, Slurm id, nodes, why). */
+  | 'satellite-queued'
+  | 'satellite-joining'
+  | 'satellite-joined'
+  | 'satellite-draining'
+  | 'satellite-ended'
+  | 'satellite-cancelled'
+  | 'satellite-failed'
+  | 'satellite-lost';
 
 export interface PhaseEvent {
   phase: PhaseName;
@@ -45,7 +56,7 @@ export interface PhaseEvent {
   detail?: string;
 }
 
-export type NodeState = 'pending' | 'joined' | 'failed' | 'lost' | 'stopped';
+export type NodeState = 'pending' | 'joined' | 'draining' | 'failed' | 'lost' | 'stopped';
 
 export interface StatusNode {
   name: string;
@@ -60,6 +71,25 @@ export interface StatusNode {
   pid?: number;
   /** Why it failed or was lost. */
   reason?: string;
+  /** The satellite (s1, s2, ...) it came with; absent for a node of the job's own allocation. */
+  satellite?: string;
+}
+
+/** One satellite of an elastic cluster as status.json keeps it (protocol/elastic.ts SatelliteInfo). */
+export interface SatelliteStatus {
+  id: string;
+  slurmJobId?: string;
+  state: 'queued' | 'joining' | 'joined' | 'draining' | 'ended' | 'cancelled' | 'failed' | 'lost';
+  requested: number;
+  nodes: string[];
+  joined: string[];
+  submittedAt: string;
+  startedAt?: string;
+  joinedAt?: string;
+  endedAt?: string;
+  reason: string;
+  why?: string;
+  script?: string;
 }
 
 export interface JobStatus {
@@ -89,6 +119,8 @@ export interface JobStatus {
   attempt?: number;
   /** The earlier attempts of a requeued job, oldest first; their files are in attempt-<k>/. */
   attempts?: AttemptSummary[];
+  /** Elastic clusters: every satellite job that added nodes (raysl grow), in submit order. */
+  satellites?: SatelliteStatus[];
 }
 
 /** One earlier run of a requeued job, as its own status.json ended. */

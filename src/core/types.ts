@@ -76,6 +76,12 @@ export interface JobOptions {
   maxRestarts?: number;
   /** The head in a heterogeneous job component of its own without GPUs; -N counts the GPU worker nodes. */
   headCpusOnly?: boolean;
+  /** Grow automatically with satellite jobs up to this many nodes in all (core/autoscale.ts). */
+  maxNodes?: number;
+  /** With maxNodes: seconds all of a satellite's nodes must be idle before it is shrunk (default 300). */
+  idleTimeout?: number;
+  /** With maxNodes: seconds work waits before raysl grows for it (default 10). */
+  scaleUpDelay?: number;
 }
 
 /** How agents and the entrypoint enter a container: a pyxis image, or a wrapper command. */
@@ -222,6 +228,8 @@ export interface Plan {
   };
   /** --requeue: after a preemption or a lost node the controller runs `scontrol requeue` while SLURM_RESTART_COUNT < maxRestarts. */
   requeue?: { maxRestarts: number };
+  /** --max-nodes: the controller grows and shrinks the cluster with satellite jobs (core/autoscale.ts); absent: it never does by itself. */
+  autoscale?: { maxNodes: number; idleTimeoutSec: number; scaleUpDelaySec: number };
   /** The sbatch options raysl emits, in order, as [flag, value] ("--nodes", "4"); value "" for bare flags. */
   sbatch: Array<[string, string]>;
   /** Extra sbatch arguments from --sbatch-arg, validated. */

@@ -10,7 +10,7 @@
  *                                <-    probe {round, portBase} (the job moved) | start {round}
  *   ready {node} | fail {reason} ->
  *   rt {body}                   <->    rt {body}              (the runtime's halves, opaque here)
- *   runtime-exited               ->    entrypoint {pgid} (head), stop {reason}
+ *   runtime-exited               ->    entrypoint {pgid} (head), stop {reason}, drain {deadlineSec} (shrink)
  *
  * A closed socket is a lost node (no heartbeat is needed to notice). v4: the builtin runtime's
  * run/result moved into `rt` bodies (protocol/builtin.ts); ready carries custom resources.
@@ -132,9 +132,11 @@ export type Start = z.infer<typeof start>;
 /** To the head's agent: the entrypoint's process group, stopped by the agent if the controller is lost. */
 const entrypoint = z.object({ t: z.literal('entrypoint'), pgid: z.int().check(z.minimum(2)) });
 const stop = z.object({ t: z.literal('stop'), reason: z.string() });
+/** Shrink: drain this node in the runtime itself (Ray: its GCS's DrainNode); the node leaves once idle or at the deadline. */
+const drain = z.object({ t: z.literal('drain'), deadlineSec: z.int().check(z.minimum(1)), reason: z.string() });
 const refuse = z.object({ t: z.literal('refuse'), reason: z.string() });
 
-const controllerMessageSchema = z.discriminatedUnion('t', [welcome, probeAgain, start, entrypoint, rt, stop, refuse]);
+const controllerMessageSchema = z.discriminatedUnion('t', [welcome, probeAgain, start, entrypoint, rt, stop, refuse, drain]);
 export type ControllerMessage = z.infer<typeof controllerMessageSchema>;
 
 export function encodeMessage(msg: AgentMessage | ControllerMessage): string {

@@ -91,7 +91,7 @@ const taskResultSchema = z.object({
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
-const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found', 'not-holding']);
+const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found', 'not-holding', 'not-elastic', 'slurm-failed']);
 export type ErrorKind = z.infer<typeof errorKindSchema>;
 
 const taskEventSchema = z.discriminatedUnion('e', [

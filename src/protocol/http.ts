@@ -82,3 +82,36 @@ export function openEventStream<E>(res: ServerResponse): EventStream<E> {
     onAbort: (fn) => abortFns.push(fn),
   };
 }
+
+/**
+ * One JSON request to a control server (`raysl grow|shrink`, a satellite's batch step): the token
+ * in the Authorization header, the answer's status and parsed body (null when not JSON). Rejects
+ * only when the server cannot be reached or the answer does not come within timeoutMs.
+ */
+export async function requestJson(address: string, token: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  const { request } = await import('node:http');
+  const colon = address.lastIndexOf(':');
+  const text = body === undefined ? '' : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: address.slice(0, colon), port: Number(address.slice(colon + 1)), method, path, timeout: timeoutMs, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+      (res) => {
+        let got = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (got += c));
+        res.on('end', () => {
+          let parsed: unknown = null;
+          try {
+            parsed = JSON.parse(got);
+          } catch {
+            parsed = null;
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${(timeoutMs / 1000).toFixed(0)} s`)));
+    req.on('error', reject);
+    req.end(text);
+  });
+}

@@ -43,7 +43,7 @@ hbs.registerHelper('verbatim', (line: string) => {
 const compiled = hbs.template<unknown>(template);
 
 /** One --sbatch-arg word on an #SBATCH line: "--comment=a b" -> --comment="a b" (sbatch strips the quotes). */
-function sbatchWord(word: string): string {
+export function sbatchWord(word: string): string {
   assertNoNewline(word, '--sbatch-arg');
   const eq = word.indexOf('=');
   if (word.startsWith('--') && eq > 2) return `${sbatchQuote(word.slice(0, eq))}=${sbatchQuote(word.slice(eq + 1))}`;

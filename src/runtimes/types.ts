@@ -3,6 +3,7 @@
  * take it down again. Implementations: builtin/ (the agents form the cluster) and ray.ts.
  */
 import type { NodeResources, PortLayout, RayAuth, RuntimeName } from '../core/types.js';
+import type { PendingWork, Resources } from '../core/autoscale.js';
 
 export interface RuntimeNodeContext {
   jobId: string;
@@ -45,6 +46,12 @@ export interface RuntimeProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean; /** what the runtime said about it */ detail?: string }>;
   /** Stops this job's runtime processes only (never a bare `ray stop`): TERM, grace, KILL. */
   stop(graceMs: number): Promise<void>;
+  /**
+   * Shrink: ask the runtime to drain this node (no new work; it leaves once idle). Resolves with
+   * what the runtime said once the node is idle and left; rejects when refused or still busy at the
+   * deadline; absent: the runtime has no drain of its own.
+   */
+  drain?(deadlineSec: number, reason: string): Promise<string | undefined>;
 }
 
 export interface RuntimeAdapter extends RuntimeHalves {
@@ -63,6 +70,13 @@ export interface RuntimeAdapter extends RuntimeHalves {
    * scratch path is too long for unix sockets), for a sweep when its agent could not remove them.
    */
   dirsOutsideScratch?(node: { jobId: string; nodeName: string; scratchDir: string }): string[];
+  /**
+   * --max-nodes: starts reading the runtime's waiting work where the runtime keeps it (Ray: its
+   * GCS); the builtin runtime's controller half answers demand() instead. `env` is the
+   * entrypoint's (the runtime's address and auth); `nodeOf` names the node at an address;
+   * `shapeAddress` is the address of the node whose resources are the job's shape.
+   */
+  demandReader?(ctx: DemandReaderContext): DemandReader;
   /** Extra environment the entrypoint sees, e.g. RAY_ADDRESS for ray. */
   entrypointEnv(head: { address: string; portBase: number; layout: PortLayout; rayAuth: RayAuth; tokenFile: string; jobDir: string }): Record<string, string | undefined>;
   // (undefined: remove the variable from what the entrypoint inherits)
@@ -84,6 +98,30 @@ export interface ControllerHalfContext {
   portBase(node: string): number;
   /** File that collects every task's output, prefixed with its id and node (the job's task log). */
   taskLog?: string;
+  /** --max-nodes: the cluster may grow to this many nodes (work that fits only then waits instead of being refused). */
+  maxNodes?: number;
+}
+
+export interface DemandReaderContext {
+  env: NodeJS.ProcessEnv;
+  nodeOf: (address: string) => string | undefined;
+  shapeAddress: () => string | undefined;
+  log: (line: string) => void;
+}
+
+export interface DemandReader {
+  /** The newest reading; undefined before the first or while the runtime does not answer. */
+  read(): DemandView | undefined;
+  close(): Promise<void>;
+}
+
+/** What autoscaling reads from a runtime: the work that waits (its wait is tracked by the reader) and each node's use. */
+export interface DemandView {
+  pending: Array<Omit<PendingWork, 'waitedMs'>>;
+  /** By raysl node name; idleMs when the runtime tracks idle time itself (Ray), else idle is tracked by the reader. */
+  nodes: Array<{ name: string; free: Resources; idle: boolean; idleMs?: number }>;
+  /** What one node of the job's shape brings, once known (a joined worker of the allocation, else the head). */
+  shape?: Resources;
 }
 
 export interface JoinedNode {
@@ -109,8 +147,15 @@ export interface ControllerHalf {
   onLoss(node: string, reason: string): void;
   /** A runtime message from one node's agent half. */
   onMessage(node: string, body: unknown): void;
+  /**
+   * Shrink: place nothing new on `node`; resolves once nothing of the job's work is left there
+   * (its tasks ended, its placement groups removed). The caller bounds the wait, then calls onLoss.
+   */
+  drain?(node: string): Promise<void>;
   /** The job is ending: answer what is waiting, stop accepting work. */
   close(): Promise<void>;
+  /** --max-nodes: the waiting work and the nodes' use, as the scheduler sees them now. */
+  demand?(): DemandView;
 }
 
 export interface AgentHalfContext {

@@ -275,6 +275,9 @@ const localCases: Record<JobOptionKey, LocalCase> = {
   preemptSignal: { argv: ['-t', '1:00', '--preempt-signal', 'INT'], partner: ['-t', '1:00'], plan: (p) => expect(p.preempt).toMatchObject({ signal: 'SIGINT' }) },
   requeue: { argv: ['--requeue'] },
   maxRestarts: { argv: ['--requeue', '--max-restarts', '2'], partner: ['--requeue'] },
+  maxNodes: { argv: ['--max-nodes', '4'] },
+  idleTimeout: { argv: ['--max-nodes', '4', '--idle-timeout', '30'], partner: ['--max-nodes', '4'] },
+  scaleUpDelay: { argv: ['--max-nodes', '4', '--scale-up-delay', '0'], partner: ['--max-nodes', '4'] },
 };
 
 describe('every job flag under --local: honoured as on Slurm, or refused', () => {

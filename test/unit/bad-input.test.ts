@@ -66,6 +66,14 @@ describe('numeric flags have real upper bounds', () => {
     [['--max-restarts', '2'], /--max-restarts 2 needs --requeue/],
     [['--requeue', '--max-restarts', '0'], /--max-restarts: expected a whole number from 1 to 100/],
     [['--requeue', '--max-restarts', '101'], /--max-restarts: at most 100/],
+    // automatic scaling (issue 22)
+    [['-N', '2', '--max-nodes', '1'], /--max-nodes 1 is below the job's 2 nodes\n {2}hint: use --max-nodes 3 or more/],
+    [['--max-nodes', '0'], /--max-nodes: expected a whole number from 1 to 65536/],
+    [['--idle-timeout', '30'], /--idle-timeout 30 needs --max-nodes/],
+    [['--scale-up-delay', '0'], /--scale-up-delay 0 needs --max-nodes/],
+    [['--max-nodes', '4', '--idle-timeout', '0'], /--idle-timeout: expected a whole number from 1 to 604800/],
+    [['--max-nodes', '4', '--scale-up-delay', '-1'], /--scale-up-delay/],
+    [['--max-nodes', '4', '--scale-up-delay', '90000'], /--scale-up-delay: at most 86400/],
     [['--sbatch-arg=--signal=B:USR1@60'], /raysl sets --signal itself\n {2}hint: use --preempt-grace/],
     [['--sbatch-arg=--open-mode=truncate'], /raysl sets --open-mode itself/],
   ])('render %j -> exit 2 with a hint', async (argv, message) => {

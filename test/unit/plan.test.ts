@@ -207,6 +207,12 @@ describe('planJob: sbatch options', () => {
     expect(plain.sbatch.map(([f]) => f)).not.toContain('--open-mode');
   });
 
+  it('--max-nodes carries autoscaling in the plan with its defaults; none without it', () => {
+    expect(planJob(spec('t.ts', { nodes: 2, maxNodes: 4 }), gpuPartition, tools).autoscale).toEqual({ maxNodes: 4, idleTimeoutSec: 300, scaleUpDelaySec: 10 });
+    expect(planJob(spec('t.ts', { nodes: 2, maxNodes: 2, idleTimeout: 5, scaleUpDelay: 0 }), gpuPartition, tools).autoscale).toEqual({ maxNodes: 2, idleTimeoutSec: 5, scaleUpDelaySec: 0 });
+    expect(planJob(spec('t.ts', { nodes: 2 }), gpuPartition, tools).autoscale).toBeUndefined();
+  });
+
   it('without --requeue asks sbatch for --no-requeue (Slurm requeues on a node failure by default)', () => {
     const plain = planJob(spec('t.ts'), gpuPartition, tools);
     expect(plain.sbatch).toContainEqual(['--no-requeue', '']);

@@ -24,7 +24,7 @@ const JOB_OPTION_KEYS: { [K in keyof Required<JobOptions>]: true } = {
   rayAuth: true, resources: true, preflight: true, preflightMin: true,
   containerImage: true, containerCmd: true,
   preemptGrace: true, preemptSignal: true, requeue: true, maxRestarts: true,
-  headCpusOnly: true,
+  headCpusOnly: true, maxNodes: true, idleTimeout: true, scaleUpDelay: true,
 };
 const EVERY_JOB_OPTION = Object.keys(JOB_OPTION_KEYS) as (keyof JobOptions)[];
 

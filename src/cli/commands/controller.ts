@@ -10,6 +10,7 @@ import { srunLauncher, type SrunContainer } from '../../launchers/srun.js';
 import { packageRoot, rayslPaths } from '../paths.js';
 import { controllerFaults } from '../injected-faults.js';
 import { requeueJob } from '../../slurm/scontrol.js';
+import { satelliteSlurm } from '../../launchers/satellite-slurm.js';
 
 /**
  * The plan as JSON, from a file or `-` (stdin: the batch script's heredoc). Never from argv: it
@@ -86,7 +87,7 @@ export const registerController: Register = (program, app) => {
         agentArgv: [paths.node, '--', paths.raysl, 'agent'],
         clientHook: paths.entryHook,
         ...controllerFaults(),
-        ...(opts.launcher === 'srun' ? { requeue: (jobId: string) => requeueJob(jobId, { env: app.io.env }) } : {}),
+        ...(opts.launcher === 'srun' ? { requeue: (jobId: string) => requeueJob(jobId, { env: app.io.env }), satellites: satelliteSlurm({ env: app.io.env }) } : {}),
       });
       app.setExitCode(code);
     });

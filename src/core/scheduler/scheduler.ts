@@ -49,6 +49,19 @@ export class Scheduler {
   private readonly tasks = new Map<string, RunningTask>();
   private readonly groups = new Map<string, Group>();
   private readonly queue = new PendingQueue<Work>();
+  /** Autoscaling (--max-nodes): nodes of this shape may still come, up to `upTo` nodes in all. */
+  private growth: { shape: NodeCapacity; upTo: number } | undefined;
+
+  /**
+   * With autoscaling, work that fits only once the cluster grew to `upTo` nodes of `shape` waits
+   * (pending) instead of being refused; what would not fit even then is refused as before.
+   */
+  setGrowth(growth: { shape: NodeCapacity; upTo: number } | undefined): void {
+    if (growth) nodePool(growth.shape, new Map()); // validates the shape as a node's
+    this.growth = growth;
+  }
+  /** Nodes being drained (shrink): nothing new is placed there; what runs there keeps its grant. */
+  private readonly draining = new Set<string>();
 
   addNode(cap: NodeCapacity): Decision[] {
     this.nodes.set(cap.name, nodePool(cap, this.nodes));
@@ -74,9 +87,22 @@ export class Scheduler {
       }
     }
     this.nodes.delete(name);
+    this.draining.delete(name);
     this.rejectHopeless(decisions);
     decisions.push(...this.admitPending());
     return { decisions, evicted, groupsLost };
+  }
+
+  /** Places nothing new on `name` from now on (tasks pinned to it wait); its running tasks and groups stay. */
+  drainNode(name: string): void {
+    if (this.nodes.has(name)) this.draining.add(name);
+  }
+
+  /** Whether a running task or a placement group's reservation still holds anything on `name`. */
+  holdsOn(name: string): boolean {
+    for (const t of this.tasks.values()) if (t.holding.node === name) return true;
+    for (const g of this.groups.values()) if (g.holdings?.some((h) => h.node === name)) return true;
+    return false;
   }
 
   submit(id: string, req: ResourceRequest, target: Target = {}): SubmitResult {
@@ -120,8 +146,8 @@ export class Scheduler {
       if (isEmptyDemand(parsed.value)) return { status: 'rejected', reason: `bundle ${i} of ${name} asks for nothing: give it cpus, gpus, memoryMb or custom resources` };
       demands.push(parsed.value);
     }
-    const ever = placeGroup([...this.nodes.values()], demands, strategy, true);
-    if (ever.kind !== 'found') return { status: 'rejected', reason: whyGroupNeverFits(id, demands, strategy, [...this.nodes.values()], ever.kind === 'gave-up') };
+    const ever = placeGroup(this.couldBe(), demands, strategy, true);
+    if (ever.kind !== 'found') return { status: 'rejected', reason: whyGroupNeverFits(id, demands, strategy, this.couldBe(), ever.kind === 'gave-up') };
     const group: Group = { id, strategy, demands, holdings: undefined, pools: undefined, tasks: new Set() };
     this.groups.set(id, group);
     const ready = this.reserve(group);
@@ -152,7 +178,46 @@ export class Scheduler {
     return this.queue.size;
   }
 
+  /**
+   * What waits that more nodes could serve, oldest first: tasks not pinned to a node or a group,
+   * and placement groups (a task inside a group waits for its group). Amounts in user units,
+   * keyed as core/autoscale.ts reads them (CPU, GPU, memoryMb, custom names).
+   */
+  pendingDemand(): PendingDemand[] {
+    const out: Array<PendingDemand & { seq: number }> = [];
+    for (const items of this.queue.shapes()) {
+      for (const it of items) {
+        const w = it.work;
+        if (w.kind === 'task') {
+          if (w.target.node === undefined && w.target.group === undefined) out.push({ seq: it.seq, id: w.id, kind: 'task', bundles: [resourcesOf(w.demand)], strategy: 'PACK' });
+        } else {
+          const g = this.groups.get(w.id);
+          if (g) out.push({ seq: it.seq, id: g.id, kind: 'group', bundles: g.demands.map(resourcesOf), strategy: g.strategy });
+        }
+      }
+    }
+    return out.sort((a, b) => a.seq - b.seq).map(({ seq: _, ...d }) => d);
+  }
+
+  /** Each node's free amounts (units as pendingDemand's) and whether nothing runs or is reserved on it. */
+  nodeUsage(): Array<{ name: string; free: Record<string, number>; idle: boolean }> {
+    return [...this.nodes.values()].map((p) => {
+      const idle = p.cpuFree === p.cpuCap && p.memFree === p.memCap && p.devices.every((d) => d.free === d.cap) && [...p.customCap].every(([k, v]) => p.customFree.get(k) === v);
+      const gpu = p.devices.reduce((a, d) => a + d.free, 0);
+      return { name: p.name, free: resourcesOf({ cpu: p.cpuFree, mem: p.memFree, gpu, custom: [...p.customFree] }), idle };
+    });
+  }
+
   // ---- internals ----
+
+  /** The nodes there are, plus the ones autoscaling may still bring: what "can this ever fit" is judged on. */
+  private couldBe(): Pool[] {
+    const now = [...this.nodes.values()];
+    if (!this.growth) return now;
+    const more = Math.max(0, this.growth.upTo - now.length);
+    const shape = this.growth.shape;
+    return [...now, ...Array.from({ length: more }, (_, i) => nodePool({ ...shape, name: `(new node ${i + 1} of ${more})` }, this.nodes))];
+  }
 
   private checkTarget(t: Target): string | undefined {
     if (typeof t !== 'object' || t === null) return `target must be an object like { node: "n1" } or { group: "g", bundle: 0 }`;
@@ -183,7 +248,7 @@ export class Scheduler {
       const where = (p: Pool) => `${p.name} of placement group ${target.group}`;
       return whyNeverFits(subject, d, candidates.map((c) => c.pool), where, true).replace(/ has /, ' holds ');
     }
-    const pools = target.node !== undefined ? [this.nodes.get(target.node)].filter((p): p is Pool => p !== undefined) : [...this.nodes.values()];
+    const pools = target.node !== undefined ? [this.nodes.get(target.node)].filter((p): p is Pool => p !== undefined) : this.couldBe();
     if (target.node !== undefined && pools.length === 0) return `${subject} is pinned to node ${target.node}, which has left the cluster`;
     if (pools.some((p) => canEverFit(p, d))) return undefined;
     return whyNeverFits(subject, d, pools, largestNode(pools));
@@ -196,7 +261,7 @@ export class Scheduler {
       if (!g?.pools) return undefined;
       pools = target.bundle === undefined ? g.pools : [g.pools[target.bundle]!];
     } else {
-      pools = target.node !== undefined ? [this.nodes.get(target.node)!] : [...this.nodes.values()];
+      pools = (target.node !== undefined ? [this.nodes.get(target.node)!] : [...this.nodes.values()]).filter((p) => !this.draining.has(p.name));
     }
     for (const pool of pools) {
       const holding = allocate(pool, d);
@@ -209,7 +274,7 @@ export class Scheduler {
   }
 
   private reserve(g: Group): Grant[] | undefined {
-    const result = placeGroup([...this.nodes.values()], g.demands, g.strategy);
+    const result = placeGroup([...this.nodes.values()].filter((p) => !this.draining.has(p.name)), g.demands, g.strategy);
     if (result.kind !== 'found') return undefined;
     for (const h of result.holdings) take(this.nodes.get(h.node)!, h);
     g.holdings = result.holdings;
@@ -254,9 +319,9 @@ export class Scheduler {
         for (const it of items) {
           const g = this.groups.get(it.work.id);
           if (!g || !this.queue.has(it.id)) continue;
-          const ever = placeGroup([...this.nodes.values()], g.demands, g.strategy, true);
+          const ever = placeGroup(this.couldBe(), g.demands, g.strategy, true);
           if (ever.kind !== 'none') continue; // a search that ran out of budget proves nothing: keep waiting
-          decisions.push({ kind: 'group-rejected', group: g.id, reason: whyGroupNeverFits(g.id, g.demands, g.strategy, [...this.nodes.values()], false) });
+          decisions.push({ kind: 'group-rejected', group: g.id, reason: whyGroupNeverFits(g.id, g.demands, g.strategy, this.couldBe(), false) });
           this.dropGroup(g, decisions, 'can no longer be placed');
         }
       }
@@ -278,6 +343,23 @@ export class Scheduler {
     });
     return decisions;
   }
+}
+
+/** One piece of waiting work as core/autoscale.ts reads it. */
+export interface PendingDemand {
+  id: string;
+  kind: 'task' | 'group';
+  bundles: Array<Record<string, number>>;
+  strategy: Strategy;
+}
+
+function resourcesOf(d: Demand): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (d.cpu > 0) out.CPU = fromUnits(d.cpu, CPU_UNIT);
+  if (d.gpu > 0) out.GPU = fromUnits(d.gpu, SHARE_UNIT);
+  if (d.mem > 0) out.memoryMb = d.mem;
+  for (const [k, v] of d.custom) if (v > 0) out[k] = fromUnits(v, SHARE_UNIT);
+  return out;
 }
 
 function targetKey(t: Target): string {

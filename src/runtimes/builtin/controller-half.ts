@@ -5,11 +5,12 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Scheduler, type Decision } from '../../core/scheduler/index.js';
+import { Scheduler, type Decision, type NodeCapacity } from '../../core/scheduler/index.js';
+import type { Placement } from '../../core/autoscale.js';
 import { KV_KEY, parseGroupRequest, parseTaskRequest, type TaskEvent } from '../../protocol/api.js';
 import { parseToController } from '../../protocol/builtin.js';
 import { HttpError, openEventStream, readJson, sendJson } from '../../protocol/http.js';
-import type { ControllerHalf, ControllerHalfContext, JoinedNode } from '../types.js';
+import type { ControllerHalf, ControllerHalfContext, DemandView, JoinedNode } from '../types.js';
 import { GroupBook } from './groups.js';
 import { KvStore } from './kv.js';
 import { ServicePorts } from './service-ports.js';
@@ -31,6 +32,15 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
   taskLog?.on('error', () => undefined);
   const logged = new Map<string, number>();
 
+  // shrink: nodes being drained, each with the callers waiting for it to hold nothing of the job's
+  const drains = new Map<string, Array<() => void>>();
+  const checkDrains = (): void => {
+    for (const [node, waiting] of drains) {
+      if (scheduler.holdsOn(node)) continue;
+      drains.delete(node);
+      for (const done of waiting) done();
+    }
+  };
   const decided = (decisions: Decision[]): void => {
     for (const d of decisions) {
       if (d.kind === 'placed') tasks.placed(d.id, d.grant);
@@ -38,6 +48,8 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
       else if (d.kind === 'group-ready') groups.ready(d.group, d.bundles);
       else groups.rejected(d.group, d.reason);
     }
+    // every release and removal passes here (with or without decisions)
+    if (drains.size > 0) checkDrains();
   };
   const tasks: TaskBook = new TaskBook({
     scheduler,
@@ -57,6 +69,7 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
     now: Date.now,
     decided,
   });
+  let shape: { from: 'head' | 'worker'; cap: NodeCapacity } | undefined;
   const groups: GroupBook = new GroupBook({ scheduler, evict: (ids, why) => tasks.evict(ids, why), decided, log: ctx.log });
 
   const routes = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
@@ -91,9 +104,25 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
     handle: routes,
     onJoin(node) {
       nodes.set(node.name, node);
-      decided(scheduler.addNode({ name: node.name, cpus: node.cpus, gpuIds: node.gpuIds, ...(node.memoryMb !== undefined ? { memoryMb: node.memoryMb } : {}), ...(node.custom ? { custom: node.custom } : {}) }));
+      const cap = { name: node.name, cpus: node.cpus, gpuIds: node.gpuIds, ...(node.memoryMb !== undefined ? { memoryMb: node.memoryMb } : {}), ...(node.custom ? { custom: node.custom } : {}) };
+      // the shape autoscaling adds: the first worker's (satellites join later), else the head's
+      if (ctx.maxNodes !== undefined && (shape === undefined || (shape.from === 'head' && node.role === 'worker'))) {
+        shape = { from: node.role, cap };
+        scheduler.setGrowth({ shape: cap, upTo: ctx.maxNodes });
+      }
+      decided(scheduler.addNode(cap));
+    },
+    drain(node) {
+      scheduler.drainNode(node);
+      return new Promise<void>((resolve) => {
+        drains.set(node, [...(drains.get(node) ?? []), resolve]);
+        checkDrains();
+      });
     },
     onLoss(node, reason) {
+      const waiting = drains.get(node) ?? [];
+      drains.delete(node);
+      for (const done of waiting) done();
       if (!nodes.delete(node)) return;
       const { decisions, evicted, groupsLost } = scheduler.removeNode(node);
       tasks.lost(evicted, `node ${node} was lost: ${reason}`);
@@ -103,6 +132,7 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
     onMessage(node, body) {
       tasks.report(node, parseToController(body));
     },
+    demand: () => builtinDemand(scheduler, shape?.cap),
     async close() {
       tasks.close();
       groups.close();
@@ -110,6 +140,22 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
       await new Promise<void>((r) => (taskLog ? taskLog.end(r) : r()));
     },
   };
+}
+
+const PLACEMENT: Record<string, Placement> = { STRICT_SPREAD: 'spread', STRICT_PACK: 'pack', PACK: 'any', SPREAD: 'any' };
+
+/** The scheduler's waiting work and node use, as autoscaling reads them. */
+function builtinDemand(scheduler: Scheduler, shape: NodeCapacity | undefined): DemandView {
+  const pending = scheduler.pendingDemand().map((d) => ({
+    id: `${d.kind}:${d.id}`,
+    what: d.kind === 'task' ? `task ${d.id}` : `placement group ${d.id} (${d.bundles.length} bundle${d.bundles.length === 1 ? '' : 's'}, ${d.strategy})`,
+    bundles: d.bundles,
+    placement: d.kind === 'task' ? ('any' as const) : (PLACEMENT[d.strategy] ?? 'any'),
+  }));
+  const nodes = scheduler.nodeUsage();
+  if (!shape) return { pending, nodes };
+  const cap: Record<string, number> = { CPU: shape.cpus, ...(shape.gpuIds.length > 0 ? { GPU: shape.gpuIds.length } : {}), ...(shape.memoryMb ? { memoryMb: shape.memoryMb } : {}), ...(shape.custom ?? {}) };
+  return { pending, nodes, shape: cap };
 }
 
 function json(res: ServerResponse, body: unknown): true {

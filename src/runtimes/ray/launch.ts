@@ -19,6 +19,7 @@ import { spawnGroup, type GroupExit, type SpawnedGroup } from './process.js';
 import { waitForPort } from './ready.js';
 import { SERVE_HOOK_MODULE, SERVE_HOOK_SOURCE } from './serve.js';
 import { stopRayNode, type RayNodeLogs } from './stop.js';
+import { drainRayNode } from './drain.js';
 
 /** What launching a node needs of its context. */
 export interface RayNodeSite extends RayNodeLogs {
@@ -133,5 +134,7 @@ export function launchRayNode(node: PreparedRayNode, site: RayNodeSite, now: () 
       stopRequested = true;
       await stopRayNode(node, group, graceMs, site, now);
     },
+    // shrink: once drained, Ray's raylet exits when the node is idle; that exit is the node leaving
+    drain: (deadlineSec, reason) => drainRayNode(node, deadlineSec, reason),
   };
 }

@@ -16,6 +16,7 @@ import { resolveRayPorts } from './ports.js';
 import { servePortsEnv } from './serve.js';
 import { chooseRayTempDir } from './tempdir.js';
 import { assertSupportedRayVersion, type RayVersion } from './version.js';
+import { rayDemandReader } from './demand.js';
 
 /** Edges injected for tests; defaults read the real node. */
 export interface RayDeps {
@@ -76,6 +77,7 @@ export function createRayRuntime(deps: Partial<RayDeps> = {}): RuntimeAdapter {
         return []; // no temp dir fits: Ray never started on that node, so it made none
       }
     },
+    demandReader: rayDemandReader,
     entrypointEnv(head) {
       const { ports, serve } = resolveRayPorts(head.portBase, head.layout);
       const auth = rayAuthEnv(head.rayAuth, head.tokenFile);
