@@ -146,6 +146,20 @@ console.log(JSON.stringify(rs));`,
     expect(jobProcesses(sat.slurmJobId)).toEqual([]);
   }, 400_000);
 
+  it("kill -9 of the controller: the satellite's agents leave with it and the satellite job ends, nothing left", async () => {
+    const jobRoot = newJobRoot('elastic-kill');
+    const jobId = await up(jobRoot);
+    const sat = await grow(jobRoot, jobId, 1);
+    const pid = readJobStatus(jobRoot, jobId)!.controllerPid!;
+    expect(pid).toBeGreaterThan(1);
+    process.kill(pid, 'SIGKILL');
+    // no scancel of the satellite by anyone: its agents see the channel close, stop, and its batch step ends
+    await waitForJobEnd(sat.slurmJobId, { timeoutMs: 60_000 });
+    await waitForJobEnd(jobId, { timeoutMs: 60_000 });
+    expect([...jobProcesses(sat.slurmJobId), ...jobProcesses(jobId), ...rayslJobProcesses(jobId)]).toEqual([]);
+    expect(readFileSync(join(jobRoot, jobId, `agent-${sat.nodes[0]}.log`), 'utf8')).toMatch(/the controller went away: stopping everything this agent started/);
+  }, 400_000);
+
   it('shrink of a node of the job itself, or of an unknown target, is exit 2 with a hint', async () => {
     const jobRoot = newJobRoot('elastic-bad');
     const jobId = await up(jobRoot, ['-N', '1']);
