@@ -1,12 +1,13 @@
 // Elastic clusters on the Slurm test cluster (issue 22): grow and shrink latency of a running
 // `raysl up -N 2` cluster (builtin runtime), BENCH_ELASTIC_ROUNDS rounds (default 3) of
 //   grow: `raysl grow <id> -N 2 --wait` from the request to both new nodes joined, split at the
-//         satellite's own Slurm start (sacct Start, whole seconds) and at its batch step's report to
+//         satellite's own Slurm start (squeue StartTime, whole seconds) and at its batch step's report to
 //         the controller (status.json startedAt, ms): queue time is Slurm's, the rest raysl's;
 //   shrink: `raysl shrink <id> s<k>` with no work on the nodes, from the request to the command's
 //         return (nodes drained and gone), and to the satellite leaving squeue.
-// Baseline in the same run: `srun -N 2 -c 1 true` from the login node (a fresh 2-node allocation
-// running one step): what any new allocation costs here before raysl does anything.
+// Baselines in the same run: `srun -N 2 -c 1 true` from the login node (a fresh 2-node allocation
+// running one step), and `sbatch --wait` of a 2-node batch job that runs one srun step (what a
+// satellite is before raysl does anything in it).
 // The machine and the cluster are shared: the 1-minute load average is recorded with the numbers.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -29,10 +30,10 @@ function raysl(args: string[]): { code: number; stdout: string; stderr: string; 
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
 }
 
-/** sacct's Start of a job, ms since the epoch (whole seconds). */
+/** Slurm's StartTime of a running job (squeue %S: whole seconds, this host's local time). */
 function slurmStartMs(id: string): number {
-  const out = spawnSync('sacct', ['-n', '-X', '-P', '-j', id, '-o', 'Start'], { env, encoding: 'utf8' }).stdout.trim();
-  return Date.parse(out.replace(' ', 'T'));
+  const out = spawnSync('squeue', ['-h', '-j', id, '-o', '%S'], { env, encoding: 'utf8' }).stdout.trim();
+  return new Date(out).getTime();
 }
 
 function gone(id: string, deadlineMs: number): number {
@@ -58,6 +59,7 @@ const afterBatchStep: number[] = [];
 const shrink: number[] = [];
 const shrinkToGone: number[] = [];
 const baseline: number[] = [];
+const batchBaseline: number[] = [];
 try {
   for (let k = 1; k <= ROUNDS; k++) {
     const requested = Date.now();
@@ -77,6 +79,9 @@ try {
     const t0 = performance.now();
     const b = spawnSync('srun', ['-N', '2', '-c', '1', '-t', '1', 'true'], { env, stdio: 'ignore' });
     if (b.status === 0) baseline.push(performance.now() - t0);
+    const t1 = performance.now();
+    const w = spawnSync('sbatch', ['--wait', '-N', '2', '-c', '1', '-t', '1', '-o', '/dev/null', '--wrap', 'srun -N 2 -c 1 --overlap true'], { env, stdio: 'ignore' });
+    if (w.status === 0) batchBaseline.push(performance.now() - t1);
   }
 } finally {
   raysl(['down', jobId]);
@@ -91,11 +96,12 @@ writeResult('elastic', {
   load1Before: round(loadBefore ?? NaN),
   load1After: round(loadAfter ?? NaN),
   growRequestToJoined: stats(grow),
-  growRequestToSlurmStart: { ...stats(queue), note: "sacct Start has whole seconds: the split at Slurm's start is +-1 s" },
+  growRequestToSlurmStart: { ...stats(queue), note: "squeue's StartTime has whole seconds: the split at Slurm's start is +-1 s" },
   growSlurmStartToJoined: stats(afterSlurmStart),
   growBatchStepToJoined: stats(afterBatchStep),
   shrinkRequestToReturn: stats(shrink),
   shrinkRequestToSlurmJobGone: stats(shrinkToGone),
   baselineSrunNewAllocationTrue: stats(baseline),
+  baselineSbatchWaitWithOneStep: { ...stats(batchBaseline), note: 'sbatch --wait of a 2-node batch job running one srun step: submit -> the job ended (Slurm polls the end: an upper bound)' },
   satellites: status.satellites?.length,
 });

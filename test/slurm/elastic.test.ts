@@ -38,7 +38,8 @@ async function up(jobRoot: string, args: string[] = [], env: NodeJS.ProcessEnv =
 }
 
 async function grow(jobRoot: string, jobId: string, n: number, extra: string[] = []) {
-  const r = await rayslDone(['grow', jobId, '-N', String(n), '--wait', '--wait-timeout', '300', '--json', '--job-dir', jobRoot, ...extra]);
+  // a short time limit lets Slurm's backfill start it ahead of a bigger job waiting on the shared cluster
+  const r = await rayslDone(['grow', jobId, '-N', String(n), '-t', '4', '--wait', '--wait-timeout', '300', '--json', '--job-dir', jobRoot, ...extra]);
   const sat = r.stdout.trim() ? (JSON.parse(r.stdout) as { id: string; slurmJobId: string; state: string; nodes: string[]; joined: string[] }) : undefined;
   if (sat?.slurmJobId) started.push(sat.slurmJobId);
   expect(r.code, r.stderr).toBe(0);
@@ -146,6 +147,20 @@ console.log(JSON.stringify(rs));`,
     expect(jobProcesses(sat.slurmJobId)).toEqual([]);
   }, 400_000);
 
+  it("kill -9 of the controller: the satellite's agents leave with it and the satellite job ends, nothing left", async () => {
+    const jobRoot = newJobRoot('elastic-kill');
+    const jobId = await up(jobRoot);
+    const sat = await grow(jobRoot, jobId, 1);
+    const pid = readJobStatus(jobRoot, jobId)!.controllerPid!;
+    expect(pid).toBeGreaterThan(1);
+    process.kill(pid, 'SIGKILL');
+    // no scancel of the satellite by anyone: its agents see the channel close, stop, and its batch step ends
+    await waitForJobEnd(sat.slurmJobId, { timeoutMs: 60_000 });
+    await waitForJobEnd(jobId, { timeoutMs: 60_000 });
+    expect([...jobProcesses(sat.slurmJobId), ...jobProcesses(jobId), ...rayslJobProcesses(jobId)]).toEqual([]);
+    expect(readFileSync(join(jobRoot, jobId, `agent-${sat.nodes[0]}.log`), 'utf8')).toMatch(/the controller went away: stopping everything this agent started/);
+  }, 400_000);
+
   it('shrink of a node of the job itself, or of an unknown target, is exit 2 with a hint', async () => {
     const jobRoot = newJobRoot('elastic-bad');
     const jobId = await up(jobRoot, ['-N', '1']);
@@ -209,7 +224,7 @@ print(json.dumps({"alive": len(alive), "gpus": ray.cluster_resources().get("GPU"
     const done = JSON.parse(running.stdout().trim().split('\n').pop()!) as { ran: string[] };
     // every task of the first round finished where it ran, the satellite's nodes included
     expect(done.ran).toEqual(all);
-    for (const n of sat.nodes) expect(readFileSync(join(jobRoot, jobId, `agent-${n}.log`), 'utf8')).toMatch(/drained: node [0-9a-f]+ idle: its raylet left/);
+    for (const n of sat.nodes) expect(readFileSync(join(jobRoot, jobId, `agent-${n}.log`), 'utf8')).toMatch(/drained: .*node [0-9a-f]+ idle: its raylet left/);
     await waitForJobEnd(sat.slurmJobId, { timeoutMs: 60_000 });
     expect(jobProcesses(sat.slurmJobId)).toEqual([]);
     expect(satellitesOf(jobRoot, jobId)[0]).toMatchObject({ id: 's1', state: 'ended' });

@@ -57,7 +57,8 @@ sbatch refuses it; 2 for a job that is not running or not on Slurm.`,
       const req = growRequestFrom(opts);
       const waitSec = opts.waitTimeout !== undefined ? parseCount(String(opts.waitTimeout), '--wait-timeout', 1, 86_400) : 600;
       if (opts.wait === true) req.waitMs = waitSec * 1000;
-      const live = await liveJob(id, opts.jobDir as string | undefined, app.io);
+      // a cluster still forming is waited for, as raysl exec does
+      const live = await liveJob(id, opts.jobDir as string | undefined, app.io, { waitForHold: true });
       const sat = parseSatellite(await elasticRequest(live, 'POST', '/v1/satellites', req, (req.waitMs ?? 0) + 60_000));
       if (opts.wait === true && sat.state !== 'joined') {
         const err = new UsageError(`${said(sat)}: its nodes did not join within ${waitSec} s`, { hint: `raysl status ${live.job.jobId}; it keeps trying until it joins or raysl shrink ${live.job.jobId} ${sat.id}` });
