@@ -22,15 +22,67 @@ const MAX_WAIT_MS = 60_000;
 /** Task output written to the job's task log, per task (the caller's stream gets all of it). */
 const LOGGED_PER_TASK = 1024 * 1024;
 
+/** The job's task log (--task-log): each task's output with its id and node, at most LOGGED_PER_TASK bytes of each. */
+function taskOutputLog(path: string | undefined): { output: (id: string, node: string, stream: 'stdout' | 'stderr', data: string) => void; close: () => Promise<void> } {
+  const taskLog: WriteStream | undefined = path ? createWriteStream(path, { flags: 'a', mode: fileModeFor(path) }) : undefined;
+  taskLog?.on('error', () => undefined);
+  const logged = new Map<string, number>();
+  return {
+    output: (id, node, stream, data) => {
+      const n = logged.get(id) ?? 0;
+      if (!taskLog || n > LOGGED_PER_TASK) return;
+      logged.set(id, n + data.length);
+      const prefix = `[${id} ${node}${stream === 'stderr' ? ' err' : ''}] `;
+      taskLog.write(data.replace(/\n(?!$)/g, `\n${prefix}`).replace(/^/, prefix) + (data.endsWith('\n') ? '' : '\n'));
+      if (n + data.length > LOGGED_PER_TASK) taskLog.write(`${prefix}[raysl: more output than ${LOGGED_PER_TASK} bytes; the caller's stream has all of it]\n`);
+    },
+    close: () => new Promise<void>((r) => (taskLog ? taskLog.end(r) : r())),
+  };
+}
+
+interface BuiltinState {
+  scheduler: Scheduler;
+  kv: KvStore;
+  tasks: TaskBook;
+  groups: GroupBook;
+}
+
+/** The builtin runtime's routes on the control server (the client API's resources, KV, tasks, services, groups). */
+async function builtinRoutes({ scheduler, kv, tasks, groups }: BuiltinState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+  if (path === '/v1/resources' && method === 'GET') return json(res, scheduler.totals());
+  if (path === '/v1/available' && method === 'GET') return json(res, scheduler.available());
+  if (path.startsWith('/v1/kv/')) return kvRoute(kv, req, res, url);
+  if ((path === '/v1/tasks' || path === '/v1/services') && method === 'POST') {
+    const body = parseOr400(parseTaskRequest, await readJson(req));
+    tasks.submit(path === '/v1/tasks' ? 'task' : 'service', body, openEventStream<TaskEvent>(res));
+    return true;
+  }
+  const service = /^\/v1\/services\/([A-Za-z0-9]+)$/.exec(path);
+  if (service && method === 'DELETE') {
+    if (!tasks.stopService(service[1] as string, waitParam(url, 'graceMs', 3000, 600_000))) throw new HttpError(404, `no service ${service[1]}`, 'not-found');
+    res.writeHead(204).end();
+    return true;
+  }
+  if (path === '/v1/placement-groups' && method === 'POST') return json(res, groups.create(parseOr400(parseGroupRequest, await readJson(req))));
+  const group = /^\/v1\/placement-groups\/([A-Za-z0-9]+)$/.exec(path);
+  if (group && method === 'GET') return json(res, await groups.get(group[1] as string, waitParam(url, 'waitMs', 0, MAX_WAIT_MS)));
+  if (group && method === 'DELETE') {
+    groups.remove(group[1] as string);
+    res.writeHead(204).end();
+    return true;
+  }
+  return false;
+}
+
 export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHalf {
   const scheduler = new Scheduler();
   const kv = new KvStore();
   const nodes = new Map<string, JoinedNode>();
   const serviceRange = ctx.layout.ranges.service ?? { offset: 0, count: 0 };
   const ports = new ServicePorts(serviceRange.count);
-  const taskLog: WriteStream | undefined = ctx.taskLog ? createWriteStream(ctx.taskLog, { flags: 'a', mode: fileModeFor(ctx.taskLog) }) : undefined;
-  taskLog?.on('error', () => undefined);
-  const logged = new Map<string, number>();
+  const taskLog = taskOutputLog(ctx.taskLog);
 
   // shrink: nodes being drained, each with the callers waiting for it to hold nothing of the job's
   const drains = new Map<string, Array<() => void>>();
@@ -57,14 +109,7 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
     nodeAddress: (node) => nodes.get(node)?.address ?? node,
     servicePort: (node, k) => ctx.portBase(node) + serviceRange.offset + k,
     ports,
-    output: (id, node, stream, data) => {
-      const n = logged.get(id) ?? 0;
-      if (!taskLog || n > LOGGED_PER_TASK) return;
-      logged.set(id, n + data.length);
-      const prefix = `[${id} ${node}${stream === 'stderr' ? ' err' : ''}] `;
-      taskLog.write(data.replace(/\n(?!$)/g, `\n${prefix}`).replace(/^/, prefix) + (data.endsWith('\n') ? '' : '\n'));
-      if (n + data.length > LOGGED_PER_TASK) taskLog.write(`${prefix}[raysl: more output than ${LOGGED_PER_TASK} bytes; the caller's stream has all of it]\n`);
-    },
+    output: taskLog.output,
     log: ctx.log,
     now: Date.now,
     decided,
@@ -72,36 +117,8 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
   let shape: { from: 'head' | 'worker'; cap: NodeCapacity } | undefined;
   const groups: GroupBook = new GroupBook({ scheduler, evict: (ids, why) => tasks.evict(ids, why), decided, log: ctx.log });
 
-  const routes = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
-    const path = url.pathname;
-    const method = req.method ?? 'GET';
-    if (path === '/v1/resources' && method === 'GET') return json(res, scheduler.totals());
-    if (path === '/v1/available' && method === 'GET') return json(res, scheduler.available());
-    if (path.startsWith('/v1/kv/')) return kvRoute(kv, req, res, url);
-    if ((path === '/v1/tasks' || path === '/v1/services') && method === 'POST') {
-      const body = parseOr400(parseTaskRequest, await readJson(req));
-      tasks.submit(path === '/v1/tasks' ? 'task' : 'service', body, openEventStream<TaskEvent>(res));
-      return true;
-    }
-    const service = /^\/v1\/services\/([A-Za-z0-9]+)$/.exec(path);
-    if (service && method === 'DELETE') {
-      if (!tasks.stopService(service[1] as string, waitParam(url, 'graceMs', 3000, 600_000))) throw new HttpError(404, `no service ${service[1]}`, 'not-found');
-      res.writeHead(204).end();
-      return true;
-    }
-    if (path === '/v1/placement-groups' && method === 'POST') return json(res, groups.create(parseOr400(parseGroupRequest, await readJson(req))));
-    const group = /^\/v1\/placement-groups\/([A-Za-z0-9]+)$/.exec(path);
-    if (group && method === 'GET') return json(res, await groups.get(group[1] as string, waitParam(url, 'waitMs', 0, MAX_WAIT_MS)));
-    if (group && method === 'DELETE') {
-      groups.remove(group[1] as string);
-      res.writeHead(204).end();
-      return true;
-    }
-    return false;
-  };
-
   return {
-    handle: routes,
+    handle: (req, res, url) => builtinRoutes({ scheduler, kv, tasks, groups }, req, res, url),
     onJoin(node) {
       nodes.set(node.name, node);
       const cap = { name: node.name, cpus: node.cpus, gpuIds: node.gpuIds, ...(node.memoryMb !== undefined ? { memoryMb: node.memoryMb } : {}), ...(node.custom ? { custom: node.custom } : {}) };
@@ -137,7 +154,7 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
       tasks.close();
       groups.close();
       kv.close();
-      await new Promise<void>((r) => (taskLog ? taskLog.end(r) : r()));
+      await taskLog.close();
     },
   };
 }
