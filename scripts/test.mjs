@@ -94,11 +94,11 @@ function prepare() {
     say('tsc --noEmit found type errors; no test ran');
     process.exit(typecheck.status ?? 1);
   }
-  // Biome's linter (biome.json: a small rule set: unused code, implicit any, type-only imports, real
-  // mistakes); style is the formatter's, not argued in review
-  const lint = run([process.execPath, join(root, 'node_modules/@biomejs/biome/bin/biome'), 'lint', '--error-on-warnings', root]);
+  // Biome: the formatter's style (biome.json) and its linter (a small rule set: unused code, implicit
+  // any, type-only imports, real mistakes); style is the formatter's, not argued in review
+  const lint = run([process.execPath, join(root, 'node_modules/@biomejs/biome/bin/biome'), 'ci', '--error-on-warnings', root]);
   if (lint.status !== 0) {
-    say('biome lint found problems (see above; `npx biome lint --write` fixes the safe ones); no test ran');
+    say('biome found unformatted code or lint problems (see above; `npm run format` formats, `npx biome lint --write` fixes the safe ones); no test ran');
     process.exit(lint.status ?? 1);
   }
 }
