@@ -28,13 +28,33 @@ async function one(t: { node: string; role: 'head' | 'worker'; address: string }
     if (m.t === 'welcome' || m.t === 'probe') ch.send({ t: 'probed', round: m.round, portBase: m.portBase, taken: [] });
     else if (m.t === 'start') {
       started++;
-      ch.send({ t: 'ready', node: { name: t.node, role: t.role, address: t.address, hostname: t.node, cpus: 1, gpus: 0, gpuIds: [] } });
+      ch.send({
+        t: 'ready',
+        node: { name: t.node, role: t.role, address: t.address, hostname: t.node, cpus: 1, gpus: 0, gpuIds: [] },
+      });
     } else if (m.t === 'stop') ch.close();
     else if (m.t === 'refuse') errors.push(`${t.node}: refused: ${m.reason}`);
   });
-  ch.send({ t: 'hello', v: AGENT_PROTOCOL, node: t.node, role: t.role, pid: process.pid, hostname: t.node, granted: { gpuIds: [] } });
+  ch.send({
+    t: 'hello',
+    v: AGENT_PROTOCOL,
+    node: t.node,
+    role: t.role,
+    pid: process.pid,
+    hostname: t.node,
+    granted: { gpuIds: [] },
+  });
   await ch.closed;
 }
 
 await Promise.all(nodes.map(one));
-process.stdout.write(JSON.stringify({ agents: nodes.length, started, firstConnect, lastConnect, errors: errors.slice(0, 5), errorCount: errors.length }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    agents: nodes.length,
+    started,
+    firstConnect,
+    lastConnect,
+    errors: errors.slice(0, 5),
+    errorCount: errors.length,
+  }) + '\n',
+);

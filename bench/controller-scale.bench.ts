@@ -42,11 +42,17 @@ function simLauncher(reports: Worker[]): Launcher {
       const events = new EventEmitter<{ exit: [AgentExit] }>();
       const per = Math.ceil(req.targets.length / PROCS);
       const children = Array.from({ length: PROCS }, (_, i) => {
-        const mine = req.targets.slice(i * per, (i + 1) * per).map((t) => ({ node: t.node, role: t.role, address: t.address }));
-        const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'controller-scale-agents.ts'), req.controller, JSON.stringify(mine)], {
-          env: req.env,
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+        const mine = req.targets
+          .slice(i * per, (i + 1) * per)
+          .map((t) => ({ node: t.node, role: t.role, address: t.address }));
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', join(here, 'controller-scale-agents.ts'), req.controller, JSON.stringify(mine)],
+          {
+            env: req.env,
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
         let out = '';
         child.stdout.on('data', (c: Buffer) => (out += c.toString()));
         const exited = new Promise<void>((r) =>
@@ -74,12 +80,28 @@ function simLauncher(reports: Worker[]): Launcher {
 
 function plan(jobDir: string, n: number): Plan {
   return {
-    version: 1, raysl: 'bench', runtime: 'builtin', runtimeReason: 'bench',
+    version: 1,
+    raysl: 'bench',
+    runtime: 'builtin',
+    runtimeReason: 'bench',
     entrypoint: { path: '/bin/true', args: [], interpreter: [], kind: 'exec' },
-    nodes: n, minNodes: n, perNode: { cpus: 1, gpus: 0 }, aggregate: { cpus: n, gpus: 0 },
-    portLayout: { size: 64, ports: { controller: 0, agent: 1 }, ranges: {} }, portRange: { min: 20000, max: 32767 },
-    joinTimeoutSec: 120, jobDir, env: {}, setup: [], continueOnNodeLoss: false, rayAuth: 'token', sbatch: [], sbatchExtra: [], jobName: 'bench',
-    checkedAgainst: 'local', warnings: [],
+    nodes: n,
+    minNodes: n,
+    perNode: { cpus: 1, gpus: 0 },
+    aggregate: { cpus: n, gpus: 0 },
+    portLayout: { size: 64, ports: { controller: 0, agent: 1 }, ranges: {} },
+    portRange: { min: 20000, max: 32767 },
+    joinTimeoutSec: 120,
+    jobDir,
+    env: {},
+    setup: [],
+    continueOnNodeLoss: false,
+    rayAuth: 'token',
+    sbatch: [],
+    sbatchExtra: [],
+    jobName: 'bench',
+    checkedAgainst: 'local',
+    warnings: [],
   };
 }
 
@@ -119,8 +141,14 @@ async function one(n: number): Promise<void> {
   const t0 = Date.now();
   const code = await runController(plan(jobDir, n), {
     env: { SLURM_JOB_ID: `s${n}`, SLURM_JOB_NODELIST: `sim[1-${n}]`, PATH: process.env.PATH },
-    stdout: new Writable({ write: (_c, _e, cb) => cb() }), stderr, now: Date.now, cwd: jobDir, launcher: simLauncher(reports), agentArgv: ['unused'],
-    signals: new EventEmitter(), graceMs: 10_000,
+    stdout: new Writable({ write: (_c, _e, cb) => cb() }),
+    stderr,
+    now: Date.now,
+    cwd: jobDir,
+    launcher: simLauncher(reports),
+    agentArgv: ['unused'],
+    signals: new EventEmitter(),
+    graceMs: 10_000,
   });
   const totalMs = Date.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -129,7 +157,10 @@ async function one(n: number): Promise<void> {
   const firstConnect = Math.min(...reports.map((r) => r.firstConnect));
   const errors = reports.reduce((a, r) => a + r.errorCount, 0);
   const started = reports.reduce((a, r) => a + r.started, 0);
-  if (code !== 0 || started !== n || errors > 0 || !readyCpu) throw new Error(`n=${n}: exit ${code}, ${started}/${n} started, ${errors} errors: ${reports.flatMap((r) => r.errors).join('; ')}`);
+  if (code !== 0 || started !== n || errors > 0 || !readyCpu)
+    throw new Error(
+      `n=${n}: exit ${code}, ${started}/${n} started, ${errors} errors: ${reports.flatMap((r) => r.errors).join('; ')}`,
+    );
   const joinCpuMs = (readyCpu.user + readyCpu.system) / 1000;
   process.stdout.write(
     JSON.stringify({
@@ -152,7 +183,10 @@ if (process.argv[2] === '--one') {
 } else {
   const rows: Array<Record<string, number>> = [];
   for (const n of SIZES) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(n)], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(n)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 300_000,
+    });
     if (r.status !== 0) throw new Error(`controller-scale: n=${n} failed (exit ${r.status}, signal ${r.signal})`);
     const row = JSON.parse(r.stdout.toString().trim().split('\n').at(-1) as string) as Record<string, number>;
     process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -167,7 +201,8 @@ if (process.argv[2] === '--one') {
     linearity: {
       note: 'per-node join cost at the largest N over the smallest: 1.0 is linear, N/N0 would be quadratic',
       launchToJoinedPerNodeRatio: Math.round((perNode(last) / perNode(first)) * 100) / 100,
-      cpuPerNodeRatio: Math.round(((last.joinPhaseCpuUsPerNode as number) / (first.joinPhaseCpuUsPerNode as number)) * 100) / 100,
+      cpuPerNodeRatio:
+        Math.round(((last.joinPhaseCpuUsPerNode as number) / (first.joinPhaseCpuUsPerNode as number)) * 100) / 100,
       quadraticWouldBe: (last.nodes as number) / (first.nodes as number),
     },
     targets: { lastConnectToAllJoinedMsAt4096: 2000 },

@@ -26,7 +26,12 @@ const jobRoot = mkdtempSync(join(labDir, 'jobs', 'elasticbench-'));
 
 function raysl(args: string[]): { code: number; stdout: string; stderr: string; ms: number } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [bundle, ...args, '--job-dir', jobRoot], { cwd: jobRoot, env, encoding: 'utf8', timeout: 15 * 60_000 });
+  const r = spawnSync(process.execPath, [bundle, ...args, '--job-dir', jobRoot], {
+    cwd: jobRoot,
+    env,
+    encoding: 'utf8',
+    timeout: 15 * 60_000,
+  });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
 }
 
@@ -80,7 +85,11 @@ try {
     const b = spawnSync('srun', ['-N', '2', '-c', '1', '-t', '1', 'true'], { env, stdio: 'ignore' });
     if (b.status === 0) baseline.push(performance.now() - t0);
     const t1 = performance.now();
-    const w = spawnSync('sbatch', ['--wait', '-N', '2', '-c', '1', '-t', '1', '-o', '/dev/null', '--wrap', 'srun -N 2 -c 1 --overlap true'], { env, stdio: 'ignore' });
+    const w = spawnSync(
+      'sbatch',
+      ['--wait', '-N', '2', '-c', '1', '-t', '1', '-o', '/dev/null', '--wrap', 'srun -N 2 -c 1 --overlap true'],
+      { env, stdio: 'ignore' },
+    );
     if (w.status === 0) batchBaseline.push(performance.now() - t1);
   }
 } finally {
@@ -96,12 +105,18 @@ writeResult('elastic', {
   load1Before: round(loadBefore ?? NaN),
   load1After: round(loadAfter ?? NaN),
   growRequestToJoined: stats(grow),
-  growRequestToSlurmStart: { ...stats(queue), note: "squeue's StartTime has whole seconds: the split at Slurm's start is +-1 s" },
+  growRequestToSlurmStart: {
+    ...stats(queue),
+    note: "squeue's StartTime has whole seconds: the split at Slurm's start is +-1 s",
+  },
   growSlurmStartToJoined: stats(afterSlurmStart),
   growBatchStepToJoined: stats(afterBatchStep),
   shrinkRequestToReturn: stats(shrink),
   shrinkRequestToSlurmJobGone: stats(shrinkToGone),
   baselineSrunNewAllocationTrue: stats(baseline),
-  baselineSbatchWaitWithOneStep: { ...stats(batchBaseline), note: 'sbatch --wait of a 2-node batch job running one srun step: submit -> the job ended (Slurm polls the end: an upper bound)' },
+  baselineSbatchWaitWithOneStep: {
+    ...stats(batchBaseline),
+    note: 'sbatch --wait of a 2-node batch job running one srun step: submit -> the job ended (Slurm polls the end: an upper bound)',
+  },
   satellites: status.satellites?.length,
 });

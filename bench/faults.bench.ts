@@ -16,15 +16,26 @@ const out = join(resultsDir, 'faults.json');
 rmSync(out, { force: true });
 const failed: string[] = [];
 for (const tier of ['local', 'slurm']) {
-  const r = spawnSync('npx', ['vitest', 'run', '--project', tier, `test/${tier}/fault-matrix.test.ts`], { cwd: root, stdio: 'inherit', env: { ...process.env, RAYSL_FAULTS_RECORD: out, RAYSL_SLURM_KEEP: '1' } });
+  const r = spawnSync('npx', ['vitest', 'run', '--project', tier, `test/${tier}/fault-matrix.test.ts`], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, RAYSL_FAULTS_RECORD: out, RAYSL_SLURM_KEEP: '1' },
+  });
   if (r.status !== 0) failed.push(tier);
 }
-const { rows } = JSON.parse(readFileSync(out, 'utf8')) as { rows: Array<{ launcher: string; detectMs: number | null; leftoverProcesses: number; leftoverDirs: number }> };
+const { rows } = JSON.parse(readFileSync(out, 'utf8')) as {
+  rows: Array<{ launcher: string; detectMs: number | null; leftoverProcesses: number; leftoverDirs: number }>;
+};
 for (const l of ['local', 'slurm']) {
   const mine = rows.filter((r) => r.launcher === l);
-  const detect = mine.map((r) => r.detectMs).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  const detect = mine
+    .map((r) => r.detectMs)
+    .filter((x): x is number => x !== null)
+    .sort((a, b) => a - b);
   const left = mine.reduce((n, r) => n + r.leftoverProcesses + r.leftoverDirs, 0);
-  console.log(`${l}: ${mine.length} faults recorded, leftovers ${left}, median detect ${detect[Math.floor(detect.length / 2)] ?? '-'} ms`);
+  console.log(
+    `${l}: ${mine.length} faults recorded, leftovers ${left}, median detect ${detect[Math.floor(detect.length / 2)] ?? '-'} ms`,
+  );
 }
 console.log(`wrote ${out}${failed.length ? `; failing tiers: ${failed.join(', ')}` : ''}`);
 process.exit(failed.length ? 1 : 0);

@@ -20,7 +20,14 @@ export function stats(samplesMs: number[]): Stats {
   const s = [...samplesMs].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
   const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: s.length, minMs: r(s[0] ?? NaN), medianMs: r(at(0.5)), p90Ms: r(at(0.9)), p95Ms: r(at(0.95)), maxMs: r(s[s.length - 1] ?? NaN) };
+  return {
+    n: s.length,
+    minMs: r(s[0] ?? NaN),
+    medianMs: r(at(0.5)),
+    p90Ms: r(at(0.9)),
+    p95Ms: r(at(0.95)),
+    maxMs: r(s[s.length - 1] ?? NaN),
+  };
 }
 
 /** Times a synchronous function: `warmup` untimed calls, then `iterations` timed ones. */
@@ -55,7 +62,12 @@ export function writeResult(name: string, result: Record<string, unknown>): stri
   const record = {
     name,
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     ...result,
   };
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n');

@@ -81,4 +81,9 @@ for (const n of SIZES) {
   sizes[n] = { raysl: await raysl(n), bareNodeProcesses: await bareNodes(n) };
   process.stdout.write(`-N ${n}: ${JSON.stringify(sizes[n])}\n`);
 }
-writeResult('local-scale', { runsPerSize: RUNS, cores: cpus().length, sizes, targets: { readyMsAt256: 3000, teardownMsAt256: 1000 } });
+writeResult('local-scale', {
+  runsPerSize: RUNS,
+  cores: cpus().length,
+  sizes,
+  targets: { readyMsAt256: 3000, teardownMsAt256: 1000 },
+});

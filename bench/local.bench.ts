@@ -19,7 +19,10 @@ const bundle = join(root, 'dist', 'raysl.mjs');
 const tsx = createRequire(join(root, 'package.json')).resolve('tsx/cli');
 const N = Number(process.env.BENCH_N ?? 5);
 
-function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; ms: number; stdout: string }> {
+function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; ms: number; stdout: string }> {
   const t0 = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] });
   let stdout = '';
@@ -45,7 +48,17 @@ async function raysl() {
   const teardown: number[] = [];
   for (let i = 0; i < N; i++) {
     const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-bench-'));
-    const r = await run([process.execPath, bundle, 'run', '--local', '-N', '4', '--job-dir', jobRoot, 'examples/train.ts']);
+    const r = await run([
+      process.execPath,
+      bundle,
+      'run',
+      '--local',
+      '-N',
+      '4',
+      '--job-dir',
+      jobRoot,
+      'examples/train.ts',
+    ]);
     if (r.code !== 0) throw new Error(`run exited ${r.code}`);
     const dir = join(jobRoot, readdirSync(jobRoot)[0]!);
     const s = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as JobStatus;
@@ -74,7 +87,7 @@ async function baselineConnect(): Promise<ReturnType<typeof stats>> {
 
 async function baselineTsx(): Promise<ReturnType<typeof stats>> {
   const file = join(mkdtempSync(join(tmpdir(), 'raysl-bench-')), 'noop.ts');
-  writeFileSync(file, "const x: number = 1; console.log(x);\n");
+  writeFileSync(file, 'const x: number = 1; console.log(x);\n');
   const samples: number[] = [];
   for (let i = 0; i < N; i++) samples.push((await run([process.execPath, tsx, file])).ms);
   return stats(samples);
@@ -82,10 +95,14 @@ async function baselineTsx(): Promise<ReturnType<typeof stats>> {
 
 async function agentRss(): Promise<{ agentsKb: number[]; bareNodeKb: number }> {
   const jobRoot = mkdtempSync(join(tmpdir(), 'raysl-bench-'));
-  const child = spawn(process.execPath, [bundle, 'run', '--local', '-N', '4', '--job-dir', jobRoot, join(root, 'test/local/fixtures/wait.sh')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const child = spawn(
+    process.execPath,
+    [bundle, 'run', '--local', '-N', '4', '--job-dir', jobRoot, join(root, 'test/local/fixtures/wait.sh')],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   await new Promise<void>((r) => child.stdout.on('data', (b: Buffer) => b.toString().includes('ready') && r()));
   const dir = join(jobRoot, readdirSync(jobRoot)[0]!);
   const s = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as JobStatus;
@@ -93,7 +110,11 @@ async function agentRss(): Promise<{ agentsKb: number[]; bareNodeKb: number }> {
   const closed = new Promise((r) => child.on('close', r));
   child.kill('SIGTERM');
   await closed;
-  const bare = spawn(process.execPath, ['-e', "require('net').createServer().listen(0,'127.0.0.1',()=>console.log('up'))"], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const bare = spawn(
+    process.execPath,
+    ['-e', "require('net').createServer().listen(0,'127.0.0.1',()=>console.log('up'))"],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   await new Promise<void>((r) => bare.stdout.on('data', () => r()));
   const bareNodeKb = rssKb(bare.pid!);
   bare.kill();

@@ -32,7 +32,9 @@ function naiveExpand(input: string): string[] {
           .split(',')
           .flatMap((r) => {
             const [lo, hi = lo] = r.split('-') as [string, string?];
-            return Array.from({ length: Number(hi) - Number(lo) + 1 }, (_, i) => String(Number(lo) + i).padStart(lo.length, '0'));
+            return Array.from({ length: Number(hi) - Number(lo) + 1 }, (_, i) =>
+              String(Number(lo) + i).padStart(lo.length, '0'),
+            );
           });
         names = names.flatMap((n) => values.map((v) => n + v));
       }
@@ -52,7 +54,8 @@ function scontrolBaseline(): ((input: string) => Stats) | undefined {
   } catch {
     return undefined;
   }
-  return (input) => timeSync(() => execFileSync('scontrol', ['show', 'hostnames', input], { env, maxBuffer: 64 << 20 }), 20, 2);
+  return (input) =>
+    timeSync(() => execFileSync('scontrol', ['show', 'hostnames', input], { env, maxBuffer: 64 << 20 }), 20, 2);
 }
 
 const scontrol = scontrolBaseline();

@@ -19,9 +19,13 @@ const probeParallel = await timeAsync(() => probePorts('127.0.0.1', ports, { con
 const probeSerial = await timeAsync(() => probePorts('127.0.0.1', ports, { concurrency: 1 }), 5);
 
 // a holder in a child process, like a stray daemon from another job
-const child = spawn(process.execPath, ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>console.log(s.address().port))"], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>console.log(s.address().port))"],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
 const heldPort = Number(String(chunk).trim());
 const holder = await timeAsync(async () => {

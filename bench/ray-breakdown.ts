@@ -83,10 +83,17 @@ function sessionLogs(jobDir: string, node: string): string | undefined {
 }
 
 /** The per-node breakdown of one raysl job (jobDir = <job dir>/<job id>); head first. */
-export function rayslBreakdown(jobDir: string, t0: number, head: string, nodeIps: Record<string, string>): NodeBreakdown[] {
+export function rayslBreakdown(
+  jobDir: string,
+  t0: number,
+  head: string,
+  nodeIps: Record<string, string>,
+): NodeBreakdown[] {
   const headLogs = sessionLogs(jobDir, head);
   const gcsOut = headLogs ? read(join(headLogs, 'gcs_server.out')) : '';
-  const nodes = Object.keys(nodeIps).sort((a, b) => (a === head ? -1 : b === head ? 1 : a.localeCompare(b, 'en', { numeric: true })));
+  const nodes = Object.keys(nodeIps).sort((a, b) =>
+    a === head ? -1 : b === head ? 1 : a.localeCompare(b, 'en', { numeric: true }),
+  );
   return nodes.map((node) => {
     const role = node === head ? 'head' : 'worker';
     const a = agentEvents(read(join(jobDir, `agent-${node}.log`)));

@@ -32,7 +32,16 @@
 // CPU time that was busy during it), and raysl's and the floor's samples the start broken into its
 // parts per node from the daemons' own logs (ray-breakdown.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -61,13 +70,17 @@ if (spawnSync('bash', [join(root, 'scripts', 'dev-slurm.sh'), 'status'], { stdio
 process.env.SLURM_CONF = conf;
 const bundle = join(root, 'dist', 'raysl.mjs');
 if (!existsSync(bundle)) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
-const rayBin = execFileSync('bash', [join(root, 'scripts', 'ray-venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const rayBin = execFileSync('bash', [join(root, 'scripts', 'ray-venv.sh')], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+}).trim();
 const venv = dirname(dirname(rayBin));
 const rayVersion = execFileSync(rayBin, ['--version'], { encoding: 'utf8' }).trim();
 
 mkdirSync(join(labDir, 'jobs'), { recursive: true });
 const work = mkdtempSync(join(labDir, 'jobs', 'raybench-'));
-const log = (s: string) => process.stdout.write(`[ray bench +${((Date.now() - benchStart) / 1000).toFixed(0)}s] ${s}\n`);
+const log = (s: string) =>
+  process.stdout.write(`[ray bench +${((Date.now() - benchStart) / 1000).toFixed(0)}s] ${s}\n`);
 const benchStart = Date.now();
 
 // ---------------------------------------------------------------- files every launcher uses
@@ -219,7 +232,12 @@ function jobProcs(jobId: string): Proc[] {
       const node = env.find((x) => x.startsWith('SLURMD_NODENAME='))?.slice(16) ?? '?';
       // utime stime cutime cstime are fields 14-17 of stat, i.e. 11-14 after the state field
       const cpuTicks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-      out.push({ pid: Number(e), node, cmdline: readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(), cpuTicks });
+      out.push({
+        pid: Number(e),
+        node,
+        cmdline: readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(),
+        cpuTicks,
+      });
     } catch {
       // gone while we looked
     }
@@ -268,14 +286,22 @@ function probeTimes(p: ProbeRecord, t0: number, gone: Awaited<ReturnType<typeof 
   };
 }
 
-async function rayGoneAfter(jobId: string, fromMs: number, deadlineMs: number): Promise<{ rayGoneMs?: number; allGoneMs?: number; leftAtDeadline?: string[] }> {
+async function rayGoneAfter(
+  jobId: string,
+  fromMs: number,
+  deadlineMs: number,
+): Promise<{ rayGoneMs?: number; allGoneMs?: number; leftAtDeadline?: string[] }> {
   const end = Date.now() + deadlineMs;
   let rayGoneMs: number | undefined;
   for (;;) {
     const procs = jobProcs(jobId);
     if (rayGoneMs === undefined && !procs.some(isRay)) rayGoneMs = Date.now() - fromMs;
     if (procs.length === 0) return { rayGoneMs, allGoneMs: Date.now() - fromMs };
-    if (Date.now() > end) return { rayGoneMs, leftAtDeadline: procs.filter(isRay).map((p) => `${p.node} ${p.pid} ${p.cmdline.slice(0, 100)}`) };
+    if (Date.now() > end)
+      return {
+        rayGoneMs,
+        leftAtDeadline: procs.filter(isRay).map((p) => `${p.node} ${p.pid} ${p.cmdline.slice(0, 100)}`),
+      };
     await sleep(10);
   }
 }
@@ -285,7 +311,9 @@ async function cleanup(jobId: string | undefined, endGraceMs = 5_000): Promise<s
   const notes: string[] = [];
   if (!jobId) return notes;
   // a job that is about to end by itself (its script's last lines) gets a few seconds first
-  await poll(`job ${jobId} to end`, () => (squeueIds().includes(jobId) ? undefined : true), endGraceMs, 50).catch(() => undefined);
+  await poll(`job ${jobId} to end`, () => (squeueIds().includes(jobId) ? undefined : true), endGraceMs, 50).catch(
+    () => undefined,
+  );
   if (squeueIds().includes(jobId)) {
     notes.push('scancel');
     spawnSync('scancel', [jobId]);
@@ -309,7 +337,9 @@ async function cleanup(jobId: string | undefined, endGraceMs = 5_000): Promise<s
 
 const submittedJobs = new Set<string>();
 function sbatch(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
-  const id = execFileSync('sbatch', ['--parsable', ...args, script], { encoding: 'utf8', env }).trim().split(';')[0]!;
+  const id = execFileSync('sbatch', ['--parsable', ...args, script], { encoding: 'utf8', env })
+    .trim()
+    .split(';')[0]!;
   submittedJobs.add(id);
   return id;
 }
@@ -367,47 +397,94 @@ async function rayslOnce(s: Sample): Promise<void> {
   mkdirSync(dir);
   const mark = join(dir, 't0');
   const out = join(dir, 'probe.json');
-  const args = [bundle, 'submit', '--json', '-N', String(s.nodes), '-c', String(CPUS), ...(GPUS > 0 ? ['--gpus-per-node', String(GPUS)] : []), '--job-dir', dir];
-  args.push('--setup', `date +%s.%N > ${mark}`, '--setup', `source ${venv}/bin/activate`, probe, '--', 'env', String(s.nodes), out);
+  const args = [
+    bundle,
+    'submit',
+    '--json',
+    '-N',
+    String(s.nodes),
+    '-c',
+    String(CPUS),
+    ...(GPUS > 0 ? ['--gpus-per-node', String(GPUS)] : []),
+    '--job-dir',
+    dir,
+  ];
+  args.push(
+    '--setup',
+    `date +%s.%N > ${mark}`,
+    '--setup',
+    `source ${venv}/bin/activate`,
+    probe,
+    '--',
+    'env',
+    String(s.nodes),
+    out,
+  );
   // rayslNplain: the start before the boot script (plain `ray start` on every node), in the same run;
   // rayslNdash / rayslNagent: workers start their daemons once the head's dashboard / dashboard agent is up
   const gate = /(dash|agent)$/.exec(s.config)?.[1];
-  const plain = s.config.endsWith('plain') ? { RAYSL_RAY_BOOT: '0' } : gate ? { RAYSL_RAY_BOOT_GATE: gate === 'dash' ? 'dashboard' : 'agent' } : {};
-  const res = execFileSync(process.execPath, args, { cwd: dir, env: { ...process.env, RAYSL_RAY_BIN: rayBin, NO_COLOR: '1', ...plain }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const plain = s.config.endsWith('plain')
+    ? { RAYSL_RAY_BOOT: '0' }
+    : gate
+      ? { RAYSL_RAY_BOOT_GATE: gate === 'dash' ? 'dashboard' : 'agent' }
+      : {};
+  const res = execFileSync(process.execPath, args, {
+    cwd: dir,
+    env: { ...process.env, RAYSL_RAY_BIN: rayBin, NO_COLOR: '1', ...plain },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const jobId = (JSON.parse(res) as { jobId: string }).jobId;
   s.jobId = jobId;
   submittedJobs.add(jobId);
   const statusFile = join(dir, jobId, 'status.json');
   const terminal = ['succeeded', 'failed', 'cancelled'];
   // ready: take a CPU sample at that moment
-  const ready = await poll('raysl ready', () => {
-    const st = jobStatus(statusFile);
-    if (st?.timeline.some((e) => e.phase === 'ready')) return st;
-    if (st && terminal.includes(st.state)) throw new Error(`job ${jobId} ended ${st.state} before ready: ${st.error?.message ?? ''}`);
-    return undefined;
-  }, 200_000, 20);
+  const ready = await poll(
+    'raysl ready',
+    () => {
+      const st = jobStatus(statusFile);
+      if (st?.timeline.some((e) => e.phase === 'ready')) return st;
+      if (st && terminal.includes(st.state))
+        throw new Error(`job ${jobId} ended ${st.state} before ready: ${st.error?.message ?? ''}`);
+      return undefined;
+    },
+    200_000,
+    20,
+  );
   s.cpuAtReady = cpuByNode(jobId);
   void ready;
-  const exited = await poll('entrypoint exit', () => {
-    const st = jobStatus(statusFile);
-    const e = st?.timeline.find((x) => x.phase === 'entrypoint-exited');
-    if (e) return e;
-    if (st && terminal.includes(st.state)) throw new Error(`job ${jobId} ended ${st.state} without an entrypoint exit`);
-    return undefined;
-  }, 200_000, 10);
+  const exited = await poll(
+    'entrypoint exit',
+    () => {
+      const st = jobStatus(statusFile);
+      const e = st?.timeline.find((x) => x.phase === 'entrypoint-exited');
+      if (e) return e;
+      if (st && terminal.includes(st.state))
+        throw new Error(`job ${jobId} ended ${st.state} without an entrypoint exit`);
+      return undefined;
+    },
+    200_000,
+    10,
+  );
   const exitAt = Date.parse(exited.at);
   const gone = await rayGoneAfter(jobId, exitAt, 30_000);
-  const final = await poll('final status', () => {
-    const st = jobStatus(statusFile);
-    return st && terminal.includes(st.state) ? st : undefined;
-  }, 30_000);
+  const final = await poll(
+    'final status',
+    () => {
+      const st = jobStatus(statusFile);
+      return st && terminal.includes(st.state) ? st : undefined;
+    },
+    30_000,
+  );
   const t0 = readSecFile(mark)!;
   const p = readProbe(out);
   const at = (phase: string, pick: 'first' | 'last' = 'first') => {
     const es = final.timeline.filter((e) => e.phase === phase).map((e) => Date.parse(e.at));
     return es.length ? (pick === 'first' ? Math.min(...es) : Math.max(...es)) - t0 : undefined;
   };
-  if (!p || p.alive < s.nodes) throw new Error(`probe saw ${p?.alive ?? '?'} of ${s.nodes} nodes alive (job ${jobId} ${final.state})`);
+  if (!p || p.alive < s.nodes)
+    throw new Error(`probe saw ${p?.alive ?? '?'} of ${s.nodes} nodes alive (job ${jobId} ${final.state})`);
   Object.assign(s, {
     ...probeTimes(p, t0, gone),
     readyMs: at('ready'),
@@ -424,14 +501,24 @@ async function rayslOnce(s: Sample): Promise<void> {
     },
   });
   try {
-    const nodes = JSON.parse(readText(join(dir, jobId, 'nodes.json')) ?? '[]') as Array<{ name: string; address: string }>;
-    s.breakdown = rayslBreakdown(join(dir, jobId), t0, final.head ?? nodes[0]?.name ?? '', Object.fromEntries(nodes.map((n) => [n.name, n.address])));
+    const nodes = JSON.parse(readText(join(dir, jobId, 'nodes.json')) ?? '[]') as Array<{
+      name: string;
+      address: string;
+    }>;
+    s.breakdown = rayslBreakdown(
+      join(dir, jobId),
+      t0,
+      final.head ?? nodes[0]?.name ?? '',
+      Object.fromEntries(nodes.map((n) => [n.name, n.address])),
+    );
   } catch (e) {
     s.notes.push(`no breakdown: ${(e as Error).message}`);
   }
   if (final.state !== 'succeeded') throw new Error(`job ${jobId} ended ${final.state} (exit ${final.exitCode})`);
   if (!headStartLine) {
-    const m = /ray \d+\.\d+\.\d+: (\S+ start --head .*)$/m.exec(readText(join(dir, jobId, `agent-${final.head}.log`)) ?? '');
+    const m = /ray \d+\.\d+\.\d+: (\S+ start --head .*)$/m.exec(
+      readText(join(dir, jobId, `agent-${final.head}.log`)) ?? '',
+    );
     if (m) headStartLine = m[1];
   }
 }
@@ -448,7 +535,11 @@ async function floorOnce(s: Sample): Promise<void> {
     .replace(/--node-ip-address=\S+/, '--node-ip-address=$ip')
     .replace(/--dashboard-host=\S+/, '--dashboard-host=$ip')
     .replace(/--temp-dir=\S+/, `--temp-dir=${tmp}/ray`);
-  writeFileSync(join(dir, 'token'), `${[...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('')}\n`, { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'token'),
+    `${[...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('')}\n`,
+    { mode: 0o600 },
+  );
   const script = join(dir, 'floor.sh');
   writeFileSync(
     script,
@@ -489,10 +580,14 @@ rm -rf ${tmp}
   s.entrypointStartMs = p.start - t0;
   s.probeImportMs = p.imported - p.start;
   s.probeConnectMs = p.connected - p.imported;
-  const startedLine = /(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}).*Ray runtime started/.exec(readText(join(dir, 'ray.out')) ?? '');
+  const startedLine = /(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}).*Ray runtime started/.exec(
+    readText(join(dir, 'ray.out')) ?? '',
+  );
   s.detail = { rayPrintedStarted: startedLine?.[1] };
   if (p.alive < 1) throw new Error('floor: probe saw no node alive');
-  await poll('floor logs copied', () => (squeueIds().includes(jobId) ? undefined : true), 20_000, 50).catch(() => undefined);
+  await poll('floor logs copied', () => (squeueIds().includes(jobId) ? undefined : true), 20_000, 50).catch(
+    () => undefined,
+  );
   s.breakdown = [floorBreakdown(readText(join(dir, 'ray.out')) ?? '', join(dir, 'logs'), t0)];
   rmSync(tmp, { recursive: true, force: true });
 }
@@ -572,22 +667,40 @@ async function peerOnce(s: Sample, kind: 'seed' | 'sym'): Promise<void> {
   const tokenFile = join(os.homedir(), '.ray', 'auth_token');
   const hadToken = existsSync(tokenFile);
   try {
-    const args = ['-N', String(s.nodes), '--ntasks-per-node=1', '-c', String(CPUS), ...gpuArgs, '--exclusive', `--output=${dir}/out`];
+    const args = [
+      '-N',
+      String(s.nodes),
+      '--ntasks-per-node=1',
+      '-c',
+      String(CPUS),
+      ...gpuArgs,
+      '--exclusive',
+      `--output=${dir}/out`,
+    ];
     const jobId = sbatch(script, args);
     s.jobId = jobId;
     const until = kind === 'seed' ? 15 + 5 * (s.nodes - 1) + 90 : 120;
-    const p = await poll(`${kind} probe`, () => {
-      const r = readProbe(join(dir, 'probe.json'));
-      if (r) return r;
-      if (!squeueIds().includes(jobId)) throw new Error(`job ${jobId} ended without a probe result; see ${dir}/out`);
-      return undefined;
-    }, until * 1000, 10);
+    const p = await poll(
+      `${kind} probe`,
+      () => {
+        const r = readProbe(join(dir, 'probe.json'));
+        if (r) return r;
+        if (!squeueIds().includes(jobId)) throw new Error(`job ${jobId} ended without a probe result; see ${dir}/out`);
+        return undefined;
+      },
+      until * 1000,
+      10,
+    );
     // symmetric-run's workers outlive the head (see the README): wait for them once, in round 1 at 4 nodes
-    const deadline = kind === 'sym' && s.round === 1 && s.nodes === 4 && process.env.BENCH_SYM_TEARDOWN === '1' ? 120_000 : 10_000;
+    const deadline =
+      kind === 'sym' && s.round === 1 && s.nodes === 4 && process.env.BENCH_SYM_TEARDOWN === '1' ? 120_000 : 10_000;
     const gone = await rayGoneAfter(jobId, p.exit, deadline);
     const t0 = readSecFile(join(dir, 't0'))!;
     Object.assign(s, probeTimes(p, t0, gone));
-    if (gone.leftAtDeadline) s.notes.push(`${gone.leftAtDeadline.length} Ray process(es) still there ${deadline / 1000} s after the entrypoint exited`);
+    if (gone.leftAtDeadline)
+      s.notes.push(
+        `${gone.leftAtDeadline.length} Ray process(es) still there ${deadline / 1000} s after the entrypoint exited`,
+      );
     const stopped = readSecFile(join(dir, kind === 'seed' ? 'stopped' : 'srun-exited'));
     s.detail = { scriptEndAfterExitMs: stopped !== undefined ? stopped - p.exit : 'not reached' };
     const out = readText(join(dir, 'out')) ?? '';
@@ -598,11 +711,18 @@ async function peerOnce(s: Sample, kind: 'seed' | 'sym'): Promise<void> {
     s.notes.push(...(await cleanup(s.jobId, 0)));
     // srun says so only when it gives up (at scancel): read the batch output after the job ended
     if (/step creation temporarily disabled/.test(readText(join(dir, 'out')) ?? '')) {
-      s.notes.push('the final `srun ... ray stop` never got a step: the `ray start` steps hold the nodes (srun: "step creation temporarily disabled")');
+      s.notes.push(
+        'the final `srun ... ray stop` never got a step: the `ray start` steps hold the nodes (srun: "step creation temporarily disabled")',
+      );
     }
-    for (const d of readdirSync('/tmp')) if (d.startsWith(`${nodeTmp.slice(5)}-`)) rmSync(join('/tmp', d), { recursive: true, force: true });
+    for (const d of readdirSync('/tmp'))
+      if (d.startsWith(`${nodeTmp.slice(5)}-`)) rmSync(join('/tmp', d), { recursive: true, force: true });
     // a Ray that generated a token for the whole user (HOME is shared) must not outlive the run
-    if (!hadToken && existsSync(tokenFile) && /Generated new authentication token/.test(readText(join(dir, 'out')) ?? '')) {
+    if (
+      !hadToken &&
+      existsSync(tokenFile) &&
+      /Generated new authentication token/.test(readText(join(dir, 'out')) ?? '')
+    ) {
       rmSync(tokenFile);
       s.notes.push(`removed ${tokenFile}, which this run's Ray generated`);
     }
@@ -611,7 +731,10 @@ async function peerOnce(s: Sample, kind: 'seed' | 'sym'): Promise<void> {
 
 /** The host's CPU time so far (/proc/stat), all and busy (not idle or iowait), in ticks. */
 function hostCpu(): { total: number; busy: number } | undefined {
-  const f = /^cpu +(.*)$/m.exec(readText('/proc/stat') ?? '')?.[1]?.split(/\s+/).map(Number);
+  const f = /^cpu +(.*)$/m
+    .exec(readText('/proc/stat') ?? '')?.[1]
+    ?.split(/\s+/)
+    .map(Number);
   if (!f || f.length < 5) return undefined;
   const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
   return { total, busy: total - f[3]! - f[4]! };
@@ -628,11 +751,23 @@ async function run(config: string, nodes: number, round: number): Promise<Sample
     await sleep(500);
     foreign = foreignRayCount(submittedJobs);
   }
-  const s: Sample = { config, nodes, round, ok: false, queueWaitMs: q.waitedMs, queueOthers: q.others, foreignRayProcs: foreign, notes: [] };
+  const s: Sample = {
+    config,
+    nodes,
+    round,
+    ok: false,
+    queueWaitMs: q.waitedMs,
+    queueOthers: q.others,
+    foreignRayProcs: foreign,
+    notes: [],
+  };
   const cpu0 = hostCpu();
   s.load = { loadAvg1AtStart: Math.round(os.loadavg()[0]! * 100) / 100 };
   if (q.others.length) s.notes.push(`waited ${q.waitedMs} ms for jobs ${q.others.join(',')}`);
-  if (Date.now() - f0 > 1000) s.notes.push(`waited ${Date.now() - f0} ms for another Ray on this host${foreign ? `; ${foreign} of its raylet/gcs processes still there` : ''}`);
+  if (Date.now() - f0 > 1000)
+    s.notes.push(
+      `waited ${Date.now() - f0} ms for another Ray on this host${foreign ? `; ${foreign} of its raylet/gcs processes still there` : ''}`,
+    );
   try {
     if (config === 'floor') await floorOnce(s);
     else if (config.startsWith('raysl')) await rayslOnce(s);
@@ -642,9 +777,12 @@ async function run(config: string, nodes: number, round: number): Promise<Sample
     s.error = (e as Error).message.split('\n')[0];
   }
   const cpu1 = hostCpu();
-  if (cpu0 && cpu1 && cpu1.total > cpu0.total) s.load.hostBusyShare = Math.round(((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)) * 100) / 100;
+  if (cpu0 && cpu1 && cpu1.total > cpu0.total)
+    s.load.hostBusyShare = Math.round(((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)) * 100) / 100;
   s.notes.push(...(await cleanup(s.jobId)));
-  log(`${config} round ${round}: ${s.ok ? `joined ${s.joinedMs} ms` : `FAILED: ${s.error}`}${s.readyMs !== undefined ? `, ready ${s.readyMs} ms` : ''}, teardown ${s.teardownRayMs ?? '-'} ms${s.notes.length ? ` (${s.notes.join('; ')})` : ''}`);
+  log(
+    `${config} round ${round}: ${s.ok ? `joined ${s.joinedMs} ms` : `FAILED: ${s.error}`}${s.readyMs !== undefined ? `, ready ${s.readyMs} ms` : ''}, teardown ${s.teardownRayMs ?? '-'} ms${s.notes.length ? ` (${s.notes.join('; ')})` : ''}`,
+  );
   return s;
 }
 
@@ -671,8 +809,16 @@ const med = (xs: number[]) => {
 const summary: Record<string, Record<string, unknown>> = {};
 for (const c of configs) {
   const ok = samples.filter((s) => s.config === c && s.round > 0 && s.ok);
-  const vals = (k: 'joinedMs' | 'readyMs' | 'entrypointStartMs' | 'teardownRayMs' | 'teardownAllMs' | 'probeImportMs' | 'probeConnectMs') =>
-    ok.map((s) => s[k]).filter((x): x is number => typeof x === 'number');
+  const vals = (
+    k:
+      | 'joinedMs'
+      | 'readyMs'
+      | 'entrypointStartMs'
+      | 'teardownRayMs'
+      | 'teardownAllMs'
+      | 'probeImportMs'
+      | 'probeConnectMs',
+  ) => ok.map((s) => s[k]).filter((x): x is number => typeof x === 'number');
   summary[c] = {
     runs: samples.filter((s) => s.config === c && s.round > 0).length,
     failed: samples.filter((s) => s.config === c && s.round > 0 && !s.ok).map((s) => `round ${s.round}: ${s.error}`),
@@ -694,14 +840,20 @@ for (const c of configs) {
 function breakdownMedians(ok: Sample[]): Record<string, { head?: number; lastWorker?: number }> {
   const out: Record<string, { head?: number; lastWorker?: number }> = {};
   for (const [ev] of BREAKDOWN_EVENTS) {
-    const head = ok.map((s) => s.breakdown?.find((b) => b.role === 'head')?.at[ev]).filter((x): x is number => typeof x === 'number');
+    const head = ok
+      .map((s) => s.breakdown?.find((b) => b.role === 'head')?.at[ev])
+      .filter((x): x is number => typeof x === 'number');
     const last = ok
       .map((s) => {
-        const xs = (s.breakdown ?? []).filter((b) => b.role === 'worker').map((b) => b.at[ev]).filter((x): x is number => typeof x === 'number');
+        const xs = (s.breakdown ?? [])
+          .filter((b) => b.role === 'worker')
+          .map((b) => b.at[ev])
+          .filter((x): x is number => typeof x === 'number');
         return xs.length ? Math.max(...xs) : undefined;
       })
       .filter((x): x is number => typeof x === 'number');
-    if (head.length || last.length) out[ev] = { ...(head.length ? { head: med(head) } : {}), ...(last.length ? { lastWorker: med(last) } : {}) };
+    if (head.length || last.length)
+      out[ev] = { ...(head.length ? { head: med(head) } : {}), ...(last.length ? { lastWorker: med(last) } : {}) };
   }
   return out;
 }
@@ -750,9 +902,11 @@ writeResult(NAME, {
   },
   durationS: Math.round((Date.now() - benchStart) / 1000),
   definitions: {
-    joined: "batch script's first line -> the probe (entrypoint) sees N nodes alive in ray.nodes(); includes starting the probe's Python and `import ray`",
+    joined:
+      "batch script's first line -> the probe (entrypoint) sees N nodes alive in ray.nodes(); includes starting the probe's Python and `import ray`",
     ready: 'raysl: status.json `ready` phase; floor: "Ray runtime started." printed and the GCS port answers',
-    teardown: "entrypoint exit (raysl: status.json; peers: the probe's last timestamp) -> no process of the job with the Ray venv in its command line left",
+    teardown:
+      "entrypoint exit (raysl: status.json; peers: the probe's last timestamp) -> no process of the job with the Ray venv in its command line left",
     cpuAtReady: "CPU seconds per node of the job's live processes plus their waited-for children when ready was seen",
     load: 'loadAvg1AtStart: /proc/loadavg when the sample started; hostBusyShare: (all CPU time - idle - iowait) / all CPU time of the host during the sample (/proc/stat)',
     breakdown: Object.fromEntries(BREAKDOWN_EVENTS),

@@ -26,13 +26,55 @@ writeFileSync(
    export { buildSpec } from ${JSON.stringify(join(root, 'src/core/spec.ts'))};`,
 );
 const out = join(work, 'render.mjs');
-await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', format: 'esm', plugins: [hbsEsbuildPlugin], define: { RAYSL_VERSION: '"bench"' }, logLevel: 'warning' });
-const lib = (await import(pathToFileURL(out).href)) as typeof import('../src/render/sbatch.js') & typeof import('../src/core/plan.js') & typeof import('../src/core/spec.js');
+await build({
+  entryPoints: [entry],
+  outfile: out,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  plugins: [hbsEsbuildPlugin],
+  define: { RAYSL_VERSION: '"bench"' },
+  logLevel: 'warning',
+});
+const lib = (await import(pathToFileURL(out).href)) as typeof import('../src/render/sbatch.js') &
+  typeof import('../src/core/plan.js') &
+  typeof import('../src/core/spec.js');
 
-const nodes = [1, 2, 3, 4].map((i) => ({ name: `gpu-00${i}`, cpus: 96, memoryMb: 1_031_000, gpus: 8, gres: 'gpu:a100:8', state: 'idle', partitions: ['gpu'], features: ['a100'] }));
-const facts = { source: 'sinfo' as const, partition: 'gpu', nodes, ephemeralPortRange: [32768, 60999] as [number, number] };
-const tools = { tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', hook: 'file:///opt/raysl/dist/register-entry.mjs', node: '/usr/bin/node', cwd: '/home/u' };
-const spec = lib.buildSpec('train.py', ['--epochs', '3'], { nodes: 4, gpusPerNode: 8, partition: 'gpu', time: '2:00:00', setup: ['module load cuda'], env: { NCCL_DEBUG: 'INFO' } }, { cwd: '/home/u' });
+const nodes = [1, 2, 3, 4].map((i) => ({
+  name: `gpu-00${i}`,
+  cpus: 96,
+  memoryMb: 1_031_000,
+  gpus: 8,
+  gres: 'gpu:a100:8',
+  state: 'idle',
+  partitions: ['gpu'],
+  features: ['a100'],
+}));
+const facts = {
+  source: 'sinfo' as const,
+  partition: 'gpu',
+  nodes,
+  ephemeralPortRange: [32768, 60999] as [number, number],
+};
+const tools = {
+  tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs',
+  hook: 'file:///opt/raysl/dist/register-entry.mjs',
+  node: '/usr/bin/node',
+  cwd: '/home/u',
+};
+const spec = lib.buildSpec(
+  'train.py',
+  ['--epochs', '3'],
+  {
+    nodes: 4,
+    gpusPerNode: 8,
+    partition: 'gpu',
+    time: '2:00:00',
+    setup: ['module load cuda'],
+    env: { NCCL_DEBUG: 'INFO' },
+  },
+  { cwd: '/home/u' },
+);
 const ctx = { node: '/usr/bin/node', raysl: '/opt/raysl/dist/raysl.mjs' };
 
 const planOnly = timeSync(() => lib.planJob(spec, facts, tools), 2000, 200);
@@ -76,7 +118,9 @@ const result: Record<string, unknown> = {
     rayslVersion: stats(version),
     rayslRenderNoCheck: r,
     overheadMedianMs: Math.round((r.medianMs - b.medianMs) * 10) / 10,
-    ...(withSlurm ? { rayslRenderWithSinfo: stats(renderSinfo) as Stats } : { rayslRenderWithSinfo: 'skipped: no SLURM_CONF' }),
+    ...(withSlurm
+      ? { rayslRenderWithSinfo: stats(renderSinfo) as Stats }
+      : { rayslRenderWithSinfo: 'skipped: no SLURM_CONF' }),
   },
 };
 writeResult('render', result);

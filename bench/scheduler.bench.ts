@@ -10,12 +10,18 @@ import { Scheduler, type NodeCapacity } from '../src/core/scheduler/index.js';
 import { timeSync, writeResult } from './lib.js';
 
 const PENDING = 10_000;
-const nodes: NodeCapacity[] = Array.from({ length: 4 }, (_, i) => ({ name: `n${i}`, cpus: 8, gpuIds: ['0', '1', '2', '3'], memoryMb: 64_000 }));
+const nodes: NodeCapacity[] = Array.from({ length: 4 }, (_, i) => ({
+  name: `n${i}`,
+  cpus: 8,
+  gpuIds: ['0', '1', '2', '3'],
+  memoryMb: 64_000,
+}));
 
 function fullCluster(): Scheduler {
   const s = new Scheduler();
   for (const n of nodes) s.addNode(n);
-  for (let i = 0; i < 32; i++) if (s.submit(`run${i}`, { cpus: 1 }).status !== 'placed') throw new Error('could not fill the cluster');
+  for (let i = 0; i < 32; i++)
+    if (s.submit(`run${i}`, { cpus: 1 }).status !== 'placed') throw new Error('could not fill the cluster');
   return s;
 }
 
@@ -30,13 +36,18 @@ if (s.pendingCount() !== PENDING) throw new Error(`expected ${PENDING} pending, 
 function releaseCost(sched: Scheduler, label: string) {
   let running = 0;
   const ids = Array.from({ length: 32 }, (_, i) => `run${i}`);
-  return timeSync(() => {
-    const id = ids[running++ % ids.length]!;
-    const d = sched.release(id);
-    const placed = d[0];
-    if (d.length !== 1 || placed?.kind !== 'placed') throw new Error(`${label}: expected one placement, got ${JSON.stringify(d)}`);
-    ids[(running - 1) % ids.length] = placed.id;
-  }, 500, 20);
+  return timeSync(
+    () => {
+      const id = ids[running++ % ids.length]!;
+      const d = sched.release(id);
+      const placed = d[0];
+      if (d.length !== 1 || placed?.kind !== 'placed')
+        throw new Error(`${label}: expected one placement, got ${JSON.stringify(d)}`);
+      ids[(running - 1) % ids.length] = placed.id;
+    },
+    500,
+    20,
+  );
 }
 const releaseIdentical = releaseCost(s, 'identical');
 
@@ -59,13 +70,18 @@ const naivePending = Array.from({ length: PENDING }, () => ({ cpus: 2 })); // no
 const baselineNaiveRescan = timeSync(() => naiveRelease(naivePending, { cpus: 1 }), 500, 20);
 
 // 1,000 placed and released on an empty cluster
-const churn = timeSync(() => {
-  const c = new Scheduler();
-  for (const n of nodes) c.addNode({ ...n, cpus: 1000 });
-  for (let i = 0; i < 1000; i++) if (c.submit(`t${i}`, { cpus: 1, gpus: 0.01 }).status !== 'placed') throw new Error('not placed');
-  for (let i = 0; i < 1000; i++) c.release(`t${i}`);
-  if (c.pendingCount() !== 0) throw new Error('left pending');
-}, 20, 3);
+const churn = timeSync(
+  () => {
+    const c = new Scheduler();
+    for (const n of nodes) c.addNode({ ...n, cpus: 1000 });
+    for (let i = 0; i < 1000; i++)
+      if (c.submit(`t${i}`, { cpus: 1, gpus: 0.01 }).status !== 'placed') throw new Error('not placed');
+    for (let i = 0; i < 1000; i++) c.release(`t${i}`);
+    if (c.pendingCount() !== 0) throw new Error('left pending');
+  },
+  20,
+  3,
+);
 
 writeResult('scheduler', {
   nodes: nodes.length,

@@ -22,7 +22,8 @@ const labEnv = {
   RAYSL_SLURM_PORT_BASE: '17401',
   RAYSL_SLURM_SUBNET: '10.215.0',
 };
-const devSlurm = (cmd: string) => execFileSync('bash', [script, cmd], { env: labEnv, stdio: ['ignore', 'ignore', 'ignore'] });
+const devSlurm = (cmd: string) =>
+  execFileSync('bash', [script, cmd], { env: labEnv, stdio: ['ignore', 'ignore', 'ignore'] });
 
 const down = timeSync(() => devSlurm('down'), 1, 0); // clean slate (no-op if nothing runs)
 const upCold: number[] = [];

@@ -16,7 +16,8 @@ for (const pid of readdirSync('/proc')) {
     if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`SLURM_JOB_ID=${jobId}`)) continue;
     // the agents themselves, not the srun processes that started them (same environment and argv words)
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (!stat.includes('(node)') || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('agent')) continue;
+    if (!stat.includes('(node)') || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('agent'))
+      continue;
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15: utime, stime
     agents++;

@@ -28,18 +28,30 @@ const SIZES = (process.env.BENCH_SIZES ?? '4,16,64').split(',').map(Number);
 const JOB_DEADLINE_MS = 300_000;
 
 if (!SIZES.every((n) => Number.isInteger(n) && n >= 1) || !(RUNS >= 1)) {
-  process.stderr.write(`slurm-scale bench: BENCH_SIZES must be node counts such as 4,16,64 and BENCH_RUNS a count (received '${process.env.BENCH_SIZES ?? ''}', '${process.env.BENCH_RUNS ?? ''}')\nhint: unset both for 4,16,64 and 3 runs\n`);
+  process.stderr.write(
+    `slurm-scale bench: BENCH_SIZES must be node counts such as 4,16,64 and BENCH_RUNS a count (received '${process.env.BENCH_SIZES ?? ''}', '${process.env.BENCH_RUNS ?? ''}')\nhint: unset both for 4,16,64 and 3 runs\n`,
+  );
   process.exit(2);
 }
 if (spawnSync('bash', [join(root, 'scripts', 'dev-slurm.sh'), 'status'], { stdio: 'ignore' }).status !== 0) {
-  process.stderr.write(`slurm-scale bench: no test cluster is up in ${labDir}\nhint: RAYSL_SLURM_DIR=${labDir} RAYSL_SLURM_NODES='s64n[1-64]' scripts/dev-slurm.sh up (see README "The test cluster")\n`);
+  process.stderr.write(
+    `slurm-scale bench: no test cluster is up in ${labDir}\nhint: RAYSL_SLURM_DIR=${labDir} RAYSL_SLURM_NODES='s64n[1-64]' scripts/dev-slurm.sh up (see README "The test cluster")\n`,
+  );
   process.exit(2);
 }
 process.env.SLURM_CONF = conf;
-const clusterNodes = Number(execFileSync('sinfo', ['-h', '-o', '%D']).toString().trim().split('\n').reduce((a, l) => a + Number(l), 0));
+const clusterNodes = Number(
+  execFileSync('sinfo', ['-h', '-o', '%D'])
+    .toString()
+    .trim()
+    .split('\n')
+    .reduce((a, l) => a + Number(l), 0),
+);
 const biggest = Math.max(...SIZES);
 if (!(biggest <= clusterNodes)) {
-  process.stderr.write(`slurm-scale bench: N = ${biggest} needs ${biggest} nodes, the cluster in ${labDir} has ${clusterNodes}\nhint: set BENCH_SIZES (e.g. 4,16) or bring up a bigger cluster (RAYSL_SLURM_NODES)\n`);
+  process.stderr.write(
+    `slurm-scale bench: N = ${biggest} needs ${biggest} nodes, the cluster in ${labDir} has ${clusterNodes}\nhint: set BENCH_SIZES (e.g. 4,16) or bring up a bigger cluster (RAYSL_SLURM_NODES)\n`,
+  );
   process.exit(2);
 }
 const bundle = join(root, 'dist', 'raysl.mjs');
@@ -51,11 +63,15 @@ const entry = join(root, 'bench', 'slurm-scale-entry.mjs');
 
 /** Waits until Slurm has forgotten the job's steps on every node, so the next run starts on idle nodes. */
 async function jobLeftSqueue(jobId: string): Promise<void> {
-  await poll(`job ${jobId} to leave squeue`, () => {
-    // squeue -j exits non-zero once the job id is unknown (MinJobAge passed), empty while it is known but gone
-    const r = spawnSync('squeue', ['-h', '-j', jobId, '-o', '%i'], { encoding: 'utf8' });
-    return r.status !== 0 || r.stdout.trim() === '' ? true : undefined;
-  }, JOB_DEADLINE_MS);
+  await poll(
+    `job ${jobId} to leave squeue`,
+    () => {
+      // squeue -j exits non-zero once the job id is unknown (MinJobAge passed), empty while it is known but gone
+      const r = spawnSync('squeue', ['-h', '-j', jobId, '-o', '%i'], { encoding: 'utf8' });
+      return r.status !== 0 || r.stdout.trim() === '' ? true : undefined;
+    },
+    JOB_DEADLINE_MS,
+  );
 }
 
 /** One fan-out over the allocation's N nodes, timed by the batch script itself. */
@@ -64,15 +80,23 @@ async function floorOnce(n: number, i: number, command: string, tag: string): Pr
   mkdirSync(dir);
   const script = join(dir, 'job.sh');
   const mark = join(dir, 'srun');
-  writeFileSync(script, `#!/bin/bash\na=$(date +%s%3N); srun -N${n} --overlap ${command}; rc=$?; b=$(date +%s%3N)\necho "$a $b $rc" > ${mark}.tmp && mv ${mark}.tmp ${mark}\n`, { mode: 0o755 });
+  writeFileSync(
+    script,
+    `#!/bin/bash\na=$(date +%s%3N); srun -N${n} --overlap ${command}; rc=$?; b=$(date +%s%3N)\necho "$a $b $rc" > ${mark}.tmp && mv ${mark}.tmp ${mark}\n`,
+    { mode: 0o755 },
+  );
   const jobId = await submit(script, [`--output=${join(dir, 'out.txt')}`, '-N', String(n)]);
-  const [a, b, rc] = await poll(`the srun floor job (-N ${n})`, () => {
-    try {
-      return readFileSync(mark, 'utf8').trim().split(' ').map(Number);
-    } catch {
-      return undefined;
-    }
-  }, JOB_DEADLINE_MS);
+  const [a, b, rc] = await poll(
+    `the srun floor job (-N ${n})`,
+    () => {
+      try {
+        return readFileSync(mark, 'utf8').trim().split(' ').map(Number);
+      } catch {
+        return undefined;
+      }
+    },
+    JOB_DEADLINE_MS,
+  );
   if (rc !== 0) throw new Error(`srun -N${n} --overlap ${command} exited ${rc}; see ${join(dir, 'out.txt')}`);
   await jobLeftSqueue(String(jobId));
   return (b as number) - (a as number);
@@ -101,20 +125,39 @@ async function rayslOnce(n: number, i: number): Promise<Run> {
   const cpuFile = join(jobRoot, 'agents-cpu.json');
   const out = execFileSync(
     process.execPath,
-    [bundle, 'submit', '--json', '-N', String(n), '--job-dir', jobRoot, '--join-timeout', '600', '--setup', `date +%s%3N > ${mark}`, entry, cpuFile],
+    [
+      bundle,
+      'submit',
+      '--json',
+      '-N',
+      String(n),
+      '--job-dir',
+      jobRoot,
+      '--join-timeout',
+      '600',
+      '--setup',
+      `date +%s%3N > ${mark}`,
+      entry,
+      cpuFile,
+    ],
     { cwd: benchRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const jobId = (JSON.parse(out.toString()) as { jobId: string }).jobId;
   const statusFile = join(jobRoot, jobId, 'status.json');
-  const final = await poll(`raysl job ${jobId} (-N ${n}) to end`, (): JobStatus | undefined => {
-    try {
-      const s = parseStatus(readFileSync(statusFile, 'utf8'));
-      return ['succeeded', 'failed', 'cancelled'].includes(s.state) ? s : undefined;
-    } catch {
-      return undefined;
-    }
-  }, JOB_DEADLINE_MS);
-  if (final.exitCode !== 0) throw new Error(`bench job ${jobId} ended ${final.state} (exit ${final.exitCode}); see ${join(jobRoot, jobId)}`);
+  const final = await poll(
+    `raysl job ${jobId} (-N ${n}) to end`,
+    (): JobStatus | undefined => {
+      try {
+        const s = parseStatus(readFileSync(statusFile, 'utf8'));
+        return ['succeeded', 'failed', 'cancelled'].includes(s.state) ? s : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    JOB_DEADLINE_MS,
+  );
+  if (final.exitCode !== 0)
+    throw new Error(`bench job ${jobId} ended ${final.state} (exit ${final.exitCode}); see ${join(jobRoot, jobId)}`);
   const joins = final.timeline.filter((e) => e.phase === 'node-joined');
   if (joins.length !== n) throw new Error(`bench job ${jobId}: ${joins.length}/${n} joins`);
   const launched = final.timeline.find((e) => e.phase === 'agents-launched');
@@ -146,7 +189,14 @@ function bareNodeCpuMs(): number {
 
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 const sizes: Record<string, unknown> = {};
-const curve: { n: number; joinedMs: number; srunTrueMs: number; srunNodeMs: number; overSrunTrue: number; overSrunNode: number }[] = [];
+const curve: {
+  n: number;
+  joinedMs: number;
+  srunTrueMs: number;
+  srunNodeMs: number;
+  overSrunTrue: number;
+  overSrunNode: number;
+}[] = [];
 for (const n of SIZES) {
   const srunTrue: number[] = [];
   const srunNode: number[] = [];
@@ -173,18 +223,36 @@ for (const n of SIZES) {
     srunTrueMs: t,
     srunNodeMs: nd,
   };
-  curve.push({ n, joinedMs: joined.medianMs, srunTrueMs: t.medianMs, srunNodeMs: nd.medianMs, overSrunTrue: ratio(joined.medianMs, t.medianMs), overSrunNode: ratio(joined.medianMs, nd.medianMs) });
+  curve.push({
+    n,
+    joinedMs: joined.medianMs,
+    srunTrueMs: t.medianMs,
+    srunNodeMs: nd.medianMs,
+    overSrunTrue: ratio(joined.medianMs, t.medianMs),
+    overSrunNode: ratio(joined.medianMs, nd.medianMs),
+  });
   process.stdout.write(`-N ${n}: ${JSON.stringify(curve[curve.length - 1])}\n`);
 }
 const first = curve[0]!;
 const last = curve[curve.length - 1]!;
 writeResult('slurm-scale', {
-  cluster: { dir: labDir, nodes: clusterNodes, cpusPerNodeConfigured: Number(execFileSync('sinfo', ['-h', '-o', '%c']).toString().trim().split('\n')[0]), hostCores: cpus().length },
+  cluster: {
+    dir: labDir,
+    nodes: clusterNodes,
+    cpusPerNodeConfigured: Number(execFileSync('sinfo', ['-h', '-o', '%c']).toString().trim().split('\n')[0]),
+    hostCores: cpus().length,
+  },
   runsPerSize: RUNS,
   bareNodeCpuMs: bareNodeCpuMs(),
   loadAverageAtEnd: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
   curve,
-  growth: { from: first.n, to: last.n, joined: ratio(last.joinedMs, first.joinedMs), srunTrue: ratio(last.srunTrueMs, first.srunTrueMs), srunNode: ratio(last.srunNodeMs, first.srunNodeMs) },
+  growth: {
+    from: first.n,
+    to: last.n,
+    joined: ratio(last.joinedMs, first.joinedMs),
+    srunTrue: ratio(last.srunTrueMs, first.srunTrueMs),
+    srunNode: ratio(last.srunNodeMs, first.srunNodeMs),
+  },
   sizes,
   targets: { joinedGrowth4To64: 2 },
 });

@@ -68,7 +68,11 @@ async function srunFloorOnce(i: number, command: string): Promise<number> {
   mkdirSync(dir);
   const script = join(dir, 'job.sh');
   const mark = join(dir, 'srun');
-  writeFileSync(script, `#!/bin/bash\na=$(date +%s%3N); srun -N${NODES} --overlap ${command}; rc=$?; b=$(date +%s%3N)\necho "$a $b $rc" > ${mark}.tmp && mv ${mark}.tmp ${mark}\n`, { mode: 0o755 });
+  writeFileSync(
+    script,
+    `#!/bin/bash\na=$(date +%s%3N); srun -N${NODES} --overlap ${command}; rc=$?; b=$(date +%s%3N)\necho "$a $b $rc" > ${mark}.tmp && mv ${mark}.tmp ${mark}\n`,
+    { mode: 0o755 },
+  );
   await submit(script, [`--output=${join(dir, 'out.txt')}`, '-N', String(NODES), '--gpus-per-node=1']);
   const [a, b, rc] = await poll('the srun floor job', () => {
     try {
@@ -98,7 +102,20 @@ async function rayslOnce(i: number): Promise<RayslRun> {
   // the --setup line runs first in the batch script, before the controller starts
   const out = execFileSync(
     process.execPath,
-    [bundle, 'submit', '--json', '-N', String(NODES), '--gpus-per-node', '1', '--job-dir', jobRoot, '--setup', `date +%s%3N > ${mark}`, join(root, 'examples', 'train.ts')],
+    [
+      bundle,
+      'submit',
+      '--json',
+      '-N',
+      String(NODES),
+      '--gpus-per-node',
+      '1',
+      '--job-dir',
+      jobRoot,
+      '--setup',
+      `date +%s%3N > ${mark}`,
+      join(root, 'examples', 'train.ts'),
+    ],
     { cwd: benchRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const jobId = (JSON.parse(out.toString()) as { jobId: string }).jobId;
@@ -111,13 +128,18 @@ async function rayslOnce(i: number): Promise<RayslRun> {
     }
   };
   // every raysl process gone: poll /proc from the moment the entrypoint has exited
-  const exited = await poll('entrypoint exit', () => readStatus()?.timeline.find((e) => e.phase === 'entrypoint-exited'));
-  const allGoneAt = await poll('every job process to exit', () => (jobPids(jobId).length === 0 ? Date.now() : undefined));
+  const exited = await poll('entrypoint exit', () =>
+    readStatus()?.timeline.find((e) => e.phase === 'entrypoint-exited'),
+  );
+  const allGoneAt = await poll('every job process to exit', () =>
+    jobPids(jobId).length === 0 ? Date.now() : undefined,
+  );
   const final = await poll('the final status', () => {
     const s = readStatus();
     return s && ['succeeded', 'failed', 'cancelled'].includes(s.state) ? s : undefined;
   });
-  if (final.exitCode !== 0) throw new Error(`bench job ${jobId} ended ${final.state} (exit ${final.exitCode}); see ${join(jobRoot, jobId)}`);
+  if (final.exitCode !== 0)
+    throw new Error(`bench job ${jobId} ended ${final.state} (exit ${final.exitCode}); see ${join(jobRoot, jobId)}`);
   const joins = final.timeline.filter((e) => e.phase === 'node-joined');
   if (joins.length !== NODES) throw new Error(`bench job ${jobId}: ${joins.length}/${NODES} joins`);
   const lastJoin = Math.max(...joins.map((e) => Date.parse(e.at)));
@@ -151,7 +173,11 @@ const seedFixedWaitS = 15 + 5 * (NODES - 1);
 const result = {
   nodes: NODES,
   runs: RUNS,
-  baseline: { sbatchToFirstLineMs: stats(baseline), srunFanOutMs: srunFloor, srunFanOutCommand: `srun -N${NODES} --overlap true (inside a -N ${NODES} --gpus-per-node=1 batch job)` },
+  baseline: {
+    sbatchToFirstLineMs: stats(baseline),
+    srunFanOutMs: srunFloor,
+    srunFanOutCommand: `srun -N${NODES} --overlap true (inside a -N ${NODES} --gpus-per-node=1 batch job)`,
+  },
   batchScriptToAllJoinedOverSrunFanOut: Math.round((joined.medianMs / srunFloor.medianMs) * 100) / 100,
   // the issue's floor: one fan-out plus one Node start per node
   srunNodeFanOutMs: srunNodeFloor,
@@ -163,7 +189,11 @@ const result = {
     submitCommandToAllJoinedMs: pick('submitToAllJoinedMs'),
     entrypointExitToAllProcessesGoneMs: pick('entrypointExitToAllGoneMs'),
   },
-  targets: { batchScriptToAllJoinedOverSrunFanOut: 2.5, batchScriptToAllJoinedMs: 1000, entrypointExitToAllProcessesGoneMs: 1000 },
+  targets: {
+    batchScriptToAllJoinedOverSrunFanOut: 2.5,
+    batchScriptToAllJoinedMs: 1000,
+    entrypointExitToAllProcessesGoneMs: 1000,
+  },
   seedScriptModel: {
     note: 'not measured: the seed sbatch script (reference/seeds/ray-on-slurm.txt) sleeps 15 s after starting the head and 5 s after each worker',
     fixedWaitS: seedFixedWaitS,

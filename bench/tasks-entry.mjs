@@ -15,7 +15,8 @@ const WARMUP = 5;
 const cluster = await connect();
 const nodes = await cluster.nodes();
 const worker = nodes.find((n) => n.role !== 'head');
-if (worker === undefined) throw new Error(`the task bench needs a worker node; the job has ${nodes.map((n) => n.name).join(', ')}`);
+if (worker === undefined)
+  throw new Error(`the task bench needs a worker node; the job has ${nodes.map((n) => n.name).join(', ')}`);
 
 /** One trivial task placed by the scheduler (1 CPU, Ray's task default): what a user writes. */
 function runTask(_i, argv) {
@@ -35,7 +36,9 @@ async function runTrue(node) {
 
 function srunTrue(node) {
   return new Promise((resolve, reject) =>
-    execFile('srun', ['-N1', '-n1', '-w', node, '--overlap', 'true'], (err, _stdout, stderr) => (err ? reject(new Error(`srun -w ${node} true: ${err.message} ${stderr}`)) : resolve())),
+    execFile('srun', ['-N1', '-n1', '-w', node, '--overlap', 'true'], (err, _stdout, stderr) =>
+      err ? reject(new Error(`srun -w ${node} true: ${err.message} ${stderr}`)) : resolve(),
+    ),
   );
 }
 
@@ -67,4 +70,13 @@ const burstMs = await timed(() =>
 );
 cluster.close();
 
-console.log(JSON.stringify({ bench: 'tasks', worker: worker.name, nodes: nodes.map((n) => n.name), runMs, srunMs, burst: { tasks: BURST, concurrency: CONCURRENCY, failed, wallMs: burstMs, taskMs } }));
+console.log(
+  JSON.stringify({
+    bench: 'tasks',
+    worker: worker.name,
+    nodes: nodes.map((n) => n.name),
+    runMs,
+    srunMs,
+    burst: { tasks: BURST, concurrency: CONCURRENCY, failed, wallMs: burstMs, taskMs },
+  }),
+);

@@ -41,8 +41,27 @@ const loadBefore = os.loadavg()[0];
 // -c 1: one CPU per node is all `true` needs, and leaves the shared cluster room for others' tests
 const submit = spawnSync(
   process.execPath,
-  [bundle, 'submit', '--json', '--follow', '-N', String(NODES), '-c', '4', '--time', '15:00', '--job-dir', jobRoot, join(root, 'bench', 'tasks-entry.mjs')],
-  { cwd: jobRoot, env: { ...process.env, SLURM_CONF: `${labDir}/etc/slurm.conf`, NO_COLOR: '1' }, encoding: 'utf8', timeout: JOB_DEADLINE_MS },
+  [
+    bundle,
+    'submit',
+    '--json',
+    '--follow',
+    '-N',
+    String(NODES),
+    '-c',
+    '4',
+    '--time',
+    '15:00',
+    '--job-dir',
+    jobRoot,
+    join(root, 'bench', 'tasks-entry.mjs'),
+  ],
+  {
+    cwd: jobRoot,
+    env: { ...process.env, SLURM_CONF: `${labDir}/etc/slurm.conf`, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: JOB_DEADLINE_MS,
+  },
 );
 const loadAfter = os.loadavg()[0];
 const summary = (() => {
@@ -55,7 +74,9 @@ const summary = (() => {
 if (submit.status !== 0 || summary === undefined) {
   const id = summary?.jobId ?? /submitted job (\d+)/.exec(submit.stderr)?.[1];
   if (id !== undefined) spawnSync('scancel', [id], { env: { ...process.env, SLURM_CONF: `${labDir}/etc/slurm.conf` } });
-  process.stderr.write(`tasks bench: the job failed (exit ${submit.status}${submit.error ? `, ${submit.error.message}` : ''})\n${submit.stderr}\n`);
+  process.stderr.write(
+    `tasks bench: the job failed (exit ${submit.status}${submit.error ? `, ${submit.error.message}` : ''})\n${submit.stderr}\n`,
+  );
   process.exit(1);
 }
 const line = readFileSync(join(summary.jobDir, 'entrypoint.log'), 'utf8')

@@ -20,9 +20,14 @@ console.log(`probing ${total} GPUs on ${nodes.length} nodes, one task each`);
 // reservation a later task could reuse a device an earlier one just gave back, and some GPU would
 // go unprobed). cpus: 0 so a node with more GPUs than CPUs still holds one bundle per GPU.
 const probe = ['sh', '-c', 'echo "$(hostname) $RAYSL_NODE ${CUDA_VISIBLE_DEVICES:-none}"'];
-const pg = cluster.placementGroup(Array.from({ length: total }, () => ({ gpus: 1, cpus: 0 })), { strategy: 'SPREAD' });
+const pg = cluster.placementGroup(
+  Array.from({ length: total }, () => ({ gpus: 1, cpus: 0 })),
+  { strategy: 'SPREAD' },
+);
 await pg.ready({ timeoutMs: 60_000 });
-const results = await Promise.all(Array.from({ length: total }, (_, i) => cluster.run(probe, { gpus: 1, cpus: 0, placementGroup: pg, bundle: i })));
+const results = await Promise.all(
+  Array.from({ length: total }, (_, i) => cluster.run(probe, { gpus: 1, cpus: 0, placementGroup: pg, bundle: i })),
+);
 await pg.remove();
 
 const rows = results.map((r) => {
@@ -42,7 +47,8 @@ for (const r of rows) {
   const key = `${r.node}/${r.granted}`;
   used.set(key, (used.get(key) ?? 0) + 1);
   if (r.exit !== 0) problems.push(`the task on ${key} exited ${r.exit}`);
-  if (r.visible !== r.granted) problems.push(`the task on ${r.node} was granted GPU ${r.granted} but saw CUDA_VISIBLE_DEVICES=${r.visible}`);
+  if (r.visible !== r.granted)
+    problems.push(`the task on ${r.node} was granted GPU ${r.granted} but saw CUDA_VISIBLE_DEVICES=${r.visible}`);
   if (r.seenAs !== r.node) problems.push(`the task placed on ${r.node} ran as ${r.seenAs}`);
 }
 for (const node of nodes) {

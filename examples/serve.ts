@@ -23,9 +23,20 @@ process.on('SIGTERM', () => process.exit(0));
 async function start(name: string): Promise<Service> {
   let ready!: () => void;
   const listening = new Promise<void>((r) => (ready = r));
-  const s = await cluster.spawn(['node', '-e', server, name], { gpus, cpus: 0.5, onOutput: (d) => d.includes('listening') && ready() });
-  await Promise.race([listening, s.exited.then((r) => Promise.reject(new Error(`${name} exited (${r.exitCode}) before it listened: ${r.stderr.trim()}`)))]);
-  console.log(`${name}: ${s.url} on ${s.node}${s.gpuIds.length > 0 ? ` (GPU ${s.gpuIds.join(',')}, ${gpus} of it)` : ''}`);
+  const s = await cluster.spawn(['node', '-e', server, name], {
+    gpus,
+    cpus: 0.5,
+    onOutput: (d) => d.includes('listening') && ready(),
+  });
+  await Promise.race([
+    listening,
+    s.exited.then((r) =>
+      Promise.reject(new Error(`${name} exited (${r.exitCode}) before it listened: ${r.stderr.trim()}`)),
+    ),
+  ]);
+  console.log(
+    `${name}: ${s.url} on ${s.node}${s.gpuIds.length > 0 ? ` (GPU ${s.gpuIds.join(',')}, ${gpus} of it)` : ''}`,
+  );
   return s;
 }
 
@@ -35,12 +46,20 @@ try {
   // over the network, at the addresses and ports spawn() reported.
   const elsewhere = (await cluster.nodes()).find((n) => !services.some((s) => s.node === n.name));
   const call = `Promise.all(process.argv.slice(1).map((u) => fetch(u + '/query?q=1').then((r) => r.text()))).then((a) => console.log(a.join('').trim()))`;
-  const r = await cluster.run(['node', '-e', call, ...services.map((s) => s.url!)], elsewhere ? { node: elsewhere.name } : {});
+  const r = await cluster.run(
+    ['node', '-e', call, ...services.map((s) => s.url!)],
+    elsewhere ? { node: elsewhere.name } : {},
+  );
   console.log(`client task on ${r.node} got:\n${r.stdout.trim()}`);
-  const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; node: string });
+  const answers = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; node: string });
   const names = answers.map((a) => a.name).sort();
   if (r.exitCode !== 0 || names.join(',') !== 'embedder,reranker') {
-    console.error(`serve: expected answers from embedder and reranker, got ${JSON.stringify(names)} (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    console.error(
+      `serve: expected answers from embedder and reranker, got ${JSON.stringify(names)} (exit ${r.exitCode}): ${r.stderr.trim()}`,
+    );
     process.exitCode = 1;
   }
 } finally {

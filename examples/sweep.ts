@@ -14,19 +14,26 @@ if (totalGpus < 1) {
   process.exit(1);
 }
 const bundles = Math.min(4, Math.floor(totalGpus));
-const pg = cluster.placementGroup(Array.from({ length: bundles }, () => ({ gpus: 1, cpus: 1 })), { strategy: 'PACK' });
+const pg = cluster.placementGroup(
+  Array.from({ length: bundles }, () => ({ gpus: 1, cpus: 1 })),
+  { strategy: 'PACK' },
+);
 const group = await pg.ready({ timeoutMs: 60_000 });
-console.log(`placement group ${group.id} (PACK): ${(group.bundles ?? []).map((b, i) => `bundle ${i} on ${b.node} GPU ${b.gpuIds.join(',')}`).join('; ')}`);
+console.log(
+  `placement group ${group.id} (PACK): ${(group.bundles ?? []).map((b, i) => `bundle ${i} on ${b.node} GPU ${b.gpuIds.join(',')}`).join('; ')}`,
+);
 
 // A stand-in trial: a second of "training" whose loss depends on the learning rate.
 const trial = [
   'python3',
   '-c',
-  'import sys, time, math, os; lr = float(sys.argv[1]); time.sleep(1); print(f"{abs(math.log10(lr) + 3) + 0.1:.4f} {os.environ.get(\'CUDA_VISIBLE_DEVICES\', \'\')}")',
+  "import sys, time, math, os; lr = float(sys.argv[1]); time.sleep(1); print(f\"{abs(math.log10(lr) + 3) + 0.1:.4f} {os.environ.get('CUDA_VISIBLE_DEVICES', '')}\")",
 ];
 const lrs = Array.from({ length: bundles * 2 }, (_, i) => 10 ** (-5 + (4 * i) / (bundles * 2 - 1)));
 const results = await Promise.all(
-  lrs.map((lr, i) => cluster.run([...trial, String(lr)], { gpus: 0.5, cpus: 0.5, placementGroup: pg, bundle: Math.floor(i / 2) })),
+  lrs.map((lr, i) =>
+    cluster.run([...trial, String(lr)], { gpus: 0.5, cpus: 0.5, placementGroup: pg, bundle: Math.floor(i / 2) }),
+  ),
 );
 await pg.remove();
 
@@ -35,7 +42,16 @@ const t0 = Math.min(...results.map((r) => r.startedAt));
 const header = ['lr', 'bundle', 'node', 'GPU', 'CUDA_VISIBLE_DEVICES', 'loss', 'exit', 'ran (ms)'];
 const rows = results.map((r, i) => {
   const [loss = '?', visible = ''] = r.stdout.trim().split(/\s+/);
-  return [lrs[i]!.toExponential(1), String(Math.floor(i / 2)), r.node, r.gpuIds.join(','), visible || '(none)', loss, String(r.exitCode), `${r.startedAt - t0}-${r.endedAt - t0}`];
+  return [
+    lrs[i]!.toExponential(1),
+    String(Math.floor(i / 2)),
+    r.node,
+    r.gpuIds.join(','),
+    visible || '(none)',
+    loss,
+    String(r.exitCode),
+    `${r.startedAt - t0}-${r.endedAt - t0}`,
+  ];
 });
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
 for (const row of [header, ...rows]) console.log(row.map((v, c) => v.padEnd(widths[c]!)).join('  '));
@@ -50,12 +66,18 @@ const over = [...peak].filter(([, v]) => v > 1.0 + 1e-9);
 const failed = results.filter((r) => r.exitCode !== 0);
 if (over.length > 0 || failed.length > 0) {
   for (const [d, v] of over) console.error(`sweep: device ${d} held ${v} GPU at once (more than 1.0)`);
-  for (const r of failed) console.error(`sweep: trial ${r.id} on ${r.node} exited ${r.exitCode}: ${r.stderr.trim().slice(-200)}`);
+  for (const r of failed)
+    console.error(`sweep: trial ${r.id} on ${r.node} exited ${r.exitCode}: ${r.stderr.trim().slice(-200)}`);
   process.exit(1);
 }
 
 function peakPerDevice(rs: TaskResult[], share: number): Map<string, number> {
-  const edges = rs.flatMap((r) => r.gpuIds.flatMap((g) => [{ d: `${r.node}/${g}`, t: r.startedAt, v: share }, { d: `${r.node}/${g}`, t: r.endedAt, v: -share }]));
+  const edges = rs.flatMap((r) =>
+    r.gpuIds.flatMap((g) => [
+      { d: `${r.node}/${g}`, t: r.startedAt, v: share },
+      { d: `${r.node}/${g}`, t: r.endedAt, v: -share },
+    ]),
+  );
   edges.sort((a, b) => a.t - b.t || a.v - b.v); // an end and a start at the same ms do not overlap
   const held = new Map<string, number>();
   const peak = new Map<string, number>();

@@ -11,7 +11,9 @@ const failWith = failAt === -1 ? 0 : Number(args[failAt + 1]);
 
 const cluster = await connect();
 const total = await cluster.resources();
-console.log(`job ${cluster.info.jobId}: ${total.nodes} nodes, ${total.cpus} CPUs, ${total.gpus} GPUs (runtime ${cluster.info.runtime})`);
+console.log(
+  `job ${cluster.info.jobId}: ${total.nodes} nodes, ${total.cpus} CPUs, ${total.gpus} GPUs (runtime ${cluster.info.runtime})`,
+);
 
 // One probe per node, all at once: what each node's processes see. A task sees the GPUs it
 // holds (CUDA_VISIBLE_DEVICES), so each probe asks for all of its node's.
@@ -32,7 +34,8 @@ for (const row of [header, ...rows]) console.log(row.map((v, c) => v.padEnd(widt
 // The port comes from the job's own block (RAYSL_APP_PORTS, the same on every node), never a
 // fixed 29500 that two jobs on one node would both want.
 const masterPort = Number((process.env.RAYSL_APP_PORTS ?? '').split('-')[0]);
-if (!Number.isInteger(masterPort) || masterPort <= 0) throw new Error(`RAYSL_APP_PORTS is not set (${process.env.RAYSL_APP_PORTS}): run me with raysl`);
+if (!Number.isInteger(masterPort) || masterPort <= 0)
+  throw new Error(`RAYSL_APP_PORTS is not set (${process.env.RAYSL_APP_PORTS}): run me with raysl`);
 await cluster.kv.put('master', `${nodes[0]?.address}:${masterPort}`);
 console.log(`kv master = ${await cluster.kv.get('master')}`);
 

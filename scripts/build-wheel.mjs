@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outIndex = process.argv.indexOf('--out');
-const out = resolve(outIndex >= 0 ? process.argv[outIndex + 1] ?? '' : join(root, 'build', 'wheel'));
+const out = resolve(outIndex >= 0 ? (process.argv[outIndex + 1] ?? '') : join(root, 'build', 'wheel'));
 const python = process.env.RAYSL_PYTHON || 'python3';
 
 function run(argv, what) {
@@ -35,14 +35,25 @@ try {
   cpSync(join(root, 'python'), stage, { recursive: true, filter: (src) => !/(__pycache__|\.pyc)$/.test(src) });
   cpSync(join(root, 'docs', 'install.md'), join(stage, 'README.md'));
   mkdirSync(join(pkgDir, 'dist', 'chunks'), { recursive: true });
-  const subset = { name: pkg.name, version: pkg.version, description: pkg.description, type: pkg.type, license: pkg.license, engines: pkg.engines };
+  const subset = {
+    name: pkg.name,
+    version: pkg.version,
+    description: pkg.description,
+    type: pkg.type,
+    license: pkg.license,
+    engines: pkg.engines,
+  };
   writeFileSync(join(pkgDir, 'package.json'), `${JSON.stringify(subset, null, 2)}\n`);
   for (const dir of ['dist', 'dist/chunks']) {
-    for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.mjs'))) cpSync(join(root, dir, f), join(pkgDir, dir, f));
+    for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.mjs')))
+      cpSync(join(root, dir, f), join(pkgDir, dir, f));
   }
   mkdirSync(out, { recursive: true });
   for (const f of readdirSync(out).filter((f) => /^raysl-.*\.whl$/.test(f))) rmSync(join(out, f));
-  run([python, '-m', 'pip', 'wheel', '--disable-pip-version-check', '--quiet', '--no-deps', '--wheel-dir', out, stage], `${python} -m pip wheel`);
+  run(
+    [python, '-m', 'pip', 'wheel', '--disable-pip-version-check', '--quiet', '--no-deps', '--wheel-dir', out, stage],
+    `${python} -m pip wheel`,
+  );
 } finally {
   rmSync(stage, { recursive: true, force: true });
 }

@@ -67,7 +67,9 @@ await Promise.all([
   const emitted = program.emit();
   const errors = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics);
   if (errors.length > 0) {
-    throw new Error(`client .d.ts: ${ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' })}`);
+    throw new Error(
+      `client .d.ts: ${ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' })}`,
+    );
   }
   writeFileSync(join(root, 'dist/client.d.ts'), "export * from './types/client/index.js';\n");
 }

@@ -23,6 +23,8 @@ export function closure(...entries) {
     for (const m of readFileSync(file, 'utf8').matchAll(STATIC_IMPORT)) walk(resolve(dirname(file), m[1] ?? m[2]));
   };
   for (const e of entries) walk(e);
-  const sources = [...files.keys()].flatMap((f) => (existsSync(`${f}.map`) ? JSON.parse(readFileSync(`${f}.map`, 'utf8')).sources : []));
+  const sources = [...files.keys()].flatMap((f) =>
+    existsSync(`${f}.map`) ? JSON.parse(readFileSync(`${f}.map`, 'utf8')).sources : [],
+  );
   return { files: [...files.keys()], bytes: [...files.values()].reduce((a, b) => a + b, 0), sources };
 }

@@ -6,7 +6,11 @@ const NOT_RUN = new Set(['skipped', 'pending', 'todo', 'disabled']);
 
 /** "<file> > <describe> > <title>", the name an allow-list entry uses. */
 export function testName(root, file, assertion) {
-  return [relative(root, file), ...assertion.ancestorTitles.filter((t) => t !== relative(root, file)), assertion.title].join(' > ');
+  return [
+    relative(root, file),
+    ...assertion.ancestorTitles.filter((t) => t !== relative(root, file)),
+    assertion.title,
+  ].join(' > ');
 }
 
 /**
@@ -23,7 +27,9 @@ export function checkSkips(report, allowed, opts) {
       if (NOT_RUN.has(a.status)) notRun.push({ name: testName(opts.root, file.name, a), status: a.status });
     }
   }
-  const allowedHits = notRun.filter((t) => byName.has(t.name)).map((t) => ({ ...t, reason: byName.get(t.name).reason }));
+  const allowedHits = notRun
+    .filter((t) => byName.has(t.name))
+    .map((t) => ({ ...t, reason: byName.get(t.name).reason }));
   const unexpected = opts.nameFiltered ? [] : notRun.filter((t) => !byName.has(t.name));
   const filteredOut = opts.nameFiltered ? notRun.filter((t) => !byName.has(t.name)).length : 0;
   return { allowed: allowedHits, unexpected, filteredOut, ok: unexpected.length === 0 };
@@ -34,6 +40,7 @@ export function describeSkips(v) {
   const lines = v.allowed.map((t) => `skipped on purpose: ${t.name}: ${t.reason}`);
   if (v.filteredOut > 0) lines.push(`${v.filteredOut} test(s) left out by the -t name filter (not checked)`);
   for (const t of v.unexpected) lines.push(`${t.status === 'todo' ? 'todo' : 'skipped'} without a reason: ${t.name}`);
-  if (v.unexpected.length > 0) lines.push('hint: make the test run, or add it to scripts/allowed-skips.mjs with the reason it may be skipped');
+  if (v.unexpected.length > 0)
+    lines.push('hint: make the test run, or add it to scripts/allowed-skips.mjs with the reason it may be skipped');
   return lines;
 }

@@ -77,7 +77,11 @@ const phases =
           { name: 'slurm (Slurm 22.05)', args: ['--project', 'slurm'] },
         ],
         [
-          { name: 'slurm (Slurm 24.11)', slurm: '24.11', args: ['--project', 'slurm', ...SLURM_RELEASE_FREE.flatMap((f) => ['--exclude', f])] },
+          {
+            name: 'slurm (Slurm 24.11)',
+            slurm: '24.11',
+            args: ['--project', 'slurm', ...SLURM_RELEASE_FREE.flatMap((f) => ['--exclude', f])],
+          },
           { name: 'unit, local on Node 24', node: '24', args: ['--project', 'unit', '--project', 'local'] },
         ],
       ];
@@ -96,9 +100,17 @@ function prepare() {
   }
   // Biome: the formatter's style (biome.json) and its linter (a small rule set: unused code, implicit
   // any, type-only imports, real mistakes); style is the formatter's, not argued in review
-  const lint = run([process.execPath, join(root, 'node_modules/@biomejs/biome/bin/biome'), 'ci', '--error-on-warnings', root]);
+  const lint = run([
+    process.execPath,
+    join(root, 'node_modules/@biomejs/biome/bin/biome'),
+    'ci',
+    '--error-on-warnings',
+    root,
+  ]);
   if (lint.status !== 0) {
-    say('biome found unformatted code or lint problems (see above; `npm run format` formats, `npx biome lint --write` fixes the safe ones); no test ran');
+    say(
+      'biome found unformatted code or lint problems (see above; `npm run format` formats, `npx biome lint --write` fixes the safe ones); no test ran',
+    );
     process.exit(lint.status ?? 1);
   }
 }
@@ -106,7 +118,11 @@ function prepare() {
 /** The node a stage runs vitest on: this one, or the pip wheel's (scripts/node-venv.sh). */
 function nodeFor(stage) {
   if (stage.node === undefined) return process.execPath;
-  const venv = spawnSync('bash', [join(root, 'scripts/node-venv.sh')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const venv = spawnSync('bash', [join(root, 'scripts/node-venv.sh')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   if (venv.status !== 0) return { error: 'scripts/node-venv.sh could not provide the Node of the pip wheel' };
   const node = venv.stdout.trim();
   say(`running on ${node} (${spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()})`);
@@ -119,7 +135,8 @@ function slurmUp(stage) {
   // the Ray venv is made (or checked) on the host: inside, its absence must fail, not rebuild it
   if (run(['bash', join(root, 'scripts/ray-venv.sh')]).status !== 0) return { error: 'scripts/ray-venv.sh failed' };
   const started = run(['bash', devSlurm, '--slurm', stage.slurm, 'status']).status !== 0;
-  if (started && run(['bash', devSlurm, '--slurm', stage.slurm, 'up']).status !== 0) return { error: `scripts/dev-slurm.sh --slurm ${stage.slurm} up failed` };
+  if (started && run(['bash', devSlurm, '--slurm', stage.slurm, 'up']).status !== 0)
+    return { error: `scripts/dev-slurm.sh --slurm ${stage.slurm} up failed` };
   return { started };
 }
 
@@ -138,7 +155,10 @@ function hostPython() {
 function runAsync(argv, log) {
   return new Promise((resolve) => {
     const fd = log === undefined ? undefined : openSync(log, 'a');
-    const child = spawn(argv[0], argv.slice(1), { cwd: root, stdio: fd === undefined ? 'inherit' : ['ignore', fd, fd] });
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: root,
+      stdio: fd === undefined ? 'inherit' : ['ignore', fd, fd],
+    });
     child.on('error', () => resolve({ status: 127 }));
     child.on('close', (status) => {
       if (fd !== undefined) closeSync(fd);
@@ -149,7 +169,9 @@ function runAsync(argv, log) {
 
 /** One vitest run; its counts from vitest's JSON report, or an error. Output goes to `log` when given. */
 async function runStage(stage, log) {
-  process.stderr.write(`\nraysl test: stage: ${stage.name}${log ? ` (output kept in ${log}, printed when it ends)` : ''}\n`);
+  process.stderr.write(
+    `\nraysl test: stage: ${stage.name}${log ? ` (output kept in ${log}, printed when it ends)` : ''}\n`,
+  );
   const node = nodeFor(stage);
   if (typeof node !== 'string') return { error: node.error };
   const cluster = slurmUp(stage);
@@ -157,10 +179,27 @@ async function runStage(stage, log) {
   // /tmp: the Slurm 24.11 root filesystem sees it at the same path
   const dir = mkdtempSync(join(tmpdir(), 'raysl-test-'));
   const report = join(dir, 'vitest.json');
-  const vitestArgv = [node, join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...stage.args];
+  const vitestArgv = [
+    node,
+    join(root, 'node_modules/vitest/vitest.mjs'),
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...stage.args,
+  ];
   const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
   const result = await runAsync(
-    stage.slurm === '24.11' ? ['bash', devSlurm, '--slurm', stage.slurm, 'enter', `RAYSL_SLURM_KEEP=1 RAYSL_PYTHON=${quote(hostPython())} exec ${vitestArgv.map(quote).join(' ')}`] : vitestArgv,
+    stage.slurm === '24.11'
+      ? [
+          'bash',
+          devSlurm,
+          '--slurm',
+          stage.slurm,
+          'enter',
+          `RAYSL_SLURM_KEEP=1 RAYSL_PYTHON=${quote(hostPython())} exec ${vitestArgv.map(quote).join(' ')}`,
+        ]
+      : vitestArgv,
     log,
   );
   if (cluster.started && process.env.RAYSL_SLURM_KEEP !== '1') {

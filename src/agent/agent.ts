@@ -46,7 +46,9 @@ export interface AgentOptions {
 export async function runAgent(o: AgentOptions): Promise<number> {
   const token = o.env[TOKEN_ENV];
   if (!token) {
-    throw new UsageError(`the agent needs the job token in ${TOKEN_ENV}`, { hint: 'agents are started by the raysl controller, not by hand' });
+    throw new UsageError(`the agent needs the job token in ${TOKEN_ENV}`, {
+      hint: 'agents are started by the raysl controller, not by hand',
+    });
   }
   const ctx = agentContext(o);
   try {
@@ -71,7 +73,12 @@ async function phases(ctx: AgentContext, channel: Channel, controller: string): 
   if (isOutcome(w)) return w;
   if (ctx.faults.silent) return idle(ctx, 'silent: welcomed, never probing');
   const grant = checkGrant(granted, w.expected, ctx.node);
-  if (!grant.ok) return { kind: 'unfit', reason: grant.problem ?? 'resource mismatch', ...(grant.hint !== undefined ? { hint: grant.hint } : {}) };
+  if (!grant.ok)
+    return {
+      kind: 'unfit',
+      reason: grant.problem ?? 'resource mismatch',
+      ...(grant.hint !== undefined ? { hint: grant.hint } : {}),
+    };
   const adapter = getRuntime(w.runtime);
   if (w.preflight !== undefined) {
     const unfit = await preflightPhase(ctx, adapter, w.preflight, grant, w.scratchDir);
@@ -106,7 +113,11 @@ function agentContext(o: AgentOptions): AgentContext {
 function listenForSignals(ctx: AgentContext, signals: SignalSource): void {
   const handlers = STOP_SIGNALS.map((signal) => [signal, () => ctx.ending.settle({ kind: 'signal', signal })] as const);
   for (const [sig, fn] of handlers) signals.on(sig, fn);
-  ctx.teardown.push({ name: 'the signal handlers', run: () => handlers.forEach(([sig, fn]) => signals.off(sig, fn)), quiet: true });
+  ctx.teardown.push({
+    name: 'the signal handlers',
+    run: () => handlers.forEach(([sig, fn]) => signals.off(sig, fn)),
+    quiet: true,
+  });
 }
 
 /** An injected fault: stay connected doing nothing until the agent is ended from outside. */

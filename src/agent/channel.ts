@@ -5,7 +5,13 @@
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { AGENT_UPGRADE, encodeMessage, parseControllerMessage, type AgentMessage, type ControllerMessage } from '../protocol/agent.js';
+import {
+  AGENT_UPGRADE,
+  encodeMessage,
+  parseControllerMessage,
+  type AgentMessage,
+  type ControllerMessage,
+} from '../protocol/agent.js';
 import { LineDecoder, splitAddress } from '../protocol/wire.js';
 import { ClusterFormError } from '../core/errors.js';
 import { JOIN_TIMEOUT_ENV } from '../core/env-names.js';
@@ -31,9 +37,12 @@ export function connectTimeoutMs(env: NodeJS.ProcessEnv): number {
  * to run it (e.g. hundreds of simulated nodes starting at once on a few cores), not a bug.
  */
 function noAnswer(controller: string, timeoutMs: number): ClusterFormError {
-  return new ClusterFormError(`no answer from the controller at ${controller} within ${(timeoutMs / 1000).toFixed(1)} s`, {
-    hint: 'the machine running the controller is overloaded; use fewer nodes or raise --join-timeout',
-  });
+  return new ClusterFormError(
+    `no answer from the controller at ${controller} within ${(timeoutMs / 1000).toFixed(1)} s`,
+    {
+      hint: 'the machine running the controller is overloaded; use fewer nodes or raise --join-timeout',
+    },
+  );
 }
 
 export function openChannel(controller: string, token: string, timeoutMs = 120_000): Promise<Channel> {
@@ -51,12 +60,16 @@ export function openChannel(controller: string, token: string, timeoutMs = 120_0
     req.on('error', reject);
     req.on('response', (res) => {
       res.resume();
-      reject(new ChannelRefused(`the controller at ${controller} answered ${res.statusCode} instead of switching protocols${res.statusCode === 401 ? ' (wrong or missing token)' : ''}`));
+      reject(
+        new ChannelRefused(
+          `the controller at ${controller} answered ${res.statusCode} instead of switching protocols${res.statusCode === 401 ? ' (wrong or missing token)' : ''}`,
+        ),
+      );
     });
     req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
       socket.setNoDelay(true);
       socket.setTimeout(0);
-        const decoder = new LineDecoder();
+      const decoder = new LineDecoder();
       const text = new StringDecoder('utf8');
       const listeners: Array<(m: ControllerMessage) => void> = [];
       const backlog: ControllerMessage[] = [];

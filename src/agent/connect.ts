@@ -15,8 +15,21 @@ export async function connect(ctx: AgentContext, controller: string, token: stri
   return channel;
 }
 
-export async function welcome(ctx: AgentContext, channel: Channel, inbox: Inbox, granted: Granted): Promise<Welcome | Outcome> {
-  channel.send({ t: 'hello', v: PROTOCOL_VERSION, node: ctx.node, role: ctx.role, pid: process.pid, hostname: hostname(), granted });
+export async function welcome(
+  ctx: AgentContext,
+  channel: Channel,
+  inbox: Inbox,
+  granted: Granted,
+): Promise<Welcome | Outcome> {
+  channel.send({
+    t: 'hello',
+    v: PROTOCOL_VERSION,
+    node: ctx.node,
+    role: ctx.role,
+    pid: process.pid,
+    hostname: hostname(),
+    granted,
+  });
   const first = await inbox.next();
   if (isOutcome(first)) return first;
   if (first.t !== 'welcome') throw protocolError(`expected welcome first, got ${first.t}`);

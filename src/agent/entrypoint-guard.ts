@@ -13,7 +13,8 @@ export function guardEntrypoint(ctx: AgentContext, pgid: number): void {
   ctx.teardown.push({
     name: `the entrypoint's process group ${pgid}`,
     run: async () => {
-      if (ctx.ending.value?.kind === 'lost') await stopOrphanedEntrypoint(pgid, ctx.env.RAYSL_JOB_ID, ctx.graceMs, ctx.log);
+      if (ctx.ending.value?.kind === 'lost')
+        await stopOrphanedEntrypoint(pgid, ctx.env.RAYSL_JOB_ID, ctx.graceMs, ctx.log);
     },
   });
 }
@@ -23,7 +24,12 @@ export function guardEntrypoint(ctx: AgentContext, pgid: number): void {
  * being reused; the leader's environment (when it is still there) must name this job, in case
  * the whole group ended and another process took the number meanwhile.
  */
-async function stopOrphanedEntrypoint(pgid: number, jobId: string | undefined, graceMs: number, log: (l: string) => void): Promise<void> {
+async function stopOrphanedEntrypoint(
+  pgid: number,
+  jobId: string | undefined,
+  graceMs: number,
+  log: (l: string) => void,
+): Promise<void> {
   let environ = '';
   try {
     environ = readFileSync(`/proc/${pgid}/environ`, 'utf8');

@@ -16,7 +16,10 @@ function idList(v: string | undefined): string[] | undefined {
   if (v === undefined) return undefined;
   const t = v.trim();
   if (t === '' || t === 'NoDevFiles') return [];
-  return t.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  return t
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 }
 
 export function grantedFromEnv(env: NodeJS.ProcessEnv): Granted {
@@ -24,7 +27,11 @@ export function grantedFromEnv(env: NodeJS.ProcessEnv): Granted {
   // CUDA_VISIBLE_DEVICES is what the runtime's processes will see: it wins when set
   const ids = idList(env.CUDA_VISIBLE_DEVICES) ?? idList(env.SLURM_STEP_GPUS) ?? idList(env.SLURM_JOB_GPUS);
   const count = ids?.length ?? positiveInt(env.SLURM_GPUS_ON_NODE);
-  return { ...(cpus !== undefined ? { cpus } : {}), ...(count !== undefined ? { gpus: count } : {}), gpuIds: ids ?? [] };
+  return {
+    ...(cpus !== undefined ? { cpus } : {}),
+    ...(count !== undefined ? { gpus: count } : {}),
+    gpuIds: ids ?? [],
+  };
 }
 
 export interface GrantDecision {

@@ -63,5 +63,7 @@ export class Inbox {
 }
 
 export function protocolError(what: string): InternalError {
-  return new InternalError(`protocol error between agent and controller: ${what}`, { hint: 'the agent and the controller must come from the same raysl version' });
+  return new InternalError(`protocol error between agent and controller: ${what}`, {
+    hint: 'the agent and the controller must come from the same raysl version',
+  });
 }

@@ -20,7 +20,8 @@ export function sweepWhenOrphaned(ctx: AgentContext): void {
     run: async () => {
       if (ctx.ending.value?.kind !== 'lost') return;
       const n = await killMarked('RAYSL_JOB_ID', jobId, ctx.graceMs, [], isRayslAgent);
-      if (n > 0) ctx.log(`killed ${n} process(es) of job ${jobId} that outlived their process groups (found by RAYSL_JOB_ID)`);
+      if (n > 0)
+        ctx.log(`killed ${n} process(es) of job ${jobId} that outlived their process groups (found by RAYSL_JOB_ID)`);
     },
   });
 }

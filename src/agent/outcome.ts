@@ -45,7 +45,12 @@ export function classify(o: Outcome): Classified {
       return {
         code: 1,
         line: `the runtime exited on its own (code ${o.code ?? 'none'}, signal ${o.signal ?? 'none'})`,
-        tell: { t: 'runtime-exited', code: o.code, signal: o.signal, ...(o.detail !== undefined ? { detail: o.detail } : {}) },
+        tell: {
+          t: 'runtime-exited',
+          code: o.code,
+          signal: o.signal,
+          ...(o.detail !== undefined ? { detail: o.detail } : {}),
+        },
       };
   }
 }

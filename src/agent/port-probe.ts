@@ -36,9 +36,12 @@ function tryBind(address: string, port: number): Promise<BindResult> {
       else if (err.code === 'EACCES') resolve('permission');
       else if (err.code === 'EADDRNOTAVAIL' || err.code === 'EINVAL' || err.code === 'ENOTFOUND') {
         reject(
-          new UsageError(`cannot probe ports on ${address}: expected an address of this host, the bind failed with ${err.code}`, {
-            hint: 'pass --address with one of this host\'s addresses (see `ip -brief addr`), e.g. 127.0.0.1',
-          }),
+          new UsageError(
+            `cannot probe ports on ${address}: expected an address of this host, the bind failed with ${err.code}`,
+            {
+              hint: "pass --address with one of this host's addresses (see `ip -brief addr`), e.g. 127.0.0.1",
+            },
+          ),
         );
       } else reject(err);
     });
@@ -64,18 +67,29 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 
 export async function probePorts(address: string, ports: number[], opts: ProbeOptions = {}): Promise<PortProbe[]> {
   if ((address === '0.0.0.0' || address === '::') && opts.wildcard !== true) {
-    throw new UsageError(`refusing to probe the wildcard address ${address}: raysl binds one address per node, never all of them`, {
-      hint: 'pass the node\'s own address, e.g. --address 127.0.0.1',
-    });
+    throw new UsageError(
+      `refusing to probe the wildcard address ${address}: raysl binds one address per node, never all of them`,
+      {
+        hint: "pass the node's own address, e.g. --address 127.0.0.1",
+      },
+    );
   }
   for (const p of ports) {
     if (!Number.isInteger(p) || p < 1 || p > 65535) {
-      throw new UsageError(`cannot probe port ${String(p)}: expected a whole number 1-65535`, { hint: 'pass ports inside 1-65535' });
+      throw new UsageError(`cannot probe port ${String(p)}: expected a whole number 1-65535`, {
+        hint: 'pass ports inside 1-65535',
+      });
     }
   }
-  const results = await mapLimited(ports, opts.concurrency ?? 64, async (port) => ({ port, result: await tryBind(address, port) }));
+  const results = await mapLimited(ports, opts.concurrency ?? 64, async (port) => ({
+    port,
+    result: await tryBind(address, port),
+  }));
   const taken = results.filter((r) => r.result !== 'free').map((r) => r.port);
-  const holders = taken.length === 0 ? new Map<number, { pid: number; command: string }>() : await findHolders(taken, opts.procRoot ?? '/proc');
+  const holders =
+    taken.length === 0
+      ? new Map<number, { pid: number; command: string }>()
+      : await findHolders(taken, opts.procRoot ?? '/proc');
   return results.map(({ port, result }): PortProbe => {
     if (result === 'free') return { port, free: true };
     const holder = holders.get(port);
@@ -102,8 +116,14 @@ export function decodeProcAddress(hex: string): string {
   }
   // IPv6: four 32-bit words, each in host order
   const words = hex.match(/.{8}/g) ?? [];
-  const bytes = words.flatMap((w) => w.match(/../g)!.map((b) => parseInt(b, 16)).reverse());
-  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join('.');
+  const bytes = words.flatMap((w) =>
+    w
+      .match(/../g)!
+      .map((b) => parseInt(b, 16))
+      .reverse(),
+  );
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff)
+    return bytes.slice(12).join('.');
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
   const full = groups.join(':');
@@ -118,7 +138,12 @@ export function parseProcNetTcp(text: string): ListenSocket[] {
     if (f.length < 10 || f[3] !== TCP_LISTEN) continue;
     const [addrHex, portHex] = f[1]!.split(':');
     if (!addrHex || !portHex) continue;
-    out.push({ address: decodeProcAddress(addrHex), port: parseInt(portHex, 16), inode: Number(f[9]), uid: Number(f[7]) });
+    out.push({
+      address: decodeProcAddress(addrHex),
+      port: parseInt(portHex, 16),
+      inode: Number(f[9]),
+      uid: Number(f[7]),
+    });
   }
   return out;
 }
@@ -132,7 +157,10 @@ async function readOr(path: string, fallback: string): Promise<string> {
 }
 
 /** Port -> holder for the given ports, as far as /proc lets us see. */
-export async function findHolders(ports: number[], procRoot = '/proc'): Promise<Map<number, { pid: number; command: string }>> {
+export async function findHolders(
+  ports: number[],
+  procRoot = '/proc',
+): Promise<Map<number, { pid: number; command: string }>> {
   const wanted = new Set(ports);
   const sockets = [
     ...parseProcNetTcp(await readOr(`${procRoot}/net/tcp`, '')),
@@ -167,7 +195,8 @@ export async function findHolders(ports: number[], procRoot = '/proc'): Promise<
       const port = m ? portOfInode.get(Number(m[1])) : undefined;
       if (port === undefined || found.has(port)) continue;
       const cmdline = await readOr(`${procRoot}/${pid}/cmdline`, '');
-      const command = cmdline.split('\0').filter(Boolean).join(' ') || (await readOr(`${procRoot}/${pid}/comm`, '?')).trim();
+      const command =
+        cmdline.split('\0').filter(Boolean).join(' ') || (await readOr(`${procRoot}/${pid}/comm`, '?')).trim();
       found.set(port, { pid: Number(pid), command });
     }
     if (found.size === portsWithSockets) break;

@@ -20,12 +20,21 @@ const MiB = 1024 * 1024;
 /** nvidia-smi answers in well under a second; a wedged driver must not hold the job's start. */
 const NVIDIA_SMI_TIMEOUT_MS = 15_000;
 
-export async function preflightPhase(ctx: AgentContext, adapter: RuntimeAdapter, min: PreflightMin, grant: GrantDecision, scratchDir: string): Promise<Outcome | undefined> {
+export async function preflightPhase(
+  ctx: AgentContext,
+  adapter: RuntimeAdapter,
+  min: PreflightMin,
+  grant: GrantDecision,
+  scratchDir: string,
+): Promise<Outcome | undefined> {
   const env = { ...process.env, ...ctx.env };
   const facts: PreflightFacts = {
     shmMb: shmSize('/dev/shm'),
     disk: freeSpace(dirname(scratchDir)),
-    gpus: { granted: grant.resources.gpus, ...(grant.resources.gpus > 0 ? await visibleGpus(env) : { visible: undefined }) },
+    gpus: {
+      granted: grant.resources.gpus,
+      ...(grant.resources.gpus > 0 ? await visibleGpus(env) : { visible: undefined }),
+    },
     runtime: { name: adapter.name, ...(adapter.locate?.(ctx.env) ?? {}) },
   };
   const verdict = judgePreflight(facts, min);
@@ -66,9 +75,23 @@ function visibleGpus(env: NodeJS.ProcessEnv): Promise<{ visible: number | undefi
   const bin = resolveExecutable('nvidia-smi', env);
   if (bin === undefined) return Promise.resolve({ visible: undefined });
   return new Promise((resolve) => {
-    execFile(bin, ['--query-gpu=index', '--format=csv,noheader'], { env, timeout: NVIDIA_SMI_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) resolve({ visible: undefined, smiError: (String(stderr).trim() || err.message).split('\n')[0] ?? 'no output' });
-      else resolve({ visible: String(stdout).split('\n').filter((l) => l.trim() !== '').length });
-    });
+    execFile(
+      bin,
+      ['--query-gpu=index', '--format=csv,noheader'],
+      { env, timeout: NVIDIA_SMI_TIMEOUT_MS, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err)
+          resolve({
+            visible: undefined,
+            smiError: (String(stderr).trim() || err.message).split('\n')[0] ?? 'no output',
+          });
+        else
+          resolve({
+            visible: String(stdout)
+              .split('\n')
+              .filter((l) => l.trim() !== '').length,
+          });
+      },
+    );
   });
 }

@@ -22,7 +22,13 @@ export interface ProbedBlock {
   start: Start;
 }
 
-export async function probePhase(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter: RuntimeAdapter, w: Welcome): Promise<ProbedBlock | Outcome> {
+export async function probePhase(
+  ctx: AgentContext,
+  channel: Channel,
+  inbox: Inbox,
+  adapter: RuntimeAdapter,
+  w: Welcome,
+): Promise<ProbedBlock | Outcome> {
   let bindAddress: string;
   try {
     bindAddress = resolveNodeIp(w.iface, w.address, networkInterfaces());
@@ -43,7 +49,8 @@ export async function probePhase(ctx: AgentContext, channel: Channel, inbox: Inb
       ({ round, portBase, probe } = next);
       continue;
     }
-    if (next.t !== 'start' || next.round !== round) throw protocolError(`expected start or probe for round ${round}, got ${JSON.stringify(next)}`);
+    if (next.t !== 'start' || next.round !== round)
+      throw protocolError(`expected start or probe for round ${round}, got ${JSON.stringify(next)}`);
     return { portBase, bindAddress, start: next };
   }
 }

@@ -11,12 +11,25 @@ import type { Inbox } from './inbox.js';
 import type { Outcome } from './outcome.js';
 import type { JoinedNode } from './start-phase.js';
 
-export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter: RuntimeAdapter, node: JoinedNode, controller: string): Promise<Outcome> {
+export function serve(
+  ctx: AgentContext,
+  channel: Channel,
+  inbox: Inbox,
+  adapter: RuntimeAdapter,
+  node: JoinedNode,
+  controller: string,
+): Promise<Outcome> {
   // a drained runtime (shrink) leaves once its node is idle: then the agent's work is done
   let drained = false;
   void node.runtime.exited.then((e) => {
     if (drained) ctx.ending.settle({ kind: 'stop', reason: 'drained: the runtime left once the node was idle' });
-    else if (!e.expected) ctx.ending.settle({ kind: 'runtime-exited', code: e.code, signal: e.signal, ...(e.detail !== undefined ? { detail: e.detail } : {}) });
+    else if (!e.expected)
+      ctx.ending.settle({
+        kind: 'runtime-exited',
+        code: e.code,
+        signal: e.signal,
+        ...(e.detail !== undefined ? { detail: e.detail } : {}),
+      });
   });
   // what a node's commands see: the job's and the node's environment, and where to reach the
   // control server (a task may itself connect() and submit tasks, as a Ray task may)
@@ -41,8 +54,7 @@ export function serve(ctx: AgentContext, channel: Channel, inbox: Inbox, adapter
       } catch (err) {
         ctx.log(`runtime message refused: ${(err as Error).message}`);
       }
-    }
-    else ctx.log(`ignoring a runtime message: runtime ${adapter.name} has no agent half`);
+    } else ctx.log(`ignoring a runtime message: runtime ${adapter.name} has no agent half`);
   });
   return ctx.ending.promise;
 }
@@ -64,7 +76,8 @@ function drainRuntime(ctx: AgentContext, node: JoinedNode, deadlineSec: number, 
       ctx.log(`drained${said ? `: ${said}` : ''}`);
       ctx.ending.settle({ kind: 'stop', reason: 'drained: the node is idle and left the runtime' });
     },
-    (err: unknown) => ctx.log(`drain failed: ${(err as Error).message}; the controller stops this node at the deadline`),
+    (err: unknown) =>
+      ctx.log(`drain failed: ${(err as Error).message}; the controller stops this node at the deadline`),
   );
   return true;
 }

@@ -40,7 +40,12 @@ export async function startPhase(
   const runEnv = nodeEnv(ctx.node, w, grant, block.portBase);
   const startFailed = (err: unknown): Outcome => {
     const e = asRayslError(err);
-    return { kind: 'start-failed', runtime: w.runtime, reason: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) };
+    return {
+      kind: 'start-failed',
+      runtime: w.runtime,
+      reason: e.message,
+      ...(e.hint !== undefined ? { hint: e.hint } : {}),
+    };
   };
   let runtime: RuntimeProcess;
   try {
@@ -72,7 +77,13 @@ export async function startPhase(
   if (up !== 'ready') return up;
   // exited may have settled while ready was resolving: a runtime already gone must not join
   const gone = await Promise.race([runtime.exited, Promise.resolve(undefined)]);
-  if (gone && !gone.expected) return { kind: 'runtime-exited', code: gone.code, signal: gone.signal, ...(gone.detail !== undefined ? { detail: gone.detail } : {}) };
+  if (gone && !gone.expected)
+    return {
+      kind: 'runtime-exited',
+      code: gone.code,
+      signal: gone.signal,
+      ...(gone.detail !== undefined ? { detail: gone.detail } : {}),
+    };
   // the address other nodes and the entrypoint reach this node's runtime on (--iface moves it)
   const address = runtime.address ?? w.address;
   channel.send({
@@ -90,7 +101,9 @@ export async function startPhase(
       ...(w.customResources && Object.keys(w.customResources).length > 0 ? { custom: w.customResources } : {}),
     },
   });
-  ctx.log(`joined: runtime ${w.runtime} up on ${address}, ports ${block.portBase}-${block.portBase + w.layout.size - 1}`);
+  ctx.log(
+    `joined: runtime ${w.runtime} up on ${address}, ports ${block.portBase}-${block.portBase + w.layout.size - 1}`,
+  );
   return { runtime, runEnv, portBase: block.portBase, layout: w.layout };
 }
 

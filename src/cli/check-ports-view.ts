@@ -14,19 +14,40 @@ export interface Paint {
 export function checkPortsLines(r: CheckPortsReport, color: Paint): string[] {
   const out: string[] = [];
   const where = r.scope.nodelist ?? (r.scope.partition !== undefined ? `partition ${r.scope.partition}` : 'all nodes');
-  out.push(`${color.bold('raysl check-ports')}: ${r.runtime} runtime, ${r.cpusPerNode} CPUs per node (${r.cpusSource}), ${where}`);
-  out.push(`ephemeral range ${r.ephemeralRange[0]}-${r.ephemeralRange[1]} (${r.ephemeralSource}); blocks fit in ${r.allowedRange.min}-${r.allowedRange.max}`);
+  out.push(
+    `${color.bold('raysl check-ports')}: ${r.runtime} runtime, ${r.cpusPerNode} CPUs per node (${r.cpusSource}), ${where}`,
+  );
+  out.push(
+    `ephemeral range ${r.ephemeralRange[0]}-${r.ephemeralRange[1]} (${r.ephemeralSource}); blocks fit in ${r.allowedRange.min}-${r.allowedRange.max}`,
+  );
   out.push('');
   if (r.jobs.length === 0) out.push('raysl jobs with a port block on these nodes: none');
   else {
     out.push('raysl jobs with a port block on these nodes:');
-    const rows = [['JOBID', 'USER', 'STATE', 'NODES', 'BLOCK', 'PORTS'], ...r.jobs.map((j) => [j.id, j.user, j.state, j.nodes.join(','), `${j.block.first}-${j.block.last}`, String(j.block.size)])];
+    const rows = [
+      ['JOBID', 'USER', 'STATE', 'NODES', 'BLOCK', 'PORTS'],
+      ...r.jobs.map((j) => [
+        j.id,
+        j.user,
+        j.state,
+        j.nodes.join(','),
+        `${j.block.first}-${j.block.last}`,
+        String(j.block.size),
+      ]),
+    ];
     for (const line of table(rows)) out.push(`  ${line}`);
   }
   out.push('');
   if (r.block) {
     out.push(`job ${r.jobId} would get block ${r.block.first}-${r.block.last} (${r.block.size} ports):`);
-    const rows = [['NAME', 'OFFSET', 'PORT(S)'], ...r.layout.map((l) => [l.name, l.count === 1 ? String(l.offset) : `${l.offset}-${l.offset + l.count - 1}`, l.count === 1 ? String(l.first) : `${l.first}-${l.last} (${l.count})`])];
+    const rows = [
+      ['NAME', 'OFFSET', 'PORT(S)'],
+      ...r.layout.map((l) => [
+        l.name,
+        l.count === 1 ? String(l.offset) : `${l.offset}-${l.offset + l.count - 1}`,
+        l.count === 1 ? String(l.first) : `${l.first}-${l.last} (${l.count})`,
+      ]),
+    ];
     for (const line of table(rows)) out.push(`  ${line}`);
   } else out.push(`job ${r.jobId} would get no block`);
   if (r.probe) {

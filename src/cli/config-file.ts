@@ -20,7 +20,9 @@ const USER_NAMES = ['config.json', 'config.yaml', 'config.yml'];
 function oneOf(dir: string, names: readonly string[]): string | undefined {
   const found = names.map((n) => join(dir, n)).filter((p) => existsSync(p));
   if (found.length > 1) {
-    throw new UsageError(`two raysl config files in ${dir}: ${found.join(' and ')}`, { hint: 'keep one of them (JSON or YAML), so it is clear which one applies' });
+    throw new UsageError(`two raysl config files in ${dir}: ${found.join(' and ')}`, {
+      hint: 'keep one of them (JSON or YAML), so it is clear which one applies',
+    });
   }
   return found[0];
 }
@@ -50,7 +52,10 @@ export async function readConfigFile(file: string): Promise<RayslConfig> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read config file ${file}: ${(err as Error).message}`, { hint: 'check its permissions, or remove it', cause: err });
+    throw new UsageError(`cannot read config file ${file}: ${(err as Error).message}`, {
+      hint: 'check its permissions, or remove it',
+      cause: err,
+    });
   }
   const yaml = /\.ya?ml$/.test(file);
   const parse: (text: string) => unknown = yaml ? await yamlParser() : JSON.parse;
@@ -61,7 +66,9 @@ export async function readConfigFile(file: string): Promise<RayslConfig> {
     // only the parser's verdict on the text is the user's error; anything else is ours (exit 70)
     if (!isSyntaxError(err)) throw err;
     throw new UsageError(`${file}: not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`, {
-      hint: yaml ? 'fix the syntax at the line and column the message names (YAML: indentation with spaces, `key: value`)' : 'fix the syntax (a JSON validator or `node -e "JSON.parse(require(\'fs\').readFileSync(0))" < file` shows where)',
+      hint: yaml
+        ? 'fix the syntax at the line and column the message names (YAML: indentation with spaces, `key: value`)'
+        : 'fix the syntax (a JSON validator or `node -e "JSON.parse(require(\'fs\').readFileSync(0))" < file` shows where)',
       cause: err,
     });
   }
@@ -80,7 +87,8 @@ export async function readConfigFile(file: string): Promise<RayslConfig> {
 async function yamlParser(): Promise<(text: string) => unknown> {
   const mod = (await import('yaml')) as { parse?: unknown; default?: { parse?: unknown } };
   const parse = typeof mod.parse === 'function' ? mod.parse : mod.default?.parse;
-  if (typeof parse !== 'function') throw new Error(`the yaml package has no parse() (exports: ${Object.keys(mod).join(', ')})`);
+  if (typeof parse !== 'function')
+    throw new Error(`the yaml package has no parse() (exports: ${Object.keys(mod).join(', ')})`);
   return parse as (text: string) => unknown;
 }
 

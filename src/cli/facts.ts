@@ -20,7 +20,8 @@ const LINUX_DEFAULT_EPHEMERAL: [number, number] = [32768, 60999];
 export function readEphemeralPortRange(file = '/proc/sys/net/ipv4/ip_local_port_range'): [number, number] {
   try {
     const [lo, hi] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
-    if (lo !== undefined && hi !== undefined && Number.isInteger(lo) && Number.isInteger(hi) && lo <= hi) return [lo, hi];
+    if (lo !== undefined && hi !== undefined && Number.isInteger(lo) && Number.isInteger(hi) && lo <= hi)
+      return [lo, hi];
   } catch {
     // not Linux, or /proc not mounted
   }
@@ -37,7 +38,9 @@ export interface GatherOptions {
 export async function gatherFacts(opts: GatherOptions, io: Io): Promise<ClusterFacts> {
   const ephemeralPortRange = readEphemeralPortRange();
   if (opts.noCheck) {
-    io.stderr.write('raysl: warning: --no-check: not asking sinfo; GPUs, CPUs and node counts are not checked against the partition\n');
+    io.stderr.write(
+      'raysl: warning: --no-check: not asking sinfo; GPUs, CPUs and node counts are not checked against the partition\n',
+    );
     return { source: 'none', ...(opts.partition ? { partition: opts.partition } : {}), nodes: [], ephemeralPortRange };
   }
   const run = { env: io.env, timeoutMs: 30_000, ...(opts.exec ? { exec: opts.exec } : {}) };
@@ -47,7 +50,11 @@ export async function gatherFacts(opts: GatherOptions, io: Io): Promise<ClusterF
     [listed, version] = await Promise.all([runSinfoNodes(run), runSlurmVersion(run)]);
   } catch (err) {
     if (err instanceof RayslError) {
-      throw new SlurmError(err.message, { hint: `${err.hint ?? 'check that sinfo works'}; or pass --no-check to go on without cluster facts`, cause: err, ...(err.details ? { details: err.details } : {}) });
+      throw new SlurmError(err.message, {
+        hint: `${err.hint ?? 'check that sinfo works'}; or pass --no-check to go on without cluster facts`,
+        cause: err,
+        ...(err.details ? { details: err.details } : {}),
+      });
     }
     throw err;
   }
@@ -60,10 +67,13 @@ export async function gatherFacts(opts: GatherOptions, io: Io): Promise<ClusterF
     });
   }
   if (!listed.partitions.includes(partition)) {
-    throw new UsageError(`partition ${JSON.stringify(partition)} does not exist (sinfo lists: ${listed.partitions.join(', ') || 'none'})`, {
-      hint: 'pick one of those with -p, or check the spelling',
-      details: { partitions: listed.partitions },
-    });
+    throw new UsageError(
+      `partition ${JSON.stringify(partition)} does not exist (sinfo lists: ${listed.partitions.join(', ') || 'none'})`,
+      {
+        hint: 'pick one of those with -p, or check the spelling',
+        details: { partitions: listed.partitions },
+      },
+    );
   }
   return {
     source: 'sinfo',

@@ -70,7 +70,16 @@ export interface FollowStep {
 }
 
 export function initialFollowState(cfg: FollowConfig): FollowState {
-  return { interval: cfg.minMs, shown: 0, lastPending: '', announcedAlloc: false, slurmAskedAt: 0, slurm: undefined, slurmKnown: false, tailing: false };
+  return {
+    interval: cfg.minMs,
+    shown: 0,
+    lastPending: '',
+    announcedAlloc: false,
+    slurmAskedAt: 0,
+    slurm: undefined,
+    slurmKnown: false,
+    tailing: false,
+  };
 }
 
 /** Slurm is done with the job (or has forgotten it). */
@@ -98,7 +107,12 @@ export function slurmDue(s: FollowState, status: JobStatus | undefined, now: num
 }
 
 /** Queue news before the controller writes status.json: the pending reason, then the allocation. */
-function queueNews(st: FollowState, squeue: NonNullable<FollowObservation['squeue']>, status: JobStatus | undefined, effects: FollowEffect[]): void {
+function queueNews(
+  st: FollowState,
+  squeue: NonNullable<FollowObservation['squeue']>,
+  status: JobStatus | undefined,
+  effects: FollowEffect[],
+): void {
   const j = squeue.job;
   st.slurmAskedAt = squeue.askedAt;
   st.slurm = side(j);
@@ -109,7 +123,10 @@ function queueNews(st: FollowState, squeue: NonNullable<FollowObservation['squeu
     st.lastPending = line;
   } else if (j && !status && !st.announcedAlloc && j.nodelist !== '' && j.state !== 'PENDING') {
     st.announcedAlloc = true;
-    effects.push({ kind: 'log', line: `allocated ${j.nodelist}` }, { kind: 'update', line: 'starting the raysl controller' });
+    effects.push(
+      { kind: 'log', line: `allocated ${j.nodelist}` },
+      { kind: 'update', line: 'starting the raysl controller' },
+    );
   }
 }
 
@@ -153,15 +170,25 @@ export function followStep(s: FollowState, obs: FollowObservation, cfg: FollowCo
     const last = status.timeline.at(-1);
     // a cancel nobody asked raysl for may be Slurm ending the job for a node failure (its TERM
     // came first): Slurm's final state says which, so wait for it (bounded) before the code
-    const unasked = status.state === 'cancelled' && st.slurm !== undefined && !slurmFinal(st.slurm) && !obs.cancelRequested;
-    if (unasked && (st.slurmSettleUntil ??= obs.now + cfg.settleMs) > obs.now) return { state: st, effects, decision: { kind: 'wait', ms: cfg.maxMs } };
-    if (!(last?.phase === 'requeued' && !slurmFinal(st.slurm))) return { state: st, effects, decision: { kind: 'done', outcome: outcomeOf(cfg.jobId, status, st.slurm) as Done } };
+    const unasked =
+      status.state === 'cancelled' && st.slurm !== undefined && !slurmFinal(st.slurm) && !obs.cancelRequested;
+    if (unasked && (st.slurmSettleUntil ??= obs.now + cfg.settleMs) > obs.now)
+      return { state: st, effects, decision: { kind: 'wait', ms: cfg.maxMs } };
+    if (!(last?.phase === 'requeued' && !slurmFinal(st.slurm)))
+      return {
+        state: st,
+        effects,
+        decision: { kind: 'done', outcome: outcomeOf(cfg.jobId, status, st.slurm) as Done },
+      };
     const attempt = status.attempt ?? 0;
     st.requeuedAfter = attempt;
     st.announcedAlloc = false;
     st.lastPending = '';
     effects.push(
-      { kind: 'stderr', line: `attempt ${attempt} ended ${status.state} (exit ${status.exitCode}); ${last.detail ?? 'requeued'}: following attempt ${attempt + 1} once Slurm starts it` },
+      {
+        kind: 'stderr',
+        line: `attempt ${attempt} ended ${status.state} (exit ${status.exitCode}); ${last.detail ?? 'requeued'}: following attempt ${attempt + 1} once Slurm starts it`,
+      },
       { kind: 'update', line: `waiting for Slurm to start attempt ${attempt + 1}` },
     );
   }
@@ -171,6 +198,11 @@ export function followStep(s: FollowState, obs: FollowObservation, cfg: FollowCo
 }
 
 /** The outcome once Slurm ended the job: status.json read once more, and scontrol's ending when it answered. */
-export function endedOutcome(jobId: string, record: JobStatus | undefined, ending: { state: string; reason: string; exitCode: string } | undefined, slurm: SlurmSide | undefined): Done {
+export function endedOutcome(
+  jobId: string,
+  record: JobStatus | undefined,
+  ending: { state: string; reason: string; exitCode: string } | undefined,
+  slurm: SlurmSide | undefined,
+): Done {
   return outcomeOf(jobId, record, ending ? { ...ending, nodelist: slurm?.nodelist ?? '' } : slurm) as Done;
 }

@@ -10,7 +10,17 @@ import { pollUntil } from '../proc/poll.js';
 import { queuePosition, readStatus, slurmEnding, slurmJob, type JobRef } from './jobs.js';
 import type { Io } from './io.js';
 import type { Progress } from './spinner.js';
-import { currentRecord, endedOutcome, followStep, initialFollowState, slurmDue, type Done, type FollowConfig, type FollowEffect, type FollowObservation } from './follow-step.js';
+import {
+  currentRecord,
+  endedOutcome,
+  followStep,
+  initialFollowState,
+  slurmDue,
+  type Done,
+  type FollowConfig,
+  type FollowEffect,
+  type FollowObservation,
+} from './follow-step.js';
 import { tailFile, type Tail } from './tail.js';
 
 /** How long a controller's unasked-for cancel waits for Slurm's final state (NODE_FAIL or not). */
@@ -70,7 +80,10 @@ function waker(dir: string): { wait(ms: number, signal?: AbortSignal): Promise<v
 }
 
 /** squeue's answer (and the queue position of a job still pending before status.json exists). */
-async function askSlurm(o: FollowOptions, status: JobStatus | undefined): Promise<NonNullable<FollowObservation['squeue']>> {
+async function askSlurm(
+  o: FollowOptions,
+  status: JobStatus | undefined,
+): Promise<NonNullable<FollowObservation['squeue']>> {
   const askedAt = o.io.now();
   const job = await slurmJob(o.job.jobId, o.io);
   const position = job?.state === 'PENDING' && !status ? await queuePosition(job, o.io) : undefined;
@@ -84,7 +97,13 @@ async function askSlurm(o: FollowOptions, status: JobStatus | undefined): Promis
  */
 export async function followJob(o: FollowOptions): Promise<Followed> {
   const { job, io, progress } = o;
-  const cfg: FollowConfig = { jobId: job.jobId, stream: o.stream, minMs: o.pollMinMs ?? 50, maxMs: o.pollMaxMs ?? 1000, settleMs: SLURM_SETTLE_MS };
+  const cfg: FollowConfig = {
+    jobId: job.jobId,
+    stream: o.stream,
+    minMs: o.pollMinMs ?? 50,
+    maxMs: o.pollMaxMs ?? 1000,
+    settleMs: SLURM_SETTLE_MS,
+  };
   const w = waker(job.paths.dir);
   const stop = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
@@ -100,7 +119,8 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
     else if (e.kind === 'log') progress.log(e.line);
     else if (e.kind === 'succeed') progress.succeed(e.line);
     else if (e.kind === 'stderr') io.stderr.write(`${e.line}\n`);
-    else if (e.kind === 'start-tail') tail = tailFile(job.paths.entrypointLog, (b) => io.stdout.write(b), { pollMinMs: cfg.minMs, pollMaxMs: 500 });
+    else if (e.kind === 'start-tail')
+      tail = tailFile(job.paths.entrypointLog, (b) => io.stdout.write(b), { pollMinMs: cfg.minMs, pollMaxMs: 500 });
     else {
       await tail?.stop();
       tail = undefined;
@@ -110,7 +130,11 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
     const record = readStatus(job.paths);
     const status = currentRecord(state, record);
     const squeue = slurmDue(state, status, io.now(), cfg) ? await askSlurm(o, status) : undefined;
-    const step = followStep(state, { now: io.now(), record, ...(squeue ? { squeue } : {}), cancelRequested: existsSync(job.paths.cancelRequest) }, cfg);
+    const step = followStep(
+      state,
+      { now: io.now(), record, ...(squeue ? { squeue } : {}), cancelRequested: existsSync(job.paths.cancelRequest) },
+      cfg,
+    );
     state = step.state;
     for (const e of step.effects) await perform(e);
     if (step.decision.kind === 'wait') {
@@ -125,7 +149,11 @@ export async function followJob(o: FollowOptions): Promise<Followed> {
     return { outcome: endedOutcome(job.jobId, again, ending, state.slurm), status: again };
   };
   try {
-    const polled = await pollUntil(turn, { timeoutMs: Infinity, signal: stop.signal, sleep: (_ms, signal) => w.wait(nextWait, signal) });
+    const polled = await pollUntil(turn, {
+      timeoutMs: Infinity,
+      signal: stop.signal,
+      sleep: (_ms, signal) => w.wait(nextWait, signal),
+    });
     if (polled.done) return polled.value;
     return { interrupted: interrupted ?? 'SIGINT', status: readStatus(job.paths) };
   } finally {

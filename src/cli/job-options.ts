@@ -15,7 +15,6 @@ import type { JobSpec } from '../core/types.js';
 import { loadConfig } from './config-file.js';
 import type { Io } from './io.js';
 
-
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** Adds every job flag plus --profile and --no-check. Values stay raw strings here; specFromCli parses them. */
@@ -25,22 +24,34 @@ export function addJobOptions(cmd: Command): Command {
     if (row.repeatable) opt.argParser(collect);
     cmd.addOption(opt);
   }
-  cmd.addOption(new Option('--profile <name>', 'config profile to apply (raysl.config.json "profiles"; "default" always applies)'));
-  cmd.addOption(new Option('--no-check', 'skip cluster facts (sinfo unreachable): nothing is checked against the partition'));
+  cmd.addOption(
+    new Option('--profile <name>', 'config profile to apply (raysl.config.json "profiles"; "default" always applies)'),
+  );
+  cmd.addOption(
+    new Option('--no-check', 'skip cluster facts (sinfo unreachable): nothing is checked against the partition'),
+  );
   return cmd;
 }
 
 /** The entrypoint must exist now (the pure planner cannot look): absolute path, or a UsageError with a hint. */
 function resolveEntrypoint(entrypoint: string, cwd: string): string {
-  if (entrypoint === '') throw new UsageError('no entrypoint given', { hint: 'raysl render [flags] <entrypoint> [-- args], e.g. raysl render -N 2 train.py' });
+  if (entrypoint === '')
+    throw new UsageError('no entrypoint given', {
+      hint: 'raysl render [flags] <entrypoint> [-- args], e.g. raysl render -N 2 train.py',
+    });
   const abs = resolve(cwd, entrypoint);
   let isFile = false;
   try {
     isFile = statSync(abs).isFile();
   } catch {
-    throw new UsageError(`entrypoint ${entrypoint} not found (looked for ${abs})`, { hint: 'check the path; it is resolved against the current directory, which must be on a filesystem the nodes share' });
+    throw new UsageError(`entrypoint ${entrypoint} not found (looked for ${abs})`, {
+      hint: 'check the path; it is resolved against the current directory, which must be on a filesystem the nodes share',
+    });
   }
-  if (!isFile) throw new UsageError(`entrypoint ${entrypoint} is not a file (${abs})`, { hint: 'pass the script to run, e.g. train.py or train.ts' });
+  if (!isFile)
+    throw new UsageError(`entrypoint ${entrypoint} is not a file (${abs})`, {
+      hint: 'pass the script to run, e.g. train.py or train.ts',
+    });
   assertReadable(entrypoint, abs);
   if (entrypointKind(abs) === 'exec') {
     try {
@@ -65,7 +76,8 @@ function assertReadable(entrypoint: string, abs: string): void {
   } catch {
     readable = false;
   }
-  if (!readable) throw new UsageError(`entrypoint ${entrypoint} is not readable (${abs})`, { hint: `chmod u+r ${entrypoint}` });
+  if (!readable)
+    throw new UsageError(`entrypoint ${entrypoint} is not readable (${abs})`, { hint: `chmod u+r ${entrypoint}` });
 }
 
 /**
@@ -105,7 +117,12 @@ export function envFromHere(opts: Record<string, unknown>, env: NodeJS.ProcessEn
 }
 
 /** Flags (commander's opts) + config profile + defaults -> validated JobSpec. Flags win over the profile, the profile over defaults. */
-export async function specFromCli(entrypoint: string | null, args: string[], opts: Record<string, unknown>, io: Io): Promise<JobSpec> {
+export async function specFromCli(
+  entrypoint: string | null,
+  args: string[],
+  opts: Record<string, unknown>,
+  io: Io,
+): Promise<JobSpec> {
   const profile = typeof opts.profile === 'string' ? opts.profile : undefined;
   const { config, files } = await loadConfig(io.cwd, io.env);
   const layers = profileLayers(config, profile, files);

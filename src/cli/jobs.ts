@@ -51,9 +51,12 @@ export async function locateJob(jobId: string, root: string, io: Io): Promise<Jo
     return { jobId, root, paths };
   }
   if (!isSlurmJobId(jobId)) {
-    throw new UsageError(`expected a job id: a Slurm job id such as 1234, or a local one such as local-1796451843169-13384; received ${JSON.stringify(jobId)}`, {
-      hint: 'list your jobs with `raysl ls --all` (local jobs are under --job-dir, default ./raysl-jobs)',
-    });
+    throw new UsageError(
+      `expected a job id: a Slurm job id such as 1234, or a local one such as local-1796451843169-13384; received ${JSON.stringify(jobId)}`,
+      {
+        hint: 'list your jobs with `raysl ls --all` (local jobs are under --job-dir, default ./raysl-jobs)',
+      },
+    );
   }
   const here = jobPaths(root, jobId);
   if (existsSync(here.dir)) return { jobId, root, paths: here };
@@ -107,13 +110,18 @@ export async function slurmJob(jobId: string, io: Io): Promise<SlurmJob | undefi
 /** 1-based place among pending jobs of the partition, in squeue's own (priority) order. */
 export async function queuePosition(job: SlurmJob, io: Io): Promise<{ position: number; of: number } | undefined> {
   if (job.state !== 'PENDING') return undefined;
-  const pending = (await listJobs({ states: ['PENDING'], partition: job.partition }, slurmOpts(io))).filter((j) => j.partition === job.partition);
+  const pending = (await listJobs({ states: ['PENDING'], partition: job.partition }, slurmOpts(io))).filter(
+    (j) => j.partition === job.partition,
+  );
   const i = pending.findIndex((j) => j.id === job.id);
   return i === -1 ? undefined : { position: i + 1, of: pending.length };
 }
 
 /** Why Slurm stopped or holds the job, from `scontrol show job` (reason and exit code). */
-export async function slurmEnding(jobId: string, io: Io): Promise<{ state: string; reason: string; exitCode: string } | undefined> {
+export async function slurmEnding(
+  jobId: string,
+  io: Io,
+): Promise<{ state: string; reason: string; exitCode: string } | undefined> {
   const job = await showJob(jobId, slurmOpts(io));
   return job ? { state: job.state, reason: job.reason, exitCode: job.exitCode } : undefined;
 }
@@ -127,7 +135,9 @@ export function jobIdOrLatest(arg: string | undefined, root: string, io: Io): st
   if (arg !== undefined) return arg;
   const latest = latestJobId(root);
   if (latest === undefined) {
-    throw new UsageError(`no raysl jobs found in ${root}`, { hint: 'pass a job id, or --job-dir pointing at the directory you submitted with' });
+    throw new UsageError(`no raysl jobs found in ${root}`, {
+      hint: 'pass a job id, or --job-dir pointing at the directory you submitted with',
+    });
   }
   // stderr: stdout stays the log (or the status) alone
   io.stderr.write(`job ${latest} (the newest in ${root}; pass a job id for another)\n`);
@@ -135,7 +145,11 @@ export function jobIdOrLatest(arg: string | undefined, root: string, io: Io): st
 }
 
 function unknownJob(jobId: string, root: string, slurmFailure?: string): UsageError {
-  const slurm = isLocalJobId(jobId) ? '' : slurmFailure !== undefined ? `Slurm could not be asked (${slurmFailure}) and ` : 'Slurm does not list it and ';
+  const slurm = isLocalJobId(jobId)
+    ? ''
+    : slurmFailure !== undefined
+      ? `Slurm could not be asked (${slurmFailure}) and `
+      : 'Slurm does not list it and ';
   return new UsageError(`no job ${jobId}: ${slurm}there is no directory for it in ${root}`, {
     hint: 'list your jobs with `raysl ls --all` (and pass --job-dir if you submitted with another one)',
   });
@@ -172,9 +186,20 @@ export async function lookJob(job: JobRef, io: Io, opts: { withoutSlurm?: boolea
         unreachable = firstLine(err.message);
         return undefined;
       });
-  const look: JobLook = { local, ...(status ? { status } : {}), ...(slurm ? { slurm } : {}), ...(unreachable !== undefined ? { slurmUnreachable: unreachable } : {}) };
+  const look: JobLook = {
+    local,
+    ...(status ? { status } : {}),
+    ...(slurm ? { slurm } : {}),
+    ...(unreachable !== undefined ? { slurmUnreachable: unreachable } : {}),
+  };
   if (!local && !known && !slurm) throw unknownJob(job.jobId, job.root);
-  const facts: LivenessFacts = local ? (status ? controllerFacts(status) : {}) : unreachable !== undefined ? {} : { slurm: slurm ? { state: slurm.state, reason: slurm.reason } : 'unlisted' };
+  const facts: LivenessFacts = local
+    ? status
+      ? controllerFacts(status)
+      : {}
+    : unreachable !== undefined
+      ? {}
+      : { slurm: slurm ? { state: slurm.state, reason: slurm.reason } : 'unlisted' };
   if (status && !isFinal(status.state)) {
     const endings = agentEndings(job.paths);
     facts.agentEndings = endings;
@@ -224,7 +249,11 @@ function firstLine(text: string): string {
 
 /** Is the controller status.json names (pid, host, start time) still running on this machine? */
 export function controllerFacts(status: JobStatus): LivenessFacts {
-  const alive = stillRunning({ pid: status.controllerPid, host: status.controllerHost, startTicks: status.controllerStartTicks });
+  const alive = stillRunning({
+    pid: status.controllerPid,
+    host: status.controllerHost,
+    startTicks: status.controllerStartTicks,
+  });
   return alive === undefined ? {} : { controllerAlive: alive };
 }
 

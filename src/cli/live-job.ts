@@ -22,24 +22,35 @@ export interface LiveJob {
   holds: boolean;
 }
 
-export async function liveJob(id: string, jobDirFlag: string | undefined, io: Io, opts: { waitForHold?: boolean } = {}): Promise<LiveJob> {
+export async function liveJob(
+  id: string,
+  jobDirFlag: string | undefined,
+  io: Io,
+  opts: { waitForHold?: boolean } = {},
+): Promise<LiveJob> {
   const root = await jobRoot(jobDirFlag, io);
   const job = await locateJob(id, root, io);
   if (opts.waitForHold) {
     const waited = await waitUntilHolding(job, io, (line) => io.stderr.write(`raysl: ${line}\n`));
     if (!waited.holding && !waited.ownEntrypoint) {
-      throw new ClusterFormError(`job ${job.jobId} ${waited.why}`, { hint: `what happened: raysl status ${job.jobId}; its controller's log: raysl logs ${job.jobId} --controller` });
+      throw new ClusterFormError(`job ${job.jobId} ${waited.why}`, {
+        hint: `what happened: raysl status ${job.jobId}; its controller's log: raysl logs ${job.jobId} --controller`,
+      });
     }
   }
   const look = await lookJob(job, io);
   const state = look.shown?.state ?? look.slurm?.state.toLowerCase() ?? 'unknown';
   if (jobOver(look)) {
-    throw new UsageError(`job ${job.jobId} is over (${state}): there is no cluster to reach`, { hint: `start a new one with raysl up -N <nodes>; what happened: raysl status ${job.jobId}` });
+    throw new UsageError(`job ${job.jobId} is over (${state}): there is no cluster to reach`, {
+      hint: `start a new one with raysl up -N <nodes>; what happened: raysl status ${job.jobId}`,
+    });
   }
   const status = look.status;
   const ready = status?.timeline.some((e) => e.phase === 'ready' || e.phase === 'holding');
   if (!status || !status.controller || !ready || !existsSync(job.paths.plan)) {
-    throw new UsageError(`job ${job.jobId} is not running yet (${state}): its cluster has not formed`, { hint: `wait for it: raysl status ${job.jobId} (or raysl logs ${job.jobId} --follow)` });
+    throw new UsageError(`job ${job.jobId} is not running yet (${state}): its cluster has not formed`, {
+      hint: `wait for it: raysl status ${job.jobId} (or raysl logs ${job.jobId} --follow)`,
+    });
   }
   const plan = JSON.parse(readFileSync(job.paths.plan, 'utf8')) as Plan;
   return { job, status, plan, address: status.controller, tokenFile: job.paths.token, holds: plan.entrypoint === null };
@@ -64,21 +75,26 @@ export async function waitUntilHolding(job: JobRef, io: Io, progress: (line: str
     const state = look.shown?.state ?? look.slurm?.state.toLowerCase() ?? 'pending';
     const timeline = look.status?.timeline ?? [];
     if (timeline.some((e) => e.phase === 'holding')) return { holding: true };
-    if (timeline.some((e) => e.phase === 'entrypoint-started')) return { holding: false, ownEntrypoint: true, state, why: 'runs its own entrypoint' };
+    if (timeline.some((e) => e.phase === 'entrypoint-started'))
+      return { holding: false, ownEntrypoint: true, state, why: 'runs its own entrypoint' };
     if (jobOver(look)) {
       const error = look.status?.error?.message ?? look.shown?.reason;
       return { holding: false, state, why: `ended before its cluster held (${state})${error ? `: ${error}` : ''}` };
     }
     const now = io.now();
     if (look.status && deadline === undefined) deadline = now + joinTimeoutMs(job) + HOLD_SLACK_MS;
-    if (deadline !== undefined && now >= deadline) return { holding: false, state, why: `did not hold within its --join-timeout (${state})` };
-    const line = look.status ? `waiting for job ${job.jobId}'s cluster to form (${state}, ${joinedOf(look.status)} joined)` : `waiting for job ${job.jobId} to start (${state}${look.slurm?.reason && look.slurm.reason !== 'None' ? `: ${look.slurm.reason}` : ''})`;
+    if (deadline !== undefined && now >= deadline)
+      return { holding: false, state, why: `did not hold within its --join-timeout (${state})` };
+    const line = look.status
+      ? `waiting for job ${job.jobId}'s cluster to form (${state}, ${joinedOf(look.status)} joined)`
+      : `waiting for job ${job.jobId} to start (${state}${look.slurm?.reason && look.slurm.reason !== 'None' ? `: ${look.slurm.reason}` : ''})`;
     if (line !== said) progress((said = line));
     return undefined;
   };
   // unbounded while queued (the step itself returns the verdict at the join deadline once it runs)
   const waited = await pollUntil(step, { timeoutMs: Infinity, intervalMs: 100, maxIntervalMs: 1000, now: io.now });
-  if (!waited.done) throw new InternalError('an unbounded wait without a signal ended', { hint: 'this is a bug in raysl' });
+  if (!waited.done)
+    throw new InternalError('an unbounded wait without a signal ended', { hint: 'this is a bug in raysl' });
   return waited.value;
 }
 
@@ -99,8 +115,11 @@ export function readToken(live: LiveJob): string {
   try {
     return readFileSync(live.tokenFile, 'utf8').trim();
   } catch (err) {
-    throw new UsageError(`cannot read job ${live.job.jobId}'s token file ${live.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      hint: 'run this as the user who started the job, on a machine that shares its job dir',
-    });
+    throw new UsageError(
+      `cannot read job ${live.job.jobId}'s token file ${live.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        hint: 'run this as the user who started the job, on a machine that shares its job dir',
+      },
+    );
   }
 }

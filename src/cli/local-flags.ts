@@ -35,7 +35,11 @@ function given(spec: JobSpec, key: JobOptionKey): boolean {
  * Refuses Slurm-only options given as flags; returns warnings for those a config profile set, and
  * the spec without them.
  */
-export function localSpec(spec: JobSpec, opts: Record<string, unknown>, command: 'run' | 'up'): { spec: JobSpec; warnings: string[] } {
+export function localSpec(
+  spec: JobSpec,
+  opts: Record<string, unknown>,
+  command: 'run' | 'up',
+): { spec: JobSpec; warnings: string[] } {
   const keys = (Object.keys(SLURM_ONLY) as JobOptionKey[]).filter((k) => given(spec, k));
   // given on the command line (commander sets only what was typed; the values are parsed already)
   const refused = keys.filter((k) => opts[attributeOf(k)] !== undefined && opts[attributeOf(k)] !== false);
@@ -48,5 +52,8 @@ export function localSpec(spec: JobSpec, opts: Record<string, unknown>, command:
   const out: Record<string, unknown> = { ...spec };
   for (const k of keys) out[k] = k === 'sbatchArgs' ? [] : undefined;
   const warnings = keys.map((k) => `the config profile's ${k} is ignored under --local (${SLURM_ONLY[k]})`);
-  return { spec: Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as unknown as JobSpec, warnings };
+  return {
+    spec: Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as unknown as JobSpec,
+    warnings,
+  };
 }

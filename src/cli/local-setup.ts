@@ -25,10 +25,13 @@ export async function runSetupLines(lines: readonly string[], io: Io): Promise<N
     child.once('close', (c, signal) => resolve(c ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
   });
   if (code !== 0) {
-    throw new RayslError(`--setup failed with exit ${code} (the lines run in bash with set -eo pipefail, as in the batch script): nothing was started`, {
-      exitCode: code === 127 && child.pid === undefined ? 2 : code,
-      hint: 'run the --setup lines in a shell here to see which one fails; its output is above',
-    });
+    throw new RayslError(
+      `--setup failed with exit ${code} (the lines run in bash with set -eo pipefail, as in the batch script): nothing was started`,
+      {
+        exitCode: code === 127 && child.pid === undefined ? 2 : code,
+        hint: 'run the --setup lines in a shell here to see which one fails; its output is above',
+      },
+    );
   }
   const env: NodeJS.ProcessEnv = {};
   for (const kv of Buffer.concat(chunks).toString('utf8').split('\0')) {
@@ -54,7 +57,12 @@ function isExecutableFile(path: string): boolean {
  * fail to start.
  */
 export function assertWrapperRuns(program: string, env: NodeJS.ProcessEnv, cwd: string): void {
-  const candidates = program.includes('/') ? [isAbsolute(program) ? program : join(cwd, program)] : (env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, program));
+  const candidates = program.includes('/')
+    ? [isAbsolute(program) ? program : join(cwd, program)]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter((d) => d !== '')
+        .map((d) => join(d, program));
   if (candidates.some(isExecutableFile)) return;
   const where = program.includes('/') ? `${program} is not an executable file` : `${program} is not on PATH`;
   throw new UsageError(`--container-cmd: ${where}, so no agent could start`, {

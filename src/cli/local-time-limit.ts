@@ -31,15 +31,33 @@ function after(ms: number, fn: () => void): () => void {
 }
 
 /** `base`'s signals, plus the warning and the TERM of a time limit of `limitSec` counted from now. */
-export function withTimeLimit(base: SignalSource, limitSec: number, preempt: Plan['preempt'], say: (line: string) => void): TimedSignals {
+export function withTimeLimit(
+  base: SignalSource,
+  limitSec: number,
+  preempt: Plan['preempt'],
+  say: (line: string) => void,
+): TimedSignals {
   const clock = new EventEmitter();
   const cancels: Array<() => void> = [];
   if (Number.isFinite(limitSec)) {
     if (preempt !== undefined) {
       const warnAt = Math.max(0, limitSec - preempt.warnSec);
-      cancels.push(after(warnAt * 1000, () => (say(`time limit in ${limitSec - warnAt} s: the warning Slurm would send (${PREEMPT_WARNING})`), clock.emit(PREEMPT_WARNING))));
+      cancels.push(
+        after(
+          warnAt * 1000,
+          () => (
+            say(`time limit in ${limitSec - warnAt} s: the warning Slurm would send (${PREEMPT_WARNING})`),
+            clock.emit(PREEMPT_WARNING)
+          ),
+        ),
+      );
     }
-    cancels.push(after(limitSec * 1000, () => (say(`time limit (--time, ${limitSec} s) reached: SIGTERM, as Slurm sends it`), clock.emit('SIGTERM'))));
+    cancels.push(
+      after(
+        limitSec * 1000,
+        () => (say(`time limit (--time, ${limitSec} s) reached: SIGTERM, as Slurm sends it`), clock.emit('SIGTERM')),
+      ),
+    );
   }
   return {
     on(sig: Sig, fn: () => void) {

@@ -25,7 +25,9 @@ export interface LsFacts {
   /** --all: also finished and lost jobs found only in the job dir. */
   all: boolean;
   /** squeue's jobs of this user; undefined when Slurm could not be asked. */
-  queue: ReadonlyArray<Pick<SlurmJob, 'id' | 'name' | 'state' | 'reason' | 'nodelist' | 'comment' | 'submitTime'>> | undefined;
+  queue:
+    | ReadonlyArray<Pick<SlurmJob, 'id' | 'name' | 'state' | 'reason' | 'nodelist' | 'comment' | 'submitTime'>>
+    | undefined;
   dirs: readonly JobDirFacts[];
 }
 

@@ -67,7 +67,8 @@ function reportError(err: RayslError, io: Io, argv: string[]): void {
   io.stderr.write(`${c.red('raysl: error:')} ${err.message}\n`);
   if (err.hint) io.stderr.write(`${c.dim('  hint:')} ${err.hint}\n`);
   if (argv.includes('--debug') && err.stack) io.stderr.write(`${err.stack}\n`);
-  if (argv.includes('--debug') && err.cause instanceof Error && err.cause.stack) io.stderr.write(`caused by: ${err.cause.stack}\n`);
+  if (argv.includes('--debug') && err.cause instanceof Error && err.cause.stack)
+    io.stderr.write(`caused by: ${err.cause.stack}\n`);
 }
 
 const JOB_COMMANDS = new Set(['render', 'submit', 'run']);
@@ -107,9 +108,12 @@ export async function runCli(argv: string[], io: Io = processIo()): Promise<numb
     }
     const misplaced = misplacedVersionFlag(argv);
     if (misplaced !== undefined) {
-      throw new UsageError(`${misplaced} is raysl's own option: it prints the version only alone (raysl ${misplaced}), not with a command or as a value`, {
-        hint: "for the entrypoint's own flag put it after --, e.g. raysl submit train.py -- --version; for raysl's version run raysl --version",
-      });
+      throw new UsageError(
+        `${misplaced} is raysl's own option: it prints the version only alone (raysl ${misplaced}), not with a command or as a value`,
+        {
+          hint: "for the entrypoint's own flag put it after --, e.g. raysl submit train.py -- --version; for raysl's version run raysl --version",
+        },
+      );
     }
     const program = buildProgram(app, await commandsFor(argv));
     await program.parseAsync(argv, { from: 'user' });

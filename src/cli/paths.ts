@@ -36,7 +36,9 @@ export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url
     }
     if (dirname(dir) === dir) break;
   }
-  throw new InternalError(`cannot find raysl's package.json above ${from}`, { hint: 'reinstall raysl (npm install -g raysl) so dist/ and package.json sit together' });
+  throw new InternalError(`cannot find raysl's package.json above ${from}`, {
+    hint: 'reinstall raysl (npm install -g raysl) so dist/ and package.json sit together',
+  });
 }
 
 export function rayslPaths(): RayslPaths {

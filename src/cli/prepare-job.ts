@@ -17,10 +17,24 @@ export interface PreparedJob {
   script: string;
 }
 
-export async function prepareJob(entrypoint: string | null, args: string[], opts: Record<string, unknown>, io: Io): Promise<PreparedJob> {
+export async function prepareJob(
+  entrypoint: string | null,
+  args: string[],
+  opts: Record<string, unknown>,
+  io: Io,
+): Promise<PreparedJob> {
   const spec = await specFromCli(entrypoint, args, opts, io);
-  const facts = await gatherFacts({ ...(spec.partition ? { partition: spec.partition } : {}), noCheck: opts.check === false }, io);
+  const facts = await gatherFacts(
+    { ...(spec.partition ? { partition: spec.partition } : {}), noCheck: opts.check === false },
+    io,
+  );
   const paths = rayslPaths();
-  const plan = planJob(spec, facts, { tsx: paths.tsx, nodeStripsTypes: paths.nodeStripsTypes, hook: paths.entryHook, node: paths.node, cwd: io.cwd });
+  const plan = planJob(spec, facts, {
+    tsx: paths.tsx,
+    nodeStripsTypes: paths.nodeStripsTypes,
+    hook: paths.entryHook,
+    node: paths.node,
+    cwd: io.cwd,
+  });
   return { spec, plan, script: renderSbatch(plan, { ...paths, runtimeCommands: runtimeCommands(plan) }) };
 }

@@ -43,7 +43,9 @@ export function pickKeptFile(kept: readonly KeptFile[], node: string, name: stri
   const byBase = mine.filter((k) => basename(k.file) === name);
   if (byBase.length === 1) return (byBase[0] as KeptFile).file;
   if (byBase.length > 1) {
-    throw new UsageError(`job ${jobId}, node ${node}: ${byBase.length} kept runtime logs are named ${name}`, { hint: `name one by its path: ${byBase.map((k) => k.file).join(', ')}` });
+    throw new UsageError(`job ${jobId}, node ${node}: ${byBase.length} kept runtime logs are named ${name}`, {
+      hint: `name one by its path: ${byBase.map((k) => k.file).join(', ')}`,
+    });
   }
   throw new UsageError(`job ${jobId}, node ${node}: no kept runtime log ${JSON.stringify(name)}`, {
     hint: mine.length > 0 ? `list them with \`raysl logs ${jobId} --node ${node} --runtime\`` : noneHint(jobId, node),

@@ -27,7 +27,12 @@ export function progress(opts: GlobalOptions, io: Io): Progress {
       stop: () => {},
     };
   }
-  const spin: Ora = ora({ stream: io.stderr as NodeJS.WriteStream, color: 'cyan', isEnabled: true, discardStdin: false });
+  const spin: Ora = ora({
+    stream: io.stderr as NodeJS.WriteStream,
+    color: 'cyan',
+    isEnabled: true,
+    discardStdin: false,
+  });
   if (!colorEnabled(opts, io)) spin.color = 'white';
   spin.start();
   return {

@@ -2,7 +2,16 @@
  * Pure views of a job: status.json (the controller's record) joined with Slurm's state. Collect in
  * jobs.ts, decide and format here, print in the commands (shadcn's info: collect, then print).
  */
-import { ClusterFormError, ExitCode, InternalError, NodeLostError, PreemptedError, type RayslError, SlurmError, UsageError } from '../core/errors.js';
+import {
+  ClusterFormError,
+  ExitCode,
+  InternalError,
+  NodeLostError,
+  PreemptedError,
+  type RayslError,
+  SlurmError,
+  UsageError,
+} from '../core/errors.js';
 import { formatBlock } from '../core/ports.js';
 import { SLURM_FINAL_STATES, type Reconciled } from '../core/reconcile.js';
 import { isFinal, type JobStatus, type PhaseEvent } from '../core/status.js';
@@ -31,7 +40,9 @@ export function eventLine(s: JobStatus, ev: PhaseEvent): string {
     case 'node-joined': {
       const res = node?.cpus !== undefined ? ` (${node.cpus} CPU, ${node.gpus ?? 0} GPU)` : '';
       if (node?.satellite !== undefined) return `${ev.node} joined${res} from satellite ${node.satellite}`;
-      const k = s.timeline.filter((e) => e.phase === 'node-joined' && e.t <= ev.t && own.some((n) => n.name === e.node)).length;
+      const k = s.timeline.filter(
+        (e) => e.phase === 'node-joined' && e.t <= ev.t && own.some((n) => n.name === e.node),
+      ).length;
       return `${ev.node} joined${res} ${k}/${own.length}`;
     }
     case 'node-failed':
@@ -116,19 +127,37 @@ export function outcomeOf(jobId: string, status: JobStatus | undefined, slurm: S
   // a node failure is 5, whichever reached the controller first: Slurm's stop (it would record a
   // cancel, 143), the lost agent (5), or nothing (Slurm killed it)
   if (slurm?.state === 'NODE_FAIL' && status?.exitCode !== ExitCode.nodeLost) {
-    const recorded = status ? (isFinal(status.state) ? `; the controller recorded ${status.state}${status.exitCode !== undefined ? ` (exit ${status.exitCode})` : ''}` : ` while the controller was ${status.state}`) : ' before the raysl controller started';
+    const recorded = status
+      ? isFinal(status.state)
+        ? `; the controller recorded ${status.state}${status.exitCode !== undefined ? ` (exit ${status.exitCode})` : ''}`
+        : ` while the controller was ${status.state}`
+      : ' before the raysl controller started';
     const message = `job ${jobId}: a node failed: Slurm ended the job NODE_FAIL${slurm.reason && slurm.reason !== 'None' ? ` (reason: ${slurm.reason})` : ''}${recorded}`;
-    const error = new NodeLostError(message, { hint: `which node: sinfo -R; the controller's log: raysl logs ${jobId} --controller; submit with --requeue to run it again after a node failure` });
+    const error = new NodeLostError(message, {
+      hint: `which node: sinfo -R; the controller's log: raysl logs ${jobId} --controller; submit with --requeue to run it again after a node failure`,
+    });
     return { done: true, code: ExitCode.nodeLost, error, summary: message };
   }
   if (status && isFinal(status.state) && status.exitCode !== undefined) {
     const code = status.exitCode;
-    if (status.error) return { done: true, code, error: errorForCode(code, status.error.message, status.error.hint ?? `read the controller log: raysl logs ${jobId} --controller`), summary: `job ${jobId} ${status.state}: ${status.error.message}` };
+    if (status.error)
+      return {
+        done: true,
+        code,
+        error: errorForCode(
+          code,
+          status.error.message,
+          status.error.hint ?? `read the controller log: raysl logs ${jobId} --controller`,
+        ),
+        summary: `job ${jobId} ${status.state}: ${status.error.message}`,
+      };
     return { done: true, code, summary: `job ${jobId} ${status.state} (exit ${code})` };
   }
   const ended = slurm === undefined || SLURM_FINAL_STATES.includes(slurm.state);
   if (!ended) return { done: false };
-  const said = slurm ? `${slurm.state}${slurm.reason && slurm.reason !== 'None' ? ` (reason: ${slurm.reason})` : ''}` : 'unknown to Slurm (finished and purged, or never existed)';
+  const said = slurm
+    ? `${slurm.state}${slurm.reason && slurm.reason !== 'None' ? ` (reason: ${slurm.reason})` : ''}`
+    : 'unknown to Slurm (finished and purged, or never existed)';
   const when = status ? `while the controller was ${status.state}` : 'before the raysl controller started';
   const message = `job ${jobId} ended ${said} ${when}`;
   const hint = status
@@ -155,8 +184,19 @@ export interface StatusView {
   exitCode?: number;
 }
 
-export function statusView(jobId: string, jobDir: string, status: JobStatus | undefined, slurm: SlurmSide | undefined, shown?: Reconciled, local = false): StatusView {
-  const view: StatusView = { jobId, jobDir, state: shown?.state ?? status?.state ?? slurm?.state.toLowerCase() ?? 'unknown' };
+export function statusView(
+  jobId: string,
+  jobDir: string,
+  status: JobStatus | undefined,
+  slurm: SlurmSide | undefined,
+  shown?: Reconciled,
+  local = false,
+): StatusView {
+  const view: StatusView = {
+    jobId,
+    jobDir,
+    state: shown?.state ?? status?.state ?? slurm?.state.toLowerCase() ?? 'unknown',
+  };
   if (shown?.reason !== undefined) view.reason = shown.reason;
   if (local) view.local = true;
   if (slurm) view.slurm = slurm;
@@ -170,10 +210,17 @@ export function statusView(jobId: string, jobDir: string, status: JobStatus | un
 export function formatStatus(v: StatusView): string {
   const lines: string[] = [];
   const s = v.status;
-  const slurm = v.local ? 'local job' : v.slurmUnreachable !== undefined ? 'slurm not reachable' : v.slurm ? `slurm ${v.slurm.state}${v.slurm.reason && v.slurm.reason !== 'None' ? ` (${v.slurm.reason})` : ''}` : 'slurm: no longer listed';
+  const slurm = v.local
+    ? 'local job'
+    : v.slurmUnreachable !== undefined
+      ? 'slurm not reachable'
+      : v.slurm
+        ? `slurm ${v.slurm.state}${v.slurm.reason && v.slurm.reason !== 'None' ? ` (${v.slurm.reason})` : ''}`
+        : 'slurm: no longer listed';
   lines.push(`job ${v.jobId}  ${v.state}${v.exitCode !== undefined ? ` (exit ${v.exitCode})` : ''}  ${slurm}`);
   if (v.reason !== undefined) lines.push(`why: ${v.reason}`);
-  if (v.slurmUnreachable !== undefined) lines.push(`(Slurm could not be asked: ${v.slurmUnreachable}; the state is the controller's last record)`);
+  if (v.slurmUnreachable !== undefined)
+    lines.push(`(Slurm could not be asked: ${v.slurmUnreachable}; the state is the controller's last record)`);
   if (!s) {
     lines.push(`no status.json yet in ${v.jobDir} (the controller writes it once the job starts)`);
     return lines.join('\n') + '\n';
@@ -184,7 +231,16 @@ export function formatStatus(v: StatusView): string {
   lines.push(parts.join(', '));
   if (s.error) lines.push(`error: ${s.error.message}${s.error.hint ? `\n  hint: ${s.error.hint}` : ''}`);
   lines.push('nodes:');
-  const rows = s.nodes.map((n) => [n.name, n.role, n.state, n.cpus !== undefined ? `${n.cpus} CPU` : '', n.gpus !== undefined ? `${n.gpus} GPU` : '', n.address, n.satellite !== undefined ? `satellite ${n.satellite}` : '', n.reason ?? '']);
+  const rows = s.nodes.map((n) => [
+    n.name,
+    n.role,
+    n.state,
+    n.cpus !== undefined ? `${n.cpus} CPU` : '',
+    n.gpus !== undefined ? `${n.gpus} GPU` : '',
+    n.address,
+    n.satellite !== undefined ? `satellite ${n.satellite}` : '',
+    n.reason ?? '',
+  ]);
   lines.push(...table(rows).map((l) => `  ${l}`));
   lines.push(...satelliteLines(s));
   lines.push(...attemptLines(s));
@@ -202,7 +258,9 @@ export function satelliteLines(s: Pick<JobStatus, 'satellites'>): string[] {
     `  ${x.id}`,
     x.slurmJobId !== undefined ? `slurm ${x.slurmJobId}` : 'not submitted',
     x.state,
-    x.nodes.length > 0 ? `${x.nodes.join(',')} (${x.joined.length}/${x.requested} joined)` : `${x.requested} node(s) asked`,
+    x.nodes.length > 0
+      ? `${x.nodes.join(',')} (${x.joined.length}/${x.requested} joined)`
+      : `${x.requested} node(s) asked`,
     x.why ?? x.reason,
   ]);
   return ['satellites:', ...table(rows)];
@@ -212,7 +270,13 @@ export function satelliteLines(s: Pick<JobStatus, 'satellites'>): string[] {
 export function attemptLines(s: JobStatus): string[] {
   if (s.attempt === undefined) return [];
   const earlier = s.attempts ?? [];
-  const rows = earlier.map((a) => [`  #${a.attempt}`, a.state, a.exitCode !== undefined ? `exit ${a.exitCode}` : '', a.reason ?? '', a.dir]);
+  const rows = earlier.map((a) => [
+    `  #${a.attempt}`,
+    a.state,
+    a.exitCode !== undefined ? `exit ${a.exitCode}` : '',
+    a.reason ?? '',
+    a.dir,
+  ]);
   rows.push([`  #${s.attempt}`, `${s.state} (this one)`, s.exitCode !== undefined ? `exit ${s.exitCode}` : '', '', '']);
   return [`attempts: ${earlier.length + 1}`, ...table(rows)];
 }
@@ -264,12 +328,26 @@ export function age(fromMs: number, nowMs: number): string {
 export function formatLs(rows: LsRow[]): string {
   if (rows.length === 0) return '';
   const header = ['ID', 'NAME', 'STATE', 'NODES', 'PORTS', 'AGE'];
-  return table([header, ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age === null ? '?' : age(0, r.age * 1000)])]).join('\n') + '\n';
+  return (
+    table([
+      header,
+      ...rows.map((r) => [r.id, r.name, r.state, r.nodes, r.ports, r.age === null ? '?' : age(0, r.age * 1000)]),
+    ]).join('\n') + '\n'
+  );
 }
 
-const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\x1b': '\\e', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };
+const NAMED_ESCAPES: Readonly<Record<string, string>> = {
+  '\x1b': '\\e',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\\': '\\\\',
+};
 
 /** A terminal-safe cell: control characters (C0, DEL, C1) shown as escapes, never raw (a job name can hold ESC). */
 export function printable(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f-\x9f\\]/g, (c) => NAMED_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s.replace(
+    /[\x00-\x1f\x7f-\x9f\\]/g,
+    (c) => NAMED_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }

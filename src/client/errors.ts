@@ -63,7 +63,11 @@ export class CancelledError extends RayslClientError {
 }
 
 /** The typed error for a kind the server named (in an error event or an error body). */
-export function errorForKind(kind: ClientErrorKind | undefined, message: string, status: number | undefined): RayslClientError {
+export function errorForKind(
+  kind: ClientErrorKind | undefined,
+  message: string,
+  status: number | undefined,
+): RayslClientError {
   switch (kind) {
     case 'infeasible':
       return new InfeasibleError(message, status);

@@ -14,7 +14,12 @@ export interface FollowOptions {
   onEvent?: (ev: TaskEvent) => void;
 }
 
-export function follow(transport: Transport, path: '/v1/tasks' | '/v1/services', request: TaskRequest, o: FollowOptions): Promise<TaskResult> {
+export function follow(
+  transport: Transport,
+  path: '/v1/tasks' | '/v1/services',
+  request: TaskRequest,
+  o: FollowOptions,
+): Promise<TaskResult> {
   const command = describeArgv(request.argv);
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -38,9 +43,19 @@ export function follow(transport: Transport, path: '/v1/tasks' | '/v1/services',
             return;
           }
           if (ev.e === 'result') settle(() => resolve(ev.result));
-          else if (ev.e === 'error') settle(() => reject(errorForKind(ev.kind, `${command}: ${ev.message}`, undefined)));
+          else if (ev.e === 'error')
+            settle(() => reject(errorForKind(ev.kind, `${command}: ${ev.message}`, undefined)));
         },
-        end: () => settle(() => reject(new RayslClientError(`${command}: the control server closed the stream without a result: the job is ending?`, undefined, 'transport'))),
+        end: () =>
+          settle(() =>
+            reject(
+              new RayslClientError(
+                `${command}: the control server closed the stream without a result: the job is ending?`,
+                undefined,
+                'transport',
+              ),
+            ),
+          ),
         fail: (err) => {
           err.message = `${command}: ${err.message}`;
           settle(() => reject(err));

@@ -6,7 +6,21 @@
  */
 import { ADDRESS_ENV, TOKEN_ENV, TOKEN_FILE_ENV } from '../core/env-names.js';
 import { tokenFromEnv } from './token-file.js';
-import { API_VERSION, infoSchema, KV_KEY, nodesSchema, strategySchema, totalsSchema, type GroupState, type Info, type NodeInfo, type Strategy, type TaskEvent, type TaskResult, type Totals } from '../protocol/api.js';
+import {
+  API_VERSION,
+  infoSchema,
+  KV_KEY,
+  nodesSchema,
+  strategySchema,
+  totalsSchema,
+  type GroupState,
+  type Info,
+  type NodeInfo,
+  type Strategy,
+  type TaskEvent,
+  type TaskResult,
+  type Totals,
+} from '../protocol/api.js';
 import { parseWith } from '../protocol/wire.js';
 import { RayslClientError, usageError } from './errors.js';
 import { follow } from './follow.js';
@@ -27,7 +41,15 @@ export type { ResourceSpec };
 /** Older names of Totals and TaskResult. */
 export type Resources = Totals;
 export type RunResult = TaskResult;
-export { CancelledError, InfeasibleError, NodeLostError, PendingTimeoutError, RayslClientError, UnauthorizedError, type ClientErrorKind } from './errors.js';
+export {
+  CancelledError,
+  InfeasibleError,
+  NodeLostError,
+  PendingTimeoutError,
+  RayslClientError,
+  UnauthorizedError,
+  type ClientErrorKind,
+} from './errors.js';
 export { PlacementGroup };
 
 export interface ConnectOptions {
@@ -69,7 +91,10 @@ export async function connect(opts: ConnectOptions = {}): Promise<Client> {
   const address = opts.address ?? process.env[ADDRESS_ENV];
   const token = opts.token ?? tokenFromEnv(process.env);
   if (!address || !token) {
-    throw usageError(`connect() needs ${ADDRESS_ENV} and ${TOKEN_ENV} (or ${TOKEN_FILE_ENV})`, 'run this under `raysl run` or `raysl submit`, eval "$(raysl attach <jobid>)", or pass { address, token }');
+    throw usageError(
+      `connect() needs ${ADDRESS_ENV} and ${TOKEN_ENV} (or ${TOKEN_FILE_ENV})`,
+      'run this under `raysl run` or `raysl submit`, eval "$(raysl attach <jobid>)", or pass { address, token }',
+    );
   }
   let transport: Transport;
   try {
@@ -91,7 +116,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<Client> {
     }
   };
   const kvPath = (key: string) => {
-    if (!KV_KEY.test(key)) throw usageError(`kv key ${JSON.stringify(key)} is not allowed`, 'use 1-256 characters of A-Z a-z 0-9 . _ : / -');
+    if (!KV_KEY.test(key))
+      throw usageError(`kv key ${JSON.stringify(key)} is not allowed`, 'use 1-256 characters of A-Z a-z 0-9 . _ : / -');
     return `/v1/kv/${encodeURIComponent(key)}`;
   };
 
@@ -115,7 +141,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<Client> {
     available: () => get<Totals>('/v1/available', totalsSchema, 'available resources'),
     kv: {
       put: async (key, value) => {
-        if (typeof value !== 'string') throw usageError(`kv.put(${JSON.stringify(key)}): the value must be a string`, 'JSON.stringify it first');
+        if (typeof value !== 'string')
+          throw usageError(`kv.put(${JSON.stringify(key)}): the value must be a string`, 'JSON.stringify it first');
         await transport.call('PUT', kvPath(key), { body: { value } });
       },
       get: async (key, o = {}) => {
@@ -124,10 +151,18 @@ export async function connect(opts: ConnectOptions = {}): Promise<Client> {
         let left = o.waitMs ?? 0;
         for (;;) {
           const slice = Math.min(left, WAIT_SLICE_MS);
-          const r = await transport.call('GET', `${path}?waitMs=${slice}`, { timeoutMs: transport.timeoutMs + slice, allowNotFound: true });
+          const r = await transport.call('GET', `${path}?waitMs=${slice}`, {
+            timeoutMs: transport.timeoutMs + slice,
+            allowNotFound: true,
+          });
           if (r.status !== 404) {
             const value = (r.data as { value?: unknown } | undefined)?.value;
-            if (typeof value !== 'string') throw new RayslClientError(`GET ${path}: the server sent no string value (${JSON.stringify(r.data)})`, r.status, 'protocol');
+            if (typeof value !== 'string')
+              throw new RayslClientError(
+                `GET ${path}: the server sent no string value (${JSON.stringify(r.data)})`,
+                r.status,
+                'protocol',
+              );
             return value;
           }
           left -= slice;
@@ -138,9 +173,17 @@ export async function connect(opts: ConnectOptions = {}): Promise<Client> {
     run: run as Client['run'],
     spawn: async (argv, o = {}) => spawnService(transport, await buildTaskRequest(argv, o, 'spawn'), o),
     placementGroup: (bundles, o = {}) => {
-      if (!Array.isArray(bundles) || bundles.length === 0) throw usageError('placementGroup(): needs at least one bundle', 'e.g. placementGroup([{ gpus: 1 }, { gpus: 1 }])');
+      if (!Array.isArray(bundles) || bundles.length === 0)
+        throw usageError(
+          'placementGroup(): needs at least one bundle',
+          'e.g. placementGroup([{ gpus: 1 }, { gpus: 1 }])',
+        );
       const strategy = o.strategy ?? 'PACK';
-      if (!strategySchema.safeParse(strategy).success) throw usageError(`placementGroup(): unknown strategy ${JSON.stringify(strategy)}`, `one of ${strategySchema.options.join(', ')}`);
+      if (!strategySchema.safeParse(strategy).success)
+        throw usageError(
+          `placementGroup(): unknown strategy ${JSON.stringify(strategy)}`,
+          `one of ${strategySchema.options.join(', ')}`,
+        );
       return new PlacementGroup(
         transport,
         bundles.map((b, i) => normalizeResources(b, `bundle ${i}`)),

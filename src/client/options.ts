@@ -38,12 +38,19 @@ export function describeArgv(argv: readonly string[]): string {
 
 export async function buildTaskRequest(argv: unknown, o: RunOptions, where: string): Promise<TaskRequest> {
   if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
-    throw usageError(`${where}: argv must be a non-empty array of strings, got ${JSON.stringify(argv)}`, "e.g. run(['python3', 'eval.py']); for a shell line use ['sh', '-c', '...']");
+    throw usageError(
+      `${where}: argv must be a non-empty array of strings, got ${JSON.stringify(argv)}`,
+      "e.g. run(['python3', 'eval.py']); for a shell line use ['sh', '-c', '...']",
+    );
   }
   if (o.bundle !== undefined && o.placementGroup === undefined) {
-    throw usageError(`${where}: bundle ${o.bundle} is given without a placementGroup`, 'pass { placementGroup: pg, bundle }');
+    throw usageError(
+      `${where}: bundle ${o.bundle} is given without a placementGroup`,
+      'pass { placementGroup: pg, bundle }',
+    );
   }
-  const placementGroup = o.placementGroup instanceof PlacementGroup ? await o.placementGroup.whenCreated() : o.placementGroup;
+  const placementGroup =
+    o.placementGroup instanceof PlacementGroup ? await o.placementGroup.whenCreated() : o.placementGroup;
   const resources = taskResources(o, where);
   const req: Record<string, unknown> = {
     argv,

@@ -47,7 +47,10 @@ export class PlacementGroup {
   /** The state now, without waiting. */
   async state(): Promise<GroupState> {
     const id = await this.whenCreated();
-    return parseGroupState((await this.transport.call('GET', `/v1/placement-groups/${encodeURIComponent(id)}`)).data, `placement group ${id}`);
+    return parseGroupState(
+      (await this.transport.call('GET', `/v1/placement-groups/${encodeURIComponent(id)}`)).data,
+      `placement group ${id}`,
+    );
   }
 
   /**
@@ -64,14 +67,20 @@ export class PlacementGroup {
       if (state.state === 'removed') {
         const message = `placement group ${state.id} was removed${state.reason ? `: ${state.reason}` : this.removed ? ' (by remove())' : ''}`;
         // raysl says why (infeasible after a node left, node-lost, ...): the typed error for it
-        throw state.kind !== undefined && state.kind !== 'cancelled' ? errorForKind(state.kind, message, undefined) : new RayslClientError(message, undefined, 'removed');
+        throw state.kind !== undefined && state.kind !== 'cancelled'
+          ? errorForKind(state.kind, message, undefined)
+          : new RayslClientError(message, undefined, 'removed');
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new PendingTimeoutError(`placement group ${state.id} (${this.strategy}, ${this.bundles.length} bundle(s)) was not ready within ${o.timeoutMs} ms (the cluster's free resources do not fit it yet)`);
+        throw new PendingTimeoutError(
+          `placement group ${state.id} (${this.strategy}, ${this.bundles.length} bundle(s)) was not ready within ${o.timeoutMs} ms (the cluster's free resources do not fit it yet)`,
+        );
       }
       const slice = Math.min(left, WAIT_SLICE_MS);
-      const { data } = await this.transport.call('GET', `${path}?waitMs=${Math.ceil(slice)}`, { timeoutMs: this.transport.timeoutMs + slice });
+      const { data } = await this.transport.call('GET', `${path}?waitMs=${Math.ceil(slice)}`, {
+        timeoutMs: this.transport.timeoutMs + slice,
+      });
       state = parseGroupState(data, `placement group ${state.id}`);
     }
   }

@@ -18,7 +18,14 @@ export interface RayslResources {
 export type RayResources = { CPU?: number; GPU?: number; memory?: number } & Record<string, number | undefined>;
 export type Resources = RayslResources | RayResources;
 
-const builtinKeys = { cpus: 'cpus', CPU: 'cpus', gpus: 'gpus', GPU: 'gpus', memoryMb: 'memoryMb', memory: 'memoryMb' } as const;
+const builtinKeys = {
+  cpus: 'cpus',
+  CPU: 'cpus',
+  gpus: 'gpus',
+  GPU: 'gpus',
+  memoryMb: 'memoryMb',
+  memory: 'memoryMb',
+} as const;
 type Builtin = (typeof builtinKeys)[keyof typeof builtinKeys];
 
 /** Spellings that are almost a builtin key: surely a typo, not a custom resource of that name. */
@@ -40,26 +47,33 @@ export function normalizeResources(input: Resources, where: string): ResourceReq
   const seen = new Map<Builtin, string>();
   const custom: Record<string, number> = {};
   const addCustom = (name: string, v: unknown) => {
-    if (Object.hasOwn(custom, name)) throw usageError(`${where}: custom resource ${JSON.stringify(name)} is given twice`, 'give each resource once');
+    if (Object.hasOwn(custom, name))
+      throw usageError(`${where}: custom resource ${JSON.stringify(name)} is given twice`, 'give each resource once');
     custom[name] = checkAmount(where, name, v);
   };
   for (const [key, v] of Object.entries(input)) {
     if (v === undefined) continue;
     if (key === 'custom') {
-      if (typeof v !== 'object' || v === null) throw usageError(`${where}: custom must be an object of name -> amount`, 'e.g. { custom: { trainer: 1 } }');
-      for (const [name, amount] of Object.entries(v as Record<string, unknown>)) if (amount !== undefined) addCustom(name, amount);
+      if (typeof v !== 'object' || v === null)
+        throw usageError(`${where}: custom must be an object of name -> amount`, 'e.g. { custom: { trainer: 1 } }');
+      for (const [name, amount] of Object.entries(v as Record<string, unknown>))
+        if (amount !== undefined) addCustom(name, amount);
       continue;
     }
     const builtin = Object.hasOwn(builtinKeys, key) ? builtinKeys[key as keyof typeof builtinKeys] : undefined;
     if (builtin === undefined) {
       if (nearMisses.has(key.toLowerCase())) {
-        throw usageError(`${where}: unknown resource key ${JSON.stringify(key)}`, 'raysl spells them cpus, gpus, memoryMb (or Ray-style CPU, GPU, memory in MB)');
+        throw usageError(
+          `${where}: unknown resource key ${JSON.stringify(key)}`,
+          'raysl spells them cpus, gpus, memoryMb (or Ray-style CPU, GPU, memory in MB)',
+        );
       }
       addCustom(key, v);
       continue;
     }
     const other = seen.get(builtin);
-    if (other !== undefined) throw usageError(`${where}: both ${other} and ${key} are given`, `they mean the same resource; keep one`);
+    if (other !== undefined)
+      throw usageError(`${where}: both ${other} and ${key} are given`, `they mean the same resource; keep one`);
     seen.set(builtin, key);
     out[builtin] = checkAmount(where, key, v);
   }
@@ -68,11 +82,15 @@ export function normalizeResources(input: Resources, where: string): ResourceReq
 }
 
 /** A task's resources from run/spawn options: top-level cpus/gpus/memoryMb plus `resources`. */
-export function taskResources(opts: RayslResources & { resources?: Resources }, where: string): ResourceRequest | undefined {
+export function taskResources(
+  opts: RayslResources & { resources?: Resources },
+  where: string,
+): ResourceRequest | undefined {
   const top = normalizeResources({ cpus: opts.cpus, gpus: opts.gpus, memoryMb: opts.memoryMb }, where);
   const extra = opts.resources === undefined ? {} : normalizeResources(opts.resources, `${where}.resources`);
   for (const k of ['cpus', 'gpus', 'memoryMb'] as const) {
-    if (top[k] !== undefined && extra[k] !== undefined) throw usageError(`${where}: ${k} is given both directly and in resources`, 'keep one');
+    if (top[k] !== undefined && extra[k] !== undefined)
+      throw usageError(`${where}: ${k} is given both directly and in resources`, 'keep one');
   }
   const merged: ResourceRequest = { ...extra, ...top };
   return Object.keys(merged).length > 0 ? merged : undefined;

@@ -55,7 +55,12 @@ export function spawnService(transport: Transport, request: TaskRequest, o: RunO
         }
         o.onOutput?.(ev.data, ev.stream);
       } else if (ev.e === 'started') {
-        if (id === undefined) throw new RayslClientError(`${describeArgv(request.argv)}: the server sent 'started' before 'accepted' (no service id)`, undefined, 'protocol');
+        if (id === undefined)
+          throw new RayslClientError(
+            `${describeArgv(request.argv)}: the server sent 'started' before 'accepted' (no service id)`,
+            undefined,
+            'protocol',
+          );
         onStarted(ev);
       }
       o.onEvent?.(ev);
@@ -68,7 +73,14 @@ export function spawnService(transport: Transport, request: TaskRequest, o: RunO
     () => (ended = true),
   );
   exited.then(
-    (r) => onEndedEarly(new RayslClientError(`${describeArgv(request.argv)}: the service exited (${r.signal ?? `code ${r.exitCode}`}) before it started: ${r.stderr.trim().slice(-300) || 'no output'}`, undefined, 'service-exited')),
+    (r) =>
+      onEndedEarly(
+        new RayslClientError(
+          `${describeArgv(request.argv)}: the service exited (${r.signal ?? `code ${r.exitCode}`}) before it started: ${r.stderr.trim().slice(-300) || 'no output'}`,
+          undefined,
+          'service-exited',
+        ),
+      ),
     onEndedEarly,
   );
 
@@ -85,7 +97,12 @@ export function spawnService(transport: Transport, request: TaskRequest, o: RunO
       output: () => (dropped > 0 ? `[... ${dropped} characters dropped]\n` : '') + output,
       stop: (graceMs = DEFAULT_STOP_GRACE_MS) => {
         stopping ??= (async () => {
-          if (!ended) await transport.call('DELETE', `/v1/services/${encodeURIComponent(serviceId)}?graceMs=${Math.max(0, Math.round(graceMs))}`, { allowNotFound: true });
+          if (!ended)
+            await transport.call(
+              'DELETE',
+              `/v1/services/${encodeURIComponent(serviceId)}?graceMs=${Math.max(0, Math.round(graceMs))}`,
+              { allowNotFound: true },
+            );
           return exited;
         })();
         return stopping;

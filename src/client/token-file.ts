@@ -15,9 +15,16 @@ export function tokenFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw usageError(`${TOKEN_FILE_ENV}=${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'run `eval "$(raysl attach <jobid>)"` again as the user who submitted the job, while the job runs');
+    throw usageError(
+      `${TOKEN_FILE_ENV}=${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'run `eval "$(raysl attach <jobid>)"` again as the user who submitted the job, while the job runs',
+    );
   }
   const token = text.trim();
-  if (token === '') throw usageError(`${TOKEN_FILE_ENV}=${file} is empty`, 'the job dir\'s token file is written when the controller starts: is the job running?');
+  if (token === '')
+    throw usageError(
+      `${TOKEN_FILE_ENV}=${file} is empty`,
+      "the job dir's token file is written when the controller starts: is the job running?",
+    );
   return token;
 }

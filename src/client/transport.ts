@@ -55,14 +55,35 @@ export class Transport {
           const status = res.statusCode ?? 0;
           if (status < 400 || (status === 404 && o.allowNotFound)) {
             const data = parseJson(text);
-            if (data === undefined && text !== '') return reject(new RayslClientError(`${what}: the server answered ${status} with a body that is not JSON: ${text.slice(0, 120)}`, status, 'protocol'));
+            if (data === undefined && text !== '')
+              return reject(
+                new RayslClientError(
+                  `${what}: the server answered ${status} with a body that is not JSON: ${text.slice(0, 120)}`,
+                  status,
+                  'protocol',
+                ),
+              );
             return resolve({ status, data });
           }
           reject(errorFromBody(what, status, text));
         }, reject);
       });
-      req.on('timeout', () => req.destroy(new RayslClientError(`${what}: no answer from ${this.address} within ${timeout} ms`, undefined, 'transport')));
-      req.on('error', (e) => reject(e instanceof RayslClientError ? e : new RayslClientError(`${what}: ${e.message} (is the job still running at ${this.address}?)`, undefined, 'transport')));
+      req.on('timeout', () =>
+        req.destroy(
+          new RayslClientError(`${what}: no answer from ${this.address} within ${timeout} ms`, undefined, 'transport'),
+        ),
+      );
+      req.on('error', (e) =>
+        reject(
+          e instanceof RayslClientError
+            ? e
+            : new RayslClientError(
+                `${what}: ${e.message} (is the job still running at ${this.address}?)`,
+                undefined,
+                'transport',
+              ),
+        ),
+      );
     });
   }
 
@@ -84,7 +105,10 @@ export class Transport {
     const req = this.open('POST', path, body, 0, (res) => {
       const status = res.statusCode ?? 0;
       if (status !== 200) {
-        readBody(res).then((text) => finish(() => sink.fail(errorFromBody(what, status, text))), () => undefined);
+        readBody(res).then(
+          (text) => finish(() => sink.fail(errorFromBody(what, status, text))),
+          () => undefined,
+        );
         return;
       }
       res.setEncoding('utf8'); // a character split across chunks stays whole
@@ -103,12 +127,33 @@ export class Transport {
         }
       });
       res.on('end', () => finish(() => sink.end()));
-      const closedEarly = () => finish(() => sink.fail(new RayslClientError(`${what}: the control server closed the stream: the job is ending?`, undefined, 'transport')));
+      const closedEarly = () =>
+        finish(() =>
+          sink.fail(
+            new RayslClientError(
+              `${what}: the control server closed the stream: the job is ending?`,
+              undefined,
+              'transport',
+            ),
+          ),
+        );
       res.on('error', closedEarly);
       res.on('close', closedEarly);
     });
     req.on('socket', (s) => s.setKeepAlive(true, STREAM_KEEPALIVE_MS));
-    req.on('error', (e) => finish(() => sink.fail(e instanceof RayslClientError ? e : new RayslClientError(`${what}: ${e.message} (is the job still running at ${this.address}?)`, undefined, 'transport'))));
+    req.on('error', (e) =>
+      finish(() =>
+        sink.fail(
+          e instanceof RayslClientError
+            ? e
+            : new RayslClientError(
+                `${what}: ${e.message} (is the job still running at ${this.address}?)`,
+                undefined,
+                'transport',
+              ),
+        ),
+      ),
+    );
     if (this.closed) queueMicrotask(onAbort);
     else this.streams.add(onAbort);
     if (signal?.aborted) queueMicrotask(onAbort);
@@ -125,7 +170,13 @@ export class Transport {
     this.agent.destroy();
   }
 
-  private open(method: string, path: string, body: unknown, timeout: number, onResponse: (res: IncomingMessage) => void): ClientRequest {
+  private open(
+    method: string,
+    path: string,
+    body: unknown,
+    timeout: number,
+    onResponse: (res: IncomingMessage) => void,
+  ): ClientRequest {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
       {
@@ -137,7 +188,9 @@ export class Transport {
         timeout,
         headers: {
           authorization: `Bearer ${this.token}`,
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
         },
       },
       onResponse,
@@ -169,6 +222,9 @@ function parseJson(text: string): unknown {
 function errorFromBody(what: string, status: number, text: string): RayslClientError {
   const parsed = errorBodySchema.safeParse(parseJson(text));
   const message = parsed.success ? parsed.data.error : text.trim().slice(0, 200) || '(no body)';
-  const hint = status === 401 ? ' (RAYSL_TOKEN is not this job\'s token: run under `raysl run` or `raysl submit`, or pass { token })' : '';
+  const hint =
+    status === 401
+      ? " (RAYSL_TOKEN is not this job's token: run under `raysl run` or `raysl submit`, or pass { token })"
+      : '';
   return errorForKind(parsed.success ? parsed.data.kind : undefined, `${what}: ${status} ${message}${hint}`, status);
 }

@@ -10,7 +10,15 @@ import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { within } from '../proc/terminate.js';
 import type { StopSignal } from '../proc/signals.js';
-import { encodeMessage, parseAgentMessage, type AgentMessage, type ControllerMessage, type NodeInfo, type Probed, type Welcome } from '../protocol/agent.js';
+import {
+  encodeMessage,
+  parseAgentMessage,
+  type AgentMessage,
+  type ControllerMessage,
+  type NodeInfo,
+  type Probed,
+  type Welcome,
+} from '../protocol/agent.js';
 import { LineDecoder } from '../protocol/wire.js';
 
 export interface AgentSlot {
@@ -101,12 +109,20 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
         if (m.t === 'hello') {
           const l = this.live.get(m.node);
           if (!l) {
-            send({ t: 'refuse', reason: `node ${m.node} is not part of this job (${[...this.live.keys()].join(', ')})` });
+            send({
+              t: 'refuse',
+              reason: `node ${m.node} is not part of this job (${[...this.live.keys()].join(', ')})`,
+            });
             socket.end();
             return;
           }
           if (l.state !== 'pending' || this.stopping) {
-            send({ t: 'refuse', reason: this.stopping ? 'the job is shutting down' : `an agent for ${m.node} is already registered (${l.state})` });
+            send({
+              t: 'refuse',
+              reason: this.stopping
+                ? 'the job is shutting down'
+                : `an agent for ${m.node} is already registered (${l.state})`,
+            });
             socket.end();
             return;
           }
@@ -147,12 +163,22 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
           }
         } else if (m.t === 'runtime-exited') {
           if (me.leaving !== undefined) this.markGone(me, me.leaving);
-          else this.markGone(me, `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})${m.detail !== undefined ? `: ${m.detail.slice(0, 500)}` : ''}`);
+          else
+            this.markGone(
+              me,
+              `its runtime exited (code ${m.code ?? 'none'}, signal ${m.signal ?? 'none'})${m.detail !== undefined ? `: ${m.detail.slice(0, 500)}` : ''}`,
+            );
         }
       }
     });
     const onClose = () => {
-      if (me) this.markGone(me, this.stopping ? 'stopped' : (me.gone ?? 'its agent disconnected (the agent process exited or the node went away)'));
+      if (me)
+        this.markGone(
+          me,
+          this.stopping
+            ? 'stopped'
+            : (me.gone ?? 'its agent disconnected (the agent process exited or the node went away)'),
+        );
     };
     socket.on('close', onClose);
     // the http server's sockets are half-open capable: the agent's FIN alone never emits 'close'
@@ -194,7 +220,8 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
   /** Marks a node that never connected as failed (e.g. its agent process exited before hello). */
   agentExited(node: string, how: string): void {
     const l = this.live.get(node);
-    if (l && (l.state === 'pending' || l.state === 'connected')) this.markFailed(l, `its agent exited before joining (${how})`);
+    if (l && (l.state === 'pending' || l.state === 'connected'))
+      this.markFailed(l, `its agent exited before joining (${how})`);
     else if (l && l.state === 'joined' && !this.stopping) this.markGone(l, `its agent exited (${how})`);
   }
 
@@ -203,7 +230,8 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
     for (const slot of slots) {
       const before = this.live.get(slot.name);
       // a node that left (shrunk, lost) may come back with a later satellite
-      if (before && !['stopped', 'failed', 'lost'].includes(before.state)) throw new Error(`node ${slot.name} is already part of this job`);
+      if (before && !['stopped', 'failed', 'lost'].includes(before.state))
+        throw new Error(`node ${slot.name} is already part of this job`);
       if (before) this.counts.set(before.state, (this.counts.get(before.state) ?? 0) - 1);
       this.live.set(slot.name, { slot, state: 'pending' });
       this.counts.set('pending', (this.counts.get('pending') ?? 0) + 1);
@@ -238,7 +266,9 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
 
   stateOf(node: string): { state: SlotState; reason?: string; pid?: number } | undefined {
     const l = this.live.get(node);
-    return l ? { state: l.state, ...(l.reason ? { reason: l.reason } : {}), ...(l.pid ? { pid: l.pid } : {}) } : undefined;
+    return l
+      ? { state: l.state, ...(l.reason ? { reason: l.reason } : {}), ...(l.pid ? { pid: l.pid } : {}) }
+      : undefined;
   }
 
   slots(): AgentSlot[] {
@@ -282,7 +312,9 @@ export class AgentRegistry extends EventEmitter<AgentEvents> {
 
   /** Nodes whose agent is connected, welcomed and not yet joined (the ones a probe round asks). */
   welcomedNodes(): string[] {
-    return [...this.live.values()].filter((l) => l.state === 'connected' && l.welcomed && l.socket && !l.socket.destroyed).map((l) => l.slot.name);
+    return [...this.live.values()]
+      .filter((l) => l.state === 'connected' && l.welcomed && l.socket && !l.socket.destroyed)
+      .map((l) => l.slot.name);
   }
 
   setNote(node: string, note: string | undefined): void {

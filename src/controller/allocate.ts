@@ -36,13 +36,23 @@ export function readAllocation(plan: Plan, env: NodeJS.ProcessEnv): Allocation {
       hint: 'the controller runs inside an sbatch job (raysl submit) or under `raysl run --local`',
     });
   }
-  const nodes = plan.hetjob ? hetNodes(env) ?? expandHostlist(nodelist) : expandHostlist(nodelist);
+  const nodes = plan.hetjob ? (hetNodes(env) ?? expandHostlist(nodelist)) : expandHostlist(nodelist);
   if (nodes.length < plan.minNodes) {
-    throw new ClusterFormError(`the allocation has ${nodes.length} node(s) (${nodelist}) but the plan needs at least ${plan.minNodes}`, {
-      hint: 'submit with -N matching --min-nodes',
-    });
+    throw new ClusterFormError(
+      `the allocation has ${nodes.length} node(s) (${nodelist}) but the plan needs at least ${plan.minNodes}`,
+      {
+        hint: 'submit with -N matching --min-nodes',
+      },
+    );
   }
-  return { jobId, nodelist: plan.hetjob ? compressHostlist(nodes) : nodelist, nodes, head: nodes[0] as string, paths: jobPaths(plan.jobDir, jobId), scratchRoot: join(env.TMPDIR || tmpdir(), `raysl-${jobId}`) };
+  return {
+    jobId,
+    nodelist: plan.hetjob ? compressHostlist(nodes) : nodelist,
+    nodes,
+    head: nodes[0] as string,
+    paths: jobPaths(plan.jobDir, jobId),
+    scratchRoot: join(env.TMPDIR || tmpdir(), `raysl-${jobId}`),
+  };
 }
 
 /**
@@ -54,9 +64,12 @@ function hetNodes(env: NodeJS.ProcessEnv): string[] | undefined {
   if (het === undefined) return undefined;
   const [head, workers, ...more] = het.groups;
   if (head?.length !== 1 || workers === undefined || more.length > 0) {
-    throw new ClusterFormError(`the plan runs the head alone in het component 0 and the workers in component 1, but Slurm gave ${het.groups.length} component(s) of ${het.groups.map((g) => g.length).join(', ')} node(s)`, {
-      hint: 'submit the script raysl rendered as it is (its #SBATCH hetjob line separates the two components)',
-    });
+    throw new ClusterFormError(
+      `the plan runs the head alone in het component 0 and the workers in component 1, but Slurm gave ${het.groups.length} component(s) of ${het.groups.map((g) => g.length).join(', ')} node(s)`,
+      {
+        hint: 'submit the script raysl rendered as it is (its #SBATCH hetjob line separates the two components)',
+      },
+    );
   }
   return [...head, ...workers];
 }
@@ -70,16 +83,34 @@ export interface Placement {
 }
 
 /** Each node's address (the launcher knows how to find it) and the status.json that names them. */
-export async function placeAgents(plan: Plan, alloc: Allocation, launcher: Launcher, startedAtMs: number): Promise<Placement> {
+export async function placeAgents(
+  plan: Plan,
+  alloc: Allocation,
+  launcher: Launcher,
+  startedAtMs: number,
+): Promise<Placement> {
   const { jobId, nodes, head, paths } = alloc;
   const taken = launcher.takenBlocks(jobId, nodes);
   // a failure is form's to report (once status.json exists); until then nothing may go unhandled
   taken.catch(() => {});
   const addresses = await launcher.resolveAddresses(nodes);
-  const slots: AgentSlot[] = nodes.map((n) => ({ name: n, role: n === head ? 'head' : 'worker', address: addresses[n] as string, log: paths.agentLog(n) }));
+  const slots: AgentSlot[] = nodes.map((n) => ({
+    name: n,
+    role: n === head ? 'head' : 'worker',
+    address: addresses[n] as string,
+    log: paths.agentLog(n),
+  }));
   const status = new StatusFile(
     paths.status,
-    initialStatus({ jobId, runtime: plan.runtime, launcher: launcher.name, nodes: slots.map((s) => ({ name: s.name, address: s.address, role: s.role, log: s.log })), minNodes: plan.minNodes, startedAtMs, ...controllerIdentity() }),
+    initialStatus({
+      jobId,
+      runtime: plan.runtime,
+      launcher: launcher.name,
+      nodes: slots.map((s) => ({ name: s.name, address: s.address, role: s.role, log: s.log })),
+      minNodes: plan.minNodes,
+      startedAtMs,
+      ...controllerIdentity(),
+    }),
   );
   return { headAddress: addresses[head] as string, slots, status, taken };
 }
@@ -87,5 +118,9 @@ export async function placeAgents(plan: Plan, alloc: Allocation, launcher: Launc
 /** Pid, host and start time of this controller, so readers can tell when it is gone. */
 function controllerIdentity(): { controllerPid: number; controllerHost: string; controllerStartTicks?: number } {
   const me = selfIdentity();
-  return { controllerPid: me.pid, controllerHost: me.host, ...(me.startTicks !== undefined ? { controllerStartTicks: me.startTicks } : {}) };
+  return {
+    controllerPid: me.pid,
+    controllerHost: me.host,
+    ...(me.startTicks !== undefined ? { controllerStartTicks: me.startTicks } : {}),
+  };
 }

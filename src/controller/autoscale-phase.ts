@@ -47,7 +47,9 @@ export function startAutoscalePhase(job: Job, cluster: Cluster, env: NodeJS.Proc
     log,
   });
   scaler.start();
-  log(`autoscale: up to ${maxNodes} nodes; grow for work waiting ${scaleUpDelaySec} s, shrink satellites idle ${idleTimeoutSec} s`);
+  log(
+    `autoscale: up to ${maxNodes} nodes; grow for work waiting ${scaleUpDelaySec} s, shrink satellites idle ${idleTimeoutSec} s`,
+  );
   job.teardown.push({
     name: 'autoscaler',
     run: async () => {

@@ -10,7 +10,15 @@
  * every second (a failed shrink likewise, after 30 s). stop() (a teardown step pushed after the elastic's own, so it runs first) ends the
  * loop and the runtime's reader before the satellites are cancelled.
  */
-import { autoscale, SinceTracker, type AutoscaleDecision, type AutoscaleLimits, type NodeUse, type Resources, type SatelliteUse } from '../core/autoscale.js';
+import {
+  autoscale,
+  SinceTracker,
+  type AutoscaleDecision,
+  type AutoscaleLimits,
+  type NodeUse,
+  type Resources,
+  type SatelliteUse,
+} from '../core/autoscale.js';
 import type { DemandView } from '../runtimes/types.js';
 import type { Elastic, SatelliteInfo } from './elastic.js';
 
@@ -40,21 +48,44 @@ const BACKOFF_MAX_MS = 300_000;
 function satelliteUse(sats: readonly SatelliteInfo[], shrinking: ReadonlySet<string>): SatelliteUse[] {
   const out: SatelliteUse[] = [];
   for (const s of sats) {
-    const state = shrinking.has(s.id) || s.state === 'draining' ? 'draining' : s.state === 'queued' ? 'queued' : s.state === 'joining' || s.state === 'joined' ? 'running' : undefined;
+    const state =
+      shrinking.has(s.id) || s.state === 'draining'
+        ? 'draining'
+        : s.state === 'queued'
+          ? 'queued'
+          : s.state === 'joining' || s.state === 'joined'
+            ? 'running'
+            : undefined;
     if (state !== undefined) out.push({ id: s.id, nodes: s.requested, joined: s.joined, state });
   }
   return out;
 }
 
 /** One round's input: waits and idle times tracked here when the runtime does not say them. */
-function roundInput(reading: DemandView & { shape: Resources }, members: readonly string[], sats: readonly SatelliteInfo[], shrinking: ReadonlySet<string>, trackers: { waits: SinceTracker; idle: SinceTracker }, nowMs: number) {
+function roundInput(
+  reading: DemandView & { shape: Resources },
+  members: readonly string[],
+  sats: readonly SatelliteInfo[],
+  shrinking: ReadonlySet<string>,
+  trackers: { waits: SinceTracker; idle: SinceTracker },
+  nowMs: number,
+) {
   const here = new Set(members);
   const seen = new Set(reading.nodes.map((n) => n.name));
   // the registry decides who is there: a node the runtime has not listed yet is new, hence empty and not idle
-  const nodesNow: DemandView['nodes'] = [...reading.nodes.filter((n) => here.has(n.name)), ...members.filter((m) => !seen.has(m)).map((name) => ({ name, free: reading.shape, idle: false }))];
+  const nodesNow: DemandView['nodes'] = [
+    ...reading.nodes.filter((n) => here.has(n.name)),
+    ...members.filter((m) => !seen.has(m)).map((name) => ({ name, free: reading.shape, idle: false })),
+  ];
   const view = { ...reading, nodes: nodesNow };
-  const waits = trackers.waits.observe(nowMs, view.pending.map((p) => p.id));
-  const idle = trackers.idle.observe(nowMs, view.nodes.filter((n) => n.idle && n.idleMs === undefined).map((n) => n.name));
+  const waits = trackers.waits.observe(
+    nowMs,
+    view.pending.map((p) => p.id),
+  );
+  const idle = trackers.idle.observe(
+    nowMs,
+    view.nodes.filter((n) => n.idle && n.idleMs === undefined).map((n) => n.name),
+  );
   const owner = new Map<string, string>();
   for (const s of sats) for (const n of [...s.nodes, ...s.joined]) owner.set(n, s.id);
   const nodes: NodeUse[] = view.nodes.map((n) => ({
@@ -63,7 +94,11 @@ function roundInput(reading: DemandView & { shape: Resources }, members: readonl
     idleMs: !n.idle ? 0 : (n.idleMs ?? idle.get(n.name) ?? 0),
     ...(owner.has(n.name) ? { satellite: owner.get(n.name)! } : {}),
   }));
-  return { pending: view.pending.map((p) => ({ ...p, waitedMs: waits.get(p.id) ?? 0 })), nodes, satellites: satelliteUse(sats, shrinking) };
+  return {
+    pending: view.pending.map((p) => ({ ...p, waitedMs: waits.get(p.id) ?? 0 })),
+    nodes,
+    satellites: satelliteUse(sats, shrinking),
+  };
 }
 
 export class Autoscaler {
@@ -98,7 +133,9 @@ export class Autoscaler {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.round = this.once().catch((err: unknown) => this.deps.log(`autoscale: round failed: ${(err as Error).message}`));
+      this.round = this.once().catch((err: unknown) =>
+        this.deps.log(`autoscale: round failed: ${(err as Error).message}`),
+      );
       void this.round.then(() => this.schedule());
     }, this.deps.everyMs ?? 1000);
   }
@@ -108,14 +145,22 @@ export class Autoscaler {
     const view = this.deps.read();
     if (view === undefined || this.stopped) return;
     if (view.shape === undefined) {
-      if (!this.saidNoShape && view.pending.length > 0) this.deps.log('autoscale: no node has told its resources yet: waiting before growing');
+      if (!this.saidNoShape && view.pending.length > 0)
+        this.deps.log('autoscale: no node has told its resources yet: waiting before growing');
       this.saidNoShape = true;
       return;
     }
     const now = this.deps.now();
     const sats = this.deps.elastic.satellites();
     this.backOffFailed(sats, now);
-    const round = roundInput({ ...view, shape: view.shape }, this.deps.members(), sats, this.shrinking, this.trackers, now);
+    const round = roundInput(
+      { ...view, shape: view.shape },
+      this.deps.members(),
+      sats,
+      this.shrinking,
+      this.trackers,
+      now,
+    );
     const decisions = autoscale({ ...round, shape: view.shape, limits: this.deps.limits });
     for (const d of decisions) await this.act(d, now);
   }
@@ -126,7 +171,9 @@ export class Autoscaler {
       if (s.state !== 'failed' || this.failedSeen.has(s.id)) continue;
       this.failedSeen.add(s.id);
       this.growBlockedUntil = now + this.backoffMs;
-      this.deps.record(`satellite ${s.id} failed${s.why ? ` (${s.why})` : ''}; next grow in ${Math.round(this.backoffMs / 1000)} s at the earliest`);
+      this.deps.record(
+        `satellite ${s.id} failed${s.why ? ` (${s.why})` : ''}; next grow in ${Math.round(this.backoffMs / 1000)} s at the earliest`,
+      );
       this.backoffMs = Math.min(2 * this.backoffMs, BACKOFF_MAX_MS);
     }
   }
@@ -143,7 +190,9 @@ export class Autoscaler {
       this.deps.record(`grow by ${d.nodes} node${d.nodes === 1 ? '' : 's'}: ${d.reason}`);
       try {
         const sat = await this.deps.elastic.grow({ nodes: d.nodes, reason: d.reason }, d.reason);
-        this.deps.log(`autoscale: satellite ${sat.id}${sat.slurmJobId ? ` (Slurm job ${sat.slurmJobId})` : ''} asked for ${d.nodes} node(s)`);
+        this.deps.log(
+          `autoscale: satellite ${sat.id}${sat.slurmJobId ? ` (Slurm job ${sat.slurmJobId})` : ''} asked for ${d.nodes} node(s)`,
+        );
         this.backoffMs = BACKOFF_MIN_MS;
       } catch (err) {
         // the refused satellite is marked failed: said here, not again by backOffFailed
@@ -161,7 +210,9 @@ export class Autoscaler {
       .shrink({ satellite: d.satellite }, d.reason, this.deps.drainTimeoutMs ?? 30_000)
       .catch((err: unknown) => {
         this.shrinkFailed.set(d.satellite, this.deps.now() + BACKOFF_MIN_MS);
-        this.deps.record(`shrink ${d.satellite} failed: ${(err as Error).message}; next try in ${BACKOFF_MIN_MS / 1000} s`);
+        this.deps.record(
+          `shrink ${d.satellite} failed: ${(err as Error).message}; next try in ${BACKOFF_MIN_MS / 1000} s`,
+        );
       })
       .finally(() => {
         this.shrinking.delete(d.satellite);

@@ -30,7 +30,8 @@ export function blockGeometry(plan: Plan, nodes: string[], sliced: boolean): Blo
     size: layoutSize * slices,
     controllerPort: (block) => {
       const p = portsOf(block.base, plan.portLayout).controller;
-      if (p === undefined) throw new InternalError('the port layout has no controller port', { hint: 'this is a bug in raysl' });
+      if (p === undefined)
+        throw new InternalError('the port layout has no controller port', { hint: 'this is a bug in raysl' });
       return p;
     },
     sliceBase: (slot, block) => block.base + (slices > 1 ? nodes.indexOf(slot.name) * layoutSize : 0),
@@ -65,7 +66,10 @@ export async function bindControlServer(o: {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EADDRINUSE' || attempt + 1 >= o.attempts) {
         throw new ClusterFormError(`cannot start the control server on ${host}:${port}: ${(err as Error).message}`, {
-          hint: code === 'EADDRINUSE' ? 'too many port blocks are in use on this node; run `raysl check-ports` to see who holds them' : `check that ${host} is an address of this host`,
+          hint:
+            code === 'EADDRINUSE'
+              ? 'too many port blocks are in use on this node; run `raysl check-ports` to see who holds them'
+              : `check that ${host} is an address of this host`,
         });
       }
       o.log(`port ${port} on ${host} is in use: moving to the next block`);

@@ -19,7 +19,11 @@ export interface Outcome {
   error?: RayslError;
 }
 
-export function classify(reason: StopReason | undefined, error: unknown, entrypointExit: ExitInfo | undefined): Outcome {
+export function classify(
+  reason: StopReason | undefined,
+  error: unknown,
+  entrypointExit: ExitInfo | undefined,
+): Outcome {
   if (error !== undefined) {
     // a phase gave up because of the stop (Cancelled, or whatever broke as things stopped under it)
     const dueToStop = error instanceof Cancelled || (reason !== undefined && !(error instanceof RayslError));
@@ -29,7 +33,11 @@ export function classify(reason: StopReason | undefined, error: unknown, entrypo
     return { state: 'cancelled', exitCode: 128 + signalNumber(reason?.kind === 'signal' ? reason.signal : 'SIGTERM') };
   }
   if (entrypointExit === undefined) {
-    return failedWith(new InternalError('the job ended with neither an error nor an entrypoint exit', { hint: 'this is a bug in raysl' }));
+    return failedWith(
+      new InternalError('the job ended with neither an error nor an entrypoint exit', {
+        hint: 'this is a bug in raysl',
+      }),
+    );
   }
   if (reason?.kind === 'node-lost') return failedWith(nodeLost(reason));
   // whatever the entrypoint did with its grace, the work was cut short: 6, its own code in the timeline
@@ -43,10 +51,16 @@ export function classify(reason: StopReason | undefined, error: unknown, entrypo
 }
 
 function preempted(entrypointCode: number | undefined): Outcome {
-  const after = entrypointCode === undefined ? 'before the entrypoint started' : `; the entrypoint exited with code ${entrypointCode}`;
-  const error = new PreemptedError(`stopped at Slurm's warning (time limit near, or preemption)${entrypointCode === undefined ? ' ' : ''}${after}`, {
-    hint: 'resubmit (the entrypoint should resume from its checkpoint), or submit with --requeue --max-restarts N',
-  });
+  const after =
+    entrypointCode === undefined
+      ? 'before the entrypoint started'
+      : `; the entrypoint exited with code ${entrypointCode}`;
+  const error = new PreemptedError(
+    `stopped at Slurm's warning (time limit near, or preemption)${entrypointCode === undefined ? ' ' : ''}${after}`,
+    {
+      hint: 'resubmit (the entrypoint should resume from its checkpoint), or submit with --requeue --max-restarts N',
+    },
+  );
   return { state: 'preempted', exitCode: error.exitCode, error };
 }
 

@@ -37,8 +37,22 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
   log.attachFile(alloc.paths.controllerLog);
   writeJsonAtomic(alloc.paths.plan, plan);
   const graceMs = edges.graceMs ?? 3000;
-  const job: Job = { ...alloc, plan, edges, runtime: getRuntime(plan.runtime), log, t0, graceMs, attempt, stop: new StopRequest(), teardown: new TeardownStack({ log, boundMs: 4 * graceMs + 5000 }) };
-  if (attempt > 0) log(`attempt ${attempt} (SLURM_RESTART_COUNT=${attempt}); the earlier attempts' files are in ${alloc.paths.dir}/attempt-<k>/`);
+  const job: Job = {
+    ...alloc,
+    plan,
+    edges,
+    runtime: getRuntime(plan.runtime),
+    log,
+    t0,
+    graceMs,
+    attempt,
+    stop: new StopRequest(),
+    teardown: new TeardownStack({ log, boundMs: 4 * graceMs + 5000 }),
+  };
+  if (attempt > 0)
+    log(
+      `attempt ${attempt} (SLURM_RESTART_COUNT=${attempt}); the earlier attempts' files are in ${alloc.paths.dir}/attempt-<k>/`,
+    );
   stopOnSignals(edges.signals ?? process, job.stop, job.teardown, log, edges.now);
 
   let status: StatusFile | undefined;
@@ -48,10 +62,21 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
   try {
     const placed = await placeAgents(plan, alloc, edges.launcher, t0);
     status = placed.status;
-    if (attempt > 0 || plan.requeue) status.update((s) => ({ ...s, attempt, ...(earlier.length ? { attempts: earlier } : {}) }));
+    if (attempt > 0 || plan.requeue)
+      status.update((s) => ({ ...s, attempt, ...(earlier.length ? { attempts: earlier } : {}) }));
     const file = status;
     // a stop signal goes into the timeline when it comes (or at once, if it came while agents were placed)
-    void job.stop.stopped.then((r) => r.kind === 'signal' && file.update((s) => withPhase(s, edges.now(), { phase: 'signal', detail: r.signal, ...(r.node !== undefined ? { node: r.node } : {}) })));
+    void job.stop.stopped.then(
+      (r) =>
+        r.kind === 'signal' &&
+        file.update((s) =>
+          withPhase(s, edges.now(), {
+            phase: 'signal',
+            detail: r.signal,
+            ...(r.node !== undefined ? { node: r.node } : {}),
+          }),
+        ),
+    );
     const cluster = await form(job, placed);
     ({ exit, stoppedBy: reason } = await run(job, placed, cluster));
   } catch (err) {
@@ -66,12 +91,22 @@ export async function runController(plan: Plan, edges: ControllerEdges): Promise
 }
 
 /** Records the outcome, undoes everything the phases started, and says so in the log and status.json. */
-async function finish(job: Job, status: StatusFile | undefined, outcome: Outcome, reason: StopReason | undefined): Promise<void> {
+async function finish(
+  job: Job,
+  status: StatusFile | undefined,
+  outcome: Outcome,
+  reason: StopReason | undefined,
+): Promise<void> {
   const { log, edges } = job;
   const { error, exitCode } = outcome;
   // a warning that came before the entrypoint ran has no preempt-warning line yet: one at the time it came
   if (reason?.kind === 'preempt' && !status?.value.timeline.some((e) => e.phase === 'preempt-warning')) {
-    status?.update((s) => withPhase(s, reason.atMs, { phase: 'preempt-warning', detail: 'SIGUSR2 from Slurm (time limit near, or preemption) before the entrypoint started' }));
+    status?.update((s) =>
+      withPhase(s, reason.atMs, {
+        phase: 'preempt-warning',
+        detail: 'SIGUSR2 from Slurm (time limit near, or preemption) before the entrypoint started',
+      }),
+    );
   }
   if (error) {
     log(`error: ${error.message}`);
@@ -86,7 +121,10 @@ async function finish(job: Job, status: StatusFile | undefined, outcome: Outcome
   status?.update((s) => {
     // every node that was still part of the job has been stopped by the teardown (lost and failed ones keep why)
     const nodes = s.nodes.map((n) => (n.state === 'joined' ? { ...n, state: 'stopped' as const } : n));
-    const torn = withPhase({ ...withState(s, outcome.state), exitCode, nodes }, edges.now(), { phase: 'torn-down', code: exitCode });
+    const torn = withPhase({ ...withState(s, outcome.state), exitCode, nodes }, edges.now(), {
+      phase: 'torn-down',
+      code: exitCode,
+    });
     const done = decision.requeue ? withPhase(torn, edges.now(), { phase: 'requeued', detail: decision.why }) : torn;
     return error ? { ...done, error: { message: error.message, ...(error.hint ? { hint: error.hint } : {}) } } : done;
   });
@@ -99,7 +137,11 @@ async function finish(job: Job, status: StatusFile | undefined, outcome: Outcome
  * Slurm to run the job again (the decision is already in the final record). Slurm kills this batch
  * step at once, so everything is written first.
  */
-async function requeueIfAsked(job: Job, status: StatusFile | undefined, decision: ReturnType<typeof requeueDecision>): Promise<void> {
+async function requeueIfAsked(
+  job: Job,
+  status: StatusFile | undefined,
+  decision: ReturnType<typeof requeueDecision>,
+): Promise<void> {
   const { log, edges, jobId } = job;
   if (decision.requeue === false) {
     if (decision.why) log(decision.why);

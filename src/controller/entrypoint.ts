@@ -47,7 +47,12 @@ export function startEntrypoint(opts: {
   const what = opts.what ?? 'entrypoint';
   if (cmd === undefined) throw new Error(`${what} argv is empty`);
   const log = createWriteStream(opts.logPath, { flags: 'a', mode: fileModeFor(opts.logPath) });
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let spawnError: { code: number } | undefined;
   child.on('error', (e: NodeJS.ErrnoException) => {
     const why = whyNotStarted(cmd, e, opts.env.PATH);
@@ -95,13 +100,27 @@ export function startEntrypoint(opts: {
  * 127 not found; a script whose #! interpreter is missing names the interpreter (spawn says ENOENT
  * of the script itself, which exists).
  */
-function whyNotStarted(cmd: string, err: NodeJS.ErrnoException, path: string | undefined): { code: number; message: string } {
-  if (err.code === 'EACCES') return { code: 126, message: `${cmd} is not executable (chmod +x it, or name its interpreter: e.g. python3 ${cmd})` };
+function whyNotStarted(
+  cmd: string,
+  err: NodeJS.ErrnoException,
+  path: string | undefined,
+): { code: number; message: string } {
+  if (err.code === 'EACCES')
+    return {
+      code: 126,
+      message: `${cmd} is not executable (chmod +x it, or name its interpreter: e.g. python3 ${cmd})`,
+    };
   if (err.code !== 'ENOENT') return { code: 126, message: err.message };
-  const file = cmd.includes('/') ? cmd : (path ?? '').split(':').map((d) => join(d || '.', cmd)).find((p) => existsSync(p));
+  const file = cmd.includes('/')
+    ? cmd
+    : (path ?? '')
+        .split(':')
+        .map((d) => join(d || '.', cmd))
+        .find((p) => existsSync(p));
   if (file !== undefined && existsSync(file)) {
     const interpreter = shebangOf(file);
-    if (interpreter !== undefined) return { code: 127, message: `its interpreter ${interpreter} (from the #! line of ${file}) was not found` };
+    if (interpreter !== undefined)
+      return { code: 127, message: `its interpreter ${interpreter} (from the #! line of ${file}) was not found` };
   }
   return { code: 127, message: `${cmd} not found${cmd.includes('/') ? '' : ' on PATH'}` };
 }
@@ -136,9 +155,21 @@ export function exitCodeOf(info: ExitInfo, signalNumber: (s: NodeJS.Signals) => 
  * step around it (a pyxis step under --container-image), in the head's het component and with the
  * head's GPUs.
  */
-export function onHead(job: Pick<Job, 'plan' | 'edges' | 'head' | 'paths'>, cwd: string, path: string, own: string[]): string[] {
+export function onHead(
+  job: Pick<Job, 'plan' | 'edges' | 'head' | 'paths'>,
+  cwd: string,
+  path: string,
+  own: string[],
+): string[] {
   const { plan, edges, head, paths } = job;
   const component = plan.hetjob?.find((c) => c.role === 'head');
-  const at: EntrypointAt = { head, cwd, entrypoint: path, jobDir: paths.dir, gpus: resourcesForRole(plan, 'head').gpus, ...(component ? { hetGroup: component.index } : {}) };
+  const at: EntrypointAt = {
+    head,
+    cwd,
+    entrypoint: path,
+    jobDir: paths.dir,
+    gpus: resourcesForRole(plan, 'head').gpus,
+    ...(component ? { hetGroup: component.index } : {}),
+  };
   return edges.launcher.entrypointStep?.(at, own) ?? own;
 }

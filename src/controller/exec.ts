@@ -67,12 +67,32 @@ export class ExecHost {
         },
       });
     const argv = this.deps.wrap?.(body.argv, cwd) ?? body.argv;
-    const entry = startEntrypoint({ argv, env: { ...this.deps.env, RAYSL_EXEC_ID: String(n) }, cwd, logPath, stdout: sink('stdout'), stderr: sink('stderr'), what: 'command', stdin: body.stdin === true });
+    const entry = startEntrypoint({
+      argv,
+      env: { ...this.deps.env, RAYSL_EXEC_ID: String(n) },
+      cwd,
+      logPath,
+      stdout: sink('stdout'),
+      stderr: sink('stderr'),
+      what: 'command',
+      stdin: body.stdin === true,
+    });
     this.running.add(entry);
     if (body.stdin === true) this.byId.set(n, entry);
-    this.deps.log(entry.pid !== undefined ? `exec ${n} started (pid ${entry.pid}, cwd ${cwd}): ${body.argv.join(' ')}` : `exec ${n} could not be started: ${body.argv.join(' ')}`);
+    this.deps.log(
+      entry.pid !== undefined
+        ? `exec ${n} started (pid ${entry.pid}, cwd ${cwd}): ${body.argv.join(' ')}`
+        : `exec ${n} could not be started: ${body.argv.join(' ')}`,
+    );
     this.deps.onStart?.(n, entry.pid, body.argv);
-    stream.send({ e: 'started', id: String(n), pid: entry.pid ?? -1, node: this.deps.head, cwd, ...(note ? { note } : {}) });
+    stream.send({
+      e: 'started',
+      id: String(n),
+      pid: entry.pid ?? -1,
+      node: this.deps.head,
+      cwd,
+      ...(note ? { note } : {}),
+    });
     stream.onAbort(() => {
       this.deps.log(`exec ${n}: the caller went away; stopping its process group`);
       void entry.stop(this.deps.graceMs);
@@ -83,7 +103,9 @@ export class ExecHost {
       const code = exitCodeOf(info, signalNumber);
       this.deps.log(`exec ${n} exited (${info.signal ? `killed by ${info.signal}` : `code ${info.code}`})`);
       this.deps.onExit?.(n, code);
-      const stopped = this.closing ? { stopped: `the cluster is shutting down (raysl down, a signal or its time limit): the command was stopped` } : {};
+      const stopped = this.closing
+        ? { stopped: `the cluster is shutting down (raysl down, a signal or its time limit): the command was stopped` }
+        : {};
       stream.end({ e: 'exit', code, signal: info.signal, log: logPath, ...stopped });
     });
   }
@@ -119,7 +141,10 @@ export class ExecHost {
   private cwdFor(asked: string | undefined): { cwd: string; note?: string } {
     if (asked === undefined) return { cwd: this.deps.jobCwd };
     if (existsSync(asked) && statSync(asked).isDirectory()) return { cwd: asked };
-    return { cwd: this.deps.jobCwd, note: `${asked} is not a directory on ${this.deps.head}: running in ${this.deps.jobCwd}` };
+    return {
+      cwd: this.deps.jobCwd,
+      note: `${asked} is not a directory on ${this.deps.head}: running in ${this.deps.jobCwd}`,
+    };
   }
 
   /** Refuses new commands and stops the running ones (TERM, grace, KILL), each stream ending with its exit. */

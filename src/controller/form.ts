@@ -69,11 +69,16 @@ function welcomeFor(job: Job, later: Later): (slot: AgentSlot) => Welcome {
     runtime: plan.runtime,
     address: slot.address,
     ...(plan.iface !== undefined ? { iface: plan.iface } : {}),
-    ...(slot.satellite !== undefined ? needed(later.satellites, 'satellites').welcomeFor(slot) : { ...needed(later.phase, 'probe phase').welcomeFor(slot), expected: resourcesForRole(plan, slot.role) }),
+    ...(slot.satellite !== undefined
+      ? needed(later.satellites, 'satellites').welcomeFor(slot)
+      : { ...needed(later.phase, 'probe phase').welcomeFor(slot), expected: resourcesForRole(plan, slot.role) }),
     layout: plan.portLayout,
     scratchDir: join(job.scratchRoot, slot.name),
     env: plan.env,
-    customResources: customResourcesFor(plan.resources, { index: slot.satellite !== undefined ? nodes.length : nodes.indexOf(slot.name), role: slot.role }),
+    customResources: customResourcesFor(plan.resources, {
+      index: slot.satellite !== undefined ? nodes.length : nodes.indexOf(slot.name),
+      role: slot.role,
+    }),
     rayAuth: plan.rayAuth,
     tokenFile: paths.token,
     runtimeLogDir: paths.runtimeLogs(slot.name),
@@ -85,11 +90,22 @@ function welcomeFor(job: Job, later: Later): (slot: AgentSlot) => Welcome {
  * Records a block (ports.json, the launcher's record, status.json) one after another: the first runs
  * while the agents launch, and a move must not overtake it.
  */
-function blockRecorder(job: Job, status: Placement['status'], controllerAddress: string): (b: PortBlock) => Promise<void> {
+function blockRecorder(
+  job: Job,
+  status: Placement['status'],
+  controllerAddress: string,
+): (b: PortBlock) => Promise<void> {
   const { jobId, edges, paths } = job;
   let recorded: Promise<void> = Promise.resolve();
   const recordOne = async (b: PortBlock): Promise<void> => {
-    const record: PortsRecord = { version: 1, jobId, base: b.base, size: b.size, controller: controllerAddress, pid: process.pid };
+    const record: PortsRecord = {
+      version: 1,
+      jobId,
+      base: b.base,
+      size: b.size,
+      controller: controllerAddress,
+      pid: process.pid,
+    };
     writeJsonAtomic(paths.ports, record);
     await edges.launcher.recordBlock(jobId, b, controllerAddress);
     status.update((s) => ({ ...s, controller: controllerAddress, portBlock: b }));
@@ -116,10 +132,19 @@ function probePhase(job: Job, i: PhaseInputs): PortPhase {
     first: serverBlock,
     layout: plan.portLayout,
     maxAttempts: edges.faults?.probeAttempts ?? 8,
-    next: (failed) => allocatePortBlock({ jobId, size: geometry.size, range: plan.portRange, taken: [...i.taken, serverBlock, ...failed] }),
+    next: (failed) =>
+      allocatePortBlock({
+        jobId,
+        size: geometry.size,
+        range: plan.portRange,
+        taken: [...i.taken, serverBlock, ...failed],
+      }),
     record: i.record,
     // the head's controller port is ours already; a moved block's controller slot stays unused
-    probeFor: (slot, b) => geometry.slicePorts(geometry.sliceBase(slot, b)).filter((p) => !(p === geometry.controllerPort(b) && (slot.role === 'head' || b !== serverBlock))),
+    probeFor: (slot, b) =>
+      geometry
+        .slicePorts(geometry.sliceBase(slot, b))
+        .filter((p) => !(p === geometry.controllerPort(b) && (slot.role === 'head' || b !== serverBlock))),
     baseFor: geometry.sliceBase,
     startFor: i.startFor,
     log,
@@ -132,7 +157,13 @@ async function joined(job: Job, agents: AgentRegistry, ph: PortPhase): Promise<v
   const { plan } = job;
   try {
     await Promise.race([
-      waitForJoin({ agents, min: plan.minNodes, timeoutMs: plan.joinTimeoutSec * 1000, cancelled: Promise.race([job.stop.stopped, ph.failed.catch(() => undefined)]), containerCmd: plan.container !== undefined && 'cmd' in plan.container }),
+      waitForJoin({
+        agents,
+        min: plan.minNodes,
+        timeoutMs: plan.joinTimeoutSec * 1000,
+        cancelled: Promise.race([job.stop.stopped, ph.failed.catch(() => undefined)]),
+        containerCmd: plan.container !== undefined && 'cmd' in plan.container,
+      }),
       ph.failed,
     ]);
   } catch (err) {
@@ -144,7 +175,9 @@ async function joined(job: Job, agents: AgentRegistry, ph: PortPhase): Promise<v
 export async function form(job: Job, placed: Placement): Promise<Cluster> {
   const { plan, edges, jobId, nodes, head, paths, log, teardown } = job;
   const { headAddress, slots, status } = placed;
-  log(`job ${jobId}: ${nodes.length} node(s) ${job.nodelist}, head ${head} (${headAddress}), runtime ${plan.runtime}, launcher ${edges.launcher.name}`);
+  log(
+    `job ${jobId}: ${nodes.length} node(s) ${job.nodelist}, head ${head} (${headAddress}), runtime ${plan.runtime}, launcher ${edges.launcher.name}`,
+  );
 
   const token = newToken();
   writeTokenFile(paths.token, token);
@@ -163,10 +196,27 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   teardown.push({ name: 'port record', run: () => edges.launcher.releaseBlock(jobId) });
   // the runtime's routes and messages; closed before the server, so its callers get an answer
   const half = attachRuntimeHalf(job, agents, geometry, () => needed(later.phase, 'probe phase'));
-  const ctl = createControlServer({ token, info: { protocol: API_VERSION, jobId, runtime: plan.runtime, head }, agents, holds: plan.entrypoint === null, ...(half ? { half } : {}), elastic: () => later.satellites });
+  const ctl = createControlServer({
+    token,
+    info: { protocol: API_VERSION, jobId, runtime: plan.runtime, head },
+    agents,
+    holds: plan.entrypoint === null,
+    ...(half ? { half } : {}),
+    elastic: () => later.satellites,
+  });
   teardown.push({ name: 'control server', run: () => ctl.close() });
   if (half) teardown.push({ name: 'runtime', run: () => half.close() });
-  const serverBlock = await bindControlServer({ ctl, host: headAddress, plan, jobId, geometry, taken, attempts: edges.bindAttempts ?? 8, firstPortBase: edges.faults?.firstPortBase, log });
+  const serverBlock = await bindControlServer({
+    ctl,
+    host: headAddress,
+    plan,
+    jobId,
+    geometry,
+    taken,
+    attempts: edges.bindAttempts ?? 8,
+    firstPortBase: edges.faults?.firstPortBase,
+    log,
+  });
   // The control server stays on this block's controller port for the whole job (agents get its
   // address on their command line); a move by the probe phase only moves the runtime's ports.
   const controllerAddress = `${headAddress}:${geometry.controllerPort(serverBlock)}`;
@@ -174,7 +224,9 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   // recorded while the agents launch (a Slurm call each): awaited before the join, so a failure still fails the job
   const firstRecord = record(serverBlock);
   firstRecord.catch(() => {});
-  log(`control server on ${controllerAddress}, port block ${serverBlock.base}-${serverBlock.base + serverBlock.size - 1}`);
+  log(
+    `control server on ${controllerAddress}, port block ${serverBlock.base}-${serverBlock.base + serverBlock.size - 1}`,
+  );
   edges.onListening?.({ jobId, address: controllerAddress, jobDir: paths.dir });
 
   const startFor = async (slot: AgentSlot) => ({
@@ -186,7 +238,17 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   later.phase = ph;
   // the node's own record first: a satellite's state (below) follows from its nodes'
   reportAgentEvents(job, agents, status);
-  const sats = new Satellites({ job, agents, status, controllerAddress, slurm: edges.satellites, half, startFor, node: edges.agentArgv[0] ?? process.execPath, raysl: rayslBundle(edges.agentArgv) });
+  const sats = new Satellites({
+    job,
+    agents,
+    status,
+    controllerAddress,
+    slurm: edges.satellites,
+    half,
+    startFor,
+    node: edges.agentArgv[0] ?? process.execPath,
+    raysl: rayslBundle(edges.agentArgv),
+  });
   later.satellites = sats;
   // after the agents are told to stop (pushed later, so it runs earlier): their Slurm jobs go then
   teardown.push({ name: 'satellites', run: () => sats.close() });
@@ -199,9 +261,19 @@ export async function form(job: Job, placed: Placement): Promise<Cluster> {
   status.update((s) => withPhase(withState(s, 'forming'), edges.now(), { phase: 'agents-launched' }));
   await joined(job, agents, ph);
   // the phase stays open after the join: a node arriving late still probes the settled block and starts
-  log(`cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - job.t0) / 1000).toFixed(2)}s`);
+  log(
+    `cluster ready: ${agents.joinedNodes().length}/${nodes.length} nodes in ${((edges.now() - job.t0) / 1000).toFixed(2)}s`,
+  );
   status.update((s) => withPhase(s, edges.now(), { phase: 'ready' }));
   if (job.stop.reason) throw new Cancelled('stopped');
   sats.ready();
-  return { agents, block: ph.current(), controllerAddress, token, control: ctl, elastic: sats, ...(half ? { half } : {}) };
+  return {
+    agents,
+    block: ph.current(),
+    controllerAddress,
+    token,
+    control: ctl,
+    elastic: sats,
+    ...(half ? { half } : {}),
+  };
 }

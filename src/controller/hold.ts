@@ -27,15 +27,23 @@ export async function hold(job: Job, placed: Placement, cluster: Cluster, env: N
     onStart: (n, pid, argv) => {
       // the head's agent stops the command's group should this controller die
       if (pid !== undefined) cluster.agents.send(head, { t: 'entrypoint', pgid: pid });
-      status.update((s) => withPhase(s, edges.now(), { phase: 'exec-started', detail: `exec ${n}: ${argv.join(' ')}` }));
+      status.update((s) =>
+        withPhase(s, edges.now(), { phase: 'exec-started', detail: `exec ${n}: ${argv.join(' ')}` }),
+      );
     },
     wrap: (argv, cwd) => {
       const own = [...wrapperPrefix(plan.container), ...argv];
       return onHead(job, cwd, argv[0] ?? '', own);
     },
-    onExit: (n, code) => status.update((s) => withPhase(s, edges.now(), { phase: 'exec-exited', code, detail: `exec ${n}` })),
+    onExit: (n, code) =>
+      status.update((s) => withPhase(s, edges.now(), { phase: 'exec-exited', code, detail: `exec ${n}` })),
   });
-  job.teardown.push({ name: 'exec commands', run: () => host.close(graceMs), hurry: () => void host.close(0), boundMs: 2 * graceMs + 5000 });
+  job.teardown.push({
+    name: 'exec commands',
+    run: () => host.close(graceMs),
+    hurry: () => void host.close(0),
+    boundMs: 2 * graceMs + 5000,
+  });
   cluster.control.serveExec(host);
   status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'holding' }));
   log(`ready, holding for exec: raysl exec ${jobId} -- <command>; raysl down ${jobId} ends it`);

@@ -25,10 +25,16 @@ function emptyLogNote(log: string, containerCmd: boolean): string {
     size = undefined;
   }
   if (size === undefined || size > 0) return '';
-  return containerCmd ? ' (empty: the agent never started; the --container-cmd wrapper ended before running it, see the controller log)' : ' (empty: the agent never started, see the controller log)';
+  return containerCmd
+    ? ' (empty: the agent never started; the --container-cmd wrapper ended before running it, see the controller log)'
+    : ' (empty: the agent never started, see the controller log)';
 }
 
-function missingReport(agents: AgentRegistry, gaveUpEarly = false, containerCmd = false): { text: string; nodes: Array<{ node: string; log: string; reason: string }> } {
+function missingReport(
+  agents: AgentRegistry,
+  gaveUpEarly = false,
+  containerCmd = false,
+): { text: string; nodes: Array<{ node: string; log: string; reason: string }> } {
   const nodes = agents.missing().map((m) => ({
     node: m.slot.name,
     log: `${m.slot.log}${emptyLogNote(m.slot.log, containerCmd)}`,
@@ -45,12 +51,24 @@ function missingReport(agents: AgentRegistry, gaveUpEarly = false, containerCmd 
 
 /** The hint of the nodes that failed, when they all said the same (e.g. Ray missing on every node). */
 function failedNodesHint(agents: AgentRegistry): string | undefined {
-  const hints = new Set(agents.missing().filter((m) => m.state === 'failed' || m.state === 'lost').map((m) => m.hint));
+  const hints = new Set(
+    agents
+      .missing()
+      .filter((m) => m.state === 'failed' || m.state === 'lost')
+      .map((m) => m.hint),
+  );
   const [only] = hints;
   return hints.size === 1 ? only : undefined;
 }
 
-export function waitForJoin(opts: { agents: AgentRegistry; min: number; timeoutMs: number; cancelled: Promise<unknown>; containerCmd?: boolean; settleMs?: number }): Promise<void> {
+export function waitForJoin(opts: {
+  agents: AgentRegistry;
+  min: number;
+  timeoutMs: number;
+  cancelled: Promise<unknown>;
+  containerCmd?: boolean;
+  settleMs?: number;
+}): Promise<void> {
   const { agents, min, timeoutMs } = opts;
   const settleMs = opts.settleMs ?? GIVE_UP_SETTLE_MS;
   const total = agents.slots().length;
@@ -70,13 +88,23 @@ export function waitForJoin(opts: { agents: AgentRegistry; min: number; timeoutM
     const fail = (why: () => string, early: boolean) => {
       const missing = missingReport(agents, early, opts.containerCmd);
       const allEmpty = missing.nodes.length > 0 && missing.nodes.every((n) => n.log.includes(' (empty: '));
-      const wrapperHint = allEmpty && opts.containerCmd ? 'check the --container-cmd wrapper: it must run the command it is given (try it by hand with `true` as that command)' : undefined;
+      const wrapperHint =
+        allEmpty && opts.containerCmd
+          ? 'check the --container-cmd wrapper: it must run the command it is given (try it by hand with `true` as that command)'
+          : undefined;
       const nodeHint = wrapperHint ?? (early ? failedNodesHint(agents) : undefined);
       finish(
-        new ClusterFormError(`the cluster did not form: ${why()}; ${agents.joinedNodes().length}/${min} nodes joined; missing: ${missing.text}`, {
-          hint: nodeHint ?? (early ? 'read the agent log(s) named above' : 'read the agent log(s) named above; raise --join-timeout if nodes are just slow, or lower --min-nodes'),
-          details: { missing: missing.nodes, joined: agents.joinedNodes().map((n) => n.name), minNodes: min },
-        }),
+        new ClusterFormError(
+          `the cluster did not form: ${why()}; ${agents.joinedNodes().length}/${min} nodes joined; missing: ${missing.text}`,
+          {
+            hint:
+              nodeHint ??
+              (early
+                ? 'read the agent log(s) named above'
+                : 'read the agent log(s) named above; raise --join-timeout if nodes are just slow, or lower --min-nodes'),
+            details: { missing: missing.nodes, joined: agents.joinedNodes().map((n) => n.name), minNodes: min },
+          },
+        ),
       );
     };
     let settling: NodeJS.Timeout | undefined;
@@ -89,7 +117,10 @@ export function waitForJoin(opts: { agents: AgentRegistry; min: number; timeoutM
       if (gone + agents.joinedCount() >= total) return failedEarly();
       settling ??= setTimeout(failedEarly, settleMs);
     };
-    const timer = setTimeout(() => fail(() => `join timeout of ${(timeoutMs / 1000).toFixed(1)}s passed`, false), timeoutMs);
+    const timer = setTimeout(
+      () => fail(() => `join timeout of ${(timeoutMs / 1000).toFixed(1)}s passed`, false),
+      timeoutMs,
+    );
     agents.on('joined', check);
     agents.on('failed', check);
     agents.on('lost', check);

@@ -12,10 +12,21 @@ import { JOIN_TIMEOUT_ENV, TOKEN_ENV } from '../core/env-names.js';
 import { wrapperPrefix } from '../core/container.js';
 
 /** Starts an agent on every node; pushes the leftovers sweep, then the agents, on the teardown stack. */
-export async function launchAgents(job: Job, placed: Placement, agents: AgentRegistry, controllerAddress: string, token: string): Promise<void> {
+export async function launchAgents(
+  job: Job,
+  placed: Placement,
+  agents: AgentRegistry,
+  controllerAddress: string,
+  token: string,
+): Promise<void> {
   const { plan, edges, jobId, nodes, paths, log, teardown, graceMs, scratchRoot } = job;
   // every node-local dir of the job: the launcher removes them where an agent could not
-  const dirs = [scratchRoot, ...nodes.flatMap((n) => job.runtime.dirsOutsideScratch?.({ jobId, nodeName: n, scratchDir: join(scratchRoot, n) }) ?? [])];
+  const dirs = [
+    scratchRoot,
+    ...nodes.flatMap(
+      (n) => job.runtime.dirsOutsideScratch?.({ jobId, nodeName: n, scratchDir: join(scratchRoot, n) }) ?? [],
+    ),
+  ];
   // after the agents are gone (an agent killed with SIGKILL cannot stop its runtime or tidy up)
   teardown.push({
     name: 'leftovers',
@@ -24,7 +35,14 @@ export async function launchAgents(job: Job, placed: Placement, agents: AgentReg
       if (n > 0) log(`killed ${n} process(es) of the job that outlived their agent (found by RAYSL_JOB_ID=${jobId})`);
     },
   });
-  const agentEnv: NodeJS.ProcessEnv = { ...edges.env, ...plan.env, [TOKEN_ENV]: token, RAYSL_JOB_ID: jobId, RAYSL_JOB_DIR: paths.dir, [JOIN_TIMEOUT_ENV]: String(plan.joinTimeoutSec) };
+  const agentEnv: NodeJS.ProcessEnv = {
+    ...edges.env,
+    ...plan.env,
+    [TOKEN_ENV]: token,
+    RAYSL_JOB_ID: jobId,
+    RAYSL_JOB_DIR: paths.dir,
+    [JOIN_TIMEOUT_ENV]: String(plan.joinTimeoutSec),
+  };
   const launched = await edges.launcher.launch({
     jobId,
     targets: placed.slots.map((s) => ({ node: s.name, role: s.role, address: s.address, log: s.log })),

@@ -13,7 +13,12 @@ export interface ProgressLog {
   attachFile(path: string): void;
 }
 
-export function progressLog(stderr: NodeJS.WritableStream, now: () => number, startMs: number, quiet = false): ProgressLog {
+export function progressLog(
+  stderr: NodeJS.WritableStream,
+  now: () => number,
+  startMs: number,
+  quiet = false,
+): ProgressLog {
   let file: WriteStream | undefined;
   const pending: string[] = [];
   const log = ((line: string) => {

@@ -9,7 +9,10 @@ import type { NodeInfo } from '../protocol/agent.js';
 /** Well below the kernel's 128 KiB per string (MAX_ARG_STRLEN), counting the name. */
 export const MAX_NODES_ENV = 64 * 1024;
 
-export function nodesEnv(nodes: NodeInfo[], file: string): { env: Record<string, string>; json: string; tooLong: boolean } {
+export function nodesEnv(
+  nodes: NodeInfo[],
+  file: string,
+): { env: Record<string, string>; json: string; tooLong: boolean } {
   const json = JSON.stringify(nodes);
   const tooLong = Buffer.byteLength(json) > MAX_NODES_ENV;
   return { env: tooLong ? { RAYSL_NODES_FILE: file } : { RAYSL_NODES: json, RAYSL_NODES_FILE: file }, json, tooLong };

@@ -96,7 +96,11 @@ export class PortPhase {
     if (this.decided) {
       // a latecomer: the job already settled on this block and cannot move without it
       if (report.taken.length === 0) this.start(slot);
-      else this.o.agents.refuse(node, `${describeTaken(this.takenOf([[node, report]]), this.o.layout, this.block)} (the job had already settled on ports ${formatBlock(this.block)})`);
+      else
+        this.o.agents.refuse(
+          node,
+          `${describeTaken(this.takenOf([[node, report]]), this.o.layout, this.block)} (the job had already settled on ports ${formatBlock(this.block)})`,
+        );
       return;
     }
     this.reports.set(node, report);
@@ -110,7 +114,16 @@ export class PortPhase {
     // runs only once there are as many reports as live nodes
     const total = this.o.agents.size();
     const live = total - this.o.agents.countIn(['failed', 'lost']);
-    if (this.reports.size >= live && this.o.agents.slots().every((s) => this.reports.has(s.name) || ['failed', 'lost'].includes(this.o.agents.stateOf(s.name)?.state ?? 'failed'))) return void this.decide();
+    if (
+      this.reports.size >= live &&
+      this.o.agents
+        .slots()
+        .every(
+          (s) =>
+            this.reports.has(s.name) || ['failed', 'lost'].includes(this.o.agents.stateOf(s.name)?.state ?? 'failed'),
+        )
+    )
+      return void this.decide();
     if (this.reports.size >= this.o.minNodes && this.o.minNodes < total && this.straggleTimer === undefined) {
       const round = this.round;
       this.straggleTimer = setTimeout(() => {
@@ -121,7 +134,9 @@ export class PortPhase {
   }
 
   private takenOf(reports: Array<[string, Probed]>): TakenOnNode[] {
-    return reports.flatMap(([node, r]) => r.taken.map((taken) => ({ node, address: this.slot(node)?.address ?? '?', taken })));
+    return reports.flatMap(([node, r]) =>
+      r.taken.map((taken) => ({ node, address: this.slot(node)?.address ?? '?', taken })),
+    );
   }
 
   private async decide(): Promise<void> {
@@ -152,11 +167,21 @@ export class PortPhase {
       to = this.o.next(this.tried);
     } catch (err) {
       const e = asRayslError(err);
-      return this.fail(new ClusterFormError(`the cluster did not form: ${describeTaken(taken, this.o.layout, from)}, and no other port block is free: ${e.message}`, { ...(e.hint ? { hint: e.hint } : {}) }));
+      return this.fail(
+        new ClusterFormError(
+          `the cluster did not form: ${describeTaken(taken, this.o.layout, from)}, and no other port block is free: ${e.message}`,
+          { ...(e.hint ? { hint: e.hint } : {}) },
+        ),
+      );
     }
     const first = taken[0] as TakenOnNode;
-    const more = taken.length > 1 ? ` (+${taken.length - 1} more taken port(s) on ${new Set(taken.map((t) => t.node)).size} node(s))` : '';
-    this.o.log(`${describeOne(first, this.o.layout, from, 'short')}${more}: moving the job to block ${formatBlock(to)}`);
+    const more =
+      taken.length > 1
+        ? ` (+${taken.length - 1} more taken port(s) on ${new Set(taken.map((t) => t.node)).size} node(s))`
+        : '';
+    this.o.log(
+      `${describeOne(first, this.o.layout, from, 'short')}${more}: moving the job to block ${formatBlock(to)}`,
+    );
     this.block = to;
     this.round++;
     this.reports.clear();
@@ -166,7 +191,12 @@ export class PortPhase {
       const slot = this.slot(node);
       if (!slot) continue;
       this.o.agents.setNote(node, `probing ports ${formatBlock(to)}`);
-      this.o.agents.send(node, { t: 'probe', round: this.round, portBase: this.o.baseFor(slot, to), probe: this.o.probeFor(slot, to) });
+      this.o.agents.send(node, {
+        t: 'probe',
+        round: this.round,
+        portBase: this.o.baseFor(slot, to),
+        probe: this.o.probeFor(slot, to),
+      });
     }
     this.recording = this.o.record(to);
     this.recording.catch((err: unknown) => this.fail(asRayslError(err)));
@@ -187,7 +217,10 @@ export class PortPhase {
       `the cluster did not form: a port was taken in each of the ${this.tried.length} port block(s) tried (${this.tried.map(formatBlock).join(', ')}); in the last one: ${describeTaken(taken, this.o.layout, this.tried.at(-1) as PortBlock)}`,
       {
         hint: 'run `raysl check-ports` to see who holds these ports; stop the holders or pick other nodes (-w/--exclude)',
-        details: { blocks: this.tried.map(formatBlock), taken: taken.map((t) => ({ node: t.node, address: t.address, ...t.taken })) },
+        details: {
+          blocks: this.tried.map(formatBlock),
+          taken: taken.map((t) => ({ node: t.node, address: t.address, ...t.taken })),
+        },
       },
     );
   }
@@ -211,8 +244,14 @@ function describeOne(t: TakenOnNode, layout: PortLayout, block: PortBlock, style
   const name = portName(t.taken.port, block, layout);
   const label = `port ${t.taken.port}${name ? ` (${name})` : ''}`;
   const how = t.taken.reason === 'permission' ? 'not ours to bind' : 'taken';
-  const holder = t.taken.holder ? ` by pid ${t.taken.holder.pid} (${t.taken.holder.command})` : t.taken.reason === 'in-use' ? ' (holder not visible)' : '';
-  return style === 'short' ? `${label} ${how} on ${t.node}${holder}` : `${label} ${how} on ${t.node} (${t.address})${holder}`;
+  const holder = t.taken.holder
+    ? ` by pid ${t.taken.holder.pid} (${t.taken.holder.command})`
+    : t.taken.reason === 'in-use'
+      ? ' (holder not visible)'
+      : '';
+  return style === 'short'
+    ? `${label} ${how} on ${t.node}${holder}`
+    : `${label} ${how} on ${t.node} (${t.address})${holder}`;
 }
 
 const LISTED = 8;

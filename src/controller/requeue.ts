@@ -7,10 +7,23 @@ export type RequeueDecision = { requeue: true; why: string } | { requeue: false;
 
 export function requeueDecision(plan: Plan, attempt: number, outcome: Outcome, canRequeue: boolean): RequeueDecision {
   if (!plan.requeue) return { requeue: false };
-  const cause = outcome.state === 'preempted' ? "Slurm's warning" : outcome.exitCode === ExitCode.nodeLost && outcome.error ? 'a lost node' : undefined;
+  const cause =
+    outcome.state === 'preempted'
+      ? "Slurm's warning"
+      : outcome.exitCode === ExitCode.nodeLost && outcome.error
+        ? 'a lost node'
+        : undefined;
   if (cause === undefined) return { requeue: false };
   const max = plan.requeue.maxRestarts;
-  if (attempt >= max) return { requeue: false, why: `not requeued after ${cause}: restart count ${attempt} reached --max-restarts ${max}` };
-  if (!canRequeue) return { requeue: false, why: `not requeued after ${cause}: this launcher cannot requeue (--requeue needs Slurm)` };
-  return { requeue: true, why: `requeued after ${cause}: attempt ${attempt + 1} of at most ${max + 1} (SLURM_RESTART_COUNT ${attempt} < --max-restarts ${max})` };
+  if (attempt >= max)
+    return {
+      requeue: false,
+      why: `not requeued after ${cause}: restart count ${attempt} reached --max-restarts ${max}`,
+    };
+  if (!canRequeue)
+    return { requeue: false, why: `not requeued after ${cause}: this launcher cannot requeue (--requeue needs Slurm)` };
+  return {
+    requeue: true,
+    why: `requeued after ${cause}: attempt ${attempt + 1} of at most ${max + 1} (SLURM_RESTART_COUNT ${attempt} < --max-restarts ${max})`,
+  };
 }

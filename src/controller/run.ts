@@ -36,14 +36,33 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
   if (plan.entrypoint === null) return hold(job, placed, cluster, entryEnv);
   const own = entrypointArgv(plan.entrypoint, plan.container);
   const argv = onHead(job, edges.cwd, plan.entrypoint.path, own);
-  const entry = startEntrypoint({ argv, env: entryEnv, cwd: edges.cwd, logPath: paths.entrypointLog, stdout: edges.stdout, stderr: edges.stderr });
-  job.teardown.push({ name: 'entrypoint', run: async () => void (await entry.stop(graceMs)), hurry: () => void entry.stop(0), boundMs: 2 * graceMs + 5000 });
-  log(entry.pid !== undefined ? `entrypoint started (pid ${entry.pid}): ${argv.join(' ')}` : `entrypoint could not be started: ${argv.join(' ')}`);
+  const entry = startEntrypoint({
+    argv,
+    env: entryEnv,
+    cwd: edges.cwd,
+    logPath: paths.entrypointLog,
+    stdout: edges.stdout,
+    stderr: edges.stderr,
+  });
+  job.teardown.push({
+    name: 'entrypoint',
+    run: async () => void (await entry.stop(graceMs)),
+    hurry: () => void entry.stop(0),
+    boundMs: 2 * graceMs + 5000,
+  });
+  log(
+    entry.pid !== undefined
+      ? `entrypoint started (pid ${entry.pid}): ${argv.join(' ')}`
+      : `entrypoint could not be started: ${argv.join(' ')}`,
+  );
   // the head's agent shares this machine: should this controller die, it stops the entrypoint's group
   if (entry.pid !== undefined) agents.send(head, { t: 'entrypoint', pgid: entry.pid });
   status.update((s) => withPhase(withState(s, 'running'), edges.now(), { phase: 'entrypoint-started' }));
 
-  const end = await Promise.race([entry.exited.then((exit): RunEnd => ({ exit })), job.stop.stopped.then((stoppedBy) => ({ stoppedBy }))]);
+  const end = await Promise.race([
+    entry.exited.then((exit): RunEnd => ({ exit })),
+    job.stop.stopped.then((stoppedBy) => ({ stoppedBy })),
+  ]);
   // stopping the entrypoint (its grace, the user's preemption grace) is part of the teardown: say so now
   if (end.stoppedBy) status.update((s) => withState(s, 'tearing-down'));
   let exit: ExitInfo;
@@ -53,10 +72,17 @@ export async function run(job: Job, placed: Placement, cluster: Cluster): Promis
     const steps = preemptEscalation(plan.preempt, graceMs);
     const told = `${steps[0]!.signal} to the entrypoint's process group, up to ${(steps[0]!.waitMs / 1000).toFixed(0)} s to exit`;
     log(`Slurm's warning: ${told}`);
-    status.update((s) => withPhase(s, warnedAt, { phase: 'preempt-warning', detail: `SIGUSR2 from Slurm (time limit near, or preemption): ${told}` }));
+    status.update((s) =>
+      withPhase(s, warnedAt, {
+        phase: 'preempt-warning',
+        detail: `SIGUSR2 from Slurm (time limit near, or preemption): ${told}`,
+      }),
+    );
     exit = await entry.stopWith(steps);
   } else exit = await entry.stop(graceMs);
-  log(`entrypoint ${end.stoppedBy ? 'stopped' : 'exited'} (${exit.signal ? `killed by ${exit.signal}` : `code ${exit.code}`})`);
+  log(
+    `entrypoint ${end.stoppedBy ? 'stopped' : 'exited'} (${exit.signal ? `killed by ${exit.signal}` : `code ${exit.code}`})`,
+  );
   status.update((s) => withPhase(s, edges.now(), { phase: 'entrypoint-exited', code: exitCodeOf(exit, signalNumber) }));
   return { exit, ...(end.stoppedBy ? { stoppedBy: end.stoppedBy } : {}) };
 }
@@ -68,7 +94,8 @@ function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.Pr
   const { agents, block, controllerAddress, token } = cluster;
   const nodes = nodesEnv(agents.joinedNodes(), join(paths.dir, 'nodes.json'));
   writeFileAtomic(join(paths.dir, 'nodes.json'), nodes.json + '\n');
-  if (nodes.tooLong) log(`RAYSL_NODES left out of the entrypoint's environment (${nodes.json.length} bytes); RAYSL_NODES_FILE names it`);
+  if (nodes.tooLong)
+    log(`RAYSL_NODES left out of the entrypoint's environment (${nodes.json.length} bytes); RAYSL_NODES_FILE names it`);
   return withoutUnset({
     ...edges.env,
     [ADDRESS_ENV]: controllerAddress,
@@ -79,7 +106,14 @@ function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.Pr
     ...nodes.env,
     ...appPortsEnv(block.base, plan.portLayout),
     PYTHONUNBUFFERED: '1',
-    ...job.runtime.entrypointEnv({ address: runtimeHeadAddress(agents, headAddress), portBase: block.base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: paths.token, jobDir: paths.dir }),
+    ...job.runtime.entrypointEnv({
+      address: runtimeHeadAddress(agents, headAddress),
+      portBase: block.base,
+      layout: plan.portLayout,
+      rayAuth: plan.rayAuth,
+      tokenFile: paths.token,
+      jobDir: paths.dir,
+    }),
     ...plan.env,
   });
 }
@@ -89,7 +123,11 @@ function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.Pr
  * then the usual TERM and KILL. Without a planned warning (USR2 from elsewhere) the usual stop.
  */
 export function preemptEscalation(preempt: Plan['preempt'], graceMs: number): Escalation {
-  if (!preempt) return [{ signal: 'SIGTERM', waitMs: graceMs }, { signal: 'SIGKILL', waitMs: KILL_WAIT_MS }];
+  if (!preempt)
+    return [
+      { signal: 'SIGTERM', waitMs: graceMs },
+      { signal: 'SIGKILL', waitMs: KILL_WAIT_MS },
+    ];
   const told = { signal: preempt.signal, waitMs: preempt.entrypointGraceSec * 1000 };
   const term = preempt.signal === 'SIGTERM' ? [] : [{ signal: 'SIGTERM' as const, waitMs: graceMs }];
   return [told, ...term, { signal: 'SIGKILL', waitMs: KILL_WAIT_MS }];

@@ -11,7 +11,12 @@ import type { BlockGeometry } from './block.js';
 import type { Job } from './job.js';
 import type { PortPhase } from './port-phase.js';
 
-export function attachRuntimeHalf(job: Job, agents: AgentRegistry, geometry: BlockGeometry, phase: () => PortPhase): ControllerHalf | undefined {
+export function attachRuntimeHalf(
+  job: Job,
+  agents: AgentRegistry,
+  geometry: BlockGeometry,
+  phase: () => PortPhase,
+): ControllerHalf | undefined {
   const slots = new Map(agents.slots().map((s) => [s.name, s]));
   const half = job.runtime.controllerHalf?.({
     jobId: job.jobId,

@@ -69,7 +69,17 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
   constructor(private readonly d: SatellitesDeps) {
     super();
     const { agents } = d;
-    agents.on('probed', (node, report) => void this.onProbed(node, report.round, report.taken.length > 0 ? `port ${report.taken[0]!.port} is taken${report.taken[0]!.holder ? ` by pid ${report.taken[0]!.holder.pid} (${report.taken[0]!.holder.command})` : ''}` : undefined));
+    agents.on(
+      'probed',
+      (node, report) =>
+        void this.onProbed(
+          node,
+          report.round,
+          report.taken.length > 0
+            ? `port ${report.taken[0]!.port} is taken${report.taken[0]!.holder ? ` by pid ${report.taken[0]!.holder.pid} (${report.taken[0]!.holder.command})` : ''}`
+            : undefined,
+        ),
+    );
     agents.on('joined', (info) => this.onJoined(info.name));
     agents.on('signalled', (node) => {
       const sat = this.satOf(node);
@@ -90,23 +100,61 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
   }
 
   activeNodes(): string[] {
-    return this.sats.filter((s) => s.info.state === 'joined').flatMap((s) => s.info.joined.filter((n) => this.d.agents.stateOf(n)?.state === 'joined'));
+    return this.sats
+      .filter((s) => s.info.state === 'joined')
+      .flatMap((s) => s.info.joined.filter((n) => this.d.agents.stateOf(n)?.state === 'joined'));
   }
 
   async grow(req: GrowRequest, reason: string): Promise<SatelliteInfo> {
     const { job, slurm } = this.d;
-    if (slurm === undefined) throw new HttpError(409, `job ${job.jobId} runs on the ${job.edges.launcher.name} launcher, which cannot add nodes: grow needs a Slurm job`, 'not-elastic');
-    if (!this.formed) throw new HttpError(409, `job ${job.jobId}'s cluster is still forming: grow it once it is ready`, 'not-holding');
+    if (slurm === undefined)
+      throw new HttpError(
+        409,
+        `job ${job.jobId} runs on the ${job.edges.launcher.name} launcher, which cannot add nodes: grow needs a Slurm job`,
+        'not-elastic',
+      );
+    if (!this.formed)
+      throw new HttpError(409, `job ${job.jobId}'s cluster is still forming: grow it once it is ready`, 'not-holding');
     if (this.closing) throw new HttpError(409, `job ${job.jobId} is ending`, 'shutting-down');
     const id = `s${this.sats.length + 1}`;
     const script = join(job.paths.dir, `satellite-${id}.sh`);
     // Slurm never places a satellite on a node of the cluster: a node is one agent, one port block
-    const exclude = [...job.nodes, ...this.sats.filter((s) => !FINAL.includes(s.info.state)).flatMap((s) => s.info.nodes)];
-    const text = renderSatelliteScript(job.plan, req, { jobId: job.jobId, satellite: id, jobDir: job.paths.dir, controller: this.d.controllerAddress, node: this.d.node, raysl: this.d.raysl, reason, exclude });
+    const exclude = [
+      ...job.nodes,
+      ...this.sats.filter((s) => !FINAL.includes(s.info.state)).flatMap((s) => s.info.nodes),
+    ];
+    const text = renderSatelliteScript(job.plan, req, {
+      jobId: job.jobId,
+      satellite: id,
+      jobDir: job.paths.dir,
+      controller: this.d.controllerAddress,
+      node: this.d.node,
+      raysl: this.d.raysl,
+      reason,
+      exclude,
+    });
     writeFileSync(script, text, { mode: fileModeFor(script) });
     const { plan } = job;
-    const expected: NodeResources = { cpus: req.cpusPerTask ?? plan.perNode.cpus, gpus: req.gpusPerNode ?? plan.perNode.gpus, ...(req.mem === undefined && plan.perNode.memoryMb !== undefined ? { memoryMb: plan.perNode.memoryMb } : {}) };
-    const sat: Sat = { info: { id, state: 'queued', requested: req.nodes, nodes: [], joined: [], submittedAt: this.iso(), reason, script }, req, expected, waiters: [] };
+    const expected: NodeResources = {
+      cpus: req.cpusPerTask ?? plan.perNode.cpus,
+      gpus: req.gpusPerNode ?? plan.perNode.gpus,
+      ...(req.mem === undefined && plan.perNode.memoryMb !== undefined ? { memoryMb: plan.perNode.memoryMb } : {}),
+    };
+    const sat: Sat = {
+      info: {
+        id,
+        state: 'queued',
+        requested: req.nodes,
+        nodes: [],
+        joined: [],
+        submittedAt: this.iso(),
+        reason,
+        script,
+      },
+      req,
+      expected,
+      waiters: [],
+    };
     this.sats.push(sat);
     try {
       sat.info.slurmJobId = await slurm.submit(script);
@@ -116,7 +164,8 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     }
     this.set(sat, 'queued');
     this.watch();
-    if (req.waitMs !== undefined && req.waitMs > 0) await this.until(sat, (s) => s !== 'queued' && s !== 'joining', req.waitMs);
+    if (req.waitMs !== undefined && req.waitMs > 0)
+      await this.until(sat, (s) => s !== 'queued' && s !== 'joining', req.waitMs);
     return sat.info;
   }
 
@@ -125,9 +174,18 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     const { job, slurm, agents } = this.d;
     const sat = this.sats.find((s) => s.info.id === id);
     if (!sat || slurm === undefined) throw new HttpError(404, `job ${job.jobId} has no satellite ${id}`, 'not-found');
-    if (sat.info.slurmJobId !== body.slurmJobId) throw new HttpError(409, `satellite ${id} is Slurm job ${sat.info.slurmJobId ?? '(not submitted)'}, not ${body.slurmJobId}`, 'bad-request');
-    if (sat.info.state !== 'queued') throw new HttpError(409, `satellite ${id} is ${sat.info.state}: it cannot start again`, 'bad-request');
-    const clash = body.nodes.filter((n) => agents.slot(n) !== undefined && !['stopped', 'failed', 'lost'].includes(agents.stateOf(n)?.state ?? 'stopped'));
+    if (sat.info.slurmJobId !== body.slurmJobId)
+      throw new HttpError(
+        409,
+        `satellite ${id} is Slurm job ${sat.info.slurmJobId ?? '(not submitted)'}, not ${body.slurmJobId}`,
+        'bad-request',
+      );
+    if (sat.info.state !== 'queued')
+      throw new HttpError(409, `satellite ${id} is ${sat.info.state}: it cannot start again`, 'bad-request');
+    const clash = body.nodes.filter(
+      (n) =>
+        agents.slot(n) !== undefined && !['stopped', 'failed', 'lost'].includes(agents.stateOf(n)?.state ?? 'stopped'),
+    );
     if (clash.length > 0) {
       const why = `Slurm placed it on ${clash.join(',')}, already part of the cluster`;
       this.set(sat, 'failed', why);
@@ -136,16 +194,36 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     }
     const addresses = await job.edges.launcher.resolveAddresses(body.nodes);
     const taken = await slurm.takenBlocks(body.slurmJobId, body.nodes);
-    const block = allocatePortBlock({ jobId: body.slurmJobId, size: job.plan.portLayout.size, range: job.plan.portRange, taken });
+    const block = allocatePortBlock({
+      jobId: body.slurmJobId,
+      size: job.plan.portLayout.size,
+      range: job.plan.portRange,
+      taken,
+    });
     await slurm.recordBlock(body.slurmJobId, block);
     sat.block = block;
     sat.info.nodes = [...body.nodes];
     sat.info.startedAt = this.iso();
-    const slots: AgentSlot[] = body.nodes.map((n) => ({ name: n, role: 'worker', address: addresses[n] as string, log: job.paths.agentLog(n), satellite: id }));
+    const slots: AgentSlot[] = body.nodes.map((n) => ({
+      name: n,
+      role: 'worker',
+      address: addresses[n] as string,
+      log: job.paths.agentLog(n),
+      satellite: id,
+    }));
     agents.addSlots(slots);
-    const fresh = slots.map((x) => ({ name: x.name, address: x.address, role: x.role, state: 'pending' as const, log: x.log, satellite: id }));
+    const fresh = slots.map((x) => ({
+      name: x.name,
+      address: x.address,
+      role: x.role,
+      state: 'pending' as const,
+      log: x.log,
+      satellite: id,
+    }));
     this.d.status.update((s) => ({ ...s, nodes: [...s.nodes.filter((n) => !body.nodes.includes(n.name)), ...fresh] }));
-    job.log(`satellite ${id} (Slurm ${body.slurmJobId}) started on ${body.nodes.join(',')}: its agents probe ports ${formatBlock(block)}`);
+    job.log(
+      `satellite ${id} (Slurm ${body.slurmJobId}) started on ${body.nodes.join(',')}: its agents probe ports ${formatBlock(block)}`,
+    );
     this.set(sat, 'joining');
     return { portBase: block.base };
   }
@@ -155,7 +233,12 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     const sat = this.sats.find((s) => s.info.id === slot.satellite);
     const block = sat?.block;
     if (!sat || !block) throw new Error(`satellite node ${slot.name} has no port block`);
-    return { round: 0, portBase: block.base, probe: Array.from({ length: block.size }, (_, i) => block.base + i), expected: sat.expected };
+    return {
+      round: 0,
+      portBase: block.base,
+      probe: Array.from({ length: block.size }, (_, i) => block.base + i),
+      expected: sat.expected,
+    };
   }
 
   /** One satellite (raysl id or Slurm id) once it joined or ended, or as it stands after waitMs. */
@@ -192,13 +275,23 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     const { agents, job } = this.d;
     if (target.satellite !== undefined) {
       const sat = this.sats.find((s) => s.info.id === target.satellite || s.info.slurmJobId === target.satellite);
-      if (!sat) throw new HttpError(404, `job ${job.jobId} has no satellite ${target.satellite} (satellites: ${this.sats.map((s) => `${s.info.id}=${s.info.slurmJobId ?? '?'}`).join(', ') || 'none'})`, 'not-found');
+      if (!sat)
+        throw new HttpError(
+          404,
+          `job ${job.jobId} has no satellite ${target.satellite} (satellites: ${this.sats.map((s) => `${s.info.id}=${s.info.slurmJobId ?? '?'}`).join(', ') || 'none'})`,
+          'not-found',
+        );
       return { sat, nodes: sat.info.nodes.filter((n) => this.alive(n)) };
     }
     const node = target.node ?? '';
     const slot = agents.slot(node);
     if (!slot) throw new HttpError(404, `${node} is neither a node nor a satellite of job ${job.jobId}`, 'not-found');
-    if (slot.satellite === undefined) throw new HttpError(409, `${node} is a node of job ${job.jobId}'s own allocation: only a satellite's nodes can be shrunk`, 'not-elastic');
+    if (slot.satellite === undefined)
+      throw new HttpError(
+        409,
+        `${node} is a node of job ${job.jobId}'s own allocation: only a satellite's nodes can be shrunk`,
+        'not-elastic',
+      );
     return { sat: this.satOf(node) as Sat, nodes: this.alive(node) ? [node] : [] };
   }
 
@@ -211,8 +304,13 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
   private async drainNode(node: string, reason: string, drainTimeoutMs: number): Promise<void> {
     const { job, agents, half } = this.d;
     const t0 = job.edges.now();
-    job.log(`draining ${node} (${reason}): nothing new is placed there; its running work has ${(drainTimeoutMs / 1000).toFixed(0)} s to finish`);
-    this.d.status.updateBatched((s) => ({ ...s, nodes: s.nodes.map((n) => (n.name === node && n.state === 'joined' ? { ...n, state: 'draining' as const } : n)) }));
+    job.log(
+      `draining ${node} (${reason}): nothing new is placed there; its running work has ${(drainTimeoutMs / 1000).toFixed(0)} s to finish`,
+    );
+    this.d.status.updateBatched((s) => ({
+      ...s,
+      nodes: s.nodes.map((n) => (n.name === node && n.state === 'joined' ? { ...n, state: 'draining' as const } : n)),
+    }));
     const left = new Promise<void>((resolve) => {
       const onLeft = (n: string) => {
         if (n !== node) return;
@@ -227,7 +325,10 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     // the builtin runtime drains in its scheduler; Ray drains in its own GCS (the node's agent asks it)
     const drained = half?.drain ? half.drain(node) : this.drainOnAgent(node, drainTimeoutMs, reason, left);
     const timedOut = (await within(drained, drainTimeoutMs)) === 'timeout';
-    if (timedOut) job.log(`${node}: the drain timeout passed with work still running: it is stopped now (and retried elsewhere where the task allows)`);
+    if (timedOut)
+      job.log(
+        `${node}: the drain timeout passed with work still running: it is stopped now (and retried elsewhere where the task allows)`,
+      );
     half?.onLoss(node, `${node} was shrunk (${reason})${timedOut ? ' before its work finished' : ''}`);
     await agents.release(node, `shrunk: ${reason}`, 2 * job.graceMs + 5000);
     await left;
@@ -245,7 +346,10 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     if (slot?.satellite === undefined) return;
     if (taken !== undefined) {
       const sat = this.satOf(node);
-      return this.d.agents.refuse(node, `${taken} on ${node}, in satellite ${slot.satellite}'s block ${sat?.block ? formatBlock(sat.block) : '?'}`);
+      return this.d.agents.refuse(
+        node,
+        `${taken} on ${node}, in satellite ${slot.satellite}'s block ${sat?.block ? formatBlock(sat.block) : '?'}`,
+      );
     }
     this.d.agents.send(node, { t: 'start', round, ...(await this.d.startFor(slot)) });
   }
@@ -263,7 +367,11 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
   private onGone(node: string, how: 'failed' | 'lost' | 'stopped', reason: string): void {
     const sat = this.satOf(node);
     if (!sat) return;
-    if (how === 'stopped') this.d.status.updateBatched((s) => ({ ...s, nodes: s.nodes.map((n) => (n.name === node ? { ...n, state: 'stopped' as const, reason } : n)) }));
+    if (how === 'stopped')
+      this.d.status.updateBatched((s) => ({
+        ...s,
+        nodes: s.nodes.map((n) => (n.name === node ? { ...n, state: 'stopped' as const, reason } : n)),
+      }));
     if (sat.info.nodes.some((n) => this.alive(n))) {
       if (sat.info.state === 'joining') this.onJoined(node);
       return;
@@ -275,7 +383,11 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
       return;
     }
     if (sat.signalled) {
-      this.set(sat, 'cancelled', `its Slurm job ${sat.info.slurmJobId} was stopped from outside (scancel, its time limit or a preemption); the cluster goes on`);
+      this.set(
+        sat,
+        'cancelled',
+        `its Slurm job ${sat.info.slurmJobId} was stopped from outside (scancel, its time limit or a preemption); the cluster goes on`,
+      );
       void this.sayWhatSlurmSays(sat);
       return;
     }
@@ -323,7 +435,9 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     try {
       await this.d.slurm.cancel(sat.info.slurmJobId);
     } catch (err) {
-      this.d.job.log(`scancel of satellite ${sat.info.id} (Slurm ${sat.info.slurmJobId}) failed: ${(err as Error).message}`);
+      this.d.job.log(
+        `scancel of satellite ${sat.info.id} (Slurm ${sat.info.slurmJobId}) failed: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -333,7 +447,8 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
     try {
       const seen = (await this.d.slurm.look([sat.info.slurmJobId])).get(sat.info.slurmJobId);
       if (seen === undefined) return;
-      sat.info.why = `${sat.info.why ?? ''} (Slurm: ${seen.state}${seen.reason && seen.reason !== 'None' ? `, ${seen.reason}` : ''})`.trim();
+      sat.info.why =
+        `${sat.info.why ?? ''} (Slurm: ${seen.state}${seen.reason && seen.reason !== 'None' ? `, ${seen.reason}` : ''})`.trim();
       this.changed(sat);
     } catch {
       // the why already says what raysl saw
@@ -362,8 +477,25 @@ export class Satellites extends EventEmitter<ElasticEvents> implements Elastic {
       for (const s of queued) {
         const st = seen.get(s.info.slurmJobId as string);
         if (s.info.state !== 'queued') continue;
-        if (st === undefined || ['CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY', 'PREEMPTED', 'COMPLETED'].includes(st.state)) {
-          this.set(s, 'cancelled', `its Slurm job ${s.info.slurmJobId} ended before it started (${st?.state ?? 'no longer listed'}${st?.reason && st.reason !== 'None' ? `, ${st.reason}` : ''}); the cluster goes on`);
+        if (
+          st === undefined ||
+          [
+            'CANCELLED',
+            'FAILED',
+            'TIMEOUT',
+            'NODE_FAIL',
+            'BOOT_FAIL',
+            'DEADLINE',
+            'OUT_OF_MEMORY',
+            'PREEMPTED',
+            'COMPLETED',
+          ].includes(st.state)
+        ) {
+          this.set(
+            s,
+            'cancelled',
+            `its Slurm job ${s.info.slurmJobId} ended before it started (${st?.state ?? 'no longer listed'}${st?.reason && st.reason !== 'None' ? `, ${st.reason}` : ''}); the cluster goes on`,
+          );
         }
       }
     } catch (err) {

@@ -51,12 +51,25 @@ export function createControlServer(deps: ControlServerDeps): ControlServer {
     if (path === '/v1/nodes' && req.method === 'GET') return sendJson(res, 200, { nodes: deps.agents.joinedNodes() });
     if ((path === '/v1/exec' || EXEC_STDIN.test(path)) && req.method === 'POST') {
       if (exec) return void (await exec.handle(req, res, url));
-      if (deps.holds) throw new HttpError(409, `job ${deps.info.jobId} is not ready for exec yet: its cluster is still forming`, 'not-holding');
-      throw new HttpError(409, `job ${deps.info.jobId} runs its own entrypoint: exec needs a cluster started by raysl up`, 'not-holding');
+      if (deps.holds)
+        throw new HttpError(
+          409,
+          `job ${deps.info.jobId} is not ready for exec yet: its cluster is still forming`,
+          'not-holding',
+        );
+      throw new HttpError(
+        409,
+        `job ${deps.info.jobId} runs its own entrypoint: exec needs a cluster started by raysl up`,
+        'not-holding',
+      );
     }
     if (deps.elastic && (await handleElastic(deps.elastic(), req, res, url))) return;
     if (deps.half && (await deps.half.handle(req, res, url))) return;
-    throw new HttpError(404, `no route ${req.method} ${path} (API version ${API_VERSION}, runtime ${deps.info.runtime})`, 'not-found');
+    throw new HttpError(
+      404,
+      `no route ${req.method} ${path} (API version ${API_VERSION}, runtime ${deps.info.runtime})`,
+      'not-found',
+    );
   };
 
   const server = createServer((req, res) => {

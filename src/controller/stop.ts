@@ -26,17 +26,24 @@ export class StopRequest extends Latch<StopReason> {
   }
 }
 
-
 /**
  * The first stop signal asks for a stop (teardown follows); a second one, usually during teardown,
  * hurries it: everything still running is KILLed at once. The handlers stay until teardown's
  * last step, so a signal at any point of the job is answered.
  */
-export function stopOnSignals(source: SignalSource, stop: StopRequest, teardown: TeardownStack, log: (line: string) => void, now: () => number = Date.now): void {
+export function stopOnSignals(
+  source: SignalSource,
+  stop: StopRequest,
+  teardown: TeardownStack,
+  log: (line: string) => void,
+  now: () => number = Date.now,
+): void {
   let received = 0;
   // the warning asks for an orderly stop; a stop signal after it still hurries teardown
   const onWarning = () => {
-    log(`received ${PREEMPT_WARNING}: Slurm's warning (time limit near, or preemption)${stop.reason ? ', already stopping' : ': telling the entrypoint, then tearing down'}`);
+    log(
+      `received ${PREEMPT_WARNING}: Slurm's warning (time limit near, or preemption)${stop.reason ? ', already stopping' : ': telling the entrypoint, then tearing down'}`,
+    );
     received++;
     stop.request({ kind: 'preempt', atMs: now() });
   };

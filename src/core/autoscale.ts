@@ -120,7 +120,8 @@ function tooBigForShape(w: PendingWork, shape: Resources, maxNodes: number): str
     const what = w.placement === 'pack' ? 'its bundles together' : units.length > 1 ? `bundle ${big}` : 'it';
     return `${w.what}: ${what} ${units.length > 1 || w.placement === 'pack' ? 'ask' : 'asks'} for more than one node of the granted shape holds (${describeResources(shape)})`;
   }
-  if (w.placement === 'spread' && units.length > maxNodes) return `${w.what}: its ${units.length} bundles need ${units.length} nodes of their own, more than --max-nodes ${maxNodes}`;
+  if (w.placement === 'spread' && units.length > maxNodes)
+    return `${w.what}: its ${units.length} bundles need ${units.length} nodes of their own, more than --max-nodes ${maxNodes}`;
   return undefined;
 }
 
@@ -129,7 +130,13 @@ function tooBigForShape(w: PendingWork, shape: Resources, maxNodes: number): str
  * `shape` for what fits nowhere. Spread: every unit in a different bin. Returns the bins opened, or
  * undefined when it does not fit.
  */
-function place(units: readonly Bin[], placement: Placement, bins: Bin[], shape: Bin, canOpen: number): number | undefined {
+function place(
+  units: readonly Bin[],
+  placement: Placement,
+  bins: Bin[],
+  shape: Bin,
+  canOpen: number,
+): number | undefined {
   const trial = bins.map((b) => new Map(b));
   const used = new Set<number>();
   let opened = 0;
@@ -157,8 +164,13 @@ function size(b: Bin): number {
 }
 
 /** Nodes that count against --max-nodes: joined ones, and the ones satellites still bring. */
-function nodesCounted(nodes: readonly NodeUse[], satellites: readonly SatelliteUse[]): { running: number; coming: number } {
-  const coming = satellites.filter((s) => s.state !== 'draining').reduce((n, s) => n + Math.max(0, s.nodes - s.joined.length), 0);
+function nodesCounted(
+  nodes: readonly NodeUse[],
+  satellites: readonly SatelliteUse[],
+): { running: number; coming: number } {
+  const coming = satellites
+    .filter((s) => s.state !== 'draining')
+    .reduce((n, s) => n + Math.max(0, s.nodes - s.joined.length), 0);
   return { running: nodes.length, coming };
 }
 
@@ -170,9 +182,15 @@ export function autoscale(input: AutoscaleInput): AutoscaleDecision[] {
   const holdable = pending.filter((w) => tooBigForShape(w, shape, limits.maxNodes) === undefined);
   const decisions: AutoscaleDecision[] = [];
   const tooBig = pending.filter((w) => w.waitedMs >= limits.scaleUpDelayMs && !holdable.includes(w));
-  if (tooBig.length > 0) decisions.push({ kind: 'wait', reason: `${tooBigForShape(tooBig[0]!, shape, limits.maxNodes)!}${more(tooBig.length)}: no satellite is started for it` });
+  if (tooBig.length > 0)
+    decisions.push({
+      kind: 'wait',
+      reason: `${tooBigForShape(tooBig[0]!, shape, limits.maxNodes)!}${more(tooBig.length)}: no satellite is started for it`,
+    });
 
-  const due = holdable.filter((w) => w.waitedMs >= limits.scaleUpDelayMs).sort((a, b) => b.waitedMs - a.waitedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const due = holdable
+    .filter((w) => w.waitedMs >= limits.scaleUpDelayMs)
+    .sort((a, b) => b.waitedMs - a.waitedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (due.length > 0) {
     const grow = growFor(due, input, running, coming, draining);
     if (grow.nodes > 0) {
@@ -183,7 +201,10 @@ export function autoscale(input: AutoscaleInput): AutoscaleDecision[] {
       });
     }
     if (grow.unserved.length > 0) {
-      decisions.push({ kind: 'wait', reason: `${listWork(grow.unserved)} ${grow.unserved.length === 1 ? 'waits' : 'wait'} for room: ${running} running + ${coming + grow.nodes} coming is --max-nodes ${limits.maxNodes}` });
+      decisions.push({
+        kind: 'wait',
+        reason: `${listWork(grow.unserved)} ${grow.unserved.length === 1 ? 'waits' : 'wait'} for room: ${running} running + ${coming + grow.nodes} coming is --max-nodes ${limits.maxNodes}`,
+      });
     }
   }
   if (holdable.length === 0) decisions.push(...shrinks(nodes, satellites, limits.idleTimeoutMs));
@@ -191,10 +212,19 @@ export function autoscale(input: AutoscaleInput): AutoscaleDecision[] {
 }
 
 /** How many new nodes the due work needs, filling free room and coming nodes first. */
-function growFor(due: readonly PendingWork[], input: AutoscaleInput, running: number, coming: number, draining: ReadonlySet<string>): { nodes: number; served: PendingWork[]; unserved: PendingWork[] } {
+function growFor(
+  due: readonly PendingWork[],
+  input: AutoscaleInput,
+  running: number,
+  coming: number,
+  draining: ReadonlySet<string>,
+): { nodes: number; served: PendingWork[]; unserved: PendingWork[] } {
   const shape = toBin(input.shape);
   // a draining satellite's nodes take no new work; coming nodes arrive empty
-  const bins: Bin[] = [...input.nodes.filter((n) => n.satellite === undefined || !draining.has(n.satellite)).map((n) => toBin(n.free)), ...Array.from({ length: coming }, () => new Map(shape))];
+  const bins: Bin[] = [
+    ...input.nodes.filter((n) => n.satellite === undefined || !draining.has(n.satellite)).map((n) => toBin(n.free)),
+    ...Array.from({ length: coming }, () => new Map(shape)),
+  ];
   let budget = Math.max(0, input.limits.maxNodes - running - coming);
   let opened = 0;
   const served: PendingWork[] = [];
@@ -212,7 +242,11 @@ function growFor(due: readonly PendingWork[], input: AutoscaleInput, running: nu
   return { nodes: opened, served, unserved };
 }
 
-function shrinks(nodes: readonly NodeUse[], satellites: readonly SatelliteUse[], idleTimeoutMs: number): AutoscaleDecision[] {
+function shrinks(
+  nodes: readonly NodeUse[],
+  satellites: readonly SatelliteUse[],
+  idleTimeoutMs: number,
+): AutoscaleDecision[] {
   const out: AutoscaleDecision[] = [];
   for (const s of satellites) {
     if (s.state !== 'running' || s.joined.length < s.nodes || s.joined.length === 0) continue;

@@ -18,7 +18,9 @@ let configSchemaMemo: ReturnType<typeof makeConfigSchema> | undefined;
 function makeConfigSchema() {
   return z.strictObject({
     $schema: z.string().optional(),
-    profiles: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'profile names use letters, digits, _ . -'), profileSchema()).default({}),
+    profiles: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'profile names use letters, digits, _ . -'), profileSchema())
+      .default({}),
   });
 }
 
@@ -33,13 +35,24 @@ export function validateConfig(data: unknown, file: string): RayslConfig {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const path = issue.path.map(String).join('.') || '(top level)';
-  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem${result.error.issues.length > 2 ? 's' : ''})` : '';
-  let hint = 'config files look like {"profiles": {"default": {...}, "gpu": {"gpusPerNode": 8}}}; keys are the job flags in camelCase';
+  const more =
+    result.error.issues.length > 1
+      ? ` (and ${result.error.issues.length - 1} more problem${result.error.issues.length > 2 ? 's' : ''})`
+      : '';
+  let hint =
+    'config files look like {"profiles": {"default": {...}, "gpu": {"gpusPerNode": 8}}}; keys are the job flags in camelCase';
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys?: string[] }).keys ?? [];
     hint = `remove or rename ${keys.join(', ')}; profile keys are: ${jobOptionKeys.join(', ')}`;
   }
-  throw new UsageError(`${file}: ${path}: ${issue.message}${more}`, { hint, details: { file, path, issues: result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) } });
+  throw new UsageError(`${file}: ${path}: ${issue.message}${more}`, {
+    hint,
+    details: {
+      file,
+      path,
+      issues: result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    },
+  });
 }
 
 /** Files lowest precedence first (user file, then project file): profiles with the same name merge key by key. */
@@ -67,9 +80,14 @@ export function profileLayers(config: RayslConfig, name: string | undefined, fil
     const p = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
     if (!p) {
       const known = Object.keys(config.profiles);
-      throw new UsageError(`no profile named ${JSON.stringify(name)}${files.length ? ` in ${files.join(', ')}` : ' (no raysl.config.json/.yaml found)'}`, {
-        hint: known.length ? `known profiles: ${known.join(', ')}` : 'add it under "profiles" in raysl.config.json (see raysl render --help)',
-      });
+      throw new UsageError(
+        `no profile named ${JSON.stringify(name)}${files.length ? ` in ${files.join(', ')}` : ' (no raysl.config.json/.yaml found)'}`,
+        {
+          hint: known.length
+            ? `known profiles: ${known.join(', ')}`
+            : 'add it under "profiles" in raysl.config.json (see raysl render --help)',
+        },
+      );
     }
     layers.push(p);
   }

@@ -17,7 +17,8 @@ export function shellWords(line: string, what = '--container-cmd'): string[] {
   let word = '';
   let inWord = false;
   let i = 0;
-  const bad = (expected: string, hint: string) => new UsageError(`${what}: expected ${expected}, received ${JSON.stringify(line)}`, { hint });
+  const bad = (expected: string, hint: string) =>
+    new UsageError(`${what}: expected ${expected}, received ${JSON.stringify(line)}`, { hint });
   while (i < line.length) {
     const c = line[i] as string;
     if (c === "'") {
@@ -37,7 +38,8 @@ export function shellWords(line: string, what = '--container-cmd'): string[] {
           i += 2;
           continue;
         }
-        if (d === '$' || d === '`') throw bad('no expansions ($, `)', 'raysl runs the wrapper without a shell: write the value itself');
+        if (d === '$' || d === '`')
+          throw bad('no expansions ($, `)', 'raysl runs the wrapper without a shell: write the value itself');
         word += d;
         i++;
       }
@@ -54,7 +56,10 @@ export function shellWords(line: string, what = '--container-cmd'): string[] {
       inWord = false;
       i++;
     } else if (SHELL_META.test(c)) {
-      throw bad(`plain words (no shell operators or expansions like ${JSON.stringify(c)})`, 'raysl runs the wrapper without a shell: quote the character, or put the logic in a wrapper script');
+      throw bad(
+        `plain words (no shell operators or expansions like ${JSON.stringify(c)})`,
+        'raysl runs the wrapper without a shell: quote the character, or put the logic in a wrapper script',
+      );
     } else {
       word += c;
       inWord = true;
@@ -62,8 +67,10 @@ export function shellWords(line: string, what = '--container-cmd'): string[] {
     }
   }
   if (inWord) words.push(word);
-  if (words.length === 0) throw bad('a command, e.g. "apptainer exec --nv image.sif"', 'drop --container-cmd or give the wrapper command');
-  if ((words[0] as string).startsWith('-')) throw bad('a program first, not an option', 'e.g. --container-cmd "apptainer exec --nv image.sif"');
+  if (words.length === 0)
+    throw bad('a command, e.g. "apptainer exec --nv image.sif"', 'drop --container-cmd or give the wrapper command');
+  if ((words[0] as string).startsWith('-'))
+    throw bad('a program first, not an option', 'e.g. --container-cmd "apptainer exec --nv image.sif"');
   if (words.some((w) => w.includes('\0'))) throw bad('no NUL bytes', 'remove the NUL byte');
   return words;
 }
@@ -72,9 +79,12 @@ export function shellWords(line: string, what = '--container-cmd'): string[] {
 export function parseContainerImage(raw: string, what = '--container-image'): string {
   const v = raw.trim();
   if (v === '' || /[\s,\0]/.test(v) || v.startsWith('-')) {
-    throw new UsageError(`${what}: expected one image reference without spaces or commas, received ${JSON.stringify(raw)}`, {
-      hint: 'e.g. --container-image nvcr.io#nvidia/pytorch:24.01-py3 or --container-image /shared/images/train.sqsh',
-    });
+    throw new UsageError(
+      `${what}: expected one image reference without spaces or commas, received ${JSON.stringify(raw)}`,
+      {
+        hint: 'e.g. --container-image nvcr.io#nvidia/pytorch:24.01-py3 or --container-image /shared/images/train.sqsh',
+      },
+    );
   }
   return v;
 }
@@ -106,9 +116,12 @@ export function pyxisFlags(image: string, mounts: readonly string[]): string[] {
   const unique = [...new Set(mounts.map((m) => m.replace(/\/+$/, '') || '/'))];
   for (const m of unique) {
     if (/[,:]/.test(m)) {
-      throw new UsageError(`--container-image: cannot mount ${JSON.stringify(m)} (pyxis's --container-mounts separates paths with , and :)`, {
-        hint: 'use a job dir, TMPDIR and raysl install path without commas or colons',
-      });
+      throw new UsageError(
+        `--container-image: cannot mount ${JSON.stringify(m)} (pyxis's --container-mounts separates paths with , and :)`,
+        {
+          hint: 'use a job dir, TMPDIR and raysl install path without commas or colons',
+        },
+      );
     }
   }
   return [`--container-image=${image}`, `--container-mounts=${unique.map((m) => `${m}:${m}`).join(',')}`];

@@ -57,7 +57,9 @@ export function interpreterFor(kind: EntrypointKind, tools: InterpreterTools): s
     // `--` ends node's own options (and tsx's, which passes it on to its child node): Node 20 reads
     // --env-file=<f> from anywhere in argv up to a `--`, the user's script arguments included
     case 'tsx':
-      return tools.tsx === undefined ? [tools.node, '--import', tools.hook, '--'] : [tools.node, '--', tools.tsx, '--import', tools.hook, '--'];
+      return tools.tsx === undefined
+        ? [tools.node, '--import', tools.hook, '--']
+        : [tools.node, '--', tools.tsx, '--import', tools.hook, '--'];
     case 'node':
       return [tools.node, '--import', tools.hook, '--'];
     // -u: unbuffered, so the job log shows prints as they happen, not at exit
@@ -95,7 +97,11 @@ export type PackageScopeType = 'module' | 'commonjs' | 'none';
  * "type": "commonjs" or a .cts is the user's word and stays CommonJS. .js needs nothing: Node
  * >= 20.19 already detects module syntax in an ambiguous .js.
  */
-export function entryFormat(path: string, resolvedFormat: string | null | undefined, scope: PackageScopeType): 'module' | undefined {
+export function entryFormat(
+  path: string,
+  resolvedFormat: string | null | undefined,
+  scope: PackageScopeType,
+): 'module' | undefined {
   if (extensionOf(path) !== '.ts') return undefined;
   if (resolvedFormat !== 'commonjs' || scope !== 'none') return undefined;
   return 'module';
@@ -104,7 +110,8 @@ export function entryFormat(path: string, resolvedFormat: string | null | undefi
 /** `auto` -> ray for Python (Ray's own client), builtin for everything else; the reason is shown by render. */
 export function chooseRuntime(choice: RuntimeChoice, path: string | null): { runtime: RuntimeName; reason: string } {
   if (choice !== 'auto') return { runtime: choice, reason: `--runtime ${choice}` };
-  if (path === null) return { runtime: 'builtin', reason: 'auto: no entrypoint (raysl up) -> builtin; pass --runtime ray for Ray' };
+  if (path === null)
+    return { runtime: 'builtin', reason: 'auto: no entrypoint (raysl up) -> builtin; pass --runtime ray for Ray' };
   const ext = extensionOf(path);
   if (ext === '.py') return { runtime: 'ray', reason: 'auto: .py entrypoint -> ray' };
   return { runtime: 'builtin', reason: `auto: ${ext === '' ? 'no extension' : ext} entrypoint (not .py) -> builtin` };

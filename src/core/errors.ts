@@ -19,7 +19,10 @@ export class RayslError extends Error {
   /** Machine-readable extra facts for --json output (e.g. missing nodes, the colliding port). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(message: string, opts: { exitCode: number; hint?: string; details?: Record<string, unknown>; cause?: unknown }) {
+  constructor(
+    message: string,
+    opts: { exitCode: number; hint?: string; details?: Record<string, unknown>; cause?: unknown },
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.exitCode = opts.exitCode;

@@ -22,13 +22,17 @@ export function hetGroupsFromEnv(env: Record<string, string | undefined>): HetGr
   if (sizeText === undefined) return undefined;
   const size = Number(sizeText);
   if (!Number.isInteger(size) || size < 1) {
-    throw new UsageError(`SLURM_HET_SIZE must be a whole number >= 1, received ${JSON.stringify(sizeText)}`, { hint: 'the controller reads what Slurm set in the batch step; do not set SLURM_HET_SIZE by hand' });
+    throw new UsageError(`SLURM_HET_SIZE must be a whole number >= 1, received ${JSON.stringify(sizeText)}`, {
+      hint: 'the controller reads what Slurm set in the batch step; do not set SLURM_HET_SIZE by hand',
+    });
   }
   const groups: string[][] = [];
   for (let k = 0; k < size; k++) {
     const list = read(env, `JOB_NODELIST_{}_GROUP_${k}`);
     if (list === undefined || list.trim() === '') {
-      throw new UsageError(`SLURM_HET_SIZE is ${size} but SLURM_JOB_NODELIST_HET_GROUP_${k} is not set`, { hint: 'the controller reads what Slurm set in the batch step; run it inside the het job raysl submitted' });
+      throw new UsageError(`SLURM_HET_SIZE is ${size} but SLURM_JOB_NODELIST_HET_GROUP_${k} is not set`, {
+        hint: 'the controller reads what Slurm set in the batch step; run it inside the het job raysl submitted',
+      });
     }
     groups.push(expandHostlist(list));
   }

@@ -30,20 +30,26 @@ export function checkHetSpec(spec: JobSpec): void {
  * so N worker-fit nodes and N + 1 head-fit nodes are enough.
  */
 export function checkHetFacts(spec: JobSpec, facts: ClusterFacts, head: NodeResources): string[] {
-  const fitsHead = (n: NodeFacts) => n.cpus >= head.cpus && (head.memoryMb === undefined || n.memoryMb >= head.memoryMb);
+  const fitsHead = (n: NodeFacts) =>
+    n.cpus >= head.cpus && (head.memoryMb === undefined || n.memoryMb >= head.memoryMb);
   const headFit = facts.nodes.filter(fitsHead);
   if (headFit.length < spec.nodes + 1) {
     throw new UsageError(
       `--head-cpus-only -N ${spec.nodes}: the job needs ${spec.nodes + 1} nodes (${spec.nodes} GPU workers and the head's own), ${where(facts)} has ${headFit.length} with ${head.cpus} CPUs`,
       {
-        hint: spec.nodes > 1 ? `use -N ${Math.max(1, headFit.length - 1)} or less, or drop --head-cpus-only to run the head on a GPU node` : 'drop --head-cpus-only (the head then runs on the GPU node), or pick a partition with more nodes (-p)',
+        hint:
+          spec.nodes > 1
+            ? `use -N ${Math.max(1, headFit.length - 1)} or less, or drop --head-cpus-only to run the head on a GPU node`
+            : 'drop --head-cpus-only (the head then runs on the GPU node), or pick a partition with more nodes (-p)',
         details: { workers: spec.nodes, nodesNeeded: spec.nodes + 1, nodesThatFit: headFit.length },
       },
     );
   }
   const warnings: string[] = [];
   if (!headFit.some((n) => n.gpus === 0)) {
-    warnings.push(`--head-cpus-only: ${where(facts)} has no node without GPUs, so the head takes a GPU node of its own and leaves its GPUs to other jobs`);
+    warnings.push(
+      `--head-cpus-only: ${where(facts)} has no node without GPUs, so the head takes a GPU node of its own and leaves its GPUs to other jobs`,
+    );
   }
   return warnings;
 }
@@ -71,10 +77,22 @@ export function hetComponents(s: HetShape): [HetComponent, HetComponent] {
     if (spec.reservation !== undefined) lines.push(['--reservation', spec.reservation]);
     return lines;
   };
-  const head: Line[] = [['--job-name', s.jobName], ['--nodes', '1'], ['--ntasks-per-node', '1'], ['--cpus-per-task', String(s.head.cpus)], ...shared()];
+  const head: Line[] = [
+    ['--job-name', s.jobName],
+    ['--nodes', '1'],
+    ['--ntasks-per-node', '1'],
+    ['--cpus-per-task', String(s.head.cpus)],
+    ...shared(),
+  ];
   head.push(...s.jobWide);
   head.push(['--output', s.output]);
-  const workers: Line[] = [['--nodes', String(spec.nodes)], ['--ntasks-per-node', '1'], ['--cpus-per-task', String(s.worker.cpus)], ['--gpus-per-node', String(s.worker.gpus)], ...shared()];
+  const workers: Line[] = [
+    ['--nodes', String(spec.nodes)],
+    ['--ntasks-per-node', '1'],
+    ['--cpus-per-task', String(s.worker.cpus)],
+    ['--gpus-per-node', String(s.worker.gpus)],
+    ...shared(),
+  ];
   if (spec.exclusive) workers.push(['--exclusive', '']);
   if (spec.constraint !== undefined) workers.push(['--constraint', spec.constraint]);
   return [
@@ -84,6 +102,9 @@ export function hetComponents(s: HetShape): [HetComponent, HetComponent] {
 }
 
 /** What one node of this role gets: the head's own component under --head-cpus-only, else the plan's per-node shape. */
-export function resourcesForRole(plan: { perNode: NodeResources; hetjob?: [HetComponent, HetComponent] }, role: 'head' | 'worker'): NodeResources {
+export function resourcesForRole(
+  plan: { perNode: NodeResources; hetjob?: [HetComponent, HetComponent] },
+  role: 'head' | 'worker',
+): NodeResources {
   return plan.hetjob?.find((c) => c.role === role)?.perNode ?? plan.perNode;
 }

@@ -64,7 +64,7 @@ export function strnatcmp(a: string, b: string): number {
 /** Right-aligned numbers: the longest run of digits wins, then the first difference. */
 function compareRight(a: string, ai: number, b: string, bi: number): number {
   let bias = 0;
-  for (;; ai++, bi++) {
+  for (; ; ai++, bi++) {
     const ca = code(a, ai);
     const cb = code(b, bi);
     if (!natDigit(ca) && !natDigit(cb)) return bias;
@@ -80,7 +80,7 @@ function compareRight(a: string, ai: number, b: string, bi: number): number {
 
 /** Left-aligned numbers (a leading zero): the first different digit wins. */
 function compareLeft(a: string, ai: number, b: string, bi: number): number {
-  for (;; ai++, bi++) {
+  for (; ; ai++, bi++) {
     const ca = code(a, ai);
     const cb = code(b, bi);
     if (!natDigit(ca) && !natDigit(cb)) return 0;

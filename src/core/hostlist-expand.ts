@@ -58,18 +58,48 @@ export interface DeliberateDifference {
  * (24.11 accepts text after the last bracket, which 22.05 refuses), it refuses.
  */
 export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
-  { kind: 'unclosed-bracket', example: 'node[1-2', scontrol: { '22.05': 'node]', '24.11': '(rejected)' }, why: 'Slurm 22.05 drops the range and appends "]" (24.11 refuses it)' },
-  { kind: 'unclosed-bracket', example: 'n[1[2]', scontrol: { '22.05': 'n[12', '24.11': 'n[12' }, why: 'Slurm glues an unclosed "[" into the name' },
-  { kind: 'stray-bracket', example: 'node]', scontrol: { '22.05': 'node]', '24.11': 'node]' }, why: 'a "]" without "[" is a typo, not a host name' },
-  { kind: 'open-range', example: 'n[1-]', scontrol: { '22.05': 'n1', '24.11': 'n1' }, why: 'Slurm reads a missing upper bound as the lower bound' },
-  { kind: 'bad-range-char', example: 'n[1a-3]', scontrol: { '22.05': 'n01 n02 n03', '24.11': 'n01 n02 n03' }, why: 'Slurm skips junk after a number but counts it in the padding width' },
+  {
+    kind: 'unclosed-bracket',
+    example: 'node[1-2',
+    scontrol: { '22.05': 'node]', '24.11': '(rejected)' },
+    why: 'Slurm 22.05 drops the range and appends "]" (24.11 refuses it)',
+  },
+  {
+    kind: 'unclosed-bracket',
+    example: 'n[1[2]',
+    scontrol: { '22.05': 'n[12', '24.11': 'n[12' },
+    why: 'Slurm glues an unclosed "[" into the name',
+  },
+  {
+    kind: 'stray-bracket',
+    example: 'node]',
+    scontrol: { '22.05': 'node]', '24.11': 'node]' },
+    why: 'a "]" without "[" is a typo, not a host name',
+  },
+  {
+    kind: 'open-range',
+    example: 'n[1-]',
+    scontrol: { '22.05': 'n1', '24.11': 'n1' },
+    why: 'Slurm reads a missing upper bound as the lower bound',
+  },
+  {
+    kind: 'bad-range-char',
+    example: 'n[1a-3]',
+    scontrol: { '22.05': 'n01 n02 n03', '24.11': 'n01 n02 n03' },
+    why: 'Slurm skips junk after a number but counts it in the padding width',
+  },
   {
     kind: 'text-after-bracket',
     example: 'n[1-2].ib',
     scontrol: { '22.05': '(rejected)', '24.11': 'n1.ib n2.ib' },
     why: 'Slurm 24.11 appends text after the last bracket to every host; 22.05 refuses it (and neither writes such a list itself)',
   },
-  { kind: 'number-too-large', example: 'n[9007199254740993]', scontrol: { '22.05': 'n9007199254740993', '24.11': 'n9007199254740993' }, why: 'raysl keeps numbers exact (JavaScript integers stop at 2^53)' },
+  {
+    kind: 'number-too-large',
+    example: 'n[9007199254740993]',
+    scontrol: { '22.05': 'n9007199254740993', '24.11': 'n9007199254740993' },
+    why: 'raysl keeps numbers exact (JavaScript integers stop at 2^53)',
+  },
   {
     kind: 'dropped-by-slurm',
     example: 'a[3-1]b[1]c[1],d',
@@ -134,7 +164,13 @@ export function isDigit(c: string): boolean {
 function parseNumber(input: string, digits: string, column: number): number {
   const value = Number(digits);
   if (!Number.isSafeInteger(value)) {
-    throw new HostlistSyntaxError(input, column, 'number-too-large', `number ${digits} is too large (max ${Number.MAX_SAFE_INTEGER})`, 'use smaller node numbers');
+    throw new HostlistSyntaxError(
+      input,
+      column,
+      'number-too-large',
+      `number ${digits} is too large (max ${Number.MAX_SAFE_INTEGER})`,
+      'use smaller node numbers',
+    );
   }
   return value;
 }
@@ -162,22 +198,53 @@ function parseBracket(input: string, open: number): { ranges: NumRange[]; close:
     }
     const c = input[i];
     if (c !== ',' && c !== ']') {
-      if (c === '-') throw new HostlistSyntaxError(input, i + 1, 'malformed-range', 'a range has one "-" (LO-HI)', BRACKETS_HINT);
-      throw new HostlistSyntaxError(input, i + 1, 'bad-range-char', `unexpected ${JSON.stringify(c)} inside brackets`, BRACKETS_HINT);
+      if (c === '-')
+        throw new HostlistSyntaxError(input, i + 1, 'malformed-range', 'a range has one "-" (LO-HI)', BRACKETS_HINT);
+      throw new HostlistSyntaxError(
+        input,
+        i + 1,
+        'bad-range-char',
+        `unexpected ${JSON.stringify(c)} inside brackets`,
+        BRACKETS_HINT,
+      );
     }
     if (lo === '' && hi === undefined) {
-      throw new HostlistSyntaxError(input, start + 1, 'empty-range', 'empty range between brackets or commas', 'remove the extra comma or fill in the range, e.g. [1-4]');
+      throw new HostlistSyntaxError(
+        input,
+        start + 1,
+        'empty-range',
+        'empty range between brackets or commas',
+        'remove the extra comma or fill in the range, e.g. [1-4]',
+      );
     }
     if (lo === '' || hi === '') {
-      throw new HostlistSyntaxError(input, (lo === '' ? start : dash) + 1, 'open-range', `range "${input.slice(start, i)}" needs both bounds`, 'write LO-HI, e.g. [1-4]');
+      throw new HostlistSyntaxError(
+        input,
+        (lo === '' ? start : dash) + 1,
+        'open-range',
+        `range "${input.slice(start, i)}" needs both bounds`,
+        'write LO-HI, e.g. [1-4]',
+      );
     }
     const loN = parseNumber(input, lo, start + 1);
     const hiN = hi === undefined ? loN : parseNumber(input, hi, dash + 2);
     if (hiN < loN) {
-      throw new HostlistSyntaxError(input, start + 1, 'reversed-range', `range ${lo}-${hi} is reversed`, `write ${hi}-${lo}`);
+      throw new HostlistSyntaxError(
+        input,
+        start + 1,
+        'reversed-range',
+        `range ${lo}-${hi} is reversed`,
+        `write ${hi}-${lo}`,
+      );
     }
     if (hiN - loN + 1 > MAX_RANGE) {
-      throw new HostlistSyntaxError(input, start + 1, 'range-too-large', `range ${lo}-${hi} has ${hiN - loN + 1} hosts, Slurm allows at most ${MAX_RANGE}`, 'split it into several ranges');
+      throw new HostlistSyntaxError(
+        input,
+        start + 1,
+        'range-too-large',
+        `range ${lo}-${hi} has ${hiN - loN + 1} hosts, Slurm allows at most ${MAX_RANGE}`,
+        'split it into several ranges',
+      );
     }
     ranges.push({ lo: loN, hi: hiN, width: lo.length });
     if (c === ']') return { ranges, close: i };
@@ -211,7 +278,13 @@ function parseBracketInItem(input: string, open: number): { ranges: NumRange[]; 
     return parseBracket(input, open);
   } catch (err) {
     if (!(err instanceof HostlistSyntaxError) || deliberate(err.kind) || bracketsFrom(input, open) < 3) throw err;
-    throw new HostlistSyntaxError(input, err.column, 'dropped-by-slurm', `${err.problem} (Slurm would silently drop this item)`, err.hint ?? BRACKETS_HINT);
+    throw new HostlistSyntaxError(
+      input,
+      err.column,
+      'dropped-by-slurm',
+      `${err.problem} (Slurm would silently drop this item)`,
+      err.hint ?? BRACKETS_HINT,
+    );
   }
 }
 
@@ -234,11 +307,19 @@ function checkBrackets(input: string, start: number): void {
       if (open !== -1) break;
       open = i;
     } else if (c === ']') {
-      if (open === -1) throw new HostlistSyntaxError(input, i + 1, 'stray-bracket', "']' without a matching '['", "remove the ']' or add the missing '['");
+      if (open === -1)
+        throw new HostlistSyntaxError(
+          input,
+          i + 1,
+          'stray-bracket',
+          "']' without a matching '['",
+          "remove the ']' or add the missing '['",
+        );
       open = -1;
     }
   }
-  if (open !== -1) throw new HostlistSyntaxError(input, open + 1, 'unclosed-bracket', "'[' is never closed", "add the missing ']'");
+  if (open !== -1)
+    throw new HostlistSyntaxError(input, open + 1, 'unclosed-bracket', "'[' is never closed", "add the missing ']'");
 }
 
 /** Splits the input into items (Slurm's _next_tok plus bracket parsing), with columns for errors. */
@@ -265,21 +346,39 @@ export function parseItems(input: string): Item[] {
         lastClose = close;
         i = close + 1;
       } else if (c === ']') {
-        throw new HostlistSyntaxError(input, i + 1, 'stray-bracket', "']' without a matching '['", "remove the ']' or add the missing '['");
+        throw new HostlistSyntaxError(
+          input,
+          i + 1,
+          'stray-bracket',
+          "']' without a matching '['",
+          "remove the ']' or add the missing '['",
+        );
       } else {
         text += c;
         i++;
       }
     }
     if (groups.length > 0 && text !== '') {
-      throw new HostlistSyntaxError(input, lastClose + 2, 'text-after-bracket', `"${text}" after the last bracket`, 'Slurm 22.05 allows no text after the last bracket (24.11 does; raysl reads what both read): move it into the prefix, or use another bracket');
+      throw new HostlistSyntaxError(
+        input,
+        lastClose + 2,
+        'text-after-bracket',
+        `"${text}" after the last bracket`,
+        'Slurm 22.05 allows no text after the last bracket (24.11 does; raysl reads what both read): move it into the prefix, or use another bracket',
+      );
     }
     texts.push(text);
     // Slurm's MAX_PREFIX_CNT: every bracket but the last may hold at most 64K hosts in total
     for (let g = 0; g < groups.length - 1; g++) {
       const n = countOf(groups[g]!);
       if (n > MAX_RANGE) {
-        throw new HostlistSyntaxError(input, 1, g < groups.length - 2 ? 'dropped-by-slurm' : 'range-too-large', `a prefix bracket expands to ${n} hosts, Slurm allows at most ${MAX_RANGE}`, 'split the expression into several items');
+        throw new HostlistSyntaxError(
+          input,
+          1,
+          g < groups.length - 2 ? 'dropped-by-slurm' : 'range-too-large',
+          `a prefix bracket expands to ${n} hosts, Slurm allows at most ${MAX_RANGE}`,
+          'split the expression into several items',
+        );
       }
     }
     items.push({ texts, groups });
@@ -335,7 +434,13 @@ export function expandHostlist(input: string): string[] {
   let total = 0;
   for (const item of items) total += itemCount(item);
   if (total > MAX_EXPANDED_HOSTS) {
-    throw new HostlistSyntaxError(input, 1, 'too-many-hosts', `expands to ${total} hosts, raysl allows at most ${MAX_EXPANDED_HOSTS}`, 'check the ranges for a typo');
+    throw new HostlistSyntaxError(
+      input,
+      1,
+      'too-many-hosts',
+      `expands to ${total} hosts, raysl allows at most ${MAX_EXPANDED_HOSTS}`,
+      'check the ranges for a typo',
+    );
   }
   const hosts: string[] = [];
   for (const item of items) {

@@ -30,10 +30,18 @@ export const LIMITS = {
 
 export function parseCount(raw: string, what: string, min = 1, max = Number.MAX_SAFE_INTEGER, why?: string): number {
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-    throw usage(what, `a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, raw, `e.g. ${what} ${Math.min(max, Math.max(min, 4))}`);
+    throw usage(
+      what,
+      `a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`,
+      raw,
+      `e.g. ${what} ${Math.min(max, Math.max(min, 4))}`,
+    );
   }
   const n = Number(raw);
-  if (n > max) throw new UsageError(`${what}: at most ${max}${why ? ` (${why})` : ''}, received ${JSON.stringify(raw)}`, { hint: `use ${what} ${max} or less` });
+  if (n > max)
+    throw new UsageError(`${what}: at most ${max}${why ? ` (${why})` : ''}, received ${JSON.stringify(raw)}`, {
+      hint: `use ${what} ${max} or less`,
+    });
   return n;
 }
 
@@ -45,7 +53,13 @@ export function parseCount(raw: string, what: string, min = 1, max = Number.MAX_
 export function parseTimeLimit(raw: string): number {
   const s = raw.trim();
   if (/^(unlimited|infinite)$/i.test(s)) return Infinity;
-  const bad = () => usage('--time', 'MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS', raw, 'e.g. --time 2:00:00 (two hours) or --time 1-12 (a day and a half)');
+  const bad = () =>
+    usage(
+      '--time',
+      'MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS',
+      raw,
+      'e.g. --time 2:00:00 (two hours) or --time 1-12 (a day and a half)',
+    );
   const n = (x: string | undefined) => (x !== undefined && /^\d+$/.test(x) ? Number(x) : NaN);
   let secs: number;
   const dash = s.match(/^(\d+)-(\d+)(?::(\d+))?(?::(\d+))?$/);
@@ -59,7 +73,10 @@ export function parseTimeLimit(raw: string): number {
     else throw bad();
   }
   if (!Number.isFinite(secs) || secs <= 0) throw bad();
-  if (secs > LIMITS.timeSec.max) throw new UsageError(`--time: at most 365 days (${LIMITS.timeSec.why}), received ${JSON.stringify(raw)}`, { hint: 'e.g. --time 7-00:00:00 (a week), or --time UNLIMITED' });
+  if (secs > LIMITS.timeSec.max)
+    throw new UsageError(`--time: at most 365 days (${LIMITS.timeSec.why}), received ${JSON.stringify(raw)}`, {
+      hint: 'e.g. --time 7-00:00:00 (a week), or --time UNLIMITED',
+    });
   return secs;
 }
 
@@ -70,7 +87,10 @@ export function parseMemMb(raw: string): number {
   const unit = (m[2] ?? 'M').toUpperCase();
   const factor = unit === 'K' ? 1 / 1024 : unit === 'G' ? 1024 : unit === 'T' ? 1024 * 1024 : 1;
   const mb = Math.floor(Number(m[1]) * factor);
-  if (!(mb <= LIMITS.memMb.max)) throw new UsageError(`--mem: at most ${LIMITS.memMb.why}, received ${JSON.stringify(raw)}`, { hint: 'e.g. --mem 64G (per node), or --mem 0 for all of the node' });
+  if (!(mb <= LIMITS.memMb.max))
+    throw new UsageError(`--mem: at most ${LIMITS.memMb.why}, received ${JSON.stringify(raw)}`, {
+      hint: 'e.g. --mem 64G (per node), or --mem 0 for all of the node',
+    });
   return mb;
 }
 
@@ -81,7 +101,12 @@ export function parseRuntime(raw: string): RuntimeChoice {
 
 export function parseRayAuth(raw: string): RayAuth {
   if (raw === 'token' || raw === 'off') return raw;
-  throw usage('--ray-auth', 'token or off', raw, "e.g. --ray-auth off (Ray's dashboard and Jobs API are then open to anyone who reaches the head)");
+  throw usage(
+    '--ray-auth',
+    'token or off',
+    raw,
+    "e.g. --ray-auth off (Ray's dashboard and Jobs API are then open to anyone who reaches the head)",
+  );
 }
 
 const PREEMPT_SIGNALS: readonly PreemptSignal[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'];
@@ -91,20 +116,35 @@ export function parsePreemptSignal(raw: string): PreemptSignal {
   const name = `SIG${raw.trim().toUpperCase().replace(/^SIG/, '')}`;
   const found = PREEMPT_SIGNALS.find((s) => s === name);
   if (found) return found;
-  throw usage('--preempt-signal', 'TERM, INT, HUP or USR2', raw, name === 'SIGUSR1' ? 'USR1 is taken (NCCL uses it); e.g. --preempt-signal USR2' : 'e.g. --preempt-signal INT (Python raises KeyboardInterrupt)');
+  throw usage(
+    '--preempt-signal',
+    'TERM, INT, HUP or USR2',
+    raw,
+    name === 'SIGUSR1'
+      ? 'USR1 is taken (NCCL uses it); e.g. --preempt-signal USR2'
+      : 'e.g. --preempt-signal INT (Python raises KeyboardInterrupt)',
+  );
 }
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Names raysl or Slurm set for the job: overriding them would break the cluster or its GPU binding.
-const RESERVED_ENV = /^(SLURM_|SBATCH_|SRUN_|RAYSL_)|^(CUDA_VISIBLE_DEVICES|ROCR_VISIBLE_DEVICES|HIP_VISIBLE_DEVICES|GPU_DEVICE_ORDINAL|ZE_AFFINITY_MASK|RAY_ADDRESS|RAY_API_SERVER_ADDRESS|RAY_AUTH_MODE|RAY_AUTH_TOKEN|RAY_AUTH_TOKEN_PATH)$/;
+const RESERVED_ENV =
+  /^(SLURM_|SBATCH_|SRUN_|RAYSL_)|^(CUDA_VISIBLE_DEVICES|ROCR_VISIBLE_DEVICES|HIP_VISIBLE_DEVICES|GPU_DEVICE_ORDINAL|ZE_AFFINITY_MASK|RAY_ADDRESS|RAY_API_SERVER_ADDRESS|RAY_AUTH_MODE|RAY_AUTH_TOKEN|RAY_AUTH_TOKEN_PATH)$/;
 
 export function validateEnvKey(key: string, what = '--env'): void {
   if (!ENV_KEY.test(key)) {
-    throw usage(what, 'KEY=VALUE with KEY made of letters, digits and _ (not starting with a digit)', key, 'e.g. --env NCCL_DEBUG=INFO');
+    throw usage(
+      what,
+      'KEY=VALUE with KEY made of letters, digits and _ (not starting with a digit)',
+      key,
+      'e.g. --env NCCL_DEBUG=INFO',
+    );
   }
   if (key === PROTO_KEY) throw protoKeyError(what);
   if (RESERVED_ENV.test(key)) {
-    throw new UsageError(`${what}: ${key} is set by Slurm or raysl for the job and cannot be overridden`, { hint: `${reservedEnvWhy(key)}; drop this --env entry` });
+    throw new UsageError(`${what}: ${key} is set by Slurm or raysl for the job and cannot be overridden`, {
+      hint: `${reservedEnvWhy(key)}; drop this --env entry`,
+    });
   }
 }
 
@@ -123,10 +163,12 @@ export function hasProtoKey(x: unknown): boolean {
 }
 
 function reservedEnvWhy(key: string): string {
-  if (key.startsWith('RAY_AUTH')) return "Ray's authentication follows --ray-auth (token with the job's secret, or off)";
+  if (key.startsWith('RAY_AUTH'))
+    return "Ray's authentication follows --ray-auth (token with the job's secret, or off)";
   if (key === 'RAY_ADDRESS' || key === 'RAY_API_SERVER_ADDRESS') return `raysl points ${key} at the job's own head`;
   if (key.startsWith('RAYSL_')) return "raysl sets RAYSL_* for the job's processes (its address, token, job id)";
-  if (/^(SLURM_|SBATCH_|SRUN_)/.test(key)) return 'Slurm sets SLURM_* for the job and reads SBATCH_*/SRUN_* as its own options; give Slurm options with raysl\'s flags or --sbatch-arg';
+  if (/^(SLURM_|SBATCH_|SRUN_)/.test(key))
+    return "Slurm sets SLURM_* for the job and reads SBATCH_*/SRUN_* as its own options; give Slurm options with raysl's flags or --sbatch-arg";
   return 'GPUs come from --gpus-per-node (Slurm binds them)';
 }
 
@@ -180,15 +222,31 @@ const OWNED_SBATCH_OPTIONS: Readonly<Record<string, string>> = {
 };
 
 const SHORT_TO_LONG: Readonly<Record<string, string>> = {
-  N: '--nodes', n: '--ntasks', c: '--cpus-per-task', G: '--gpus', a: '--array', J: '--job-name', p: '--partition',
-  t: '--time', A: '--account', q: '--qos', C: '--constraint', o: '--output', W: '--wait',
+  N: '--nodes',
+  n: '--ntasks',
+  c: '--cpus-per-task',
+  G: '--gpus',
+  a: '--array',
+  J: '--job-name',
+  p: '--partition',
+  t: '--time',
+  A: '--account',
+  q: '--qos',
+  C: '--constraint',
+  o: '--output',
+  W: '--wait',
 };
 
 /** Validates one --sbatch-arg word; returns it unchanged. */
 export function validateSbatchArg(arg: string): string {
   assertNoNewline(arg, '--sbatch-arg');
   if (!arg.startsWith('-') || arg === '-' || arg === '--') {
-    throw usage('--sbatch-arg', 'one sbatch option word starting with -, e.g. --mail-type=END', arg, 'write the option and its value as one word: --sbatch-arg=--comment=hello');
+    throw usage(
+      '--sbatch-arg',
+      'one sbatch option word starting with -, e.g. --mail-type=END',
+      arg,
+      'write the option and its value as one word: --sbatch-arg=--comment=hello',
+    );
   }
   let long: string;
   if (arg.startsWith('--')) long = arg.slice(0, arg.includes('=') ? arg.indexOf('=') : undefined);
@@ -197,10 +255,15 @@ export function validateSbatchArg(arg: string): string {
   // --gres is fine for anything but GPUs (e.g. --gres=nvme:1); GPUs must go through --gpus-per-node
   const gpuGres = long === '--gres' && /(^|[=,])gpu\b/.test(arg);
   // sbatch accepts unambiguous prefixes (--nod=4): refuse prefixes of owned options too
-  const prefixOf = long.length >= 5 ? Object.keys(OWNED_SBATCH_OPTIONS).find((o) => o !== long && o.startsWith(long) && !why) : undefined;
+  const prefixOf =
+    long.length >= 5
+      ? Object.keys(OWNED_SBATCH_OPTIONS).find((o) => o !== long && o.startsWith(long) && !why)
+      : undefined;
   if (why || gpuGres || prefixOf) {
     throw new UsageError(`--sbatch-arg ${arg}: raysl sets ${gpuGres ? '--gres=gpu' : (prefixOf ?? long)} itself`, {
-      hint: gpuGres ? 'use --gpus-per-node (the runtime must see exactly the GPUs Slurm grants)' : (why ?? OWNED_SBATCH_OPTIONS[prefixOf!]!),
+      hint: gpuGres
+        ? 'use --gpus-per-node (the runtime must see exactly the GPUs Slurm grants)'
+        : (why ?? OWNED_SBATCH_OPTIONS[prefixOf!]!),
     });
   }
   return arg;
@@ -208,7 +271,8 @@ export function validateSbatchArg(arg: string): string {
 
 export function assertNoNewline(value: string, what: string): void {
   if (/[\r\n\0]/.test(value)) {
-    throw new UsageError(`${what} must be a single line, received ${JSON.stringify(value)}`, { hint: `remove the newline from ${what}` });
+    throw new UsageError(`${what} must be a single line, received ${JSON.stringify(value)}`, {
+      hint: `remove the newline from ${what}`,
+    });
   }
 }
-

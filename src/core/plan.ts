@@ -33,7 +33,21 @@ export interface PlanTools {
 const BUILD_VERSION: string = typeof RAYSL_VERSION === 'string' ? RAYSL_VERSION : '0.0.0-dev';
 
 // sinfo %t states a new job cannot start on; a trailing "*" means the node is not responding.
-const UNUSABLE_STATES = new Set(['down', 'drain', 'drng', 'draining', 'drained', 'fail', 'failg', 'failing', 'futr', 'future', 'inval', 'unk', 'unknown']);
+const UNUSABLE_STATES = new Set([
+  'down',
+  'drain',
+  'drng',
+  'draining',
+  'drained',
+  'fail',
+  'failg',
+  'failing',
+  'futr',
+  'future',
+  'inval',
+  'unk',
+  'unknown',
+]);
 
 function nodeUsable(n: NodeFacts): boolean {
   const base = n.state.replace(/[*~#!%$@^+-]+$/, '');
@@ -57,11 +71,18 @@ function preemptOf(spec: JobSpec): Plan['preempt'] {
   const warnSec = spec.preemptGrace ?? signalLeadSec(limitSec);
   if (warnSec <= 0) return undefined;
   if (spec.preemptGrace !== undefined && warnSec >= limitSec) {
-    throw new UsageError(`--preempt-grace ${warnSec}: the warning would come before the job starts (--time ${spec.time} is ${limitSec} s)`, {
-      hint: `use --preempt-grace ${Math.max(10, signalLeadSec(limitSec))} or a longer --time`,
-    });
+    throw new UsageError(
+      `--preempt-grace ${warnSec}: the warning would come before the job starts (--time ${spec.time} is ${limitSec} s)`,
+      {
+        hint: `use --preempt-grace ${Math.max(10, signalLeadSec(limitSec))} or a longer --time`,
+      },
+    );
   }
-  return { warnSec, entrypointGraceSec: warnSec - teardownReserveSec(warnSec), signal: spec.preemptSignal ?? 'SIGTERM' };
+  return {
+    warnSec,
+    entrypointGraceSec: warnSec - teardownReserveSec(warnSec),
+    signal: spec.preemptSignal ?? 'SIGTERM',
+  };
 }
 
 /** Simple constraint expressions ("a100", "a100&ib") can be checked against sinfo features; others are left to Slurm. */
@@ -84,53 +105,85 @@ function checkAgainstFacts(spec: JobSpec, facts: ClusterFacts, perNode: NodeReso
   const warnings: string[] = [];
   const all = facts.nodes;
   if (all.length === 0) {
-    throw new UsageError(`${where(facts)} has no nodes (sinfo listed none)`, { hint: 'pick another partition with -p (list them with `sinfo -s`), or --no-check to skip this check' });
+    throw new UsageError(`${where(facts)} has no nodes (sinfo listed none)`, {
+      hint: 'pick another partition with -p (list them with `sinfo -s`), or --no-check to skip this check',
+    });
   }
   const usable = all.filter(nodeUsable);
   const maxGpus = Math.max(0, ...all.map((n) => n.gpus));
   if (perNode.gpus > maxGpus) {
-    throw new UsageError(`--gpus-per-node ${perNode.gpus}: ${where(facts)} offers at most ${maxGpus} GPUs per node (GRES ${[...new Set(all.map((n) => n.gres))].join(', ')})`, {
-      hint: maxGpus > 0 ? `use --gpus-per-node ${maxGpus} or less, or a GPU partition (-p)` : 'pick a GPU partition with -p (see `sinfo -o "%P %G"`)',
-      details: { asked: perNode.gpus, maxGpusPerNode: maxGpus },
-    });
+    throw new UsageError(
+      `--gpus-per-node ${perNode.gpus}: ${where(facts)} offers at most ${maxGpus} GPUs per node (GRES ${[...new Set(all.map((n) => n.gres))].join(', ')})`,
+      {
+        hint:
+          maxGpus > 0
+            ? `use --gpus-per-node ${maxGpus} or less, or a GPU partition (-p)`
+            : 'pick a GPU partition with -p (see `sinfo -o "%P %G"`)',
+        details: { asked: perNode.gpus, maxGpusPerNode: maxGpus },
+      },
+    );
   }
   const maxCpus = Math.max(0, ...all.map((n) => n.cpus));
   if (perNode.cpus > maxCpus) {
-    throw new UsageError(`--cpus-per-task ${perNode.cpus}: ${where(facts)} has at most ${maxCpus} CPUs per node`, { hint: `use --cpus-per-task ${maxCpus} or less` });
+    throw new UsageError(`--cpus-per-task ${perNode.cpus}: ${where(facts)} has at most ${maxCpus} CPUs per node`, {
+      hint: `use --cpus-per-task ${maxCpus} or less`,
+    });
   }
   const maxMem = Math.max(0, ...all.map((n) => n.memoryMb));
   if (memAsked && perNode.memoryMb !== undefined && perNode.memoryMb > maxMem) {
-    throw new UsageError(`--mem ${spec.mem}: ${where(facts)} has at most ${maxMem} MB per node`, { hint: `use --mem ${maxMem} or less` });
+    throw new UsageError(`--mem ${spec.mem}: ${where(facts)} has at most ${maxMem} MB per node`, {
+      hint: `use --mem ${maxMem} or less`,
+    });
   }
   const features = featureFilter(spec.constraint);
   if (features && spec.constraint !== undefined && !all.some(features)) {
     const known = [...new Set(all.flatMap((n) => n.features))].sort();
-    throw new UsageError(`-C ${spec.constraint}: no node of ${where(facts)} has ${spec.constraint.includes('&') ? 'all of the features' : 'the feature'} ${spec.constraint}`, {
-      hint: known.length ? `features there: ${known.join(', ')}; drop -C or pick another partition (-p)` : 'its nodes list no features; drop -C or pick another partition (-p)',
-      details: { constraint: spec.constraint, features: known },
-    });
+    throw new UsageError(
+      `-C ${spec.constraint}: no node of ${where(facts)} has ${spec.constraint.includes('&') ? 'all of the features' : 'the feature'} ${spec.constraint}`,
+      {
+        hint: known.length
+          ? `features there: ${known.join(', ')}; drop -C or pick another partition (-p)`
+          : 'its nodes list no features; drop -C or pick another partition (-p)',
+        details: { constraint: spec.constraint, features: known },
+      },
+    );
   }
   const fits = (n: NodeFacts) =>
-    n.gpus >= perNode.gpus && n.cpus >= perNode.cpus && (!memAsked || perNode.memoryMb === undefined || n.memoryMb >= perNode.memoryMb) && (!features || features(n));
+    n.gpus >= perNode.gpus &&
+    n.cpus >= perNode.cpus &&
+    (!memAsked || perNode.memoryMb === undefined || n.memoryMb >= perNode.memoryMb) &&
+    (!features || features(n));
   const eligible = all.filter(fits);
   if (eligible.length < spec.nodes) {
-    const shape = [`${perNode.cpus} CPUs`, perNode.gpus ? `${perNode.gpus} GPUs` : '', memAsked && perNode.memoryMb ? `${perNode.memoryMb} MB` : '', features ? `features ${spec.constraint}` : '']
+    const shape = [
+      `${perNode.cpus} CPUs`,
+      perNode.gpus ? `${perNode.gpus} GPUs` : '',
+      memAsked && perNode.memoryMb ? `${perNode.memoryMb} MB` : '',
+      features ? `features ${spec.constraint}` : '',
+    ]
       .filter(Boolean)
       .join(', ');
-    throw new UsageError(`-N ${spec.nodes}: ${where(facts)} has ${eligible.length} node${eligible.length === 1 ? '' : 's'} with ${shape} (of ${all.length} in total)`, {
-      hint:
-        eligible.length === 0
-          ? 'no node there fits one node\'s share: ask for fewer resources per node, or another partition (-p)'
-          : `ask for at most ${eligible.length} node${eligible.length === 1 ? '' : 's'}${eligible.length < all.length ? ', or fewer resources per node' : ''}, or another partition (-p)`,
-      details: { asked: spec.nodes, eligible: eligible.length, total: all.length },
-    });
+    throw new UsageError(
+      `-N ${spec.nodes}: ${where(facts)} has ${eligible.length} node${eligible.length === 1 ? '' : 's'} with ${shape} (of ${all.length} in total)`,
+      {
+        hint:
+          eligible.length === 0
+            ? "no node there fits one node's share: ask for fewer resources per node, or another partition (-p)"
+            : `ask for at most ${eligible.length} node${eligible.length === 1 ? '' : 's'}${eligible.length < all.length ? ', or fewer resources per node' : ''}, or another partition (-p)`,
+        details: { asked: spec.nodes, eligible: eligible.length, total: all.length },
+      },
+    );
   }
   const eligibleUp = eligible.filter(nodeUsable);
   if (eligibleUp.length < spec.nodes) {
-    warnings.push(`only ${eligibleUp.length} of the ${eligible.length} eligible nodes in ${where(facts)} are up now (others down/drained): the job may wait`);
+    warnings.push(
+      `only ${eligibleUp.length} of the ${eligible.length} eligible nodes in ${where(facts)} are up now (others down/drained): the job may wait`,
+    );
   }
   if (perNode.gpus === 0 && maxGpus > 0) {
-    warnings.push(`nodes in ${where(facts)} have GPUs but none were asked for: the runtime sees 0 GPUs (add --gpus-per-node ${Math.min(...usable.map((n) => n.gpus).filter((g) => g > 0), maxGpus)})`);
+    warnings.push(
+      `nodes in ${where(facts)} have GPUs but none were asked for: the runtime sees 0 GPUs (add --gpus-per-node ${Math.min(...usable.map((n) => n.gpus).filter((g) => g > 0), maxGpus)})`,
+    );
   }
   return warnings;
 }
@@ -152,22 +205,34 @@ function planEntrypoint(spec: JobSpec, given: string, tools: PlanTools): PlanEnt
   const path = resolvePath(tools.cwd, given);
   const kind = entrypointKind(path);
   if (kind === 'tsx' && tools.tsx === undefined && tools.nodeStripsTypes !== true) {
-    throw new UsageError(`cannot run ${given}: this raysl has no tsx (the pip wheel) and its node does not strip TypeScript types`, {
-      hint: `unset RAYSL_NODE to use the wheel's Node, or point it at Node >= 22.18; or compile ${given} to .js`,
-    });
+    throw new UsageError(
+      `cannot run ${given}: this raysl has no tsx (the pip wheel) and its node does not strip TypeScript types`,
+      {
+        hint: `unset RAYSL_NODE to use the wheel's Node, or point it at Node >= 22.18; or compile ${given} to .js`,
+      },
+    );
   }
-  const interpreter = interpreterFor(kind, { node: tools.node ?? 'node', tsx: tools.tsx, hook: tools.hook, ...(spec.python ? { python: spec.python } : {}) });
+  const interpreter = interpreterFor(kind, {
+    node: tools.node ?? 'node',
+    tsx: tools.tsx,
+    hook: tools.hook,
+    ...(spec.python ? { python: spec.python } : {}),
+  });
   return { path, args: [...spec.args], interpreter, kind };
 }
 
 /** -N and --min-nodes: whole numbers, 1 <= min <= N. Returns --min-nodes (N when not given). */
 function checkNodeCounts(spec: JobSpec): number {
   if (!Number.isInteger(spec.nodes) || spec.nodes < 1) {
-    throw new UsageError(`-N/--nodes must be at least 1, received ${spec.nodes}`, { hint: 'an allocation needs at least one node: e.g. -N 1' });
+    throw new UsageError(`-N/--nodes must be at least 1, received ${spec.nodes}`, {
+      hint: 'an allocation needs at least one node: e.g. -N 1',
+    });
   }
   const minNodes = spec.minNodes ?? spec.nodes;
   if (!Number.isInteger(minNodes) || minNodes < 1 || minNodes > spec.nodes) {
-    throw new UsageError(`--min-nodes must be between 1 and --nodes (${spec.nodes}), received ${minNodes}`, { hint: `drop --min-nodes or use a value up to ${spec.nodes}` });
+    throw new UsageError(`--min-nodes must be between 1 and --nodes (${spec.nodes}), received ${minNodes}`, {
+      hint: `drop --min-nodes or use a value up to ${spec.nodes}`,
+    });
   }
   return minNodes;
 }
@@ -200,14 +265,25 @@ function planResources(spec: JobSpec, facts: ClusterFacts, warnings: string[]): 
   const perNode: NodeResources = { cpus, gpus, ...(memoryMb !== undefined ? { memoryMb } : {}) };
   const head: NodeResources | undefined = spec.headCpusOnly ? { ...perNode, gpus: 0 } : undefined;
   if (facts.source !== 'none') {
-    warnings.push(...checkAgainstFacts(spec, facts, perNode, memAsked && memoryMb !== undefined && parseMemMb(spec.mem!) !== 0));
+    warnings.push(
+      ...checkAgainstFacts(spec, facts, perNode, memAsked && memoryMb !== undefined && parseMemMb(spec.mem!) !== 0),
+    );
     if (head) warnings.push(...checkHetFacts(spec, facts, head));
-  } else warnings.push('cluster facts not checked (--no-check): GPU, CPU and node counts were not verified against the partition');
+  } else
+    warnings.push(
+      'cluster facts not checked (--no-check): GPU, CPU and node counts were not verified against the partition',
+    );
   return { perNode, head };
 }
 
 /** The #SBATCH flags (and the heterogeneous job's components with a CPU-only head), newline-free. */
-function planSbatch(spec: JobSpec, r: PlannedResources, jobName: string, output: string, preempt: Plan['preempt']): Pick<Plan, 'sbatch' | 'hetjob'> {
+function planSbatch(
+  spec: JobSpec,
+  r: PlannedResources,
+  jobName: string,
+  output: string,
+  preempt: Plan['preempt'],
+): Pick<Plan, 'sbatch' | 'hetjob'> {
   const { perNode, head } = r;
   let sbatch: Array<[string, string]> = [
     ['--job-name', jobName],
@@ -244,7 +320,8 @@ function planSbatch(spec: JobSpec, r: PlannedResources, jobName: string, output:
 function planOptions(spec: JobSpec, nodes: number, preempt: Plan['preempt']): Partial<Plan> {
   const extra: Partial<Plan> = {};
   if (spec.iface !== undefined) extra.iface = spec.iface;
-  if (spec.preflight === true || spec.preflightMin !== undefined) extra.preflight = { ...(spec.preflightMin ?? PREFLIGHT_DEFAULTS) };
+  if (spec.preflight === true || spec.preflightMin !== undefined)
+    extra.preflight = { ...(spec.preflightMin ?? PREFLIGHT_DEFAULTS) };
   const container = containerPlan(spec.containerImage, spec.containerCmd);
   if (container !== undefined) extra.container = container;
   if (preempt) extra.preempt = preempt;
@@ -282,7 +359,9 @@ export function planJob(spec: JobSpec, facts: ClusterFacts, tools: PlanTools): P
 
   const layout = portLayout(runtime, perNode.cpus);
   if (runtime === 'ray' && spec.rayAuth === 'off') {
-    warnings.push("--ray-auth off: Ray's dashboard, Jobs API and GCS accept anyone who can reach the head's ports (the Jobs API runs arbitrary code)");
+    warnings.push(
+      "--ray-auth off: Ray's dashboard, Jobs API and GCS accept anyone who can reach the head's ports (the Jobs API runs arbitrary code)",
+    );
   }
   const plan: Plan = {
     version: 1,
@@ -318,13 +397,22 @@ const AUTOSCALE_DEFAULTS = { idleTimeoutSec: 300, scaleUpDelaySec: 10 } as const
 
 /** --requeue (another attempt after a preemption) and --max-nodes (the cluster grows and shrinks), when asked for. */
 function lifetimeParts(spec: JobSpec, nodes: number): Pick<Plan, 'requeue' | 'autoscale'> {
-  return { ...(spec.requeue ? { requeue: { maxRestarts: spec.maxRestarts ?? 1 } } : {}), ...(spec.maxNodes !== undefined ? { autoscale: autoscalePlan(spec, nodes) } : {}) };
+  return {
+    ...(spec.requeue ? { requeue: { maxRestarts: spec.maxRestarts ?? 1 } } : {}),
+    ...(spec.maxNodes !== undefined ? { autoscale: autoscalePlan(spec, nodes) } : {}),
+  };
 }
 
 function autoscalePlan(spec: JobSpec, nodes: number): NonNullable<Plan['autoscale']> {
   const maxNodes = spec.maxNodes!;
   if (maxNodes < nodes) {
-    throw new UsageError(`--max-nodes ${maxNodes} is below the job's ${nodes} nodes`, { hint: `use --max-nodes ${nodes + 1} or more: it counts every node of the cluster, the allocation's and the satellites'` });
+    throw new UsageError(`--max-nodes ${maxNodes} is below the job's ${nodes} nodes`, {
+      hint: `use --max-nodes ${nodes + 1} or more: it counts every node of the cluster, the allocation's and the satellites'`,
+    });
   }
-  return { maxNodes, idleTimeoutSec: spec.idleTimeout ?? AUTOSCALE_DEFAULTS.idleTimeoutSec, scaleUpDelaySec: spec.scaleUpDelay ?? AUTOSCALE_DEFAULTS.scaleUpDelaySec };
+  return {
+    maxNodes,
+    idleTimeoutSec: spec.idleTimeout ?? AUTOSCALE_DEFAULTS.idleTimeoutSec,
+    scaleUpDelaySec: spec.scaleUpDelay ?? AUTOSCALE_DEFAULTS.scaleUpDelaySec,
+  };
 }

@@ -117,7 +117,14 @@ function jobsInScope(jobs: SlurmPortFacts['jobs'], scope: string[] | 'all'): Ray
     const block = parsePortRecord(job.comment);
     if (!block) return [];
     const nodes = job.nodelist === '' ? [] : expandHostlist(job.nodelist);
-    const jb: RayslJobBlock = { id: job.id, name: job.name, user: job.user, state: job.state, nodes, block: blockView(block) };
+    const jb: RayslJobBlock = {
+      id: job.id,
+      name: job.name,
+      user: job.user,
+      state: job.state,
+      nodes,
+      block: blockView(block),
+    };
     return inScope === undefined || nodes.some((n) => inScope.has(n)) ? [jb] : [];
   });
   // squeue's order depends on priorities; ours is by job id so output and messages are stable
@@ -143,9 +150,12 @@ function checkScope(o: CheckPortsOptions, names: string[] | 'all', slurm: SlurmP
     }
   }
   if (o.nodes !== undefined && names !== 'all' && o.nodes > names.length) {
-    throw new UsageError(`asked for ${o.nodes} nodes (-N) but the scope holds only ${names.length}: ${names.join(', ')}`, {
-      hint: 'pass a larger -w/--nodelist or partition, or lower -N',
-    });
+    throw new UsageError(
+      `asked for ${o.nodes} nodes (-N) but the scope holds only ${names.length}: ${names.join(', ')}`,
+      {
+        hint: 'pass a larger -w/--nodelist or partition, or lower -N',
+      },
+    );
   }
 }
 
@@ -177,7 +187,12 @@ function overlappingJobs(jobs: readonly RayslJobBlock[]): Collision[] {
 }
 
 /** The block the job would get, or the collision that says why there is none. */
-function allocate(o: CheckPortsOptions, layout: PortLayout, range: { min: number; max: number }, jobs: readonly RayslJobBlock[]): PortBlock | Collision {
+function allocate(
+  o: CheckPortsOptions,
+  layout: PortLayout,
+  range: { min: number; max: number },
+  jobs: readonly RayslJobBlock[],
+): PortBlock | Collision {
   // The job's own id never blocks itself (asking "which block does running job 12 get?").
   const taken = jobs.filter((j) => j.id !== o.jobId).map((j) => asBlock(j.block));
   try {
@@ -192,12 +207,14 @@ function allocate(o: CheckPortsOptions, layout: PortLayout, range: { min: number
 export function checkPorts(o: CheckPortsOptions, f: PortCheckFacts): PortCheck {
   const notes: string[] = [];
   const runtime: RuntimeName = o.runtime === 'auto' ? 'ray' : o.runtime;
-  if (o.runtime === 'auto') notes.push('runtime auto: checked for ray, the larger block (builtin needs a subset of its room)');
+  if (o.runtime === 'auto')
+    notes.push('runtime auto: checked for ray, the larger block (builtin needs a subset of its room)');
   const allowedRange = portRange(f.ephemeral.range);
   const names = scopeNames(o, f.slurm);
   checkScope(o, names, f.slurm);
   const jobs = f.slurm ? jobsInScope(f.slurm.jobs, names) : [];
-  if (!f.slurm) notes.push('--no-slurm: other raysl jobs were not looked up; only the layout (and --probe) were checked');
+  if (!f.slurm)
+    notes.push('--no-slurm: other raysl jobs were not looked up; only the layout (and --probe) were checked');
   const cpus = cpusPerNode(o, f);
   const layout = portLayout(runtime, cpus.cpusPerNode);
   const collisions: Collision[] = [...layoutProblems(layout), ...overlappingJobs(jobs)];
@@ -235,7 +252,11 @@ export function blockPorts(block: PortBlock): number[] {
 }
 
 /** The report with the probe's findings: each bound port named by its layout row, and a collision. */
-export function withProbe(check: PortCheck & { block: PortBlock }, address: string, results: readonly ProbedPort[]): CheckPortsReport {
+export function withProbe(
+  check: PortCheck & { block: PortBlock },
+  address: string,
+  results: readonly ProbedPort[],
+): CheckPortsReport {
   const { report, block } = check;
   const nameOf = (port: number): string => {
     const r = report.layout.find((x) => port >= x.first! && port <= x.last!);
@@ -243,8 +264,15 @@ export function withProbe(check: PortCheck & { block: PortBlock }, address: stri
   };
   const taken = results.filter((r) => !r.free).map((r) => ({ ...r, name: nameOf(r.port) }));
   const bound = taken.map((t): Collision => {
-    const who = t.holder ? `by pid ${t.holder.pid} (${t.holder.command})` : t.reason === 'permission' ? '(permission denied)' : "(holder not visible: another user's process?)";
-    return { kind: 'bound', message: `port ${t.port} (${t.name}) of block ${formatBlock(block)} is already bound on ${address} ${who}` };
+    const who = t.holder
+      ? `by pid ${t.holder.pid} (${t.holder.command})`
+      : t.reason === 'permission'
+        ? '(permission denied)'
+        : "(holder not visible: another user's process?)";
+    return {
+      kind: 'bound',
+      message: `port ${t.port} (${t.name}) of block ${formatBlock(block)} is already bound on ${address} ${who}`,
+    };
   });
   const { collisions: before, notes, ...head } = report;
   const collisions = [...before, ...bound];

@@ -114,7 +114,11 @@ export function portLayout(runtime: RuntimeName, cpusPerNode: number): PortLayou
     });
   }
   if (runtime === 'builtin') {
-    return { size: GRANULARITY, ports: { controller: 0, agent: 1 }, ranges: { app: { offset: 8, count: APP_PORTS }, service: { offset: 16, count: SERVICE_PORTS } } };
+    return {
+      size: GRANULARITY,
+      ports: { controller: 0, agent: 1 },
+      ranges: { app: { offset: 8, count: APP_PORTS }, service: { offset: 16, count: SERVICE_PORTS } },
+    };
   }
   if (runtime === 'ray') {
     const ports: Record<string, number> = { controller: 0 };
@@ -145,7 +149,10 @@ export function portsOf(base: number, layout: PortLayout): Record<string, number
 
 export function rangesOf(base: number, layout: PortLayout): Record<string, [first: number, last: number]> {
   return Object.fromEntries(
-    Object.entries(layout.ranges).map(([name, r]) => [name, [base + r.offset, base + r.offset + r.count - 1] as [number, number]]),
+    Object.entries(layout.ranges).map(([name, r]) => [
+      name,
+      [base + r.offset, base + r.offset + r.count - 1] as [number, number],
+    ]),
   );
 }
 
@@ -272,7 +279,11 @@ interface Span {
 function spansOf(layout: PortLayout): Span[] {
   return [
     ...Object.entries(layout.ports).map(([name, o]) => ({ name, first: o, last: o })),
-    ...Object.entries(layout.ranges).map(([name, r]) => ({ name: `${name} range`, first: r.offset, last: r.offset + r.count - 1 })),
+    ...Object.entries(layout.ranges).map(([name, r]) => ({
+      name: `${name} range`,
+      first: r.offset,
+      last: r.offset + r.count - 1,
+    })),
   ];
 }
 
@@ -282,7 +293,10 @@ export function layoutProblems(layout: PortLayout): PortProblem[] {
   const out: PortProblem[] = [];
   for (const s of spans) {
     if (s.first < 0 || s.last >= layout.size || s.last < s.first) {
-      out.push({ kind: 'outside-block', message: `${s.name} (offsets ${s.first}-${s.last}) lies outside the block of ${layout.size} ports` });
+      out.push({
+        kind: 'outside-block',
+        message: `${s.name} (offsets ${s.first}-${s.last}) lies outside the block of ${layout.size} ports`,
+      });
     }
   }
   for (let i = 0; i < spans.length; i++) {
@@ -290,7 +304,10 @@ export function layoutProblems(layout: PortLayout): PortProblem[] {
       const a = spans[i]!;
       const b = spans[j]!;
       if (a.first <= b.last && b.first <= a.last) {
-        out.push({ kind: 'layout-overlap', message: `${a.name} (offsets ${a.first}-${a.last}) overlaps ${b.name} (offsets ${b.first}-${b.last}) inside the layout` });
+        out.push({
+          kind: 'layout-overlap',
+          message: `${a.name} (offsets ${a.first}-${a.last}) overlaps ${b.name} (offsets ${b.first}-${b.last}) inside the layout`,
+        });
       }
     }
   }
@@ -308,18 +325,24 @@ export function rangeProblems(block: PortBlock, ephemeral: [number, number]): Po
     });
   }
   if (block.base < MIN_BLOCK_PORT) {
-    out.push({ kind: 'range', message: `block ${formatBlock(block)} starts below ${MIN_BLOCK_PORT}, among well-known and common service ports` });
+    out.push({
+      kind: 'range',
+      message: `block ${formatBlock(block)} starts below ${MIN_BLOCK_PORT}, among well-known and common service ports`,
+    });
   }
-  if (blockLast(block) > MAX_PORT) out.push({ kind: 'range', message: `block ${formatBlock(block)} ends above ${MAX_PORT}` });
+  if (blockLast(block) > MAX_PORT)
+    out.push({ kind: 'range', message: `block ${formatBlock(block)} ends above ${MAX_PORT}` });
   return out;
 }
 
 /** Ray's own default ports that fall inside the block. */
 export function rayDefaultProblems(block: PortBlock): PortProblem[] {
-  return RAY_DEFAULT_PORTS.filter((d) => blocksOverlap(block, { base: d.first, size: d.last - d.first + 1 })).map((d) => ({
-    kind: 'ray-default' as const,
-    message: `block ${formatBlock(block)} covers ${d.name}, which a hand-started Ray on the same node would take`,
-  }));
+  return RAY_DEFAULT_PORTS.filter((d) => blocksOverlap(block, { base: d.first, size: d.last - d.first + 1 })).map(
+    (d) => ({
+      kind: 'ray-default' as const,
+      message: `block ${formatBlock(block)} covers ${d.name}, which a hand-started Ray on the same node would take`,
+    }),
+  );
 }
 
 // ---- describer ----------------------------------------------------------------------------
@@ -339,7 +362,9 @@ export function layoutRows(layout: PortLayout, base?: number): LayoutRow[] {
     ...Object.entries(layout.ports).map(([name, offset]) => ({ name, offset, count: 1 })),
     ...Object.entries(layout.ranges).map(([name, r]) => ({ name, offset: r.offset, count: r.count })),
   ].sort((a, b) => a.offset - b.offset);
-  return base === undefined ? rows : rows.map((r) => ({ ...r, first: base + r.offset, last: base + r.offset + r.count - 1 }));
+  return base === undefined
+    ? rows
+    : rows.map((r) => ({ ...r, first: base + r.offset, last: base + r.offset + r.count - 1 }));
 }
 
 /** Plain-text table of a layout (no colour: callers add it). */
@@ -354,8 +379,14 @@ export function describeLayout(layout: PortLayout, base?: number): string {
   const head = ['name', 'offset', 'ports', base === undefined ? '' : 'port(s)'];
   const all = [head, ...cells];
   const widths = head.map((_, i) => Math.max(...all.map((c) => c[i]!.length)));
-  const lines = all.map((c) => c.map((s, i) => s.padEnd(widths[i]!)).join('  ').trimEnd());
-  const total = base === undefined ? `block size ${layout.size}` : `block ${base}-${base + layout.size - 1} (${layout.size} ports)`;
+  const lines = all.map((c) =>
+    c
+      .map((s, i) => s.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+  const total =
+    base === undefined ? `block size ${layout.size}` : `block ${base}-${base + layout.size - 1} (${layout.size} ports)`;
   return [...lines, total].join('\n');
 }
 

@@ -28,12 +28,16 @@ export function parsePreflightMin(raw: string): PreflightMin {
     const [name, value, extra] = part.trim().split('=');
     const key = name !== undefined ? KEYS[name.trim()] : undefined;
     if (key === undefined || value === undefined || extra !== undefined) {
-      throw new UsageError(`--preflight-min: expected shm=<size> and/or disk=<size>, received ${JSON.stringify(raw)}`, { hint });
+      throw new UsageError(`--preflight-min: expected shm=<size> and/or disk=<size>, received ${JSON.stringify(raw)}`, {
+        hint,
+      });
     }
     try {
       out[key] = parseMemMb(value);
     } catch {
-      throw new UsageError(`--preflight-min: ${name} wants a size like 500M or 8G, received ${JSON.stringify(value)}`, { hint });
+      throw new UsageError(`--preflight-min: ${name} wants a size like 500M or 8G, received ${JSON.stringify(value)}`, {
+        hint,
+      });
     }
   }
   return out;
@@ -60,8 +64,10 @@ export interface PreflightVerdict {
 export function judgePreflight(f: PreflightFacts, min: PreflightMin): PreflightVerdict {
   const problems: string[] = [];
   if (f.shmMb === null) problems.push('/dev/shm does not exist');
-  else if (f.shmMb !== undefined && f.shmMb < min.shmMb) problems.push(`/dev/shm has ${mib(f.shmMb)}, below the ${mib(min.shmMb)} asked for`);
-  if (f.disk !== undefined && f.disk.freeMb < min.diskMb) problems.push(`${f.disk.path} has ${mib(f.disk.freeMb)} free, below the ${mib(min.diskMb)} asked for`);
+  else if (f.shmMb !== undefined && f.shmMb < min.shmMb)
+    problems.push(`/dev/shm has ${mib(f.shmMb)}, below the ${mib(min.shmMb)} asked for`);
+  if (f.disk !== undefined && f.disk.freeMb < min.diskMb)
+    problems.push(`${f.disk.path} has ${mib(f.disk.freeMb)} free, below the ${mib(min.diskMb)} asked for`);
   if (f.gpus.smiError !== undefined) problems.push(`nvidia-smi failed: ${f.gpus.smiError}`);
   else if (f.gpus.visible !== undefined && f.gpus.visible < f.gpus.granted) {
     problems.push(`Slurm bound ${f.gpus.granted} GPU(s) but the driver shows ${f.gpus.visible} (nvidia-smi)`);
@@ -69,8 +75,14 @@ export function judgePreflight(f: PreflightFacts, min: PreflightMin): PreflightV
   if (f.runtime.problem !== undefined) problems.push(f.runtime.problem);
   const shm = f.shmMb === undefined ? 'unknown' : f.shmMb === null ? 'missing' : mib(f.shmMb);
   const disk = f.disk === undefined ? 'unknown' : `${mib(f.disk.freeMb)} free in ${f.disk.path}`;
-  const gpus = f.gpus.granted === 0 ? 'none bound' : f.gpus.visible === undefined ? `${f.gpus.granted} bound (no nvidia-smi: not checked against the driver)` : `${f.gpus.granted} bound, ${f.gpus.visible} visible`;
-  const runtime = f.runtime.found !== undefined ? `${f.runtime.name} at ${f.runtime.found}` : `${f.runtime.name} not found`;
+  const gpus =
+    f.gpus.granted === 0
+      ? 'none bound'
+      : f.gpus.visible === undefined
+        ? `${f.gpus.granted} bound (no nvidia-smi: not checked against the driver)`
+        : `${f.gpus.granted} bound, ${f.gpus.visible} visible`;
+  const runtime =
+    f.runtime.found !== undefined ? `${f.runtime.name} at ${f.runtime.found}` : `${f.runtime.name} not found`;
   return { problems, summary: `preflight: /dev/shm ${shm}; scratch ${disk}; GPUs ${gpus}; runtime ${runtime}` };
 }
 

@@ -11,7 +11,19 @@ import { isFinal, type JobState, type JobStatus, type StatusNode } from './statu
 export type ShownState = JobState | 'lost' | 'requeued';
 
 /** Final Slurm job states (squeue/scontrol long names). */
-export const SLURM_FINAL_STATES: readonly string[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT', 'REVOKED'];
+export const SLURM_FINAL_STATES: readonly string[] = [
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'OUT_OF_MEMORY',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'SPECIAL_EXIT',
+  'REVOKED',
+];
 
 export interface LivenessFacts {
   /**
@@ -44,7 +56,8 @@ export interface Reconciled {
 
 /** Slurm's reasons that say nothing to a raysl user, explained (the batch step is the controller). */
 const SLURM_REASONS: Readonly<Record<string, string>> = {
-  JobLaunchFailure: 'JobLaunchFailure: what Slurm reports when the batch step ends abnormally; the batch step is the raysl controller, so it was killed (SIGKILL, the OOM killer) before it wrote a final state',
+  JobLaunchFailure:
+    'JobLaunchFailure: what Slurm reports when the batch step ends abnormally; the batch step is the raysl controller, so it was killed (SIGKILL, the OOM killer) before it wrote a final state',
   NodeFail: 'NodeFail: a node of the job stopped answering slurmctld',
 };
 
@@ -66,11 +79,15 @@ export function reconcile(status: JobStatus, facts: LivenessFacts): Reconciled {
 }
 
 /** Nodes status.json left as joined (or pending) once the controller is gone: what their agents' endings say. */
-function nodesAfterLoss(nodes: readonly StatusNode[], endings: NonNullable<LivenessFacts['agentEndings']>): StatusNode[] {
+function nodesAfterLoss(
+  nodes: readonly StatusNode[],
+  endings: NonNullable<LivenessFacts['agentEndings']>,
+): StatusNode[] {
   return nodes.map((n) => {
     if (n.state !== 'joined' && n.state !== 'pending') return n;
     const end = endings.find((e) => e.node === n.name);
-    if (end === undefined) return { ...n, state: 'lost', reason: `no record of its end: the controller went away while it was ${n.state}` };
+    if (end === undefined)
+      return { ...n, state: 'lost', reason: `no record of its end: the controller went away while it was ${n.state}` };
     return { ...n, state: 'stopped', reason: `its agent ended at ${end.at} (${end.outcome}): ${end.line}` };
   });
 }
@@ -78,14 +95,28 @@ function nodesAfterLoss(nodes: readonly StatusNode[], endings: NonNullable<Liven
 function reconcileState(status: JobStatus, facts: LivenessFacts): Reconciled {
   const recorded = status.state;
   // --requeue: the attempt is over, the job is not: Slurm has it back in the queue (or running it anew)
-  const slurmLive = facts.slurm !== undefined && facts.slurm !== 'unlisted' && !SLURM_FINAL_STATES.includes(facts.slurm.state);
+  const slurmLive =
+    facts.slurm !== undefined && facts.slurm !== 'unlisted' && !SLURM_FINAL_STATES.includes(facts.slurm.state);
   if (isFinal(recorded) && status.timeline.at(-1)?.phase === 'requeued' && slurmLive) {
     const code = status.exitCode !== undefined ? ` (exit ${status.exitCode})` : '';
-    return { state: 'requeued', reason: `attempt ${status.attempt ?? 0} ended ${recorded}${code} and was requeued; the next attempt's record replaces this one when it starts` };
+    return {
+      state: 'requeued',
+      reason: `attempt ${status.attempt ?? 0} ended ${recorded}${code} and was requeued; the next attempt's record replaces this one when it starts`,
+    };
   }
   // Slurm's node failure ends the job with TERM: the controller may record a cancel (143). A node failure is one thing: failed, 5
-  if (isFinal(recorded) && facts.slurm !== undefined && facts.slurm !== 'unlisted' && facts.slurm.state === 'NODE_FAIL' && status.exitCode !== ExitCode.nodeLost) {
-    return { state: 'failed', exitCode: ExitCode.nodeLost, reason: `a node failed: Slurm ended the job NODE_FAIL; the controller saw only its stop and recorded ${recorded}${status.exitCode !== undefined ? ` (exit ${status.exitCode})` : ''}` };
+  if (
+    isFinal(recorded) &&
+    facts.slurm !== undefined &&
+    facts.slurm !== 'unlisted' &&
+    facts.slurm.state === 'NODE_FAIL' &&
+    status.exitCode !== ExitCode.nodeLost
+  ) {
+    return {
+      state: 'failed',
+      exitCode: ExitCode.nodeLost,
+      reason: `a node failed: Slurm ended the job NODE_FAIL; the controller saw only its stop and recorded ${recorded}${status.exitCode !== undefined ? ` (exit ${status.exitCode})` : ''}`,
+    };
   }
   if (isFinal(recorded)) return { state: recorded };
   const said = `status.json still says ${recorded}`;
@@ -101,7 +132,10 @@ function reconcileState(status: JobStatus, facts: LivenessFacts): Reconciled {
   if (slurm === 'unlisted') return { state: 'lost', reason: `Slurm no longer lists the job; ${said}` };
   if (slurm && SLURM_FINAL_STATES.includes(slurm.state)) {
     const why = slurm.reason && slurm.reason !== 'None' ? ` (${SLURM_REASONS[slurm.reason] ?? slurm.reason})` : '';
-    return { state: 'lost', reason: `Slurm ended the job ${slurm.state}${why} before the controller wrote a final state; ${said}` };
+    return {
+      state: 'lost',
+      reason: `Slurm ended the job ${slurm.state}${why} before the controller wrote a final state; ${said}`,
+    };
   }
   return { state: recorded };
 }
@@ -109,9 +143,14 @@ function reconcileState(status: JobStatus, facts: LivenessFacts): Reconciled {
 /** The agents as witnesses: any of them that lost the controller after this job started. */
 function fromAgents(status: JobStatus, facts: LivenessFacts): Reconciled {
   const started = Date.parse(status.startedAt);
-  const seen = (facts.agentsSawLoss ?? []).filter((r) => !(Date.parse(r.at) < started)).sort((a, b) => a.at.localeCompare(b.at));
+  const seen = (facts.agentsSawLoss ?? [])
+    .filter((r) => !(Date.parse(r.at) < started))
+    .sort((a, b) => a.at.localeCompare(b.at));
   const first = seen[0];
   if (first === undefined) return { state: status.state };
   const others = seen.length > 1 ? ` (and ${seen.length - 1} other agent${seen.length > 2 ? 's' : ''})` : '';
-  return { state: 'lost', reason: `agent ${first.node}${others} saw the controller go away at ${first.at}; status.json still says ${status.state}` };
+  return {
+    state: 'lost',
+    reason: `agent ${first.node}${others} saw the controller go away at ${first.at}; status.json still says ${status.state}`,
+  };
 }

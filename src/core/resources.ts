@@ -25,17 +25,26 @@ function refuse(message: string, hint: string): UsageError {
 
 function validateResourceName(name: string): void {
   if (RESERVED.has(name) || name.startsWith('node:')) {
-    throw refuse(`${name} is a resource Ray sets itself`, 'CPUs, GPUs and memory come from -c, --gpus-per-node and --mem; pick another name for a custom resource');
+    throw refuse(
+      `${name} is a resource Ray sets itself`,
+      'CPUs, GPUs and memory come from -c, --gpus-per-node and --mem; pick another name for a custom resource',
+    );
   }
   if (!NAME.test(name) || name === '__proto__') {
-    throw refuse(`resource name ${JSON.stringify(name)} is not valid`, 'names start with a letter or _, then letters, digits, _ : - (at most 64 characters)');
+    throw refuse(
+      `resource name ${JSON.stringify(name)} is not valid`,
+      'names start with a letter or _, then letters, digits, _ : - (at most 64 characters)',
+    );
   }
 }
 
 /** Finite, >= 0, at most 4 decimals (Ray's resource granularity is 0.0001). */
 function validateResourceAmount(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || Math.round(value * 1e4) / 1e4 !== value) {
-    throw refuse(`${name}: expected a number >= 0 with at most 4 decimals, received ${JSON.stringify(value) ?? String(value)}`, 'e.g. {"trainer": 1} or {"slot": 0.25}');
+    throw refuse(
+      `${name}: expected a number >= 0 with at most 4 decimals, received ${JSON.stringify(value) ?? String(value)}`,
+      'e.g. {"trainer": 1} or {"slot": 0.25}',
+    );
   }
   return value;
 }
@@ -60,7 +69,10 @@ export function parseNodeSelector(raw: string): NodeSelector {
   const from = Number(m?.[1]);
   const to = m?.[2] === undefined ? from : Number(m[2]);
   if (!m || to < from) {
-    throw refuse(`node selector ${JSON.stringify(raw)} is not all, head, workers, N or N-M`, 'nodes are numbered in allocation order from 0 (the head), e.g. --resources \'1-3={"x": 1}\'');
+    throw refuse(
+      `node selector ${JSON.stringify(raw)} is not all, head, workers, N or N-M`,
+      'nodes are numbered in allocation order from 0 (the head), e.g. --resources \'1-3={"x": 1}\'',
+    );
   }
   return { from, to };
 }
@@ -68,15 +80,20 @@ export function parseNodeSelector(raw: string): NodeSelector {
 /** One --resources value: `{json}` (every node) or `<selector>={json}`. */
 export function parseResourcesFlag(raw: string): ResourceGrant {
   const brace = raw.indexOf('{');
-  if (brace < 0) throw refuse(`expected a JSON object, optionally after <nodes>=, received ${JSON.stringify(raw)}`, EXAMPLE);
+  if (brace < 0)
+    throw refuse(`expected a JSON object, optionally after <nodes>=, received ${JSON.stringify(raw)}`, EXAMPLE);
   const prefix = raw.slice(0, brace).trim();
-  if (prefix !== '' && !prefix.endsWith('=')) throw refuse(`expected <nodes>={json}, received ${JSON.stringify(raw)}`, EXAMPLE);
+  if (prefix !== '' && !prefix.endsWith('='))
+    throw refuse(`expected <nodes>={json}, received ${JSON.stringify(raw)}`, EXAMPLE);
   const nodes = prefix === '' ? 'all' : parseNodeSelector(prefix.slice(0, -1).trim());
   let decoded: unknown;
   try {
     decoded = JSON.parse(raw.slice(brace));
   } catch (err) {
-    throw refuse(`${JSON.stringify(raw.slice(brace))} is not JSON (${err instanceof Error ? err.message : String(err)})`, `quote it for the shell: ${EXAMPLE}`);
+    throw refuse(
+      `${JSON.stringify(raw.slice(brace))} is not JSON (${err instanceof Error ? err.message : String(err)})`,
+      `quote it for the shell: ${EXAMPLE}`,
+    );
   }
   return { nodes, resources: validateResourceMap(decoded) };
 }
@@ -86,7 +103,10 @@ export function checkGrants(grants: readonly ResourceGrant[], nodes: number): vo
   for (const g of grants) {
     validateResourceMap(g.resources);
     if (typeof g.nodes === 'object' && g.nodes.to >= nodes) {
-      throw refuse(`node ${g.nodes.to} does not exist: the job has ${nodes} node${nodes === 1 ? '' : 's'} (0 to ${nodes - 1})`, 'nodes are numbered in allocation order from 0 (the head); raise -N or lower the index');
+      throw refuse(
+        `node ${g.nodes.to} does not exist: the job has ${nodes} node${nodes === 1 ? '' : 's'} (0 to ${nodes - 1})`,
+        'nodes are numbered in allocation order from 0 (the head); raise -N or lower the index',
+      );
     }
   }
 }
@@ -99,7 +119,10 @@ function applies(sel: NodeSelector, node: { index: number; role: 'head' | 'worke
 }
 
 /** The custom resources one node advertises: every grant that applies to it, later ones winning name by name. */
-export function customResourcesFor(grants: readonly ResourceGrant[] | undefined, node: { index: number; role: 'head' | 'worker' }): Record<string, number> {
+export function customResourcesFor(
+  grants: readonly ResourceGrant[] | undefined,
+  node: { index: number; role: 'head' | 'worker' },
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const g of grants ?? []) if (applies(g.nodes, node)) Object.assign(out, g.resources);
   return out;
@@ -107,6 +130,11 @@ export function customResourcesFor(grants: readonly ResourceGrant[] | undefined,
 
 /** A grant as the user would write it again: `head={"ps":1}`. */
 export function describeGrant(g: ResourceGrant): string {
-  const sel = typeof g.nodes === 'object' ? (g.nodes.from === g.nodes.to ? `${g.nodes.from}` : `${g.nodes.from}-${g.nodes.to}`) : g.nodes;
+  const sel =
+    typeof g.nodes === 'object'
+      ? g.nodes.from === g.nodes.to
+        ? `${g.nodes.from}`
+        : `${g.nodes.from}-${g.nodes.to}`
+      : g.nodes;
   return `${sel}=${JSON.stringify(g.resources)}`;
 }

@@ -41,7 +41,10 @@ export interface SbatchEnvConflict {
   instead: string;
 }
 
-export function sbatchEnvConflicts(env: Record<string, string | undefined>, plan: Pick<Plan, 'sbatch' | 'hetjob'>): SbatchEnvConflict[] {
+export function sbatchEnvConflicts(
+  env: Record<string, string | undefined>,
+  plan: Pick<Plan, 'sbatch' | 'hetjob'>,
+): SbatchEnvConflict[] {
   const conflicts: SbatchEnvConflict[] = [];
   // a heterogeneous job's worker component has lines of its own (--gpus-per-node among them)
   const flags = new Set([...plan.sbatch, ...(plan.hetjob?.[1].sbatch ?? [])].map(([flag]) => flag));
@@ -53,13 +56,17 @@ export function sbatchEnvConflicts(env: Record<string, string | undefined>, plan
   }
   for (const name of ALWAYS_OWNED) {
     const value = env[name];
-    if (value !== undefined) conflicts.push({ name, value, instead: 'the raysl job flags (--gpus-per-node, -c, --mem)' });
+    if (value !== undefined)
+      conflicts.push({ name, value, instead: 'the raysl job flags (--gpus-per-node, -c, --mem)' });
   }
   return conflicts;
 }
 
 /** The environment for sbatch with the conflicting variables removed. */
-export function withoutConflicts(env: Record<string, string | undefined>, conflicts: SbatchEnvConflict[]): Record<string, string | undefined> {
+export function withoutConflicts(
+  env: Record<string, string | undefined>,
+  conflicts: SbatchEnvConflict[],
+): Record<string, string | undefined> {
   const out = { ...env };
   for (const c of conflicts) delete out[c.name];
   return out;

@@ -4,7 +4,14 @@
  * values parsed in ./option-values.ts. No commander here: tests drive it directly.
  */
 import { flagName, jobOptionKeys, jobOptionTable, type JobOptionKey } from './job-options.js';
-import { assertNoNewline, parseMemMb, parseTimeLimit, usage, validateEnvKey, validateSbatchArg } from './option-values.js';
+import {
+  assertNoNewline,
+  parseMemMb,
+  parseTimeLimit,
+  usage,
+  validateEnvKey,
+  validateSbatchArg,
+} from './option-values.js';
 import { UsageError } from './errors.js';
 import { containerPlan } from './container.js';
 import type { JobOptions, JobSpec } from './types.js';
@@ -31,7 +38,8 @@ function takeScalar<K extends JobOptionKey>(out: JobOptions, layer: JobOptions, 
 export function mergeInputs(layers: readonly JobInput[]): JobInput {
   const out: JobInput = {};
   for (const layer of layers) {
-    for (const key of jobOptionKeys) if (key !== 'setup' && key !== 'sbatchArgs' && key !== 'env' && key !== 'resources') takeScalar(out, layer, key);
+    for (const key of jobOptionKeys)
+      if (key !== 'setup' && key !== 'sbatchArgs' && key !== 'env' && key !== 'resources') takeScalar(out, layer, key);
     if (layer.setup !== undefined) out.setup = [...(out.setup ?? []), ...layer.setup];
     if (layer.sbatchArgs !== undefined) out.sbatchArgs = [...(out.sbatchArgs ?? []), ...layer.sbatchArgs];
     if (layer.env !== undefined) out.env = { ...out.env, ...layer.env };
@@ -53,8 +61,19 @@ export function resolvePath(base: string, p: string): string {
 }
 
 /** Merged input + entrypoint -> validated JobSpec with defaults filled in. */
-export function buildSpec(entrypoint: string | null, args: readonly string[], input: JobInput, ctx: { cwd: string; profile?: string }): JobSpec {
-  if (entrypoint === '') throw usage('entrypoint', 'a file to run, e.g. train.py', entrypoint, 'raysl render [flags] <entrypoint> [-- args]');
+export function buildSpec(
+  entrypoint: string | null,
+  args: readonly string[],
+  input: JobInput,
+  ctx: { cwd: string; profile?: string },
+): JobSpec {
+  if (entrypoint === '')
+    throw usage(
+      'entrypoint',
+      'a file to run, e.g. train.py',
+      entrypoint,
+      'raysl render [flags] <entrypoint> [-- args]',
+    );
   if (entrypoint !== null) assertNoNewline(entrypoint, 'the entrypoint path');
   for (const row of jobOptionTable) {
     const v = input[row.key];
@@ -64,24 +83,42 @@ export function buildSpec(entrypoint: string | null, args: readonly string[], in
   for (const arg of input.sbatchArgs ?? []) validateSbatchArg(arg);
   for (const [key, value] of Object.entries(input.env ?? {})) {
     validateEnvKey(key);
-    if (value.includes('\0')) throw new UsageError(`env ${key}: the value holds a NUL byte, which no environment variable can carry`, { hint: `remove the NUL (\\u0000) from the value of ${key}` });
+    if (value.includes('\0'))
+      throw new UsageError(`env ${key}: the value holds a NUL byte, which no environment variable can carry`, {
+        hint: `remove the NUL (\\u0000) from the value of ${key}`,
+      });
   }
   // sbatch expands %j, %u, %x... in --output, which lives in the job dir: the batch log would land elsewhere
   if (input.jobDir?.includes('%')) {
-    throw new UsageError(`--job-dir ${JSON.stringify(input.jobDir)}: a job dir cannot contain %`, { hint: "sbatch expands % patterns (%j, %u...) in the batch log's path; pick a directory name without %" });
+    throw new UsageError(`--job-dir ${JSON.stringify(input.jobDir)}: a job dir cannot contain %`, {
+      hint: "sbatch expands % patterns (%j, %u...) in the batch log's path; pick a directory name without %",
+    });
   }
   if (input.time !== undefined) parseTimeLimit(input.time);
   if (input.mem !== undefined) parseMemMb(input.mem);
   if (input.maxRestarts !== undefined && !input.requeue) {
-    throw new UsageError(`--max-restarts ${input.maxRestarts} needs --requeue`, { hint: `add --requeue (the job is then requeued after a preemption or a lost node), or drop --max-restarts` });
+    throw new UsageError(`--max-restarts ${input.maxRestarts} needs --requeue`, {
+      hint: `add --requeue (the job is then requeued after a preemption or a lost node), or drop --max-restarts`,
+    });
   }
   for (const key of ['idleTimeout', 'scaleUpDelay'] as const) {
     if (input[key] !== undefined && input.maxNodes === undefined) {
-      throw new UsageError(`${flagName(key)} ${input[key]} needs --max-nodes`, { hint: `add --max-nodes <n> (the cluster then grows up to n nodes by itself), or drop ${flagName(key)}` });
+      throw new UsageError(`${flagName(key)} ${input[key]} needs --max-nodes`, {
+        hint: `add --max-nodes <n> (the cluster then grows up to n nodes by itself), or drop ${flagName(key)}`,
+      });
     }
   }
   // the options without a default pass through as given (JobSpec is JobOptions minus DefaultedOption, plus these)
-  const { nodes = 1, sbatchArgs = [], runtime = 'auto', joinTimeout = DEFAULT_JOIN_TIMEOUT_SEC, jobDir = DEFAULT_JOB_DIR, setup = [], env = {}, ...passthrough } = input;
+  const {
+    nodes = 1,
+    sbatchArgs = [],
+    runtime = 'auto',
+    joinTimeout = DEFAULT_JOIN_TIMEOUT_SEC,
+    jobDir = DEFAULT_JOB_DIR,
+    setup = [],
+    env = {},
+    ...passthrough
+  } = input;
   if (!Number.isInteger(nodes) || nodes < 1) throw usage('--nodes', 'at least 1 node', nodes, 'e.g. -N 2');
   if (input.minNodes !== undefined && (input.minNodes < 1 || input.minNodes > nodes)) {
     throw usage('--min-nodes', `a number from 1 to --nodes (${nodes})`, input.minNodes, `e.g. --min-nodes ${nodes}`);

@@ -13,7 +13,15 @@ const STATUS_VERSION = 1 as const;
  * starting -> forming (agents launched) -> running (entrypoint started) -> tearing-down -> a final
  * state: succeeded (entrypoint exit 0), failed (anything else), cancelled (a signal stopped it).
  */
-export type JobState = 'starting' | 'forming' | 'running' | 'tearing-down' | 'succeeded' | 'failed' | 'cancelled' | 'preempted';
+export type JobState =
+  | 'starting'
+  | 'forming'
+  | 'running'
+  | 'tearing-down'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'preempted';
 
 export type PhaseName =
   | 'allocated'
@@ -197,10 +205,20 @@ export function parseStatus(text: string): JobStatus {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new InternalError('status.json is not valid JSON', { hint: 'the file may have been edited by hand; it is rewritten by the controller', cause: err });
+    throw new InternalError('status.json is not valid JSON', {
+      hint: 'the file may have been edited by hand; it is rewritten by the controller',
+      cause: err,
+    });
   }
   const s = data as Partial<JobStatus>;
-  if (typeof s !== 'object' || s === null || s.version !== STATUS_VERSION || typeof s.jobId !== 'string' || !Array.isArray(s.timeline) || !Array.isArray(s.nodes)) {
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    s.version !== STATUS_VERSION ||
+    typeof s.jobId !== 'string' ||
+    !Array.isArray(s.timeline) ||
+    !Array.isArray(s.nodes)
+  ) {
     throw new InternalError(`status.json has an unknown layout (version ${String(s?.version)})`, {
       hint: `this raysl reads status version ${STATUS_VERSION}; use the raysl that started the job`,
     });

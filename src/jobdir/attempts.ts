@@ -18,7 +18,8 @@ export function restartCountOf(env: NodeJS.ProcessEnv): number {
 }
 
 // what one attempt writes at the top of the job dir (plan.json and the token stay: the same plan, a new token)
-const ATTEMPT_FILE = /^(status\.json|controller\.log|entrypoint\.log|tasks\.log|nodes\.json|ports\.json|agent-.+\.log)$/;
+const ATTEMPT_FILE =
+  /^(status\.json|controller\.log|entrypoint\.log|tasks\.log|nodes\.json|ports\.json|agent-.+\.log)$/;
 
 function attemptDir(paths: JobPaths, attempt: number): string {
   return join(paths.dir, `attempt-${attempt}`);
@@ -36,13 +37,16 @@ export function archiveEarlierAttempt(paths: JobPaths, attempt: number): Attempt
   const k = previous?.attempt ?? attempt - 1;
   const dir = attemptDir(paths, k);
   makeJobDir(dir);
-  for (const name of readdirSync(paths.dir)) if (ATTEMPT_FILE.test(name)) renameSync(join(paths.dir, name), join(dir, name));
+  for (const name of readdirSync(paths.dir))
+    if (ATTEMPT_FILE.test(name)) renameSync(join(paths.dir, name), join(dir, name));
   if (!previous) return [];
   return [...(previous.attempts ?? []), summaryOf(previous, k, dir)];
 }
 
 function summaryOf(s: JobStatus, attempt: number, dir: string): AttemptSummary {
-  const why = [...s.timeline].reverse().find((e) => e.phase === 'preempt-warning' || e.phase === 'error' || e.phase === 'node-lost');
+  const why = [...s.timeline]
+    .reverse()
+    .find((e) => e.phase === 'preempt-warning' || e.phase === 'error' || e.phase === 'node-lost');
   return {
     attempt,
     // a controller killed mid-run never wrote a final state: say what it was doing

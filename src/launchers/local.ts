@@ -78,7 +78,15 @@ export function localLauncher(opts: LocalLauncherOptions = {}): Launcher {
     async recordBlock(jobId, block, controller) {
       mkdirSync(registry, { recursive: true, mode: 0o700 });
       const { pid, startTicks } = selfIdentity();
-      const rec: PortsRecord = { version: 1, jobId, base: block.base, size: block.size, controller, pid, ...(startTicks !== undefined ? { startTicks } : {}) };
+      const rec: PortsRecord = {
+        version: 1,
+        jobId,
+        base: block.base,
+        size: block.size,
+        controller,
+        pid,
+        ...(startTicks !== undefined ? { startTicks } : {}),
+      };
       writeJsonAtomic(join(registry, `${jobId}.json`), rec);
     },
     async releaseBlock(jobId) {
@@ -127,7 +135,13 @@ async function launchLocal(req: LaunchRequest): Promise<LaunchedAgents> {
   const seen: AgentExit[] = [];
   const listeners: Array<(e: AgentExit) => void> = [];
   const exits: Array<Promise<void>> = [];
-  const shared: NodeJS.ProcessEnv = { ...req.env, [LOCAL_LAUNCHER_ENV]: '1', SLURM_JOB_ID: req.jobId, SLURM_JOB_NODELIST: nodelist, SLURM_CPUS_ON_NODE: String(req.perNode.cpus) };
+  const shared: NodeJS.ProcessEnv = {
+    ...req.env,
+    [LOCAL_LAUNCHER_ENV]: '1',
+    SLURM_JOB_ID: req.jobId,
+    SLURM_JOB_NODELIST: nodelist,
+    SLURM_CPUS_ON_NODE: String(req.perNode.cpus),
+  };
   if (req.perNode.gpus > 0) {
     shared.CUDA_VISIBLE_DEVICES = gpuIds.join(',');
     shared.SLURM_STEP_GPUS = gpuIds.join(',');
@@ -143,8 +157,24 @@ async function launchLocal(req: LaunchRequest): Promise<LaunchedAgents> {
     if (i > 0) await new Promise<void>((r) => setImmediate(r));
     const fh = await open(t.log, 'a', fileModeFor(t.log));
     // no cgroup holds a local job together: its agents sweep the job's strays if the controller dies
-    const env: NodeJS.ProcessEnv = { ...shared, SLURMD_NODENAME: t.node, SLURM_NODEID: String(i), SLURM_PROCID: String(i), RAYSL_NODE_ADDRESS: t.address };
-    const args = [...baseArgs, '--controller', req.controller, '--node', t.node, '--role', t.role, '--address', t.address];
+    const env: NodeJS.ProcessEnv = {
+      ...shared,
+      SLURMD_NODENAME: t.node,
+      SLURM_NODEID: String(i),
+      SLURM_PROCID: String(i),
+      RAYSL_NODE_ADDRESS: t.address,
+    };
+    const args = [
+      ...baseArgs,
+      '--controller',
+      req.controller,
+      '--node',
+      t.node,
+      '--role',
+      t.role,
+      '--address',
+      t.address,
+    ];
     let child: ChildProcess;
     let exited: Promise<ExitInfo>;
     try {

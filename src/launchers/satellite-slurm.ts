@@ -41,10 +41,12 @@ export function satelliteSlurm(opts: SlurmRunOptions): SatelliteSlurm {
           continue;
         }
         const block = parsePortRecord(job.comment);
-        if (block !== undefined && job.nodelist !== '' && expandHostlist(job.nodelist).some((n) => ours.has(n))) blocks.push(block);
+        if (block !== undefined && job.nodelist !== '' && expandHostlist(job.nodelist).some((n) => ours.has(n)))
+          blocks.push(block);
       }
       return blocks;
     },
-    recordBlock: (slurmJobId, block) => updateJobComment(slurmJobId, withPortRecord(comments.get(slurmJobId) ?? '', block), opts),
+    recordBlock: (slurmJobId, block) =>
+      updateJobComment(slurmJobId, withPortRecord(comments.get(slurmJobId) ?? '', block), opts),
   };
 }

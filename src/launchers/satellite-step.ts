@@ -45,26 +45,52 @@ export async function runSatelliteStep(o: SatelliteStepOptions): Promise<number>
   const paths = jobPaths(dirname(o.jobDir), basename(o.jobDir));
   const slurmJobId = env.SLURM_JOB_ID;
   const nodelist = env.SLURM_JOB_NODELIST;
-  if (!slurmJobId || !nodelist) throw new UsageError('raysl satellite runs as the batch step of a satellite job (SLURM_JOB_ID and SLURM_JOB_NODELIST unset)', { hint: 'satellites are submitted by raysl grow, not by hand' });
+  if (!slurmJobId || !nodelist)
+    throw new UsageError(
+      'raysl satellite runs as the batch step of a satellite job (SLURM_JOB_ID and SLURM_JOB_NODELIST unset)',
+      { hint: 'satellites are submitted by raysl grow, not by hand' },
+    );
   let token: string;
   let plan: Plan;
   try {
     token = readFileSync(paths.token, 'utf8').trim();
     plan = JSON.parse(readFileSync(paths.plan, 'utf8')) as Plan;
   } catch (err) {
-    throw new UsageError(`satellite ${o.satellite}: cannot read the job's token or plan in ${o.jobDir}: ${(err as Error).message}`, { hint: 'the satellite must run as the job\'s user on a node that shares its job dir' });
+    throw new UsageError(
+      `satellite ${o.satellite}: cannot read the job's token or plan in ${o.jobDir}: ${(err as Error).message}`,
+      { hint: "the satellite must run as the job's user on a node that shares its job dir" },
+    );
   }
   const nodes = expandHostlist(nodelist);
-  const said = await requestJson(o.controller, token, 'POST', `/v1/satellites/${encodeURIComponent(o.satellite)}/started`, { slurmJobId, nodes }, 60_000).catch((err: Error) => {
-    throw new ClusterFormError(`satellite ${o.satellite}: cannot reach the job's controller at ${o.controller}: ${err.message}`, { hint: 'the cluster may have ended; raysl status <jobid>' });
+  const said = await requestJson(
+    o.controller,
+    token,
+    'POST',
+    `/v1/satellites/${encodeURIComponent(o.satellite)}/started`,
+    { slurmJobId, nodes },
+    60_000,
+  ).catch((err: Error) => {
+    throw new ClusterFormError(
+      `satellite ${o.satellite}: cannot reach the job's controller at ${o.controller}: ${err.message}`,
+      { hint: 'the cluster may have ended; raysl status <jobid>' },
+    );
   });
   if (said.status !== 200) {
-    throw new ClusterFormError(`satellite ${o.satellite}: the controller refused it (${said.status}): ${(said.body as { error?: string } | null)?.error ?? 'no reason given'}`, { hint: 'raysl status <jobid> says why' });
+    throw new ClusterFormError(
+      `satellite ${o.satellite}: the controller refused it (${said.status}): ${(said.body as { error?: string } | null)?.error ?? 'no reason given'}`,
+      { hint: 'raysl status <jobid> says why' },
+    );
   }
-  log(`satellite ${o.satellite} (Slurm ${slurmJobId}) on ${nodelist}: starting ${nodes.length} agent(s), controller ${o.controller}`);
+  log(
+    `satellite ${o.satellite} (Slurm ${slurmJobId}) on ${nodelist}: starting ${nodes.length} agent(s), controller ${o.controller}`,
+  );
   for (const n of nodes) precreateJobFile(paths.agentLog(n));
-  const image = o.containerImage ?? (plan.container !== undefined && 'image' in plan.container ? plan.container.image : undefined);
-  const container = image !== undefined ? containerFlags({ image, hostPaths: [o.rayslArgv[0] ?? '', o.packageRoot] }, env, [o.jobDir]) : [];
+  const image =
+    o.containerImage ?? (plan.container !== undefined && 'image' in plan.container ? plan.container.image : undefined);
+  const container =
+    image !== undefined
+      ? containerFlags({ image, hostPaths: [o.rayslArgv[0] ?? '', o.packageRoot] }, env, [o.jobDir])
+      : [];
   const [cmd, ...args] = srunArgv({
     nodes: nodes.length,
     nodelist: compressHostlist(nodes),
@@ -74,14 +100,32 @@ export async function runSatelliteStep(o: SatelliteStepOptions): Promise<number>
     jobName: `raysl-agent-${o.satellite}`,
     output: `${o.jobDir.replaceAll('%', '%%')}/agent-%N.log`,
     extra: ['--kill-on-bad-exit=0', '--open-mode=append', '--input=none', ...container],
-    command: [...wrapperPrefix(image !== undefined ? undefined : plan.container), ...o.rayslArgv, 'agent', '--controller', o.controller, '--role', 'worker'],
+    command: [
+      ...wrapperPrefix(image !== undefined ? undefined : plan.container),
+      ...o.rayslArgv,
+      'agent',
+      '--controller',
+      o.controller,
+      '--role',
+      'worker',
+    ],
   }) as [string, ...string[]];
-  const agentEnv = { ...env, ...plan.env, [TOKEN_ENV]: token, RAYSL_JOB_ID: basename(o.jobDir), RAYSL_JOB_DIR: o.jobDir, RAYSL_SATELLITE: o.satellite, [JOIN_TIMEOUT_ENV]: String(plan.joinTimeoutSec) };
+  const agentEnv = {
+    ...env,
+    ...plan.env,
+    [TOKEN_ENV]: token,
+    RAYSL_JOB_ID: basename(o.jobDir),
+    RAYSL_JOB_DIR: o.jobDir,
+    RAYSL_SATELLITE: o.satellite,
+    [JOIN_TIMEOUT_ENV]: String(plan.joinTimeoutSec),
+  };
   const child = spawn(cmd, args, { env: agentEnv, stdio: ['ignore', 'inherit', 'inherit'] });
   // scancel signals this batch step too: srun passes it on to every agent, which stops its runtime
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => forward(sig));
   const exit = await exitOf(child);
-  log(`satellite ${o.satellite}: its agents ended (${exit.signal ? `srun killed by ${exit.signal}` : `srun exit ${exit.code}`})`);
+  log(
+    `satellite ${o.satellite}: its agents ended (${exit.signal ? `srun killed by ${exit.signal}` : `srun exit ${exit.code}`})`,
+  );
   return exit.code ?? 1;
 }

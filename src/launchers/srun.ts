@@ -72,7 +72,10 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
       }),
     ).then(() => {
       const done = nodes.filter((n) => cleaned.has(n));
-      if (done.length > 0) log(`removed the job's node-local dirs on ${compressHostlist(done)} as soon as their agents ended uncleanly: ${dirs.join(' ')}`);
+      if (done.length > 0)
+        log(
+          `removed the job's node-local dirs on ${compressHostlist(done)} as soon as their agents ended uncleanly: ${dirs.join(' ')}`,
+        );
     });
     cleaning.push(run);
   };
@@ -99,7 +102,10 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
       // srun --output creates the agent logs with the job's umask, usually world-readable; a log that
       // exists keeps its mode
       for (const t of req.targets) precreateJobFile(t.log);
-      const launched = launchSteps(req, opts.container && containerFlags(opts.container, opts.env, [dirname(agentLogPattern(req.targets))]));
+      const launched = launchSteps(
+        req,
+        opts.container && containerFlags(opts.container, opts.env, [dirname(agentLogPattern(req.targets))]),
+      );
       launched.onExit((e) => {
         if (e.code === 0 && e.signal === null) return;
         for (const n of e.nodes) unclean.add(n);
@@ -108,16 +114,37 @@ export function srunLauncher(opts: SrunLauncherOptions): Launcher {
       });
       return launched;
     },
-    ...(opts.container !== undefined ? { entrypointStep: (at: EntrypointAt, argv: string[]) => entrypointStep(at, containerFlags(opts.container as SrunContainer, opts.env, [at.jobDir, at.cwd, dirname(at.entrypoint)]), argv) } : {}),
+    ...(opts.container !== undefined
+      ? {
+          entrypointStep: (at: EntrypointAt, argv: string[]) =>
+            entrypointStep(
+              at,
+              containerFlags(opts.container as SrunContainer, opts.env, [at.jobDir, at.cwd, dirname(at.entrypoint)]),
+              argv,
+            ),
+        }
+      : {}),
     // processes: the job's cgroup ends them with the allocation; dirs: only where an agent could not
     async sweep(_jobId, dirs, boundMs) {
       await Promise.all(cleaning);
       const nodes = [...unclean].filter((n) => !cleaned.has(n));
       if (nodes.length === 0 || dirs.length === 0) return 0;
       const groups = [...new Set(nodes.map((n) => hetGroupOf.get(n)))];
-      const oks = await Promise.all(groups.map((g) => removeOnNodes(nodes.filter((n) => hetGroupOf.get(n) === g), dirs, opts.env, boundMs, g)));
+      const oks = await Promise.all(
+        groups.map((g) =>
+          removeOnNodes(
+            nodes.filter((n) => hetGroupOf.get(n) === g),
+            dirs,
+            opts.env,
+            boundMs,
+            g,
+          ),
+        ),
+      );
       const ok = oks.every(Boolean);
-      log(`${ok ? 'removed' : 'could not remove'} the job's node-local dirs on ${compressHostlist(nodes)} (their agents did not end cleanly): ${dirs.join(' ')}`);
+      log(
+        `${ok ? 'removed' : 'could not remove'} the job's node-local dirs on ${compressHostlist(nodes)} (their agents did not end cleanly): ${dirs.join(' ')}`,
+      );
       return 0;
     },
   };
@@ -136,7 +163,9 @@ async function resolveAddresses(nodes: string[], slurm: SlurmRunOptions): Promis
     nodes.map(async (name) => {
       const n = byName.get(name);
       if (n === undefined) {
-        throw new SlurmError(`scontrol did not report node ${name} of this job`, { hint: `run \`scontrol show node ${name}\` by hand` });
+        throw new SlurmError(`scontrol did not report node ${name} of this job`, {
+          hint: `run \`scontrol show node ${name}\` by hand`,
+        });
       }
       out[name] = await toAddress(name, n.addr);
     }),
@@ -145,7 +174,11 @@ async function resolveAddresses(nodes: string[], slurm: SlurmRunOptions): Promis
 }
 
 /** The port blocks other running jobs recorded on any of `nodes`, and this job's own Comment as Slurm has it. */
-async function blocksOnNodes(jobId: string, nodes: string[], slurm: SlurmRunOptions): Promise<{ blocks: PortBlock[]; ownComment?: string }> {
+async function blocksOnNodes(
+  jobId: string,
+  nodes: string[],
+  slurm: SlurmRunOptions,
+): Promise<{ blocks: PortBlock[]; ownComment?: string }> {
   const ours = new Set(nodes);
   const jobs = await listJobs({ states: HOLDING_STATES }, slurm);
   const blocks: PortBlock[] = [];
@@ -183,7 +216,13 @@ export function entrypointStep(at: EntrypointAt, flags: string[], argv: string[]
 }
 
 /** One srun step on `nodes` that removes `dirs` (raysl's own per-job paths), bounded. */
-function removeOnNodes(nodes: string[], dirs: string[], env: NodeJS.ProcessEnv, boundMs: number, hetGroup: number | undefined): Promise<boolean> {
+function removeOnNodes(
+  nodes: string[],
+  dirs: string[],
+  env: NodeJS.ProcessEnv,
+  boundMs: number,
+  hetGroup: number | undefined,
+): Promise<boolean> {
   const [cmd, ...args] = srunArgv({
     ...(hetGroup !== undefined ? { hetGroup } : {}),
     nodes: nodes.length,
@@ -224,7 +263,9 @@ function agentLogPattern(targets: LaunchRequest['targets']): string {
   const dir = dirname(first.log);
   for (const t of targets) {
     if (t.log !== `${dir}/agent-${t.node}.log`) {
-      throw new InternalError(`agent log ${t.log} does not follow <job dir>/agent-<node>.log`, { hint: 'this is a bug in raysl' });
+      throw new InternalError(`agent log ${t.log} does not follow <job dir>/agent-<node>.log`, {
+        hint: 'this is a bug in raysl',
+      });
     }
   }
   // srun expands %-sequences in --output; a literal % in the job dir must be doubled.
@@ -238,7 +279,10 @@ export interface AgentStep {
 }
 
 /** Pure: the (at most two) srun command lines that start every agent of the job. */
-export function agentSteps(req: Pick<LaunchRequest, 'targets' | 'agentArgv' | 'controller' | 'perNode' | 'hetjob'>, container: string[] = []): AgentStep[] {
+export function agentSteps(
+  req: Pick<LaunchRequest, 'targets' | 'agentArgv' | 'controller' | 'perNode' | 'hetjob'>,
+  container: string[] = [],
+): AgentStep[] {
   const output = agentLogPattern(req.targets);
   const head = req.targets.filter((t) => t.role === 'head').map((t) => t.node);
   const workers = req.targets.filter((t) => t.role === 'worker').map((t) => t.node);
@@ -297,7 +341,9 @@ function launchSteps(req: LaunchRequest, container?: string[]): LaunchedAgents {
     });
     return { step, child, exited };
   });
-  req.log(`launched ${running.length} srun step(s): ${running.map((r) => `${r.step.role} ${compressHostlist(r.step.nodes)} (srun pid ${r.child.pid})`).join(', ')}`);
+  req.log(
+    `launched ${running.length} srun step(s): ${running.map((r) => `${r.step.role} ${compressHostlist(r.step.nodes)} (srun pid ${r.child.pid})`).join(', ')}`,
+  );
   const allExited = Promise.all(running.map((r) => r.exited)).then(() => undefined);
   return {
     onExit: (cb) => {

@@ -50,11 +50,16 @@ export const sleep: Sleep = (ms, signal) =>
  * aborts. The check always runs once, and once more at the deadline (the last wait is cut to end
  * there), so a condition that comes true just in time is seen.
  */
-export async function pollUntil<T>(check: () => T | undefined | Promise<T | undefined>, opts: PollOptions): Promise<PollOutcome<T>> {
+export async function pollUntil<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  opts: PollOptions,
+): Promise<PollOutcome<T>> {
   const now = opts.now ?? Date.now;
   const doSleep = opts.sleep ?? sleep;
   if (opts.timeoutMs === undefined && opts.deadline === undefined) {
-    throw new InternalError('pollUntil needs a timeoutMs or a deadline (Infinity for an unbounded wait)', { hint: 'this is a bug in raysl' });
+    throw new InternalError('pollUntil needs a timeoutMs or a deadline (Infinity for an unbounded wait)', {
+      hint: 'this is a bug in raysl',
+    });
   }
   const end = opts.deadline ?? now() + (opts.timeoutMs as number);
   const first = opts.intervalMs ?? 50;

@@ -26,7 +26,13 @@ function cwdUnder(pid: string, dirs: readonly string[], procRoot: string): boole
  * Live pids whose environment holds `name=value` exactly, or whose working directory is inside one
  * of `dirs` (zombies and this process excluded).
  */
-export function markedProcesses(name: string, value: string, dirs: readonly string[] = [], procRoot = '/proc', skip: (pid: number) => boolean = () => false): number[] {
+export function markedProcesses(
+  name: string,
+  value: string,
+  dirs: readonly string[] = [],
+  procRoot = '/proc',
+  skip: (pid: number) => boolean = () => false,
+): number[] {
   const needle = Buffer.from(`\0${name}=${value}\0`);
   const first = Buffer.from(`${name}=${value}\0`);
   const out: number[] = [];
@@ -34,7 +40,8 @@ export function markedProcesses(name: string, value: string, dirs: readonly stri
     if (!/^\d+$/.test(d) || Number(d) === process.pid || skip(Number(d))) continue;
     try {
       const env = readFileSync(`${procRoot}/${d}/environ`);
-      if (!(env.subarray(0, first.length).equals(first) || env.includes(needle) || cwdUnder(d, dirs, procRoot))) continue;
+      if (!(env.subarray(0, first.length).equals(first) || env.includes(needle) || cwdUnder(d, dirs, procRoot)))
+        continue;
       const stat = readProcStat(Number(d), procRoot);
       if (stat !== undefined && !exitedState(stat.state)) out.push(Number(d));
     } catch {
@@ -45,10 +52,18 @@ export function markedProcesses(name: string, value: string, dirs: readonly stri
 }
 
 /** KILLs every marked process and waits (bounded) until none is left; returns how many were found. */
-export async function killMarked(name: string, value: string, boundMs: number, dirs: readonly string[] = [], skip?: (pid: number) => boolean): Promise<number> {
+export async function killMarked(
+  name: string,
+  value: string,
+  boundMs: number,
+  dirs: readonly string[] = [],
+  skip?: (pid: number) => boolean,
+): Promise<number> {
   const found = markedProcesses(name, value, dirs, '/proc', skip);
   for (const pid of found) send(pid, 'SIGKILL');
-  await waitFor(() => markedProcesses(name, value, dirs, '/proc', skip).length === 0, { timeoutMs: boundMs, ...GONE_PACE });
+  await waitFor(() => markedProcesses(name, value, dirs, '/proc', skip).length === 0, {
+    timeoutMs: boundMs,
+    ...GONE_PACE,
+  });
   return found.length;
 }
-

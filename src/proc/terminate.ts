@@ -128,7 +128,9 @@ async function takeStep(t: Resolved, step: EscalationStep): Promise<StepTaken> {
     return { signal: step.signal, to, outcome: gone ? 'gone' : 'timeout' };
   }
   if (t.pgid === undefined) {
-    throw new InternalError(`cannot signal the group of pid ${t.pid}: it leads no group of its own`, { hint: 'this is a bug in raysl' });
+    throw new InternalError(`cannot signal the group of pid ${t.pid}: it leads no group of its own`, {
+      hint: 'this is a bug in raysl',
+    });
   }
   const members = groupMembers(t.pgid).length;
   signalGroup(t.pgid, step.signal);

@@ -55,7 +55,15 @@ const takenPortSchema = z.object({
 });
 export type TakenPort = z.infer<typeof takenPortSchema>;
 
-const hello = z.object({ t: z.literal('hello'), v: z.literal(AGENT_PROTOCOL), node: z.string().check(z.minLength(1)), role, pid: z.int(), hostname: z.string(), granted: grantedSchema });
+const hello = z.object({
+  t: z.literal('hello'),
+  v: z.literal(AGENT_PROTOCOL),
+  node: z.string().check(z.minLength(1)),
+  role,
+  pid: z.int(),
+  hostname: z.string(),
+  granted: grantedSchema,
+});
 /** The agent's bind-probe of one block (round n of the probe phase); `taken` empty = clean. */
 const probed = z.object({
   t: z.literal('probed'),
@@ -71,7 +79,12 @@ const ready = z.object({ t: z.literal('ready'), node: nodeInfoSchema, notes: z.o
 const fail = z.object({ t: z.literal('fail'), reason: z.string(), hint: z.optional(z.string()) });
 /** The agent received a stop signal (under Slurm: scancel, a time limit, a preemption): the job is being stopped. */
 const signalled = z.object({ t: z.literal('signalled'), signal: z.enum(['SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGHUP']) });
-const runtimeExited = z.object({ t: z.literal('runtime-exited'), code: z.nullable(z.int()), signal: z.nullable(z.string()), detail: z.optional(z.string()) });
+const runtimeExited = z.object({
+  t: z.literal('runtime-exited'),
+  code: z.nullable(z.int()),
+  signal: z.nullable(z.string()),
+  detail: z.optional(z.string()),
+});
 /** A message between the runtime's halves: the controller and agent carry it without reading it. */
 const rt = z.object({ t: z.literal('rt'), body: z.unknown() });
 
@@ -136,7 +149,16 @@ const stop = z.object({ t: z.literal('stop'), reason: z.string() });
 const drain = z.object({ t: z.literal('drain'), deadlineSec: z.int().check(z.minimum(1)), reason: z.string() });
 const refuse = z.object({ t: z.literal('refuse'), reason: z.string() });
 
-const controllerMessageSchema = z.discriminatedUnion('t', [welcome, probeAgain, start, entrypoint, rt, stop, refuse, drain]);
+const controllerMessageSchema = z.discriminatedUnion('t', [
+  welcome,
+  probeAgain,
+  start,
+  entrypoint,
+  rt,
+  stop,
+  refuse,
+  drain,
+]);
 export type ControllerMessage = z.infer<typeof controllerMessageSchema>;
 
 export function encodeMessage(msg: AgentMessage | ControllerMessage): string {
@@ -146,13 +168,19 @@ export function encodeMessage(msg: AgentMessage | ControllerMessage): string {
 /** Validates an agent's message; a hello of another version gets its own clear error. */
 export function parseAgentMessage(x: unknown): AgentMessage {
   const v = (x as { t?: unknown; v?: unknown } | null)?.t === 'hello' ? (x as { v?: unknown }).v : AGENT_PROTOCOL;
-  if (v !== AGENT_PROTOCOL) throw new Error(`agent speaks protocol ${String(v)}, controller speaks ${AGENT_PROTOCOL}: both must come from the same raysl install`);
+  if (v !== AGENT_PROTOCOL)
+    throw new Error(
+      `agent speaks protocol ${String(v)}, controller speaks ${AGENT_PROTOCOL}: both must come from the same raysl install`,
+    );
   return parseWith(agentMessageSchema, x, `agent message ${describeType(x)}`);
 }
 
 export function parseControllerMessage(x: unknown): ControllerMessage {
   const v = (x as { t?: unknown } | null)?.t === 'welcome' ? (x as { v?: unknown }).v : AGENT_PROTOCOL;
-  if (v !== AGENT_PROTOCOL) throw new Error(`controller speaks protocol ${String(v)}, agent speaks ${AGENT_PROTOCOL}: both must come from the same raysl install`);
+  if (v !== AGENT_PROTOCOL)
+    throw new Error(
+      `controller speaks protocol ${String(v)}, agent speaks ${AGENT_PROTOCOL}: both must come from the same raysl install`,
+    );
   return parseWith(controllerMessageSchema, x, `controller message ${describeType(x)}`);
 }
 

@@ -29,7 +29,12 @@ import { nonNegInt, numberMap, parseWith, stringMap } from './wire.js';
 export const API_VERSION = 5 as const;
 export type { NodeInfo } from './agent.js';
 
-export const infoSchema = z.object({ protocol: z.int(), jobId: z.string(), runtime: z.enum(['ray', 'builtin']), head: z.string() });
+export const infoSchema = z.object({
+  protocol: z.int(),
+  jobId: z.string(),
+  runtime: z.enum(['ray', 'builtin']),
+  head: z.string(),
+});
 export type Info = z.infer<typeof infoSchema>;
 
 export const nodesSchema = z.object({ nodes: z.array(nodeInfoSchema) });
@@ -91,7 +96,19 @@ const taskResultSchema = z.object({
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
-const errorKindSchema = z.enum(['bad-request', 'infeasible', 'pending-timeout', 'node-lost', 'cancelled', 'shutting-down', 'unauthorized', 'not-found', 'not-holding', 'not-elastic', 'slurm-failed']);
+const errorKindSchema = z.enum([
+  'bad-request',
+  'infeasible',
+  'pending-timeout',
+  'node-lost',
+  'cancelled',
+  'shutting-down',
+  'unauthorized',
+  'not-found',
+  'not-holding',
+  'not-elastic',
+  'slurm-failed',
+]);
 export type ErrorKind = z.infer<typeof errorKindSchema>;
 
 const taskEventSchema = z.discriminatedUnion('e', [
@@ -114,7 +131,14 @@ const groupRequestSchema = z.object({
 });
 export type GroupRequest = z.infer<typeof groupRequestSchema>;
 
-const bundleGrantSchema = z.object({ node: z.string(), cpus: z.number(), gpus: z.number(), gpuIds: z.array(z.string()), memoryMb: z.number(), custom: numberMap() });
+const bundleGrantSchema = z.object({
+  node: z.string(),
+  cpus: z.number(),
+  gpus: z.number(),
+  gpuIds: z.array(z.string()),
+  memoryMb: z.number(),
+  custom: numberMap(),
+});
 export const groupStateSchema = z.object({
   id: z.string(),
   state: z.enum(['pending', 'ready', 'removed']),
@@ -147,11 +171,24 @@ export type ExecRequest = z.infer<typeof execRequestSchema>;
 
 const execEventSchema = z.discriminatedUnion('e', [
   /** cwd: where it runs (the caller's, or the job's when the caller's is not on the head: note says so). */
-  z.object({ e: z.literal('started'), id: z.string(), pid: z.int(), node: z.string(), cwd: z.string(), note: z.optional(z.string()) }),
+  z.object({
+    e: z.literal('started'),
+    id: z.string(),
+    pid: z.int(),
+    node: z.string(),
+    cwd: z.string(),
+    note: z.optional(z.string()),
+  }),
   z.object({ e: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string() }),
   /** code: the process's own, or 128 + signal number; 127 when it could not start. */
   /** stopped: why raysl stopped it (the cluster shut down under it), when it did. */
-  z.object({ e: z.literal('exit'), code: z.int(), signal: z.nullable(z.string()), log: z.string(), stopped: z.optional(z.string()) }),
+  z.object({
+    e: z.literal('exit'),
+    code: z.int(),
+    signal: z.nullable(z.string()),
+    log: z.string(),
+    stopped: z.optional(z.string()),
+  }),
   z.object({ e: z.literal('error'), kind: errorKindSchema, message: z.string() }),
 ]);
 export type ExecEvent = z.infer<typeof execEventSchema>;
@@ -159,7 +196,8 @@ export type ExecEvent = z.infer<typeof execEventSchema>;
 export const errorBodySchema = z.object({ error: z.string(), kind: z.optional(errorKindSchema) });
 
 export const parseTaskRequest = (x: unknown): TaskRequest => parseWith(taskRequestSchema, x, 'task request');
-export const parseGroupRequest = (x: unknown): GroupRequest => parseWith(groupRequestSchema, x, 'placement group request');
+export const parseGroupRequest = (x: unknown): GroupRequest =>
+  parseWith(groupRequestSchema, x, 'placement group request');
 export const parseExecRequest = (x: unknown): ExecRequest => parseWith(execRequestSchema, x, 'exec request');
 export const parseExecEvent = (x: unknown): ExecEvent => parseWith(execEventSchema, x, 'exec event');
 export const parseTaskEvent = (x: unknown): TaskEvent => parseWith(taskEventSchema, x, 'task event');

@@ -28,7 +28,12 @@ export type ToAgent = z.infer<typeof toAgentSchema>;
 export type ExecRequest = z.infer<typeof exec>;
 
 const started = z.object({ k: z.literal('started'), id: z.string(), pid: z.int() });
-const output = z.object({ k: z.literal('output'), id: z.string(), stream: z.enum(['stdout', 'stderr']), data: z.string() });
+const output = z.object({
+  k: z.literal('output'),
+  id: z.string(),
+  stream: z.enum(['stdout', 'stderr']),
+  data: z.string(),
+});
 const exited = z.object({
   k: z.literal('exited'),
   id: z.string(),
@@ -43,4 +48,5 @@ export type ToController = z.infer<typeof toControllerSchema>;
 export type ExitedReport = z.infer<typeof exited>;
 
 export const parseToAgent = (x: unknown): ToAgent => parseWith(toAgentSchema, x, 'builtin runtime message');
-export const parseToController = (x: unknown): ToController => parseWith(toControllerSchema, x, 'builtin runtime report');
+export const parseToController = (x: unknown): ToController =>
+  parseWith(toControllerSchema, x, 'builtin runtime report');

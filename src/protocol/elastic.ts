@@ -43,7 +43,16 @@ export type GrowRequest = z.infer<typeof growRequestSchema>;
  * cancelled (scancel from outside, or teardown) | failed (never joined, or Slurm refused it) | lost
  * (its nodes went away while joined; the cluster goes on).
  */
-const satelliteStateSchema = z.enum(['queued', 'joining', 'joined', 'draining', 'ended', 'cancelled', 'failed', 'lost']);
+const satelliteStateSchema = z.enum([
+  'queued',
+  'joining',
+  'joined',
+  'draining',
+  'ended',
+  'cancelled',
+  'failed',
+  'lost',
+]);
 export type SatelliteState = z.infer<typeof satelliteStateSchema>;
 
 const satelliteInfoSchema = z.object({
@@ -84,11 +93,16 @@ const shrinkRequestSchema = z.object({
 export type ShrinkRequest = z.infer<typeof shrinkRequestSchema>;
 
 /** The satellite's batch step says it runs: its Slurm job and nodes (SLURM_JOB_ID, SLURM_JOB_NODELIST). */
-const satelliteStartedSchema = z.object({ slurmJobId: z.string().check(z.minLength(1)), nodes: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) });
+const satelliteStartedSchema = z.object({
+  slurmJobId: z.string().check(z.minLength(1)),
+  nodes: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+});
 export type SatelliteStarted = z.infer<typeof satelliteStartedSchema>;
 
-export const parseSatelliteStarted = (x: unknown): SatelliteStarted => parseWith(satelliteStartedSchema, x, 'satellite start');
+export const parseSatelliteStarted = (x: unknown): SatelliteStarted =>
+  parseWith(satelliteStartedSchema, x, 'satellite start');
 export const parseGrowRequest = (x: unknown): GrowRequest => parseWith(growRequestSchema, x, 'grow request');
 export const parseShrinkRequest = (x: unknown): ShrinkRequest => parseWith(shrinkRequestSchema, x, 'shrink request');
 export const parseSatellite = (x: unknown): SatelliteInfo => parseWith(satelliteInfoSchema, x, 'satellite');
-export const parseSatellites = (x: unknown): { satellites: SatelliteInfo[] } => parseWith(satellitesSchema, x, 'satellites');
+export const parseSatellites = (x: unknown): { satellites: SatelliteInfo[] } =>
+  parseWith(satellitesSchema, x, 'satellites');

@@ -88,13 +88,31 @@ export function openEventStream<E>(res: ServerResponse): EventStream<E> {
  * in the Authorization header, the answer's status and parsed body (null when not JSON). Rejects
  * only when the server cannot be reached or the answer does not come within timeoutMs.
  */
-export async function requestJson(address: string, token: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+export async function requestJson(
+  address: string,
+  token: string,
+  method: string,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown }> {
   const { request } = await import('node:http');
   const colon = address.lastIndexOf(':');
   const text = body === undefined ? '' : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: address.slice(0, colon), port: Number(address.slice(colon + 1)), method, path, timeout: timeoutMs, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+      {
+        host: address.slice(0, colon),
+        port: Number(address.slice(colon + 1)),
+        method,
+        path,
+        timeout: timeoutMs,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        },
+      },
       (res) => {
         let got = '';
         res.setEncoding('utf8');

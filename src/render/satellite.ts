@@ -42,10 +42,25 @@ export interface SatelliteScriptContext {
 }
 
 /** Flags of the main job a satellite never takes over: its own name, size, output and het layout. */
-const OWN_FLAGS = new Set(['--job-name', '--nodes', '--output', '--error', '--signal', '--requeue', '--no-requeue', '--dependency', '--exclude', '--nodelist']);
+const OWN_FLAGS = new Set([
+  '--job-name',
+  '--nodes',
+  '--output',
+  '--error',
+  '--signal',
+  '--requeue',
+  '--no-requeue',
+  '--dependency',
+  '--exclude',
+  '--nodelist',
+]);
 
 /** The satellite's #SBATCH lines, as [flag, value] (value "" for a bare flag), in order. */
-export function satelliteSbatch(plan: Plan, req: SatelliteShape, ctx: Pick<SatelliteScriptContext, 'jobId' | 'satellite' | 'jobDir' | 'exclude'>): Array<[string, string]> {
+export function satelliteSbatch(
+  plan: Plan,
+  req: SatelliteShape,
+  ctx: Pick<SatelliteScriptContext, 'jobId' | 'satellite' | 'jobDir' | 'exclude'>,
+): Array<[string, string]> {
   // the worker component's shape when the head has a component of its own (--head-cpus-only)
   const base = plan.hetjob ? plan.hetjob[1].sbatch : plan.sbatch;
   const overrides: Array<[string, string | undefined]> = [
@@ -82,13 +97,26 @@ export function renderSatelliteScript(plan: Plan, req: SatelliteShape, ctx: Sate
     ['the raysl path', ctx.raysl],
     ['the job dir', ctx.jobDir],
     ['--container-image', req.containerImage ?? ''],
-  ] as const) assertNoNewline(v, what);
+  ] as const)
+    assertNoNewline(v, what);
   const sbatch = satelliteSbatch(plan, req, ctx).map(([flag, value]) => {
     assertNoNewline(value, flag);
     return `#SBATCH ${value === '' ? flag : `${flag}=${sbatchQuote(value)}`}`;
   });
   const extra = plan.sbatchExtra.map((w) => `#SBATCH ${sbatchWord(w)}`);
-  const argv = [ctx.node, '--', ctx.raysl, 'satellite', '--job-dir', ctx.jobDir, '--satellite', ctx.satellite, '--controller', ctx.controller, ...(req.containerImage !== undefined ? ['--container-image', req.containerImage] : [])];
+  const argv = [
+    ctx.node,
+    '--',
+    ctx.raysl,
+    'satellite',
+    '--job-dir',
+    ctx.jobDir,
+    '--satellite',
+    ctx.satellite,
+    '--controller',
+    ctx.controller,
+    ...(req.containerImage !== undefined ? ['--container-image', req.containerImage] : []),
+  ];
   const flat = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '?');
   return [
     '#!/bin/bash',
@@ -100,7 +128,13 @@ export function renderSatelliteScript(plan: Plan, req: SatelliteShape, ctx: Sate
     ...extra,
     '',
     'set -eo pipefail',
-    ...(plan.setup.length > 0 ? ['', "# setup: the job's own shell lines (--setup / profile), run as written", ...plan.setup.map((l) => (assertNoNewline(l, '--setup'), l))] : []),
+    ...(plan.setup.length > 0
+      ? [
+          '',
+          "# setup: the job's own shell lines (--setup / profile), run as written",
+          ...plan.setup.map((l) => (assertNoNewline(l, '--setup'), l)),
+        ]
+      : []),
     '',
     `export RAYSL_JOB_ID=${shellJoin([ctx.jobId])}`,
     `exec ${shellJoin(argv)}`,

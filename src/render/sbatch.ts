@@ -64,26 +64,41 @@ function describePreempt(p: NonNullable<Plan['preempt']>): string {
 export function renderSbatch(plan: Plan, ctx: RenderContext): string {
   const planJson = JSON.stringify(plan);
   if (planJson.length > MAX_PLAN_JSON) {
-    throw new UsageError(`the plan is ${planJson.length} bytes as JSON, more than the ${MAX_PLAN_JSON} a batch script should carry`, {
-      hint: 'pass fewer or shorter entrypoint arguments, setup lines or --env values (put them in a file the entrypoint reads)',
-    });
+    throw new UsageError(
+      `the plan is ${planJson.length} bytes as JSON, more than the ${MAX_PLAN_JSON} a batch script should carry`,
+      {
+        hint: 'pass fewer or shorter entrypoint arguments, setup lines or --env values (put them in a file the entrypoint reads)',
+      },
+    );
   }
   assertNoNewline(ctx.node, 'the node path');
   assertNoNewline(ctx.raysl, 'the raysl path');
   for (const key of Object.keys(plan.env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--env key ${JSON.stringify(key)} is not a shell variable name`, { hint: 'use letters, digits and _' });
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      throw new UsageError(`--env key ${JSON.stringify(key)} is not a shell variable name`, {
+        hint: 'use letters, digits and _',
+      });
   }
   return compiled({
     plan,
     node: ctx.node,
     raysl: ctx.raysl,
     planJson,
-    entrypointLine: plan.entrypoint ? shellJoin([...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args]) : 'none (raysl up): the cluster holds for raysl exec until raysl down or the time limit',
-    perNode: plan.hetjob ? `${describeResources(plan.perNode)} (GPU workers; the head: its own component)` : describeResources(plan.perNode),
-    components: (plan.hetjob ?? []).map((c) => `${c.index}: ${c.role === 'head' ? 'the head' : 'the workers'}, ${c.nodes} node${c.nodes === 1 ? '' : 's'}, ${describeResources(c.perNode)} per node (srun --het-group=${c.index})`),
+    entrypointLine: plan.entrypoint
+      ? shellJoin([...plan.entrypoint.interpreter, plan.entrypoint.path, ...plan.entrypoint.args])
+      : 'none (raysl up): the cluster holds for raysl exec until raysl down or the time limit',
+    perNode: plan.hetjob
+      ? `${describeResources(plan.perNode)} (GPU workers; the head: its own component)`
+      : describeResources(plan.perNode),
+    components: (plan.hetjob ?? []).map(
+      (c) =>
+        `${c.index}: ${c.role === 'head' ? 'the head' : 'the workers'}, ${c.nodes} node${c.nodes === 1 ? '' : 's'}, ${describeResources(c.perNode)} per node (srun --het-group=${c.index})`,
+    ),
     workerComponent: plan.hetjob?.[1],
     aggregate: `${describeResources(plan.aggregate)} over ${plan.nodes} node${plan.nodes === 1 ? '' : 's'}`,
-    portLines: describeLayout(plan.portLayout).split('\n').filter((l) => l.trim() !== ''),
+    portLines: describeLayout(plan.portLayout)
+      .split('\n')
+      .filter((l) => l.trim() !== ''),
     envKeys: Object.keys(plan.env),
     runtimeCommands: ctx.runtimeCommands ?? [],
     resourceLines: (plan.resources ?? []).map(describeGrant),
@@ -97,9 +112,15 @@ function describeContainer(plan: Plan, ctx: Pick<RenderContext, 'node' | 'raysl'
   const c = plan.container;
   if (c === undefined) return [];
   const e = plan.entrypoint;
-  const entry = e === null ? 'none (raysl up): each raysl exec command runs the same way' : shellJoin([...wrapperPrefix(c), ...e.interpreter, e.path, ...e.args]);
+  const entry =
+    e === null
+      ? 'none (raysl up): each raysl exec command runs the same way'
+      : shellJoin([...wrapperPrefix(c), ...e.interpreter, e.path, ...e.args]);
   if ('cmd' in c) {
-    return [`agents:     ${shellJoin([...c.cmd, ctx.node, ctx.raysl, 'agent'])} --controller <host:port> --role <head|worker>`, `entrypoint: ${entry}`];
+    return [
+      `agents:     ${shellJoin([...c.cmd, ctx.node, ctx.raysl, 'agent'])} --controller <host:port> --role <head|worker>`,
+      `entrypoint: ${entry}`,
+    ];
   }
   return [
     `pyxis image ${shellQuote(c.image)}, host networking; each agent step and the entrypoint's step (srun on the head) gets`,

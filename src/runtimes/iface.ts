@@ -15,10 +15,13 @@ export function resolveNodeIp(iface: string | undefined, fallback: string, inter
   const entries = interfaces[iface];
   const names = Object.keys(interfaces).sort();
   if (!entries) {
-    throw new UsageError(`network interface "${iface}" not found on this node; it has: ${names.join(', ') || '(none)'}`, {
-      hint: 'pass --iface with one of the listed interfaces (the one your nodes reach each other on)',
-      details: { iface, interfaces: names },
-    });
+    throw new UsageError(
+      `network interface "${iface}" not found on this node; it has: ${names.join(', ') || '(none)'}`,
+      {
+        hint: 'pass --iface with one of the listed interfaces (the one your nodes reach each other on)',
+        details: { iface, interfaces: names },
+      },
+    );
   }
   // IPv4 first: Ray's --node-ip-address and most Slurm sites are IPv4; link-local v6 is never routable.
   const v4 = entries.find((e) => e.family === 'IPv4');

@@ -63,7 +63,12 @@ function tail(path: string, size: number, bytes: number): Buffer {
 }
 
 /** Copies the logs under `srcDirs` into `dest` (relative paths kept), within the bounds. */
-export function keepLogs(srcRoot: string, srcDirs: string[], dest: string, bounds = { perFileBytes: KEEP_PER_FILE_BYTES, totalBytes: KEEP_TOTAL_BYTES }): KeptLogs {
+export function keepLogs(
+  srcRoot: string,
+  srcDirs: string[],
+  dest: string,
+  bounds = { perFileBytes: KEEP_PER_FILE_BYTES, totalBytes: KEEP_TOTAL_BYTES },
+): KeptLogs {
   const files = srcDirs.flatMap(regularFiles).sort((a, b) => b.mtimeMs - a.mtimeMs || a.path.localeCompare(b.path));
   const kept: KeptLogs = { files: 0, bytes: 0, cut: [] };
   for (const f of files) {

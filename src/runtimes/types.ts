@@ -43,7 +43,12 @@ export interface RuntimeProcess {
   /** Resolves once the runtime on this node is up and usable; rejects if it fails to start. */
   ready: Promise<void>;
   /** Resolves when the runtime exits on its own (a crash, unless stop() was called first). */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean; /** what the runtime said about it */ detail?: string }>;
+  exited: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    expected: boolean /** what the runtime said about it */;
+    detail?: string;
+  }>;
   /** Stops this job's runtime processes only (never a bare `ray stop`): TERM, grace, KILL. */
   stop(graceMs: number): Promise<void>;
   /**
@@ -78,7 +83,14 @@ export interface RuntimeAdapter extends RuntimeHalves {
    */
   demandReader?(ctx: DemandReaderContext): DemandReader;
   /** Extra environment the entrypoint sees, e.g. RAY_ADDRESS for ray. */
-  entrypointEnv(head: { address: string; portBase: number; layout: PortLayout; rayAuth: RayAuth; tokenFile: string; jobDir: string }): Record<string, string | undefined>;
+  entrypointEnv(head: {
+    address: string;
+    portBase: number;
+    layout: PortLayout;
+    rayAuth: RayAuth;
+    tokenFile: string;
+    jobDir: string;
+  }): Record<string, string | undefined>;
   // (undefined: remove the variable from what the entrypoint inherits)
 }
 

@@ -67,7 +67,10 @@ function spawnFailure(argv: readonly string[], err: unknown, timeoutMs: number):
       cause: err,
     });
   }
-  return new SlurmError(`could not run ${cmd}: ${e.message ?? String(err)}`, { hint: 'check that the Slurm client tools work: `sinfo`', cause: err });
+  return new SlurmError(`could not run ${cmd}: ${e.message ?? String(err)}`, {
+    hint: 'check that the Slurm client tools work: `sinfo`',
+    cause: err,
+  });
 }
 
 /** Runs argv; returns stdout on exit 0, throws SlurmError otherwise. */
@@ -98,10 +101,15 @@ export function slurmFailure(argv: readonly string[], r: SlurmExecResult): Slurm
  * why (the last fatal/error line); --json keeps the whole text in details.stderr.
  */
 export function keyLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   // getopt's complaints ("unrecognized option", "invalid option", "requires an argument") say what is
   // wrong; the "Try sbatch --help" line after them does not
-  const telling = lines.filter((l) => /fatal|error|unrecognized option|invalid option|unknown option|requires an argument/i.test(l));
+  const telling = lines.filter((l) =>
+    /fatal|error|unrecognized option|invalid option|unknown option|requires an argument/i.test(l),
+  );
   return telling[telling.length - 1] ?? lines[lines.length - 1] ?? text;
 }
 
@@ -110,17 +118,21 @@ const NO_SLURM_TRY = 'without Slurm, run the job on this machine with --local (r
 
 /** Pure: the most useful next step for a Slurm client's error text. */
 export function hintFor(stderr: string): string {
-  if (/Could not establish a configuration source|cannot stat file|Unable to process configuration file/i.test(stderr)) {
+  if (
+    /Could not establish a configuration source|cannot stat file|Unable to process configuration file/i.test(stderr)
+  ) {
     return `the Slurm client cannot find its config: set SLURM_CONF to your cluster's slurm.conf (your site documents where it is); ${NO_SLURM_TRY}`;
   }
   if (/Unable to contact slurm controller|Connection refused|Socket timed out/i.test(stderr)) {
     return 'slurmctld is not reachable: check `scontrol ping` and SLURM_CONF, or ask your site whether Slurm is down';
   }
   if (/Invalid job id/i.test(stderr)) return 'the job is unknown or already purged: list jobs with `squeue -u $USER`';
-  if (/Node \S+ not found/i.test(stderr)) return 'list the cluster\'s nodes with `sinfo -N`';
+  if (/Node \S+ not found/i.test(stderr)) return "list the cluster's nodes with `sinfo -N`";
   if (/Invalid partition/i.test(stderr)) return 'list partitions with `sinfo -s` and pass one with -p';
-  if (/Access\/permission denied|Access denied|not authorized/i.test(stderr)) return 'you may only change your own jobs; check the job id';
-  if (/Requested node configuration is not available/i.test(stderr)) return 'ask for fewer nodes/CPUs/GPUs, or check what the partition has with `sinfo -N -o "%N %c %G"`';
+  if (/Access\/permission denied|Access denied|not authorized/i.test(stderr))
+    return 'you may only change your own jobs; check the job id';
+  if (/Requested node configuration is not available/i.test(stderr))
+    return 'ask for fewer nodes/CPUs/GPUs, or check what the partition has with `sinfo -N -o "%N %c %G"`';
   if (/munge/i.test(stderr)) return 'munge authentication failed: is munged running (`munge -n | unmunge`)?';
   return 'run the command above by hand to see the full Slurm error';
 }
@@ -134,6 +146,8 @@ export function commandLine(argv: readonly string[]): string {
 function shellWord(a: string): string {
   if (/^[\w@%+=:,./-]+$/.test(a)) return a;
   if (!/[\x00-\x1f\x7f]/.test(a)) return `'${a.replaceAll("'", `'\\''`)}'`;
-  const escaped = a.replace(/[\x00-\x1f\x7f'\\]/g, (c) => (c === "'" || c === '\\' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  const escaped = a.replace(/[\x00-\x1f\x7f'\\]/g, (c) =>
+    c === "'" || c === '\\' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
   return `$'${escaped}'`;
 }

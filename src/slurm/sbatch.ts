@@ -19,14 +19,21 @@ export function parseSbatchParsable(stdout: string): ParsedSubmit {
   const line = stdout.trim().split('\n').pop()?.trim() ?? '';
   const m = /^(\d+)(?:;(\S+))?$/.exec(line);
   if (!m) {
-    throw new SlurmError(`sbatch --parsable printed ${JSON.stringify(stdout.trim())}, expected a job id such as "123" or "123;cluster"`, {
-      hint: 'run the sbatch command by hand to see what it prints',
-    });
+    throw new SlurmError(
+      `sbatch --parsable printed ${JSON.stringify(stdout.trim())}, expected a job id such as "123" or "123;cluster"`,
+      {
+        hint: 'run the sbatch command by hand to see what it prints',
+      },
+    );
   }
   return m[2] === undefined ? { jobId: m[1]! } : { jobId: m[1]!, cluster: m[2] };
 }
 
 /** Submits the script; resolves to the job id. */
-export async function submit(scriptPath: string, extraArgs: readonly string[] = [], opts: SlurmRunOptions = {}): Promise<string> {
+export async function submit(
+  scriptPath: string,
+  extraArgs: readonly string[] = [],
+  opts: SlurmRunOptions = {},
+): Promise<string> {
   return parseSbatchParsable(await runSlurm(sbatchArgv(scriptPath, extraArgs), opts)).jobId;
 }

@@ -27,9 +27,12 @@ export function cancelArgv(req: CancelRequest): string[] {
   const argv = ['scancel'];
   if (req.signal !== undefined) {
     if (!/^(SIG)?[A-Z][A-Z0-9]*$|^\d+$/.test(req.signal)) {
-      throw new UsageError(`expected a signal name or number such as TERM or 10, received ${JSON.stringify(req.signal)}`, {
-        hint: 'use an upper-case signal name (TERM, INT, USR1) or its number',
-      });
+      throw new UsageError(
+        `expected a signal name or number such as TERM or 10, received ${JSON.stringify(req.signal)}`,
+        {
+          hint: 'use an upper-case signal name (TERM, INT, USR1) or its number',
+        },
+      );
     }
     argv.push(`--signal=${req.signal}`);
   }

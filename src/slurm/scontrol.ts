@@ -96,7 +96,9 @@ export function updateCommentArgv(jobId: string, text: string): string[] {
 export async function updateJobComment(jobId: string, text: string, opts: SlurmRunOptions = {}): Promise<void> {
   assertJobId(jobId);
   if (/[\n\r]/.test(text)) {
-    throw new UsageError(`a job comment must be one line, received ${JSON.stringify(text)}`, { hint: 'remove the newline from the comment' });
+    throw new UsageError(`a job comment must be one line, received ${JSON.stringify(text)}`, {
+      hint: 'remove the newline from the comment',
+    });
   }
   await runSlurm(updateCommentArgv(jobId, text), opts);
 }

@@ -78,11 +78,22 @@ export function parseSinfoNodes(text: string): SinfoNodes {
     if (line === '') return;
     const f = line.split('|');
     if (f.length !== 7) {
-      throw new SlurmError(`sinfo line ${i + 1}: expected 7 "|"-separated fields (${SINFO_NODE_FORMAT}), received ${JSON.stringify(raw)}`, {
-        hint: 'a site sinfo wrapper may change the output; run `sinfo -N -h -o "%N|%P|%c|%m|%G|%t|%f"` by hand, or pass --no-check',
-      });
+      throw new SlurmError(
+        `sinfo line ${i + 1}: expected 7 "|"-separated fields (${SINFO_NODE_FORMAT}), received ${JSON.stringify(raw)}`,
+        {
+          hint: 'a site sinfo wrapper may change the output; run `sinfo -N -h -o "%N|%P|%c|%m|%G|%t|%f"` by hand, or pass --no-check',
+        },
+      );
     }
-    const [name, partRaw, cpus, mem, gres, state, features] = f as [string, string, string, string, string, string, string];
+    const [name, partRaw, cpus, mem, gres, state, features] = f as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const isDefault = partRaw.endsWith('*');
     const partition = isDefault ? partRaw.slice(0, -1) : partRaw;
     if (isDefault) defaultPartition = partition;

@@ -84,36 +84,44 @@ export function parseSqueue(stdout: string): SlurmJob[] {
   const records = stdout.split(`${RS}\n`);
   const last = records.pop();
   if (last !== undefined && last.trim() !== '') {
-    throw new SlurmError(`squeue output does not end with a record separator: received ${JSON.stringify(last.slice(0, 120))}`, {
-      hint: 'squeue printed something unexpected; run the squeue command by hand',
-    });
+    throw new SlurmError(
+      `squeue output does not end with a record separator: received ${JSON.stringify(last.slice(0, 120))}`,
+      {
+        hint: 'squeue printed something unexpected; run the squeue command by hand',
+      },
+    );
   }
-  return mergeHetComponents(records.map((rec) => {
-    const parts = rec.split(FS);
-    if (parts.length !== FIELDS.length) {
-      throw new SlurmError(`squeue record has ${parts.length} fields, expected ${FIELDS.length}: ${JSON.stringify(rec.slice(0, 200))}`, {
-        hint: 'is this Slurm older than 20.11? raysl needs Slurm >= 22.05',
-      });
-    }
-    const get = (i: number): string => parts[i] ?? '';
-    return {
-      id: get(0),
-      name: get(1),
-      user: get(2),
-      state: get(3),
-      partition: get(4),
-      nodelist: get(5),
-      reason: get(6),
-      comment: nullToEmpty(get(7)),
-      numNodes: Number(get(8)),
-      numCpus: Number(get(9)),
-      tresPerNode: nullToEmpty(get(10)) === 'N/A' ? '' : nullToEmpty(get(10)),
-      timeLimit: get(11),
-      timeUsed: get(12),
-      submitTime: get(13),
-      startTime: get(14),
-    };
-  }));
+  return mergeHetComponents(
+    records.map((rec) => {
+      const parts = rec.split(FS);
+      if (parts.length !== FIELDS.length) {
+        throw new SlurmError(
+          `squeue record has ${parts.length} fields, expected ${FIELDS.length}: ${JSON.stringify(rec.slice(0, 200))}`,
+          {
+            hint: 'is this Slurm older than 20.11? raysl needs Slurm >= 22.05',
+          },
+        );
+      }
+      const get = (i: number): string => parts[i] ?? '';
+      return {
+        id: get(0),
+        name: get(1),
+        user: get(2),
+        state: get(3),
+        partition: get(4),
+        nodelist: get(5),
+        reason: get(6),
+        comment: nullToEmpty(get(7)),
+        numNodes: Number(get(8)),
+        numCpus: Number(get(9)),
+        tresPerNode: nullToEmpty(get(10)) === 'N/A' ? '' : nullToEmpty(get(10)),
+        timeLimit: get(11),
+        timeUsed: get(12),
+        submitTime: get(13),
+        startTime: get(14),
+      };
+    }),
+  );
 }
 
 /**
@@ -138,7 +146,10 @@ function mergeHetComponents(jobs: SlurmJob[]): SlurmJob[] {
       out.push(first);
       continue;
     }
-    const nodes = [...(seen.nodelist ? expandHostlist(seen.nodelist) : []), ...(job.nodelist ? expandHostlist(job.nodelist) : [])];
+    const nodes = [
+      ...(seen.nodelist ? expandHostlist(seen.nodelist) : []),
+      ...(job.nodelist ? expandHostlist(job.nodelist) : []),
+    ];
     seen.nodelist = nodes.length > 0 ? compressHostlist([...new Set(nodes)]) : '';
     seen.numNodes += job.numNodes;
     seen.numCpus += job.numCpus;

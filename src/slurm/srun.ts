@@ -44,11 +44,15 @@ export function srunArgv(req: SrunRequest): string[] {
   positiveInt('nodes', req.nodes);
   positiveInt('ntasksPerNode', req.ntasksPerNode);
   if (req.gpusPerNode !== undefined && !(Number.isInteger(req.gpusPerNode) && req.gpusPerNode >= 0)) {
-    throw new UsageError(`gpusPerNode must be an integer >= 0, received ${req.gpusPerNode}`, { hint: 'pass a whole number of GPUs per node' });
+    throw new UsageError(`gpusPerNode must be an integer >= 0, received ${req.gpusPerNode}`, {
+      hint: 'pass a whole number of GPUs per node',
+    });
   }
   if (req.cpusPerTask !== undefined) positiveInt('cpusPerTask', req.cpusPerTask);
   if (req.nodelist.trim() === '' || /\s/.test(req.nodelist)) {
-    throw new UsageError(`srun needs a hostlist without spaces, received ${JSON.stringify(req.nodelist)}`, { hint: 'pass e.g. node[2-4]' });
+    throw new UsageError(`srun needs a hostlist without spaces, received ${JSON.stringify(req.nodelist)}`, {
+      hint: 'pass e.g. node[2-4]',
+    });
   }
   const [program] = req.command;
   if (program === undefined || program === '' || program.startsWith('-')) {
@@ -57,7 +61,9 @@ export function srunArgv(req: SrunRequest): string[] {
     });
   }
   if (req.hetGroup !== undefined && !(Number.isInteger(req.hetGroup) && req.hetGroup >= 0)) {
-    throw new UsageError(`hetGroup must be an integer >= 0, received ${req.hetGroup}`, { hint: 'pass the het component index (0 for the first)' });
+    throw new UsageError(`hetGroup must be an integer >= 0, received ${req.hetGroup}`, {
+      hint: 'pass the het component index (0 for the first)',
+    });
   }
   const argv = [
     'srun',
@@ -79,6 +85,8 @@ export function srunArgv(req: SrunRequest): string[] {
 
 function positiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) {
-    throw new UsageError(`${name} must be an integer >= 1, received ${v}`, { hint: `pass a positive whole number for ${name}` });
+    throw new UsageError(`${name} must be an integer >= 1, received ${v}`, {
+      hint: `pass a positive whole number for ${name}`,
+    });
   }
 }

@@ -14,9 +14,12 @@ export function slurmVersionArgv(): string[] {
 export function parseSlurmVersion(stdout: string): SlurmVersion {
   const m = /(\d+)\.(\d+)\.(\d+)/.exec(stdout);
   if (!m) {
-    throw new SlurmError(`cannot read a Slurm version from ${JSON.stringify(stdout.trim())}; expected e.g. "slurm 22.05.8"`, {
-      hint: 'run `sbatch --version` by hand',
-    });
+    throw new SlurmError(
+      `cannot read a Slurm version from ${JSON.stringify(stdout.trim())}; expected e.g. "slurm 22.05.8"`,
+      {
+        hint: 'run `sbatch --version` by hand',
+      },
+    );
   }
   return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3]), text: `${m[1]}.${m[2]}.${m[3]}` };
 }

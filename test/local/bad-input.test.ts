@@ -3,7 +3,17 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { agentPids, allGone, ensureBuilt, exitWithin, expectUsage, fixtures, rayslSync as raysl, runLocal, statusWhere } from './helpers.js';
+import {
+  agentPids,
+  allGone,
+  ensureBuilt,
+  exitWithin,
+  expectUsage,
+  fixtures,
+  rayslSync as raysl,
+  runLocal,
+  statusWhere,
+} from './helpers.js';
 import { tempDir } from '../support/temp-dir.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
@@ -13,7 +23,11 @@ const wait = join(fixtures, 'wait.sh');
 describe('--job-dir that cannot hold jobs: exit 2 before anything starts', () => {
   it.each([
     ['a file', () => join(tempDir('raysl-bad-'), 'f'), /--job-dir \S+\/f: \S+\/f exists and is not a directory/],
-    ['under a file', () => join(tempDir('raysl-bad-'), 'f', 'jobs'), /--job-dir \S+\/f\/jobs: \S+\/f exists and is not a directory/],
+    [
+      'under a file',
+      () => join(tempDir('raysl-bad-'), 'f', 'jobs'),
+      /--job-dir \S+\/f\/jobs: \S+\/f exists and is not a directory/,
+    ],
     ['/sys/kernel', () => '/sys/kernel', /--job-dir \/sys\/kernel: cannot create files in it/],
     ['/proc/raysl (no hang)', () => '/proc/raysl', /--job-dir \/proc\/raysl: cannot create \/proc\/raysl/],
   ])('run --local --job-dir %s', (_what, dirOf, message) => {
@@ -38,14 +52,21 @@ describe('--job-dir that cannot hold jobs: exit 2 before anything starts', () =>
     const entry = join(parent, 'wait.sh');
     copyFileSync(wait, entry);
     chmodSync(entry, 0o755);
-    const r = raysl(['run', '--local', '--job-dir', join(locked, 'jobs'), entry], { cwd: parent, asNobody: true, env: { HOME: parent } });
+    const r = raysl(['run', '--local', '--job-dir', join(locked, 'jobs'), entry], {
+      cwd: parent,
+      asNobody: true,
+      env: { HOME: parent },
+    });
     expectUsage(r, /--job-dir \S+\/locked\/jobs: cannot create \S+\/locked\/jobs \(permission denied\)/);
   });
 });
 
 describe('other inputs refused before the cluster is built', () => {
   it('run --local -N 255: at most 254 simulated nodes (127.0.1.N)', async () => {
-    expectUsage(raysl(['run', '--local', '-N', '255', wait]), /--nodes 255: run --local simulates at most 254 nodes \(node i listens on 127\.0\.1\.<i>\)/);
+    expectUsage(
+      raysl(['run', '--local', '-N', '255', wait]),
+      /--nodes 255: run --local simulates at most 254 nodes \(node i listens on 127\.0\.1\.<i>\)/,
+    );
   });
 
   it('run --local -N 100000000 is refused at once, not after the heap runs out', async () => {
@@ -64,9 +85,15 @@ describe('other inputs refused before the cluster is built', () => {
 
   it('a NUL in a config env value: a clear error under run (not an internal error)', async () => {
     const dir = tempDir('raysl-bad-');
-    writeFileSync(join(dir, 'raysl.config.json'), JSON.stringify({ profiles: { default: { env: { A: 'x\u0000y' } } } }));
+    writeFileSync(
+      join(dir, 'raysl.config.json'),
+      JSON.stringify({ profiles: { default: { env: { A: 'x\u0000y' } } } }),
+    );
     copyFileSync(wait, join(dir, 'e.sh'));
-    expectUsage(raysl(['run', '--local', '--job-dir', join(dir, 'jobs'), 'e.sh'], { cwd: dir }), /env A: the value holds a NUL byte/);
+    expectUsage(
+      raysl(['run', '--local', '--job-dir', join(dir, 'jobs'), 'e.sh'], { cwd: dir }),
+      /env A: the value holds a NUL byte/,
+    );
     expect(readdirSync(dir)).not.toContain('jobs');
   });
 });

@@ -14,7 +14,9 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('builtin runtime: a node lost under running tasks', () => {
   it('retries the task that allows it elsewhere and fails the other with NodeLostError', async () => {
-    const job = runLocal(['-N', '2', '--continue-on-node-loss', join(fixtures, 'retry-on-loss.ts')], { env: { MARKER: join(scratch, 'm') } });
+    const job = runLocal(['-N', '2', '--continue-on-node-loss', join(fixtures, 'retry-on-loss.ts')], {
+      env: { MARKER: join(scratch, 'm') },
+    });
     const m = await job.waitFor(/BOTH RUNNING ON (node\d)/, 20_000);
     const victim = m[1] as string;
     const pid = job.status().nodes.find((n) => n.name === victim)?.pid;
@@ -22,7 +24,12 @@ describe('builtin runtime: a node lost under running tasks', () => {
     process.kill(pid as number, 'SIGKILL');
     const { code } = await exitWithin(job, 30_000);
     expect(code, job.stderr()).toBe(0);
-    const o = JSON.parse(job.stdout().split('\n').find((l) => l.startsWith('{')) ?? 'null');
+    const o = JSON.parse(
+      job
+        .stdout()
+        .split('\n')
+        .find((l) => l.startsWith('{')) ?? 'null',
+    );
     const other = victim === 'node1' ? 'node2' : 'node1';
     expect(o.retried).toEqual({ node: other, attempts: 2, stdout: `again on ${other}`, exitCode: 0 });
     expect(o.retries).toHaveLength(1);

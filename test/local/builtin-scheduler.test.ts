@@ -18,15 +18,23 @@ describe('builtin runtime scheduler (run --local, 2 nodes x 1 GPU)', () => {
   it('packs fractional GPUs, queues in order, rejects the impossible, reserves groups, cancels, times out and serves', async () => {
     const fifo = join(scratch, 'go');
     execFileSync('mkfifo', [fifo]);
-    const job = runLocal(['-N', '2', '--gpus-per-node', '1', '--cpus-per-node', '4', join(fixtures, 'scheduler-semantics.ts')], { env: { GO_FIFO: fifo } });
+    const job = runLocal(
+      ['-N', '2', '--gpus-per-node', '1', '--cpus-per-node', '4', join(fixtures, 'scheduler-semantics.ts')],
+      { env: { GO_FIFO: fifo } },
+    );
     const { code } = await exitWithin(job, 60_000);
     expect(code, job.stderr()).toBe(0);
-    const line = job.stdout().split('\n').find((l) => l.startsWith('{'));
+    const line = job
+      .stdout()
+      .split('\n')
+      .find((l) => l.startsWith('{'));
     expect(line, job.stdout()).toBeDefined();
     const o = JSON.parse(line as string);
 
     // four 0.5 tasks: two on each node's only device, all at once (they waited on one FIFO together)
-    const perNode = (o.four as Array<{ node: string; gpuIds: string[]; seen: string; exitCode: number }>).reduce<Record<string, number>>((a, t) => ({ ...a, [t.node]: (a[t.node] ?? 0) + 1 }), {});
+    const perNode = (o.four as Array<{ node: string; gpuIds: string[]; seen: string; exitCode: number }>).reduce<
+      Record<string, number>
+    >((a, t) => ({ ...a, [t.node]: (a[t.node] ?? 0) + 1 }), {});
     expect(perNode).toEqual({ node1: 2, node2: 2 });
     for (const t of o.four) {
       expect(t.gpuIds).toEqual(['0']);

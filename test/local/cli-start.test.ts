@@ -12,8 +12,10 @@ import { bundle, ensureBuilt, root } from './helpers.js';
 
 const dist = join(root, 'dist');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-const packagesIn = (sources: string[]) => new Set(sources.flatMap((s) => [...s.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].map((m) => m[1]!)));
-const raysl = (...argv: string[]) => spawnSync(process.execPath, [bundle, ...argv], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+const packagesIn = (sources: string[]) =>
+  new Set(sources.flatMap((s) => [...s.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].map((m) => m[1]!)));
+const raysl = (...argv: string[]) =>
+  spawnSync(process.execPath, [bundle, ...argv], { cwd: root, encoding: 'utf8', timeout: 30_000 });
 
 beforeAll(() => ensureBuilt());
 

@@ -43,24 +43,41 @@ describe('usage errors: exit 2, one error line and one hint', () => {
   });
 
   it('check-ports --job-id abc is refused (the block is computed from a Slurm job id)', () => {
-    expectUsage(raysl(['check-ports', '--no-slurm', '--job-id', 'abc']), /--job-id: expected a Slurm job id such as 4711 \(or next\), received "abc"/);
+    expectUsage(
+      raysl(['check-ports', '--no-slurm', '--job-id', 'abc']),
+      /--job-id: expected a Slurm job id such as 4711 \(or next\), received "abc"/,
+    );
     expect(raysl(['check-ports', '--no-slurm', '--job-id', '4711']).code).toBe(0);
   });
 
   it('an env key __proto__ in a config file is refused, not dropped (and on the command line)', () => {
-    const dir = project({ 'raysl.config.json': JSON.stringify({ profiles: { default: { env: { A: '1' } } } }).replace('{"A"', '{"__proto__":"x","A"') });
-    expectUsage(raysl(['render', '--no-check', 't.sh'], { cwd: dir }), /profiles\.default\.env: env: __proto__ cannot be an environment variable name/);
-    expectUsage(raysl(['render', '--no-check', '--env', '__proto__=1', 't.sh'], { cwd: project() }), /--env: __proto__ cannot be an environment variable name/);
+    const dir = project({
+      'raysl.config.json': JSON.stringify({ profiles: { default: { env: { A: '1' } } } }).replace(
+        '{"A"',
+        '{"__proto__":"x","A"',
+      ),
+    });
+    expectUsage(
+      raysl(['render', '--no-check', 't.sh'], { cwd: dir }),
+      /profiles\.default\.env: env: __proto__ cannot be an environment variable name/,
+    );
+    expectUsage(
+      raysl(['render', '--no-check', '--env', '__proto__=1', 't.sh'], { cwd: project() }),
+      /--env: __proto__ cannot be an environment variable name/,
+    );
   });
 
-  it('a job id that is neither Slurm\'s nor local-... says both forms', () => {
+  it("a job id that is neither Slurm's nor local-... says both forms", () => {
     const dir = project();
-    expectUsage(raysl(['status', 'abc', '--job-dir', dir]), /expected a job id: a Slurm job id such as 1234, or a local one such as local-\d+-\d+; received "abc"/);
+    expectUsage(
+      raysl(['status', 'abc', '--job-dir', dir]),
+      /expected a job id: a Slurm job id such as 1234, or a local one such as local-\d+-\d+; received "abc"/,
+    );
   });
 });
 
 describe('Slurm not configured', () => {
-  it('check-ports --json exits 3 and says exitCode 3 (not the failed command\'s 1, which means a collision)', () => {
+  it("check-ports --json exits 3 and says exitCode 3 (not the failed command's 1, which means a collision)", () => {
     const r = raysl(['check-ports', '-w', 'node1', '--json'], { env: noSlurm });
     expect(r.code, r.stderr).toBe(3);
     const body = JSON.parse(r.stdout) as { error: { exitCode: number; commandExitCode: number; hint: string } };
@@ -119,8 +136,13 @@ describe('read commands on a finished local job', () => {
 });
 
 describe("no argument of the user's reaches Node's own option parser (Node 20 reads --env-file=<f> from all of argv)", () => {
-  it('bin/raysl ... --env-file=nosuch is raysl\'s unknown option (exit 2), not Node\'s exit 9', () => {
-    const r = spawnSync(join(root, 'bin', 'raysl'), ['render', '--no-check', '--env-file=nosuch', 't.sh'], { cwd: project(), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 10_000 });
+  it("bin/raysl ... --env-file=nosuch is raysl's unknown option (exit 2), not Node's exit 9", () => {
+    const r = spawnSync(join(root, 'bin', 'raysl'), ['render', '--no-check', '--env-file=nosuch', 't.sh'], {
+      cwd: project(),
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 10_000,
+    });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/^raysl: error: unknown option '--env-file=nosuch'$/m);
   });
@@ -138,7 +160,9 @@ describe('"the cluster did not form" counts and names what happened', () => {
     const job = runLocal(['-N', '2', '--container-cmd', 'false', join(fixtures, 'hello.sh')]);
     expect((await exitWithin(job, 30_000)).code, job.stderr()).toBe(4);
     const err = job.stderr();
-    expect(err).toMatch(/raysl: error: the cluster did not form: 2 node\(s\) failed before joining; 0\/2 nodes joined; missing: node1 \(.*agent-node1\.log \(empty: the agent never started; the --container-cmd wrapper ended before running it/);
+    expect(err).toMatch(
+      /raysl: error: the cluster did not form: 2 node\(s\) failed before joining; 0\/2 nodes joined; missing: node1 \(.*agent-node1\.log \(empty: the agent never started; the --container-cmd wrapper ended before running it/,
+    );
     expect(err).toMatch(/node2 \(its agent exited before joining .*agent-node2\.log \(empty: /);
     expect(err).not.toMatch(/still starting/);
     expect(err).toMatch(/\n {2}hint: check the --container-cmd wrapper: it must run the command it is given/);

@@ -28,8 +28,15 @@ describe('run --local --container-cmd', () => {
     const { code } = await exitWithin(run, 60_000);
     expect(code, run.stderr()).toBe(4);
     expect(run.stdout()).toMatch(/^wrapped=a b$/m);
-    const calls = readdirSync(join(bin, 'calls')).map((f) => readFileSync(join(bin, 'calls', f), 'utf8').split('\0').slice(0, -1));
-    const roles = calls.filter((a) => a.includes('agent')).map((a) => a[a.indexOf('--role') + 1]).sort();
+    const calls = readdirSync(join(bin, 'calls')).map((f) =>
+      readFileSync(join(bin, 'calls', f), 'utf8')
+        .split('\0')
+        .slice(0, -1),
+    );
+    const roles = calls
+      .filter((a) => a.includes('agent'))
+      .map((a) => a[a.indexOf('--role') + 1])
+      .sort();
     expect(roles).toEqual(['head', 'worker', 'worker']);
     expect(calls.filter((a) => a.includes(entry))).toEqual([['--tag', 'a b', 'bash', entry]]);
     expect(run.status()).toMatchObject({ exitCode: 4 });

@@ -11,7 +11,6 @@ import { ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal, statusWhere,
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-
 describe('raysl run --local: the controller is killed', () => {
   it.each([
     // ignores TERM: the head's agent KILLs the group after its grace (3 s)
@@ -32,10 +31,14 @@ describe('raysl run --local: the controller is killed', () => {
     await job.waitFor(/ready escaped/);
     const s = await statusWhere(job, (x) => x.state === 'running');
     // a setsid'd fork is `sh` until it execs sleep: wait for both execs (the deadline only guards a hang)
-    const escaped = await until(() => 'both escaped sleeps', () => {
-      const found = jobProcesses(s.jobId).filter((p) => /^sleep 100[37]$/.test(cmdline(p)));
-      return found.length === 2 ? found : undefined;
-    }, 10_000);
+    const escaped = await until(
+      () => 'both escaped sleeps',
+      () => {
+        const found = jobProcesses(s.jobId).filter((p) => /^sleep 100[37]$/.test(cmdline(p)));
+        return found.length === 2 ? found : undefined;
+      },
+      10_000,
+    );
     expect(escaped.length, 'both escaped sleeps run under the job id').toBe(2);
     job.child.kill('SIGKILL');
     await exitWithin(job, 10_000);
@@ -44,18 +47,22 @@ describe('raysl run --local: the controller is killed', () => {
 });
 
 describe('raysl run --local: escaped processes at a normal end', () => {
-  it.each([
-    ['SIGTERM to the CLI', [], 'SIGTERM' as const],
-  ])('%s: setsid double forks of the entrypoint and of a command are gone', async (_what, args, signal) => {
-    const job = runLocal(['-N', '2', join(fixtures, 'escape.ts'), '--', ...args]);
-    await job.waitFor(/ready escaped/);
-    const s = await statusWhere(job, (x) => x.state === 'running' || x.state === 'tearing-down' || x.state === 'succeeded');
-    if (signal) job.child.kill(signal);
-    const { code } = await exitWithin(job, 10_000);
-    expect(code, job.stderr()).toBe(signal ? 143 : 0);
-    // the controller's teardown swept them before it exited: nothing to wait for
-    expect(jobProcesses(s.jobId)).toEqual([]);
-  });
+  it.each([['SIGTERM to the CLI', [], 'SIGTERM' as const]])(
+    '%s: setsid double forks of the entrypoint and of a command are gone',
+    async (_what, args, signal) => {
+      const job = runLocal(['-N', '2', join(fixtures, 'escape.ts'), '--', ...args]);
+      await job.waitFor(/ready escaped/);
+      const s = await statusWhere(
+        job,
+        (x) => x.state === 'running' || x.state === 'tearing-down' || x.state === 'succeeded',
+      );
+      if (signal) job.child.kill(signal);
+      const { code } = await exitWithin(job, 10_000);
+      expect(code, job.stderr()).toBe(signal ? 143 : 0);
+      // the controller's teardown swept them before it exited: nothing to wait for
+      expect(jobProcesses(s.jobId)).toEqual([]);
+    },
+  );
 });
 
 function cmdline(pid: number): string {

@@ -18,7 +18,10 @@ function userDir(files: Record<string, string>): string {
 }
 
 function lastJsonLine(out: string): { from: string; resources: { nodes: number; cpus: number }; nodes: string[] } {
-  const line = out.split('\n').filter((l) => l.startsWith('{')).at(-1);
+  const line = out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .at(-1);
   if (line === undefined) throw new Error(`no JSON line in stdout:\n${out}`);
   return JSON.parse(line);
 }
@@ -46,7 +49,10 @@ describe('an entrypoint outside any package', () => {
     const own = join(dir, 'node_modules', 'raysl');
     mkdirSync(own, { recursive: true });
     writeFileSync(join(own, 'package.json'), JSON.stringify({ name: 'raysl', type: 'module', exports: './own.js' }));
-    writeFileSync(join(own, 'own.js'), "export async function connect() { throw new Error('the user-installed raysl was loaded'); }\n");
+    writeFileSync(
+      join(own, 'own.js'),
+      "export async function connect() { throw new Error('the user-installed raysl was loaded'); }\n",
+    );
     const job = runLocal(['-N', '1', join(dir, 'train.ts')]);
     const { code } = await exitWithin(job, 20_000);
     expect(code).toBe(1);
@@ -62,6 +68,10 @@ describe('an entrypoint outside any package', () => {
     // tsx (Node 20) compiles it to CommonJS and refuses the await; Node's own type stripping
     // (Node >= 22.18, see src/cli/paths.ts) loads it as CommonJS and refuses the import
     const strips = Boolean((process.features as { typescript?: unknown }).typescript);
-    expect(job.stderr()).toMatch(strips ? /SyntaxError: Cannot use import statement outside a module/ : /Top-level await is currently not supported with the "cjs" output format/);
+    expect(job.stderr()).toMatch(
+      strips
+        ? /SyntaxError: Cannot use import statement outside a module/
+        : /Top-level await is currently not supported with the "cjs" output format/,
+    );
   });
 });

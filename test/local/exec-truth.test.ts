@@ -21,7 +21,14 @@ beforeAll(() => ensureBuilt(), 120_000);
 const jobRoot = tempDir('raysl-exec-');
 const env = { ...process.env, NO_COLOR: '1' };
 const cli = (args: string[], opts: { input?: string; stdin?: 'ignore' | 'pipe' } = {}) =>
-  spawnSync(process.execPath, [bundle, ...args], { cwd: root, env, encoding: 'utf8', timeout: 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}), stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'] });
+  spawnSync(process.execPath, [bundle, ...args], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'],
+  });
 
 let up: CliProcess;
 let jobId = '';
@@ -31,7 +38,12 @@ const exec = (...argv: string[]) => ['exec', jobId, '--job-dir', jobRoot, '--', 
 describe('raysl exec on a cluster still forming, and on one that never holds', () => {
   it('exec started before the cluster holds waits for it, then runs', async () => {
     const dir = tempDir('raysl-exec-wait-');
-    const u = spawnCli([bundle, 'up', '--local', '-N', '2', '--job-dir', dir], { cwd: root, env, defaultStream: 'stdout', defaultMs: 30_000 });
+    const u = spawnCli([bundle, 'up', '--local', '-N', '2', '--job-dir', dir], {
+      cwd: root,
+      env,
+      defaultStream: 'stdout',
+      defaultMs: 30_000,
+    });
     try {
       const id = (await u.waitFor(/^(local-\d+-\d+)$/m))[1]!;
       const r = cli(['exec', id, '--job-dir', dir, '--', 'echo', 'ran']);
@@ -46,7 +58,12 @@ describe('raysl exec on a cluster still forming, and on one that never holds', (
 
   it('a cluster that never holds (node2 never joins, --join-timeout 2): exec exits 4 with the reason', async () => {
     const dir = tempDir('raysl-exec-never-');
-    const u = spawnCli([bundle, 'up', '--local', '-N', '2', '--join-timeout', '2', '--job-dir', dir], { cwd: root, env: { ...env, ...withFaults({ RAYSL_TEST_SILENT_AGENT: 'node2' }) }, defaultStream: 'stdout', defaultMs: 30_000 });
+    const u = spawnCli([bundle, 'up', '--local', '-N', '2', '--join-timeout', '2', '--job-dir', dir], {
+      cwd: root,
+      env: { ...env, ...withFaults({ RAYSL_TEST_SILENT_AGENT: 'node2' }) },
+      defaultStream: 'stdout',
+      defaultMs: 30_000,
+    });
     try {
       const id = (await u.waitFor(/^(local-\d+-\d+)$/m))[1]!;
       const r = cli(['exec', id, '--job-dir', dir, '--', 'echo', 'ran']);
@@ -64,9 +81,18 @@ describe('raysl exec on a cluster still forming, and on one that never holds', (
 
 describe('raysl exec on a holding cluster', () => {
   beforeAll(async () => {
-    up = spawnCli([bundle, 'up', '--local', '-N', '2', '--job-dir', jobRoot], { cwd: root, env, defaultStream: 'stdout', defaultMs: 30_000 });
+    up = spawnCli([bundle, 'up', '--local', '-N', '2', '--job-dir', jobRoot], {
+      cwd: root,
+      env,
+      defaultStream: 'stdout',
+      defaultMs: 30_000,
+    });
     jobId = (await up.waitFor(/^(local-\d+-\d+)$/m))[1]!;
-    await until(() => 'the cluster holds', () => (status().timeline.some((e) => e.phase === 'holding') ? true : undefined), 30_000).catch((err: Error) => {
+    await until(
+      () => 'the cluster holds',
+      () => (status().timeline.some((e) => e.phase === 'holding') ? true : undefined),
+      30_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${up.stderr()}`);
     });
   }, 60_000);
@@ -94,7 +120,13 @@ describe('raysl exec on a holding cluster', () => {
   });
 
   it('stdin is streamed: the command answers a line before the next one is written', async () => {
-    const x = spawnCli([bundle, ...exec('sh', '-c', 'read a; echo "got $a"; read b; echo "got $b"')], { cwd: root, env, defaultStream: 'stdout', defaultMs: 20_000, stdin: 'pipe' });
+    const x = spawnCli([bundle, ...exec('sh', '-c', 'read a; echo "got $a"; read b; echo "got $b"')], {
+      cwd: root,
+      env,
+      defaultStream: 'stdout',
+      defaultMs: 20_000,
+      stdin: 'pipe',
+    });
     x.child.stdin!.write('1\n');
     await x.waitFor(/^got 1$/m);
     x.child.stdin!.end('2\n');
@@ -115,10 +147,14 @@ describe('raysl exec on a holding cluster', () => {
     chmodSync(orphan, 0o755);
     const o = cli(exec(orphan));
     expect(o.status, o.stderr).toBe(127);
-    expect(o.stderr).toContain(`raysl: cannot start command ${orphan}: its interpreter /nonexistent/interp (from the #! line of ${orphan}) was not found`);
+    expect(o.stderr).toContain(
+      `raysl: cannot start command ${orphan}: its interpreter /nonexistent/interp (from the #! line of ${orphan}) was not found`,
+    );
     const missing = cli(exec('no-such-command-raysl'));
     expect(missing.status).toBe(127);
-    expect(missing.stderr).toContain('raysl: cannot start command no-such-command-raysl: no-such-command-raysl not found on PATH');
+    expect(missing.stderr).toContain(
+      'raysl: cannot start command no-such-command-raysl: no-such-command-raysl not found on PATH',
+    );
     expect(r.stderr + o.stderr + missing.stderr).not.toMatch(/entrypoint|ENOENT|EACCES/);
     expect(readFileSync(join(jobRoot, jobId, 'controller.log'), 'utf8')).not.toMatch(/pid undefined/);
   });
@@ -126,17 +162,29 @@ describe('raysl exec on a holding cluster', () => {
   it('exec ID ls -la without -- hints to put the command after --', () => {
     const r = cli(['exec', jobId, 'ls', '-la', '--job-dir', jobRoot]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`hint: put the command after --, so its flags are its own: raysl exec ${jobId} -- ls -la`));
+    expect(r.stderr).toMatch(
+      new RegExp(`hint: put the command after --, so its flags are its own: raysl exec ${jobId} -- ls -la`),
+    );
   });
 
-  it("a client outside an entrypoint: import { connect } from 'raysl' works after eval \"$(raysl attach ID)\", and through raysl exec", () => {
+  it('a client outside an entrypoint: import { connect } from \'raysl\' works after eval "$(raysl attach ID)", and through raysl exec', () => {
     // a directory with no node_modules and no package.json: only raysl's resolver can find 'raysl'
     const dir = tempDir('raysl-client-');
     const client = join(dir, 'my-client.mjs');
-    writeFileSync(client, "import { connect } from 'raysl';\nconst c = await connect();\nconsole.log('nodes', (await c.nodes()).map((n) => n.name).join(','));\nc.close();\n");
+    writeFileSync(
+      client,
+      "import { connect } from 'raysl';\nconst c = await connect();\nconsole.log('nodes', (await c.nodes()).map((n) => n.name).join(','));\nc.close();\n",
+    );
     const plain = spawnSync('node', [client], { cwd: dir, env, encoding: 'utf8' });
     expect(plain.stderr).toMatch(/ERR_MODULE_NOT_FOUND/); // the premise: plain node cannot find it
-    const attached = spawnSync('bash', ['-c', `eval "$(${JSON.stringify(process.execPath)} ${JSON.stringify(bundle)} attach ${jobId} --job-dir ${JSON.stringify(jobRoot)})" && node my-client.mjs`], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+    const attached = spawnSync(
+      'bash',
+      [
+        '-c',
+        `eval "$(${JSON.stringify(process.execPath)} ${JSON.stringify(bundle)} attach ${jobId} --job-dir ${JSON.stringify(jobRoot)})" && node my-client.mjs`,
+      ],
+      { cwd: dir, env, encoding: 'utf8', timeout: 60_000 },
+    );
     expect(attached.stderr).toBe('');
     expect(attached.stdout).toBe('nodes node1,node2\n');
     const viaExec = cli(exec('node', client));
@@ -144,16 +192,28 @@ describe('raysl exec on a holding cluster', () => {
     expect(viaExec.stdout).toBe('nodes node1,node2\n');
   });
 
-  it('logs --follow prints the earlier execs\' output and each new one until the cluster is down; an exec cut by down says so', async () => {
-    const follow = spawnCli([bundle, 'logs', jobId, '--follow', '--job-dir', jobRoot], { cwd: root, env, defaultStream: 'stdout', defaultMs: 20_000 });
+  it("logs --follow prints the earlier execs' output and each new one until the cluster is down; an exec cut by down says so", async () => {
+    const follow = spawnCli([bundle, 'logs', jobId, '--follow', '--job-dir', jobRoot], {
+      cwd: root,
+      env,
+      defaultStream: 'stdout',
+      defaultMs: 20_000,
+    });
     await follow.waitFor(/^hi$/m); // the first test's exec
     expect(cli(exec('echo', 'a new exec')).status).toBe(0);
     await follow.waitFor(/^a new exec$/m);
-    const cut = spawnCli([bundle, ...exec('sh', '-c', 'echo started; exec sleep 300')], { cwd: root, env, defaultStream: 'stdout', defaultMs: 20_000 });
+    const cut = spawnCli([bundle, ...exec('sh', '-c', 'echo started; exec sleep 300')], {
+      cwd: root,
+      env,
+      defaultStream: 'stdout',
+      defaultMs: 20_000,
+    });
     await cut.waitFor(/^started$/m);
     expect(cli(['down', jobId, '--job-dir', jobRoot]).status).toBe(0);
     expect(await cut.exited).toBe(143);
-    expect(cut.stderr()).toMatch(/raysl: job \S+: the cluster is shutting down \(raysl down, a signal or its time limit\): the command was stopped \(exit 143\)/);
+    expect(cut.stderr()).toMatch(
+      /raysl: job \S+: the cluster is shutting down \(raysl down, a signal or its time limit\): the command was stopped \(exit 143\)/,
+    );
     expect(await follow.exited).toBe(0);
     expect(follow.stderr()).toMatch(/== exec \d+ \(\S+exec-\d+\.log\)/);
     expect(await up.exited).toBe(0);

@@ -1,7 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { JobStatus, PhaseName } from '../../src/core/status.js';
-import { agentPids, allGone, ensureBuilt, exitWithin, fixtures, jobProcesses, runLocal, statusWhere } from './helpers.js';
+import {
+  agentPids,
+  allGone,
+  ensureBuilt,
+  exitWithin,
+  fixtures,
+  jobProcesses,
+  runLocal,
+  statusWhere,
+} from './helpers.js';
 import { withFaults } from '../support/fault-env.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
@@ -12,7 +21,11 @@ const wait = join(fixtures, 'wait.sh');
 function phases(s: JobStatus, from: PhaseName): string[] {
   const i = s.timeline.findIndex((e) => e.phase === from);
   expect(i, `${from} in the timeline`).toBeGreaterThanOrEqual(0);
-  return s.timeline.slice(i + 1).map((e) => [e.phase, e.node, e.phase === 'entrypoint-exited' ? e.code : undefined].filter((x) => x !== undefined).join(' '));
+  return s.timeline
+    .slice(i + 1)
+    .map((e) =>
+      [e.phase, e.node, e.phase === 'entrypoint-exited' ? e.code : undefined].filter((x) => x !== undefined).join(' '),
+    );
 }
 const hooks = (node: string) => ({ env: withFaults({ RAYSL_TEST_FAIL_AGENT: node }) });
 
@@ -22,7 +35,9 @@ describe('raysl run --local failure paths', () => {
     const { code, ms } = await exitWithin(job, 15_000);
     expect(code).toBe(4);
     expect(ms).toBeGreaterThan(1500);
-    expect(job.stderr()).toMatch(/did not form.*join timeout.*3\/4 nodes joined; missing: node3 \(connected but its runtime never came up; log: \S+agent-node3\.log\)/);
+    expect(job.stderr()).toMatch(
+      /did not form.*join timeout.*3\/4 nodes joined; missing: node3 \(connected but its runtime never came up; log: \S+agent-node3\.log\)/,
+    );
     expect(job.stderr()).toMatch(/hint:/);
     const s = job.status();
     expect(s).toMatchObject({ state: 'failed', exitCode: 4 });
@@ -56,7 +71,12 @@ describe('raysl run --local failure paths', () => {
     expect(end).toMatchObject({ state: 'failed', exitCode: 5 });
     expect(end.nodes.find((n) => n.name === 'node2')?.state).toBe('lost');
     // the job ended because node2 was lost: the loss comes first, then the entrypoint was stopped, then teardown
-    expect(phases(end, 'entrypoint-started')).toEqual(['node-lost node2', 'entrypoint-exited 143', 'error', 'torn-down']);
+    expect(phases(end, 'entrypoint-started')).toEqual([
+      'node-lost node2',
+      'entrypoint-exited 143',
+      'error',
+      'torn-down',
+    ]);
     expect(end.timeline.find((e) => e.phase === 'error')?.detail).toMatch(/node node2 was lost/);
     expect(await allGone([...agentPids(s), Number(shPid), Number(sleepPid)])).toEqual([]);
   });
@@ -79,7 +99,9 @@ describe('raysl run --local failure paths', () => {
   it('a second signal during teardown kills at once and still leaves nothing behind', async () => {
     // the entrypoint ignores TERM, so teardown would wait the whole grace (set to 10 minutes here, longer than the
     // test's hang guard): a KILL before the grace ends can only be the second signal's doing
-    const job = runLocal(['-N', '2', join(fixtures, 'stubborn.sh')], { env: withFaults({ RAYSL_TEST_GRACE_MS: '600000' }) });
+    const job = runLocal(['-N', '2', join(fixtures, 'stubborn.sh')], {
+      env: withFaults({ RAYSL_TEST_GRACE_MS: '600000' }),
+    });
     const [, shPid] = await job.waitFor(/ready (\d+)/);
     const s = await statusWhere(job, (x) => x.state === 'running');
     job.child.kill('SIGTERM');

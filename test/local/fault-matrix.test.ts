@@ -20,7 +20,11 @@ beforeAll(() => ensureBuilt(), 120_000);
 
 /** A process listening on host:port (resolves once it listens). */
 async function holdPort(host: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port},${JSON.stringify(host)},()=>console.log('LISTENING'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('net').createServer().listen(${port},${JSON.stringify(host)},()=>console.log('LISTENING'))`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('LISTENING') && resolve());
     child.once('exit', (c) => reject(new Error(`port holder exited with ${c}`)));
@@ -37,7 +41,8 @@ function cmdline(pid: number): string {
 }
 
 const env = { ...process.env, NO_COLOR: '1' };
-const cli = (args: string[]) => spawnCli([bundle, ...args], { cwd: root, env, defaultStream: 'stderr', defaultMs: 30_000 });
+const cli = (args: string[]) =>
+  spawnCli([bundle, ...args], { cwd: root, env, defaultStream: 'stderr', defaultMs: 30_000 });
 
 const local: Driver = {
   launcher: 'local',
@@ -45,12 +50,21 @@ const local: Driver = {
     let holder: ChildProcess | undefined;
     if (row.setup === 'port-taken') {
       const taken = await localLauncher().takenBlocks('none', []);
-      const first = allocatePortBlock({ jobId: randomUUID(), size: portLayout('builtin', row.nodes).size, range: portRange(readEphemeralPortRange()), taken });
+      const first = allocatePortBlock({
+        jobId: randomUUID(),
+        size: portLayout('builtin', row.nodes).size,
+        range: portRange(readEphemeralPortRange()),
+        taken,
+      });
       holder = await holdPort(`127.0.1.${row.nodes}`, first.base + 1); // the builtin layout's agent port
       Object.assign(extra, withFaults({ RAYSL_TEST_FIRST_PORT_BASE: String(first.base) }));
     }
     const job = runLocal(args, { env: { ...extra, TMPDIR: tmpdir() } });
-    const jobId = await until(() => `a job dir in ${job.jobRoot}`, () => readdirSync(job.jobRoot).find((d) => d.startsWith('local-')), 30_000);
+    const jobId = await until(
+      () => `a job dir in ${job.jobRoot}`,
+      () => readdirSync(job.jobRoot).find((d) => d.startsWith('local-')),
+      30_000,
+    );
     return { cli: job, jobRoot: job.jobRoot, jobId, cleanup: () => void holder?.kill('SIGKILL') };
   },
   processes: (jobId) => jobProcesses(jobId).map((pid) => ({ pid, cmdline: cmdline(pid) })),
@@ -62,7 +76,12 @@ const local: Driver = {
     }
   },
   async statusJson(jobRoot, jobId) {
-    const r = spawnSync(process.execPath, [bundle, 'status', jobId, '--json', '--job-dir', jobRoot], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [bundle, 'status', jobId, '--json', '--job-dir', jobRoot], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     if (r.status !== 0) throw new Error(`raysl status ${jobId} exited ${r.status}: ${r.stderr}`);
     return JSON.parse(r.stdout) as StatusJson;
   },

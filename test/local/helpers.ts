@@ -31,7 +31,13 @@ function newestMtime(dir: string): number {
 /** Builds the bundle when it is missing or older than src/ (tests must run what users run). */
 export function ensureBuilt(): void {
   const client = join(root, 'dist', 'client.mjs');
-  if (existsSync(bundle) && existsSync(client) && existsSync(join(root, 'dist', 'entry-hooks.mjs')) && statSync(bundle).mtimeMs >= newestMtime(join(root, 'src'))) return;
+  if (
+    existsSync(bundle) &&
+    existsSync(client) &&
+    existsSync(join(root, 'dist', 'entry-hooks.mjs')) &&
+    statSync(bundle).mtimeMs >= newestMtime(join(root, 'src'))
+  )
+    return;
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
 }
@@ -95,7 +101,10 @@ export async function statusWhere(job: Job, pred: (s: JobStatus) => boolean, ms 
     if (job.child.exitCode !== null) throw new Error(`job exited before status matched; stderr:\n${job.stderr()}`);
     return undefined;
   };
-  return until(() => `status.json to match; stderr:\n${job.stderr()}`, matched, ms, { intervalMs: 5, maxIntervalMs: 50 });
+  return until(() => `status.json to match; stderr:\n${job.stderr()}`, matched, ms, {
+    intervalMs: 5,
+    maxIntervalMs: 50,
+  });
 }
 
 export function agentPids(s: JobStatus): number[] {
@@ -124,12 +133,23 @@ export async function jobGone(jobId: string, ms: number): Promise<number[]> {
 }
 
 /** Runs raysl to its end; a run past the deadline (the /proc/raysl spin) is killed and fails the test. */
-export function rayslSync(argv: string[], opts: { cwd?: string; ms?: number; asNobody?: boolean; env?: NodeJS.ProcessEnv } = {}): { code: number; stderr: string; stdout: string } {
+export function rayslSync(
+  argv: string[],
+  opts: { cwd?: string; ms?: number; asNobody?: boolean; env?: NodeJS.ProcessEnv } = {},
+): { code: number; stderr: string; stdout: string } {
   const [cmd, args] = opts.asNobody
     ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundle, ...argv]]
     : [process.execPath, [bundle, ...argv]];
-  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? root, env: { ...process.env, NO_COLOR: '1', ...opts.env }, encoding: 'utf8', timeout: opts.ms ?? 10_000 });
-  if (r.signal !== null || r.status === null) throw new Error(`raysl ${argv.join(' ')} did not exit within ${opts.ms ?? 10_000} ms (${r.signal}); stderr:\n${r.stderr}`);
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd ?? root,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    encoding: 'utf8',
+    timeout: opts.ms ?? 10_000,
+  });
+  if (r.signal !== null || r.status === null)
+    throw new Error(
+      `raysl ${argv.join(' ')} did not exit within ${opts.ms ?? 10_000} ms (${r.signal}); stderr:\n${r.stderr}`,
+    );
   return { code: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 

@@ -16,7 +16,8 @@ beforeAll(() => {
 }, 400_000);
 const made: string[] = [];
 afterAll(() => {
-  for (const dir of [...made, ...(installed ? [dirname(installed.tarball)] : [])]) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [...made, ...(installed ? [dirname(installed.tarball)] : [])])
+    rmSync(dir, { recursive: true, force: true });
 });
 
 /** A fresh temp dir, removed after the file's tests. */
@@ -48,7 +49,8 @@ describe('npm: the packed tarball installed with npm install -g', () => {
     expect(version.stdout.trim()).toBe(packageVersion());
     const help = await installedRaysl(['--help'], cwd);
     expect(help.code, help.stderr).toBe(0);
-    for (const command of ['submit', 'run', 'render', 'status']) expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['submit', 'run', 'render', 'status'])
+      expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 
   it('a .ts entrypoint in a directory with no package.json imports raysl, awaits at top level and runs on the local cluster', async () => {
@@ -57,16 +59,25 @@ describe('npm: the packed tarball installed with npm install -g', () => {
     const jobs = tempDir('raysl-npm-jobs-');
     const r = await installedRaysl(['run', '--local', '-N', '2', '--job-dir', jobs, 'train.ts'], dir);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}') as { execPath: string; nodes: string[]; procs: Array<{ cmd: string; exe: string }> };
+    const out = JSON.parse(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .at(-1) ?? '{}',
+    ) as { execPath: string; nodes: string[]; procs: Array<{ cmd: string; exe: string }> };
     expect(out.nodes).toEqual(['node1', 'node2']);
     // the installed copy ran (not this checkout), on the node that ran the command
     const lib = join(installed.prefix, 'lib', 'node_modules', 'raysl');
     const agents = out.procs.filter((p) => p.cmd.includes(`${lib}/dist/raysl.mjs agent`));
     expect(agents).toHaveLength(2);
     // the controller: `raysl run` itself, started through the installed command's #! line
-    expect(out.procs.filter((p) => p.cmd.endsWith(`${installed.bin} run --local -N 2 --job-dir ${jobs} train.ts`))).toHaveLength(1);
+    expect(
+      out.procs.filter((p) => p.cmd.endsWith(`${installed.bin} run --local -N 2 --job-dir ${jobs} train.ts`)),
+    ).toHaveLength(1);
     // every one of them on the node that ran the command (tsx's esbuild service is esbuild's own binary)
-    expect(new Set(out.procs.filter((p) => !p.cmd.includes('/@esbuild/')).map((p) => p.exe))).toEqual(new Set([process.execPath]));
+    expect(new Set(out.procs.filter((p) => !p.cmd.includes('/@esbuild/')).map((p) => p.exe))).toEqual(
+      new Set([process.execPath]),
+    );
     // nothing written into the user's directory
     expect(readdirSync(dir)).toEqual(['train.ts']);
   });

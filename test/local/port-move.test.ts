@@ -38,7 +38,11 @@ async function holdPort(host: string, port: number): Promise<ChildProcess> {
  * test files start local jobs at the same time: one may take the block between the choice and the
  * hold (the hold then fails to bind), so a few fresh choices are tried.
  */
-async function firstChoiceHeld(): Promise<{ first: { base: number; size: number }; agentPort: number; holder: ChildProcess }> {
+async function firstChoiceHeld(): Promise<{
+  first: { base: number; size: number };
+  agentPort: number;
+  holder: ChildProcess;
+}> {
   for (let attempt = 1; ; attempt++) {
     const first = await firstChoice();
     const agentPort = first.base + 1; // the builtin layout's "agent" port
@@ -60,7 +64,9 @@ async function firstChoice(): Promise<{ base: number; size: number }> {
 describe('raysl run --local: a taken port moves the job', () => {
   it('moves the whole job to another block when a port is held on node3, and names port, node and holder', async () => {
     const { first, agentPort, holder } = await firstChoiceHeld();
-    const job = runLocal(['-N', '4', 'examples/train.ts'], { env: withFaults({ RAYSL_TEST_FIRST_PORT_BASE: String(first.base) }) });
+    const job = runLocal(['-N', '4', 'examples/train.ts'], {
+      env: withFaults({ RAYSL_TEST_FIRST_PORT_BASE: String(first.base) }),
+    });
     const { code } = await exitWithin(job, 20_000);
     expect(code, job.stderr()).toBe(0);
     const s = job.status();
@@ -71,7 +77,9 @@ describe('raysl run --local: a taken port moves the job', () => {
     const moved = formatBlock(s.portBlock!);
     const log = readFileSync(join(job.jobDir(), 'controller.log'), 'utf8');
     expect(log).toMatch(
-      new RegExp(`port ${agentPort} \\(agent\\) taken on node3 by pid ${holder.pid} \\(.*raysl-port-holder\\): moving the job to block \\d+-\\d+`),
+      new RegExp(
+        `port ${agentPort} \\(agent\\) taken on node3 by pid ${holder.pid} \\(.*raysl-port-holder\\): moving the job to block \\d+-\\d+`,
+      ),
     );
     // (a port of the next block taken too would move it again: the last move names where it ended)
     expect(log).toContain(`moving the job to block ${moved}`);
@@ -109,7 +117,9 @@ describe('raysl run --local: a taken port moves the job', () => {
     const { code } = await exitWithin(job, 20_000);
     expect(code, job.stderr()).toBe(4);
     expect(job.stderr()).toMatch(
-      new RegExp(`did not form: a port was taken in each of the 1 port block\\(s\\) tried \\(${formatBlock(first)}\\).*port ${agentPort} \\(agent\\) taken on node3 \\(127\\.0\\.1\\.3\\) by pid ${holder.pid} \\(.*raysl-port-holder\\)`),
+      new RegExp(
+        `did not form: a port was taken in each of the 1 port block\\(s\\) tried \\(${formatBlock(first)}\\).*port ${agentPort} \\(agent\\) taken on node3 \\(127\\.0\\.1\\.3\\) by pid ${holder.pid} \\(.*raysl-port-holder\\)`,
+      ),
     );
     expect(job.stderr()).toMatch(/hint: .*check-ports/);
     const s = job.status();

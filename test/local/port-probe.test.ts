@@ -78,12 +78,17 @@ describe('probePorts on 127.0.0.1', () => {
     const block = Array.from({ length: 200 }, (_, i) => 20000 + ((base + i) % 12000));
     const first = await probePorts('127.0.0.1', block, { concurrency: 8 });
     expect(first).toHaveLength(200);
-    const again = await probePorts('127.0.0.1', block.filter((_, i) => first[i]!.free));
+    const again = await probePorts(
+      '127.0.0.1',
+      block.filter((_, i) => first[i]!.free),
+    );
     expect(again.every((r) => r.free)).toBe(true);
   });
 
   it('refuses an address that is not on this host, and the wildcard', async () => {
-    await expect(probePorts('192.0.2.1', [20000])).rejects.toThrow(/expected an address of this host, the bind failed with EADDRNOTAVAIL/);
+    await expect(probePorts('192.0.2.1', [20000])).rejects.toThrow(
+      /expected an address of this host, the bind failed with EADDRNOTAVAIL/,
+    );
     await expect(probePorts('0.0.0.0', [20000])).rejects.toBeInstanceOf(UsageError);
     await expect(probePorts('127.0.0.1', [70000])).rejects.toThrow(/expected a whole number 1-65535/);
   });

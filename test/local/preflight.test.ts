@@ -15,7 +15,9 @@ describe('raysl run --local --preflight', () => {
     expect(code, job.stderr()).toBe(0);
     for (const n of ['node1', 'node2']) {
       const log = readFileSync(join(job.jobDir(), `agent-${n}.log`), 'utf8');
-      expect(log).toMatch(/preflight: \/dev\/shm [\d.]+ [GM]iB; scratch [\d.]+ [GM]iB free in \/\S+; GPUs none bound; runtime builtin at \/\S+node/);
+      expect(log).toMatch(
+        /preflight: \/dev\/shm [\d.]+ [GM]iB; scratch [\d.]+ [GM]iB free in \/\S+; GPUs none bound; runtime builtin at \/\S+node/,
+      );
     }
   });
 
@@ -26,7 +28,9 @@ describe('raysl run --local --preflight', () => {
     const err = job.stderr();
     expect(err).toMatch(/node[12] failed: preflight: \/\S* has [\d.]+ [GM]iB free, below the 999999\.0 GiB asked for/);
     // both nodes fail for the same reason milliseconds apart: both are counted and named as failed (issue 16)
-    expect(err).toMatch(/^raysl: error: the cluster did not form: 2 node\(s\) failed before joining; 0\/2 nodes joined; missing: node1 \(preflight: .*node2 \(preflight: /m);
+    expect(err).toMatch(
+      /^raysl: error: the cluster did not form: 2 node\(s\) failed before joining; 0\/2 nodes joined; missing: node1 \(preflight: .*node2 \(preflight: /m,
+    );
     expect(err).not.toMatch(/still starting/);
     // a local job's hint names no Slurm-only remedy
     expect(err).toMatch(/hint: a simulated node is this machine: fix it, or lower the thresholds with --preflight-min/);

@@ -26,7 +26,10 @@ function layoutOf(job: Job): Plan['portLayout'] {
 function expectChecksPassed(out: string, okLines: number): void {
   const lines = out.split('\n');
   expect(lines.filter((l) => l.startsWith('FAIL '))).toEqual([]);
-  expect(lines.filter((l) => l.startsWith('ok   ')), out).toHaveLength(okLines);
+  expect(
+    lines.filter((l) => l.startsWith('ok   ')),
+    out,
+  ).toHaveLength(okLines);
   expect(out).toMatch(/^checks: all passed$/m);
 }
 

@@ -8,7 +8,17 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { agentPids, allGone, ensureBuilt, exitWithin, jobProcesses, root, runLocal, statusWhere, type Job } from './helpers.js';
+import {
+  agentPids,
+  allGone,
+  ensureBuilt,
+  exitWithin,
+  jobProcesses,
+  root,
+  runLocal,
+  statusWhere,
+  type Job,
+} from './helpers.js';
 import { portLayout } from '../../src/core/ports.js';
 import { groupMembers } from '../../src/proc/group.js';
 import type { Plan } from '../../src/core/types.js';
@@ -164,11 +174,23 @@ describe('raysl run --local with the real Ray', () => {
       expect(readFileSync(join(kept, session!, 'logs', 'raylet.out'), 'utf8')).toMatch(/\S/);
       expect(agentLog(job, node)).toMatch(/ray: kept \d+ session log file\(s\), \d+ KiB, in /);
     }
-    expect(readdirSync(join(job.jobDir(), 'runtime-logs', 'node1', readdirSync(join(job.jobDir(), 'runtime-logs', 'node1'))[0]!, 'logs'))).toContain('gcs_server.out');
+    expect(
+      readdirSync(
+        join(
+          job.jobDir(),
+          'runtime-logs',
+          'node1',
+          readdirSync(join(job.jobDir(), 'runtime-logs', 'node1'))[0]!,
+          'logs',
+        ),
+      ),
+    ).toContain('gcs_server.out');
   }, 180_000);
 
   it("--head-cpus-only: Ray's head reports 0 GPUs, each worker its 1; train.py's checks pass and nothing is left", async () => {
-    const job = runLocal(['--head-cpus-only', '-N', '2', '--gpus-per-node', '1', 'examples/train.py'], { env: rayEnv() });
+    const job = runLocal(['--head-cpus-only', '-N', '2', '--gpus-per-node', '1', 'examples/train.py'], {
+      env: rayEnv(),
+    });
     const { code } = await exitWithin(job, 150_000);
     expect(code, job.stderr() + job.stdout()).toBe(0);
     expect(job.stdout()).toMatch(/^nodes alive: 3$/m);
@@ -203,7 +225,8 @@ describe('raysl run --local with the real Ray', () => {
       expect(readFileSync(join(job.jobDir(), f), 'utf8').includes(token), f).toBe(false);
     }
     expect(job.stderr().includes(token)).toBe(false);
-    for (const n of ['node1', 'node2']) expect(agentLog(job, n)).not.toMatch(/ray: .*\bray stop\b.*running|running `ray stop`/);
+    for (const n of ['node1', 'node2'])
+      expect(agentLog(job, n)).not.toMatch(/ray: .*\bray stop\b.*running|running `ray stop`/);
   }, 180_000);
 
   it('--ray-auth off: warned about, and the dashboard answers anyone', async () => {
@@ -227,12 +250,17 @@ describe('raysl run --local with the real Ray', () => {
     process.kill(raylets[0]!, 'SIGKILL');
     const { code } = await exitWithin(job, 60_000);
     expect(code).toBe(5);
-    expect(job.stderr()).toMatch(/node node2 was lost while the job was running: its runtime exited \(code \d+, signal none\): Ray reported raylet \[exit code=-9\]/);
+    expect(job.stderr()).toMatch(
+      /node node2 was lost while the job was running: its runtime exited \(code \d+, signal none\): Ray reported raylet \[exit code=-9\]/,
+    );
     const end = job.status();
     expect(end).toMatchObject({ state: 'failed', exitCode: 5 });
     expect(end.nodes.filter((n) => n.state === 'lost').map((n) => n.name)).toEqual(['node2']);
     expect(s.jobId).toBe(end.jobId);
-    await expectNothingLeft(job, ['node1', 'node2', 'node3'].map((n) => startFlag(job, n, 'temp-dir')));
+    await expectNothingLeft(
+      job,
+      ['node1', 'node2', 'node3'].map((n) => startFlag(job, n, 'temp-dir')),
+    );
   }, 180_000);
 
   it("an agent killed with SIGKILL cannot stop its Ray: exit 5, and the teardown finds that node's Ray by the job's marker", async () => {
@@ -247,9 +275,14 @@ describe('raysl run --local with the real Ray', () => {
     const { code } = await exitWithin(job, 60_000);
     expect(code).toBe(5);
     expect(job.stderr()).toMatch(/node node2 was lost while the job was running/);
-    expect(job.stderr()).toMatch(/killed \d+ process\(es\) of the job that outlived their agent \(found by RAYSL_JOB_ID=/);
+    expect(job.stderr()).toMatch(
+      /killed \d+ process\(es\) of the job that outlived their agent \(found by RAYSL_JOB_ID=/,
+    );
     expect(await allGone(orphans)).toEqual([]);
-    await expectNothingLeft(job, ['node1', 'node2'].map((n) => startFlag(job, n, 'temp-dir')));
+    await expectNothingLeft(
+      job,
+      ['node1', 'node2'].map((n) => startFlag(job, n, 'temp-dir')),
+    );
   }, 180_000);
 
   it('--iface: the head binds the interface address it reports, and RAY_ADDRESS points there', async () => {
@@ -272,10 +305,15 @@ describe('raysl run --local with the real Ray', () => {
 
   it('a Ray too old to pin every port (stand-in ray answering 2.8.1: the installed Ray cannot be old): exit 4 at start, one line, a hint', async () => {
     const standin = join(root, 'test', 'standin', 'ray');
-    const job = runLocal(['-N', '2', join(scripts, 'hold.py')], { env: { ...rayEnv(), RAYSL_RAY_BIN: standin, RAYSL_STANDIN_RAY_VERSION: '2.8.1' } });
+    const job = runLocal(['-N', '2', join(scripts, 'hold.py')], {
+      env: { ...rayEnv(), RAYSL_RAY_BIN: standin, RAYSL_STANDIN_RAY_VERSION: '2.8.1' },
+    });
     const { code } = await exitWithin(job, 30_000);
     expect(code).toBe(4);
-    const errors = job.stderr().split('\n').filter((l) => l.startsWith('raysl: error: '));
+    const errors = job
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('raysl: error: '));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/Ray 2\.8\.1 is too old: raysl needs Ray >= 2\.9\.0 to pin every port/);
     expect(job.stderr()).toMatch(/\n {2}hint: install a newer Ray in the job environment/);
@@ -283,13 +321,19 @@ describe('raysl run --local with the real Ray', () => {
   }, 60_000);
 
   it('Ray missing on the nodes: exit 4 at start with one clear line and a hint, no hang', async () => {
-    const job = runLocal(['-N', '2', join(scripts, 'hold.py')], { env: { ...rayEnv(), RAYSL_RAY_BIN: '/nonexistent/venv/bin/ray' } });
+    const job = runLocal(['-N', '2', join(scripts, 'hold.py')], {
+      env: { ...rayEnv(), RAYSL_RAY_BIN: '/nonexistent/venv/bin/ray' },
+    });
     const { code } = await exitWithin(job, 30_000);
     expect(code).toBe(4);
-    expect(job.stderr()).toMatch(/raysl: error: the cluster did not form: .*Ray's CLI "\/nonexistent\/venv\/bin\/ray" was not found/);
+    expect(job.stderr()).toMatch(
+      /raysl: error: the cluster did not form: .*Ray's CLI "\/nonexistent\/venv\/bin\/ray" was not found/,
+    );
     // the hint is the failing nodes' own (how to make Ray available), not the generic join advice
     // a local job: activate Ray in this shell (--setup is the batch script's, issue 16)
-    expect(job.stderr()).toMatch(/\n {2}hint: activate the environment that has Ray in this shell before raysl run --local \/ up --local, or set RAYSL_RAY_BIN/);
+    expect(job.stderr()).toMatch(
+      /\n {2}hint: activate the environment that has Ray in this shell before raysl run --local \/ up --local, or set RAYSL_RAY_BIN/,
+    );
     expect(job.stderr()).not.toMatch(/raise --join-timeout/);
     expect(job.stdout()).toBe('');
   }, 60_000);

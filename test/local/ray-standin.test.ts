@@ -52,7 +52,11 @@ function ctx(i: number, role: 'head' | 'worker', version: string, base: number):
   };
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -67,7 +71,9 @@ function startLine(node: string): string {
 
 describe('older Ray versions (stand-in ray)', () => {
   it('the stand-in refuses a flag its version lacks, as click does (exit 2)', async () => {
-    const r = await run(STANDIN, ['start', '--head', '--dashboard-grpc-port=1'], { RAYSL_STANDIN_RAY_VERSION: '2.55.0' });
+    const r = await run(STANDIN, ['start', '--head', '--dashboard-grpc-port=1'], {
+      RAYSL_STANDIN_RAY_VERSION: '2.55.0',
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('Error: No such option: --dashboard-grpc-port');
   });
@@ -83,7 +89,9 @@ describe('older Ray versions (stand-in ray)', () => {
     const head = await runtime.start(ctx(5, 'head', '2.44.0', BASE));
     await head.ready;
     expect(startLine('node5')).toMatch(/^ray 2\.44\.0: .* --dashboard-grpc-port=\d+ /);
-    expect(head.notes).toEqual([expect.stringMatching(/^Ray 2\.44\.0 has no token authentication \(it came in 2\.52\.0\)/)]);
+    expect(head.notes).toEqual([
+      expect.stringMatching(/^Ray 2\.44\.0 has no token authentication \(it came in 2\.52\.0\)/),
+    ]);
     await head.stop(2000);
     expect((await head.exited).expected).toBe(true);
   });

@@ -11,7 +11,10 @@ describe('raysl run --local', () => {
     const { code } = await exitWithin(job, 20_000);
     expect(code, job.stderr()).toBe(0);
     expect(job.stdout()).toMatch(/4 nodes, 16 CPUs, 0 GPUs/);
-    for (const n of ['node1', 'node2', 'node3', 'node4']) expect(job.stdout()).toMatch(new RegExp(`^${n}\\s+(head|worker)\\s+127\\.0\\.1\\.\\d.*${n}\\s+\\d+-\\d+\\s+0\\s*$`, 'm'));
+    for (const n of ['node1', 'node2', 'node3', 'node4'])
+      expect(job.stdout()).toMatch(
+        new RegExp(`^${n}\\s+(head|worker)\\s+127\\.0\\.1\\.\\d.*${n}\\s+\\d+-\\d+\\s+0\\s*$`, 'm'),
+      );
     expect(job.stderr()).toMatch(/joined \(4 CPU, 0 GPU\) 4\/4/);
 
     const s = job.status();
@@ -19,7 +22,16 @@ describe('raysl run --local', () => {
     expect(s.exitCode).toBe(0);
     expect(s.joined.sort()).toEqual(['node1', 'node2', 'node3', 'node4']);
     const phases = s.timeline.map((e) => e.phase);
-    for (const p of ['allocated', 'agents-launched', 'node-joined', 'ready', 'entrypoint-started', 'entrypoint-exited', 'torn-down'] as const) expect(phases).toContain(p);
+    for (const p of [
+      'allocated',
+      'agents-launched',
+      'node-joined',
+      'ready',
+      'entrypoint-started',
+      'entrypoint-exited',
+      'torn-down',
+    ] as const)
+      expect(phases).toContain(p);
     expect(phases.at(-1)).toBe('torn-down');
     expect(await allGone(agentPids(s))).toEqual([]);
 

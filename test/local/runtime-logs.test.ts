@@ -11,19 +11,30 @@ import { spawnCli } from '../support/cli-process.js';
 import { bundle, exitWithin, fixtures, jobGone, root, runLocal } from './helpers.js';
 import { tempDir } from '../support/temp-dir.js';
 
-const rayEnv = (): NodeJS.ProcessEnv => ({ RAYSL_RAY_BIN: inject('rayBin'), PATH: `${inject('rayVenvBin')}:${process.env.PATH ?? ''}` });
+const rayEnv = (): NodeJS.ProcessEnv => ({
+  RAYSL_RAY_BIN: inject('rayBin'),
+  PATH: `${inject('rayVenvBin')}:${process.env.PATH ?? ''}`,
+});
 
 async function logs(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const c = spawnCli([bundle, 'logs', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, defaultStream: 'stdout', defaultMs: 30_000 });
+  const c = spawnCli([bundle, 'logs', ...args], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1' },
+    defaultStream: 'stdout',
+    defaultMs: 30_000,
+  });
   const code = await c.exited;
   return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
 describe('runtime logs kept at teardown (run --local, real Ray)', () => {
-  it('copies each node\'s Ray session logs into the job dir, removes the temp dir, and `raysl logs --runtime` shows them', async () => {
+  it("copies each node's Ray session logs into the job dir, removes the temp dir, and `raysl logs --runtime` shows them", async () => {
     const dir = tempDir('raysl-rtlogs-');
     const script = join(dir, 'hello.py');
-    writeFileSync(script, 'import ray\nray.init()\nprint("sum", ray.get(ray.remote(lambda: 41 + 1).remote()), flush=True)\n');
+    writeFileSync(
+      script,
+      'import ray\nray.init()\nprint("sum", ray.get(ray.remote(lambda: 41 + 1).remote()), flush=True)\n',
+    );
     const job = runLocal(['-N', '2', script], { env: rayEnv() });
     const { code } = await exitWithin(job, 150_000);
     expect(code, job.stderr() + job.stdout()).toBe(0);
@@ -59,7 +70,9 @@ describe('runtime logs kept at teardown (run --local, real Ray)', () => {
 
     const missing = await logs([jobId, '--job-dir', job.jobRoot, '--node', 'node2', '--runtime', 'nosuch.log']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/no kept runtime log "nosuch\.log"[\s\S]*hint: list them with `raysl logs \S+ --node node2 --runtime`/);
+    expect(missing.stderr).toMatch(
+      /no kept runtime log "nosuch\.log"[\s\S]*hint: list them with `raysl logs \S+ --node node2 --runtime`/,
+    );
     rmSync(dir, { recursive: true, force: true });
   }, 180_000);
 

@@ -7,7 +7,11 @@ import type { PortsRecord } from '../../src/core/jobdir.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-function get(address: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function get(
+  address: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const [host, port] = address.split(':');
   return new Promise((resolve, reject) => {
     const req = request({ host, port: Number(port), path, headers }, (res) => {
@@ -34,10 +38,15 @@ describe('control server security', () => {
       expect(ports.controller).toMatch(/^127\.0\.1\.1:\d+$/);
       expect((await get(ports.controller, '/v1/nodes')).status).toBe(401);
       expect((await get(ports.controller, '/v1/nodes', { authorization: 'Bearer nope' })).status).toBe(401);
-      expect((await get(ports.controller, '/v1/agent', { connection: 'Upgrade', upgrade: 'raysl-agent.1' })).status).toBe(401);
+      expect(
+        (await get(ports.controller, '/v1/agent', { connection: 'Upgrade', upgrade: 'raysl-agent.1' })).status,
+      ).toBe(401);
       const ok = await get(ports.controller, '/v1/nodes', { authorization: `Bearer ${token}` });
       expect(ok.status).toBe(200);
-      expect((JSON.parse(ok.body) as { nodes: Array<{ name: string }> }).nodes.map((n) => n.name).sort()).toEqual(['node1', 'node2']);
+      expect((JSON.parse(ok.body) as { nodes: Array<{ name: string }> }).nodes.map((n) => n.name).sort()).toEqual([
+        'node1',
+        'node2',
+      ]);
       // the same port on another local address is not ours: bound to the head address, not 0.0.0.0
       const port = ports.controller.split(':')[1];
       await expect(get(`127.0.0.1:${port}`, '/v1/info')).rejects.toThrow(/ECONNREFUSED/);

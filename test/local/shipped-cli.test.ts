@@ -6,7 +6,16 @@
  * (honoured or refused), and a job's files private to its owner (checked as user nobody).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -40,7 +49,10 @@ function sh(script: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv; ms?: 
     timeout: opts.ms ?? 30_000,
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (r.status === null) throw new Error(`bash -c ${JSON.stringify(script.slice(0, 200))} did not end within ${opts.ms ?? 30_000} ms; stderr:\n${r.stderr}`);
+  if (r.status === null)
+    throw new Error(
+      `bash -c ${JSON.stringify(script.slice(0, 200))} did not end within ${opts.ms ?? 30_000} ms; stderr:\n${r.stderr}`,
+    );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -77,7 +89,9 @@ describe('output through pipes: whole, whatever its size, for every command', ()
 
   it('over 1 MiB: the same bytes through a slow pipe as into a file', () => {
     const expr = 'aaaaaaaaaa[1-65536],bbbbbbbbbb[1-65536]';
-    const r = sh(`"$R" hostnames '${expr}' > file.txt && "$R" hostnames '${expr}' | (sleep 0.3; cat) > pipe.txt && cmp file.txt pipe.txt && wc -c < pipe.txt`);
+    const r = sh(
+      `"$R" hostnames '${expr}' > file.txt && "$R" hostnames '${expr}' | (sleep 0.3; cat) > pipe.txt && cmp file.txt pipe.txt && wc -c < pipe.txt`,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(Number(r.stdout.trim())).toBeGreaterThan(1024 * 1024);
     const names = readFileSync(join(work, 'pipe.txt'), 'utf8').trimEnd().split('\n');
@@ -87,10 +101,12 @@ describe('output through pipes: whole, whatever its size, for every command', ()
 
   it('render of a script over 1 MiB through a pipe: whole, and the value arrives exactly (its plan parses)', () => {
     // one argument may not pass 128 KiB (MAX_ARG_STRLEN): nine values of 100 kB
-    const value = 'v'.repeat(100_000) + "'$(x)\"";
+    const value = 'v'.repeat(100_000) + '\'$(x)"';
     writeFileSync(join(work, 'big.env'), value);
     const envs = Array.from({ length: 9 }, (_, i) => `--env "BIG${i}=$(cat big.env)"`).join(' ');
-    const r = sh(`"$R" render --no-check -N 2 ${envs} train.ts 2>/dev/null > a.sh && "$R" render --no-check -N 2 ${envs} train.ts 2>/dev/null | cat > b.sh && cmp a.sh b.sh && wc -c < b.sh`);
+    const r = sh(
+      `"$R" render --no-check -N 2 ${envs} train.ts 2>/dev/null > a.sh && "$R" render --no-check -N 2 ${envs} train.ts 2>/dev/null | cat > b.sh && cmp a.sh b.sh && wc -c < b.sh`,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(Number(r.stdout.trim())).toBeGreaterThan(1024 * 1024);
     const script = readFileSync(join(work, 'b.sh'), 'utf8');
@@ -113,7 +129,9 @@ describe('output through pipes: whole, whatever its size, for every command', ()
   });
 
   it('a reader that closes early: raysl exits 0, quietly (no EPIPE, no stack)', () => {
-    const r = sh(`"$R" hostnames 'aaaaaaaaaa[1-65536],bbbbbbbbbb[1-65536]' 2>err.txt | head -1; echo "raysl=\${PIPESTATUS[0]}"`);
+    const r = sh(
+      `"$R" hostnames 'aaaaaaaaaa[1-65536],bbbbbbbbbb[1-65536]' 2>err.txt | head -1; echo "raysl=\${PIPESTATUS[0]}"`,
+    );
     expect(r.stdout).toBe('aaaaaaaaaa1\nraysl=0\n');
     expect(readFileSync(join(work, 'err.txt'), 'utf8')).toBe('');
   });
@@ -122,7 +140,10 @@ describe('output through pipes: whole, whatever its size, for every command', ()
 describe('a running job outlives a reader that closes early', () => {
   it('run --local | head -1: the job goes on to succeeded, raysl exits with its code', () => {
     const jobRoot = mkdtempSync(join(work, 'head-'));
-    const r = sh(`"$R" run --local -N 2 --job-dir "${jobRoot}" "${join(root, 'examples', 'train.ts')}" 2>/dev/null | head -1; echo "raysl=\${PIPESTATUS[0]}"`, { ms: 60_000 });
+    const r = sh(
+      `"$R" run --local -N 2 --job-dir "${jobRoot}" "${join(root, 'examples', 'train.ts')}" 2>/dev/null | head -1; echo "raysl=\${PIPESTATUS[0]}"`,
+      { ms: 60_000 },
+    );
     expect(r.stdout).toMatch(/\nraysl=0\n$/);
     const s = statusOf(onlyJob(jobRoot));
     expect([s.state, s.exitCode]).toEqual(['succeeded', 0]);
@@ -130,13 +151,24 @@ describe('a running job outlives a reader that closes early', () => {
 
   it('up --local 2>&1 | head -1: the cluster keeps holding; exec runs on it; down ends it cleanly', async () => {
     const jobRoot = mkdtempSync(join(work, 'uphead-'));
-    const bash = spawnSync('bash', ['-c', `("$R" up --local -N 2 --job-dir "${jobRoot}" 2>&1 | head -1 > id.txt; echo "\${PIPESTATUS[0]}" > up-exit.txt) > /dev/null 2>&1 &`], { cwd: jobRoot, env: { ...process.env, R }, encoding: 'utf8' });
+    const bash = spawnSync(
+      'bash',
+      [
+        '-c',
+        `("$R" up --local -N 2 --job-dir "${jobRoot}" 2>&1 | head -1 > id.txt; echo "\${PIPESTATUS[0]}" > up-exit.txt) > /dev/null 2>&1 &`,
+      ],
+      { cwd: jobRoot, env: { ...process.env, R }, encoding: 'utf8' },
+    );
     expect(bash.status).toBe(0);
-    const dir = await eventually('the job dir', () => (readdirSync(jobRoot).some((d) => d.startsWith('local-')) ? onlyJob(jobRoot) : undefined));
+    const dir = await eventually('the job dir', () =>
+      readdirSync(jobRoot).some((d) => d.startsWith('local-')) ? onlyJob(jobRoot) : undefined,
+    );
     const jobId = dir.slice(dir.lastIndexOf('/') + 1);
     await eventually('holding', () => (statusOf(dir).timeline.some((e) => e.phase === 'holding') ? true : undefined));
     // the reader took its line and left; the controller writes on (progress lines) into a closed pipe
-    await eventually('head took its line', () => (readFileSync(join(jobRoot, 'id.txt'), 'utf8') !== '' ? true : undefined));
+    await eventually('head took its line', () =>
+      readFileSync(join(jobRoot, 'id.txt'), 'utf8') !== '' ? true : undefined,
+    );
     const exec = sh(`"$R" exec --job-dir "${jobRoot}" ${jobId} -- echo still-here`);
     expect([exec.code, exec.stdout], exec.stderr).toEqual([0, 'still-here\n']);
     expect(statusOf(dir).state).toBe('running');
@@ -144,14 +176,17 @@ describe('a running job outlives a reader that closes early', () => {
     expect(down.code, down.stderr).toBe(0);
     const s = await eventually('final', () => (statusOf(dir).state === 'succeeded' ? statusOf(dir) : undefined));
     expect(s.exitCode).toBe(0);
-    expect(await eventually('up exited', () => readFileSync(join(jobRoot, 'up-exit.txt'), 'utf8').trim() || undefined)).toBe('0');
+    expect(
+      await eventually('up exited', () => readFileSync(join(jobRoot, 'up-exit.txt'), 'utf8').trim() || undefined),
+    ).toBe('0');
   }, 60_000);
 });
 
-describe('--version is raysl\'s own option only', () => {
+describe("--version is raysl's own option only", () => {
   it('alone (and with global flags): the version', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-    for (const argv of ['--version', '-V', '--json --version', '-V --no-color']) expect(sh(`"$R" ${argv}`)).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    for (const argv of ['--version', '-V', '--json --version', '-V --no-color'])
+      expect(sh(`"$R" ${argv}`)).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
 
   it.each([
@@ -210,11 +245,31 @@ describe('every read command once with --json, parsed', () => {
 
   it.each([
     ['hostnames', () => `hostnames --json 'n[1-3]'`, (j: unknown) => expect(j).toEqual(['n1', 'n2', 'n3'])],
-    ['hostlist', () => `hostlist --json n1 n2 n3`, (j: unknown) => expect(j).toMatchObject({ hostlist: 'n[1-3]', count: 3 })],
-    ['render', () => `render --json --no-check train.ts`, (j: unknown) => expect(j).toMatchObject({ plan: { version: 1 } })],
-    ['submit --dry-run', () => `submit --json --dry-run --no-check train.ts`, (j: unknown) => expect(j).toMatchObject({ argv: ['sbatch', '--parsable', expect.any(String)] })],
-    ['up --local --dry-run', () => `up --local --dry-run --json`, (j: unknown) => expect(j).toMatchObject({ plan: { entrypoint: null }, nodes: ['node1'] })],
-    ['status', () => `status --json --job-dir json-jobs ${jobId}`, (j: unknown) => expect(j).toMatchObject({ jobId, state: 'succeeded' })],
+    [
+      'hostlist',
+      () => `hostlist --json n1 n2 n3`,
+      (j: unknown) => expect(j).toMatchObject({ hostlist: 'n[1-3]', count: 3 }),
+    ],
+    [
+      'render',
+      () => `render --json --no-check train.ts`,
+      (j: unknown) => expect(j).toMatchObject({ plan: { version: 1 } }),
+    ],
+    [
+      'submit --dry-run',
+      () => `submit --json --dry-run --no-check train.ts`,
+      (j: unknown) => expect(j).toMatchObject({ argv: ['sbatch', '--parsable', expect.any(String)] }),
+    ],
+    [
+      'up --local --dry-run',
+      () => `up --local --dry-run --json`,
+      (j: unknown) => expect(j).toMatchObject({ plan: { entrypoint: null }, nodes: ['node1'] }),
+    ],
+    [
+      'status',
+      () => `status --json --job-dir json-jobs ${jobId}`,
+      (j: unknown) => expect(j).toMatchObject({ jobId, state: 'succeeded' }),
+    ],
     ['ls', () => `ls --json --all --job-dir json-jobs`, (j: unknown) => expect(JSON.stringify(j)).toContain(jobId)],
   ])('%s', (_name, argv, check) => {
     const r = sh(`"$R" ${argv()} | cat`);
@@ -248,7 +303,11 @@ const localCases: Record<JobOptionKey, LocalCase> = {
   qos: { argv: ['-q', 'high'] },
   jobName: { argv: ['-J', 'named'], plan: (p) => expect(p.jobName).toBe('named') },
   gpusPerNode: { argv: ['--gpus-per-node', '2'], plan: (p) => expect(p.perNode).toMatchObject({ gpus: 2 }) },
-  headCpusOnly: { argv: ['--gpus-per-node', '1', '--head-cpus-only'], partner: ['--gpus-per-node', '1'], plan: (p) => expect(p.hetjob).toHaveLength(2) },
+  headCpusOnly: {
+    argv: ['--gpus-per-node', '1', '--head-cpus-only'],
+    partner: ['--gpus-per-node', '1'],
+    plan: (p) => expect(p.hetjob).toHaveLength(2),
+  },
   cpusPerTask: { argv: ['-c', '2'], plan: (p) => expect(p.perNode).toMatchObject({ cpus: 2 }) },
   mem: { argv: ['--mem', '1G'], plan: (p) => expect(p.perNode).toMatchObject({ memoryMb: 1024 }) },
   exclusive: { argv: ['--exclusive'] },
@@ -262,7 +321,11 @@ const localCases: Record<JobOptionKey, LocalCase> = {
   setup: { argv: ['--setup', 'export A=1'], plan: (p) => expect(p.setup).toEqual(['export A=1']) },
   env: { argv: ['--env', 'K=v w'], plan: (p) => expect(p.env).toEqual({ K: 'v w' }) },
   // the interpreter of a .py entrypoint: a stand-in that says how it was called
-  python: { argv: ['-N', '1', '--runtime', 'builtin', '--python', join(work, 'fakepy'), 'x.py'], partner: ['-N', '1', '--runtime', 'builtin'], live: (r) => expect(r.stdout).toBe(`fakepy -u ${join(work, 'x.py')}\n`) },
+  python: {
+    argv: ['-N', '1', '--runtime', 'builtin', '--python', join(work, 'fakepy'), 'x.py'],
+    partner: ['-N', '1', '--runtime', 'builtin'],
+    live: (r) => expect(r.stdout).toBe(`fakepy -u ${join(work, 'x.py')}\n`),
+  },
   iface: { argv: ['--iface', 'lo'], plan: (p) => expect(p.iface).toBe('lo') },
   continueOnNodeLoss: { argv: ['--continue-on-node-loss'], plan: (p) => expect(p.continueOnNodeLoss).toBe(true) },
   rayAuth: { argv: ['--ray-auth', 'off'], plan: (p) => expect(p.rayAuth).toBe('off') },
@@ -271,8 +334,16 @@ const localCases: Record<JobOptionKey, LocalCase> = {
   preflightMin: { argv: ['--preflight-min', 'shm=2G'], plan: (p) => expect(p.preflight).toBeDefined() },
   containerImage: { argv: ['--container-image', 'nvcr.io#nvidia/pytorch:24.01-py3'] },
   containerCmd: { argv: ['--container-cmd', 'env'], plan: (p) => expect(p.container).toEqual({ cmd: ['env'] }) },
-  preemptGrace: { argv: ['-t', '1:00', '--preempt-grace', '20'], partner: ['-t', '1:00'], plan: (p) => expect(p.preempt).toMatchObject({ warnSec: 20 }) },
-  preemptSignal: { argv: ['-t', '1:00', '--preempt-signal', 'INT'], partner: ['-t', '1:00'], plan: (p) => expect(p.preempt).toMatchObject({ signal: 'SIGINT' }) },
+  preemptGrace: {
+    argv: ['-t', '1:00', '--preempt-grace', '20'],
+    partner: ['-t', '1:00'],
+    plan: (p) => expect(p.preempt).toMatchObject({ warnSec: 20 }),
+  },
+  preemptSignal: {
+    argv: ['-t', '1:00', '--preempt-signal', 'INT'],
+    partner: ['-t', '1:00'],
+    plan: (p) => expect(p.preempt).toMatchObject({ signal: 'SIGINT' }),
+  },
   requeue: { argv: ['--requeue'] },
   maxRestarts: { argv: ['--requeue', '--max-restarts', '2'], partner: ['--requeue'] },
   maxNodes: { argv: ['--max-nodes', '4'] },
@@ -283,7 +354,9 @@ const localCases: Record<JobOptionKey, LocalCase> = {
 describe('every job flag under --local: honoured as on Slurm, or refused', () => {
   it('the table names every job option and the refused ones are exactly the Slurm-only ones (plus the pyxis image)', () => {
     expect(Object.keys(localCases).sort()).toEqual(jobOptionTable.map((r) => r.key).sort());
-    const refused = (Object.keys(localCases) as JobOptionKey[]).filter((k) => localCases[k].plan === undefined && localCases[k].live === undefined);
+    const refused = (Object.keys(localCases) as JobOptionKey[]).filter(
+      (k) => localCases[k].plan === undefined && localCases[k].live === undefined,
+    );
     expect(refused.sort()).toEqual([...Object.keys(SLURM_ONLY), 'containerImage'].sort());
   });
 
@@ -321,7 +394,10 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
     mkdirSync(join(work, 'toolbin'), { recursive: true });
     writeFileSync(join(work, 'toolbin', 'raysl-setup-tool'), '#!/bin/sh\n');
     chmodSync(join(work, 'toolbin', 'raysl-setup-tool'), 0o755);
-    const r = sh(`"$R" run --local -N 2 --job-dir setup-jobs --setup 'export A="set up"' --setup 'export PATH="$PWD/toolbin:$PATH"' --setup 'echo setup-said-this' show.sh`, { ms: 60_000 });
+    const r = sh(
+      `"$R" run --local -N 2 --job-dir setup-jobs --setup 'export A="set up"' --setup 'export PATH="$PWD/toolbin:$PATH"' --setup 'echo setup-said-this' show.sh`,
+      { ms: 60_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`A=set up FROM_PATH=${join(work, 'toolbin', 'raysl-setup-tool')}\n`);
     expect(r.stderr).toMatch(/^setup-said-this$/m);
@@ -329,10 +405,19 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
 
   it("--runtime ray with --setup 'source <venv>/bin/activate': Ray is found through the setup's PATH, as on Slurm", () => {
     const venvBin = inject('rayVenvBin');
-    const env = { PATH: (process.env.PATH ?? '').split(':').filter((d) => d !== venvBin).join(':'), RAYSL_RAY_BIN: '' };
+    const env = {
+      PATH: (process.env.PATH ?? '')
+        .split(':')
+        .filter((d) => d !== venvBin)
+        .join(':'),
+      RAYSL_RAY_BIN: '',
+    };
     // without the setup there is no ray here: the test shows the setup's environment is the job's
     expect(sh('command -v ray', { env }).code).not.toBe(0);
-    const r = sh(`"$R" run --local -N 1 --runtime ray --job-dir ray-setup --setup 'source "${venvBin}/activate"' "${join(root, 'examples', 'train.py')}"`, { env, ms: 180_000 });
+    const r = sh(
+      `"$R" run --local -N 1 --runtime ray --job-dir ray-setup --setup 'source "${venvBin}/activate"' "${join(root, 'examples', 'train.py')}"`,
+      { env, ms: 180_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(statusOf(onlyJob(join(work, 'ray-setup')))).toMatchObject({ state: 'succeeded', runtime: 'ray' });
   }, 200_000);
@@ -390,7 +475,9 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
   });
 
   it('--container-cmd with a wrapper that is not installed: one error and a hint, nothing started', () => {
-    const r = sh(`"$R" run --local -N 1 --job-dir wrap-jobs --container-cmd 'apptainer-not-here exec img.sif' train.ts`);
+    const r = sh(
+      `"$R" run --local -N 1 --job-dir wrap-jobs --container-cmd 'apptainer-not-here exec img.sif' train.ts`,
+    );
     expectUsage(r, /--container-cmd: apptainer-not-here is not on PATH/);
   });
 
@@ -403,7 +490,9 @@ describe('every job flag under --local: honoured as on Slurm, or refused', () =>
     expect(r.stderr).toMatch(/\n {2}hint: \S/);
     const dir = onlyJob(join(work, 'badwrap-jobs'));
     expect(statusOf(dir).state).toBe('failed');
-    expect(readFileSync(join(dir, 'agent-node1.log'), 'utf8')).toMatch(/cannot start its agent: spawn \.\/badwrap ENOENT/);
+    expect(readFileSync(join(dir, 'agent-node1.log'), 'utf8')).toMatch(
+      /cannot start its agent: spawn \.\/badwrap ENOENT/,
+    );
   });
 });
 
@@ -429,7 +518,11 @@ describe('every job flag for Slurm (render, as submit renders it): accepted and 
 
 describe("a job's files are its owner's", () => {
   const secret = `s3cret-${process.pid}-${Date.now()}`;
-  const asNobody = (script: string) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', script], { encoding: 'utf8', timeout: 10_000 });
+  const asNobody = (script: string) =>
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', script], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
 
   it('no process of a running job carries an --env value on its command line; others read nothing of the job dir', async () => {
     writeFileSync(join(work, 'hold.sh'), '#!/bin/bash\nwhile [ ! -e "$1" ]; do sleep 0.05; done\n');
@@ -437,9 +530,15 @@ describe("a job's files are its owner's", () => {
     const go = join(work, `go-${process.pid}`);
     const jobRoot = join(work, 'secret-jobs');
     // --env KEY: the value comes from raysl's environment, so not even raysl's own command line has it
-    const bash = spawnSync('bash', ['-c', `"$R" run --local -N 2 --job-dir secret-jobs --env API_KEY hold.sh -- "${go}" > secret-run.out 2>&1 &`], { cwd: work, env: { ...process.env, R, API_KEY: secret }, encoding: 'utf8' });
+    const bash = spawnSync(
+      'bash',
+      ['-c', `"$R" run --local -N 2 --job-dir secret-jobs --env API_KEY hold.sh -- "${go}" > secret-run.out 2>&1 &`],
+      { cwd: work, env: { ...process.env, R, API_KEY: secret }, encoding: 'utf8' },
+    );
     expect(bash.status).toBe(0);
-    const dir = await eventually('the job running', () => (existsSync(jobRoot) && statusOf(onlyJob(jobRoot)).state === 'running' ? onlyJob(jobRoot) : undefined));
+    const dir = await eventually('the job running', () =>
+      existsSync(jobRoot) && statusOf(onlyJob(jobRoot)).state === 'running' ? onlyJob(jobRoot) : undefined,
+    );
     // every process on this machine, the job's included (controller, agents, entrypoint)
     const carriers: string[] = [];
     let jobProcs = 0;
@@ -458,7 +557,11 @@ describe("a job's files are its owner's", () => {
 
     // modes: the dir 0700, every file 0600
     expect(statSync(dir).mode & 0o7777).toBe(0o700);
-    for (const f of readdirSync(dir)) expect([f, statSync(join(dir, f)).mode & 0o777]).toEqual([f, statSync(join(dir, f)).isDirectory() ? 0o700 : 0o600]);
+    for (const f of readdirSync(dir))
+      expect([f, statSync(join(dir, f)).mode & 0o777]).toEqual([
+        f,
+        statSync(join(dir, f)).isDirectory() ? 0o700 : 0o600,
+      ]);
     expect(readFileSync(join(dir, 'plan.json'), 'utf8')).toContain(secret);
     // another user: the job dir root is open to walk (the control file proves it), the job dir is not
     writeFileSync(join(jobRoot, 'control.txt'), 'readable');
@@ -487,10 +590,18 @@ describe('the packed npm tarball, installed', () => {
   const prefix = mkdtempSync(join(tmpdir(), 'raysl-npm-'));
   let bin = '';
   beforeAll(() => {
-    const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', prefix], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', prefix], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(pack.status, pack.stderr).toBe(0);
     const tgz = join(prefix, pack.stdout.trim().split('\n').at(-1)!);
-    const install = spawnSync('npm', ['i', '-g', '--prefix', join(prefix, 'p'), tgz, '--offline', '--no-audit', '--no-fund'], { cwd: prefix, encoding: 'utf8', timeout: 180_000 });
+    const install = spawnSync(
+      'npm',
+      ['i', '-g', '--prefix', join(prefix, 'p'), tgz, '--offline', '--no-audit', '--no-fund'],
+      { cwd: prefix, encoding: 'utf8', timeout: 180_000 },
+    );
     expect(install.status, install.stderr).toBe(0);
     bin = join(prefix, 'p', 'bin', 'raysl');
   }, 240_000);
@@ -503,7 +614,11 @@ describe('the packed npm tarball, installed', () => {
     const dir = mkdtempSync(join(work, 'npm-'));
     writeFileSync(join(dir, 'raysl.config.yaml'), 'profiles:\n  default:\n    nodes: 2\n');
     const train = join(prefix, 'p', 'lib', 'node_modules', 'raysl', 'examples', 'train.ts');
-    const r = sh(`"$R" run --local --job-dir jobs "${train}" 2>/dev/null | head -1; echo "raysl=\${PIPESTATUS[0]}"`, { cwd: dir, env, ms: 60_000 });
+    const r = sh(`"$R" run --local --job-dir jobs "${train}" 2>/dev/null | head -1; echo "raysl=\${PIPESTATUS[0]}"`, {
+      cwd: dir,
+      env,
+      ms: 60_000,
+    });
     expect(r.stdout).toMatch(/\nraysl=0\n$/);
     const s = statusOf(onlyJob(join(dir, 'jobs')));
     expect([s.state, s.nodes.length]).toEqual(['succeeded', 2]);

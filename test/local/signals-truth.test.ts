@@ -15,7 +15,7 @@ function statusJson(jobRoot: string, jobId: string): { state: string; status: Jo
   return JSON.parse(r.stdout) as { state: string; status: JobStatus };
 }
 
-describe('the exit code of an interrupted run is the signal\'s, not the entrypoint\'s', () => {
+describe("the exit code of an interrupted run is the signal's, not the entrypoint's", () => {
   it.each([
     ['SIGTERM', 'checkpoint.sh', 143, {}],
     ['SIGINT', 'checkpoint.sh', 130, {}],
@@ -23,22 +23,25 @@ describe('the exit code of an interrupted run is the signal\'s, not the entrypoi
     ['SIGTERM', 'stubborn.sh', 143, withFaults({ RAYSL_TEST_GRACE_MS: '300' })],
     // the terminal closed: an orderly teardown as on TERM (before: the controller died at once, the job read lost)
     ['SIGHUP', 'checkpoint.sh', 129, {}],
-  ] as const)('%s with %s exits %i; status cancelled, every node stopped, nothing left', async (signal, entry, expected, env) => {
-    const job = runLocal(['-N', '2', join(fixtures, entry)], { env });
-    await job.waitFor(/ready \d+/);
-    const s = await statusWhere(job, (x) => x.state === 'running');
-    job.child.kill(signal);
-    const { code } = await exitWithin(job, 10_000);
-    expect(code, job.stderr()).toBe(expected);
-    const after = statusJson(job.jobRoot, s.jobId);
-    expect(after.state).toBe('cancelled');
-    expect(after.status.exitCode).toBe(expected);
-    expect(after.status.nodes.map((n) => n.state)).toEqual(['stopped', 'stopped']);
-    // the entrypoint's own ending stays in the timeline
-    const own = after.status.timeline.find((e) => e.phase === 'entrypoint-exited')?.code;
-    expect(own).toBe(entry === 'checkpoint.sh' ? 0 : 137);
-    expect(await jobGone(s.jobId, 5000)).toEqual([]);
-  });
+  ] as const)(
+    '%s with %s exits %i; status cancelled, every node stopped, nothing left',
+    async (signal, entry, expected, env) => {
+      const job = runLocal(['-N', '2', join(fixtures, entry)], { env });
+      await job.waitFor(/ready \d+/);
+      const s = await statusWhere(job, (x) => x.state === 'running');
+      job.child.kill(signal);
+      const { code } = await exitWithin(job, 10_000);
+      expect(code, job.stderr()).toBe(expected);
+      const after = statusJson(job.jobRoot, s.jobId);
+      expect(after.state).toBe('cancelled');
+      expect(after.status.exitCode).toBe(expected);
+      expect(after.status.nodes.map((n) => n.state)).toEqual(['stopped', 'stopped']);
+      // the entrypoint's own ending stays in the timeline
+      const own = after.status.timeline.find((e) => e.phase === 'entrypoint-exited')?.code;
+      expect(own).toBe(entry === 'checkpoint.sh' ? 0 : 137);
+      expect(await jobGone(s.jobId, 5000)).toEqual([]);
+    },
+  );
 });
 
 describe('a controller that does not end within raysl cancel --grace', () => {
@@ -56,7 +59,9 @@ describe('a controller that does not end within raysl cancel --grace', () => {
     expect(await jobGone(s.jobId, 10_000)).toEqual([]);
     const after = statusJson(job.jobRoot, s.jobId);
     expect(after.state).toBe('cancelled');
-    expect((after as { reason?: string }).reason).toMatch(/raysl cancel asked for an orderly stop .* after the 1s --grace and was killed/);
+    expect((after as { reason?: string }).reason).toMatch(
+      /raysl cancel asked for an orderly stop .* after the 1s --grace and was killed/,
+    );
     expect(after.status.nodes.filter((n) => n.state === 'joined')).toEqual([]);
   });
 });

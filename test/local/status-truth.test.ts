@@ -14,11 +14,13 @@ beforeAll(() => ensureBuilt(), 120_000);
 // no Slurm binaries at all: a PATH that holds nothing (the CLI itself runs from process.execPath)
 const noSlurm = { ...process.env, NO_COLOR: '1', PATH: tempDir('raysl-empty-path-') };
 
-function raysl(args: string[], env: NodeJS.ProcessEnv = noSlurm): { code: number | null; stdout: string; stderr: string } {
+function raysl(
+  args: string[],
+  env: NodeJS.ProcessEnv = noSlurm,
+): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bundle, ...args], { cwd: root, env, encoding: 'utf8', timeout: 20_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-
 
 describe('status after kill -9 of a local job', () => {
   it('status, ls and logs know the local job; once its controller is gone it reads as lost, with why', async () => {
@@ -51,10 +53,14 @@ describe('status after kill -9 of a local job', () => {
     expect(lost.code, lost.stderr).toBe(0);
     const view = JSON.parse(lost.stdout) as { state: string; reason: string; status: { state: string } };
     expect(view.state).toBe('lost');
-    expect(view.reason).toBe(`the controller (pid ${s.controllerPid}) is gone without writing a final state; status.json still says running`);
+    expect(view.reason).toBe(
+      `the controller (pid ${s.controllerPid}) is gone without writing a final state; status.json still says running`,
+    );
     expect(view.status.state).toBe('running');
     const text = raysl(['status', s.jobId, ...dir]);
-    expect(text.stdout).toMatch(new RegExp(`^job ${s.jobId}  lost  local job\\nwhy: the controller \\(pid \\d+\\) is gone`));
+    expect(text.stdout).toMatch(
+      new RegExp(`^job ${s.jobId}  lost  local job\\nwhy: the controller \\(pid \\d+\\) is gone`),
+    );
 
     // ls lists only what may still run; --all adds the lost job, with its reason in --json
     const ls = raysl(['ls', ...dir]);
@@ -62,8 +68,14 @@ describe('status after kill -9 of a local job', () => {
     expect(ls.stdout).toBe('');
     const all = raysl(['ls', '--all', ...dir]);
     expect(all.stdout).toMatch(new RegExp(`^${s.jobId}\\s+\\S+\\s+lost\\s+node\\[1-2\\]`, 'm'));
-    const rows = JSON.parse(raysl(['ls', '--all', ...dir, '--json']).stdout) as Array<{ id: string; state: string; reason?: string }>;
-    expect(rows).toEqual([expect.objectContaining({ id: s.jobId, state: 'lost', reason: expect.stringMatching(/controller .* is gone/) })]);
+    const rows = JSON.parse(raysl(['ls', '--all', ...dir, '--json']).stdout) as Array<{
+      id: string;
+      state: string;
+      reason?: string;
+    }>;
+    expect(rows).toEqual([
+      expect.objectContaining({ id: s.jobId, state: 'lost', reason: expect.stringMatching(/controller .* is gone/) }),
+    ]);
 
     // the agents tear the job down on their own (controller-killed.test.ts); leave nothing behind
     expect(await jobGone(s.jobId, 8000)).toEqual([]);
@@ -71,14 +83,25 @@ describe('status after kill -9 of a local job', () => {
     // the agents wrote down that they lost the controller; read from a machine that cannot see the
     // controller's pid (another host in status.json), they are the witnesses
     for (const n of ['node1', 'node2']) {
-      const rec = JSON.parse(readFileSync(join(job.jobRoot, s.jobId, `agent-${n}.ending.json`), 'utf8')) as { outcome: string; node: string };
+      const rec = JSON.parse(readFileSync(join(job.jobRoot, s.jobId, `agent-${n}.ending.json`), 'utf8')) as {
+        outcome: string;
+        node: string;
+      };
       expect(rec).toMatchObject({ version: 1, node: n, outcome: 'lost' });
     }
     const file = join(job.jobRoot, s.jobId, 'status.json');
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), controllerHost: 'some-other-login-node' }));
-    const witnessed = JSON.parse(raysl(['status', s.jobId, ...dir, '--json']).stdout) as { state: string; reason: string };
+    writeFileSync(
+      file,
+      JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), controllerHost: 'some-other-login-node' }),
+    );
+    const witnessed = JSON.parse(raysl(['status', s.jobId, ...dir, '--json']).stdout) as {
+      state: string;
+      reason: string;
+    };
     expect(witnessed.state).toBe('lost');
-    expect(witnessed.reason).toMatch(/^agent node[12] \(and 1 other agent\) saw the controller go away at \S+; status\.json still says running$/);
+    expect(witnessed.reason).toMatch(
+      /^agent node[12] \(and 1 other agent\) saw the controller go away at \S+; status\.json still says running$/,
+    );
   });
 });
 
@@ -103,12 +126,21 @@ describe('raysl cancel of a local job', () => {
 describe('a Slurm job dir when Slurm cannot be asked', () => {
   it('status shows the record as written and says Slurm was not reachable; ls lists it', () => {
     const jobRoot = tempDir('raysl-test-');
-    const s = initialStatus({ jobId: '4242', runtime: 'builtin', launcher: 'srun', nodes: [{ name: 'node1', address: '10.0.0.1', role: 'head', log: '/x' }], minNodes: 1, startedAtMs: Date.now() });
+    const s = initialStatus({
+      jobId: '4242',
+      runtime: 'builtin',
+      launcher: 'srun',
+      nodes: [{ name: 'node1', address: '10.0.0.1', role: 'head', log: '/x' }],
+      minNodes: 1,
+      startedAtMs: Date.now(),
+    });
     mkdirSync(join(jobRoot, '4242'));
     writeFileSync(join(jobRoot, '4242', 'status.json'), JSON.stringify(withState(s, 'running')));
     const r = raysl(['status', '4242', '--job-dir', jobRoot]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^job 4242  running  slurm not reachable\n\(Slurm could not be asked: squeue not found on PATH/);
+    expect(r.stdout).toMatch(
+      /^job 4242  running  slurm not reachable\n\(Slurm could not be asked: squeue not found on PATH/,
+    );
     const ls = raysl(['ls', '--job-dir', jobRoot]);
     expect(ls.stderr).toMatch(/^Slurm not reachable: showing the job dir only/);
     expect(ls.stdout).toMatch(/^4242\s+-\s+running\s+node1/m);

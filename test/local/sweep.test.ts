@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
-
 import { describe, expect, it } from 'vitest';
 import { killMarked, markedProcesses } from '../../src/proc/sweep.js';
 import { processAlive } from '../../src/proc/identity.js';
@@ -18,7 +17,10 @@ describe('killMarked', () => {
       env: { ...process.env, RAYSL_TEST_MARK: mark },
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const bystander = spawn('sleep', ['1003'], { env: { ...process.env, RAYSL_TEST_MARK: `${mark}-other` }, stdio: 'ignore' });
+    const bystander = spawn('sleep', ['1003'], {
+      env: { ...process.env, RAYSL_TEST_MARK: `${mark}-other` },
+      stdio: 'ignore',
+    });
     const pids = await new Promise<number[]>((resolve) => {
       let out = '';
       marked.stdout.on('data', (c: Buffer) => {

@@ -19,18 +19,20 @@ declare module 'vitest' {
 const script = fileURLToPath(new URL('../../scripts/ray-venv.sh', import.meta.url));
 
 export default async function setup(project: TestProject): Promise<void> {
-  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-      process.stderr.write(c);
-    });
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c ?? 1, stdout: out, stderr: err }));
-  });
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => {
+        err += c.toString();
+        process.stderr.write(c);
+      });
+      child.on('error', reject);
+      child.on('close', (c) => resolve({ code: c ?? 1, stdout: out, stderr: err }));
+    },
+  );
   const rayBin = stdout.trim().split('\n').pop() ?? '';
   if (code !== 0 || !rayBin.endsWith('/bin/ray')) {
     throw new Error(

@@ -16,7 +16,8 @@ import { activate, rayBinEnv } from './ray-helpers.js';
 
 slurmConf();
 
-const autoscaleEvents = (s: JobStatus | undefined) => (s?.timeline ?? []).filter((e) => e.phase === 'autoscale').map((e) => e.detail ?? '');
+const autoscaleEvents = (s: JobStatus | undefined) =>
+  (s?.timeline ?? []).filter((e) => e.phase === 'autoscale').map((e) => e.detail ?? '');
 
 /** scancel of the job and its satellite if a failure left them, then until both left the queue. */
 async function cleanUp(jobRoot: string, jobId: string, satelliteJob: string | undefined): Promise<void> {
@@ -24,7 +25,12 @@ async function cleanUp(jobRoot: string, jobId: string, satelliteJob: string | un
   if (readJobStatus(jobRoot, jobId)?.state === 'running') spawnSync('scancel', [jobId], conf);
   if (satelliteJob) spawnSync('scancel', [satelliteJob], conf);
   const ids = [jobId, satelliteJob].filter(Boolean).join(',');
-  await until('the job and its satellite to leave the queue', async () => (spawnSync('squeue', ['-h', '-j', ids], { ...conf, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined), 60_000).catch(() => undefined);
+  await until(
+    'the job and its satellite to leave the queue',
+    async () =>
+      spawnSync('squeue', ['-h', '-j', ids], { ...conf, encoding: 'utf8' }).stdout.trim() === '' ? true : undefined,
+    60_000,
+  ).catch(() => undefined);
 }
 
 /** After the work: the grow event, then the satellite shrunk whole after the idle timeout and its job gone; then down leaves nothing. */
@@ -33,8 +39,18 @@ async function expectGrowThenShrink(jobRoot: string, jobId: string, what: RegExp
   expect(autoscaleEvents(grown).filter((d) => d.startsWith('grow by'))).toEqual([expect.stringMatching(what)]);
   expect(grown.satellites).toHaveLength(1);
   const satelliteJob = grown.satellites![0]!.slurmJobId;
-  const shrunk = await waitForStatus(jobRoot, jobId, 'the satellite shrunk and ended', (s) => s.satellites?.[0]?.state === 'ended', 120_000);
-  expect(autoscaleEvents(shrunk).filter((d) => d.startsWith('shrink'))).toEqual([expect.stringMatching(/^shrink \S+: satellite \S+ \(node\d, node\d\) idle for \d+(\.\d)? s, over --idle-timeout 10 s, and no work waits$/)]);
+  const shrunk = await waitForStatus(
+    jobRoot,
+    jobId,
+    'the satellite shrunk and ended',
+    (s) => s.satellites?.[0]?.state === 'ended',
+    120_000,
+  );
+  expect(autoscaleEvents(shrunk).filter((d) => d.startsWith('shrink'))).toEqual([
+    expect.stringMatching(
+      /^shrink \S+: satellite \S+ \(node\d, node\d\) idle for \d+(\.\d)? s, over --idle-timeout 10 s, and no work waits$/,
+    ),
+  ]);
   expect(shrunk.state).toBe('running');
   if (satelliteJob) {
     await waitForJobEnd(satelliteJob, { timeoutMs: 60_000 });
@@ -53,7 +69,19 @@ async function expectGrowThenShrink(jobRoot: string, jobId: string, what: RegExp
 describe('autoscaling (--max-nodes) on Slurm', () => {
   it('up -N 2 --max-nodes 4: grows by 2 for a group that needs 4 nodes, runs it, shrinks back after the idle timeout', async () => {
     const jobRoot = newJobRoot('autoscale');
-    const up = await rayslDone(['up', '-N', '2', '--max-nodes', '4', '--scale-up-delay', '1', '--idle-timeout', '10', '--job-dir', jobRoot]);
+    const up = await rayslDone([
+      'up',
+      '-N',
+      '2',
+      '--max-nodes',
+      '4',
+      '--scale-up-delay',
+      '1',
+      '--idle-timeout',
+      '10',
+      '--job-dir',
+      jobRoot,
+    ]);
     expect(up.code, up.stderr).toBe(0);
     const jobId = up.stdout.trim();
     let satelliteJob: string | undefined;
@@ -78,7 +106,11 @@ describe('autoscaling (--max-nodes) on Slurm', () => {
       expect(line?.[2]).toBe('0,0,0,0');
       expect(new Set(line?.[1]?.split(',')).size).toBe(4);
 
-      satelliteJob = await expectGrowThenShrink(jobRoot, jobId, /^grow by 2 nodes: placement group \S+ \(4 bundles, STRICT_SPREAD\) waited over 1 s .*--max-nodes 4$/);
+      satelliteJob = await expectGrowThenShrink(
+        jobRoot,
+        jobId,
+        /^grow by 2 nodes: placement group \S+ \(4 bundles, STRICT_SPREAD\) waited over 1 s .*--max-nodes 4$/,
+      );
     } finally {
       await cleanUp(jobRoot, jobId, satelliteJob ?? readJobStatus(jobRoot, jobId)?.satellites?.[0]?.slurmJobId);
     }
@@ -86,7 +118,25 @@ describe('autoscaling (--max-nodes) on Slurm', () => {
 
   it('Ray: up -N 2 --runtime ray --max-nodes 4 grows for a STRICT_SPREAD group Ray reports pending, and shrinks back', async () => {
     const jobRoot = newJobRoot('autoscale-ray');
-    const up = await rayslDone(['up', '-N', '2', '--runtime', 'ray', '--max-nodes', '4', '--scale-up-delay', '1', '--idle-timeout', '10', '--job-dir', jobRoot, ...activate()], { env: rayBinEnv() });
+    const up = await rayslDone(
+      [
+        'up',
+        '-N',
+        '2',
+        '--runtime',
+        'ray',
+        '--max-nodes',
+        '4',
+        '--scale-up-delay',
+        '1',
+        '--idle-timeout',
+        '10',
+        '--job-dir',
+        jobRoot,
+        ...activate(),
+      ],
+      { env: rayBinEnv() },
+    );
     expect(up.code, up.stderr).toBe(0);
     const jobId = up.stdout.trim();
     let satelliteJob: string | undefined;
@@ -112,7 +162,11 @@ describe('autoscaling (--max-nodes) on Slurm', () => {
       const work = await rayslDone(['exec', jobId, '--job-dir', jobRoot, '--', 'python3', driver]);
       expect(work.code, work.stderr).toBe(0);
       expect(work.stdout).toMatch(/^distinct 4 alive 4$/m);
-      satelliteJob = await expectGrowThenShrink(jobRoot, jobId, /^grow by 2 nodes: Ray placement group \S+ \(4 bundles, STRICT_SPREAD\) waited over 1 s .*--max-nodes 4$/);
+      satelliteJob = await expectGrowThenShrink(
+        jobRoot,
+        jobId,
+        /^grow by 2 nodes: Ray placement group \S+ \(4 bundles, STRICT_SPREAD\) waited over 1 s .*--max-nodes 4$/,
+      );
     } finally {
       await cleanUp(jobRoot, jobId, satelliteJob ?? readJobStatus(jobRoot, jobId)?.satellites?.[0]?.slurmJobId);
     }

@@ -12,7 +12,7 @@ slurmConf();
 const train = join(root, 'examples', 'train.ts');
 
 describe('bad input against the real Slurm', () => {
-  it("--sbatch-arg=--bogus-opt: the error keeps sbatch's \"unrecognized option\" line", async () => {
+  it('--sbatch-arg=--bogus-opt: the error keeps sbatch\'s "unrecognized option" line', async () => {
     const r = await rayslDone(['submit', '--sbatch-arg=--bogus-opt', '--job-dir', newJobRoot('bogus'), train]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/failed with exit code \d+: sbatch: unrecognized option '--bogus-opt'/);
@@ -30,19 +30,31 @@ describe('bad input against the real Slurm', () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
-  ] as const)('%s to submit --follow: exit %i, the job keeps its place, the message says how to follow or cancel it', async (signal, expected) => {
-    const c = raysl(['submit', '-N', '1', '--sbatch-arg=--hold', '--job-dir', newJobRoot('follow-sig'), train, '--follow']);
-    const jobId = await submittedId(c);
-    try {
-      await c.waitFor(/pending \(JobHeldUser\)/);
-      c.child.kill(signal);
-      expect(await c.exited).toBe(expected);
-      expect(c.stderr()).toMatch(new RegExp(`stopped following on ${signal}; job ${jobId} keeps running`));
-      expect(c.stderr()).toMatch(new RegExp(`raysl logs ${jobId} --follow .*raysl cancel ${jobId}`));
-      expect((await listJobs({ jobIds: [jobId] })).map((j) => j.state)).toEqual(['PENDING']);
-    } finally {
-      await cancel({ jobId });
-      await waitForJobEnd(jobId);
-    }
-  });
+  ] as const)(
+    '%s to submit --follow: exit %i, the job keeps its place, the message says how to follow or cancel it',
+    async (signal, expected) => {
+      const c = raysl([
+        'submit',
+        '-N',
+        '1',
+        '--sbatch-arg=--hold',
+        '--job-dir',
+        newJobRoot('follow-sig'),
+        train,
+        '--follow',
+      ]);
+      const jobId = await submittedId(c);
+      try {
+        await c.waitFor(/pending \(JobHeldUser\)/);
+        c.child.kill(signal);
+        expect(await c.exited).toBe(expected);
+        expect(c.stderr()).toMatch(new RegExp(`stopped following on ${signal}; job ${jobId} keeps running`));
+        expect(c.stderr()).toMatch(new RegExp(`raysl logs ${jobId} --follow .*raysl cancel ${jobId}`));
+        expect((await listJobs({ jobIds: [jobId] })).map((j) => j.state)).toEqual(['PENDING']);
+      } finally {
+        await cancel({ jobId });
+        await waitForJobEnd(jobId);
+      }
+    },
+  );
 });

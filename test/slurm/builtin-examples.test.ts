@@ -31,7 +31,19 @@ interface Finished {
  */
 async function submitFollow(name: string, entrypoint: string, jobRoot = newJobRoot(name)): Promise<Finished> {
   const setup = `scontrol show job -d "$SLURM_JOB_ID" > ${jobRoot}/scontrol-"$SLURM_JOB_ID".txt`;
-  const r = await rayslDone(['submit', '-N', '4', '--gpus-per-node', '2', '--setup', setup, '--job-dir', jobRoot, entrypoint, '--follow']);
+  const r = await rayslDone([
+    'submit',
+    '-N',
+    '4',
+    '--gpus-per-node',
+    '2',
+    '--setup',
+    setup,
+    '--job-dir',
+    jobRoot,
+    entrypoint,
+    '--follow',
+  ]);
   const jobId = /submitted job (\d+)/.exec(r.stderr)?.[1];
   if (jobId === undefined) throw new Error(`raysl submit printed no job id (exit ${r.code}): ${r.stderr}`);
   await waitForJobEnd(jobId);
@@ -64,7 +76,9 @@ function tableRows(stdout: string): string[][] {
 }
 
 describe('builtin examples on Slurm (-N 4, 2 GPUs per node)', () => {
-  it('probe.ts: one task per granted GPU, each (node, GPU) exactly once, each seeing only its device', { timeout: JOB_MS }, async () => {
+  it('probe.ts: one task per granted GPU, each (node, GPU) exactly once, each seeing only its device', {
+    timeout: JOB_MS,
+  }, async () => {
     const job = await submitFollow('probe', example('probe.ts'));
     expect(job.code, job.stdout + job.stderr).toBe(0);
     expect(job.status).toMatchObject({ state: 'succeeded', exitCode: 0 });
@@ -75,16 +89,22 @@ describe('builtin examples on Slurm (-N 4, 2 GPUs per node)', () => {
     const pairs = rows.map(([node, gpu]) => `${node}/${gpu}`).sort();
     const expected = [...job.granted].flatMap(([node, ids]) => ids.map((id) => `${node}/${id}`)).sort();
     expect(pairs).toEqual(expected);
-    for (const [node, gpu, visible, host, seenAs, exit] of rows) expect({ visible, host, seenAs, exit }).toEqual({ visible: gpu, host: node, seenAs: node, exit: '0' });
+    for (const [node, gpu, visible, host, seenAs, exit] of rows)
+      expect({ visible, host, seenAs, exit }).toEqual({ visible: gpu, host: node, seenAs: node, exit: '0' });
   });
 
-  it('sweep.ts: two 0.5-GPU trials run on each reserved device at once, none holds more than 1.0', { timeout: JOB_MS }, async () => {
+  it('sweep.ts: two 0.5-GPU trials run on each reserved device at once, none holds more than 1.0', {
+    timeout: JOB_MS,
+  }, async () => {
     const job = await submitFollow('sweep', example('sweep.ts'));
     expect(job.code, job.stdout + job.stderr).toBe(0);
     expect(job.status).toMatchObject({ state: 'succeeded', exitCode: 0 });
 
     // placement group pgN (PACK): bundle 0 on node1 GPU 0; bundle 1 on ...
-    const bundles = [...job.stdout.matchAll(/bundle (\d+) on (node\d+) GPU (\d+)/g)].map((m) => ({ node: m[2]!, gpu: m[3]! }));
+    const bundles = [...job.stdout.matchAll(/bundle (\d+) on (node\d+) GPU (\d+)/g)].map((m) => ({
+      node: m[2]!,
+      gpu: m[3]!,
+    }));
     expect(bundles).toHaveLength(4);
     expect(new Set(bundles.map((b) => `${b.node}/${b.gpu}`)).size).toBe(4); // four whole devices
     for (const b of bundles) expect(job.granted.get(b.node)).toContain(b.gpu);
@@ -115,14 +135,18 @@ describe('builtin examples on Slurm (-N 4, 2 GPUs per node)', () => {
     expect([...peak.values()].filter((v) => v === 1.0).length, `peaks ${JSON.stringify([...peak])}`).toBeGreaterThan(0);
   });
 
-  it('serve.ts: a task on another node reaches both services at their nodes\' addresses on ports of the job\'s block', { timeout: JOB_MS }, async () => {
+  it("serve.ts: a task on another node reaches both services at their nodes' addresses on ports of the job's block", {
+    timeout: JOB_MS,
+  }, async () => {
     const job = await submitFollow('serve', example('serve.ts'));
     expect(job.code, job.stdout + job.stderr).toBe(0);
     expect(job.status).toMatchObject({ state: 'succeeded', exitCode: 0 });
     const block = job.status.portBlock!;
 
     // embedder: http://<address>:<port> on <node> (GPU <id>, 0.5 of it)
-    const services = [...job.stdout.matchAll(/^(embedder|reranker): http:\/\/([\d.]+):(\d+) on (node\d+) \(GPU (\d+), 0\.5 of it\)$/gm)].map((m) => ({
+    const services = [
+      ...job.stdout.matchAll(/^(embedder|reranker): http:\/\/([\d.]+):(\d+) on (node\d+) \(GPU (\d+), 0\.5 of it\)$/gm),
+    ].map((m) => ({
       name: m[1]!,
       address: m[2]!,
       port: Number(m[3]),
@@ -146,13 +170,18 @@ describe('builtin examples on Slurm (-N 4, 2 GPUs per node)', () => {
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { name: string; node: string; gpus: string; path: string });
     expect(answers.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
-      services.sort((a, b) => a.name.localeCompare(b.name)).map((s) => ({ name: s.name, node: s.node, gpus: s.gpu, path: '/query?q=1' })),
+      services
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((s) => ({ name: s.name, node: s.node, gpus: s.gpu, path: '/query?q=1' })),
     );
     // both were stopped by the client (SIGTERM: the server exits 0 on it)
-    for (const s of services) expect(job.stdout).toMatch(new RegExp(`^stopped \\S+ on ${s.node}: (exit 0|SIGTERM)$`, 'm'));
+    for (const s of services)
+      expect(job.stdout).toMatch(new RegExp(`^stopped \\S+ on ${s.node}: (exit 0|SIGTERM)$`, 'm'));
   });
 
-  it('train.ts: one probe per node sees that node\'s granted GPUs and the job\'s app ports; the kv master is the head\'s', { timeout: JOB_MS }, async () => {
+  it("train.ts: one probe per node sees that node's granted GPUs and the job's app ports; the kv master is the head's", {
+    timeout: JOB_MS,
+  }, async () => {
     const job = await submitFollow('train', example('train.ts'));
     expect(job.code, job.stdout + job.stderr).toBe(0);
     expect(job.status).toMatchObject({ state: 'succeeded', exitCode: 0 });
@@ -179,7 +208,9 @@ describe('builtin examples on Slurm (-N 4, 2 GPUs per node)', () => {
     expect(job.stdout).toContain(`kv master = ${clusterNode(job.status.head).addr}:${lo}`);
   });
 
-  it('an entrypoint asking for 3 GPUs on 2-GPU nodes gets InfeasibleError naming the largest node', { timeout: JOB_MS }, async () => {
+  it('an entrypoint asking for 3 GPUs on 2-GPU nodes gets InfeasibleError naming the largest node', {
+    timeout: JOB_MS,
+  }, async () => {
     const jobRoot = newJobRoot('infeasible');
     // an entrypoint outside any package still imports the client as 'raysl' (and awaits at top level)
     const entry = join(jobRoot, 'too-big.ts');
@@ -203,7 +234,10 @@ describe('builtin examples on Slurm (-N 4, 2 GPUs per node)', () => {
     const job = await submitFollow('infeasible', entry, jobRoot);
     expect(job.code, job.stdout + job.stderr).toBe(0);
     expect(job.status).toMatchObject({ state: 'succeeded', exitCode: 0 });
-    const m = /^InfeasibleError \(instanceof InfeasibleError: true\): .*3 GPUs.*the largest node \((node\d+)\) has 2 GPUs/m.exec(job.stdout);
+    const m =
+      /^InfeasibleError \(instanceof InfeasibleError: true\): .*3 GPUs.*the largest node \((node\d+)\) has 2 GPUs/m.exec(
+        job.stdout,
+      );
     expect(m, job.stdout).not.toBeNull();
     expect(job.granted.get(m![1]!)).toHaveLength(2);
   });

@@ -28,7 +28,10 @@ const env = slurmEnv();
 const jobs: string[] = [];
 const servers: Server[] = [];
 
-async function cli(argv: string[], envOverride: NodeJS.ProcessEnv = env): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  argv: string[],
+  envOverride: NodeJS.ProcessEnv = env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = memIo({ env: envOverride, cwd: process.cwd(), now: Date.now });
   const code = await runCli(argv, io);
   return { code, stdout: io.out(), stderr: io.err() };
@@ -49,7 +52,10 @@ async function waitRunning(id: string, deadlineMs = 60_000): Promise<string> {
     const [state, nodes] = last.split(' ');
     return state === 'RUNNING' && nodes ? nodes : undefined;
   };
-  return until(() => `job ${id} to be RUNNING (last squeue: ${JSON.stringify(last)})`, running, deadlineMs, { intervalMs: 20, maxIntervalMs: 250 });
+  return until(() => `job ${id} to be RUNNING (last squeue: ${JSON.stringify(last)})`, running, deadlineMs, {
+    intervalMs: 20,
+    maxIntervalMs: 250,
+  });
 }
 
 let jobId = '';
@@ -57,7 +63,23 @@ let jobNodes = '';
 
 beforeAll(async () => {
   // the job's workload idles until afterAll cancels it; the test itself never waits on time
-  const r = await execa('sbatch', ['--parsable', '-N', '1', '-w', 'node2', '-J', 'raysl-check-ports-test', '-o', '/dev/null', '--wrap', 'exec sleep 600'], { env });
+  const r = await execa(
+    'sbatch',
+    [
+      '--parsable',
+      '-N',
+      '1',
+      '-w',
+      'node2',
+      '-J',
+      'raysl-check-ports-test',
+      '-o',
+      '/dev/null',
+      '--wrap',
+      'exec sleep 600',
+    ],
+    { env },
+  );
   jobId = r.stdout.trim().split(';')[0]!;
   jobs.push(jobId);
   jobNodes = await waitRunning(jobId);
@@ -83,7 +105,14 @@ describe('raysl check-ports on the test cluster', () => {
     const after = await report(['-w', 'node2', '--runtime', 'ray']);
     expect(after.code).toBe(0);
     expect(after.r.jobs).toEqual([
-      { id: jobId, name: 'raysl-check-ports-test', user: expect.any(String), state: 'RUNNING', nodes: ['node2'], block: { first: wanted.base, last: wanted.base + wanted.size - 1, size: wanted.size } },
+      {
+        id: jobId,
+        name: 'raysl-check-ports-test',
+        user: expect.any(String),
+        state: 'RUNNING',
+        nodes: ['node2'],
+        block: { first: wanted.base, last: wanted.base + wanted.size - 1, size: wanted.size },
+      },
     ]);
     const offered = { base: after.r.block!.first, size: after.r.block!.size };
     expect(blocksOverlap(offered, wanted)).toBe(false);
@@ -117,10 +146,20 @@ describe('raysl check-ports on the test cluster', () => {
     const json = await report(['-w', 'node2', '--probe']);
     expect(json.code).toBe(1);
     expect(json.r.ok).toBe(false);
-    expect(json.r.probe!.taken).toEqual([{ port: gcs, free: false, reason: 'in-use', name: 'gcs', holder: { pid: process.pid, command: expect.any(String) } }]);
+    expect(json.r.probe!.taken).toEqual([
+      {
+        port: gcs,
+        free: false,
+        reason: 'in-use',
+        name: 'gcs',
+        holder: { pid: process.pid, command: expect.any(String) },
+      },
+    ]);
     const human = await cli(['check-ports', '-w', 'node2', '--probe', '--no-color']);
     expect(human.code).toBe(1);
-    expect(human.stdout).toContain(`port ${gcs} (gcs) of block ${r.block!.first}-${r.block!.last} is already bound on 127.0.0.1 by pid ${process.pid}`);
+    expect(human.stdout).toContain(
+      `port ${gcs} (gcs) of block ${r.block!.first}-${r.block!.last} is already bound on 127.0.0.1 by pid ${process.pid}`,
+    );
     await new Promise((res) => s.close(res));
     expect((await report(['-w', 'node2', '--probe'])).code).toBe(0);
   });
@@ -141,17 +180,43 @@ describe('raysl check-ports on the test cluster', () => {
     expect(bad.stderr).toContain('--no-slurm');
     const ok = await cli(['--json', 'check-ports', '--no-slurm', '--runtime', 'builtin', '--probe'], broken);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, runtime: 'builtin', jobs: [], block: { size: 64 }, probe: { address: '127.0.0.1', ports: 64, taken: [] } });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      ok: true,
+      runtime: 'builtin',
+      jobs: [],
+      block: { size: 64 },
+      probe: { address: '127.0.0.1', ports: 64, taken: [] },
+    });
   });
 
   it('exits 1 when two raysl jobs on one node already claim overlapping blocks', async () => {
     const mine = (await report(['-w', 'node2', '--job-id', jobId])).r;
     const recorded = mine.jobs.find((j) => j.id === jobId)!.block;
-    const r = await execa('sbatch', ['--parsable', '-N', '1', '-w', 'node2', '-J', 'raysl-check-ports-test-2', '-o', '/dev/null', '--wrap', 'exec sleep 600'], { env });
+    const r = await execa(
+      'sbatch',
+      [
+        '--parsable',
+        '-N',
+        '1',
+        '-w',
+        'node2',
+        '-J',
+        'raysl-check-ports-test-2',
+        '-o',
+        '/dev/null',
+        '--wrap',
+        'exec sleep 600',
+      ],
+      { env },
+    );
     const second = r.stdout.trim().split(';')[0]!;
     jobs.push(second);
     await waitRunning(second);
-    await execa('scontrol', ['update', `JobId=${second}`, `Comment=${formatPortRecord({ base: recorded.first + 64, size: 64 })}`], { env });
+    await execa(
+      'scontrol',
+      ['update', `JobId=${second}`, `Comment=${formatPortRecord({ base: recorded.first + 64, size: 64 })}`],
+      { env },
+    );
 
     const { code, stdout } = await cli(['check-ports', '-w', 'node2', '--no-color']);
     expect(code).toBe(1);
@@ -168,6 +233,8 @@ describe('raysl check-ports on the test cluster', () => {
     const both = await cli(['check-ports', '-w', 'node2', '-p', 'debug']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('pass either -p/--partition or -w/--nodelist, received both');
-    expect((await cli(['check-ports', '-w', 'node2', '-N', '3'])).stderr).toContain('asked for 3 nodes (-N) but the scope holds only 1');
+    expect((await cli(['check-ports', '-w', 'node2', '-N', '3'])).stderr).toContain(
+      'asked for 3 nodes (-N) but the scope holds only 1',
+    );
   });
 });

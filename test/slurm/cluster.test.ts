@@ -11,7 +11,17 @@ import { runSlurm } from '../../src/slurm/exec.js';
 import { cancel } from '../../src/slurm/scancel.js';
 import { showNodes } from '../../src/slurm/scontrol.js';
 import { srunArgv } from '../../src/slurm/srun.js';
-import { clusterNetwork, jobOutput, jobProcesses, shq, slurmConf, slurmDir, submitScript, waitForJobEnd, waitForJobState } from './helpers.js';
+import {
+  clusterNetwork,
+  jobOutput,
+  jobProcesses,
+  shq,
+  slurmConf,
+  slurmDir,
+  submitScript,
+  waitForJobEnd,
+  waitForJobState,
+} from './helpers.js';
 import { until } from '../support/until.js';
 
 slurmConf();
@@ -56,7 +66,8 @@ describe('test cluster', () => {
       "  setInterval(() => { const k = fs.readdirSync('.').filter((f) => f.startsWith('bound.')).length;" +
       "    if (k >= n || Date.now() > until) { console.log('bound ' + node + ' ' + k); process.exit(k >= n ? 0 : 1); } }, 50);" +
       '});';
-    const listSelf = 'echo "addrs $SLURMD_NODENAME $(hostname) $(ip -4 -o addr show | awk \'{ print $2 "=" $4 }\' | sort | tr "\\n" " ")| sys $(ls /sys/class/net | sort | tr "\\n" " ")"';
+    const listSelf =
+      'echo "addrs $SLURMD_NODENAME $(hostname) $(ip -4 -o addr show | awk \'{ print $2 "=" $4 }\' | sort | tr "\\n" " ")| sys $(ls /sys/class/net | sort | tr "\\n" " ")"';
     const job = await submitScript(
       [
         `srun --nodes=${names.length} --ntasks-per-node=1 bash -c ${shq(listSelf)}`,
@@ -67,10 +78,17 @@ describe('test cluster', () => {
     await waitForJobState(job.jobId, ['COMPLETED'], { timeoutMs: 60_000 });
     const lines = jobOutput(job.outputPath).trim().split('\n');
     // nodes.net's 4th column: the node's address on the node-only fabric (ib0)
-    const ib = Object.fromEntries(readFileSync(join(slurmDir(), 'nodes.net'), 'utf8').trim().split('\n').map((l) => [l.split(' ')[0], l.split(' ')[3]]));
+    const ib = Object.fromEntries(
+      readFileSync(join(slurmDir(), 'nodes.net'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => [l.split(' ')[0], l.split(' ')[3]]),
+    );
     for (const n of net) {
       expect(ib[n.node]).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-      expect(lines).toContain(`addrs ${n.node} ${n.node} eth0=${n.addr}/24 ib0=${ib[n.node]}/24 lo=127.0.0.1/8 | sys eth0 ib0 lo `);
+      expect(lines).toContain(
+        `addrs ${n.node} ${n.node} eth0=${n.addr}/24 ib0=${ib[n.node]}/24 lo=127.0.0.1/8 | sys eth0 ib0 lo `,
+      );
       expect(lines).toContain(`bound ${n.node} ${names.length}`);
     }
     expect(lines).toContain('bind rc=0');
@@ -87,8 +105,22 @@ describe('test cluster', () => {
       `touch "started.${role}.$SLURMD_NODENAME"; ` +
       `for i in $(seq 400); do ok=1; for f in ${waitFor.map((w) => shq(w)).join(' ')}; do [ -e "$f" ] || ok=0; done; [ $ok = 1 ] && exit 0; sleep 0.05; done; ` +
       `echo "${role} on $SLURMD_NODENAME never saw ${waitFor.join(' ')}"; exit 1`;
-    const headStep = srunArgv({ nodes: 1, nodelist: head!, ntasksPerNode: 1, gpusPerNode: 2, overlap: true, command: ['bash', '-c', body('head', [...workers.map((w) => `started.worker.${w}`), 'user-step.done'])] });
-    const workerStep = srunArgv({ nodes: workers.length, nodelist: workers.join(','), ntasksPerNode: 1, gpusPerNode: 2, overlap: true, command: ['bash', '-c', body('worker', [`started.head.${head}`, 'user-step.done'])] });
+    const headStep = srunArgv({
+      nodes: 1,
+      nodelist: head!,
+      ntasksPerNode: 1,
+      gpusPerNode: 2,
+      overlap: true,
+      command: ['bash', '-c', body('head', [...workers.map((w) => `started.worker.${w}`), 'user-step.done'])],
+    });
+    const workerStep = srunArgv({
+      nodes: workers.length,
+      nodelist: workers.join(','),
+      ntasksPerNode: 1,
+      gpusPerNode: 2,
+      overlap: true,
+      command: ['bash', '-c', body('worker', [`started.head.${head}`, 'user-step.done'])],
+    });
     const q = (argv: string[]) => argv.map(shq).join(' ');
     const job = await submitScript(
       [
@@ -106,7 +138,9 @@ describe('test cluster', () => {
     expect(expandHostlist(done.nodelist)).toEqual(names);
     const lines = jobOutput(job.outputPath).trim().split('\n');
     expect(lines).toContain(`batch ${head} ${head} nodes=${done.nodelist}`);
-    expect(lines.filter((l) => l.startsWith('head '))).toEqual([expect.stringMatching(new RegExp(`^head ${head} ${head} gpus=0,1 step=\\d+$`))]);
+    expect(lines.filter((l) => l.startsWith('head '))).toEqual([
+      expect.stringMatching(new RegExp(`^head ${head} ${head} gpus=0,1 step=\\d+$`)),
+    ]);
     const workerLines = lines.filter((l) => l.startsWith('worker ')).sort();
     expect(workerLines).toHaveLength(workers.length);
     workers.forEach((w, i) => expect(workerLines[i]).toMatch(new RegExp(`^worker ${w} ${w} gpus=0,1 step=\\d+$`)));
@@ -116,8 +150,17 @@ describe('test cluster', () => {
 
   it('scancel leaves no process of the job on any node, double-forked ones included', async () => {
     const names = await clusterNodes();
-    const step = srunArgv({ nodes: names.length, nodelist: names.join(','), ntasksPerNode: 1, overlap: true, command: ['bash', '-c', '( setsid sleep 300 & ); sleep 300'] });
-    const job = await submitScript(`sleep 300 &\n${step.map(shq).join(' ')}\nwait`, { name: 'orphans', sbatchArgs: [`--nodes=${names.length}`] });
+    const step = srunArgv({
+      nodes: names.length,
+      nodelist: names.join(','),
+      ntasksPerNode: 1,
+      overlap: true,
+      command: ['bash', '-c', '( setsid sleep 300 & ); sleep 300'],
+    });
+    const job = await submitScript(`sleep 300 &\n${step.map(shq).join(' ')}\nwait`, {
+      name: 'orphans',
+      sbatchArgs: [`--nodes=${names.length}`],
+    });
     await waitForJobState(job.jobId, ['RUNNING'], { timeoutMs: 30_000 });
     // Two sleeps per node (step task + escaped child) plus the batch shell's own.
     const before = await until(

@@ -25,11 +25,14 @@ exec "$@"
 `;
 
 function callsOf(dir: string): Array<{ node: string; argv: string[] }> {
-  return readdirSync(dir).map((f) => ({ node: f.replace(/-\d+$/, ''), argv: readFileSync(join(dir, f), 'utf8').split('\0').slice(0, -1) }));
+  return readdirSync(dir).map((f) => ({
+    node: f.replace(/-\d+$/, ''),
+    argv: readFileSync(join(dir, f), 'utf8').split('\0').slice(0, -1),
+  }));
 }
 
 describe('--container-cmd (stand-in wrapper)', () => {
-  it('agents and the entrypoint run through the wrapper; the job forms, exits with the entrypoint\'s code, leaves nothing', async () => {
+  it("agents and the entrypoint run through the wrapper; the job forms, exits with the entrypoint's code, leaves nothing", async () => {
     const jobRoot = newJobRoot('ccmd');
     const bin = join(jobRoot, 'wrap dir');
     mkdirSync(join(bin, 'calls'), { recursive: true });
@@ -37,7 +40,17 @@ describe('--container-cmd (stand-in wrapper)', () => {
     const entry = join(jobRoot, 'entry.sh');
     writeFileSync(entry, 'echo "wrapped=$RAYSL_TEST_WRAPPED"\nexit 3\n', { mode: 0o755 });
     const wrapper = `'${join(bin, 'fake-apptainer')}' --tag 'image one.sif'`;
-    const r = await rayslDone(['submit', '-N', '2', '--job-dir', jobRoot, '--container-cmd', wrapper, entry, '--follow']);
+    const r = await rayslDone([
+      'submit',
+      '-N',
+      '2',
+      '--job-dir',
+      jobRoot,
+      '--container-cmd',
+      wrapper,
+      entry,
+      '--follow',
+    ]);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/cluster ready: 2\/2 nodes/);
     expect(r.stdout).toMatch(/^wrapped=image one\.sif$/m);
@@ -45,7 +58,10 @@ describe('--container-cmd (stand-in wrapper)', () => {
 
     const calls = callsOf(join(bin, 'calls'));
     const agents = calls.filter((c) => c.argv.includes('agent'));
-    expect(agents.map((c) => [c.node, c.argv[c.argv.indexOf('--role') + 1]]).sort()).toEqual([['node1', 'head'], ['node2', 'worker']]);
+    expect(agents.map((c) => [c.node, c.argv[c.argv.indexOf('--role') + 1]]).sort()).toEqual([
+      ['node1', 'head'],
+      ['node2', 'worker'],
+    ]);
     for (const a of agents) {
       expect(a.argv.slice(0, 2)).toEqual(['--tag', 'image one.sif']);
       expect(a.argv[2]).toBe(process.execPath);

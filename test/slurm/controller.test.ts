@@ -18,13 +18,19 @@ describe('raysl submit: the cluster does not form or loses a node', () => {
   it('a node that never joins fails the job with exit 4 naming the node and its log', async () => {
     const jobRoot = newJobRoot('nojoin');
     // --env refuses RAYSL_* keys; sbatch exports the submitter's environment to the job instead
-    const c = raysl(['submit', '-N', '4', '--join-timeout', '3', '--job-dir', jobRoot, train, '--follow'], { env: hooks('node3') });
+    const c = raysl(['submit', '-N', '4', '--join-timeout', '3', '--job-dir', jobRoot, train, '--follow'], {
+      env: hooks('node3'),
+    });
     const jobId = await submittedId(c);
     expect(await c.exited).toBe(4);
     const err = c.stderr();
     // the join deadline's own error and hint, naming the node that never came up and its log
-    expect(err).toMatch(/the cluster did not form: join timeout of 3\.0s passed; 3\/4 nodes joined; missing: node3 \(connected but its runtime never came up; log: \S*\/agent-node3\.log\)/);
-    expect(err).toMatch(/^ {2}hint: read the agent log\(s\) named above; raise --join-timeout if nodes are just slow, or lower --min-nodes$/m);
+    expect(err).toMatch(
+      /the cluster did not form: join timeout of 3\.0s passed; 3\/4 nodes joined; missing: node3 \(connected but its runtime never came up; log: \S*\/agent-node3\.log\)/,
+    );
+    expect(err).toMatch(
+      /^ {2}hint: read the agent log\(s\) named above; raise --join-timeout if nodes are just slow, or lower --min-nodes$/m,
+    );
     for (const n of ['node1', 'node2', 'node4']) expect(err).toMatch(new RegExp(`${n} joined`));
     expect(err).not.toMatch(/node3 joined/);
     await waitForJobEnd(jobId);

@@ -39,8 +39,24 @@ async function up(jobRoot: string, args: string[] = [], env: NodeJS.ProcessEnv =
 
 async function grow(jobRoot: string, jobId: string, n: number, extra: string[] = []) {
   // a short time limit lets Slurm's backfill start it ahead of a bigger job waiting on the shared cluster
-  const r = await rayslDone(['grow', jobId, '-N', String(n), '-t', '4', '--wait', '--wait-timeout', '300', '--json', '--job-dir', jobRoot, ...extra]);
-  const sat = r.stdout.trim() ? (JSON.parse(r.stdout) as { id: string; slurmJobId: string; state: string; nodes: string[]; joined: string[] }) : undefined;
+  const r = await rayslDone([
+    'grow',
+    jobId,
+    '-N',
+    String(n),
+    '-t',
+    '4',
+    '--wait',
+    '--wait-timeout',
+    '300',
+    '--json',
+    '--job-dir',
+    jobRoot,
+    ...extra,
+  ]);
+  const sat = r.stdout.trim()
+    ? (JSON.parse(r.stdout) as { id: string; slurmJobId: string; state: string; nodes: string[]; joined: string[] })
+    : undefined;
   if (sat?.slurmJobId) started.push(sat.slurmJobId);
   expect(r.code, r.stderr).toBe(0);
   return sat!;
@@ -49,7 +65,10 @@ async function grow(jobRoot: string, jobId: string, n: number, extra: string[] =
 /** A client script run on the head with `raysl exec`; prints one JSON line. */
 function clientScript(jobRoot: string, name: string, body: string): string {
   const path = join(jobRoot, name);
-  writeFileSync(path, `import { connect } from ${JSON.stringify(join(root, 'dist', 'client.mjs'))};\nconst c = await connect();\n${body}\nc.close();\n`);
+  writeFileSync(
+    path,
+    `import { connect } from ${JSON.stringify(join(root, 'dist', 'client.mjs'))};\nconst c = await connect();\n${body}\nc.close();\n`,
+  );
   return path;
 }
 
@@ -67,11 +86,21 @@ describe('elastic clusters on Slurm (builtin runtime)', () => {
     expect(sat.nodes.filter((n) => own.includes(n))).toEqual([]);
     expect([...sat.joined].sort()).toEqual([...sat.nodes].sort());
     const s = readJobStatus(jobRoot, jobId)!;
-    expect(s.nodes.filter((n) => n.satellite === 's1').map((n) => [n.name, n.state]).sort()).toEqual(sat.nodes.map((n) => [n, 'joined']).sort());
+    expect(
+      s.nodes
+        .filter((n) => n.satellite === 's1')
+        .map((n) => [n.name, n.state])
+        .sort(),
+    ).toEqual(sat.nodes.map((n) => [n, 'joined']).sort());
     const shown = await rayslDone(['status', jobId, '--job-dir', jobRoot]);
-    expect(shown.stdout).toMatch(new RegExp(`satellites:\\n\\s+s1\\s+slurm ${sat.slurmJobId}\\s+joined\\s+${sat.nodes.join(',')}`));
+    expect(shown.stdout).toMatch(
+      new RegExp(`satellites:\\n\\s+s1\\s+slurm ${sat.slurmJobId}\\s+joined\\s+${sat.nodes.join(',')}`),
+    );
     // the satellite recorded a port block of its own in its Slurm Comment
-    const comment = spawnSync('squeue', ['-h', '-j', sat.slurmJobId, '-o', '%k'], { env: { ...process.env, SLURM_CONF: slurmConf() }, encoding: 'utf8' }).stdout;
+    const comment = spawnSync('squeue', ['-h', '-j', sat.slurmJobId, '-o', '%k'], {
+      env: { ...process.env, SLURM_CONF: slurmConf() },
+      encoding: 'utf8',
+    }).stdout;
     expect(comment).toMatch(/raysl:ports=\d+-\d+/);
 
     const pg = clientScript(
@@ -100,12 +129,24 @@ console.log(JSON.stringify({ nodes, bundles: st.bundles.map((b) => b.node).sort(
 console.log(JSON.stringify(rs));`,
     );
     const running = raysl(['exec', jobId, '--job-dir', jobRoot, '--', 'node', work]);
-    await until('the 4 tasks to start', async () => (existsSync(marks) && spawnSync('ls', [marks], { encoding: 'utf8' }).stdout.trim().split('\n').length >= 4 ? true : undefined), 60_000);
+    await until(
+      'the 4 tasks to start',
+      async () =>
+        existsSync(marks) && spawnSync('ls', [marks], { encoding: 'utf8' }).stdout.trim().split('\n').length >= 4
+          ? true
+          : undefined,
+      60_000,
+    );
     const shrink = await rayslDone(['shrink', jobId, 's1', '--drain-timeout', '2', '--job-dir', jobRoot]);
     expect(shrink.code, shrink.stderr).toBe(0);
     expect(shrink.stdout).toMatch(/s1\s+slurm \d+\s+ended/);
     expect(await running.exited).toBe(0);
-    const results = JSON.parse(running.stdout().trim().split('\n').pop()!) as Array<{ node?: string; code?: number; attempts?: number; error?: string }>;
+    const results = JSON.parse(running.stdout().trim().split('\n').pop()!) as Array<{
+      node?: string;
+      code?: number;
+      attempts?: number;
+      error?: string;
+    }>;
     expect(results.filter((x) => x.error !== undefined)).toEqual([]);
     expect(results.every((x) => x.code === 0 && own.includes(x.node!))).toBe(true);
     expect(results.filter((x) => x.attempts === 2)).toHaveLength(2);
@@ -115,15 +156,29 @@ console.log(JSON.stringify(rs));`,
     expect(after.state).toBe('running');
     expect(after.satellites?.[0]).toMatchObject({ id: 's1', state: 'ended' });
     expect(after.nodes.filter((n) => n.satellite === 's1').map((n) => n.state)).toEqual(['stopped', 'stopped']);
-    expect(after.timeline.map((e) => e.phase)).toEqual(expect.arrayContaining(['satellite-queued', 'satellite-joining', 'satellite-joined', 'satellite-draining', 'satellite-ended']));
+    expect(after.timeline.map((e) => e.phase)).toEqual(
+      expect.arrayContaining([
+        'satellite-queued',
+        'satellite-joining',
+        'satellite-joined',
+        'satellite-draining',
+        'satellite-ended',
+      ]),
+    );
 
     // the main job ends: every satellite still in Slurm is cancelled, nothing is left on any node
     const s2 = await grow(jobRoot, jobId, 1);
     expect(s2).toMatchObject({ id: 's2', state: 'joined' });
     const down = await rayslDone(['down', jobId, '--job-dir', jobRoot]);
     expect(down.code, down.stderr).toBe(0);
-    await Promise.all([waitForJobEnd(jobId, { timeoutMs: 60_000 }), waitForJobEnd(s2.slurmJobId, { timeoutMs: 60_000 })]);
-    expect(satellitesOf(jobRoot, jobId).map((x) => [x.id, x.state])).toEqual([['s1', 'ended'], ['s2', 'cancelled']]);
+    await Promise.all([
+      waitForJobEnd(jobId, { timeoutMs: 60_000 }),
+      waitForJobEnd(s2.slurmJobId, { timeoutMs: 60_000 }),
+    ]);
+    expect(satellitesOf(jobRoot, jobId).map((x) => [x.id, x.state])).toEqual([
+      ['s1', 'ended'],
+      ['s2', 'cancelled'],
+    ]);
     expect([...jobProcesses(jobId), ...jobProcesses(s2.slurmJobId), ...rayslJobProcesses(jobId)]).toEqual([]);
     expect(readFileSync(join(jobRoot, jobId, 'controller.log'), 'utf8')).toMatch(/teardown: satellites done/);
   }, 600_000);
@@ -133,9 +188,19 @@ console.log(JSON.stringify(rs));`,
     const jobId = await up(jobRoot);
     const sat = await grow(jobRoot, jobId, 1);
     spawnSync('scancel', [sat.slurmJobId], { env: { ...process.env, SLURM_CONF: slurmConf() } });
-    const s = await waitForStatus(jobRoot, jobId, 'satellite s1 cancelled', (x) => x.satellites?.[0]?.state === 'cancelled', 60_000);
+    const s = await waitForStatus(
+      jobRoot,
+      jobId,
+      'satellite s1 cancelled',
+      (x) => x.satellites?.[0]?.state === 'cancelled',
+      60_000,
+    );
     expect(s.state).toBe('running');
-    expect(s.satellites![0]!.why).toMatch(new RegExp(`its Slurm job ${sat.slurmJobId} was stopped from outside \\(scancel, its time limit or a preemption\\); the cluster goes on`));
+    expect(s.satellites![0]!.why).toMatch(
+      new RegExp(
+        `its Slurm job ${sat.slurmJobId} was stopped from outside \\(scancel, its time limit or a preemption\\); the cluster goes on`,
+      ),
+    );
     expect(s.nodes.find((n) => n.name === sat.nodes[0])).toMatchObject({ state: 'lost', satellite: 's1' });
     expect(s.timeline.some((e) => e.phase === 'satellite-cancelled')).toBe(true);
     // the cluster goes on: its own nodes still run work
@@ -158,7 +223,9 @@ console.log(JSON.stringify(rs));`,
     await waitForJobEnd(sat.slurmJobId, { timeoutMs: 60_000 });
     await waitForJobEnd(jobId, { timeoutMs: 60_000 });
     expect([...jobProcesses(sat.slurmJobId), ...jobProcesses(jobId), ...rayslJobProcesses(jobId)]).toEqual([]);
-    expect(readFileSync(join(jobRoot, jobId, `agent-${sat.nodes[0]}.log`), 'utf8')).toMatch(/the controller went away: stopping everything this agent started/);
+    expect(readFileSync(join(jobRoot, jobId, `agent-${sat.nodes[0]}.log`), 'utf8')).toMatch(
+      /the controller went away: stopping everything this agent started/,
+    );
   }, 400_000);
 
   it('shrink of a node of the job itself, or of an unknown target, is exit 2 with a hint', async () => {
@@ -167,10 +234,16 @@ console.log(JSON.stringify(rs));`,
     const head = readJobStatus(jobRoot, jobId)!.head;
     const own = await rayslDone(['shrink', jobId, head, '--job-dir', jobRoot]);
     expect(own.code).toBe(2);
-    expect(own.stderr).toMatch(new RegExp(`raysl: error: ${head} is a node of job ${jobId}'s own allocation: only a satellite's nodes can be shrunk\\n  hint: `));
+    expect(own.stderr).toMatch(
+      new RegExp(
+        `raysl: error: ${head} is a node of job ${jobId}'s own allocation: only a satellite's nodes can be shrunk\\n  hint: `,
+      ),
+    );
     const unknown = await rayslDone(['shrink', jobId, 's9', '--job-dir', jobRoot]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/raysl: error: s9 is neither a node nor a satellite of job \d+\n {2}hint: raysl status/);
+    expect(unknown.stderr).toMatch(
+      /raysl: error: s9 is neither a node nor a satellite of job \d+\n {2}hint: raysl status/,
+    );
     const noN = await rayslDone(['grow', jobId, '--job-dir', jobRoot]);
     expect(noN.code).toBe(2);
     expect(noN.stderr).toMatch(/raysl: error: raysl grow needs -N <n>.*\n {2}hint: e\.g\. raysl grow/);
@@ -202,10 +275,25 @@ marks, sleep = sys.argv[1], float(sys.argv[2])
 print(json.dumps({"alive": len(alive), "gpus": ray.cluster_resources().get("GPU"), "ran": sorted(h for h, _ in ray.get([where.remote(sleep, marks) for _ in range(4)])), "cuda": sorted({c for _, c in ray.get([where.remote(0, marks + "-cuda") for _ in range(4)])})}))
 `,
     );
-    const r1 = await rayslDone(['exec', jobId, '--job-dir', jobRoot, '--', 'python3', probe, join(jobRoot, 'marks0'), '0']);
+    const r1 = await rayslDone([
+      'exec',
+      jobId,
+      '--job-dir',
+      jobRoot,
+      '--',
+      'python3',
+      probe,
+      join(jobRoot, 'marks0'),
+      '0',
+    ]);
     expect(r1.code, r1.stderr).toBe(0);
     const all = [...own, ...sat.nodes].sort();
-    const seen = JSON.parse(r1.stdout.trim().split('\n').pop()!) as { alive: number; gpus: number; ran: string[]; cuda: string[] };
+    const seen = JSON.parse(r1.stdout.trim().split('\n').pop()!) as {
+      alive: number;
+      gpus: number;
+      ran: string[];
+      cuda: string[];
+    };
     expect(seen.alive).toBe(4);
     expect(seen.gpus).toBe(4);
     expect(seen.ran).toEqual(all);
@@ -214,7 +302,14 @@ print(json.dumps({"alive": len(alive), "gpus": ray.cluster_resources().get("GPU"
     // shrink while a GPU task runs on every node: Ray drains the satellite's nodes (no new work
     // there), their tasks finish, the raylets leave once idle: well before the 120 s drain timeout
     const running = raysl(['exec', jobId, '--job-dir', jobRoot, '--', 'python3', probe, marks, '6']);
-    await until('the 4 Ray tasks to start', async () => (existsSync(marks) && spawnSync('ls', [marks], { encoding: 'utf8' }).stdout.trim().split('\n').length >= 4 ? true : undefined), 60_000);
+    await until(
+      'the 4 Ray tasks to start',
+      async () =>
+        existsSync(marks) && spawnSync('ls', [marks], { encoding: 'utf8' }).stdout.trim().split('\n').length >= 4
+          ? true
+          : undefined,
+      60_000,
+    );
     const t0 = Date.now();
     const shrink = await rayslDone(['shrink', jobId, 's1', '--drain-timeout', '120', '--job-dir', jobRoot]);
     const took = Date.now() - t0;
@@ -224,7 +319,10 @@ print(json.dumps({"alive": len(alive), "gpus": ray.cluster_resources().get("GPU"
     const done = JSON.parse(running.stdout().trim().split('\n').pop()!) as { ran: string[] };
     // every task of the first round finished where it ran, the satellite's nodes included
     expect(done.ran).toEqual(all);
-    for (const n of sat.nodes) expect(readFileSync(join(jobRoot, jobId, `agent-${n}.log`), 'utf8')).toMatch(/drained: .*node [0-9a-f]+ idle: its raylet left/);
+    for (const n of sat.nodes)
+      expect(readFileSync(join(jobRoot, jobId, `agent-${n}.log`), 'utf8')).toMatch(
+        /drained: .*node [0-9a-f]+ idle: its raylet left/,
+      );
     await waitForJobEnd(sat.slurmJobId, { timeoutMs: 60_000 });
     expect(jobProcesses(sat.slurmJobId)).toEqual([]);
     expect(satellitesOf(jobRoot, jobId)[0]).toMatchObject({ id: 's1', state: 'ended' });

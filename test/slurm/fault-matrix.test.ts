@@ -21,8 +21,11 @@ afterAll(() => holders.forEach((h) => h.kill('SIGKILL')));
 /** Binds `port` on `node`'s address inside its network namespace; resolves once it listens. */
 async function holdPortOnNode(node: string, port: number): Promise<void> {
   const { addr, netns } = clusterNode(node);
-  const js = "require('net').createServer().listen(Number(process.argv[1]), process.argv[2], () => console.log('listening'))";
-  const child = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, '-e', js, String(port), addr], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const js =
+    "require('net').createServer().listen(Number(process.argv[1]), process.argv[2], () => console.log('listening'))";
+  const child = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, '-e', js, String(port), addr], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   holders.push(child);
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (c: Buffer) => c.toString().includes('listening') && resolve());
@@ -40,13 +43,20 @@ const slurm: Driver = {
     if (row.setup === 'last-never-joins') extra.push(`--sbatch-arg=--nodelist=node[1-${row.nodes}]`);
     if (row.setup === 'port-taken') {
       // a first-choice block (RAYSL_TEST_FIRST_PORT_BASE) whose agent port node2 holds
-      const first = allocatePortBlock({ jobId: randomUUID(), size: portLayout('builtin', row.nodes).size, range: portRange(readEphemeralPortRange()), taken: [] });
+      const first = allocatePortBlock({
+        jobId: randomUUID(),
+        size: portLayout('builtin', row.nodes).size,
+        range: portRange(readEphemeralPortRange()),
+        taken: [],
+      });
       await holdPortOnNode('node2', first.base + 1);
       extra.push('--sbatch-arg=--nodelist=node[1-2]');
       Object.assign(env, withFaults({ RAYSL_TEST_FIRST_PORT_BASE: String(first.base) }));
     }
     // sbatch exports the submitter's environment (RAYSL_TEST_* included) to the job
-    const cli = raysl(['submit', ...extra, '--job-dir', jobRoot, ...args.slice(0, -3), '--follow', ...args.slice(-3)], { env: { ...env, TMPDIR: tmpdir() } });
+    const cli = raysl(['submit', ...extra, '--job-dir', jobRoot, ...args.slice(0, -3), '--follow', ...args.slice(-3)], {
+      env: { ...env, TMPDIR: tmpdir() },
+    });
     return { cli, jobRoot, jobId: await submittedId(cli) };
   },
   processes: (jobId) => rayslJobProcesses(jobId),

@@ -16,7 +16,18 @@ const jobIdOf = (stderr: string): string => /submitted job (\d+)/.exec(stderr)![
 describe('--head-cpus-only (het job) on Slurm', () => {
   it('builtin: -N 2 --gpus-per-node 1 forms 3 nodes, the head with 0 GPUs, each worker with 1; exit 0; nothing left', async () => {
     const jobRoot = newJobRoot('het-builtin');
-    const r = await rayslDone(['submit', '--head-cpus-only', '-N', '2', '--gpus-per-node', '1', '--job-dir', jobRoot, train, '--follow']);
+    const r = await rayslDone([
+      'submit',
+      '--head-cpus-only',
+      '-N',
+      '2',
+      '--gpus-per-node',
+      '1',
+      '--job-dir',
+      jobRoot,
+      train,
+      '--follow',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/cluster ready: 3\/3 nodes/);
     expect(r.stdout).toMatch(/3 nodes, 12 CPUs, 2 GPUs \(runtime builtin\)/);
@@ -43,9 +54,23 @@ describe('--head-cpus-only (het job) on Slurm', () => {
   it("Slurm's own view from inside the job: component 0 (the head) has no GRES, each component-1 node one GPU; the entrypoint's code (7) passes through", async () => {
     const jobRoot = newJobRoot('het-scontrol');
     const entry = join(jobRoot, 'show-job.sh');
-    writeFileSync(entry, '#!/bin/bash\necho "entrypoint CUDA_VISIBLE_DEVICES=[${CUDA_VISIBLE_DEVICES-unset}]"\nscontrol show job -d "$SLURM_JOB_ID"\nexit 7\n');
+    writeFileSync(
+      entry,
+      '#!/bin/bash\necho "entrypoint CUDA_VISIBLE_DEVICES=[${CUDA_VISIBLE_DEVICES-unset}]"\nscontrol show job -d "$SLURM_JOB_ID"\nexit 7\n',
+    );
     chmodSync(entry, 0o755);
-    const r = await rayslDone(['submit', '--head-cpus-only', '-N', '2', '--gpus-per-node', '1', '--job-dir', jobRoot, entry, '--follow']);
+    const r = await rayslDone([
+      'submit',
+      '--head-cpus-only',
+      '-N',
+      '2',
+      '--gpus-per-node',
+      '1',
+      '--job-dir',
+      jobRoot,
+      entry,
+      '--follow',
+    ]);
     expect(r.code, r.stderr).toBe(7);
     const jobId = jobIdOf(r.stderr);
     // the entrypoint runs on the head: no GPU ids there
@@ -65,9 +90,23 @@ describe('--head-cpus-only (het job) on Slurm', () => {
     expect(jobProcesses(jobId)).toEqual([]);
   });
 
-  it("ray (real Ray 2.60): the head starts with --num-gpus=0 and Ray reports 0 GPUs on it, 1 on each worker; train.py's checks pass", { timeout: 300_000 }, async () => {
+  it("ray (real Ray 2.60): the head starts with --num-gpus=0 and Ray reports 0 GPUs on it, 1 on each worker; train.py's checks pass", {
+    timeout: 300_000,
+  }, async () => {
     const jobRoot = newJobRoot('het-ray');
-    const c = raysl(['submit', '--head-cpus-only', '-N', '2', '--gpus-per-node', '1', '--job-dir', jobRoot, ...activate(), join(root, 'examples', 'train.py'), '--follow']);
+    const c = raysl([
+      'submit',
+      '--head-cpus-only',
+      '-N',
+      '2',
+      '--gpus-per-node',
+      '1',
+      '--job-dir',
+      jobRoot,
+      ...activate(),
+      join(root, 'examples', 'train.py'),
+      '--follow',
+    ]);
     let jobId: string | undefined;
     try {
       jobId = await submittedId(c);
@@ -80,8 +119,11 @@ describe('--head-cpus-only (het job) on Slurm', () => {
       expect(out.match(/^node \S+: CPU=4 GPU=1$/gm)).toHaveLength(2);
       expect(out).toMatch(/^checks: all passed$/m);
       const nodes = readJobStatus(jobRoot, jobId)!.nodes;
-      expect(rayStartLine(jobRoot, jobId, nodes.find((n) => n.role === 'head')!.name)).toMatch(/ --head .*--num-gpus=0 /);
-      for (const w of nodes.filter((n) => n.role === 'worker')) expect(rayStartLine(jobRoot, jobId, w.name)).toMatch(/--num-gpus=1 /);
+      expect(rayStartLine(jobRoot, jobId, nodes.find((n) => n.role === 'head')!.name)).toMatch(
+        / --head .*--num-gpus=0 /,
+      );
+      for (const w of nodes.filter((n) => n.role === 'worker'))
+        expect(rayStartLine(jobRoot, jobId, w.name)).toMatch(/--num-gpus=1 /);
       await waitForJobEnd(jobId);
       expect(jobProcesses(jobId)).toEqual([]);
     } finally {

@@ -48,14 +48,27 @@ export function clusterNode(name: string): ClusterNode {
 }
 
 /** Job states after which a job never runs again. */
-export const TERMINAL_STATES = ['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE'];
-
+export const TERMINAL_STATES = [
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'OUT_OF_MEMORY',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+];
 
 /**
  * Waits until the job is in one of `states` and returns it. Fails at once if the job ends in a
  * state that was not asked for (no point waiting for RUNNING after FAILED), and at the deadline.
  */
-export async function waitForJobState(jobId: string, states: readonly string[], opts: { timeoutMs?: number } = {}): Promise<SlurmJob> {
+export async function waitForJobState(
+  jobId: string,
+  states: readonly string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<SlurmJob> {
   slurmConf();
   let last = '(unknown)';
   return until(
@@ -65,7 +78,8 @@ export async function waitForJobState(jobId: string, states: readonly string[], 
       last = job?.state ?? '(not listed)';
       if (job === undefined) return undefined;
       if (states.includes(job.state)) return job;
-      if (TERMINAL_STATES.includes(job.state)) throw new Error(`job ${jobId} ended ${job.state} (reason ${job.reason}); expected ${states.join('|')}`);
+      if (TERMINAL_STATES.includes(job.state))
+        throw new Error(`job ${jobId} ended ${job.state} (reason ${job.reason}); expected ${states.join('|')}`);
       return undefined;
     },
     opts.timeoutMs ?? 30_000,
@@ -99,13 +113,21 @@ export interface SubmittedScript {
 }
 
 /** Writes `text` as a batch script in a fresh directory and submits it with `sbatchArgs`. */
-export async function submitScript(text: string, opts: { sbatchArgs?: readonly string[]; name?: string } = {}): Promise<SubmittedScript> {
+export async function submitScript(
+  text: string,
+  opts: { sbatchArgs?: readonly string[]; name?: string } = {},
+): Promise<SubmittedScript> {
   slurmConf();
   const dir = mkdtempSync(join(slurmDir(), 'jobs', `${opts.name ?? 'test'}-`));
   const scriptPath = join(dir, 'job.sh');
   const outputPath = join(dir, 'job.out');
   writeFileSync(scriptPath, text.startsWith('#!') ? text : `#!/bin/bash\n${text}`, { mode: 0o755 });
-  const jobId = await submit(scriptPath, [`--output=${outputPath}`, `--chdir=${dir}`, `--job-name=${opts.name ?? 'test'}`, ...(opts.sbatchArgs ?? [])]);
+  const jobId = await submit(scriptPath, [
+    `--output=${outputPath}`,
+    `--chdir=${dir}`,
+    `--job-name=${opts.name ?? 'test'}`,
+    ...(opts.sbatchArgs ?? []),
+  ]);
   return { jobId, dir, scriptPath, outputPath };
 }
 
@@ -165,7 +187,10 @@ export function shq(s: string): string {
  * The node comes from SLURMD_NODENAME, else from a path `/tmp/raysl-<id>/<node>/...`. The default
  * paths name this cluster's nodes, so the bench's cluster (same /tmp, its own job ids) never matches.
  */
-export function rayslJobProcesses(jobId: string, paths: readonly string[] = clusterNetwork().map((n) => `/tmp/raysl-${jobId}/${n.node}/`)): JobProcess[] {
+export function rayslJobProcesses(
+  jobId: string,
+  paths: readonly string[] = clusterNetwork().map((n) => `/tmp/raysl-${jobId}/${n.node}/`),
+): JobProcess[] {
   const conf = slurmConf();
   const found: JobProcess[] = [];
   const mark = `RAYSL_JOB_ID=${jobId}`;
@@ -188,8 +213,10 @@ export function rayslJobProcesses(jobId: string, paths: readonly string[] = clus
     }
     const under = (s: string): string | undefined => paths.find((p) => s.includes(p));
     // another test cluster (the bench's) numbers its jobs too: its SLURM_CONF differs
-    const ours = env.some((e) => e.trim() === mark || e.startsWith(`RAYSL_RAY_OF=${jobId}/`)) && !env.some((e) => e.startsWith('SLURM_CONF=') && e.trim() !== `SLURM_CONF=${conf}`);
-    const hit = ours ? mark : under(cmdline) ?? (cwd && paths.some((p) => cwd.startsWith(p)) ? cwd : undefined);
+    const ours =
+      env.some((e) => e.trim() === mark || e.startsWith(`RAYSL_RAY_OF=${jobId}/`)) &&
+      !env.some((e) => e.startsWith('SLURM_CONF=') && e.trim() !== `SLURM_CONF=${conf}`);
+    const hit = ours ? mark : (under(cmdline) ?? (cwd && paths.some((p) => cwd.startsWith(p)) ? cwd : undefined));
     if (hit === undefined) continue;
     const node =
       env.find((e) => e.startsWith('SLURMD_NODENAME='))?.slice('SLURMD_NODENAME='.length) ??
@@ -235,9 +262,14 @@ export function watchCommandLines(re: RegExp): { stop: () => string[] } {
 export function connectFrom(netns: string, host: string, port: number): Promise<string> {
   const js = `const s=require('net').connect(${port},${JSON.stringify(host)});s.setTimeout(5000,()=>{console.log('ETIMEDOUT');process.exit(0)});s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',(e)=>{console.log(e.code);process.exit(0)})`;
   return new Promise((resolve, reject) => {
-    execFile('nsenter', [`--net=${netns}`, process.execPath, '-e', js], { timeout: 20_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`nsenter --net=${netns} node: ${err.message} ${stderr}`));
-      else resolve(stdout.trim());
-    });
+    execFile(
+      'nsenter',
+      [`--net=${netns}`, process.execPath, '-e', js],
+      { timeout: 20_000, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`nsenter --net=${netns} node: ${err.message} ${stderr}`));
+        else resolve(stdout.trim());
+      },
+    );
   });
 }

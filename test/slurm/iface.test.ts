@@ -27,7 +27,21 @@ describe('--iface on a multi-homed cluster', () => {
     const venv = inject('rayVenvBin');
     const jobRoot = newJobRoot('iface');
     const r = await rayslDone(
-      ['submit', '-N', '2', '--gpus-per-node', '1', '--iface', 'ib0', '--setup', `source ${venv}/activate`, '--job-dir', jobRoot, join(root, 'examples', 'train.py'), '--follow'],
+      [
+        'submit',
+        '-N',
+        '2',
+        '--gpus-per-node',
+        '1',
+        '--iface',
+        'ib0',
+        '--setup',
+        `source ${venv}/activate`,
+        '--job-dir',
+        jobRoot,
+        join(root, 'examples', 'train.py'),
+        '--follow',
+      ],
       { env: { RAYSL_RAY_BIN: inject('rayBin') } },
     );
     expect(r.code, r.stderr + r.stdout).toBe(0);
@@ -42,12 +56,20 @@ describe('--iface on a multi-homed cluster', () => {
     // Ray's tasks ran on the ib0 addresses: that is the address each raylet registered with
     expect(r.stdout).toContain(`gpu task on ${n1.ib0} (${head})`);
     expect(r.stdout).toContain(`gpu task on ${n2.ib0} (${worker})`);
-    expect(r.stdout).toMatch(new RegExp(`Connecting to existing Ray cluster at address: ${n1.ib0.replaceAll('.', '\\.')}:\\d+`));
+    expect(r.stdout).toMatch(
+      new RegExp(`Connecting to existing Ray cluster at address: ${n1.ib0.replaceAll('.', '\\.')}:\\d+`),
+    );
     const log = (node: string): string => readFileSync(join(jobRoot, jobId, `agent-${node}.log`), 'utf8');
-    expect(log(head)).toMatch(new RegExp(` start --head --port=\\d+ --node-ip-address=${n1.ib0.replaceAll('.', '\\.')} `));
+    expect(log(head)).toMatch(
+      new RegExp(` start --head --port=\\d+ --node-ip-address=${n1.ib0.replaceAll('.', '\\.')} `),
+    );
     expect(log(head)).toContain(`--dashboard-host=${n1.ib0} `);
     // the worker was pointed at the head's ib0 address, which only the head's agent knew
-    expect(log(worker)).toMatch(new RegExp(` start --address=${n1.ib0.replaceAll('.', '\\.')}:\\d+ --node-ip-address=${n2.ib0.replaceAll('.', '\\.')} `));
+    expect(log(worker)).toMatch(
+      new RegExp(
+        ` start --address=${n1.ib0.replaceAll('.', '\\.')}:\\d+ --node-ip-address=${n2.ib0.replaceAll('.', '\\.')} `,
+      ),
+    );
     // raysl's control server stays on Slurm's address for the node
     expect(status.controller).toMatch(new RegExp(`^${n1.eth0.replaceAll('.', '\\.')}:\\d+$`));
   }, 180_000);

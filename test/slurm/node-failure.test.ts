@@ -31,10 +31,17 @@ describe('a node fails under a running job', () => {
     await c.waitFor(/holding until/, 30_000, 'stdout');
     const worker = s.nodes.find((n) => n.role === 'worker')!.name;
     // take the worker down only while no other job runs on it (the cluster is shared)
-    await until(`${worker} to run this job alone`, async () => {
-      const others = (await listJobs({}, { env: process.env })).filter((j) => j.id !== jobId && j.state === 'RUNNING' && j.nodelist !== '' && expandHostlist(j.nodelist).includes(worker));
-      return others.length === 0 ? true : undefined;
-    }, 120_000);
+    await until(
+      `${worker} to run this job alone`,
+      async () => {
+        const others = (await listJobs({}, { env: process.env })).filter(
+          (j) =>
+            j.id !== jobId && j.state === 'RUNNING' && j.nodelist !== '' && expandHostlist(j.nodelist).includes(worker),
+        );
+        return others.length === 0 ? true : undefined;
+      },
+      120_000,
+    );
     downed = worker;
     const r = scontrol('update', `NodeName=${worker}`, 'State=DOWN', 'Reason=raysl-node-failure-test');
     expect(r.status, r.stderr).toBe(0);
@@ -47,7 +54,11 @@ describe('a node fails under a running job', () => {
       scontrol('update', `NodeName=${worker}`, 'State=RESUME');
       downed = undefined;
     }
-    const view = JSON.parse((await rayslDone(['status', jobId, '--json', ...dirArgs])).stdout) as { state: string; exitCode: number; slurm?: { state: string } };
+    const view = JSON.parse((await rayslDone(['status', jobId, '--json', ...dirArgs])).stdout) as {
+      state: string;
+      exitCode: number;
+      slurm?: { state: string };
+    };
     expect(view.state).toBe('failed');
     expect(view.exitCode).toBe(5);
     // --no-requeue: Slurm did not put it back in the queue to run the entrypoint again

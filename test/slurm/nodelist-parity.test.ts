@@ -20,7 +20,10 @@ import { parseSlurmVersion } from '../../src/slurm/version.js';
 
 const RANDOM_INPUTS = Number(process.env.RAYSL_PARITY_COUNT ?? 600);
 const CONCURRENCY = 4;
-const seed = process.env.RAYSL_PARITY_SEED !== undefined ? Number(process.env.RAYSL_PARITY_SEED) : Math.floor(Math.random() * 2 ** 31);
+const seed =
+  process.env.RAYSL_PARITY_SEED !== undefined
+    ? Number(process.env.RAYSL_PARITY_SEED)
+    : Math.floor(Math.random() * 2 ** 31);
 const reproduce = `seed ${seed}: reproduce with RAYSL_PARITY_SEED=${seed} RAYSL_PARITY_COUNT=${RANDOM_INPUTS}`;
 /** Inputs per batched `scontrol show hostnames` call, and the hosts it may expand to. */
 const BATCH_INPUTS = 50;
@@ -60,7 +63,22 @@ function generator(rand: () => number) {
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
   const zeros = () => '0'.repeat(pick([0, 0, 0, 1, 2]));
-  const prefixes = ['n', 'node', 'gpu-', 'rack1-n', 'r2n', 'a', 'b', 'x', 'cn-0', '10.0.0.', 'ip-10-0-', 'c1_', 'n0', 'N'] as const;
+  const prefixes = [
+    'n',
+    'node',
+    'gpu-',
+    'rack1-n',
+    'r2n',
+    'a',
+    'b',
+    'x',
+    'cn-0',
+    '10.0.0.',
+    'ip-10-0-',
+    'c1_',
+    'n0',
+    'N',
+  ] as const;
   const middles = ['', 'n', '-', '.', 'b', '-n', 's'] as const;
   const seps = [',', ',', ' ', '\t', ', ', ',,', '  '] as const;
 
@@ -192,7 +210,14 @@ interface Counts {
   scontrolCalls: number;
 }
 
-const counts: Counts = { inputs: 0, agreedAccepted: 0, agreedRejected: 0, exempted: {}, compressChecks: 0, scontrolCalls: 0 };
+const counts: Counts = {
+  inputs: 0,
+  agreedAccepted: 0,
+  agreedRejected: 0,
+  exempted: {},
+  compressChecks: 0,
+  scontrolCalls: 0,
+};
 const deliberateKinds = new Set<string>([...DELIBERATE_DIFFERENCES.map((d) => d.kind), 'compress-loses-hosts']);
 /** Inputs both sides accept with the same hosts, for the compression checks: input -> hosts. */
 const agreed = new Map<string, string[]>();
@@ -264,7 +289,8 @@ function compareExpansion(input: string, live: Scontrol): string | undefined {
     return `${show}: scontrol rejects (${live.ok ? '' : live.stderr.trim()}), raysl accepts`;
   } else {
     const kind = ours.err instanceof HostlistSyntaxError ? ours.err.kind : 'not-a-HostlistSyntaxError';
-    if (!deliberateKinds.has(kind as never)) return `${show}: scontrol accepts, raysl rejects with undocumented kind ${kind}`;
+    if (!deliberateKinds.has(kind as never))
+      return `${show}: scontrol accepts, raysl rejects with undocumented kind ${kind}`;
     counts.exempted[kind] = (counts.exempted[kind] ?? 0) + 1;
   }
   return undefined;
@@ -318,9 +344,12 @@ function summary(phase: string, ms: number): void {
 }
 
 describe('nodelist parity with live scontrol', () => {
-  if (!process.env.SLURM_CONF) throw new Error('SLURM_CONF is not set: run through the vitest "slurm" project (its global setup sets it)');
+  if (!process.env.SLURM_CONF)
+    throw new Error('SLURM_CONF is not set: run through the vitest "slurm" project (its global setup sets it)');
 
-  it('expandHostlist agrees with `scontrol show hostnames` (except deliberate rejections)', { timeout: 240_000 }, async () => {
+  it('expandHostlist agrees with `scontrol show hostnames` (except deliberate rejections)', {
+    timeout: 240_000,
+  }, async () => {
     const all = inputs();
     counts.inputs = all.length;
     const t0 = performance.now();
@@ -332,28 +361,38 @@ describe('nodelist parity with live scontrol', () => {
     expect(counts.agreedRejected, reproduce).toBeGreaterThan(0);
   });
 
-  it('compressHostlist / compressHostlistUnsorted agree with `scontrol show hostlistsorted` / `hostlist`', { timeout: 240_000 }, async () => {
+  it('compressHostlist / compressHostlistUnsorted agree with `scontrol show hostlistsorted` / `hostlist`', {
+    timeout: 240_000,
+  }, async () => {
     expect(agreed.size, 'the expansion test left inputs both sides accept').toBeGreaterThan(0);
     const t0 = performance.now();
     // one PRNG per input keeps the shuffles reproducible whatever the completion order
-    const found = await pool([...agreed], CONCURRENCY, ([input, hosts]) => compareCompression(input, hosts, mulberry32(seed ^ hash(input))));
+    const found = await pool([...agreed], CONCURRENCY, ([input, hosts]) =>
+      compareCompression(input, hosts, mulberry32(seed ^ hash(input))),
+    );
     summary('compress', Math.round(performance.now() - t0));
     expect(found.flat().slice(0, 20), reproduce).toEqual([]);
     expect(counts.compressChecks, reproduce).toBeGreaterThanOrEqual(agreed.size * 2);
   });
 
   it('exempts only documented deliberate differences, and they do occur', () => {
-    for (const kind of Object.keys(counts.exempted)) expect(deliberateKinds.has(kind as never), `${kind}; ${reproduce}`).toBe(true);
+    for (const kind of Object.keys(counts.exempted))
+      expect(deliberateKinds.has(kind as never), `${kind}; ${reproduce}`).toBe(true);
     // about one input in twenty hits one; none at all would mean the generator no longer reaches them
     expect(Object.keys(counts.exempted).length, reproduce).toBeGreaterThan(0);
   });
 
   it('each documented difference is what this release of scontrol does with the example, and raysl refuses it', async () => {
     const release = await liveRelease();
-    expect(TESTED_SLURM, `the test cluster runs Slurm ${release}, which no DELIBERATE_DIFFERENCES entry describes`).toContain(release);
+    expect(
+      TESTED_SLURM,
+      `the test cluster runs Slurm ${release}, which no DELIBERATE_DIFFERENCES entry describes`,
+    ).toContain(release);
     for (const d of DELIBERATE_DIFFERENCES.filter((x) => x.kind !== 'too-many-hosts')) {
       const live = await scontrol('hostnames', d.example);
-      expect(live.ok ? live.lines.join(' ') : '(rejected)', `${d.example} on Slurm ${release}`).toBe(d.scontrol[release as (typeof TESTED_SLURM)[number]]);
+      expect(live.ok ? live.lines.join(' ') : '(rejected)', `${d.example} on Slurm ${release}`).toBe(
+        d.scontrol[release as (typeof TESTED_SLURM)[number]],
+      );
       expect(() => expandHostlist(d.example)).toThrow(HostlistSyntaxError);
     }
   });

@@ -23,8 +23,11 @@ afterAll(() => {
  */
 async function holdPortOnNode(node: string, port: number): Promise<ChildProcess> {
   const { addr, netns } = clusterNode(node);
-  const js = "const s = require('net').createServer(); s.listen(Number(process.argv[1]), process.argv[2], () => console.log('listening'));";
-  const child = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, '-e', js, String(port), addr], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const js =
+    "const s = require('net').createServer(); s.listen(Number(process.argv[1]), process.argv[2], () => console.log('listening'));";
+  const child = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, '-e', js, String(port), addr], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   holders.push(child);
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
@@ -40,9 +43,30 @@ describe('a taken port on the test cluster', () => {
   it('moves a job to another block and names the port, node2 and the process holding it', async () => {
     const jobRoot = newJobRoot('port-move');
     const hold = holdEntrypoint(jobRoot);
-    const job = raysl(['submit', '-N', '2', '-c', '2', '--sbatch-arg=--nodelist=node[1-2]', '--sbatch-arg=--hold', '--job-dir', jobRoot, hold.path, '--follow']);
+    const job = raysl([
+      'submit',
+      '-N',
+      '2',
+      '-c',
+      '2',
+      '--sbatch-arg=--nodelist=node[1-2]',
+      '--sbatch-arg=--hold',
+      '--job-dir',
+      jobRoot,
+      hold.path,
+      '--follow',
+    ]);
     const jobId = await submittedId(job);
-    const predicted = await rayslDone(['--json', 'check-ports', '-w', 'node[1-2]', '--runtime', 'builtin', '--job-id', jobId]);
+    const predicted = await rayslDone([
+      '--json',
+      'check-ports',
+      '-w',
+      'node[1-2]',
+      '--runtime',
+      'builtin',
+      '--job-id',
+      jobId,
+    ]);
     expect(predicted.code, predicted.stderr).toBe(0);
     const first = (JSON.parse(predicted.stdout) as CheckPortsReport).block!.first;
     // the builtin layout's agent port, on node2 (its own network namespace)
@@ -54,9 +78,17 @@ describe('a taken port on the test cluster', () => {
     hold.release();
     expect(await job.exited, job.stderr()).toBe(0);
     const log = readFileSync(join(jobRoot, jobId, 'controller.log'), 'utf8');
-    expect(log).toMatch(new RegExp(`port ${first + 1} \\(agent\\) taken on node2 by pid ${holder.pid} \\(.*\\): moving the job to block \\d+-\\d+`));
-    expect(log).toContain(`moving the job to block ${running.portBlock!.base}-${running.portBlock!.base + running.portBlock!.size - 1}`);
-    expect(JSON.parse(readFileSync(join(jobRoot, jobId, 'ports.json'), 'utf8'))).toMatchObject({ base: running.portBlock!.base });
+    expect(log).toMatch(
+      new RegExp(
+        `port ${first + 1} \\(agent\\) taken on node2 by pid ${holder.pid} \\(.*\\): moving the job to block \\d+-\\d+`,
+      ),
+    );
+    expect(log).toContain(
+      `moving the job to block ${running.portBlock!.base}-${running.portBlock!.base + running.portBlock!.size - 1}`,
+    );
+    expect(JSON.parse(readFileSync(join(jobRoot, jobId, 'ports.json'), 'utf8'))).toMatchObject({
+      base: running.portBlock!.base,
+    });
     await waitForJobEnd(jobId);
     expect(jobProcesses(jobId)).toEqual([]);
   });

@@ -15,17 +15,32 @@ describe('jobs sharing nodes', () => {
   it('get disjoint port blocks, recorded in ports.json and the Comment, and both succeed', async () => {
     const jobRoot = newJobRoot('shared');
     const hold = holdEntrypoint(jobRoot);
-    const args = ['submit', '-N', '2', '-c', '2', '--sbatch-arg=--nodelist=node[1-2]', '--job-dir', jobRoot, hold.path, '--follow'];
+    const args = [
+      'submit',
+      '-N',
+      '2',
+      '-c',
+      '2',
+      '--sbatch-arg=--nodelist=node[1-2]',
+      '--job-dir',
+      jobRoot,
+      hold.path,
+      '--follow',
+    ];
     const a = raysl(args);
     const idA = await submittedId(a);
     // the second job starts once the first has recorded its block (the case that must not collide)
     await waitForStatus(jobRoot, idA, 'a port block', (s) => s.portBlock !== undefined);
     const b = raysl(args);
     const idB = await submittedId(b);
-    const [sa, sb] = await Promise.all([idA, idB].map((id) => waitForStatus(jobRoot, id, 'state running', (s) => s.state === 'running')));
+    const [sa, sb] = await Promise.all(
+      [idA, idB].map((id) => waitForStatus(jobRoot, id, 'state running', (s) => s.state === 'running')),
+    );
     expect(sa!.nodes.map((n) => n.name)).toEqual(['node1', 'node2']);
     expect(sb!.nodes.map((n) => n.name)).toEqual(['node1', 'node2']);
-    const files = [idA, idB].map((id) => JSON.parse(readFileSync(join(jobRoot, id, 'ports.json'), 'utf8')) as PortBlock);
+    const files = [idA, idB].map(
+      (id) => JSON.parse(readFileSync(join(jobRoot, id, 'ports.json'), 'utf8')) as PortBlock,
+    );
     expect(blocksOverlap(files[0]!, files[1]!)).toBe(false);
     const jobs = await listJobs({ jobIds: [idA, idB] });
     const comments = [idA, idB].map((id) => parsePortRecord(jobs.find((j) => j.id === id)!.comment));

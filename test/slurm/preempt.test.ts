@@ -37,7 +37,16 @@ exit 9
 }
 
 async function submit(jobRoot: string, flags: string[]): Promise<string> {
-  const r = await rayslDone(['submit', '--json', '-N', '2', '--job-dir', jobRoot, ...flags, checkpointingEntrypoint(jobRoot)]);
+  const r = await rayslDone([
+    'submit',
+    '--json',
+    '-N',
+    '2',
+    '--job-dir',
+    jobRoot,
+    ...flags,
+    checkpointingEntrypoint(jobRoot),
+  ]);
   expect(r.code, r.stderr).toBe(0);
   return (JSON.parse(r.stdout) as { jobId: string }).jobId;
 }
@@ -46,8 +55,15 @@ describe("Slurm's warning (USR2)", () => {
   it('the entrypoint gets TERM, the job tears down and exits 6, the timeline says why, nothing is left', async () => {
     const jobRoot = newJobRoot('preempt');
     const jobId = await submit(jobRoot, ['-t', '10', '--preempt-grace', '60']);
-    const running = await waitForStatus(jobRoot, jobId, 'state running', (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined));
-    await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')));
+    const running = await waitForStatus(
+      jobRoot,
+      jobId,
+      'state running',
+      (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined),
+    );
+    await waitForStatus(jobRoot, jobId, 'entrypoint output', () =>
+      /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')),
+    );
     const pids = [...running.nodes.map((n) => n.pid!), entrypointPid(jobRoot, jobId)!];
 
     await cancel({ jobId, signal: 'USR2', batchOnly: true });
@@ -55,7 +71,9 @@ describe("Slurm's warning (USR2)", () => {
     expect(s.state).toBe('preempted');
     expect(s.exitCode).toBe(6);
     const warning = s.timeline.find((e) => e.phase === 'preempt-warning');
-    expect(warning?.detail).toMatch(/SIGUSR2 from Slurm \(time limit near, or preemption\): SIGTERM to the entrypoint's process group, up to 45 s to exit/);
+    expect(warning?.detail).toMatch(
+      /SIGUSR2 from Slurm \(time limit near, or preemption\): SIGTERM to the entrypoint's process group, up to 45 s to exit/,
+    );
     expect(s.timeline.find((e) => e.phase === 'entrypoint-exited')?.code).toBe(0);
     expect(s.error?.message).toMatch(/stopped at Slurm's warning .*the entrypoint exited with code 0/);
     expect(readFileSync(join(jobRoot, 'got-term-0'), 'utf8')).toBe('TERM at attempt 0\n');
@@ -73,25 +91,45 @@ describe("Slurm's warning (USR2)", () => {
   it('--requeue --max-restarts 1: two attempts, the second sees restart count 1, logs apart, status shows both', async () => {
     const jobRoot = newJobRoot('requeue');
     const jobId = await submit(jobRoot, ['--requeue', '--max-restarts', '1', '--preempt-grace', '30']);
-    const first = await waitForStatus(jobRoot, jobId, 'attempt 0 running', (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined));
+    const first = await waitForStatus(
+      jobRoot,
+      jobId,
+      'attempt 0 running',
+      (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined),
+    );
     expect(first.attempt).toBe(0);
-    await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')));
+    await waitForStatus(jobRoot, jobId, 'entrypoint output', () =>
+      /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')),
+    );
     const pids = [...first.nodes.map((n) => n.pid!), entrypointPid(jobRoot, jobId)!];
 
     await cancel({ jobId, signal: 'USR2', batchOnly: true });
     // Slurm holds a requeued job for the step credential's lifetime (AuthInfo=cred_expire: 10 s on the test cluster, 120 s by default)
-    const s = await waitForStatus(jobRoot, jobId, 'attempt 1 final', (x) => x.attempt === 1 && isFinal(x.state), 360_000);
+    const s = await waitForStatus(
+      jobRoot,
+      jobId,
+      'attempt 1 final',
+      (x) => x.attempt === 1 && isFinal(x.state),
+      360_000,
+    );
     expect(pids.filter((pid) => processAlive(pid))).toEqual([]);
     expect(s.state).toBe('succeeded');
     expect(s.exitCode).toBe(0);
     expect(s.attempts).toHaveLength(1);
-    expect(s.attempts![0]).toMatchObject({ attempt: 0, state: 'preempted', exitCode: 6, dir: join(jobRoot, jobId, 'attempt-0') });
+    expect(s.attempts![0]).toMatchObject({
+      attempt: 0,
+      state: 'preempted',
+      exitCode: 6,
+      dir: join(jobRoot, jobId, 'attempt-0'),
+    });
 
     const dir = join(jobRoot, jobId);
     expect(readFileSync(join(dir, 'attempt-0', 'entrypoint.log'), 'utf8')).toMatch(/^attempt 0 slurm unset\nwaiting\n/);
     expect(readFileSync(join(dir, 'entrypoint.log'), 'utf8')).toBe('attempt 1 slurm 1\nfinished\n');
     const log0 = readFileSync(join(dir, 'attempt-0', 'controller.log'), 'utf8');
-    expect(log0).toMatch(/requeued after Slurm's warning: attempt 1 of at most 2 \(SLURM_RESTART_COUNT 0 < --max-restarts 1\)/);
+    expect(log0).toMatch(
+      /requeued after Slurm's warning: attempt 1 of at most 2 \(SLURM_RESTART_COUNT 0 < --max-restarts 1\)/,
+    );
     expect(readFileSync(join(dir, 'controller.log'), 'utf8')).toMatch(/attempt 1 \(SLURM_RESTART_COUNT=1\)/);
     expect(existsSync(join(dir, 'attempt-0', 'status.json'))).toBe(true);
     expect(existsSync(join(jobRoot, 'got-term-0'))).toBe(true);
@@ -107,24 +145,52 @@ describe("Slurm's warning (USR2)", () => {
 
   it('--requeue after a lost node: exit 5 on attempt 0, requeued, attempt 1 runs to the end; submit --follow follows both', async () => {
     const jobRoot = newJobRoot('requeue-lost');
-    const follow = raysl(['submit', '-N', '2', '--requeue', '--job-dir', jobRoot, checkpointingEntrypoint(jobRoot), '--follow']);
+    const follow = raysl([
+      'submit',
+      '-N',
+      '2',
+      '--requeue',
+      '--job-dir',
+      jobRoot,
+      checkpointingEntrypoint(jobRoot),
+      '--follow',
+    ]);
     const jobId = await submittedId(follow);
-    const first = await waitForStatus(jobRoot, jobId, 'attempt 0 running', (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined));
-    await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')));
+    const first = await waitForStatus(
+      jobRoot,
+      jobId,
+      'attempt 0 running',
+      (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined),
+    );
+    await waitForStatus(jobRoot, jobId, 'entrypoint output', () =>
+      /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')),
+    );
     process.kill(first.nodes.find((n) => n.name !== first.head)!.pid!, 'SIGKILL');
 
-    const s = await waitForStatus(jobRoot, jobId, 'attempt 1 final', (x) => x.attempt === 1 && isFinal(x.state), 360_000);
+    const s = await waitForStatus(
+      jobRoot,
+      jobId,
+      'attempt 1 final',
+      (x) => x.attempt === 1 && isFinal(x.state),
+      360_000,
+    );
     expect(s).toMatchObject({ state: 'succeeded', exitCode: 0 });
-    expect(s.attempts![0]).toMatchObject({ attempt: 0, state: 'failed', exitCode: 5, reason: expect.stringMatching(/was lost while the job was running/) });
+    expect(s.attempts![0]).toMatchObject({
+      attempt: 0,
+      state: 'failed',
+      exitCode: 5,
+      reason: expect.stringMatching(/was lost while the job was running/),
+    });
     const log0 = readFileSync(join(jobRoot, jobId, 'attempt-0', 'controller.log'), 'utf8');
     expect(log0).toMatch(/requeued after a lost node: attempt 1 of at most 2/);
     expect(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')).toBe('attempt 1 slurm 1\nfinished\n');
     // --follow went on with the next attempt: both attempts' output, the requeue said, the last attempt's code
     expect(await follow.exited, follow.stderr()).toBe(0);
     expect(follow.stdout()).toMatch(/^attempt 0 slurm unset\nwaiting\n[^]*^attempt 1 slurm 1\nfinished\n/m);
-    expect(follow.stderr()).toMatch(/^attempt 0 ended failed \(exit 5\); requeued after a lost node: attempt 1 of at most 2 .*: following attempt 1 once Slurm starts it$/m);
+    expect(follow.stderr()).toMatch(
+      /^attempt 0 ended failed \(exit 5\); requeued after a lost node: attempt 1 of at most 2 .*: following attempt 1 once Slurm starts it$/m,
+    );
     await waitForJobEnd(jobId);
     expect(jobProcesses(jobId)).toEqual([]);
   }, 420_000);
 });
-

@@ -19,7 +19,16 @@ beforeAll(() => {
   scratch = mkdtempSync('/tmp/raysl-preflight-');
   const slurmd = readFileSync(join(slurmDir(), 'run', 'slurmd-node3.pid'), 'utf8').trim();
   node3Mnt = `/proc/${slurmd}/ns/mnt`;
-  execFileSync('nsenter', [`--mount=${node3Mnt}`, 'mount', '-t', 'tmpfs', '-o', 'size=8m', 'raysl-preflight-test', scratch]);
+  execFileSync('nsenter', [
+    `--mount=${node3Mnt}`,
+    'mount',
+    '-t',
+    'tmpfs',
+    '-o',
+    'size=8m',
+    'raysl-preflight-test',
+    scratch,
+  ]);
 });
 
 afterAll(() => {
@@ -27,17 +36,26 @@ afterAll(() => {
   if (scratch !== '') rmdirSync(scratch);
 });
 
-async function submit(name: string, flags: string[]): Promise<{ code: number; stderr: string; jobId: string; jobRoot: string }> {
+async function submit(
+  name: string,
+  flags: string[],
+): Promise<{ code: number; stderr: string; jobId: string; jobRoot: string }> {
   const jobRoot = newJobRoot(name);
   // sbatch exports the submitter's environment: the controller puts every node's scratch dir under this TMPDIR
-  const c = raysl(['submit', '-N', '4', '--preflight', '--join-timeout', '60', ...flags, '--job-dir', jobRoot, hello, '--follow'], { env: { TMPDIR: scratch } });
+  const c = raysl(
+    ['submit', '-N', '4', '--preflight', '--join-timeout', '60', ...flags, '--job-dir', jobRoot, hello, '--follow'],
+    { env: { TMPDIR: scratch } },
+  );
   const jobId = await submittedId(c);
   const code = await c.exited;
   await waitForJobEnd(jobId);
   return { code, stderr: c.stderr(), jobId, jobRoot };
 }
 
-const node3Unfit = (dir: string) => new RegExp(`node3 failed: preflight: ${dir.replaceAll('/', '\\/')} has [78]\\.?\\d* MiB free, below the 1\\.0 GiB asked for`);
+const node3Unfit = (dir: string) =>
+  new RegExp(
+    `node3 failed: preflight: ${dir.replaceAll('/', '\\/')} has [78]\\.?\\d* MiB free, below the 1\\.0 GiB asked for`,
+  );
 
 describe('raysl submit --preflight', () => {
   it('with --min-nodes 3 the job goes on without the unfit node, saying which and why', async () => {
@@ -46,11 +64,21 @@ describe('raysl submit --preflight', () => {
     expect(r.stderr).toMatch(node3Unfit(scratch));
     expect(r.stderr).toMatch(/cluster ready: 3\/4 nodes/);
     for (const n of ['node1', 'node2', 'node4']) {
-      expect(readFileSync(join(r.jobRoot, r.jobId, `agent-${n}.log`), 'utf8')).toMatch(/preflight: \/dev\/shm [\d.]+ GiB; scratch [\d.]+ GiB free in \/tmp\/raysl-preflight-\w+; GPUs none bound; runtime builtin at \//);
+      expect(readFileSync(join(r.jobRoot, r.jobId, `agent-${n}.log`), 'utf8')).toMatch(
+        /preflight: \/dev\/shm [\d.]+ GiB; scratch [\d.]+ GiB free in \/tmp\/raysl-preflight-\w+; GPUs none bound; runtime builtin at \//,
+      );
     }
-    const status = JSON.parse(readFileSync(join(r.jobRoot, r.jobId, 'status.json'), 'utf8')) as { state: string; nodes: Array<{ name: string; state: string; reason?: string }> };
+    const status = JSON.parse(readFileSync(join(r.jobRoot, r.jobId, 'status.json'), 'utf8')) as {
+      state: string;
+      nodes: Array<{ name: string; state: string; reason?: string }>;
+    };
     expect(status.state).toBe('succeeded');
-    expect(status.nodes.find((n) => n.name === 'node3')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^preflight: \/tmp\/raysl-preflight-\w+ has [78] MiB free, below the 1\.0 GiB asked for/) });
+    expect(status.nodes.find((n) => n.name === 'node3')).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(
+        /^preflight: \/tmp\/raysl-preflight-\w+ has [78] MiB free, below the 1\.0 GiB asked for/,
+      ),
+    });
     expect(jobProcesses(r.jobId)).toEqual([]);
     expect(readdirSync(scratch)).toEqual([]);
   });
@@ -58,8 +86,12 @@ describe('raysl submit --preflight', () => {
   it('without --min-nodes the job fails with exit 4, naming node3, what it found, and a hint', async () => {
     const r = await submit('pf-all', []);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/raysl: error: the cluster did not form: 1 node\(s\) failed before joining; \d\/4 nodes joined; missing: .*node3 \(preflight: /);
-    expect(r.stderr).toMatch(/hint: fix the node or exclude it \(--sbatch-arg=--exclude=<node>\); --min-nodes lets the job go on without it/);
+    expect(r.stderr).toMatch(
+      /raysl: error: the cluster did not form: 1 node\(s\) failed before joining; \d\/4 nodes joined; missing: .*node3 \(preflight: /,
+    );
+    expect(r.stderr).toMatch(
+      /hint: fix the node or exclude it \(--sbatch-arg=--exclude=<node>\); --min-nodes lets the job go on without it/,
+    );
     expect(jobProcesses(r.jobId)).toEqual([]);
     expect(existsSync(join(scratch, `raysl-${r.jobId}`))).toBe(false);
   });

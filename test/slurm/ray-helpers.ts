@@ -59,7 +59,11 @@ export function rayPortsOf(jobRoot: string, jobId: string): ReturnType<typeof re
  * (nothing but the environment raysl gave it) and reports; then prints "holding" and runs until
  * the test creates the release file, bounded at 120 s so a broken test cannot leave it running.
  */
-export function holdPy(dir: string, name: string, opts: { jobSubmit?: boolean } = {}): { path: string; release: () => void } {
+export function holdPy(
+  dir: string,
+  name: string,
+  opts: { jobSubmit?: boolean } = {},
+): { path: string; release: () => void } {
   const path = join(dir, `${name}.py`);
   const flag = join(dir, `${name}.release`);
   const lines = [
@@ -71,7 +75,7 @@ export function holdPy(dir: string, name: string, opts: { jobSubmit?: boolean } 
   ];
   if (opts.jobSubmit) {
     lines.push(
-      'probe = "import ray; ray.init(); r = ray.cluster_resources(); print(\'job-ok\', len(ray.nodes()), int(r.get(\'GPU\', 0)))"',
+      "probe = \"import ray; ray.init(); r = ray.cluster_resources(); print('job-ok', len(ray.nodes()), int(r.get('GPU', 0)))\"",
       'r = subprocess.run(["ray", "job", "submit", "--", "python3", "-c", probe], capture_output=True, text=True, timeout=100)',
       'said = [l for l in r.stdout.splitlines() if l.startswith("job-ok")]',
       'print("job submit exit", r.returncode, flush=True)',

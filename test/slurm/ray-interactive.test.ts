@@ -12,13 +12,16 @@ import { activate, cleanUp, rayPortsOf } from './ray-helpers.js';
 slurmConf();
 
 describe('raysl up --runtime ray (real Ray 2.60)', () => {
-  it('exec runs Ray drivers on the held cluster; attach reaches its Jobs API with the token file; down leaves nothing', { timeout: 300_000 }, async () => {
+  it('exec runs Ray drivers on the held cluster; attach reaches its Jobs API with the token file; down leaves nothing', {
+    timeout: 300_000,
+  }, async () => {
     const jobRoot = newJobRoot('rayup');
     const up = await rayslDone(['up', '-N', '2', '--runtime', 'ray', '--wait', '--job-dir', jobRoot, ...activate()]);
     expect(up.code, up.stderr).toBe(0);
     const jobId = up.stdout.trim();
     try {
-      const driver = 'import os, sys, ray; ray.init(); alive = [n for n in ray.nodes() if n["Alive"]]; print("ray", os.environ["RAY_ADDRESS"], len(alive), flush=True); sys.exit(int(sys.argv[1]))';
+      const driver =
+        'import os, sys, ray; ray.init(); alive = [n for n in ray.nodes() if n["Alive"]]; print("ray", os.environ["RAY_ADDRESS"], len(alive), flush=True); sys.exit(int(sys.argv[1]))';
       const codes: number[] = [];
       for (const code of ['0', '3', '0']) {
         const r = await rayslDone(['exec', jobId, '--job-dir', jobRoot, '--', 'python3', '-c', driver, code]);
@@ -34,10 +37,18 @@ describe('raysl up --runtime ray (real Ray 2.60)', () => {
       const head = readJobStatus(jobRoot, jobId)!.nodes.find((n) => n.role === 'head')!.address;
       expect(att.env.RAY_ADDRESS).toBe(`${head}:${ports.gcs}`);
       expect(att.env.RAY_AUTH_TOKEN_PATH).toBe(join(jobRoot, jobId, 'token'));
-      expect(att.dashboard.tunnel).toMatch(new RegExp(`^ssh -N -L 8265:${head.replaceAll('.', '\\.')}:${ports.dashboard} \\S+$`));
+      expect(att.dashboard.tunnel).toMatch(
+        new RegExp(`^ssh -N -L 8265:${head.replaceAll('.', '\\.')}:${ports.dashboard} \\S+$`),
+      );
       const token = readFileSync(att.env.RAY_AUTH_TOKEN_PATH!, 'utf8').trim();
       expect(a.stdout).not.toContain(token);
-      const jobsApi = async (auth: boolean) => (await fetch(`${att.env.RAY_API_SERVER_ADDRESS}/api/jobs/`, { headers: auth ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(20_000) })).status;
+      const jobsApi = async (auth: boolean) =>
+        (
+          await fetch(`${att.env.RAY_API_SERVER_ADDRESS}/api/jobs/`, {
+            headers: auth ? { Authorization: `Bearer ${token}` } : {},
+            signal: AbortSignal.timeout(20_000),
+          })
+        ).status;
       expect(await jobsApi(true)).toBe(200);
       expect(await jobsApi(false)).toBe(401);
 

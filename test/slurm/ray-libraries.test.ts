@@ -23,7 +23,11 @@ function checks(out: string): { ok: string[]; failed: string[] } {
 }
 
 /** Submits an example with --follow and waits for it; its exit code, output and job id. */
-async function submitExample(jobRoot: string, args: string[], ms: number): Promise<{ code: number; out: string; err: string; jobId: string; cli: Cli }> {
+async function submitExample(
+  jobRoot: string,
+  args: string[],
+  ms: number,
+): Promise<{ code: number; out: string; err: string; jobId: string; cli: Cli }> {
   const cli = raysl(['submit', '--job-dir', jobRoot, ...activate(), ...args, '--follow']);
   const jobId = await submittedId(cli);
   const code = await within(cli.exited, ms, `job ${jobId} (${args.join(' ')}) to end`);
@@ -40,23 +44,30 @@ async function expectNothingLeft(jobId: string): Promise<void> {
 function getFrom(netns: string, host: string, port: number): Promise<{ job?: string; error?: string }> {
   const js = `fetch('http://${host}:${port}/',{signal:AbortSignal.timeout(10000)}).then(r=>r.text()).then(t=>console.log(t),e=>console.log(JSON.stringify({error:String(e.cause?.code??e)})))`;
   return new Promise((resolve, reject) => {
-    execFile('nsenter', [`--net=${netns}`, process.execPath, '-e', js], { timeout: 20_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`nsenter --net=${netns} node: ${err.message} ${stderr}`));
-      else resolve(JSON.parse(stdout.trim()) as { job?: string; error?: string });
-    });
+    execFile(
+      'nsenter',
+      [`--net=${netns}`, process.execPath, '-e', js],
+      { timeout: 20_000, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`nsenter --net=${netns} node: ${err.message} ${stderr}`));
+        else resolve(JSON.parse(stdout.trim()) as { job?: string; error?: string });
+      },
+    );
   });
 }
 
 /** TCP ports a process listens on (its network namespace's LISTEN sockets whose inode it holds). */
 function listenPortsOf(pid: number): number[] {
   try {
-    const mine = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    }));
+    const mine = new Set(
+      readdirSync(`/proc/${pid}/fd`).map((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      }),
+    );
     const table = ['tcp', 'tcp6'].flatMap((t) => parseProcNetTcp(readFileSync(`/proc/${pid}/net/${t}`, 'utf8')));
     return table.filter((s) => mine.has(`socket:[${s.inode}]`)).map((s) => s.port);
   } catch {
@@ -80,7 +91,10 @@ function listenersOutsideBlock(jobRoot: string, jobId: string): Listener[] {
   );
 }
 
-const [ephemeralLow, ephemeralHigh] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+const [ephemeralLow, ephemeralHigh] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+  .trim()
+  .split(/\s+/)
+  .map(Number) as [number, number];
 
 /**
  * Listeners outside the block that nothing known explains. Known, on kernel-picked ports of the
@@ -102,31 +116,46 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
     // checks through `ray job submit`, which is the path that differs)
     ['tune', ['-N', '4', '--gpus-per-node', '1'], 6],
     ['data', ['-N', '4'], 3],
-  ] as const)('examples/ray/%s.py on 4 nodes through raysl submit --follow: every check passes; nothing is left', { timeout: 420_000 }, async (name, flags, okLines) => {
-    const jobRoot = newJobRoot(`ray-${name}`);
-    let jobId: string | undefined;
-    try {
-      const r = await submitExample(jobRoot, [...flags, example(name)], 360_000);
-      jobId = r.jobId;
-      expect(r.code, r.out + r.err).toBe(0);
-      const c = checks(r.out);
-      expect(c.failed).toEqual([]);
-      expect(c.ok, r.out).toHaveLength(okLines);
-      expect(r.out).toMatch(/^checks: all passed$/m);
-      if (name === 'tune') expect(r.out).toMatch(/^cluster: CPU=16 GPU=4: holds 8 trials at once$/m);
-      await expectNothingLeft(jobId);
-    } finally {
-      await cleanUp([], jobId ? [jobId] : []);
-    }
-  });
+  ] as const)(
+    'examples/ray/%s.py on 4 nodes through raysl submit --follow: every check passes; nothing is left',
+    { timeout: 420_000 },
+    async (name, flags, okLines) => {
+      const jobRoot = newJobRoot(`ray-${name}`);
+      let jobId: string | undefined;
+      try {
+        const r = await submitExample(jobRoot, [...flags, example(name)], 360_000);
+        jobId = r.jobId;
+        expect(r.code, r.out + r.err).toBe(0);
+        const c = checks(r.out);
+        expect(c.failed).toEqual([]);
+        expect(c.ok, r.out).toHaveLength(okLines);
+        expect(r.out).toMatch(/^checks: all passed$/m);
+        if (name === 'tune') expect(r.out).toMatch(/^cluster: CPU=16 GPU=4: holds 8 trials at once$/m);
+        await expectNothingLeft(jobId);
+      } finally {
+        await cleanUp([], jobId ? [jobId] : []);
+      }
+    },
+  );
 
-  it("examples/ray/serve.py: two jobs on the same nodes both serve, each on its own job's port, each request reaches its own app, nothing holds 8000; a job asking for a port another process holds fails naming it; nothing is left", { timeout: 600_000 }, async () => {
+  it("examples/ray/serve.py: two jobs on the same nodes both serve, each on its own job's port, each request reaches its own app, nothing holds 8000; a job asking for a port another process holds fails naming it; nothing is left", {
+    timeout: 600_000,
+  }, async () => {
     const jobRoot = newJobRoot('ray-serve');
     const node1 = clusterNode('node1');
     const node2 = clusterNode('node2');
     const shared = ['-N', '2', '--cpus-per-task', '1', '--sbatch-arg=--nodelist=node[1-2]'];
     // what still holds Serve's default port on the head node (a hand-started server of someone else)
-    const holder = spawn('nsenter', [`--net=${node1.netns}`, process.execPath, '-e', "require('net').createServer().listen(8000,'127.0.0.1',()=>console.log('listening'));setTimeout(()=>process.exit(0),400000)"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(
+      'nsenter',
+      [
+        `--net=${node1.netns}`,
+        process.execPath,
+        '-e',
+        "require('net').createServer().listen(8000,'127.0.0.1',()=>console.log('listening'));setTimeout(()=>process.exit(0),400000)",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const clis: Cli[] = [];
     const ids: string[] = [];
     try {
@@ -136,7 +165,17 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
       });
       const release = join(jobRoot, 'release');
       const start = (args: string[], where = shared): Cli => {
-        const c = raysl(['submit', '--job-dir', jobRoot, ...activate(), ...where, '--follow', example('serve'), '--', ...args]);
+        const c = raysl([
+          'submit',
+          '--job-dir',
+          jobRoot,
+          ...activate(),
+          ...where,
+          '--follow',
+          example('serve'),
+          '--',
+          ...args,
+        ]);
         clis.push(c);
         return c;
       };
@@ -145,14 +184,20 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
       const [idA, idB] = ids as [string, string];
 
       await Promise.all([a, b].map((c) => c.waitFor(/^serving$/m, 300_000, 'stdout')));
-      for (const [c, id] of [[a, idA], [b, idB]] as const) {
+      for (const [c, id] of [
+        [a, idA],
+        [b, idB],
+      ] as const) {
         const { serve } = rayPortsOf(jobRoot, id);
         // the example's own checks: from the entrypoint and from node2's proxy, through the job's port
         expect(checks(c.stdout()).failed).toEqual([]);
-        expect(c.stdout()).toMatch(new RegExp(`^job ${id}: 2 nodes, 2 replicas, Serve's HTTP port ${serve.serve_http}$`, 'm'));
+        expect(c.stdout()).toMatch(
+          new RegExp(`^job ${id}: 2 nodes, 2 replicas, Serve's HTTP port ${serve.serve_http}$`, 'm'),
+        );
         expect(checks(c.stdout()).ok).toHaveLength(3);
         // and from outside Ray: each node's proxy on the job's port answers with this job's app
-        for (const n of [node1, node2]) expect(await getFrom(n.netns, '127.0.0.1', serve.serve_http)).toMatchObject({ job: id });
+        for (const n of [node1, node2])
+          expect(await getFrom(n.netns, '127.0.0.1', serve.serve_http)).toMatchObject({ job: id });
       }
       expect(rayPortsOf(jobRoot, idA).serve.serve_http).not.toBe(rayPortsOf(jobRoot, idB).serve.serve_http);
       // nothing of either job on Serve's default port: node2 has no listener there, node1 only the test's holder
@@ -171,10 +216,17 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
       ids.push(idTaken);
       const takenCode = await within(taken.exited, 300_000, `job ${idTaken} (serve.py --port 8000) to end`);
       expect(takenCode).not.toBe(0);
-      const line = taken.stdout().split('\n').filter((l) => l.includes('raysl: error: '));
-      expect(line.at(-1), taken.stdout()).toMatch(new RegExp(`raysl: error: Serve's HTTP port 8000 on node1 is taken by pid ${holder.pid} \\(`));
+      const line = taken
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes('raysl: error: '));
+      expect(line.at(-1), taken.stdout()).toMatch(
+        new RegExp(`raysl: error: Serve's HTTP port 8000 on node1 is taken by pid ${holder.pid} \\(`),
+      );
       const own = rayPortsOf(jobRoot, idTaken).serve.serve_http;
-      expect(taken.stdout()).toMatch(new RegExp(`^hint: leave the port out of serve.start\\(\\)/serve.run\\(\\) .*this job's port ${own}$`, 'm'));
+      expect(taken.stdout()).toMatch(
+        new RegExp(`^hint: leave the port out of serve.start\\(\\)/serve.run\\(\\) .*this job's port ${own}$`, 'm'),
+      );
 
       writeFileSync(release, '');
       for (const c of [a, b]) expect(await within(c.exited, 120_000, 'the serve jobs to end'), c.stdout()).toBe(0);
@@ -186,7 +238,9 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
     }
   });
 
-  it('the Jobs API path: raysl up, eval "$(raysl attach <id>)", ray job submit --working-dir . -- python train.py; down leaves nothing', { timeout: 420_000 }, async () => {
+  it('the Jobs API path: raysl up, eval "$(raysl attach <id>)", ray job submit --working-dir . -- python train.py; down leaves nothing', {
+    timeout: 420_000,
+  }, async () => {
     const jobRoot = newJobRoot('ray-jobsapi');
     const up = await rayslDone(['up', '-N', '4', '--runtime', 'ray', '--wait', '--job-dir', jobRoot, ...activate()]);
     expect(up.code, up.stderr).toBe(0);
@@ -204,8 +258,17 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
         for (const l of listenersOutsideBlock(jobRoot, jobId)) seen.set(`${l.node}:${l.port}`, l);
       }, 250);
       const r = await new Promise<{ code: number; out: string }>((resolve) => {
-        execFile('bash', ['-c', script], { env: { ...process.env, SLURM_CONF: conf, NO_COLOR: '1', PATH: `${venvBin()}:${process.env.PATH ?? ''}` }, timeout: 360_000, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+        execFile(
+          'bash',
+          ['-c', script],
+          {
+            env: { ...process.env, SLURM_CONF: conf, NO_COLOR: '1', PATH: `${venvBin()}:${process.env.PATH ?? ''}` },
+            timeout: 360_000,
+            maxBuffer: 64 << 20,
+            encoding: 'utf8',
+          },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
         );
       });
       clearInterval(scan);
@@ -213,7 +276,9 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
       expect(checks(r.out).failed).toEqual([]);
       expect(checks(r.out).ok, r.out).toHaveLength(5);
       expect(unexplained([...seen.values()])).toEqual([]);
-      console.log(`train through the Jobs API, listeners outside the block: ${[...seen.values()].map((l) => `${l.port}@${l.node} ${l.cmd.split(' ')[0]}`).join(', ') || 'none seen'}`);
+      console.log(
+        `train through the Jobs API, listeners outside the block: ${[...seen.values()].map((l) => `${l.port}@${l.node} ${l.cmd.split(' ')[0]}`).join(', ') || 'none seen'}`,
+      );
       expect(r.out).toMatch(/^ok {3}ranks on 4 nodes/m);
       // the driver ran inside Ray (the head's job supervisor) and still wrote to this job's dir
       const path = /^checkpoint: (\S+)$/m.exec(r.out)?.[1] ?? '';

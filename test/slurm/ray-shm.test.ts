@@ -25,13 +25,25 @@ describe('ray runtime: /dev/shm too small', () => {
     try {
       const jobRoot = newJobRoot('shm');
       const r = await rayslDone(
-        ['submit', '-N', '1', '--sbatch-arg=--nodelist=node3', ...activate(), '--job-dir', jobRoot, join(root, 'examples', 'train.py'), '--follow'],
+        [
+          'submit',
+          '-N',
+          '1',
+          '--sbatch-arg=--nodelist=node3',
+          ...activate(),
+          '--job-dir',
+          jobRoot,
+          join(root, 'examples', 'train.py'),
+          '--follow',
+        ],
         { env: rayBinEnv() },
       );
       expect(r.code, r.stderr).toBe(4);
       const errors = r.stderr.split('\n').filter((l) => l.startsWith('raysl: error: '));
       expect(errors, r.stderr).toHaveLength(1);
-      expect(errors[0]).toMatch(/node3 \(Ray's object store would get \d+ MiB, expected at least 75 MiB: \/dev\/shm has only 32 MiB free/);
+      expect(errors[0]).toMatch(
+        /node3 \(Ray's object store would get \d+ MiB, expected at least 75 MiB: \/dev\/shm has only 32 MiB free/,
+      );
       // more memory would not help: the hint is about /dev/shm or the node
       expect(r.stderr).toMatch(/^ {2}hint: run where \/dev\/shm is larger .*--exclude/m);
       expect(r.stdout).not.toMatch(/checks:/);

@@ -12,7 +12,16 @@ import type { JobStatus } from '../../src/core/status.js';
 import { resolveRayPorts } from '../../src/runtimes/ray/ports.js';
 import { cancel } from '../../src/slurm/scancel.js';
 import { listJobs } from '../../src/slurm/squeue.js';
-import { clusterNetwork, clusterNode, connectFrom, rayslJobProcesses, slurmConf, waitForJobEnd, waitForJobState, watchCommandLines } from './helpers.js';
+import {
+  clusterNetwork,
+  clusterNode,
+  connectFrom,
+  rayslJobProcesses,
+  slurmConf,
+  waitForJobEnd,
+  waitForJobState,
+  watchCommandLines,
+} from './helpers.js';
 import { processAlive } from '../../src/proc/identity.js';
 import { newJobRoot, raysl, rayslDone, root, submittedId, waitForStatus, type Cli } from './raysl-cli.js';
 import {
@@ -43,18 +52,34 @@ function expectNothingLeft(jobId: string, tempDirs: Iterable<string>): void {
 
 /** GET on the dashboard's Jobs API from the login node; the HTTP status. */
 async function jobsApi(base: string, token?: string): Promise<number> {
-  const r = await fetch(`${base}/api/jobs/`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(20_000) });
+  const r = await fetch(`${base}/api/jobs/`, {
+    headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(20_000),
+  });
   await r.arrayBuffer();
   return r.status;
 }
 
 describe('ray runtime on Slurm (real Ray 2.60)', () => {
-  it('examples/train.py on 4 nodes x 4 GPUs: the cluster has what Slurm granted, every check passes, GPU tasks run on all 4 nodes; nothing is left afterwards', { timeout: 300_000 }, async () => {
+  it('examples/train.py on 4 nodes x 4 GPUs: the cluster has what Slurm granted, every check passes, GPU tasks run on all 4 nodes; nothing is left afterwards', {
+    timeout: 300_000,
+  }, async () => {
     const jobRoot = newJobRoot('ray4');
     const net = clusterNetwork();
     const stops = watchCommandLines(RAY_STOP);
     // only the activated venv: `ray` and `python3` come from PATH in the job
-    const c = raysl(['submit', '-N', '4', '--gpus-per-node', '4', '--job-dir', jobRoot, ...activate(), train, '--follow']);
+    const c = raysl([
+      'submit',
+      '-N',
+      '4',
+      '--gpus-per-node',
+      '4',
+      '--job-dir',
+      jobRoot,
+      ...activate(),
+      train,
+      '--follow',
+    ]);
     let jobId: string | undefined;
     try {
       jobId = await submittedId(c);
@@ -69,7 +94,9 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       expect(checks.filter((l) => !l.startsWith('ok  '))).toEqual([]);
       expect(out).toMatch(/^checks: all passed$/m);
       // 16 whole-GPU tasks at once: each node's 4 devices, on that node's own address and hostname
-      const gpuTasks = [...out.matchAll(/^gpu task on (\S+) \((\S+)\) CUDA_VISIBLE_DEVICES=(\S*)$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+      const gpuTasks = [...out.matchAll(/^gpu task on (\S+) \((\S+)\) CUDA_VISIBLE_DEVICES=(\S*)$/gm)].map(
+        (m) => `${m[1]} ${m[2]} ${m[3]}`,
+      );
       expect(gpuTasks.sort()).toEqual(net.flatMap((n) => [0, 1, 2, 3].map((g) => `${n.addr} ${n.node} ${g}`)).sort());
 
       // every node ran `ray start` on its own address with the job's pinned ports
@@ -77,7 +104,14 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       const head = clusterNode('node1');
       const headLine = rayStartLine(jobRoot, jobId, 'node1');
       expect(headLine).toContain(` start --head --port=${ports.gcs} --node-ip-address=${head.addr} `);
-      for (const p of [ports.node_manager, ports.object_manager, ports.ray_client_server, ports.dashboard, ports.metrics_export, ...workerPorts]) {
+      for (const p of [
+        ports.node_manager,
+        ports.object_manager,
+        ports.ray_client_server,
+        ports.dashboard,
+        ports.metrics_export,
+        ...workerPorts,
+      ]) {
         expect(headLine).toMatch(new RegExp(`=${p}( |$)`));
       }
       expect(headLine).toContain(`--dashboard-host=${head.addr} `);
@@ -86,7 +120,9 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       const temps = new Set([tempDirOf(headLine)]);
       for (const n of net.filter((x) => x.node !== 'node1')) {
         const line = rayStartLine(jobRoot, jobId, n.node);
-        expect(line).toContain(` start --address=${head.addr}:${ports.gcs} --node-ip-address=${n.addr} --node-manager-port=${ports.node_manager} `);
+        expect(line).toContain(
+          ` start --address=${head.addr}:${ports.gcs} --node-ip-address=${n.addr} --node-manager-port=${ports.node_manager} `,
+        );
         expect(line).toContain('--num-cpus=4 --num-gpus=4 ');
         temps.add(tempDirOf(line));
       }
@@ -96,11 +132,18 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       const block = portBlockOf(jobRoot, jobId);
       for (const n of net) {
         const joined = `] joined: runtime ray up on ${n.addr}, ports ${block.base}-${block.base + block.size - 1}`;
-        expect(agentLog(jobRoot, jobId, n.node).split('\n').filter((l) => l.endsWith(joined)), `${n.node}'s log`).toHaveLength(1);
+        expect(
+          agentLog(jobRoot, jobId, n.node)
+            .split('\n')
+            .filter((l) => l.endsWith(joined)),
+          `${n.node}'s log`,
+        ).toHaveLength(1);
       }
       // workers start with the head through the boot script (ray-boot.ts) and take the head's session
       // dir from the GCS: it must be the head's real one (the session the head's logs were kept from)
-      const headSession = readdirSync(join(jobRoot, jobId, 'runtime-logs', 'node1')).find((d) => d.startsWith('session_'));
+      const headSession = readdirSync(join(jobRoot, jobId, 'runtime-logs', 'node1')).find((d) =>
+        d.startsWith('session_'),
+      );
       expect(headSession).toBeDefined();
       for (const n of net.filter((x) => x.node !== 'node1')) {
         expect(agentLog(jobRoot, jobId, n.node)).toContain(
@@ -122,11 +165,24 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
     }
   });
 
-  it('two real Ray jobs on the same nodes (token auth / --ray-auth off): disjoint port blocks, separate clusters, the dashboard answers only on the head address, the token guards it and never leaks, `ray job submit` works from the entrypoint; scancel of one leaves nothing of it and the other runs to success; no `ray stop`', { timeout: 300_000 }, async () => {
+  it('two real Ray jobs on the same nodes (token auth / --ray-auth off): disjoint port blocks, separate clusters, the dashboard answers only on the head address, the token guards it and never leaks, `ray job submit` works from the entrypoint; scancel of one leaves nothing of it and the other runs to success; no `ray stop`', {
+    timeout: 300_000,
+  }, async () => {
     const jobRoot = newJobRoot('ray-shared');
     const holdA = holdPy(jobRoot, 'a', { jobSubmit: true });
     const holdB = holdPy(jobRoot, 'b', { jobSubmit: true });
-    const shared = ['-N', '2', '--cpus-per-task', '2', '--gpus-per-node', '2', '--sbatch-arg=--nodelist=node[1-2]', '--job-dir', jobRoot, ...activate()];
+    const shared = [
+      '-N',
+      '2',
+      '--cpus-per-task',
+      '2',
+      '--gpus-per-node',
+      '2',
+      '--sbatch-arg=--nodelist=node[1-2]',
+      '--job-dir',
+      jobRoot,
+      ...activate(),
+    ];
     const stops = watchCommandLines(RAY_STOP);
     const clis: Cli[] = [];
     const ids: string[] = [];
@@ -149,8 +205,12 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       await Promise.all([a, b].map((c) => c.waitFor(/^holding$/m, 200_000, 'stdout')));
       lap('both holding');
       // the head's own note, in the controller's log
-      expect(readFileSync(join(jobRoot, idB, 'controller.log'), 'utf8')).toMatch(/\] node1: Ray's token authentication is off \(--ray-auth off\)/);
-      const [sa, sb] = await Promise.all([idA, idB].map((id) => waitForStatus(jobRoot, id, 'state running', (s) => s.state === 'running')));
+      expect(readFileSync(join(jobRoot, idB, 'controller.log'), 'utf8')).toMatch(
+        /\] node1: Ray's token authentication is off \(--ray-auth off\)/,
+      );
+      const [sa, sb] = await Promise.all(
+        [idA, idB].map((id) => waitForStatus(jobRoot, id, 'state running', (s) => s.state === 'running')),
+      );
       expect(sa!.nodes.map((n) => n.name)).toEqual(['node1', 'node2']);
       expect(sb!.nodes.map((n) => n.name)).toEqual(['node1', 'node2']);
 
@@ -158,12 +218,20 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       const blocks = [idA, idB].map((id) => portBlockOf(jobRoot, id));
       expect(blocksOverlap(blocks[0]!, blocks[1]!)).toBe(false);
       const jobs = await listJobs({ jobIds: [idA, idB] });
-      [idA, idB].forEach((id, i) => expect(parsePortRecord(jobs.find((j) => j.id === id)!.comment)).toEqual({ base: blocks[i]!.base, size: blocks[i]!.size }));
+      [idA, idB].forEach((id, i) =>
+        expect(parsePortRecord(jobs.find((j) => j.id === id)!.comment)).toEqual({
+          base: blocks[i]!.base,
+          size: blocks[i]!.size,
+        }),
+      );
 
       // two separate Ray clusters: each entrypoint reached its own head's GCS and saw only its own 2 nodes, 4 GPUs, 4 CPUs
       const head = clusterNode('node1');
       const [pa, pb] = [idA, idB].map((id) => rayPortsOf(jobRoot, id).ports);
-      for (const [c, p] of [[a, pa!], [b, pb!]] as const) {
+      for (const [c, p] of [
+        [a, pa!],
+        [b, pb!],
+      ] as const) {
         expect(c.stdout()).toMatch(new RegExp(`^connected ${head.addr.replaceAll('.', '\\.')}:${p.gcs} 2 4 4$`, 'm'));
         // `ray job submit` with nothing but the environment raysl gave the entrypoint: a job on this cluster
         expect(c.stdout()).toMatch(/^job submit exit 0$/m);
@@ -187,11 +255,25 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       expect(await connectFrom(head.netns, head.addr, pa!.dashboard)).toBe('open');
 
       // the token is in no log, not in the job script, not on any job process's command line
-      const files = ['job.sh', 'controller.log', 'agent-node1.log', 'agent-node2.log', 'entrypoint.log', 'status.json', 'plan.json'];
-      for (const f of files) expect(readFileSync(join(jobRoot, idA, f), 'utf8').includes(token), `token in ${f}`).toBe(false);
+      const files = [
+        'job.sh',
+        'controller.log',
+        'agent-node1.log',
+        'agent-node2.log',
+        'entrypoint.log',
+        'status.json',
+        'plan.json',
+      ];
+      for (const f of files)
+        expect(readFileSync(join(jobRoot, idA, f), 'utf8').includes(token), `token in ${f}`).toBe(false);
       expect(a.stdout().includes(token) || a.stderr().includes(token)).toBe(false);
       const procsA = rayslJobProcesses(idA);
-      expect(procsA.filter((p) => /\/raylet\/raylet /.test(p.cmdline)).map((p) => p.node).sort()).toEqual(['node1', 'node2']);
+      expect(
+        procsA
+          .filter((p) => /\/raylet\/raylet /.test(p.cmdline))
+          .map((p) => p.node)
+          .sort(),
+      ).toEqual(['node1', 'node2']);
       expect(procsA.filter((p) => /\/gcs\/gcs_server /.test(p.cmdline)).map((p) => p.node)).toEqual(['node1']);
       expect(procsA.filter((p) => /dashboard\.py /.test(p.cmdline)).map((p) => p.node)).toEqual(['node1']);
       // the scan sees the processes Ray renamed with setproctitle (ray::DashboardAgent, ray::IDLE, ...)
@@ -213,7 +295,12 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
 
       // scancel A mid-run: all of A goes (Ray's daemons and workers included); every process of B stays, and B finishes its work
       const beforeB = rayslJobProcesses(idB);
-      expect(beforeB.filter((p) => /\bray start /.test(p.cmdline)).map((p) => p.node).sort()).toEqual(['node1', 'node2']);
+      expect(
+        beforeB
+          .filter((p) => /\bray start /.test(p.cmdline))
+          .map((p) => p.node)
+          .sort(),
+      ).toEqual(['node1', 'node2']);
       lap('checks done');
       await cancel({ jobId: idA });
       await waitForJobEnd(idA);
@@ -237,7 +324,9 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       for (const id of [idA, idB]) {
         for (const node of ['node1', 'node2']) {
           // raysl's own lines (Ray's output, "[nodeN] ray: ...", does print `ray stop` as a hint)
-          const own = agentLog(jobRoot, id, node).split('\n').filter((l) => !/\] ray: /.test(l));
+          const own = agentLog(jobRoot, id, node)
+            .split('\n')
+            .filter((l) => !/\] ray: /.test(l));
           expect(own.filter((l) => RAY_STOP.test(l))).toEqual([]);
         }
       }
@@ -249,20 +338,34 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
     }
   });
 
-  it('Ray missing on the nodes (RAYSL_RAY_BIN names nothing / no venv on PATH): one error line naming it, a hint, exit 4, no hang', { timeout: 180_000 }, async () => {
+  it('Ray missing on the nodes (RAYSL_RAY_BIN names nothing / no venv on PATH): one error line naming it, a hint, exit 4, no hang', {
+    timeout: 180_000,
+  }, async () => {
     const jobRoot = newJobRoot('ray-missing');
     const venv = venvBin();
-    const pathWithoutVenv = (process.env.PATH ?? '').split(':').filter((d) => d !== venv).join(':');
+    const pathWithoutVenv = (process.env.PATH ?? '')
+      .split(':')
+      .filter((d) => d !== venv)
+      .join(':');
     const clis = [
-      raysl(['submit', '-N', '1', '--gpus-per-node', '1', '--job-dir', jobRoot, ...activate(), train, '--follow'], { env: { RAYSL_RAY_BIN: '/nonexistent/ray' } }),
-      raysl(['submit', '-N', '1', '--gpus-per-node', '1', '--job-dir', jobRoot, train, '--follow'], { env: { PATH: pathWithoutVenv, RAYSL_RAY_BIN: '' } }),
+      raysl(['submit', '-N', '1', '--gpus-per-node', '1', '--job-dir', jobRoot, ...activate(), train, '--follow'], {
+        env: { RAYSL_RAY_BIN: '/nonexistent/ray' },
+      }),
+      raysl(['submit', '-N', '1', '--gpus-per-node', '1', '--job-dir', jobRoot, train, '--follow'], {
+        env: { PATH: pathWithoutVenv, RAYSL_RAY_BIN: '' },
+      }),
     ];
     const ids: string[] = [];
     try {
       for (const c of clis) ids.push(await submittedId(c));
-      const codes = await Promise.all(clis.map((c, i) => within(c.exited, 150_000, `job ${ids[i]} with no Ray to fail`)));
-      expect(codes, clis.map((c) => c.stderr() + c.stdout()).join("\n----\n")).toEqual([4, 4]);
-      for (const [c, bin] of [[clis[0]!, '/nonexistent/ray'], [clis[1]!, 'ray']] as const) {
+      const codes = await Promise.all(
+        clis.map((c, i) => within(c.exited, 150_000, `job ${ids[i]} with no Ray to fail`)),
+      );
+      expect(codes, clis.map((c) => c.stderr() + c.stdout()).join('\n----\n')).toEqual([4, 4]);
+      for (const [c, bin] of [
+        [clis[0]!, '/nonexistent/ray'],
+        [clis[1]!, 'ray'],
+      ] as const) {
         const err = c.stderr();
         const errors = err.split('\n').filter((l) => l.startsWith('raysl: error: '));
         expect(errors, err).toHaveLength(1);
@@ -294,7 +397,9 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       expect(layout.ports[name], name).toBe(offset);
       expect(text.stdout).toMatch(new RegExp(`^#\\s+${name}\\s+${offset}\\s+1$`, 'm'));
     }
-    expect(text.stdout).toMatch(new RegExp(`^#\\s+worker\\s+${workerPorts[0]}-${workerPorts[1]}\\s+${workerPorts[1] - workerPorts[0] + 1}$`, 'm'));
+    expect(text.stdout).toMatch(
+      new RegExp(`^#\\s+worker\\s+${workerPorts[0]}-${workerPorts[1]}\\s+${workerPorts[1] - workerPorts[0] + 1}$`, 'm'),
+    );
     expect(text.stdout).toMatch(/^# runtime:\s+ray \(--runtime ray\)$/m);
   });
 });

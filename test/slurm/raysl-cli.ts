@@ -33,7 +33,10 @@ export function raysl(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: str
 }
 
 /** Runs a raysl command to its end. */
-export async function rayslDone(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function rayslDone(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = raysl(args, opts);
   const code = await c.exited;
   return { code, stdout: c.stdout(), stderr: c.stderr() };
@@ -49,7 +52,13 @@ export function readJobStatus(jobRoot: string, jobId: string): JobStatus | undef
 }
 
 /** Waits until status.json satisfies `pred` (it is rewritten atomically, so every read is whole). */
-export function waitForStatus(jobRoot: string, jobId: string, what: string, pred: (s: JobStatus) => boolean, ms = 30_000): Promise<JobStatus> {
+export function waitForStatus(
+  jobRoot: string,
+  jobId: string,
+  what: string,
+  pred: (s: JobStatus) => boolean,
+  ms = 30_000,
+): Promise<JobStatus> {
   let last = '(no status.json)';
   return until(
     () => `${what} in job ${jobId}'s status.json (last state: ${last})`,
@@ -69,7 +78,10 @@ export function waitForStatus(jobRoot: string, jobId: string, what: string, pred
 export function holdEntrypoint(jobRoot: string): { path: string; release: () => void } {
   const path = join(jobRoot, 'hold.sh');
   const flag = join(jobRoot, 'release');
-  writeFileSync(path, `#!/bin/sh\necho "holding until ${flag}"\ni=0\nwhile [ ! -e ${flag} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n[ -e ${flag} ] && echo released && exit 0\nexit 9\n`);
+  writeFileSync(
+    path,
+    `#!/bin/sh\necho "holding until ${flag}"\ni=0\nwhile [ ! -e ${flag} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n[ -e ${flag} ] && echo released && exit 0\nexit 9\n`,
+  );
   chmodSync(path, 0o755);
   return { path, release: () => writeFileSync(flag, '') };
 }

@@ -11,10 +11,15 @@ import { activate, cleanUp, rayStartLine, tempDirOf, within } from './ray-helper
 slurmConf();
 
 describe('runtime logs kept at teardown (Slurm, real Ray)', () => {
-  it('3 nodes: each node\'s session logs land in the job dir, temp dirs are gone, `raysl logs --node node3 --runtime` shows them', { timeout: 300_000 }, async () => {
+  it("3 nodes: each node's session logs land in the job dir, temp dirs are gone, `raysl logs --node node3 --runtime` shows them", {
+    timeout: 300_000,
+  }, async () => {
     const jobRoot = newJobRoot('rtlogs');
     const script = join(jobRoot, 'hello.py');
-    writeFileSync(script, 'import ray\nray.init()\nprint("sum", sum(ray.get([ray.remote(lambda i: i).remote(i) for i in range(8)])), flush=True)\n');
+    writeFileSync(
+      script,
+      'import ray\nray.init()\nprint("sum", sum(ray.get([ray.remote(lambda i: i).remote(i) for i in range(8)])), flush=True)\n',
+    );
     const c: Cli = raysl(['submit', '-N', '3', '--job-dir', jobRoot, ...activate(), script, '--follow']);
     let jobId: string | undefined;
     try {
@@ -33,16 +38,29 @@ describe('runtime logs kept at teardown (Slurm, real Ray)', () => {
 
       const all = await rayslDone(['logs', jobId, '--job-dir', jobRoot, '--runtime']);
       expect(all.code, all.stderr).toBe(0);
-      for (const node of ['node1', 'node2', 'node3']) expect(all.stdout).toMatch(new RegExp(`^${node}\\s+\\d+\\s+session_\\S+/logs/raylet\\.out$`, 'm'));
+      for (const node of ['node1', 'node2', 'node3'])
+        expect(all.stdout).toMatch(new RegExp(`^${node}\\s+\\d+\\s+session_\\S+/logs/raylet\\.out$`, 'm'));
       expect(all.stdout).toMatch(/^node1\s+\d+\s+session_\S+\/logs\/gcs_server\.out$/m);
 
       const n3 = await rayslDone(['logs', jobId, '--job-dir', jobRoot, '--node', 'node3', '--runtime']);
       expect(n3.code, n3.stderr).toBe(0);
       const lines = n3.stdout.trim().split('\n');
-      expect(lines.every((l) => l.startsWith('node3 ')), n3.stdout).toBe(true);
+      expect(
+        lines.every((l) => l.startsWith('node3 ')),
+        n3.stdout,
+      ).toBe(true);
       const rayletPath = /session_\S+\/logs\/raylet\.out/.exec(n3.stdout)![0];
 
-      const raylet = await rayslDone(['logs', jobId, '--job-dir', jobRoot, '--node', 'node3', '--runtime', 'raylet.out']);
+      const raylet = await rayslDone([
+        'logs',
+        jobId,
+        '--job-dir',
+        jobRoot,
+        '--node',
+        'node3',
+        '--runtime',
+        'raylet.out',
+      ]);
       expect(raylet.code, raylet.stderr).toBe(0);
       expect(raylet.stdout).toBe(readFileSync(join(jobRoot, jobId, 'runtime-logs', 'node3', rayletPath), 'utf8'));
       expect(raylet.stdout).toMatch(/\S/);

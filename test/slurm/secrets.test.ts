@@ -11,7 +11,12 @@ import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
 import { holdEntrypoint, newJobRoot, raysl, submittedId, waitForStatus } from './raysl-cli.js';
 
 const conf = slurmConf();
-const asNobody = (argv: string[]) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...argv], { encoding: 'utf8', env: { ...process.env, SLURM_CONF: conf }, timeout: 20_000 });
+const asNobody = (argv: string[]) =>
+  spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...argv], {
+    encoding: 'utf8',
+    env: { ...process.env, SLURM_CONF: conf },
+    timeout: 20_000,
+  });
 
 describe('secrets of a Slurm job', () => {
   it('an --env value is in no argv on any node, and nobody else reads the job files', async () => {
@@ -21,11 +26,19 @@ describe('secrets of a Slurm job', () => {
     writeFileSync(join(jobRoot, 'control.txt'), 'readable');
     chmodSync(join(jobRoot, 'control.txt'), 0o644);
     const hold = holdEntrypoint(jobRoot);
-    const sub = raysl(['submit', '-N', '3', '--job-dir', jobRoot, '--env', 'API_KEY', hold.path], { env: { API_KEY: secret } });
+    const sub = raysl(['submit', '-N', '3', '--job-dir', jobRoot, '--env', 'API_KEY', hold.path], {
+      env: { API_KEY: secret },
+    });
     const jobId = await submittedId(sub);
     expect(await sub.exited, sub.stderr()).toBe(0);
     try {
-      await waitForStatus(jobRoot, jobId, 'entrypoint running', (s) => s.timeline.some((e) => e.phase === 'entrypoint-started'), 400_000); // the shared cluster may queue it
+      await waitForStatus(
+        jobRoot,
+        jobId,
+        'entrypoint running',
+        (s) => s.timeline.some((e) => e.phase === 'entrypoint-started'),
+        400_000,
+      ); // the shared cluster may queue it
       const procs = jobProcesses(jobId);
       // the controller, three agents (srun steps: srun, slurmstepd's task) and the entrypoint
       expect(new Set(procs.map((p) => p.node))).toEqual(new Set(['node1', 'node2', 'node3']));
@@ -52,7 +65,8 @@ describe('secrets of a Slurm job', () => {
 
       const dir = join(jobRoot, jobId);
       expect(statSync(dir).mode & 0o777).toBe(0o700);
-      for (const f of readdirSync(dir)) if (statSync(join(dir, f)).isFile()) expect([f, statSync(join(dir, f)).mode & 0o777]).toEqual([f, 0o600]);
+      for (const f of readdirSync(dir))
+        if (statSync(join(dir, f)).isFile()) expect([f, statSync(join(dir, f)).mode & 0o777]).toEqual([f, 0o600]);
       expect(readFileSync(join(dir, 'plan.json'), 'utf8')).toContain(secret);
       const script = readdirSync(jobRoot).find((f) => f.endsWith('.sbatch'))!;
       const batchLog = join(jobRoot, `raysl-${jobId}.out`);
@@ -60,7 +74,15 @@ describe('secrets of a Slurm job', () => {
       expect(statSync(batchLog).mode & 0o777).toBe(0o600);
       // nobody walks into the root (the control file), and reads nothing of the job
       expect(asNobody(['cat', join(jobRoot, 'control.txt')]).stdout).toBe('readable');
-      for (const f of [join(dir, 'plan.json'), join(dir, 'job.sh'), join(dir, 'controller.log'), join(dir, 'entrypoint.log'), join(dir, 'agent-node2.log'), join(jobRoot, script), batchLog]) {
+      for (const f of [
+        join(dir, 'plan.json'),
+        join(dir, 'job.sh'),
+        join(dir, 'controller.log'),
+        join(dir, 'entrypoint.log'),
+        join(dir, 'agent-node2.log'),
+        join(jobRoot, script),
+        batchLog,
+      ]) {
         const r = asNobody(['cat', f]);
         expect([f, r.status, r.stdout]).toEqual([f, 1, '']);
       }

@@ -4,7 +4,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { jobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
 import { until } from '../support/until.js';
-import { holdEntrypoint, newJobRoot, raysl, rayslDone, readJobStatus, submittedId, waitForStatus } from './raysl-cli.js';
+import {
+  holdEntrypoint,
+  newJobRoot,
+  raysl,
+  rayslDone,
+  readJobStatus,
+  submittedId,
+  waitForStatus,
+} from './raysl-cli.js';
 
 slurmConf();
 
@@ -35,11 +43,17 @@ describe('raysl status after the controller is killed', () => {
     );
     expect(readJobStatus(jobRoot, jobId)?.state).toBe('running');
     expect(view.state).toBe('lost');
-    expect(view.reason).toMatch(/^(Slurm ended the job [A-Z_]+( \(.*\))? before the controller wrote a final state|Slurm no longer lists the job); status\.json still says running$/);
+    expect(view.reason).toMatch(
+      /^(Slurm ended the job [A-Z_]+( \(.*\))? before the controller wrote a final state|Slurm no longer lists the job); status\.json still says running$/,
+    );
     const text = await rayslDone(['status', jobId, ...dirArgs]);
     expect(text.stdout).toMatch(new RegExp(`^job ${jobId}  lost  .*\\nwhy: Slurm `));
 
-    const rows = JSON.parse((await rayslDone(['ls', '--all', '--json', ...dirArgs])).stdout) as Array<{ id: string; state: string; reason?: string }>;
+    const rows = JSON.parse((await rayslDone(['ls', '--all', '--json', ...dirArgs])).stdout) as Array<{
+      id: string;
+      state: string;
+      reason?: string;
+    }>;
     expect(rows.find((r) => r.id === jobId)).toMatchObject({ state: 'lost', reason: expect.stringMatching(/^Slurm /) });
 
     await waitForJobEnd(jobId);

@@ -22,18 +22,37 @@ describe('raysl submit', () => {
     // train.ts prints one row per node: name, role, address (the node's own), cpus, GPUs its processes see, hostname
     for (const [i, node] of ['node1', 'node2', 'node3', 'node4'].entries()) {
       const addr = clusterNode(node).addr.replaceAll('.', '\\.');
-      expect(r.stdout).toMatch(new RegExp(`^${node}\\s+${i === 0 ? 'head' : 'worker'}\\s+${addr}\\s+4\\s+0,1\\s+${node}\\s+${node}\\s+\\d+-\\d+\\s+0\\s*$`, 'm'));
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `^${node}\\s+${i === 0 ? 'head' : 'worker'}\\s+${addr}\\s+4\\s+0,1\\s+${node}\\s+${node}\\s+\\d+-\\d+\\s+0\\s*$`,
+          'm',
+        ),
+      );
     }
     expect(r.stdout).toMatch(/4 nodes, 16 CPUs, 8 GPUs \(runtime builtin\)/);
     const jobId = /submitted job (\d+)/.exec(r.stderr)![1]!;
     for (const n of [1, 2, 3, 4]) expect(r.stderr).toMatch(new RegExp(`node${n} joined \\(4 CPU, 2 GPU\\)`));
     const dir = join(jobRoot, jobId);
-    for (const f of ['job.sh', 'plan.json', 'status.json', 'controller.log', 'entrypoint.log', 'ports.json', 'agent-node1.log', 'agent-node4.log']) {
+    for (const f of [
+      'job.sh',
+      'plan.json',
+      'status.json',
+      'controller.log',
+      'entrypoint.log',
+      'ports.json',
+      'agent-node1.log',
+      'agent-node4.log',
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readdirSync(jobRoot).some((f) => /^raysl-\d{8}-\d{6}-\d{3}-\d+\.sbatch$/.test(f))).toBe(true);
     const status = readJobStatus(jobRoot, jobId)!;
-    expect(status).toMatchObject({ state: 'succeeded', exitCode: 0, launcher: 'srun', joined: expect.arrayContaining(['node1', 'node2', 'node3', 'node4']) });
+    expect(status).toMatchObject({
+      state: 'succeeded',
+      exitCode: 0,
+      launcher: 'srun',
+      joined: expect.arrayContaining(['node1', 'node2', 'node3', 'node4']),
+    });
     // the block is recorded where other jobs look for it: the Slurm job's Comment
     const job = (await listJobs({ jobIds: [jobId] })).find((j) => j.id === jobId)!;
     expect(parsePortRecord(job.comment)).toEqual(status.portBlock);
@@ -42,7 +61,7 @@ describe('raysl submit', () => {
     expect(jobProcesses(jobId)).toEqual([]);
   });
 
-  it('exits with the entrypoint\'s own code (7)', async () => {
+  it("exits with the entrypoint's own code (7)", async () => {
     const jobRoot = newJobRoot('submit7');
     const r = await rayslDone(['submit', '-N', '2', '--job-dir', jobRoot, train, '--follow', '--', '--fail-with', '7']);
     expect(r.code, r.stderr).toBe(7);
@@ -74,21 +93,38 @@ describe('raysl submit', () => {
   it('several submits into one job dir at once each submit their own script (none overwrites another)', async () => {
     const jobRoot = newJobRoot('together');
     const who = ['a', 'b', 'c', 'd'];
-    const runs = await Promise.all(who.map((w) => rayslDone(['submit', '--json', '-N', '1', '--sbatch-arg=--hold', '--env', `WHO=${w}`, '--job-dir', jobRoot, train])));
+    const runs = await Promise.all(
+      who.map((w) =>
+        rayslDone([
+          'submit',
+          '--json',
+          '-N',
+          '1',
+          '--sbatch-arg=--hold',
+          '--env',
+          `WHO=${w}`,
+          '--job-dir',
+          jobRoot,
+          train,
+        ]),
+      ),
+    );
     const outs = runs.map((r) => {
       expect(r.code, r.stderr).toBe(0);
       return JSON.parse(r.stdout) as { jobId: string; jobDir: string; script: string };
     });
     try {
       expect(new Set(outs.map((o) => o.script)).size).toBe(who.length);
-      outs.forEach((o, i) => expect(readFileSync(join(o.jobDir, 'job.sh'), 'utf8')).toContain(`export WHO=${who[i]}\n`));
+      outs.forEach((o, i) =>
+        expect(readFileSync(join(o.jobDir, 'job.sh'), 'utf8')).toContain(`export WHO=${who[i]}\n`),
+      );
     } finally {
       for (const o of outs) await cancel({ jobId: o.jobId });
       for (const o of outs) await waitForJobEnd(o.jobId);
     }
   });
 
-  it('a job cancelled while pending ends --follow with exit 3 and Slurm\'s state', async () => {
+  it("a job cancelled while pending ends --follow with exit 3 and Slurm's state", async () => {
     const jobRoot = newJobRoot('pending');
     const c = raysl(['submit', '-N', '1', '--sbatch-arg=--hold', '--job-dir', jobRoot, train, '--follow']);
     const jobId = await submittedId(c);

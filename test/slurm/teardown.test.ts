@@ -7,7 +7,11 @@ import { holdEntrypoint, newJobRoot, raysl, rayslDone, waitForStatus } from './r
 
 slurmConf();
 
-async function submitHeld(name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ jobId: string; jobRoot: string }> {
+async function submitHeld(
+  name: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ jobId: string; jobRoot: string }> {
   const jobRoot = newJobRoot(name);
   const hold = holdEntrypoint(jobRoot);
   const r = await rayslDone(['submit', '--json', '-N', '4', '--job-dir', jobRoot, ...extra, hold.path], { env });
@@ -24,7 +28,12 @@ describe('raysl status, ls, logs and cancel on a live job', () => {
     const ls = await rayslDone(['ls', '--json', ...dirArgs]);
     expect(ls.code, ls.stderr).toBe(0);
     const row = (JSON.parse(ls.stdout) as Array<Record<string, string>>).find((r) => r.id === jobId);
-    expect(row).toMatchObject({ name: 'raysl-cli-test', state: 'running', nodes: 'node[1-4]', ports: expect.stringMatching(/^\d+-\d+$/) });
+    expect(row).toMatchObject({
+      name: 'raysl-cli-test',
+      state: 'running',
+      nodes: 'node[1-4]',
+      ports: expect.stringMatching(/^\d+-\d+$/),
+    });
 
     const st = await rayslDone(['status', ...dirArgs]); // no id: the newest job in the dir
     expect(st.code, st.stderr).toBe(0);
@@ -38,7 +47,9 @@ describe('raysl status, ls, logs and cancel on a live job', () => {
 
     const follow = raysl(['logs', jobId, '--follow', ...dirArgs]);
     await follow.waitFor(/holding until/, 10_000, 'stdout');
-    const pids = (await waitForStatus(jobRoot, jobId, 'agent pids', (x) => x.nodes.every((n) => n.pid !== undefined))).nodes.map((n) => n.pid!);
+    const pids = (
+      await waitForStatus(jobRoot, jobId, 'agent pids', (x) => x.nodes.every((n) => n.pid !== undefined))
+    ).nodes.map((n) => n.pid!);
     const c = await rayslDone(['cancel', jobId, '--json', ...dirArgs]);
     expect(c.code, c.stderr).toBe(0);
     expect(JSON.parse(c.stdout)).toMatchObject({ jobId, how: 'graceful', state: 'cancelled', exitCode: 143 });

@@ -6,7 +6,13 @@
 import { connect, createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { AgentRegistry, AgentSlot } from '../../src/controller/agents.js';
-import { AGENT_PROTOCOL as PROTOCOL_VERSION, encodeMessage, type AgentMessage, type ControllerMessage, type NodeInfo } from '../../src/protocol/agent.js';
+import {
+  AGENT_PROTOCOL as PROTOCOL_VERSION,
+  encodeMessage,
+  type AgentMessage,
+  type ControllerMessage,
+  type NodeInfo,
+} from '../../src/protocol/agent.js';
 import { LineDecoder } from '../../src/protocol/wire.js';
 
 export interface WireAgent {
@@ -69,7 +75,10 @@ function wireAgent(socket: Socket): WireAgent {
     send: (m) => void socket.write(encodeMessage(m as AgentMessage)),
     next: (t, ms = 5000) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${t ?? 'message'} within ${ms} ms; got ${JSON.stringify(received.slice(read))}`)), ms);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${t ?? 'message'} within ${ms} ms; got ${JSON.stringify(received.slice(read))}`)),
+          ms,
+        );
         const look = () => {
           while (read < received.length) {
             const m = received[read++] as ControllerMessage;
@@ -86,7 +95,8 @@ function wireAgent(socket: Socket): WireAgent {
         };
         look();
       }),
-    hello: (node, role = 'worker') => agent.send({ t: 'hello', v: PROTOCOL_VERSION, node, role, pid: 4242, hostname: 'host', granted: { gpuIds: [] } }),
+    hello: (node, role = 'worker') =>
+      agent.send({ t: 'hello', v: PROTOCOL_VERSION, node, role, pid: 4242, hostname: 'host', granted: { gpuIds: [] } }),
     ready: (node) => agent.send({ t: 'ready', node: nodeInfo(node) }),
   };
   return agent;
@@ -97,11 +107,20 @@ export function nodeInfo(name: string): NodeInfo {
 }
 
 export function slots(...names: string[]): AgentSlot[] {
-  return names.map((name, i) => ({ name, role: i === 0 ? 'head' : 'worker', address: `127.0.1.${i + 1}`, log: `/jobs/1/agent-${name}.log` }));
+  return names.map((name, i) => ({
+    name,
+    role: i === 0 ? 'head' : 'worker',
+    address: `127.0.1.${i + 1}`,
+    log: `/jobs/1/agent-${name}.log`,
+  }));
 }
 
 /** The next emission of `event`, with a deadline. */
-export function nextEvent<A extends unknown[]>(registry: AgentRegistry, event: 'joined' | 'failed' | 'lost' | 'connected' | 'probed', ms = 5000): Promise<A> {
+export function nextEvent<A extends unknown[]>(
+  registry: AgentRegistry,
+  event: 'joined' | 'failed' | 'lost' | 'connected' | 'probed',
+  ms = 5000,
+): Promise<A> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} event within ${ms} ms`)), ms);
     registry.once(event, (...args: unknown[]) => {

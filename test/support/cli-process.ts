@@ -15,10 +15,21 @@ export interface CliProcess {
 
 export function spawnCli(
   argv: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; defaultStream: 'stdout' | 'stderr'; defaultMs: number; command?: string; stdin?: 'pipe' },
+  opts: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    defaultStream: 'stdout' | 'stderr';
+    defaultMs: number;
+    command?: string;
+    stdin?: 'pipe';
+  },
 ): CliProcess {
   // the node running the tests runs the bundle, unless `command` names what a user runs (an installed raysl)
-  const child = spawn(opts.command ?? process.execPath, argv, { cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(opts.command ?? process.execPath, argv, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let closed = false;

@@ -4,7 +4,13 @@
  * The test plays the controller's part by hand: next() is the agent's next message, send() answers.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { AGENT_UPGRADE, encodeMessage, parseAgentMessage, type AgentMessage, type ControllerMessage } from '../../src/protocol/agent.js';
+import {
+  AGENT_UPGRADE,
+  encodeMessage,
+  parseAgentMessage,
+  type AgentMessage,
+  type ControllerMessage,
+} from '../../src/protocol/agent.js';
 import { LineDecoder } from '../../src/protocol/wire.js';
 
 export interface FakeController {
@@ -36,7 +42,10 @@ export async function fakeController(token: string): Promise<FakeController> {
         const end = head.indexOf('\r\n\r\n');
         if (end === -1) return;
         const request = head.slice(0, end).toLowerCase();
-        if (!request.includes(`authorization: bearer ${token.toLowerCase()}`) || !request.includes(`upgrade: ${AGENT_UPGRADE}`)) {
+        if (
+          !request.includes(`authorization: bearer ${token.toLowerCase()}`) ||
+          !request.includes(`upgrade: ${AGENT_UPGRADE}`)
+        ) {
           socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
           return;
         }
@@ -65,7 +74,10 @@ export async function fakeController(token: string): Promise<FakeController> {
         const m = inbox.shift();
         if (m) return m;
         const left = until - Date.now();
-        if (left <= 0) throw new Error(`expected a message from the agent within ${timeoutMs} ms; got so far: ${seen.join(', ') || 'nothing'}`);
+        if (left <= 0)
+          throw new Error(
+            `expected a message from the agent within ${timeoutMs} ms; got so far: ${seen.join(', ') || 'nothing'}`,
+          );
         await new Promise<void>((r) => {
           const timer = setTimeout(r, left);
           wake = () => (clearTimeout(timer), r());

@@ -64,24 +64,173 @@ export interface FaultRow {
 const faultEntry = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'local', 'fixtures', 'fault-entry.mjs');
 
 export const FAULTS: FaultRow[] = [
-  { name: 'kill -9 of the controller', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-controller', exit: { local: 137, slurm: 3 }, state: 'lost', why: /controller .*is gone|Slurm (ended|no longer lists) the job/, mayLeaveDirs: ['slurm'] },
-  { name: 'kill -9 of the head agent', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-head-agent', exit: 5, state: 'failed', why: /node node\d+ was lost[^]*node-lost node\d+[^]*torn-down/ },
-  { name: 'kill -9 of a worker agent', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-worker-agent', exit: 5, state: 'failed', why: /node node\d+ was lost[^]*node-lost node\d+[^]*torn-down/ },
-  { name: 'kill -9 of the entrypoint', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'kill-entrypoint', exit: 137, state: 'failed', why: /entrypoint-exited 137[^]*torn-down/ },
-  { name: 'kill -9 of a command', launchers: ['local', 'slurm'], mode: 'command', nodes: 2, at: 'running', fault: 'kill-command', exit: 3, state: 'failed', why: /entrypoint-exited 3[^]*torn-down/ },
-  { name: 'scancel while pending', launchers: ['slurm'], mode: 'hold', nodes: 2, setup: 'held-pending', at: 'pending', fault: 'scancel', exit: 3, state: 'cancelled', why: /CANCELLED/ },
-  { name: 'scancel while joining', launchers: ['slurm'], mode: 'hold', nodes: 2, setup: 'last-never-joins', at: 'forming', fault: 'scancel', exit: 143, state: 'cancelled', why: /signal[^]*torn-down/ },
-  { name: 'scancel while running', launchers: ['slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'scancel', exit: 143, state: 'cancelled', why: /signal[^]*torn-down/ },
-  { name: 'scancel while tearing down', launchers: ['slurm'], mode: 'stubborn', nodes: 2, before: 'kill-worker-agent', at: 'tearing-down', fault: 'scancel', exit: 5, state: 'failed', why: /node-lost node\d+/, mayLeaveDirs: ['slurm'] },
-  { name: 'SIGINT to the CLI', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'SIGINT', exit: 130, state: { local: 'cancelled', slurm: 'running' }, why: { local: /signal[^]*torn-down/, slurm: /entrypoint-started/ }, runsOn: ['slurm'] },
-  { name: 'SIGTERM to the CLI', launchers: ['local', 'slurm'], mode: 'hold', nodes: 2, at: 'running', fault: 'SIGTERM', exit: 143, state: { local: 'cancelled', slurm: 'running' }, why: { local: /signal[^]*torn-down/, slurm: /entrypoint-started/ }, runsOn: ['slurm'] },
-  { name: 'an entrypoint ignoring TERM (raysl cancel)', launchers: ['local', 'slurm'], mode: 'stubborn', nodes: 2, at: 'running', fault: 'cancel', exit: 143, state: 'cancelled', why: /entrypoint-exited 137[^]*torn-down/ },
-  { name: 'a double-forked setsid child', launchers: ['local', 'slurm'], mode: 'escape', nodes: 2, at: 'running', fault: 'none', exit: 0, state: 'succeeded', why: /entrypoint-exited 0[^]*torn-down/ },
-  { name: 'a port taken on one node', launchers: ['local', 'slurm'], mode: 'quick', nodes: 2, setup: 'port-taken', at: 'running', fault: 'none', exit: 0, state: 'succeeded', why: /taken on node2 by pid \d+[^]*moving the job to block/ },
+  {
+    name: 'kill -9 of the controller',
+    launchers: ['local', 'slurm'],
+    mode: 'hold',
+    nodes: 2,
+    at: 'running',
+    fault: 'kill-controller',
+    exit: { local: 137, slurm: 3 },
+    state: 'lost',
+    why: /controller .*is gone|Slurm (ended|no longer lists) the job/,
+    mayLeaveDirs: ['slurm'],
+  },
+  {
+    name: 'kill -9 of the head agent',
+    launchers: ['local', 'slurm'],
+    mode: 'hold',
+    nodes: 2,
+    at: 'running',
+    fault: 'kill-head-agent',
+    exit: 5,
+    state: 'failed',
+    why: /node node\d+ was lost[^]*node-lost node\d+[^]*torn-down/,
+  },
+  {
+    name: 'kill -9 of a worker agent',
+    launchers: ['local', 'slurm'],
+    mode: 'hold',
+    nodes: 2,
+    at: 'running',
+    fault: 'kill-worker-agent',
+    exit: 5,
+    state: 'failed',
+    why: /node node\d+ was lost[^]*node-lost node\d+[^]*torn-down/,
+  },
+  {
+    name: 'kill -9 of the entrypoint',
+    launchers: ['local', 'slurm'],
+    mode: 'hold',
+    nodes: 2,
+    at: 'running',
+    fault: 'kill-entrypoint',
+    exit: 137,
+    state: 'failed',
+    why: /entrypoint-exited 137[^]*torn-down/,
+  },
+  {
+    name: 'kill -9 of a command',
+    launchers: ['local', 'slurm'],
+    mode: 'command',
+    nodes: 2,
+    at: 'running',
+    fault: 'kill-command',
+    exit: 3,
+    state: 'failed',
+    why: /entrypoint-exited 3[^]*torn-down/,
+  },
+  {
+    name: 'scancel while pending',
+    launchers: ['slurm'],
+    mode: 'hold',
+    nodes: 2,
+    setup: 'held-pending',
+    at: 'pending',
+    fault: 'scancel',
+    exit: 3,
+    state: 'cancelled',
+    why: /CANCELLED/,
+  },
+  {
+    name: 'scancel while joining',
+    launchers: ['slurm'],
+    mode: 'hold',
+    nodes: 2,
+    setup: 'last-never-joins',
+    at: 'forming',
+    fault: 'scancel',
+    exit: 143,
+    state: 'cancelled',
+    why: /signal[^]*torn-down/,
+  },
+  {
+    name: 'scancel while running',
+    launchers: ['slurm'],
+    mode: 'hold',
+    nodes: 2,
+    at: 'running',
+    fault: 'scancel',
+    exit: 143,
+    state: 'cancelled',
+    why: /signal[^]*torn-down/,
+  },
+  {
+    name: 'scancel while tearing down',
+    launchers: ['slurm'],
+    mode: 'stubborn',
+    nodes: 2,
+    before: 'kill-worker-agent',
+    at: 'tearing-down',
+    fault: 'scancel',
+    exit: 5,
+    state: 'failed',
+    why: /node-lost node\d+/,
+    mayLeaveDirs: ['slurm'],
+  },
+  {
+    name: 'SIGINT to the CLI',
+    launchers: ['local', 'slurm'],
+    mode: 'hold',
+    nodes: 2,
+    at: 'running',
+    fault: 'SIGINT',
+    exit: 130,
+    state: { local: 'cancelled', slurm: 'running' },
+    why: { local: /signal[^]*torn-down/, slurm: /entrypoint-started/ },
+    runsOn: ['slurm'],
+  },
+  {
+    name: 'SIGTERM to the CLI',
+    launchers: ['local', 'slurm'],
+    mode: 'hold',
+    nodes: 2,
+    at: 'running',
+    fault: 'SIGTERM',
+    exit: 143,
+    state: { local: 'cancelled', slurm: 'running' },
+    why: { local: /signal[^]*torn-down/, slurm: /entrypoint-started/ },
+    runsOn: ['slurm'],
+  },
+  {
+    name: 'an entrypoint ignoring TERM (raysl cancel)',
+    launchers: ['local', 'slurm'],
+    mode: 'stubborn',
+    nodes: 2,
+    at: 'running',
+    fault: 'cancel',
+    exit: 143,
+    state: 'cancelled',
+    why: /entrypoint-exited 137[^]*torn-down/,
+  },
+  {
+    name: 'a double-forked setsid child',
+    launchers: ['local', 'slurm'],
+    mode: 'escape',
+    nodes: 2,
+    at: 'running',
+    fault: 'none',
+    exit: 0,
+    state: 'succeeded',
+    why: /entrypoint-exited 0[^]*torn-down/,
+  },
+  {
+    name: 'a port taken on one node',
+    launchers: ['local', 'slurm'],
+    mode: 'quick',
+    nodes: 2,
+    setup: 'port-taken',
+    at: 'running',
+    fault: 'none',
+    exit: 0,
+    state: 'succeeded',
+    why: /taken on node2 by pid \d+[^]*moving the job to block/,
+  },
 ];
 
 export function pick<T>(v: PerLauncher<T>, l: Launcher): T {
-  if (typeof v === 'object' && v !== null && !(v instanceof RegExp) && ('local' in v || 'slurm' in v)) return (v as { local?: T; slurm?: T })[l] as T;
+  if (typeof v === 'object' && v !== null && !(v instanceof RegExp) && ('local' in v || 'slurm' in v))
+    return (v as { local?: T; slurm?: T })[l] as T;
   return v as T;
 }
 
@@ -140,7 +289,8 @@ export interface FaultResult {
 
 const stageOk: Record<Stage, (s: JobStatus | undefined) => boolean> = {
   pending: () => true,
-  forming: (s) => s !== undefined && s.joined.length === s.nodes.length - 1 && s.nodes.every((n) => n.pid !== undefined),
+  forming: (s) =>
+    s !== undefined && s.joined.length === s.nodes.length - 1 && s.nodes.every((n) => n.pid !== undefined),
   running: (s) => s?.state === 'running',
   'tearing-down': (s) => s?.state === 'tearing-down',
 };
@@ -154,24 +304,36 @@ function story(s: JobStatus | undefined): string {
 export function describeMatrix(title: string, d: Driver, timeoutMs: number): void {
   const l = d.launcher;
   describe(title, () => {
-    it.concurrent.each(rowsFor(l).map((r) => [r.name, r] as const))('%s', { timeout: timeoutMs }, async (_name, row) => {
-      const r = await runFault(row, d);
-      const told = row.mayLeaveDirs?.includes(l) ?? false;
-      if (told) for (const p of r.dirs) rmSync(p, { recursive: true, force: true });
-      expect({ exit: r.exitCode, state: r.state, processes: r.leftoverProcesses, dirs: told ? 0 : r.leftoverDirs }, r.stderr).toEqual({ exit: pick(row.exit, l), state: pick(row.state, l), processes: 0, dirs: 0 });
-      // the job's scratch dir existed when the fault hit a running job: its absence afterwards means something
-      if (row.at === 'running' && row.fault !== 'none') expect(r.dirsBefore, 'scratch dirs at the fault').toBeGreaterThan(0);
-      expect(r.why).toMatch(pick(row.why, l));
-      // the entrypoint ran (and, for an escape, both escaped children existed) unless the fault came first
-      if (row.at === 'running' || row.at === 'tearing-down') expect(r.stdout).toMatch(/^ready \d+$/m);
-    });
+    it.concurrent.each(rowsFor(l).map((r) => [r.name, r] as const))(
+      '%s',
+      { timeout: timeoutMs },
+      async (_name, row) => {
+        const r = await runFault(row, d);
+        const told = row.mayLeaveDirs?.includes(l) ?? false;
+        if (told) for (const p of r.dirs) rmSync(p, { recursive: true, force: true });
+        expect(
+          { exit: r.exitCode, state: r.state, processes: r.leftoverProcesses, dirs: told ? 0 : r.leftoverDirs },
+          r.stderr,
+        ).toEqual({ exit: pick(row.exit, l), state: pick(row.state, l), processes: 0, dirs: 0 });
+        // the job's scratch dir existed when the fault hit a running job: its absence afterwards means something
+        if (row.at === 'running' && row.fault !== 'none')
+          expect(r.dirsBefore, 'scratch dirs at the fault').toBeGreaterThan(0);
+        expect(r.why).toMatch(pick(row.why, l));
+        // the entrypoint ran (and, for an escape, both escaped children existed) unless the fault came first
+        if (row.at === 'running' || row.at === 'tearing-down') expect(r.stdout).toMatch(/^ready \d+$/m);
+      },
+    );
   });
 }
 
 /** Runs one row under `d` and returns the figures. */
-export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & { why: string; stdout: string; stderr: string; dirs: string[] }> {
+export async function runFault(
+  row: FaultRow,
+  d: Driver,
+): Promise<FaultResult & { why: string; stdout: string; stderr: string; dirs: string[] }> {
   const args = ['-N', String(row.nodes), faultEntry, '--', row.mode];
-  const env: NodeJS.ProcessEnv = row.setup === 'last-never-joins' ? withFaults({ RAYSL_TEST_FAIL_AGENT: `node${row.nodes}` }) : {};
+  const env: NodeJS.ProcessEnv =
+    row.setup === 'last-never-joins' ? withFaults({ RAYSL_TEST_FAIL_AGENT: `node${row.nodes}` }) : {};
   const job = await d.start(row, args, env);
   const { cli, jobRoot, jobId } = job;
   const done: { at?: number } = {};
@@ -184,11 +346,15 @@ export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & 
     if (row.before !== undefined) await inject(row.before, d, job, side);
     // a fault set up before the start (fault 'none') needs no stage: the job runs to its end
     const atStage = () => {
-      if (cli.child.exitCode !== null) throw new Error(`raysl exited ${cli.child.exitCode} before ${row.at}: ${cli.stderr()}`);
+      if (cli.child.exitCode !== null)
+        throw new Error(`raysl exited ${cli.child.exitCode} before ${row.at}: ${cli.stderr()}`);
       return stageOk[row.at](status()) ? (status() ?? null) : undefined;
     };
     // the deadlines only guard a hang (a pending job on a busy cluster can take a while)
-    const s = row.fault === 'none' ? status() : await until(() => `${row.at} (status: ${status()?.state ?? 'none'})`, atStage, 150_000);
+    const s =
+      row.fault === 'none'
+        ? status()
+        : await until(() => `${row.at} (status: ${status()?.state ?? 'none'})`, atStage, 150_000);
     const dirsBefore = d.scratch(jobId).filter((p) => existsSync(p)).length;
     const faultAt = Date.now();
     const known = s?.timeline.length ?? 0;
@@ -199,10 +365,14 @@ export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & 
     if (!runsOn) {
       await d.settle(jobId);
       // Slurm may take a moment to say the job ended when nothing wrote a final state
-      view = await until(() => `a final state from raysl status (last: ${view.state})`, async () => {
-        const v = await d.statusJson(jobRoot, jobId);
-        return ['running', 'forming', 'starting', 'tearing-down', 'pending'].includes(v.state) ? undefined : v;
-      }, 30_000);
+      view = await until(
+        () => `a final state from raysl status (last: ${view.state})`,
+        async () => {
+          const v = await d.statusJson(jobRoot, jobId);
+          return ['running', 'forming', 'starting', 'tearing-down', 'pending'].includes(v.state) ? undefined : v;
+        },
+        30_000,
+      );
     }
     const after = (status()?.timeline ?? []).slice(known).find((e) => Date.parse(e.at) >= faultAt - 5);
     const detectMs = Math.min(after ? Date.parse(after.at) - faultAt : Infinity, (done.at ?? Date.now()) - faultAt);
@@ -221,9 +391,24 @@ export async function runFault(row: FaultRow, d: Driver): Promise<FaultResult & 
     }
     const left = d.processes(jobId);
     const dirs = d.scratch(jobId).filter((p) => existsSync(p));
-    const r = { fault: row.name, launcher: d.launcher, exitCode, state: view.state, detectMs: row.fault === 'none' ? null : Math.max(0, Math.round(detectMs)), leftoverProcesses: left.length, leftoverDirs: dirs.length, dirsBefore };
+    const r = {
+      fault: row.name,
+      launcher: d.launcher,
+      exitCode,
+      state: view.state,
+      detectMs: row.fault === 'none' ? null : Math.max(0, Math.round(detectMs)),
+      leftoverProcesses: left.length,
+      leftoverDirs: dirs.length,
+      dirsBefore,
+    };
     record(r);
-    return { ...r, why, dirs, stdout: cli.stdout(), stderr: `${cli.stderr()}\nleft: ${left.map((p) => `${p.pid} ${p.cmdline}`).join('; ')} ${dirs.join(' ')}` };
+    return {
+      ...r,
+      why,
+      dirs,
+      stdout: cli.stdout(),
+      stderr: `${cli.stderr()}\nleft: ${left.map((p) => `${p.pid} ${p.cmdline}`).join('; ')} ${dirs.join(' ')}`,
+    };
   } finally {
     if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
     for (const c of side) if (c.child.exitCode === null) c.child.kill('SIGKILL');
@@ -249,7 +434,11 @@ async function inject(f: Injection, d: Driver, job: Started, side: CliProcess[])
       return kill(Number(/^ready (\d+)$/m.exec(job.cli.stdout())?.[1]), 'the entrypoint');
     case 'kill-command': {
       // the job reads running before `raysl exec` has its command started: wait for the process
-      const found = await pollUntil(() => byCmd(/^sleep 1011$/), { timeoutMs: 15_000, intervalMs: 10, maxIntervalMs: 200 });
+      const found = await pollUntil(() => byCmd(/^sleep 1011$/), {
+        timeoutMs: 15_000,
+        intervalMs: 10,
+        maxIntervalMs: 200,
+      });
       return kill(found.done ? found.value : undefined, 'the command sleep 1011');
     }
     case 'scancel':
@@ -272,7 +461,9 @@ function record(r: FaultResult): void {
   if (!path) return;
   let prior: FaultResult[] = [];
   try {
-    prior = (JSON.parse(readFileSync(path, 'utf8')) as { rows: FaultResult[] }).rows.filter((x) => !(x.launcher === r.launcher && x.fault === r.fault));
+    prior = (JSON.parse(readFileSync(path, 'utf8')) as { rows: FaultResult[] }).rows.filter(
+      (x) => !(x.launcher === r.launcher && x.fault === r.fault),
+    );
   } catch {
     // first row
   }

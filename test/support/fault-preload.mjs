@@ -22,7 +22,10 @@ export function faultsFromEnv(env) {
   const agents = {};
   for (const n of names(env.RAYSL_TEST_SILENT_AGENT)) agents[n] = { ...agents[n], silent: true };
   for (const n of names(env.RAYSL_TEST_FAIL_AGENT)) agents[n] = { ...agents[n], neverJoin: true };
-  const controller = { ...(firstPortBase !== undefined ? { firstPortBase } : {}), ...(probeAttempts !== undefined ? { probeAttempts } : {}) };
+  const controller = {
+    ...(firstPortBase !== undefined ? { firstPortBase } : {}),
+    ...(probeAttempts !== undefined ? { probeAttempts } : {}),
+  };
   return {
     ...(Object.keys(controller).length > 0 ? { controller } : {}),
     ...(graceMs !== undefined ? { graceMs } : {}),

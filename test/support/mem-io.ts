@@ -9,7 +9,9 @@ import type { Io } from '../../src/cli/io.js';
 /** A stream that keeps what is written, synchronously (text() is current once write() returns). */
 export function textSink(): Writable & { text: () => string } {
   let text = '';
-  return Object.assign(new Writable({ write: (chunk, _enc, cb) => ((text += String(chunk)), cb()) }), { text: () => text });
+  return Object.assign(new Writable({ write: (chunk, _enc, cb) => ((text += String(chunk)), cb()) }), {
+    text: () => text,
+  });
 }
 
 export interface MemIo extends Io {

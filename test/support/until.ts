@@ -11,7 +11,12 @@ export type Pace = Pick<PollOptions, 'intervalMs' | 'maxIntervalMs'>;
 export const FAST: Pace = { intervalMs: 10, maxIntervalMs: 100 };
 
 /** Polls `probe` until it returns a value other than undefined; throws naming `what` at the deadline. */
-export async function until<T>(what: string | (() => string), probe: () => T | undefined | Promise<T | undefined>, ms: number, pace: Pace = FAST): Promise<T> {
+export async function until<T>(
+  what: string | (() => string),
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms: number,
+  pace: Pace = FAST,
+): Promise<T> {
   const r = await pollUntil(probe, { timeoutMs: ms, ...pace });
   if (r.done) return r.value;
   throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);

@@ -34,7 +34,9 @@ describe('agent channel deadline', () => {
     );
     expect(err).toBeInstanceOf(ClusterFormError);
     expect((err as ClusterFormError).exitCode).toBe(ExitCode.clusterDidNotForm);
-    expect((err as ClusterFormError).message).toMatch(/no answer from the controller at 127\.0\.0\.1:\d+ within 0\.2 s/);
+    expect((err as ClusterFormError).message).toMatch(
+      /no answer from the controller at 127\.0\.0\.1:\d+ within 0\.2 s/,
+    );
     expect((err as ClusterFormError).hint).toMatch(/overloaded.*--join-timeout/);
     expect((err as ClusterFormError).hint).not.toMatch(/bug/);
   });

@@ -48,7 +48,8 @@ function logSink() {
       lines.push(l);
       for (const w of waiters.filter((w) => w.re.test(l))) w.resolve();
     },
-    waitFor: (re: RegExp) => (lines.some((l) => re.test(l)) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ re, resolve }))),
+    waitFor: (re: RegExp) =>
+      lines.some((l) => re.test(l)) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ re, resolve })),
   };
 }
 
@@ -72,21 +73,39 @@ async function setup(opts: { cpus?: string; expectedCpus?: number; faults?: Agen
   });
   const scratchDir = join(tmp, 'raysl-u1', 'node1');
   const welcome = (portBase: number, probe: number[]): Welcome => ({
-    t: 'welcome', v: PROTOCOL_VERSION, jobId: 'u1', runtime: 'builtin', address: '127.0.0.1', round: 0, portBase,
-    layout: { size: 4, ports: { controller: 0, agent: 1 }, ranges: {} }, expected: { cpus: opts.expectedCpus ?? 1, gpus: 0 },
-    probe, scratchDir, env: { JOB_VAR: 'from-the-job' }, rayAuth: 'off', tokenFile: join(tmp, 'token'), runtimeLogDir: tmp,
+    t: 'welcome',
+    v: PROTOCOL_VERSION,
+    jobId: 'u1',
+    runtime: 'builtin',
+    address: '127.0.0.1',
+    round: 0,
+    portBase,
+    layout: { size: 4, ports: { controller: 0, agent: 1 }, ranges: {} },
+    expected: { cpus: opts.expectedCpus ?? 1, gpus: 0 },
+    probe,
+    scratchDir,
+    env: { JOB_VAR: 'from-the-job' },
+    rayAuth: 'off',
+    tokenFile: join(tmp, 'token'),
+    runtimeLogDir: tmp,
   });
   return { ctl, code, signals, logs, tmp, scratchDir, welcome };
 }
 
-async function expectMessage<T extends AgentMessage['t']>(ctl: FakeController, t: T): Promise<Extract<AgentMessage, { t: T }>> {
+async function expectMessage<T extends AgentMessage['t']>(
+  ctl: FakeController,
+  t: T,
+): Promise<Extract<AgentMessage, { t: T }>> {
   const m = await ctl.next();
   expect(m.t).toBe(t);
   return m as Extract<AgentMessage, { t: T }>;
 }
 
 /** The builtin agent half's reports about one command until it exited: its stdout and the exit report. */
-async function commandReports(ctl: FakeController, id: string): Promise<{ stdout: string; exited: Record<string, unknown> }> {
+async function commandReports(
+  ctl: FakeController,
+  id: string,
+): Promise<{ stdout: string; exited: Record<string, unknown> }> {
   let stdout = '';
   for (;;) {
     const m = await expectMessage(ctl, 'rt');
@@ -103,7 +122,12 @@ async function join1(s: Awaited<ReturnType<typeof setup>>) {
   const hello = await expectMessage(s.ctl, 'hello');
   expect(hello).toMatchObject({ node: 'node1', role: 'head', granted: { cpus: 2 } });
   s.ctl.send(s.welcome(port, [port]));
-  expect(await expectMessage(s.ctl, 'probed')).toMatchObject({ round: 0, portBase: port, taken: [], bindAddress: '127.0.0.1' });
+  expect(await expectMessage(s.ctl, 'probed')).toMatchObject({
+    round: 0,
+    portBase: port,
+    taken: [],
+    bindAddress: '127.0.0.1',
+  });
   s.ctl.send({ t: 'start', round: 0, headAddress: '127.0.0.1' });
   return expectMessage(s.ctl, 'ready');
 }
@@ -112,15 +136,27 @@ describe('agent loop against a fake controller', () => {
   it('joins, runs a command with the node env, and stops with 0 leaving no scratch dir', async () => {
     const s = await setup();
     const ready = await join1(s);
-    expect(ready.node).toMatchObject({ name: 'node1', role: 'head', address: '127.0.0.1', cpus: 1, gpus: 0, gpuIds: [] });
+    expect(ready.node).toMatchObject({
+      name: 'node1',
+      role: 'head',
+      address: '127.0.0.1',
+      cpus: 1,
+      gpus: 0,
+      gpuIds: [],
+    });
     expect(existsSync(s.scratchDir)).toBe(true);
     // a malformed runtime message is refused and logged; the agent keeps serving
     s.ctl.send({ t: 'rt', body: { k: 'launch-missiles' } });
-    s.ctl.send({ t: 'rt', body: { k: 'exec', id: 't7.1', argv: ['sh', '-c', 'echo "$RAYSL_NODE $JOB_VAR $(pwd)"'], env: {} } });
+    s.ctl.send({
+      t: 'rt',
+      body: { k: 'exec', id: 't7.1', argv: ['sh', '-c', 'echo "$RAYSL_NODE $JOB_VAR $(pwd)"'], env: {} },
+    });
     const result = await commandReports(s.ctl, 't7.1');
     expect(result.stdout).toBe(`node1 from-the-job ${s.tmp}\n`);
     expect(result.exited).toMatchObject({ k: 'exited', exitCode: 0, signal: null });
-    expect(s.logs.lines.some((l) => l.includes('runtime message refused: malformed builtin runtime message'))).toBe(true);
+    expect(s.logs.lines.some((l) => l.includes('runtime message refused: malformed builtin runtime message'))).toBe(
+      true,
+    );
     s.ctl.send({ t: 'stop', reason: 'the job finished' });
     expect(await s.code).toBe(0);
     // the outcome, then the teardown in reverse start order (the signal handlers' step is quiet)
@@ -144,13 +180,21 @@ describe('agent loop against a fake controller', () => {
     await expectMessage(s.ctl, 'hello');
     s.ctl.send(s.welcome(heldPort, [heldPort]));
     const first = await expectMessage(s.ctl, 'probed');
-    expect(first).toMatchObject({ round: 0, portBase: heldPort, taken: [{ port: heldPort, reason: 'in-use', holder: { pid: process.pid } }] });
+    expect(first).toMatchObject({
+      round: 0,
+      portBase: heldPort,
+      taken: [{ port: heldPort, reason: 'in-use', holder: { pid: process.pid } }],
+    });
     const moved = await freePort();
     s.ctl.send({ t: 'probe', round: 1, portBase: moved, probe: [moved] });
     expect(await expectMessage(s.ctl, 'probed')).toMatchObject({ round: 1, portBase: moved, taken: [] });
     s.ctl.send({ t: 'start', round: 1, headAddress: '127.0.0.1' });
     await expectMessage(s.ctl, 'ready');
-    expect(s.logs.lines).toContainEqual(expect.stringMatching(new RegExp(`ports ${heldPort}-${heldPort + 3}: port ${heldPort} is taken by pid ${process.pid}`)));
+    expect(s.logs.lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`ports ${heldPort}-${heldPort + 3}: port ${heldPort} is taken by pid ${process.pid}`),
+      ),
+    );
     expect(s.logs.lines).toContainEqual(`[node1] joined: runtime builtin up on 127.0.0.1, ports ${moved}-${moved + 3}`);
     s.ctl.send({ t: 'stop', reason: 'done' });
     expect(await s.code).toBe(0);
@@ -181,14 +225,21 @@ describe('agent loop against a fake controller', () => {
     const s = await setup();
     await join1(s);
     // the entrypoint as the controller starts it: its own process group, in this job's env
-    const entrypoint = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { ...process.env, RAYSL_JOB_ID: 'u1' } });
+    const entrypoint = spawn('sleep', ['60'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, RAYSL_JOB_ID: 'u1' },
+    });
     cleanup.push(() => entrypoint.pid !== undefined && entrypoint.exitCode === null && entrypoint.kill('SIGKILL'));
     s.ctl.send({ t: 'entrypoint', pgid: entrypoint.pid! });
     await s.logs.waitFor(/the entrypoint runs as process group/);
     // a running command: it names its pid through a fifo once it runs (no polling)
     const fifo = join(s.tmp, 'pid.fifo');
     execFileSync('mkfifo', [fifo]);
-    s.ctl.send({ t: 'rt', body: { k: 'exec', id: 't1.1', argv: ['sh', '-c', `echo $$ > ${fifo}; exec sleep 60`], env: {} } });
+    s.ctl.send({
+      t: 'rt',
+      body: { k: 'exec', id: 't1.1', argv: ['sh', '-c', `echo $$ > ${fifo}; exec sleep 60`], env: {} },
+    });
     const commandPid = Number((await readFile(fifo, 'utf8')).trim());
     s.ctl.drop();
     expect(await s.code).toBe(1);
@@ -200,7 +251,11 @@ describe('agent loop against a fake controller', () => {
   it('a stop leaves the entrypoint to its controller', async () => {
     const s = await setup();
     await join1(s);
-    const entrypoint = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { ...process.env, RAYSL_JOB_ID: 'u1' } });
+    const entrypoint = spawn('sleep', ['60'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, RAYSL_JOB_ID: 'u1' },
+    });
     cleanup.push(() => entrypoint.kill('SIGKILL'));
     s.ctl.send({ t: 'entrypoint', pgid: entrypoint.pid! });
     await s.logs.waitFor(/the entrypoint runs as process group/);
@@ -221,7 +276,9 @@ describe('agent loop against a fake controller', () => {
     const stopping = s.logs.lines.indexOf('[node1] stopping: received SIGTERM');
     expect(stopping).toBeGreaterThan(-1);
     expect(s.logs.lines.slice(stopping + 1).every((l) => /^\[node1\] teardown: .* done$/.test(l))).toBe(true);
-    expect(s.signals.listenerCount('SIGTERM') + s.signals.listenerCount('SIGINT') + s.signals.listenerCount('SIGUSR1')).toBe(0);
+    expect(
+      s.signals.listenerCount('SIGTERM') + s.signals.listenerCount('SIGINT') + s.signals.listenerCount('SIGUSR1'),
+    ).toBe(0);
   });
 
   it('the silent fault: welcomed, never probes, still stops when told', async () => {

@@ -12,9 +12,21 @@ afterEach(async () => {
 
 function welcome(slot: AgentSlot): Welcome {
   return {
-    t: 'welcome', v: PROTOCOL_VERSION, jobId: 'j1', runtime: 'builtin', address: slot.address, round: 0, portBase: 30000,
-    layout: { size: 4, ports: { controller: 0 }, ranges: {} }, expected: { cpus: 4, gpus: 0 }, probe: [30001], scratchDir: `/tmp/s/${slot.name}`,
-    env: {}, rayAuth: 'token', tokenFile: '/jobs/1/token', runtimeLogDir: `/jobs/1/runtime-logs/${slot.name}`,
+    t: 'welcome',
+    v: PROTOCOL_VERSION,
+    jobId: 'j1',
+    runtime: 'builtin',
+    address: slot.address,
+    round: 0,
+    portBase: 30000,
+    layout: { size: 4, ports: { controller: 0 }, ranges: {} },
+    expected: { cpus: 4, gpus: 0 },
+    probe: [30001],
+    scratchDir: `/tmp/s/${slot.name}`,
+    env: {},
+    rayAuth: 'token',
+    tokenFile: '/jobs/1/token',
+    runtimeLogDir: `/jobs/1/runtime-logs/${slot.name}`,
   };
 }
 
@@ -36,7 +48,11 @@ describe('AgentRegistry', () => {
     expect(w).toMatchObject({ t: 'welcome', address: '127.0.1.1', scratchDir: '/tmp/s/node1' });
     expect(registry.welcomedNodes()).toEqual(['node1']);
     const joined = nextEvent<[NodeInfo, string[]]>(registry, 'joined');
-    a.send({ t: 'ready', node: { name: 'whatever', role: 'worker', address: '127.0.1.1', hostname: 'h', cpus: 4, gpus: 0, gpuIds: [] }, notes: ['ray 2.9: no token auth'] });
+    a.send({
+      t: 'ready',
+      node: { name: 'whatever', role: 'worker', address: '127.0.1.1', hostname: 'h', cpus: 4, gpus: 0, gpuIds: [] },
+      notes: ['ray 2.9: no token auth'],
+    });
     const [info, notes] = await joined;
     expect(info).toMatchObject({ name: 'node1', role: 'head', cpus: 4 });
     expect(notes).toEqual(['ray 2.9: no token auth']);
@@ -102,7 +118,11 @@ describe('AgentRegistry', () => {
     const failed = nextEvent<[string, string]>(registry, 'failed');
     a.send({ t: 'fail', reason: 'ray not found', hint: 'pip install ray' });
     expect(await failed).toEqual(['node1', 'ray not found (pip install ray)']);
-    expect(registry.missing().find((m) => m.slot.name === 'node1')).toMatchObject({ state: 'failed', reason: 'ray not found', hint: 'pip install ray' });
+    expect(registry.missing().find((m) => m.slot.name === 'node1')).toMatchObject({
+      state: 'failed',
+      reason: 'ray not found',
+      hint: 'pip install ray',
+    });
     // its socket closing afterwards does not turn the failure into anything else
     a.socket.destroy();
     await a.closed;
@@ -138,12 +158,14 @@ describe('AgentRegistry', () => {
 
   it('stopAll tells every connected agent at once, resolves when they closed, and refuses late hellos', async () => {
     const { registry, server } = await setup('node1', 'node2', 'node3');
-    const agents = await Promise.all(['node1', 'node2'].map(async (n) => {
-      const a = await server.connect();
-      a.hello(n);
-      await a.next('welcome');
-      return a;
-    }));
+    const agents = await Promise.all(
+      ['node1', 'node2'].map(async (n) => {
+        const a = await server.connect();
+        a.hello(n);
+        await a.next('welcome');
+        return a;
+      }),
+    );
     // each agent stops its runtime and closes once told (node2 before it joined: it just goes)
     agents[0]!.ready('node1');
     await nextEvent(registry, 'joined');
@@ -153,7 +175,10 @@ describe('AgentRegistry', () => {
     registry.on('failed', () => lostOrFailed++);
     await registry.stopAll('the job is ending', 5000);
     await Promise.all(agents.map((a) => a.closed));
-    expect(agents.map((a) => a.received.find((m) => m.t === 'stop'))).toEqual([{ t: 'stop', reason: 'the job is ending' }, { t: 'stop', reason: 'the job is ending' }]);
+    expect(agents.map((a) => a.received.find((m) => m.t === 'stop'))).toEqual([
+      { t: 'stop', reason: 'the job is ending' },
+      { t: 'stop', reason: 'the job is ending' },
+    ]);
     expect(['node1', 'node2'].map((n) => registry.stateOf(n)?.state)).toEqual(['stopped', 'stopped']);
     expect(lostOrFailed).toBe(0);
     const late = await server.connect();

@@ -20,7 +20,14 @@ function jobDir(): ReturnType<typeof jobPaths> {
 }
 
 const preemptedStatus = (attempt: number): JobStatus => {
-  const s = initialStatus({ jobId: '35', runtime: 'builtin', launcher: 'srun', nodes: [{ name: 'node1', address: '10.0.0.1', role: 'head', log: '/x' }], minNodes: 1, startedAtMs: 0 });
+  const s = initialStatus({
+    jobId: '35',
+    runtime: 'builtin',
+    launcher: 'srun',
+    nodes: [{ name: 'node1', address: '10.0.0.1', role: 'head', log: '/x' }],
+    minNodes: 1,
+    startedAtMs: 0,
+  });
   const warned = withPhase(s, 1000, { phase: 'preempt-warning', detail: 'SIGUSR2 from Slurm' });
   return { ...withState(warned, 'preempted'), exitCode: 6, attempt };
 };
@@ -35,15 +42,40 @@ describe('attempts of a requeued job', () => {
   it('attempt 1 moves attempt 0 aside (logs, status) and keeps the plan; attempt 0 moves nothing', () => {
     const paths = jobDir();
     mkdirSync(paths.dir, { recursive: true });
-    for (const f of ['controller.log', 'entrypoint.log', 'agent-node1.log', 'tasks.log', 'plan.json', 'job.sh', 'token']) writeFileSync(join(paths.dir, f), f);
+    for (const f of [
+      'controller.log',
+      'entrypoint.log',
+      'agent-node1.log',
+      'tasks.log',
+      'plan.json',
+      'job.sh',
+      'token',
+    ])
+      writeFileSync(join(paths.dir, f), f);
     writeFileSync(paths.status, JSON.stringify(preemptedStatus(0)));
     expect(archiveEarlierAttempt(paths, 0)).toEqual([]);
     expect(readdirSync(paths.dir)).toContain('status.json');
 
     const earlier = archiveEarlierAttempt(paths, 1);
-    expect(earlier).toEqual([{ attempt: 0, state: 'preempted', exitCode: 6, startedAt: '1970-01-01T00:00:00.000Z', endedAt: '1970-01-01T00:00:01.000Z', reason: 'SIGUSR2 from Slurm', dir: join(paths.dir, 'attempt-0') }]);
+    expect(earlier).toEqual([
+      {
+        attempt: 0,
+        state: 'preempted',
+        exitCode: 6,
+        startedAt: '1970-01-01T00:00:00.000Z',
+        endedAt: '1970-01-01T00:00:01.000Z',
+        reason: 'SIGUSR2 from Slurm',
+        dir: join(paths.dir, 'attempt-0'),
+      },
+    ]);
     expect(readdirSync(paths.dir).sort()).toEqual(['attempt-0', 'job.sh', 'plan.json', 'token']);
-    expect(readdirSync(join(paths.dir, 'attempt-0')).sort()).toEqual(['agent-node1.log', 'controller.log', 'entrypoint.log', 'status.json', 'tasks.log']);
+    expect(readdirSync(join(paths.dir, 'attempt-0')).sort()).toEqual([
+      'agent-node1.log',
+      'controller.log',
+      'entrypoint.log',
+      'status.json',
+      'tasks.log',
+    ]);
     expect(readFileSync(join(paths.dir, 'attempt-0', 'entrypoint.log'), 'utf8')).toBe('entrypoint.log');
 
     // attempt 2 carries attempt 0's summary forward
@@ -53,8 +85,25 @@ describe('attempts of a requeued job', () => {
 
   it('raysl status lists every attempt, the current one last', () => {
     const { exitCode: _running, ...current } = withState(preemptedStatus(1), 'running');
-    const s: JobStatus = { ...current, attempts: [{ attempt: 0, state: 'preempted', exitCode: 6, startedAt: 'a', endedAt: 'b', reason: 'SIGUSR2 from Slurm', dir: '/j/35/attempt-0' }] };
-    expect(attemptLines(s)).toEqual(['attempts: 2', '  #0  preempted           exit 6  SIGUSR2 from Slurm  /j/35/attempt-0', '  #1  running (this one)']);
+    const s: JobStatus = {
+      ...current,
+      attempts: [
+        {
+          attempt: 0,
+          state: 'preempted',
+          exitCode: 6,
+          startedAt: 'a',
+          endedAt: 'b',
+          reason: 'SIGUSR2 from Slurm',
+          dir: '/j/35/attempt-0',
+        },
+      ],
+    };
+    expect(attemptLines(s)).toEqual([
+      'attempts: 2',
+      '  #0  preempted           exit 6  SIGUSR2 from Slurm  /j/35/attempt-0',
+      '  #1  running (this one)',
+    ]);
     const { attempt: _none, ...once } = s;
     expect(attemptLines(once)).toEqual([]);
   });
@@ -66,7 +115,13 @@ describe('attempts of a requeued job', () => {
     const teardown = new TeardownStack({ log: (l) => lines.push(l), boundMs: 1000 });
     let hurried = false;
     teardown.push({ name: 'x', run: async () => {}, hurry: () => (hurried = true) });
-    stopOnSignals(source, stop, teardown, (l) => lines.push(l), () => 42);
+    stopOnSignals(
+      source,
+      stop,
+      teardown,
+      (l) => lines.push(l),
+      () => 42,
+    );
     source.emit('SIGUSR2');
     expect(await stop.stopped).toEqual({ kind: 'preempt', atMs: 42 });
     expect(hurried).toBe(false);

@@ -2,22 +2,53 @@
 // seeded inputs (fast-check prints the seed and path of a failure to replay it).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { autoscale, type AutoscaleDecision, type AutoscaleInput, type NodeUse, type PendingWork, type Resources, type SatelliteUse } from '../../src/core/autoscale.js';
+import {
+  autoscale,
+  type AutoscaleDecision,
+  type AutoscaleInput,
+  type NodeUse,
+  type PendingWork,
+  type Resources,
+  type SatelliteUse,
+} from '../../src/core/autoscale.js';
 
 const SHAPE: Resources = { CPU: 4, GPU: 1, memoryMb: 8000 };
 const LIMITS = { maxNodes: 4, idleTimeoutMs: 60_000, scaleUpDelayMs: 5_000 };
 
-const task = (id: string, r: Resources, waitedMs = 10_000): PendingWork => ({ id, what: `task ${id}`, bundles: [r], placement: 'any', waitedMs });
-const group = (id: string, bundles: Resources[], placement: PendingWork['placement'], waitedMs = 10_000): PendingWork => ({ id, what: `placement group ${id}`, bundles, placement, waitedMs });
-const busy = (name: string, satellite?: string): NodeUse => ({ name, free: {}, idleMs: 0, ...(satellite !== undefined ? { satellite } : {}) });
-const idle = (name: string, idleMs: number, satellite?: string): NodeUse => ({ name, free: SHAPE, idleMs, ...(satellite !== undefined ? { satellite } : {}) });
+const task = (id: string, r: Resources, waitedMs = 10_000): PendingWork => ({
+  id,
+  what: `task ${id}`,
+  bundles: [r],
+  placement: 'any',
+  waitedMs,
+});
+const group = (
+  id: string,
+  bundles: Resources[],
+  placement: PendingWork['placement'],
+  waitedMs = 10_000,
+): PendingWork => ({ id, what: `placement group ${id}`, bundles, placement, waitedMs });
+const busy = (name: string, satellite?: string): NodeUse => ({
+  name,
+  free: {},
+  idleMs: 0,
+  ...(satellite !== undefined ? { satellite } : {}),
+});
+const idle = (name: string, idleMs: number, satellite?: string): NodeUse => ({
+  name,
+  free: SHAPE,
+  idleMs,
+  ...(satellite !== undefined ? { satellite } : {}),
+});
 
 function input(over: Partial<AutoscaleInput>): AutoscaleInput {
   return { pending: [], shape: SHAPE, nodes: [busy('n1'), busy('n2')], satellites: [], limits: LIMITS, ...over };
 }
 
-const grows = (ds: AutoscaleDecision[]) => ds.filter((d): d is Extract<AutoscaleDecision, { kind: 'grow' }> => d.kind === 'grow');
-const shrinksOf = (ds: AutoscaleDecision[]) => ds.filter((d): d is Extract<AutoscaleDecision, { kind: 'shrink' }> => d.kind === 'shrink');
+const grows = (ds: AutoscaleDecision[]) =>
+  ds.filter((d): d is Extract<AutoscaleDecision, { kind: 'grow' }> => d.kind === 'grow');
+const shrinksOf = (ds: AutoscaleDecision[]) =>
+  ds.filter((d): d is Extract<AutoscaleDecision, { kind: 'shrink' }> => d.kind === 'shrink');
 
 describe('autoscale: examples', () => {
   it('nothing waits and nothing idles: no decision', () => {
@@ -59,13 +90,25 @@ describe('autoscale: examples', () => {
   });
 
   it('at --max-nodes nothing grows, and the wait says why', () => {
-    const ds = autoscale(input({ pending: [task('t1', { CPU: 1 })], nodes: [busy('n1'), busy('n2'), busy('n3'), busy('n4')] }));
+    const ds = autoscale(
+      input({ pending: [task('t1', { CPU: 1 })], nodes: [busy('n1'), busy('n2'), busy('n3'), busy('n4')] }),
+    );
     expect(grows(ds)).toEqual([]);
     expect(ds).toEqual([{ kind: 'wait', reason: expect.stringContaining('4 running + 0 coming is --max-nodes 4') }]);
   });
 
   it('work no node of the shape can hold starts no satellite (it stays the runtime’s infeasible error)', () => {
-    for (const w of [task('big', { CPU: 5 }), task('gpu2', { GPU: 2 }), task('ib', { CPU: 1, ib: 1 }), group('pk', [{ CPU: 3 }, { CPU: 2 }], 'pack'), group('sp', Array.from({ length: 5 }, () => ({ CPU: 1 })), 'spread')]) {
+    for (const w of [
+      task('big', { CPU: 5 }),
+      task('gpu2', { GPU: 2 }),
+      task('ib', { CPU: 1, ib: 1 }),
+      group('pk', [{ CPU: 3 }, { CPU: 2 }], 'pack'),
+      group(
+        'sp',
+        Array.from({ length: 5 }, () => ({ CPU: 1 })),
+        'spread',
+      ),
+    ]) {
       const ds = autoscale(input({ pending: [w] }));
       expect(grows(ds)).toEqual([]);
       expect(ds.map((d) => d.kind)).toEqual(['wait']);
@@ -75,8 +118,20 @@ describe('autoscale: examples', () => {
 
   it('a satellite idle past the timeout is shrunk whole; the main allocation never is', () => {
     const sat: SatelliteUse = { id: '77', nodes: 2, joined: ['n3', 'n4'], state: 'running' };
-    const ds = autoscale(input({ nodes: [idle('n1', 600_000), idle('n2', 600_000), idle('n3', 61_000, '77'), idle('n4', 70_000, '77')], satellites: [sat] }));
-    expect(ds).toEqual([{ kind: 'shrink', satellite: '77', nodes: ['n3', 'n4'], reason: expect.stringContaining('idle for 61 s, over --idle-timeout 60 s') }]);
+    const ds = autoscale(
+      input({
+        nodes: [idle('n1', 600_000), idle('n2', 600_000), idle('n3', 61_000, '77'), idle('n4', 70_000, '77')],
+        satellites: [sat],
+      }),
+    );
+    expect(ds).toEqual([
+      {
+        kind: 'shrink',
+        satellite: '77',
+        nodes: ['n3', 'n4'],
+        reason: expect.stringContaining('idle for 61 s, over --idle-timeout 60 s'),
+      },
+    ]);
   });
 
   it('one busy node keeps its satellite; waiting work keeps every satellite', () => {
@@ -85,26 +140,48 @@ describe('autoscale: examples', () => {
     expect(autoscale(input({ nodes, satellites: [sat] }))).toEqual([]);
     const allIdle = [busy('n1'), busy('n2'), idle('n3', 90_000, '77'), idle('n4', 90_000, '77')];
     // a task that waits (younger than the delay, too) may be the part a coming node completes
-    expect(shrinksOf(autoscale(input({ nodes: allIdle, satellites: [sat], pending: [task('t', { CPU: 8 }), task('u', { CPU: 1 }, 0)] })))).toEqual([]);
+    expect(
+      shrinksOf(
+        autoscale(
+          input({ nodes: allIdle, satellites: [sat], pending: [task('t', { CPU: 8 }), task('u', { CPU: 1 }, 0)] }),
+        ),
+      ),
+    ).toEqual([]);
   });
 });
 
 // ---- properties ----
 
-const resourcesArb: fc.Arbitrary<Resources> = fc.record({ CPU: fc.integer({ min: 0, max: 6 }), GPU: fc.constantFrom(0, 0.5, 1, 2), ib: fc.constantFrom(0, 0, 1) });
+const resourcesArb: fc.Arbitrary<Resources> = fc.record({
+  CPU: fc.integer({ min: 0, max: 6 }),
+  GPU: fc.constantFrom(0, 0.5, 1, 2),
+  ib: fc.constantFrom(0, 0, 1),
+});
 const workArb = (i: number): fc.Arbitrary<PendingWork> =>
-  fc.record({
-    // work always asks for something (a task's default is 1 CPU, an empty bundle is refused)
-    bundles: fc.array(resourcesArb.filter((r) => Object.values(r).some((v) => v > 0)), { minLength: 1, maxLength: 5 }),
-    placement: fc.constantFrom<PendingWork['placement']>('any', 'pack', 'spread'),
-    waitedMs: fc.integer({ min: 0, max: 20_000 }),
-  }).map((w) => ({ ...w, id: `w${i}`, what: `work w${i}` }));
+  fc
+    .record({
+      // work always asks for something (a task's default is 1 CPU, an empty bundle is refused)
+      bundles: fc.array(
+        resourcesArb.filter((r) => Object.values(r).some((v) => v > 0)),
+        { minLength: 1, maxLength: 5 },
+      ),
+      placement: fc.constantFrom<PendingWork['placement']>('any', 'pack', 'spread'),
+      waitedMs: fc.integer({ min: 0, max: 20_000 }),
+    })
+    .map((w) => ({ ...w, id: `w${i}`, what: `work w${i}` }));
 
 const inputArb: fc.Arbitrary<AutoscaleInput> = fc
   .record({
     shape: fc.record({ CPU: fc.integer({ min: 1, max: 8 }), GPU: fc.constantFrom(0, 1, 2), ib: fc.constantFrom(0, 1) }),
     mainNodes: fc.integer({ min: 1, max: 4 }),
-    sats: fc.array(fc.record({ nodes: fc.integer({ min: 1, max: 3 }), joinedOf: fc.integer({ min: 0, max: 3 }), state: fc.constantFrom<SatelliteUse['state']>('queued', 'running', 'draining') }), { maxLength: 3 }),
+    sats: fc.array(
+      fc.record({
+        nodes: fc.integer({ min: 1, max: 3 }),
+        joinedOf: fc.integer({ min: 0, max: 3 }),
+        state: fc.constantFrom<SatelliteUse['state']>('queued', 'running', 'draining'),
+      }),
+      { maxLength: 3 },
+    ),
     idles: fc.array(fc.integer({ min: 0, max: 120_000 }), { minLength: 16, maxLength: 16 }),
     frees: fc.array(resourcesArb, { minLength: 16, maxLength: 16 }),
     pendingCount: fc.integer({ min: 0, max: 6 }),
@@ -121,23 +198,37 @@ const inputArb: fc.Arbitrary<AutoscaleInput> = fc
     };
     for (let i = 0; i < r.mainNodes; i++) node(`m${i}`);
     const satellites: SatelliteUse[] = r.sats.map((s, i) => {
-      const joined = s.state === 'queued' ? [] : Array.from({ length: Math.min(s.nodes, s.joinedOf) }, (_, j) => `s${i}n${j}`);
+      const joined =
+        s.state === 'queued' ? [] : Array.from({ length: Math.min(s.nodes, s.joinedOf) }, (_, j) => `s${i}n${j}`);
       for (const n of joined) node(n, `sat${i}`);
       return { id: `sat${i}`, nodes: s.nodes, joined, state: s.state };
     });
-    return { pending, shape: r.shape, nodes, satellites, limits: { maxNodes: r.maxNodes, idleTimeoutMs: r.idleTimeoutMs, scaleUpDelayMs: r.scaleUpDelayMs } };
+    return {
+      pending,
+      shape: r.shape,
+      nodes,
+      satellites,
+      limits: { maxNodes: r.maxNodes, idleTimeoutMs: r.idleTimeoutMs, scaleUpDelayMs: r.scaleUpDelayMs },
+    };
   });
 
 const fitsShape = (b: Resources, shape: Resources) => Object.entries(b).every(([k, v]) => v <= (shape[k] ?? 0));
-const sumOf = (bs: readonly Resources[]) => bs.reduce<Record<string, number>>((acc, b) => {
-  for (const [k, v] of Object.entries(b)) acc[k] = (acc[k] ?? 0) + v;
-  return acc;
-}, {});
+const sumOf = (bs: readonly Resources[]) =>
+  bs.reduce<Record<string, number>>((acc, b) => {
+    for (const [k, v] of Object.entries(b)) acc[k] = (acc[k] ?? 0) + v;
+    return acc;
+  }, {});
 /** The reference's own reading of "a node of the shape could hold it" (in whole units: the arbitraries stay on 0.5 steps). */
 const holdable = (w: PendingWork, input: AutoscaleInput) =>
-  w.placement === 'pack' ? fitsShape(sumOf(w.bundles), input.shape) : w.bundles.every((b) => fitsShape(b, input.shape)) && (w.placement !== 'spread' || w.bundles.length <= input.limits.maxNodes);
-const counted = (i: AutoscaleInput) => i.nodes.length + i.satellites.filter((s) => s.state !== 'draining').reduce((n, s) => n + s.nodes - s.joined.length, 0);
-const bundleCount = (ws: readonly PendingWork[]) => ws.reduce((n, w) => n + (w.placement === 'pack' ? 1 : w.bundles.length), 0);
+  w.placement === 'pack'
+    ? fitsShape(sumOf(w.bundles), input.shape)
+    : w.bundles.every((b) => fitsShape(b, input.shape)) &&
+      (w.placement !== 'spread' || w.bundles.length <= input.limits.maxNodes);
+const counted = (i: AutoscaleInput) =>
+  i.nodes.length +
+  i.satellites.filter((s) => s.state !== 'draining').reduce((n, s) => n + s.nodes - s.joined.length, 0);
+const bundleCount = (ws: readonly PendingWork[]) =>
+  ws.reduce((n, w) => n + (w.placement === 'pack' ? 1 : w.bundles.length), 0);
 
 describe('autoscale: invariants', () => {
   const opts = { numRuns: 3000, seed: 2205 } as const;
@@ -171,7 +262,11 @@ describe('autoscale: invariants', () => {
   it('the oldest due work that nodes of the shape hold, with room under --max-nodes for one node per bundle and nothing free or coming, always grows', () => {
     fc.assert(
       fc.property(inputArb, (i) => {
-        const bare: AutoscaleInput = { ...i, nodes: i.nodes.map((n) => ({ ...n, free: {} })), satellites: i.satellites.filter((s) => s.state === 'draining' || s.joined.length === s.nodes) };
+        const bare: AutoscaleInput = {
+          ...i,
+          nodes: i.nodes.map((n) => ({ ...n, free: {} })),
+          satellites: i.satellites.filter((s) => s.state === 'draining' || s.joined.length === s.nodes),
+        };
         const due = bare.pending.filter((w) => w.waitedMs >= i.limits.scaleUpDelayMs && holdable(w, bare));
         const room = i.limits.maxNodes - counted(bare);
         const first = due.sort((a, b) => b.waitedMs - a.waitedMs || (a.id < b.id ? -1 : 1))[0];
@@ -185,7 +280,10 @@ describe('autoscale: invariants', () => {
   it('more capacity coming never asks for more nodes', () => {
     fc.assert(
       fc.property(inputArb, fc.integer({ min: 1, max: 3 }), (i, extra) => {
-        const more: AutoscaleInput = { ...i, satellites: [...i.satellites, { id: 'extra', nodes: extra, joined: [], state: 'queued' }] };
+        const more: AutoscaleInput = {
+          ...i,
+          satellites: [...i.satellites, { id: 'extra', nodes: extra, joined: [], state: 'queued' }],
+        };
         const before = grows(autoscale(i)).reduce((n, d) => n + d.nodes, 0);
         const after = grows(autoscale(more)).reduce((n, d) => n + d.nodes, 0);
         expect(after).toBeLessThanOrEqual(before);

@@ -13,7 +13,16 @@ class MemElastic implements Elastic {
   async grow(req: GrowRequest, reason: string): Promise<SatelliteInfo> {
     this.grows.push(req);
     if (this.failGrow) throw new Error(this.failGrow);
-    const s: SatelliteInfo = { id: `s${this.sats.length + 1}`, slurmJobId: String(100 + this.sats.length), state: 'queued', requested: req.nodes, nodes: [], joined: [], submittedAt: new Date(0).toISOString(), reason };
+    const s: SatelliteInfo = {
+      id: `s${this.sats.length + 1}`,
+      slurmJobId: String(100 + this.sats.length),
+      state: 'queued',
+      requested: req.nodes,
+      nodes: [],
+      joined: [],
+      submittedAt: new Date(0).toISOString(),
+      reason,
+    };
     this.sats.push(s);
     return s;
   }
@@ -40,7 +49,12 @@ class MemElastic implements Elastic {
 }
 
 const SHAPE = { CPU: 4 };
-const spread4 = { id: 'group:pg', what: 'placement group pg (4 bundles, STRICT_SPREAD)', bundles: [{ CPU: 1 }, { CPU: 1 }, { CPU: 1 }, { CPU: 1 }], placement: 'spread' as const };
+const spread4 = {
+  id: 'group:pg',
+  what: 'placement group pg (4 bundles, STRICT_SPREAD)',
+  bundles: [{ CPU: 1 }, { CPU: 1 }, { CPU: 1 }, { CPU: 1 }],
+  placement: 'spread' as const,
+};
 
 function rig() {
   let now = 0;
@@ -104,7 +118,15 @@ describe('autoscaler loop', () => {
 
   it('idle time starts over when a node gets work; a wait is recorded once per sentence', async () => {
     const r = rig();
-    r.elastic.sats.push({ id: 's1', state: 'joined', requested: 1, nodes: ['n3'], joined: ['n3'], submittedAt: '', reason: 'x' });
+    r.elastic.sats.push({
+      id: 's1',
+      state: 'joined',
+      requested: 1,
+      nodes: ['n3'],
+      joined: ['n3'],
+      submittedAt: '',
+      reason: 'x',
+    });
     const base = [node('n1', false), node('n2', false), node('n3', true, SHAPE)];
     await r.at(0, { pending: [], nodes: base, shape: SHAPE });
     await r.at(15_000, { pending: [], nodes: [...base.slice(0, 2), node('n3', false)], shape: SHAPE });
@@ -118,7 +140,9 @@ describe('autoscaler loop', () => {
     await r.at(60_000, { pending: [big], nodes: base.slice(0, 2), shape: SHAPE });
     await r.at(70_000);
     await r.at(80_000);
-    expect(r.events.filter((e) => e.startsWith('waits:'))).toEqual([expect.stringContaining('task t: it asks for more than one node of the granted shape holds (4 CPU)')]);
+    expect(r.events.filter((e) => e.startsWith('waits:'))).toEqual([
+      expect.stringContaining('task t: it asks for more than one node of the granted shape holds (4 CPU)'),
+    ]);
   });
 
   it('a grow Slurm refuses is said once and retried after a backoff, not every round', async () => {
@@ -130,7 +154,10 @@ describe('autoscaler loop', () => {
     await r.at(20_000);
     await r.at(39_999);
     expect(r.elastic.grows).toHaveLength(1);
-    expect(r.events).toEqual([expect.stringMatching(/^grow by 2/), 'grow failed: sbatch: error: Invalid partition name specified; next try in 30 s']);
+    expect(r.events).toEqual([
+      expect.stringMatching(/^grow by 2/),
+      'grow failed: sbatch: error: Invalid partition name specified; next try in 30 s',
+    ]);
     await r.at(40_000);
     expect(r.elastic.grows).toHaveLength(2);
   });
@@ -145,7 +172,9 @@ describe('autoscaler loop', () => {
     await r.at(6_000);
     await r.at(35_999);
     expect(r.elastic.grows).toHaveLength(1);
-    expect(r.events.filter((e) => e.includes('failed'))).toEqual(['satellite s1 failed (its nodes never joined); next grow in 30 s at the earliest']);
+    expect(r.events.filter((e) => e.includes('failed'))).toEqual([
+      'satellite s1 failed (its nodes never joined); next grow in 30 s at the earliest',
+    ]);
     await r.at(36_000);
     expect(r.elastic.grows).toHaveLength(2);
   });
@@ -176,7 +205,16 @@ describe('autoscaler loop', () => {
 
   it('runs on its own timer and stops cleanly', async () => {
     let reads = 0;
-    const scaler = new Autoscaler({ limits: { maxNodes: 2, idleTimeoutMs: 1, scaleUpDelayMs: 0 }, elastic: new MemElastic(), read: () => (reads++, undefined), members: () => [], now: Date.now, record: () => {}, log: () => {}, everyMs: 5 });
+    const scaler = new Autoscaler({
+      limits: { maxNodes: 2, idleTimeoutMs: 1, scaleUpDelayMs: 0 },
+      elastic: new MemElastic(),
+      read: () => (reads++, undefined),
+      members: () => [],
+      now: Date.now,
+      record: () => {},
+      log: () => {},
+      everyMs: 5,
+    });
     scaler.start();
     const deadline = Date.now() + 5000;
     while (reads < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));

@@ -61,7 +61,10 @@ describe('numeric flags have real upper bounds', () => {
     [['--preempt-grace', '70000'], /--preempt-grace: at most 65535 \(sbatch --signal's own limit\)/],
     [['--preempt-grace', 'soon'], /--preempt-grace: expected a whole number/],
     [['-t', '1', '--preempt-grace', '60'], /--preempt-grace 60: the warning would come before the job starts/],
-    [['--preempt-signal', 'USR1'], /--preempt-signal: expected TERM, INT, HUP or USR2, received "USR1"\n {2}hint: USR1 is taken \(NCCL uses it\)/],
+    [
+      ['--preempt-signal', 'USR1'],
+      /--preempt-signal: expected TERM, INT, HUP or USR2, received "USR1"\n {2}hint: USR1 is taken \(NCCL uses it\)/,
+    ],
     [['--preempt-signal', 'KILL'], /--preempt-signal: expected TERM, INT, HUP or USR2/],
     [['--max-restarts', '2'], /--max-restarts 2 needs --requeue/],
     [['--requeue', '--max-restarts', '0'], /--max-restarts: expected a whole number from 1 to 100/],
@@ -133,16 +136,23 @@ describe('config env values', () => {
 });
 
 describe('profiles are own keys only', () => {
-  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('--profile %s -> no profile named ...', async (name) => {
-    const config = mergeConfigs([validateConfig({ profiles: { default: { nodes: 2 } } }, 'c.json')]);
-    expect(usageOf(() => profileLayers(config, name, ['c.json'])).message).toBe(`no profile named ${JSON.stringify(name)} in c.json`);
-    const r = await render(project(), ['--profile', name, 'train.ts']);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(new RegExp(`no profile named "${name}"`));
-  });
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    '--profile %s -> no profile named ...',
+    async (name) => {
+      const config = mergeConfigs([validateConfig({ profiles: { default: { nodes: 2 } } }, 'c.json')]);
+      expect(usageOf(() => profileLayers(config, name, ['c.json'])).message).toBe(
+        `no profile named ${JSON.stringify(name)} in c.json`,
+      );
+      const r = await render(project(), ['--profile', name, 'train.ts']);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(new RegExp(`no profile named "${name}"`));
+    },
+  );
 
   it('a profile named __proto__ in a file stays a name and does not change other profiles', () => {
-    const config = mergeConfigs([validateConfig(JSON.parse('{"profiles": {"__proto__": {"nodes": 7}, "a": {"nodes": 1}}}'), 'c.json')]);
+    const config = mergeConfigs([
+      validateConfig(JSON.parse('{"profiles": {"__proto__": {"nodes": 7}, "a": {"nodes": 1}}}'), 'c.json'),
+    ]);
     expect(profileLayers(config, 'a', [])).toEqual([{ nodes: 1 }]);
     expect(({} as Record<string, unknown>).nodes).toBeUndefined();
   });
@@ -178,9 +188,11 @@ describe('setup lines', () => {
 
 describe('Slurm errors keep the line that says what is wrong', () => {
   it('sbatch --bogus-opt: "unrecognized option", not "Try sbatch --help" (recorded from sbatch 22.05)', () => {
-    const stderr = "sbatch: unrecognized option '--bogus-opt'\nTry \"sbatch --help\" for more information\n";
+    const stderr = 'sbatch: unrecognized option \'--bogus-opt\'\nTry "sbatch --help" for more information\n';
     expect(keyLine(stderr)).toBe("sbatch: unrecognized option '--bogus-opt'");
-    expect(slurmFailure(['sbatch', '--bogus-opt', 'x.sh'], { exitCode: 255, stdout: '', stderr }).message).toMatch(/unrecognized option '--bogus-opt'/);
+    expect(slurmFailure(['sbatch', '--bogus-opt', 'x.sh'], { exitCode: 255, stdout: '', stderr }).message).toMatch(
+      /unrecognized option '--bogus-opt'/,
+    );
   });
 });
 

@@ -6,9 +6,25 @@ import type { ControllerHalf, JoinedNode } from '../../src/runtimes/types.js';
 
 const layout = { size: 64, ports: { controller: 0 }, ranges: { service: { offset: 16, count: 32 } } };
 function half(maxNodes?: number): ControllerHalf {
-  return builtinRuntime.controllerHalf!({ jobId: 'j', log: () => {}, send: () => true, layout, portBase: () => 20000, ...(maxNodes !== undefined ? { maxNodes } : {}) });
+  return builtinRuntime.controllerHalf!({
+    jobId: 'j',
+    log: () => {},
+    send: () => true,
+    layout,
+    portBase: () => 20000,
+    ...(maxNodes !== undefined ? { maxNodes } : {}),
+  });
 }
-const joined = (name: string, role: 'head' | 'worker', cpus: number, gpus = 0): JoinedNode => ({ name, role, address: `10.0.0.${name.slice(-1)}`, hostname: name, cpus, gpus, gpuIds: Array.from({ length: gpus }, (_, i) => String(i)), memoryMb: 1000 });
+const joined = (name: string, role: 'head' | 'worker', cpus: number, gpus = 0): JoinedNode => ({
+  name,
+  role,
+  address: `10.0.0.${name.slice(-1)}`,
+  hostname: name,
+  cpus,
+  gpus,
+  gpuIds: Array.from({ length: gpus }, (_, i) => String(i)),
+  memoryMb: 1000,
+});
 
 describe('builtin controller half: demand()', () => {
   it('shape: the head until a worker joins, then the first worker (satellites join later)', async () => {
@@ -19,7 +35,14 @@ describe('builtin controller half: demand()', () => {
     h.onJoin(joined('n2', 'worker', 8, 2));
     h.onJoin(joined('n3', 'worker', 16, 4));
     expect(h.demand!().shape).toEqual({ CPU: 8, GPU: 2, memoryMb: 1000 });
-    expect(h.demand!()).toMatchObject({ pending: [], nodes: [{ name: 'n1', idle: true }, { name: 'n2', idle: true }, { name: 'n3', idle: true }] });
+    expect(h.demand!()).toMatchObject({
+      pending: [],
+      nodes: [
+        { name: 'n1', idle: true },
+        { name: 'n2', idle: true },
+        { name: 'n3', idle: true },
+      ],
+    });
     await h.close();
   });
 

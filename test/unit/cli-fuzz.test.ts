@@ -38,18 +38,112 @@ writeFileSync(join(dir, 'afile'), 'x');
 
 /** Strings users and attackers type: shell metacharacters, Slurm patterns, control bytes, huge numbers. */
 const nasty = fc.constantFrom(
-  '', ' ', '0', '1', '2', '4', '-1', '255', '256', '3000000', '9007199254740993', '1e3', '0x10', '1.5', '99999999999999999999',
-  '%', '%j', 'a%jb', `$(touch ${join(dir, 'pwned')})`, '`id`', "'", '"', '\\', ';rm -rf ~', '&&', '|', '\n', 'a\nb', '\r', '\u0000', 'x\u0000y', '\u001b[2J',
-  '--', '-', '--x', '-N', 'toString', 'constructor', '__proto__', 'default', 'auto', 'ray', 'builtin', 'token', 'off',
-  '2:00:00', '1-12', 'UNLIMITED', '64G', '1T', '0', 'a100', 'a100&ib', 'gpu', 'debug', '/proc/raysl', '/sys/kernel', 'afile', 'adir',
-  'jobs', 'KEY=VAL', 'A=', '=x', 'SLURM_JOB_ID=1', 'CUDA_VISIBLE_DEVICES=0', 'PATH=$PATH', '{"trainer": 1}', 'head={"x":2}', '{', 'null', '日本語', 'é',
-  '--version', '-V', '--json', '--help', 'x'.repeat(70_000), '9'.repeat(5000), '-'.repeat(300), '👍🏽', '\u202e', 'A=\u0000',
+  '',
+  ' ',
+  '0',
+  '1',
+  '2',
+  '4',
+  '-1',
+  '255',
+  '256',
+  '3000000',
+  '9007199254740993',
+  '1e3',
+  '0x10',
+  '1.5',
+  '99999999999999999999',
+  '%',
+  '%j',
+  'a%jb',
+  `$(touch ${join(dir, 'pwned')})`,
+  '`id`',
+  "'",
+  '"',
+  '\\',
+  ';rm -rf ~',
+  '&&',
+  '|',
+  '\n',
+  'a\nb',
+  '\r',
+  '\u0000',
+  'x\u0000y',
+  '\u001b[2J',
+  '--',
+  '-',
+  '--x',
+  '-N',
+  'toString',
+  'constructor',
+  '__proto__',
+  'default',
+  'auto',
+  'ray',
+  'builtin',
+  'token',
+  'off',
+  '2:00:00',
+  '1-12',
+  'UNLIMITED',
+  '64G',
+  '1T',
+  '0',
+  'a100',
+  'a100&ib',
+  'gpu',
+  'debug',
+  '/proc/raysl',
+  '/sys/kernel',
+  'afile',
+  'adir',
+  'jobs',
+  'KEY=VAL',
+  'A=',
+  '=x',
+  'SLURM_JOB_ID=1',
+  'CUDA_VISIBLE_DEVICES=0',
+  'PATH=$PATH',
+  '{"trainer": 1}',
+  'head={"x":2}',
+  '{',
+  'null',
+  '日本語',
+  'é',
+  '--version',
+  '-V',
+  '--json',
+  '--help',
+  'x'.repeat(70_000),
+  '9'.repeat(5000),
+  '-'.repeat(300),
+  '👍🏽',
+  '\u202e',
+  'A=\u0000',
 );
-const text = fc.oneof({ weight: 3, arbitrary: nasty }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) });
+const text = fc.oneof(
+  { weight: 3, arbitrary: nasty },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
+);
 
 const longFlags = jobOptionTable.map((r) => r.flags.match(/--[a-z-]+/)![0]);
 const shortFlags = jobOptionTable.flatMap((r) => r.flags.match(/^-[a-zA-Z]\b/) ?? []);
-const flag = fc.constantFrom(...longFlags, ...shortFlags, '--profile', '--no-check', '--json', '--no-color', '--bogus', '-Z', '--local', '--version', '-V', '--nodes-', '---N');
+const flag = fc.constantFrom(
+  ...longFlags,
+  ...shortFlags,
+  '--profile',
+  '--no-check',
+  '--json',
+  '--no-color',
+  '--bogus',
+  '-Z',
+  '--local',
+  '--version',
+  '-V',
+  '--nodes-',
+  '---N',
+);
 
 const flagArgs = fc
   .array(
@@ -63,17 +157,56 @@ const flagArgs = fc
     { maxLength: 5 },
   )
   .map((xs) => xs.flat());
-const entrypoint = fc.constantFrom('train.ts', 'train.py', 'tool', 'plain', 'locked.sh', 'adir', 'missing.py', '', '-', 'train.ts\n');
+const entrypoint = fc.constantFrom(
+  'train.ts',
+  'train.py',
+  'tool',
+  'plain',
+  'locked.sh',
+  'adir',
+  'missing.py',
+  '',
+  '-',
+  'train.ts\n',
+);
 const entryArgs = fc.array(text, { maxLength: 3 });
 
 /** A config profile with keys from the option table (and some that are not), values of any JSON shape. */
 const keys = fc.constantFrom(...jobOptionTable.map((r) => r.key), 'bogus', '__proto__', 'constructor');
-const value = fc.oneof(text, fc.integer({ min: -5, max: 10_000_000 }), fc.constantFrom(1e21, 2 ** 53, 0.5, true, null), fc.array(text, { maxLength: 2 }), fc.dictionary(fc.oneof(text, fc.constantFrom('A', 'B_1', 'all', 'head')), fc.oneof(text, fc.integer())));
+const value = fc.oneof(
+  text,
+  fc.integer({ min: -5, max: 10_000_000 }),
+  fc.constantFrom(1e21, 2 ** 53, 0.5, true, null),
+  fc.array(text, { maxLength: 2 }),
+  fc.dictionary(fc.oneof(text, fc.constantFrom('A', 'B_1', 'all', 'head')), fc.oneof(text, fc.integer())),
+);
 const profile = fc.dictionary(keys, value, { maxKeys: 3 });
-const config = fc.option(fc.record({ profiles: fc.dictionary(fc.constantFrom('default', 'gpu', 'toString', '__proto__', 'a b'), profile, { maxKeys: 2 }) }), { nil: undefined });
+const config = fc.option(
+  fc.record({
+    profiles: fc.dictionary(fc.constantFrom('default', 'gpu', 'toString', '__proto__', 'a b'), profile, { maxKeys: 2 }),
+  }),
+  { nil: undefined },
+);
 
 /** Values each flag accepts, with hostile text where the value is free (names, lines, env values): accepted inputs reach the script. */
-const hostileText = fc.constantFrom(`$(touch ${join(dir, 'pwned')})`, `;touch ${join(dir, 'pwned')}`, `'; touch ${join(dir, 'pwned')}; '`, '`id`', "a'b", 'a"b', '\\', ';rm -rf ~', '%j', 'a b', '日本語', '$HOME', '!x', '#c', '*', '~');
+const hostileText = fc.constantFrom(
+  `$(touch ${join(dir, 'pwned')})`,
+  `;touch ${join(dir, 'pwned')}`,
+  `'; touch ${join(dir, 'pwned')}; '`,
+  '`id`',
+  "a'b",
+  'a"b',
+  '\\',
+  ';rm -rf ~',
+  '%j',
+  'a b',
+  '日本語',
+  '$HOME',
+  '!x',
+  '#c',
+  '*',
+  '~',
+);
 const plausibleValue: Record<string, fc.Arbitrary<string>> = {
   '--nodes': fc.constantFrom('1', '2', '4', '65536', '65537'),
   '--min-nodes': fc.constantFrom('1', '2'),
@@ -84,17 +217,21 @@ const plausibleValue: Record<string, fc.Arbitrary<string>> = {
   '--join-timeout': fc.constantFrom('1', '120', '604800', '604801'),
   '--runtime': fc.constantFrom('auto', 'ray', 'builtin'),
   '--ray-auth': fc.constantFrom('token', 'off'),
-  '--sbatch-arg': fc.constantFrom('--mail-type=END', '--comment=x y', "--comment=$(id)", '--hold', '--bogus-opt'),
-  '--env': fc.tuple(fc.constantFrom('A', 'NCCL_DEBUG', 'X_1'), fc.oneof(hostileText, fc.string({ maxLength: 6 }))).map(([k, v]) => `${k}=${v}`),
+  '--sbatch-arg': fc.constantFrom('--mail-type=END', '--comment=x y', '--comment=$(id)', '--hold', '--bogus-opt'),
+  '--env': fc
+    .tuple(fc.constantFrom('A', 'NCCL_DEBUG', 'X_1'), fc.oneof(hostileText, fc.string({ maxLength: 6 })))
+    .map(([k, v]) => `${k}=${v}`),
   '--resources': fc.constantFrom('{"trainer": 1}', 'head={"ps": 1}', '1-2={"x": 0.5}'),
   '--job-dir': fc.constantFrom('jobs', 'a b', "it's", 'adir', '/tmp/raysl-fuzz-jobs'),
   '--profile': fc.constantFrom('default', 'toString', 'constructor', '__proto__', 'valueOf'),
 };
-const plausibleFlag = fc.constantFrom(...jobOptionTable.map((r) => r.flags.match(/--[a-z-]+/)![0]), '--profile').chain((f) => {
-  const row = jobOptionTable.find((r) => r.flags.includes(f)) ?? { flags: '--profile <name>' };
-  if (!row.flags.includes('<')) return fc.constant<string[]>([f]);
-  return (plausibleValue[f] ?? hostileText).map((v): string[] => [f, v]);
-});
+const plausibleFlag = fc
+  .constantFrom(...jobOptionTable.map((r) => r.flags.match(/--[a-z-]+/)![0]), '--profile')
+  .chain((f) => {
+    const row = jobOptionTable.find((r) => r.flags.includes(f)) ?? { flags: '--profile <name>' };
+    if (!row.flags.includes('<')) return fc.constant<string[]>([f]);
+    return (plausibleValue[f] ?? hostileText).map((v): string[] => [f, v]);
+  });
 const plausible = fc.record({
   kind: fc.constant('plausible' as const),
   command: fc.constant('render'),
@@ -105,7 +242,15 @@ const plausible = fc.record({
   config: fc.constant(undefined),
 });
 
-const hostile = fc.record({ kind: fc.constant('hostile' as const), command: fc.constantFrom('render', 'render', 'render', 'submit', 'run', 'hostnames', 'hostlist', 'nope'), flags: flagArgs, entrypoint, dashdash: fc.boolean(), args: entryArgs, config });
+const hostile = fc.record({
+  kind: fc.constant('hostile' as const),
+  command: fc.constantFrom('render', 'render', 'render', 'submit', 'run', 'hostnames', 'hostlist', 'nope'),
+  flags: flagArgs,
+  entrypoint,
+  dashdash: fc.boolean(),
+  args: entryArgs,
+  config,
+});
 const input = fc.oneof(hostile, plausible);
 
 /** Every path under dir (the fuzz's cwd and HOME), but the config file each case writes itself. */
@@ -137,9 +282,16 @@ function expectedValues(argv: readonly string[]): { env: Record<string, string>;
 }
 
 /** The plan a rendered script hands its controller (the heredoc's one line). */
-function planInScript(script: string): { env: Record<string, string>; setup: string[]; jobName: string; entrypoint: { args: string[] } } {
+function planInScript(script: string): {
+  env: Record<string, string>;
+  setup: string[];
+  jobName: string;
+  entrypoint: { args: string[] };
+} {
   const lines = script.split('\n');
-  return JSON.parse(lines[lines.indexOf(lines.find((l) => l.endsWith("<<'RAYSL_PLAN'"))!) + 1]!) as ReturnType<typeof planInScript>;
+  return JSON.parse(lines[lines.indexOf(lines.find((l) => l.endsWith("<<'RAYSL_PLAN'"))!) + 1]!) as ReturnType<
+    typeof planInScript
+  >;
 }
 
 /** argv for one input. submit gets --dry-run --no-check and run no --local, so nothing is ever submitted or started. */
@@ -147,7 +299,12 @@ type Input = typeof input extends fc.Arbitrary<infer T> ? T : never;
 
 function argvOf(i: Input): string[] {
   const safe = i.flags.filter((f) => f !== '--local');
-  const head = i.command === 'submit' ? ['submit', '--dry-run', '--no-check'] : i.command === 'render' ? ['render', '--no-check'] : [i.command];
+  const head =
+    i.command === 'submit'
+      ? ['submit', '--dry-run', '--no-check']
+      : i.command === 'render'
+        ? ['render', '--no-check']
+        : [i.command];
   return [...head, ...safe, i.entrypoint, ...(i.dashdash ? ['--'] : []), ...i.args];
 }
 
@@ -173,13 +330,20 @@ function injectionFindings(scripts: string[]): { findings: string[]; checked: nu
   const runnable = scripts.filter((t) => !t.includes("# setup: the user's own shell lines"));
   const body = runnable.map((t, i) => `I=${i}\n(\n${t}\n)\n`).join('');
   const harness = `exec() { printf '%s\\0' "$@" > "$OUT/$I.argv"; cat > "$OUT/$I.plan"; env -0 > "$OUT/$I.env"; }\n${body}`;
-  const r = spawnSync('bash', ['-s'], { input: harness, encoding: 'utf8', env: { PATH: process.env.PATH, OUT: out }, timeout: 60_000 });
+  const r = spawnSync('bash', ['-s'], {
+    input: harness,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, OUT: out },
+    timeout: 60_000,
+  });
   const findings: string[] = [];
   if (r.status !== 0) findings.push(`harness exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
   runnable.forEach((t, i) => {
     let argv: string[];
     try {
-      argv = readFileSync(join(out, `${i}.argv`), 'utf8').split('\0').slice(0, -1);
+      argv = readFileSync(join(out, `${i}.argv`), 'utf8')
+        .split('\0')
+        .slice(0, -1);
     } catch {
       findings.push(`script ${i} never reached its exec line:\n${t}`);
       return;
@@ -190,8 +354,15 @@ function injectionFindings(scripts: string[]): { findings: string[]; checked: nu
       return;
     }
     const plan = JSON.parse(readFileSync(join(out, `${i}.plan`), 'utf8')) as { env: Record<string, string> };
-    const env = new Map(readFileSync(join(out, `${i}.env`), 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
-    for (const [k, v] of Object.entries(plan.env)) if (env.get(k) !== v) findings.push(`script ${i}: ${k}=${JSON.stringify(env.get(k))}, plan says ${JSON.stringify(v)}`);
+    const env = new Map(
+      readFileSync(join(out, `${i}.env`), 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
+    );
+    for (const [k, v] of Object.entries(plan.env))
+      if (env.get(k) !== v)
+        findings.push(`script ${i}: ${k}=${JSON.stringify(env.get(k))}, plan says ${JSON.stringify(v)}`);
   });
   if (existsSync(join(dir, 'pwned'))) findings.push('an injected command ran: the marker file exists');
   rmSync(out, { recursive: true, force: true });
@@ -215,16 +386,28 @@ describe('CLI fuzz: argv and config', () => {
         let timer: NodeJS.Timeout | undefined;
         const code = await Promise.race([
           runCli(argv, io),
-          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hang: no exit within ${CASE_DEADLINE_MS} ms`)), CASE_DEADLINE_MS))),
+          new Promise<never>(
+            (_, reject) =>
+              (timer = setTimeout(
+                () => reject(new Error(`hang: no exit within ${CASE_DEADLINE_MS} ms`)),
+                CASE_DEADLINE_MS,
+              )),
+          ),
         ]).finally(() => clearTimeout(timer));
         const all = io.out() + io.err();
-        expect(all, JSON.stringify(argv)).not.toMatch(/raysl: (error: )?internal error|"exitCode": 70|\n\s+at \S+ \(|TypeError|ReferenceError/);
+        expect(all, JSON.stringify(argv)).not.toMatch(
+          /raysl: (error: )?internal error|"exitCode": 70|\n\s+at \S+ \(|TypeError|ReferenceError/,
+        );
         expect([0, 2], `${JSON.stringify(argv)}\n${all}`).toContain(code);
         // render, submit --dry-run and every refusal write nothing anywhere: no job dir, no script
         expect(tree(dir), JSON.stringify(argv)).toEqual(before);
         if (code === 2) {
           counts.usage++;
-          if (argv.includes('--json') && !argv.slice(argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--')).includes('--json') && io.out().startsWith('{')) {
+          if (
+            argv.includes('--json') &&
+            !argv.slice(argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--')).includes('--json') &&
+            io.out().startsWith('{')
+          ) {
             const e = (JSON.parse(io.out()) as { error: { message: string; hint?: string } }).error;
             expect(e.message.length, JSON.stringify(argv)).toBeGreaterThan(0);
             expect(e.hint, `${JSON.stringify(argv)}: ${e.message}`).toBeTruthy();
@@ -238,11 +421,21 @@ describe('CLI fuzz: argv and config', () => {
           // an accepted --profile names a profile the config file really has (not Object.prototype's)
           const named = argv.slice(0, argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--'));
           const at = named.lastIndexOf('--profile');
-          const profileName = at === -1 ? [...named].reverse().find((a) => a.startsWith('--profile='))?.slice('--profile='.length) : named[at + 1];
+          const profileName =
+            at === -1
+              ? [...named]
+                  .reverse()
+                  .find((a) => a.startsWith('--profile='))
+                  ?.slice('--profile='.length)
+              : named[at + 1];
           if (profileName !== undefined && profileName !== 'default' && !argv.includes('--help')) {
-            expect(i.config !== undefined && Object.hasOwn(i.config.profiles, profileName), `${JSON.stringify(argv)} accepted an unknown profile`).toBe(true);
+            expect(
+              i.config !== undefined && Object.hasOwn(i.config.profiles, profileName),
+              `${JSON.stringify(argv)} accepted an unknown profile`,
+            ).toBe(true);
           }
-          const isRender = argv[0] === 'render' && !argv.includes('--json') && !argv.includes('--help') && !argv.includes('-h');
+          const isRender =
+            argv[0] === 'render' && !argv.includes('--json') && !argv.includes('--help') && !argv.includes('-h');
           if (isRender && io.out().startsWith('#!')) {
             accepted.push(io.out());
             if (i.kind === 'plausible') {
@@ -264,7 +457,8 @@ describe('CLI fuzz: argv and config', () => {
     const injection = injectionFindings(accepted);
     expect(injection.findings).toEqual([]);
     expect(injection.checked).toBeGreaterThan(RUNS / 10);
-    if (process.env.FUZZ_VERBOSE) console.log({ ...counts, accepted: accepted.length, carried, run: injection.checked, ms: Date.now() - t0 });
+    if (process.env.FUZZ_VERBOSE)
+      console.log({ ...counts, accepted: accepted.length, carried, run: injection.checked, ms: Date.now() - t0 });
     expect(carried).toBeGreaterThan(RUNS / 20);
     // the generator must reach both outcomes, or the property says little
     expect(counts.ok).toBeGreaterThan(RUNS / 50);

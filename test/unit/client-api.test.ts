@@ -4,7 +4,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CancelledError, connect, InfeasibleError, NodeLostError, PendingTimeoutError, RayslClientError, UnauthorizedError, type Client } from '../../src/client/index.js';
+import {
+  CancelledError,
+  connect,
+  InfeasibleError,
+  NodeLostError,
+  PendingTimeoutError,
+  RayslClientError,
+  UnauthorizedError,
+  type Client,
+} from '../../src/client/index.js';
 import { API_VERSION, type TaskEvent, type TaskResult } from '../../src/protocol/api.js';
 import { until } from '../support/until.js';
 
@@ -33,12 +42,25 @@ const json = (res: ServerResponse, status: number, body?: unknown) => {
 };
 const line = (ev: TaskEvent) => JSON.stringify(ev) + '\n';
 const result = (over: Partial<TaskResult> = {}): TaskResult => ({
-  id: 't1', exitCode: 0, signal: null, node: 'node1', gpuIds: [], stdout: '', stderr: '',
-  startedAt: 1, endedAt: 2, attempts: 1, timedOut: false, ...over,
+  id: 't1',
+  exitCode: 0,
+  signal: null,
+  node: 'node1',
+  gpuIds: [],
+  stdout: '',
+  stderr: '',
+  startedAt: 1,
+  endedAt: 2,
+  attempts: 1,
+  timedOut: false,
+  ...over,
 });
 
 /** A server that checks the token, answers the handshake as `info` says, then tries each route. */
-async function serve(routes: Route[], info: Record<string, unknown> = { protocol: API_VERSION, jobId: 'j1', runtime: 'builtin', head: 'node1' }) {
+async function serve(
+  routes: Route[],
+  info: Record<string, unknown> = { protocol: API_VERSION, jobId: 'j1', runtime: 'builtin', head: 'node1' },
+) {
   const seen: Req[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,9 +68,17 @@ async function serve(routes: Route[], info: Record<string, unknown> = { protocol
     req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://x');
       const text = Buffer.concat(chunks).toString();
-      const r: Req = { method: req.method ?? '', path: url.pathname, query: url.searchParams, body: text ? JSON.parse(text) : undefined, req, res };
+      const r: Req = {
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.searchParams,
+        body: text ? JSON.parse(text) : undefined,
+        req,
+        res,
+      };
       seen.push(r);
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(res, 401, { error: 'unauthorized', kind: 'unauthorized' });
+      if (req.headers.authorization !== `Bearer ${TOKEN}`)
+        return json(res, 401, { error: 'unauthorized', kind: 'unauthorized' });
       if (r.method === 'GET' && r.path === '/v1/info') return json(res, 200, info);
       for (const route of routes) if (await route(r)) return;
       json(res, 404, { error: `no route ${r.method} ${r.path}`, kind: 'not-found' });
@@ -66,13 +96,15 @@ async function serve(routes: Route[], info: Record<string, unknown> = { protocol
 }
 
 /** Answers POST <path> with these NDJSON chunks, written one by one. */
-const streamRoute = (path: string, chunks: string[]): Route => (r) => {
-  if (r.method !== 'POST' || r.path !== path) return false;
-  r.res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-  for (const c of chunks) r.res.write(c);
-  r.res.end();
-  return true;
-};
+const streamRoute =
+  (path: string, chunks: string[]): Route =>
+  (r) => {
+    if (r.method !== 'POST' || r.path !== path) return false;
+    r.res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const c of chunks) r.res.write(c);
+    r.res.end();
+    return true;
+  };
 
 describe('client: handshake and plain calls', () => {
   it('refuses a server of another API version, naming both versions', async () => {
@@ -92,13 +124,22 @@ describe('client: handshake and plain calls', () => {
   });
 
   it('says what connect() needs when the environment has no address', async () => {
-    await expect(connect({ address: '', token: '' })).rejects.toThrow(/connect\(\) needs RAYSL_ADDRESS and RAYSL_TOKEN \(or RAYSL_TOKEN_FILE\) \(run this under `raysl run`/);
+    await expect(connect({ address: '', token: '' })).rejects.toThrow(
+      /connect\(\) needs RAYSL_ADDRESS and RAYSL_TOKEN \(or RAYSL_TOKEN_FILE\) \(run this under `raysl run`/,
+    );
   });
 
   it('reads nodes and totals, and names a field the server got wrong', async () => {
     const totals = { nodes: 2, cpus: 8, gpus: 4, memoryMb: 8192, custom: { trainer: 2 } };
     const { client } = await serve([
-      (r) => r.path === '/v1/nodes' && (json(r.res, 200, { nodes: [{ name: 'node1', role: 'head', address: '127.0.1.1', hostname: 'h', cpus: 4, gpus: 2, gpuIds: ['0', '1'] }] }), true),
+      (r) =>
+        r.path === '/v1/nodes' &&
+        (json(r.res, 200, {
+          nodes: [
+            { name: 'node1', role: 'head', address: '127.0.1.1', hostname: 'h', cpus: 4, gpus: 2, gpuIds: ['0', '1'] },
+          ],
+        }),
+        true),
       (r) => r.path === '/v1/resources' && (json(r.res, 200, totals), true),
       (r) => r.path === '/v1/available' && (json(r.res, 200, { ...totals, gpus: 'lots' }), true),
     ]);
@@ -106,7 +147,9 @@ describe('client: handshake and plain calls', () => {
     expect(c.info.jobId).toBe('j1');
     expect((await c.nodes()).map((n) => n.name)).toEqual(['node1']);
     expect(await c.resources()).toEqual(totals);
-    await expect(c.available()).rejects.toThrow(/GET \/v1\/available: the server sent malformed available resources: gpus: expected number/);
+    await expect(c.available()).rejects.toThrow(
+      /GET \/v1\/available: the server sent malformed available resources: gpus: expected number/,
+    );
   });
 
   it('kv: put, get, a get that waits until another put, and a key outside the alphabet', async () => {
@@ -122,7 +165,10 @@ describe('client: handshake and plain calls', () => {
           json(r.res, 204);
           return true;
         }
-        const answer = () => (store.has(key) ? json(r.res, 200, { value: store.get(key) }) : json(r.res, 404, { error: 'no such key', kind: 'not-found' }));
+        const answer = () =>
+          store.has(key)
+            ? json(r.res, 200, { value: store.get(key) })
+            : json(r.res, 404, { error: 'no such key', kind: 'not-found' });
         const waitMs = Number(r.query.get('waitMs') ?? 0);
         if (store.has(key) || waitMs === 0) answer();
         else waiting.set(key, answer);
@@ -148,7 +194,10 @@ describe('client: tasks', () => {
       line({ e: 'placed', node: 'node2', gpuIds: ['1'], attempt: 1 }),
       line({ e: 'output', stream: 'stdout', data: 'héllo ✓\n' }),
       line({ e: 'output', stream: 'stderr', data: 'warn\n' }),
-      line({ e: 'result', result: result({ exitCode: 3, node: 'node2', gpuIds: ['1'], stdout: 'héllo ✓\n', stderr: 'warn\n' }) }),
+      line({
+        e: 'result',
+        result: result({ exitCode: 3, node: 'node2', gpuIds: ['1'], stdout: 'héllo ✓\n', stderr: 'warn\n' }),
+      }),
     ];
     const bytes = Buffer.from(events.join(''));
     const cut = bytes.indexOf(Buffer.from('✓')) + 1; // inside the 3-byte character
@@ -165,15 +214,25 @@ describe('client: tasks', () => {
     const c = await client();
     const output: string[] = [];
     const kinds: string[] = [];
-    const r = await c.run(['python3', 'eval.py', '3'], { gpus: 0.5, resources: { trainer: 1 }, onOutput: (d, s) => output.push(`${s}:${d}`), onEvent: (ev) => kinds.push(ev.e) });
+    const r = await c.run(['python3', 'eval.py', '3'], {
+      gpus: 0.5,
+      resources: { trainer: 1 },
+      onOutput: (d, s) => output.push(`${s}:${d}`),
+      onEvent: (ev) => kinds.push(ev.e),
+    });
     expect(r).toMatchObject({ exitCode: 3, node: 'node2', gpuIds: ['1'], stdout: 'héllo ✓\n' });
     expect(output).toEqual(['stdout:héllo ✓\n', 'stderr:warn\n']);
     expect(kinds).toEqual(['accepted', 'pending', 'placed', 'output', 'output', 'result']);
-    expect(seen.at(-1)?.body).toEqual({ argv: ['python3', 'eval.py', '3'], resources: { gpus: 0.5, custom: { trainer: 1 } } });
+    expect(seen.at(-1)?.body).toEqual({
+      argv: ['python3', 'eval.py', '3'],
+      resources: { gpus: 0.5, custom: { trainer: 1 } },
+    });
   });
 
   it("keeps today's form: run(node, argv, opts) pins the node", async () => {
-    const { client, seen } = await serve([streamRoute('/v1/tasks', [line({ e: 'result', result: result({ stdout: 'node3\n', node: 'node3' }) })])]);
+    const { client, seen } = await serve([
+      streamRoute('/v1/tasks', [line({ e: 'result', result: result({ stdout: 'node3\n', node: 'node3' }) })]),
+    ]);
     const c = await client();
     expect((await c.run('node3', ['hostname'], { env: { A: '1' }, timeoutMs: 1000 })).stdout).toBe('node3\n');
     expect(seen.at(-1)?.body).toEqual({ argv: ['hostname'], node: 'node3', env: { A: '1' }, timeoutMs: 1000 });
@@ -186,7 +245,12 @@ describe('client: tasks', () => {
     ['cancelled', CancelledError],
     ['shutting-down', RayslClientError],
   ] as const)('an error event of kind %s rejects with %o', async (kind, type) => {
-    const { client } = await serve([streamRoute('/v1/tasks', [line({ e: 'accepted', id: 't1' }), line({ e: 'error', kind, message: `the ${kind} words` })])]);
+    const { client } = await serve([
+      streamRoute('/v1/tasks', [
+        line({ e: 'accepted', id: 't1' }),
+        line({ e: 'error', kind, message: `the ${kind} words` }),
+      ]),
+    ]);
     const c = await client();
     const err = await c.run(['train'], { gpus: 9 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(type);
@@ -194,11 +258,18 @@ describe('client: tasks', () => {
   });
 
   it('an error status before the stream rejects with the typed error and the status', async () => {
-    const { client } = await serve([(r) => r.path === '/v1/tasks' && (json(r.res, 422, { error: 'no node has 9 GPUs (the largest has 2)', kind: 'infeasible' }), true)]);
+    const { client } = await serve([
+      (r) =>
+        r.path === '/v1/tasks' &&
+        (json(r.res, 422, { error: 'no node has 9 GPUs (the largest has 2)', kind: 'infeasible' }), true),
+    ]);
     const c = await client();
     const err = await c.run(['train'], { gpus: 9 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InfeasibleError);
-    expect(err).toMatchObject({ status: 422, message: 'train: POST /v1/tasks: 422 no node has 9 GPUs (the largest has 2)' });
+    expect(err).toMatchObject({
+      status: 422,
+      message: 'train: POST /v1/tasks: 422 no node has 9 GPUs (the largest has 2)',
+    });
   });
 
   it('a stream that ends without a result, and one with an off-contract event, reject clearly', async () => {
@@ -207,7 +278,9 @@ describe('client: tasks', () => {
       streamRoute('/v1/services', ['{"e":"placed","node":"node1"}\n']),
     ]);
     const c = await client();
-    await expect(c.run(['x'])).rejects.toThrow(/x: the control server closed the stream without a result: the job is ending\?/);
+    await expect(c.run(['x'])).rejects.toThrow(
+      /x: the control server closed the stream without a result: the job is ending\?/,
+    );
     await expect(c.spawn(['x'])).rejects.toThrow(/the server sent malformed task event: gpuIds: expected array/);
   });
 
@@ -235,7 +308,10 @@ describe('client: tasks', () => {
     ]);
     const c = await client();
     const abort = new AbortController();
-    const running = c.run(['sleep', '1000'], { signal: abort.signal, onEvent: (ev) => ev.e === 'placed' && abort.abort() });
+    const running = c.run(['sleep', '1000'], {
+      signal: abort.signal,
+      onEvent: (ev) => ev.e === 'placed' && abort.abort(),
+    });
     await expect(running).rejects.toBeInstanceOf(CancelledError);
     await closed;
   });
@@ -243,7 +319,11 @@ describe('client: tasks', () => {
   it('close() cancels what is still running', async () => {
     let accepted!: () => void;
     const got = new Promise<void>((r) => (accepted = r));
-    const { client } = await serve([(r) => r.path === '/v1/tasks' && (r.res.writeHead(200), r.res.write(line({ e: 'accepted', id: 't1' })), accepted(), true)]);
+    const { client } = await serve([
+      (r) =>
+        r.path === '/v1/tasks' &&
+        (r.res.writeHead(200), r.res.write(line({ e: 'accepted', id: 't1' })), accepted(), true),
+    ]);
     const c = await client();
     const running = c.run(['sleep', '1000']);
     await got;
@@ -257,7 +337,12 @@ describe('client: placement groups', () => {
     let state: 'pending' | 'ready' = 'pending';
     const waiters: (() => void)[] = [];
     const grant = { node: 'node1', cpus: 0, gpus: 1, gpuIds: ['0'], memoryMb: 0, custom: {} };
-    const groupState = () => ({ id: 'pg1', state, strategy: 'STRICT_SPREAD', ...(state === 'ready' ? { bundles: [grant, { ...grant, node: 'node2' }] } : {}) });
+    const groupState = () => ({
+      id: 'pg1',
+      state,
+      strategy: 'STRICT_SPREAD',
+      ...(state === 'ready' ? { bundles: [grant, { ...grant, node: 'node2' }] } : {}),
+    });
     const { client, seen } = await serve([
       (r) => r.method === 'POST' && r.path === '/v1/placement-groups' && (json(r.res, 200, groupState()), true),
       (r) => {
@@ -273,7 +358,10 @@ describe('client: placement groups', () => {
     const pg = c.placementGroup([{ GPU: 1 }, { gpus: 1 }], { strategy: 'STRICT_SPREAD' });
     const ready = pg.ready();
     await serverSaw('a waiter', () => waiters.length > 0);
-    expect(seen.find((r) => r.method === 'POST')?.body).toEqual({ bundles: [{ gpus: 1 }, { gpus: 1 }], strategy: 'STRICT_SPREAD' });
+    expect(seen.find((r) => r.method === 'POST')?.body).toEqual({
+      bundles: [{ gpus: 1 }, { gpus: 1 }],
+      strategy: 'STRICT_SPREAD',
+    });
     expect(seen.at(-1)?.query.get('waitMs')).toBe('55000');
     state = 'ready';
     waiters.splice(0).forEach((w) => w());
@@ -292,20 +380,33 @@ describe('client: placement groups', () => {
       (r) => r.method === 'GET' && (setTimeout(() => json(r.res, 200, pending), Number(r.query.get('waitMs'))), true),
     ]);
     const c = await client();
-    const err = await c.placementGroup([{ gpus: 8 }]).ready({ timeoutMs: 50 }).catch((e: unknown) => e);
+    const err = await c
+      .placementGroup([{ gpus: 8 }])
+      .ready({ timeoutMs: 50 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PendingTimeoutError);
     expect((err as Error).message).toMatch(/placement group pg2 \(PACK, 1 bundle\(s\)\) was not ready within 50 ms/);
     expect(Number(seen.find((r) => r.method === 'GET')?.query.get('waitMs'))).toBeLessThanOrEqual(50);
   });
 
   it('an infeasible group rejects ready() and run() with InfeasibleError; remove() is quiet', async () => {
-    const { client } = await serve([(r) => r.method === 'POST' && (json(r.res, 422, { error: 'STRICT_SPREAD of 5 bundles needs 5 nodes, the cluster has 4', kind: 'infeasible' }), true)]);
+    const { client } = await serve([
+      (r) =>
+        r.method === 'POST' &&
+        (json(r.res, 422, { error: 'STRICT_SPREAD of 5 bundles needs 5 nodes, the cluster has 4', kind: 'infeasible' }),
+        true),
+    ]);
     const c = await client();
-    const pg = c.placementGroup(Array.from({ length: 5 }, () => ({ gpus: 1 })), { strategy: 'STRICT_SPREAD' });
+    const pg = c.placementGroup(
+      Array.from({ length: 5 }, () => ({ gpus: 1 })),
+      { strategy: 'STRICT_SPREAD' },
+    );
     await expect(pg.ready()).rejects.toBeInstanceOf(InfeasibleError);
     await expect(c.run(['x'], { placementGroup: pg })).rejects.toThrow(/needs 5 nodes, the cluster has 4/);
     await expect(pg.remove()).resolves.toBeUndefined();
-    expect(() => c.placementGroup([{ gpus: 1 }], { strategy: 'pack' as never })).toThrow(/unknown strategy "pack" \(one of PACK, SPREAD/);
+    expect(() => c.placementGroup([{ gpus: 1 }], { strategy: 'pack' as never })).toThrow(
+      /unknown strategy "pack" \(one of PACK, SPREAD/,
+    );
   });
 });
 
@@ -318,8 +419,13 @@ describe('client: services', () => {
         if (r.path !== '/v1/services') return false;
         stream = r.res;
         r.res.writeHead(200);
-        r.res.write(line({ e: 'accepted', id: 's1' }) + line({ e: 'placed', node: 'node2', gpuIds: ['1'], attempt: 1 }));
-        r.res.write(line({ e: 'started', node: 'node2', address: '127.0.1.2', port: 23050, pid: 99 }) + line({ e: 'output', stream: 'stderr', data: 'Serving HTTP\n' }));
+        r.res.write(
+          line({ e: 'accepted', id: 's1' }) + line({ e: 'placed', node: 'node2', gpuIds: ['1'], attempt: 1 }),
+        );
+        r.res.write(
+          line({ e: 'started', node: 'node2', address: '127.0.1.2', port: 23050, pid: 99 }) +
+            line({ e: 'output', stream: 'stderr', data: 'Serving HTTP\n' }),
+        );
         return true;
       },
       (r) => {
@@ -333,7 +439,14 @@ describe('client: services', () => {
     const c = await client();
     const seenOutput: string[] = [];
     const s = await c.spawn(['python3', '-m', 'http.server'], { gpus: 1, onOutput: (d) => seenOutput.push(d) });
-    expect(s).toMatchObject({ id: 's1', node: 'node2', address: '127.0.1.2', port: 23050, gpuIds: ['1'], url: 'http://127.0.1.2:23050' });
+    expect(s).toMatchObject({
+      id: 's1',
+      node: 'node2',
+      address: '127.0.1.2',
+      port: 23050,
+      gpuIds: ['1'],
+      url: 'http://127.0.1.2:23050',
+    });
     await serverSaw('Serving HTTP', () => s.output().includes('Serving HTTP'));
     expect(seenOutput).toEqual(['Serving HTTP\n']);
     expect(await s.stop(2000)).toMatchObject({ id: 's1', signal: 'SIGTERM' });
@@ -342,10 +455,18 @@ describe('client: services', () => {
   });
 
   it('a service that exits before it starts rejects spawn() with its stderr', async () => {
-    const { client } = await serve([streamRoute('/v1/services', [line({ e: 'accepted', id: 's2' }), line({ e: 'result', result: result({ id: 's2', exitCode: 127, stderr: 'nosuch: not found\n' }) })])]);
+    const { client } = await serve([
+      streamRoute('/v1/services', [
+        line({ e: 'accepted', id: 's2' }),
+        line({ e: 'result', result: result({ id: 's2', exitCode: 127, stderr: 'nosuch: not found\n' }) }),
+      ]),
+    ]);
     const c = await client();
     const err = await c.spawn(['nosuch']).catch((e: unknown) => e);
-    expect(err).toMatchObject({ kind: 'service-exited', message: 'nosuch: the service exited (code 127) before it started: nosuch: not found' });
+    expect(err).toMatchObject({
+      kind: 'service-exited',
+      message: 'nosuch: the service exited (code 127) before it started: nosuch: not found',
+    });
   });
 });
 

@@ -4,8 +4,16 @@ import { normalizeResources, taskResources } from '../../src/client/resources.js
 
 describe('client resource spellings', () => {
   it.each([
-    ['raysl spelling', { cpus: 2, gpus: 0.5, memoryMb: 1024, custom: { trainer: 1 } }, { cpus: 2, gpus: 0.5, memoryMb: 1024, custom: { trainer: 1 } }],
-    ["Ray's spelling (memory in MB)", { CPU: 2, GPU: 1, memory: 512, trainer: 1 }, { cpus: 2, gpus: 1, memoryMb: 512, custom: { trainer: 1 } }],
+    [
+      'raysl spelling',
+      { cpus: 2, gpus: 0.5, memoryMb: 1024, custom: { trainer: 1 } },
+      { cpus: 2, gpus: 0.5, memoryMb: 1024, custom: { trainer: 1 } },
+    ],
+    [
+      "Ray's spelling (memory in MB)",
+      { CPU: 2, GPU: 1, memory: 512, trainer: 1 },
+      { cpus: 2, gpus: 1, memoryMb: 512, custom: { trainer: 1 } },
+    ],
     ['custom names next to custom', { GPU: 1, custom: { a: 1 }, b: 2 }, { gpus: 1, custom: { a: 1, b: 2 } }],
     ['undefined amounts left out', { gpus: undefined, cpus: 1 }, { cpus: 1 }],
     ['a name that only looks like a method', { constructor: 1 }, { custom: { constructor: 1 } }],
@@ -29,8 +37,14 @@ describe('client resource spellings', () => {
   });
 
   it('merges run options: top-level amounts and resources, Ray-style keys included', () => {
-    expect(taskResources({ gpus: 0.5, resources: { trainer: 1, CPU: 2 } }, 'run')).toEqual({ gpus: 0.5, cpus: 2, custom: { trainer: 1 } });
+    expect(taskResources({ gpus: 0.5, resources: { trainer: 1, CPU: 2 } }, 'run')).toEqual({
+      gpus: 0.5,
+      cpus: 2,
+      custom: { trainer: 1 },
+    });
     expect(taskResources({}, 'run')).toBeUndefined();
-    expect(() => taskResources({ gpus: 1, resources: { GPU: 1 } }, 'run')).toThrow(/run: gpus is given both directly and in resources/);
+    expect(() => taskResources({ gpus: 1, resources: { GPU: 1 } }, 'run')).toThrow(
+      /run: gpus is given both directly and in resources/,
+    );
   });
 });

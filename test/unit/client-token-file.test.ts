@@ -24,7 +24,9 @@ describe('tokenFromEnv: RAYSL_TOKEN, else the file RAYSL_TOKEN_FILE names', () =
     expect(tokenFromEnv({})).toBeUndefined();
   });
   it('a missing or empty file is a usage error naming the file', () => {
-    expect(() => tokenFromEnv({ RAYSL_TOKEN_FILE: '/nonexistent/raysl/token' })).toThrow(/RAYSL_TOKEN_FILE=\/nonexistent\/raysl\/token cannot be read: ENOENT/);
+    expect(() => tokenFromEnv({ RAYSL_TOKEN_FILE: '/nonexistent/raysl/token' })).toThrow(
+      /RAYSL_TOKEN_FILE=\/nonexistent\/raysl\/token cannot be read: ENOENT/,
+    );
     const empty = file('\n');
     expect(() => tokenFromEnv({ RAYSL_TOKEN_FILE: empty })).toThrow(/is empty/);
   });

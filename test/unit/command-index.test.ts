@@ -9,7 +9,11 @@ import type { App, Register } from '../../src/cli/app.js';
 const { buildProgram } = await import('../../src/cli/main.js');
 const { commandIndex, commandNamed, commandsFor } = await import('../../src/cli/command-index.js');
 
-const app: App = { io: { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: '/', now: Date.now }, argv: [], setExitCode: () => {} };
+const app: App = {
+  io: { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: '/', now: Date.now },
+  argv: [],
+  setExitCode: () => {},
+};
 const allReal = async (): Promise<Register[]> => Promise.all(commandIndex.map((e) => e.load()));
 
 function summary(program: Command): string[] {

@@ -25,7 +25,14 @@ describe('validateConfig', () => {
       {
         profiles: {
           default: { partition: 'debug', time: 30, setup: ['module load python'] },
-          gpu: { gpusPerNode: 8, mem: '64G', env: { NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: 4 }, sbatchArgs: ['--mail-type=END'], runtime: 'ray', exclusive: true },
+          gpu: {
+            gpusPerNode: 8,
+            mem: '64G',
+            env: { NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: 4 },
+            sbatchArgs: ['--mail-type=END'],
+            runtime: 'ray',
+            exclusive: true,
+          },
           open: { rayAuth: 'off' },
           preemptible: { time: '4:00:00', preemptGrace: 300, preemptSignal: 'INT', requeue: true, maxRestarts: 3 },
         },
@@ -35,7 +42,13 @@ describe('validateConfig', () => {
     expect(c.profiles.default).toEqual({ partition: 'debug', time: '30', setup: ['module load python'] });
     expect(c.profiles.gpu!.env).toEqual({ NCCL_DEBUG: 'INFO', OMP_NUM_THREADS: '4' });
     expect(c.profiles.open).toEqual({ rayAuth: 'off' });
-    expect(c.profiles.preemptible).toEqual({ time: '4:00:00', preemptGrace: 300, preemptSignal: 'SIGINT', requeue: true, maxRestarts: 3 });
+    expect(c.profiles.preemptible).toEqual({
+      time: '4:00:00',
+      preemptGrace: 300,
+      preemptSignal: 'SIGINT',
+      requeue: true,
+      maxRestarts: 3,
+    });
   });
 
   it('accepts the shipped example (examples/raysl.config.json)', () => {
@@ -51,15 +64,27 @@ describe('validateConfig', () => {
   });
 
   it.each([
-    [{ profiles: { gpu: { nodes: 'four' } } }, /^\/p\/raysl\.config\.json: profiles\.gpu\.nodes: .*expected number, received string/],
+    [
+      { profiles: { gpu: { nodes: 'four' } } },
+      /^\/p\/raysl\.config\.json: profiles\.gpu\.nodes: .*expected number, received string/,
+    ],
     [{ profiles: { gpu: { gpus: 8 } } }, /profiles\.gpu: .*gpus/],
     [{ profiles: { gpu: { time: '2h' } } }, /profiles\.gpu\.time: --time: expected MM/],
     [{ profiles: { gpu: { sbatchArgs: ['--nodes=4'] } } }, /profiles\.gpu\.sbatchArgs\.0: .*raysl sets --nodes/],
-    [{ profiles: { gpu: { env: { CUDA_VISIBLE_DEVICES: '0' } } } }, /profiles\.gpu\.env\.CUDA_VISIBLE_DEVICES: .*cannot be overridden/],
+    [
+      { profiles: { gpu: { env: { CUDA_VISIBLE_DEVICES: '0' } } } },
+      /profiles\.gpu\.env\.CUDA_VISIBLE_DEVICES: .*cannot be overridden/,
+    ],
     [{ profiles: { gpu: { setup: ['a\nb'] } } }, /profiles\.gpu\.setup\.0: one shell line per entry/],
     [{ profiles: { gpu: { nodes: 0 } } }, /profiles\.gpu\.nodes/],
-    [{ profiles: { gpu: { preemptSignal: 'USR1' } } }, /profiles\.gpu\.preemptSignal: --preempt-signal: expected TERM, INT, HUP or USR2/],
-    [{ profiles: { gpu: { rayAuth: 'none' } } }, /profiles\.gpu\.rayAuth: .*"token"\|"off"|profiles\.gpu\.rayAuth: .*token.*off/],
+    [
+      { profiles: { gpu: { preemptSignal: 'USR1' } } },
+      /profiles\.gpu\.preemptSignal: --preempt-signal: expected TERM, INT, HUP or USR2/,
+    ],
+    [
+      { profiles: { gpu: { rayAuth: 'none' } } },
+      /profiles\.gpu\.rayAuth: .*"token"\|"off"|profiles\.gpu\.rayAuth: .*token.*off/,
+    ],
     [{ profile: {} }, /\(top level\): .*profile/],
     [{ profiles: { 'bad name': {} } }, /profiles\.bad name/],
   ])('reports file, key path and problem for %j', (data, message) => {
@@ -89,9 +114,15 @@ describe('mergeConfigs and profileLayers', () => {
 
   // docs/config.md "How the layers merge": across the two files a list is replaced, env merged
   it('across files: a list in the project profile replaces the user one; env merges key by key', () => {
-    const u = { profiles: { default: { setup: ['module load cuda'], sbatchArgs: ['--mail-type=END'], env: { A: '1', B: '1' } } } };
+    const u = {
+      profiles: { default: { setup: ['module load cuda'], sbatchArgs: ['--mail-type=END'], env: { A: '1', B: '1' } } },
+    };
     const p = { profiles: { default: { setup: ['source venv/bin/activate'], env: { B: '2' } } } };
-    expect(mergeConfigs([u, p]).profiles.default).toEqual({ setup: ['source venv/bin/activate'], sbatchArgs: ['--mail-type=END'], env: { A: '1', B: '2' } });
+    expect(mergeConfigs([u, p]).profiles.default).toEqual({
+      setup: ['source venv/bin/activate'],
+      sbatchArgs: ['--mail-type=END'],
+      env: { A: '1', B: '2' },
+    });
   });
 
   it('across layers: setup and sbatchArgs add up in order, env merges, flags last', () => {
@@ -100,7 +131,12 @@ describe('mergeConfigs and profileLayers', () => {
       { setup: ['b'], env: { B: '2' }, partition: 'gpu' },
       { setup: ['c'], sbatchArgs: ['--y=2'], env: { C: '3' } },
     ]);
-    expect(input).toMatchObject({ setup: ['a', 'b', 'c'], sbatchArgs: ['--x=1', '--y=2'], env: { A: '1', B: '2', C: '3' }, partition: 'gpu' });
+    expect(input).toMatchObject({
+      setup: ['a', 'b', 'c'],
+      sbatchArgs: ['--x=1', '--y=2'],
+      env: { A: '1', B: '2', C: '3' },
+      partition: 'gpu',
+    });
   });
 
   it('default applies always, the named profile on top', () => {
@@ -114,7 +150,9 @@ describe('mergeConfigs and profileLayers', () => {
     const err = catchUsage(() => profileLayers(mergeConfigs([user]), 'gpux', ['/home/me/.config/raysl/config.json']));
     expect(err.message).toBe('no profile named "gpux" in /home/me/.config/raysl/config.json');
     expect(err.hint).toBe('known profiles: default, gpu');
-    expect(catchUsage(() => profileLayers({ profiles: {} }, 'gpu', [])).message).toMatch(/no raysl\.config\.json\/\.yaml found/);
+    expect(catchUsage(() => profileLayers({ profiles: {} }, 'gpu', [])).message).toMatch(
+      /no raysl\.config\.json\/\.yaml found/,
+    );
   });
 });
 
@@ -137,14 +175,19 @@ describe('config files on disk', () => {
     expect(findUserConfig({ XDG_CONFIG_HOME: t.xdg })).toBe(join(t.xdg, 'raysl', 'config.json'));
     mkdirSync(join(t.root, 'home', '.config', 'raysl'), { recursive: true });
     writeFileSync(join(t.root, 'home', '.config', 'raysl', 'config.yaml'), '');
-    expect(findUserConfig({ HOME: join(t.root, 'home') })).toBe(join(t.root, 'home', '.config', 'raysl', 'config.yaml'));
+    expect(findUserConfig({ HOME: join(t.root, 'home') })).toBe(
+      join(t.root, 'home', '.config', 'raysl', 'config.yaml'),
+    );
     expect(findUserConfig({})).toBeUndefined();
   });
 
   it('reads YAML, resolves jobDir against the file, and merges user < project', async () => {
     const t = tree();
     writeFileSync(join(t.xdg, 'raysl', 'config.yaml'), 'profiles:\n  default:\n    account: me\n    partition: cpu\n');
-    writeFileSync(join(t.proj, 'raysl.config.yaml'), 'profiles:\n  default:\n    partition: debug\n    jobDir: ../jobs\n');
+    writeFileSync(
+      join(t.proj, 'raysl.config.yaml'),
+      'profiles:\n  default:\n    partition: debug\n    jobDir: ../jobs\n',
+    );
     const { config, files } = await loadConfig(t.sub, { XDG_CONFIG_HOME: t.xdg });
     expect(files).toEqual([join(t.xdg, 'raysl', 'config.yaml'), join(t.proj, 'raysl.config.yaml')]);
     expect(config.profiles.default).toEqual({ account: 'me', partition: 'debug', jobDir: join(t.root, 'jobs') });
@@ -163,10 +206,20 @@ describe('config files on disk', () => {
     writeFileSync(join(t.proj, 'train.py'), '');
     writeFileSync(
       join(t.proj, 'raysl.config.json'),
-      JSON.stringify({ profiles: { default: { partition: 'debug', setup: ['module load python'] }, gpu: { partition: 'gpu', gpusPerNode: 8, nodes: 4, env: { A: '1' } } } }),
+      JSON.stringify({
+        profiles: {
+          default: { partition: 'debug', setup: ['module load python'] },
+          gpu: { partition: 'gpu', gpusPerNode: 8, nodes: 4, env: { A: '1' } },
+        },
+      }),
     );
     const io = memIo({ cwd: t.proj });
-    const spec = await specFromCli('train.py', ['--lr', '1'], { profile: 'gpu', nodes: '2', setup: ['source venv/bin/activate'], env: ['B=2'] }, io);
+    const spec = await specFromCli(
+      'train.py',
+      ['--lr', '1'],
+      { profile: 'gpu', nodes: '2', setup: ['source venv/bin/activate'], env: ['B=2'] },
+      io,
+    );
     expect(spec).toMatchObject({
       entrypoint: join(t.proj, 'train.py'),
       args: ['--lr', '1'],

@@ -3,8 +3,14 @@ import { checkGrant, grantedFromEnv } from '../../src/agent/granted.js';
 
 describe('what Slurm granted an agent', () => {
   it.each([
-    [{ SLURM_CPUS_ON_NODE: '4', CUDA_VISIBLE_DEVICES: '0,1', SLURM_GPUS_ON_NODE: '2' }, { cpus: 4, gpus: 2, gpuIds: ['0', '1'] }],
-    [{ SLURM_CPUS_PER_TASK: '8', SLURM_STEP_GPUS: '2,3' }, { cpus: 8, gpus: 2, gpuIds: ['2', '3'] }],
+    [
+      { SLURM_CPUS_ON_NODE: '4', CUDA_VISIBLE_DEVICES: '0,1', SLURM_GPUS_ON_NODE: '2' },
+      { cpus: 4, gpus: 2, gpuIds: ['0', '1'] },
+    ],
+    [
+      { SLURM_CPUS_PER_TASK: '8', SLURM_STEP_GPUS: '2,3' },
+      { cpus: 8, gpus: 2, gpuIds: ['2', '3'] },
+    ],
     [{ SLURM_GPUS_ON_NODE: '4' }, { gpus: 4, gpuIds: [] }],
     [{ CUDA_VISIBLE_DEVICES: '' }, { gpus: 0, gpuIds: [] }],
     [{ CUDA_VISIBLE_DEVICES: 'NoDevFiles' }, { gpus: 0, gpuIds: [] }],
@@ -24,7 +30,9 @@ describe('what Slurm granted an agent', () => {
   });
 
   it('refuses fewer CPUs than planned', () => {
-    expect(checkGrant({ cpus: 2, gpuIds: [] }, { cpus: 4, gpus: 0 }, 'n').problem).toMatch(/needs 4 CPU\(s\).*granted 2/);
+    expect(checkGrant({ cpus: 2, gpuIds: [] }, { cpus: 4, gpus: 0 }, 'n').problem).toMatch(
+      /needs 4 CPU\(s\).*granted 2/,
+    );
   });
 
   it('claims only what the plan says when Slurm bound more', () => {

@@ -16,12 +16,28 @@ afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force
 
 function plan(jobDir: string, joinTimeoutSec: number): Plan {
   return {
-    version: 1, raysl: 'test', runtime: 'builtin', runtimeReason: 'test',
+    version: 1,
+    raysl: 'test',
+    runtime: 'builtin',
+    runtimeReason: 'test',
     entrypoint: { path: '/bin/true', args: [], interpreter: [], kind: 'exec' },
-    nodes: 2, minNodes: 2, perNode: { cpus: 1, gpus: 0 }, aggregate: { cpus: 2, gpus: 0 },
-    portLayout: { size: 64, ports: { controller: 0, agent: 1 }, ranges: {} }, portRange: { min: 20000, max: 32767 },
-    joinTimeoutSec, jobDir, env: {}, setup: [], continueOnNodeLoss: false, rayAuth: 'token', sbatch: [], sbatchExtra: [], jobName: 't',
-    checkedAgainst: 'local', warnings: [],
+    nodes: 2,
+    minNodes: 2,
+    perNode: { cpus: 1, gpus: 0 },
+    aggregate: { cpus: 2, gpus: 0 },
+    portLayout: { size: 64, ports: { controller: 0, agent: 1 }, ranges: {} },
+    portRange: { min: 20000, max: 32767 },
+    joinTimeoutSec,
+    jobDir,
+    env: {},
+    setup: [],
+    continueOnNodeLoss: false,
+    rayAuth: 'token',
+    sbatch: [],
+    sbatchExtra: [],
+    jobName: 't',
+    checkedAgainst: 'local',
+    warnings: [],
   };
 }
 
@@ -55,11 +71,19 @@ describe('controller in-process (injected edges)', () => {
     // no agent ever speaks, so only the join deadline can end this (the test's own timeout guards a hang)
     const err = await runController(plan(jobDir, 0.3), {
       env: { SLURM_JOB_ID: 'u1', SLURM_JOB_NODELIST: 'node[1-2]' },
-      stdout: textSink(), stderr, now: Date.now, cwd: jobDir, launcher, agentArgv: ['true'], signals,
+      stdout: textSink(),
+      stderr,
+      now: Date.now,
+      cwd: jobDir,
+      launcher,
+      agentArgv: ['true'],
+      signals,
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterFormError);
     expect((err as ClusterFormError).exitCode).toBe(4);
-    expect((err as Error).message).toMatch(/^the cluster did not form: join timeout of 0\.3s passed; 0\/2 nodes joined; missing: node1 \(its agent never registered.*agent-node1\.log\), node2/);
+    expect((err as Error).message).toMatch(
+      /^the cluster did not form: join timeout of 0\.3s passed; 0\/2 nodes joined; missing: node1 \(its agent never registered.*agent-node1\.log\), node2/,
+    );
     const status = JSON.parse(readFileSync(join(jobDir, 'u1', 'status.json'), 'utf8')) as JobStatus;
     expect(status).toMatchObject({ state: 'failed', exitCode: 4 });
     // launched, then the deadline's error, then teardown: nothing joined, nothing started in between
@@ -74,7 +98,13 @@ describe('controller in-process (injected edges)', () => {
     const stderr = textSink();
     const done = runController(plan(jobDir, 60), {
       env: { SLURM_JOB_ID: 'u2', SLURM_JOB_NODELIST: 'node[1-2]' },
-      stdout: textSink(), stderr, now: Date.now, cwd: jobDir, launcher: silentLauncher(), agentArgv: ['true'], signals,
+      stdout: textSink(),
+      stderr,
+      now: Date.now,
+      cwd: jobDir,
+      launcher: silentLauncher(),
+      agentArgv: ['true'],
+      signals,
       onListening: () => setImmediate(() => signals.emit('SIGTERM')),
     });
     await expect(done).resolves.toBe(143);

@@ -10,7 +10,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/src-imports.js';
 
 /** Files whose exports are the product's own surface (scripts/build.mjs entry points). */
-const ENTRY_POINTS = new Set(['src/client/index.ts', 'src/client/register-entry.ts', 'src/client/entry-hooks.ts', 'src/cli/bin.ts']);
+const ENTRY_POINTS = new Set([
+  'src/client/index.ts',
+  'src/client/register-entry.ts',
+  'src/client/entry-hooks.ts',
+  'src/cli/bin.ts',
+]);
 
 /**
  * Found and left for now, each with why; the list only shrinks (a fixed entry must be deleted).
@@ -53,8 +58,17 @@ function chain(checker: ts.TypeChecker, symbol: ts.Symbol): ts.Symbol[] {
 /** The identifier is the name a declaration introduces (not a use of it), an export specifier included. */
 function declares(node: ts.Identifier): boolean {
   const parent = node.parent;
-  if (ts.isExportSpecifier(parent) || ts.isImportSpecifier(parent) || ts.isImportClause(parent) || ts.isNamespaceImport(parent)) return true;
-  return (ts.isDeclarationStatement(parent) || ts.isVariableDeclaration(parent) || ts.isClassDeclaration(parent)) && ts.getNameOfDeclaration(parent) === node;
+  if (
+    ts.isExportSpecifier(parent) ||
+    ts.isImportSpecifier(parent) ||
+    ts.isImportClause(parent) ||
+    ts.isNamespaceImport(parent)
+  )
+    return true;
+  return (
+    (ts.isDeclarationStatement(parent) || ts.isVariableDeclaration(parent) || ts.isClassDeclaration(parent)) &&
+    ts.getNameOfDeclaration(parent) === node
+  );
 }
 
 /** `const { name } = await import('./x.js')`: the export the binding takes. */
@@ -83,8 +97,11 @@ function deadExports(p: ts.Program, root = repoRoot): string[] {
     const name = rel(file);
     if (file.isDeclarationFile || name.startsWith('..') || name.includes('node_modules')) continue;
     const visit = (node: ts.Node): void => {
-      const symbol = ts.isIdentifier(node) ? (destructured(checker, node) ?? (declares(node) ? undefined : checker.getSymbolAtLocation(node))) : undefined;
-      for (const s of symbol ? chain(checker, symbol) : []) usedIn.set(s, (usedIn.get(s) ?? new Set<string>()).add(name));
+      const symbol = ts.isIdentifier(node)
+        ? (destructured(checker, node) ?? (declares(node) ? undefined : checker.getSymbolAtLocation(node)))
+        : undefined;
+      for (const s of symbol ? chain(checker, symbol) : [])
+        usedIn.set(s, (usedIn.get(s) ?? new Set<string>()).add(name));
       ts.forEachChild(node, visit);
     };
     visit(file);
@@ -96,7 +113,8 @@ function deadExports(p: ts.Program, root = repoRoot): string[] {
     for (const exported of moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : []) {
       const users = usedIn.get(exported) ?? new Set<string>();
       if (users.size === 0) found.push(`dead: ${name}: ${exported.name}`);
-      else if (users.size === 1 && users.has(name) && !isTypeOnly(checker.getExportSymbolOfSymbol(exported))) found.push(`needless: ${name}: ${exported.name}`);
+      else if (users.size === 1 && users.has(name) && !isTypeOnly(checker.getExportSymbolOfSymbol(exported)))
+        found.push(`needless: ${name}: ${exported.name}`);
     }
   }
   return found.sort();
@@ -127,12 +145,20 @@ describe('dead exports', () => {
 
   it('sees what it must see', () => {
     const files: Record<string, string> = {
-      '/m/src/a.ts': 'export const used = 1;\nexport const dead = 2;\nexport const selfOnly = 3;\nexport const viaDynamic = 4;\nexport type T = { a: number };\nexport function f(t: T) { return selfOnly + t.a; }\n',
+      '/m/src/a.ts':
+        'export const used = 1;\nexport const dead = 2;\nexport const selfOnly = 3;\nexport const viaDynamic = 4;\nexport type T = { a: number };\nexport function f(t: T) { return selfOnly + t.a; }\n',
       '/m/src/b.ts': "export { used as renamed } from './a.js';\nexport type Unused = string;\n",
-      '/m/test/c.ts': "import { renamed } from '../src/b.js';\nimport { f } from '../src/a.js';\nconst { viaDynamic } = await import('../src/a.js');\nexport const x = [renamed, f, viaDynamic];\n",
+      '/m/test/c.ts':
+        "import { renamed } from '../src/b.js';\nimport { f } from '../src/a.js';\nconst { viaDynamic } = await import('../src/a.js');\nexport const x = [renamed, f, viaDynamic];\n",
     };
     const host = ts.createCompilerHost({});
-    const options: ts.CompilerOptions = { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022, noEmit: true, types: [] };
+    const options: ts.CompilerOptions = {
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      target: ts.ScriptTarget.ES2022,
+      noEmit: true,
+      types: [],
+    };
     const read = (f: string): string | undefined => files[f];
     const mem: ts.CompilerHost = {
       ...host,
@@ -142,6 +168,10 @@ describe('dead exports', () => {
       getSourceFile: (f, v) => (read(f) !== undefined ? ts.createSourceFile(f, read(f)!, v) : host.getSourceFile(f, v)),
     };
     const mini = ts.createProgram(Object.keys(files), options, mem);
-    expect(deadExports(mini, '/m')).toEqual(['dead: src/a.ts: dead', 'dead: src/b.ts: Unused', 'needless: src/a.ts: selfOnly']);
+    expect(deadExports(mini, '/m')).toEqual([
+      'dead: src/a.ts: dead',
+      'dead: src/b.ts: Unused',
+      'needless: src/a.ts: selfOnly',
+    ]);
   });
 });

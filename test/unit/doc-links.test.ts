@@ -7,13 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/src-imports.js';
 
 function markdownFiles(): string[] {
-  const docs = readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f));
+  const docs = readdirSync(join(repoRoot, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join('docs', f));
   return ['README.md', 'CONTRIBUTING.md', 'bench/README.md', ...docs].filter((f) => existsSync(join(repoRoot, f)));
 }
 
 /** The text outside fenced code blocks and inline code, where a link is a link. */
 function prose(md: string): string {
-  return md.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/^( {4}|\t).*$/gm, '').replace(/`[^`\n]*`/g, '');
+  return md
+    .replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '')
+    .replace(/^( {4}|\t).*$/gm, '')
+    .replace(/`[^`\n]*`/g, '');
 }
 
 /** Link targets: [text](target), ![alt](target), <scheme:...> autolinks, [ref]: target definitions. */
@@ -55,7 +60,8 @@ function problem(from: string, target: string): string | undefined {
   const file = path === '' ? join(repoRoot, from) : resolve(dirname(join(repoRoot, from)), decodeURIComponent(path));
   if (relative(repoRoot, file).startsWith('..')) return 'points outside the repository';
   if (!existsSync(file)) return 'no such file';
-  if (anchor !== undefined && file.endsWith('.md') && statSync(file).isFile() && !anchorsOf(file).has(anchor)) return `no heading #${anchor}`;
+  if (anchor !== undefined && file.endsWith('.md') && statSync(file).isFile() && !anchorsOf(file).has(anchor))
+    return `no heading #${anchor}`;
   return undefined;
 }
 
@@ -79,7 +85,8 @@ describe('links in the docs', () => {
   });
 
   it('sees every kind of link, and refuses the outside', () => {
-    const md = '[a](docs/x.md) ![i](p.png) <https://e.org>\n[r]: ../up.md\nsee https://e.org/y\n`[no](code.md)`\n```\n[no](fence.md)\n```\n';
+    const md =
+      '[a](docs/x.md) ![i](p.png) <https://e.org>\n[r]: ../up.md\nsee https://e.org/y\n`[no](code.md)`\n```\n[no](fence.md)\n```\n';
     expect(linksIn(md)).toEqual(['docs/x.md', 'p.png', 'https://e.org', '../up.md', 'https://e.org/y']);
     expect(problem('README.md', 'https://example.org')).toBe('points outside the repository');
     expect(problem('README.md', '../../etc/passwd')).toBe('points outside the repository');

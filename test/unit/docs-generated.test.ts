@@ -13,7 +13,8 @@ describe('generated docs', () => {
   });
 
   it('reads the command list from --help (hidden commands and help left out)', () => {
-    const help = 'Usage: raysl\n\nCommands:\n  render [options] <entrypoint>  print\n  ls [options]       list\n  help [command]     display help\n\nExamples:\n  $ raysl ls\n';
+    const help =
+      'Usage: raysl\n\nCommands:\n  render [options] <entrypoint>  print\n  ls [options]       list\n  help [command]     display help\n\nExamples:\n  $ raysl ls\n';
     expect(commandsIn(help)).toEqual(['render', 'ls']);
   });
 
@@ -24,7 +25,10 @@ describe('generated docs', () => {
       machine: { cpus: 2 },
       runs: 3,
       wall: { n: 3, minMs: 1, medianMs: 2, p95Ms: 3, maxMs: 3 },
-      curve: [{ n: 4, joinedMs: 10 }, { n: 16, joinedMs: 20, extra: { a: 1 } }],
+      curve: [
+        { n: 4, joinedMs: 10 },
+        { n: 16, joinedMs: 20, extra: { a: 1 } },
+      ],
     });
     expect(md).toContain('## x\n\n`bench/results/x.json`: measured 2026-01-01 on cpus 2.');
     expect(md).toContain('| runs | 3 |');

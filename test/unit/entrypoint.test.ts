@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { entryFormat, entrypointKind, interpreterFor, type PackageScopeType } from '../../src/core/entrypoint.js';
 
-const tools = { node: '/usr/bin/node', tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', hook: 'file:///opt/raysl/dist/register-entry.mjs' };
+const tools = {
+  node: '/usr/bin/node',
+  tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs',
+  hook: 'file:///opt/raysl/dist/register-entry.mjs',
+};
 
 describe('interpreterFor', () => {
   it.each([
@@ -24,11 +28,16 @@ describe('interpreterFor', () => {
     const wheel = { ...tools, tsx: undefined };
     expect(interpreterFor(entrypointKind('train.ts'), wheel)).toEqual([tools.node, '--import', tools.hook, '--']);
     expect(interpreterFor(entrypointKind('train.mts'), wheel)).toEqual([tools.node, '--import', tools.hook, '--']);
-    expect(interpreterFor(entrypointKind('train.js'), wheel)).toEqual(interpreterFor(entrypointKind('train.js'), tools));
+    expect(interpreterFor(entrypointKind('train.js'), wheel)).toEqual(
+      interpreterFor(entrypointKind('train.js'), tools),
+    );
   });
 
   it('uses --python for .py and never adds the node hook to it', () => {
-    expect(interpreterFor('python', { ...tools, python: '/opt/venv/bin/python' })).toEqual(['/opt/venv/bin/python', '-u']);
+    expect(interpreterFor('python', { ...tools, python: '/opt/venv/bin/python' })).toEqual([
+      '/opt/venv/bin/python',
+      '-u',
+    ]);
   });
 });
 

@@ -18,7 +18,10 @@ function collector() {
     text: () => text,
     until: (want: string, ms = 5000) =>
       new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`timed out waiting for ${JSON.stringify(want)}; have ${JSON.stringify(text)}`)), ms);
+        const t = setTimeout(
+          () => reject(new Error(`timed out waiting for ${JSON.stringify(want)}; have ${JSON.stringify(text)}`)),
+          ms,
+        );
         const check = () => (text.includes(want) ? (clearTimeout(t), resolve()) : waiters.push(check));
         check();
       }),

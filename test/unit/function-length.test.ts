@@ -11,8 +11,7 @@ import { repoRoot, srcRoot, tsFiles } from '../support/src-imports.js';
 const MAX_LINES = 120;
 
 /** `file:function` -> the length it has today (a ceiling) and why it is still long. */
-const OVER_LIMIT: Readonly<Record<string, { lines: number; why: string }>> = {
-};
+const OVER_LIMIT: Readonly<Record<string, { lines: number; why: string }>> = {};
 
 interface FunctionSize {
   key: string;
@@ -21,11 +20,13 @@ interface FunctionSize {
 
 function nameOf(node: ts.Node, source: ts.SourceFile): string {
   const named = (node as { name?: ts.Node }).name;
-  if (named && (ts.isIdentifier(named) || ts.isStringLiteral(named) || ts.isPrivateIdentifier(named))) return named.text;
+  if (named && (ts.isIdentifier(named) || ts.isStringLiteral(named) || ts.isPrivateIdentifier(named)))
+    return named.text;
   if (ts.isConstructorDeclaration(node)) return 'constructor';
   const parent = node.parent;
   if (parent && ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
-  if (parent && ts.isPropertyAssignment(parent) && (ts.isIdentifier(parent.name) || ts.isStringLiteral(parent.name))) return parent.name.text;
+  if (parent && ts.isPropertyAssignment(parent) && (ts.isIdentifier(parent.name) || ts.isStringLiteral(parent.name)))
+    return parent.name.text;
   if (parent && ts.isPropertyDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
   return `<anonymous at line ${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}>`;
 }
@@ -57,7 +58,10 @@ describe(`functions in src/ stay within ${MAX_LINES} lines`, () => {
 
   it('measures (the parser sees the functions)', () => {
     expect(sizes.length).toBeGreaterThan(500);
-    const sample = functionSizes('function a() {\n  const b = () => {\n    return 1;\n  };\n}\nclass C { m() { return 2; } }\n', 'x.ts');
+    const sample = functionSizes(
+      'function a() {\n  const b = () => {\n    return 1;\n  };\n}\nclass C { m() { return 2; } }\n',
+      'x.ts',
+    );
     expect(sample).toEqual([
       { key: 'x.ts:a', lines: 5 },
       { key: 'x.ts:a.b', lines: 3 },
@@ -70,7 +74,11 @@ describe(`functions in src/ stay within ${MAX_LINES} lines`, () => {
   });
 
   it('lets no listed function grow', () => {
-    expect(over.filter((s) => s.key in OVER_LIMIT && s.lines > OVER_LIMIT[s.key]!.lines).map((s) => `${s.key}: ${s.lines} lines, listed at ${OVER_LIMIT[s.key]!.lines}`)).toEqual([]);
+    expect(
+      over
+        .filter((s) => s.key in OVER_LIMIT && s.lines > OVER_LIMIT[s.key]!.lines)
+        .map((s) => `${s.key}: ${s.lines} lines, listed at ${OVER_LIMIT[s.key]!.lines}`),
+    ).toEqual([]);
   });
 
   it('lists no function that is within the limit now or gone (delete its entry)', () => {

@@ -11,17 +11,30 @@
 import { describe, expect, it } from 'vitest';
 import { importEdges, tsFiles, srcRoot, unitOf, type ImportEdge } from '../support/src-imports.js';
 
-const LAYERS: readonly (readonly string[])[] = [['cli'], ['launchers'], ['controller', 'agent'], ['runtimes', 'slurm', 'render'], ['protocol', 'proc', 'jobdir'], ['core']];
+const LAYERS: readonly (readonly string[])[] = [
+  ['cli'],
+  ['launchers'],
+  ['controller', 'agent'],
+  ['runtimes', 'slurm', 'render'],
+  ['protocol', 'proc', 'jobdir'],
+  ['core'],
+];
 const ONLY: Readonly<Record<string, readonly string[]>> = { client: ['protocol', 'core'] };
 /**
  * Each subfolder of src: the files of its parent folder that may import it (its entry points), the
  * other subfolders of the same parent it may import (`uses`; none by default), and why it exists.
  */
 const SUBFOLDERS: Readonly<Record<string, { entries: readonly string[]; uses?: readonly string[]; why: string }>> = {
-  'core/scheduler': { entries: [], why: "the builtin runtime's scheduler: pure, above core's own files, used by runtimes/builtin" },
+  'core/scheduler': {
+    entries: [],
+    why: "the builtin runtime's scheduler: pure, above core's own files, used by runtimes/builtin",
+  },
   'runtimes/builtin': { entries: ['src/runtimes/index.ts'], why: 'the builtin runtime; the runtime registry picks it' },
   'runtimes/ray': { entries: ['src/runtimes/index.ts'], why: 'the Ray runtime; the runtime registry picks it' },
-  'cli/commands': { entries: ['src/cli/command-index.ts'], why: 'one file per command; the command index loads the one being run' },
+  'cli/commands': {
+    entries: ['src/cli/command-index.ts'],
+    why: 'one file per command; the command index loads the one being run',
+  },
 };
 
 const KNOWN_VIOLATIONS: readonly string[] = [];
@@ -59,19 +72,27 @@ describe('import directions', () => {
 
   it('sees the imports (the parser and the resolution work)', () => {
     expect(all.length).toBeGreaterThan(100);
-    expect(all).toContainEqual(expect.objectContaining({ file: 'src/cli/main.ts', from: 'cli', target: expect.stringMatching(/^src\//) }));
+    expect(all).toContainEqual(
+      expect.objectContaining({ file: 'src/cli/main.ts', from: 'cli', target: expect.stringMatching(/^src\//) }),
+    );
     expect(all).toContainEqual(expect.objectContaining({ from: 'runtimes/builtin', to: 'core/scheduler' }));
   });
 
   it('knows every folder of src (a new subfolder is declared in SUBFOLDERS with its entry files)', () => {
     const units = new Set(tsFiles(srcRoot).map((f) => unitOf(f)!));
-    const unknown = [...units].filter((u) => u !== '' && (u.includes('/') ? !(u in SUBFOLDERS) : layerOf(u) === undefined && !(u in ONLY)));
+    const unknown = [...units].filter(
+      (u) => u !== '' && (u.includes('/') ? !(u in SUBFOLDERS) : layerOf(u) === undefined && !(u in ONLY)),
+    );
     expect(unknown).toEqual([]);
     expect(Object.keys(SUBFOLDERS).filter((u) => !units.has(u))).toEqual([]);
   });
 
   it('files directly in src/ (ambient declarations) import no src module', () => {
-    expect(importEdges().filter((e) => e.from === '' && e.spec.startsWith('.')).map((e) => `${e.file}: ${e.spec}`)).toEqual([]);
+    expect(
+      importEdges()
+        .filter((e) => e.from === '' && e.spec.startsWith('.'))
+        .map((e) => `${e.file}: ${e.spec}`),
+    ).toEqual([]);
   });
 
   it('checks the rule itself on examples', () => {

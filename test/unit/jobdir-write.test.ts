@@ -23,7 +23,9 @@ describe('writeJsonAtomic', () => {
   it('writes indented JSON with a final newline, mode 0600 in a private dir, and leaves no temporary file', () => {
     const d = dir(0o700);
     writeJsonAtomic(join(d, 'status.json'), { state: 'running', nodes: [1] });
-    expect(readFileSync(join(d, 'status.json'), 'utf8')).toBe('{\n  "state": "running",\n  "nodes": [\n    1\n  ]\n}\n');
+    expect(readFileSync(join(d, 'status.json'), 'utf8')).toBe(
+      '{\n  "state": "running",\n  "nodes": [\n    1\n  ]\n}\n',
+    );
     expect(modeOf(join(d, 'status.json'))).toBe(0o600);
     expect(readdirSync(d)).toEqual(['status.json']);
   });

@@ -17,7 +17,7 @@ function tree(files: Record<string, string>): string {
   return root;
 }
 
-describe('keepLogs: a runtime\'s logs into the job dir, bounded', () => {
+describe("keepLogs: a runtime's logs into the job dir, bounded", () => {
   it('copies every file with its relative path when all fit, and skips symlinks', () => {
     const src = tree({ 's1/logs/raylet.out': 'started\n', 's1/logs/old/gcs_server.err': 'boom\n' });
     symlinkSync(join(src, 's1/logs/raylet.out'), join(src, 's1/logs/latest.out'));
@@ -31,10 +31,16 @@ describe('keepLogs: a runtime\'s logs into the job dir, bounded', () => {
   });
 
   it('keeps the tail of a long file and stops at the total, newest files first, saying what was cut and the limits', () => {
-    const src = tree({ 'logs/a.log': 'aaaa', 'logs/b.log': 'bbbbbbbb', 'logs/big.log': 'head-' + 'x'.repeat(20) + '-end', 'logs/old.log': 'old' });
+    const src = tree({
+      'logs/a.log': 'aaaa',
+      'logs/b.log': 'bbbbbbbb',
+      'logs/big.log': 'head-' + 'x'.repeat(20) + '-end',
+      'logs/old.log': 'old',
+    });
     // newest first: a, then b, then big, then old (mtimes set apart by a minute each)
     const now = Date.now() / 1000;
-    for (const [i, f] of ['a', 'b', 'big', 'old'].entries()) utimesSync(join(src, 'logs', `${f}.log`), now - 60 * i, now - 60 * i);
+    for (const [i, f] of ['a', 'b', 'big', 'old'].entries())
+      utimesSync(join(src, 'logs', `${f}.log`), now - 60 * i, now - 60 * i);
     const dest = join(src, 'kept');
     const kept = keepLogs(src, [join(src, 'logs')], dest, { perFileBytes: 6, totalBytes: 12 });
     expect(readFileSync(join(dest, 'logs/a.log'), 'utf8')).toBe('aaaa');

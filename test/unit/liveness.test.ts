@@ -44,7 +44,11 @@ async function firstLine(child: ChildProcess): Promise<string> {
 async function zombie(): Promise<{ pid: number; parent: ChildProcess }> {
   const parent = start('sleep 0.3 & echo $!; exec sleep 30', true);
   const pid = Number(await firstLine(parent));
-  const z = await pollUntil(() => (readProcStat(pid)?.state === 'Z' ? true : undefined), { timeoutMs: 10_000, intervalMs: 5, maxIntervalMs: 50 });
+  const z = await pollUntil(() => (readProcStat(pid)?.state === 'Z' ? true : undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 5,
+    maxIntervalMs: 50,
+  });
   expect(z.done).toBe(true);
   return { pid, parent };
 }
@@ -88,10 +92,18 @@ describe('processAlive', () => {
     // exec -a sets argv[0] only; the kernel's comm is the file name, so copy sleep under an odd name
     const child = start('d=$(mktemp -d); cp "$(command -v sleep)" "$d/a) b (c"; echo "$d"; exec "$d/a) b (c" 30');
     const dir = await firstLine(child);
-    const stat = await pollUntil(() => {
-      const s = readProcStat(child.pid!);
-      return s !== undefined && spawnSync('cat', [`/proc/${child.pid}/comm`]).stdout.toString().startsWith('a) b (c') ? s : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 5, maxIntervalMs: 50 });
+    const stat = await pollUntil(
+      () => {
+        const s = readProcStat(child.pid!);
+        return s !== undefined &&
+          spawnSync('cat', [`/proc/${child.pid}/comm`])
+            .stdout.toString()
+            .startsWith('a) b (c')
+          ? s
+          : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 5, maxIntervalMs: 50 },
+    );
     spawnSync('rm', ['-rf', dir]);
     expect(stat.done).toBe(true);
     if (!stat.done) return;
@@ -108,7 +120,18 @@ describe('the local launcher port registry', () => {
       const { pid: zpid } = await zombie();
       const me = processStartTicks(process.pid)!;
       const rec = (jobId: string, base: number, pid: number, startTicks?: number) =>
-        writeFileSync(join(dir, `${jobId}.json`), JSON.stringify({ version: 1, jobId, base, size: 10, controller: '127.0.0.1:1', pid, ...(startTicks !== undefined ? { startTicks } : {}) }));
+        writeFileSync(
+          join(dir, `${jobId}.json`),
+          JSON.stringify({
+            version: 1,
+            jobId,
+            base,
+            size: 10,
+            controller: '127.0.0.1:1',
+            pid,
+            ...(startTicks !== undefined ? { startTicks } : {}),
+          }),
+        );
       rec('zombie', 20000, zpid);
       rec('reused', 21000, process.pid, me + 1);
       rec('live', 22000, process.pid, me);

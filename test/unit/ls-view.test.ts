@@ -16,7 +16,10 @@ const status = (id: string, state: JobState, startedAt: string, extra: Partial<J
     updatedAt: startedAt,
     head: 'node1',
     minNodes: 2,
-    nodes: [{ name: 'node1', state: 'joined' }, { name: 'node2', state: 'joined' }],
+    nodes: [
+      { name: 'node1', state: 'joined' },
+      { name: 'node2', state: 'joined' },
+    ],
     joined: ['node1', 'node2'],
     timeline: [],
     portBlock: { base: 20480, size: 64 },
@@ -39,31 +42,66 @@ describe('lsRows', () => {
     const dirs: JobDirFacts[] = [{ id: '12', status: status('12', 'forming', '2026-12-05T11:58:00Z') }];
     const rows = lsRows(
       facts({
-        queue: [queued('11', 'PENDING', { submitTime: 'not a date' }), queued('12', 'RUNNING', { comment: '', submitTime: '2026-12-05T11:58:00Z' }), queued('13', 'RUNNING', { comment: 'someone else' })],
+        queue: [
+          queued('11', 'PENDING', { submitTime: 'not a date' }),
+          queued('12', 'RUNNING', { comment: '', submitTime: '2026-12-05T11:58:00Z' }),
+          queued('13', 'RUNNING', { comment: 'someone else' }),
+        ],
         dirs,
       }),
     );
     expect(rows).toEqual([
-      { id: '12', name: 'job12', state: 'forming', nodes: 'node[1-2]', ports: '-', age: 120, since: '2026-12-05T11:58:00.000Z' },
+      {
+        id: '12',
+        name: 'job12',
+        state: 'forming',
+        nodes: 'node[1-2]',
+        ports: '-',
+        age: 120,
+        since: '2026-12-05T11:58:00.000Z',
+      },
       { id: '11', name: 'job11', state: 'pending', nodes: '(Priority)', ports: '21000-21063', age: null, since: null },
     ]);
   });
 
   it.each([
-    ['a live local job shows; without --all a finished one does not', false, 'running', { controllerAlive: true }, ['running']],
-    ['a local job whose controller is gone reads lost, and shows only with --all', false, 'running', { controllerAlive: false }, []],
+    [
+      'a live local job shows; without --all a finished one does not',
+      false,
+      'running',
+      { controllerAlive: true },
+      ['running'],
+    ],
+    [
+      'a local job whose controller is gone reads lost, and shows only with --all',
+      false,
+      'running',
+      { controllerAlive: false },
+      [],
+    ],
     ['... with --all', true, 'running', { controllerAlive: false }, ['lost']],
     ['a finished local job with --all', true, 'succeeded', {}, ['succeeded']],
   ] as const)('%s', (_, all, state, controller, want) => {
-    const dirs: JobDirFacts[] = [{ id: 'local-1-2', status: status('local-1-2', state, '2026-12-05T11:00:00Z'), name: 'raysl-x', controller }];
+    const dirs: JobDirFacts[] = [
+      { id: 'local-1-2', status: status('local-1-2', state, '2026-12-05T11:00:00Z'), name: 'raysl-x', controller },
+    ];
     expect(lsRows(facts({ all, dirs })).map((r) => r.state)).toEqual(want);
   });
 
   it('a Slurm job dir squeue no longer lists: only with --all, as lost; when Slurm is not reachable, shown as recorded', () => {
-    const dirs: JobDirFacts[] = [{ id: '9', status: status('9', 'running', '2026-12-05T10:00:00Z'), name: 'raysl-old' }];
+    const dirs: JobDirFacts[] = [
+      { id: '9', status: status('9', 'running', '2026-12-05T10:00:00Z'), name: 'raysl-old' },
+    ];
     expect(lsRows(facts({ dirs }))).toEqual([]);
     const [row] = lsRows(facts({ all: true, dirs }));
-    expect(row).toMatchObject({ id: '9', name: 'raysl-old', state: 'lost', nodes: 'node[1-2]', ports: '20480-20543', age: 7200 });
+    expect(row).toMatchObject({
+      id: '9',
+      name: 'raysl-old',
+      state: 'lost',
+      nodes: 'node[1-2]',
+      ports: '20480-20543',
+      age: 7200,
+    });
     expect(row!.reason).toBeDefined();
     expect(lsRows(facts({ queue: undefined, dirs })).map((r) => [r.id, r.state])).toEqual([['9', 'running']]);
   });
@@ -71,8 +109,18 @@ describe('lsRows', () => {
   it('a dir without status.json: unknown, only with --all; rows newest first, ties by id', () => {
     const dirs: JobDirFacts[] = [
       { id: 'local-5-1', status: undefined, name: '-' },
-      { id: 'local-1-1', status: status('local-1-1', 'running', '2026-12-05T11:00:00Z'), name: 'a', controller: { controllerAlive: true } },
-      { id: 'local-2-1', status: status('local-2-1', 'running', '2026-12-05T11:30:00Z'), name: 'b', controller: { controllerAlive: true } },
+      {
+        id: 'local-1-1',
+        status: status('local-1-1', 'running', '2026-12-05T11:00:00Z'),
+        name: 'a',
+        controller: { controllerAlive: true },
+      },
+      {
+        id: 'local-2-1',
+        status: status('local-2-1', 'running', '2026-12-05T11:30:00Z'),
+        name: 'b',
+        controller: { controllerAlive: true },
+      },
     ];
     expect(lsRows(facts({ dirs })).map((r) => r.id)).toEqual(['local-2-1', 'local-1-1']);
     const all = lsRows(facts({ all: true, dirs }));

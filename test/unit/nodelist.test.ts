@@ -155,7 +155,10 @@ describe('compressHostlist (scontrol show hostlistsorted)', () => {
     [['n8', 'n9', 'n10'], 'n[8-10]'],
     [['n1', 'n01', 'n001'], 'n[1,01,001]'],
     // natural order of prefixes (Slurm's strnatcmp), reference/slurm-on-one-host.md 3.5
-    [['x', 'rack2-n3', 'rack1-n2', 'rack1-n1', 'n11', 'n10', 'n09', 'b3', 'a2', 'a1'], 'a[1-2],b3,n[09-11],rack1-n[1-2],rack2-n3,x'],
+    [
+      ['x', 'rack2-n3', 'rack1-n2', 'rack1-n1', 'n11', 'n10', 'n09', 'b3', 'a2', 'a1'],
+      'a[1-2],b3,n[09-11],rack1-n[1-2],rack2-n3,x',
+    ],
     [['r10n1', 'r2n1', 'r1n1'], 'r1n1,r2n1,r10n1'],
     [['a[1-2]b[3-4]c[5-6]'], 'a1b3c[5-6],a1b4c[5-6],a2b3c[5-6],a2b4c[5-6]'],
     [['10.0.0.2', '10.0.0.1'], '10.0.0.[1-2]'],
@@ -219,7 +222,9 @@ describe('raysl hostnames / raysl hostlist (in-process CLI)', () => {
   it('hostnames --json reports the error as JSON with input and column', async () => {
     const io = memIo();
     expect(await runCli(['hostnames', '--json', 'n[3-1]'], io)).toBe(2);
-    expect(JSON.parse(io.out())).toMatchObject({ error: { exitCode: 2, input: 'n[3-1]', column: 3, kind: 'reversed-range' } });
+    expect(JSON.parse(io.out())).toMatchObject({
+      error: { exitCode: 2, input: 'n[3-1]', column: 3, kind: 'reversed-range' },
+    });
   });
 
   it('hostnames without input outside a job is a usage error', async () => {
@@ -251,11 +256,14 @@ describe('raysl hostnames / raysl hostlist (in-process CLI)', () => {
 
 describe('compressHostlist never loses a host', () => {
   // scontrol show hostlistsorted prints 86 of these 122 hosts (slurm 22.05.8): a bug raysl does not copy.
-  it.each(['r2n[92-102,28-136,015-16]', 'r2n[65-318,88-790,049-52]', 'n[1-2],n[1-2]', 'a[1-5],a[3-9],a[2-4]'])('%s', (input) => {
-    const hosts = expandHostlist(input);
-    expect(sameHosts(expandHostlist(compressHostlist([input])), hosts)).toBe(true);
-    expect(sameHosts(expandHostlist(compressHostlist([...hosts].reverse())), hosts)).toBe(true);
-  });
+  it.each(['r2n[92-102,28-136,015-16]', 'r2n[65-318,88-790,049-52]', 'n[1-2],n[1-2]', 'a[1-5],a[3-9],a[2-4]'])(
+    '%s',
+    (input) => {
+      const hosts = expandHostlist(input);
+      expect(sameHosts(expandHostlist(compressHostlist([input])), hosts)).toBe(true);
+      expect(sameHosts(expandHostlist(compressHostlist([...hosts].reverse())), hosts)).toBe(true);
+    },
+  );
   it('sameHosts compares multisets', () => {
     expect(sameHosts(['a', 'b', 'a'], ['a', 'a', 'b'])).toBe(true);
     expect(sameHosts(['a', 'b'], ['a', 'a'])).toBe(false);

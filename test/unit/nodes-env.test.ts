@@ -3,7 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { MAX_NODES_ENV, nodesEnv } from '../../src/controller/nodes-env.js';
 import type { NodeInfo } from '../../src/protocol/agent.js';
 
-const node = (i: number): NodeInfo => ({ name: `node${i}`, role: i === 0 ? 'head' : 'worker', address: `10.0.${i >> 8}.${i & 255}`, hostname: `node${i}`, cpus: 64, gpus: 8, gpuIds: ['0', '1', '2', '3', '4', '5', '6', '7'] });
+const node = (i: number): NodeInfo => ({
+  name: `node${i}`,
+  role: i === 0 ? 'head' : 'worker',
+  address: `10.0.${i >> 8}.${i & 255}`,
+  hostname: `node${i}`,
+  cpus: 64,
+  gpus: 8,
+  gpuIds: ['0', '1', '2', '3', '4', '5', '6', '7'],
+});
 
 describe('RAYSL_NODES for the entrypoint', () => {
   it('carries the nodes inline for a small job, and the file always', () => {

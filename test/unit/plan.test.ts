@@ -4,17 +4,34 @@ import { planJob, signalLeadSec, type PlanTools } from '../../src/core/plan.js';
 import { buildSpec, type JobInput } from '../../src/core/spec.js';
 import type { ClusterFacts, NodeFacts, Plan } from '../../src/core/types.js';
 
-const tools: PlanTools = { tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', hook: 'file:///opt/raysl/dist/register-entry.mjs', node: '/usr/bin/node', cwd: '/home/u/proj', version: '0.0.0-test' };
+const tools: PlanTools = {
+  tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs',
+  hook: 'file:///opt/raysl/dist/register-entry.mjs',
+  node: '/usr/bin/node',
+  cwd: '/home/u/proj',
+  version: '0.0.0-test',
+};
 
 function node(name: string, over: Partial<NodeFacts> = {}): NodeFacts {
-  return { name, cpus: 96, memoryMb: 1_031_000, gpus: 8, gres: 'gpu:a100:8', state: 'idle', partitions: ['gpu'], features: ['a100'], ...over };
+  return {
+    name,
+    cpus: 96,
+    memoryMb: 1_031_000,
+    gpus: 8,
+    gres: 'gpu:a100:8',
+    state: 'idle',
+    partitions: ['gpu'],
+    features: ['a100'],
+    ...over,
+  };
 }
 function facts(nodes: NodeFacts[], partition = 'gpu'): ClusterFacts {
   return { source: 'sinfo', slurmVersion: '23.11.4', partition, nodes, ephemeralPortRange: [32768, 60999] };
 }
 const gpuPartition = facts([1, 2, 3, 4].map((i) => node(`gpu-00${i}`)));
 const none: ClusterFacts = { source: 'none', nodes: [], ephemeralPortRange: [32768, 60999] };
-const spec = (entry: string, input: JobInput = {}, args: string[] = []) => buildSpec(entry, args, input, { cwd: tools.cwd });
+const spec = (entry: string, input: JobInput = {}, args: string[] = []) =>
+  buildSpec(entry, args, input, { cwd: tools.cwd });
 
 describe('planJob: resources', () => {
   it('4 nodes x 8 GPUs x 96 CPUs -> GPU 32, CPU 384', () => {
@@ -27,7 +44,12 @@ describe('planJob: resources', () => {
   });
 
   it('defaults CPUs per node to the smallest eligible node, and renders it explicitly', () => {
-    const mixed = facts([node('a', { cpus: 128 }), node('b', { cpus: 64 }), node('c', { cpus: 96 }), node('d', { cpus: 32, gpus: 0, gres: '(null)' })]);
+    const mixed = facts([
+      node('a', { cpus: 128 }),
+      node('b', { cpus: 64 }),
+      node('c', { cpus: 96 }),
+      node('d', { cpus: 32, gpus: 0, gres: '(null)' }),
+    ]);
     // 2 nodes with 8 GPUs: the two largest eligible are 128 and 96 -> 96 fits both
     const p = planJob(spec('t.ts', { nodes: 2, gpusPerNode: 8 }), mixed, tools);
     expect(p.perNode.cpus).toBe(96);
@@ -52,24 +74,56 @@ describe('planJob: resources', () => {
   });
 
   it('warns when the nodes have GPUs but none were asked for', () => {
-    expect(planJob(spec('t.ts', {}), gpuPartition, tools).warnings.join('\n')).toMatch(/runtime sees 0 GPUs \(add --gpus-per-node 8\)/);
+    expect(planJob(spec('t.ts', {}), gpuPartition, tools).warnings.join('\n')).toMatch(
+      /runtime sees 0 GPUs \(add --gpus-per-node 8\)/,
+    );
   });
 });
 
 describe('planJob: refusals before submission', () => {
   const cases: Array<[string, JobInput, ClusterFacts, RegExp]> = [
-    ['more GPUs per node than the GRES offers', { gpusPerNode: 16 }, gpuPartition, /--gpus-per-node 16: partition gpu offers at most 8 GPUs per node \(GRES gpu:a100:8\)/],
-    ['GPUs on a CPU partition', { gpusPerNode: 1 }, facts([node('c1', { gpus: 0, gres: '(null)' })], 'cpu'), /offers at most 0 GPUs/],
-    ['more nodes than the partition has', { nodes: 5 }, gpuPartition, /-N 5: partition gpu has 4 nodes with 96 CPUs \(of 4 in total\)/],
+    [
+      'more GPUs per node than the GRES offers',
+      { gpusPerNode: 16 },
+      gpuPartition,
+      /--gpus-per-node 16: partition gpu offers at most 8 GPUs per node \(GRES gpu:a100:8\)/,
+    ],
+    [
+      'GPUs on a CPU partition',
+      { gpusPerNode: 1 },
+      facts([node('c1', { gpus: 0, gres: '(null)' })], 'cpu'),
+      /offers at most 0 GPUs/,
+    ],
+    [
+      'more nodes than the partition has',
+      { nodes: 5 },
+      gpuPartition,
+      /-N 5: partition gpu has 4 nodes with 96 CPUs \(of 4 in total\)/,
+    ],
     [
       'more nodes than have enough GPUs',
       { nodes: 3, gpusPerNode: 8 },
       facts([node('a'), node('b'), node('c', { gpus: 4, gres: 'gpu:4' })]),
       /-N 3: partition gpu has 2 nodes with 96 CPUs, 8 GPUs \(of 3 in total\)/,
     ],
-    ['more CPUs than any node has', { cpusPerTask: 200 }, gpuPartition, /--cpus-per-task 200: partition gpu has at most 96 CPUs per node/],
-    ['more memory than any node has', { mem: '2T' }, gpuPartition, /--mem 2T: partition gpu has at most 1031000 MB per node/],
-    ['features no node has', { constraint: 'h100' }, gpuPartition, /-C h100: no node of partition gpu has the feature h100/],
+    [
+      'more CPUs than any node has',
+      { cpusPerTask: 200 },
+      gpuPartition,
+      /--cpus-per-task 200: partition gpu has at most 96 CPUs per node/,
+    ],
+    [
+      'more memory than any node has',
+      { mem: '2T' },
+      gpuPartition,
+      /--mem 2T: partition gpu has at most 1031000 MB per node/,
+    ],
+    [
+      'features no node has',
+      { constraint: 'h100' },
+      gpuPartition,
+      /-C h100: no node of partition gpu has the feature h100/,
+    ],
     ['an empty partition', {}, facts([]), /has no nodes/],
   ];
   it.each(cases)('%s', (_name, input, f, message) => {
@@ -80,7 +134,9 @@ describe('planJob: refusals before submission', () => {
   it('an empty allocation and min-nodes > nodes', () => {
     const s = spec('t.ts', { nodes: 2 });
     expect(() => planJob({ ...s, nodes: 0 }, gpuPartition, tools)).toThrow(/at least 1, received 0/);
-    expect(() => planJob({ ...s, minNodes: 3 }, gpuPartition, tools)).toThrow(/--min-nodes must be between 1 and --nodes \(2\), received 3/);
+    expect(() => planJob({ ...s, minNodes: 3 }, gpuPartition, tools)).toThrow(
+      /--min-nodes must be between 1 and --nodes \(2\), received 3/,
+    );
   });
 
   it('counts down nodes as existing but warns that the job may wait', () => {
@@ -99,14 +155,49 @@ describe('planJob: refusals before submission', () => {
 describe('planJob: runtime and entrypoint', () => {
   it.each([
     ['train.py', {}, 'ray', 'auto: .py entrypoint -> ray', 'python', ['python3', '-u']],
-    ['train.py', { python: '/opt/venv/bin/python' }, 'ray', 'auto: .py entrypoint -> ray', 'python', ['/opt/venv/bin/python', '-u']],
-    ['train.ts', {}, 'builtin', 'auto: .ts entrypoint (not .py) -> builtin', 'tsx', ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--']],
-    ['x.mts', {}, 'builtin', 'auto: .mts entrypoint (not .py) -> builtin', 'tsx', ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--']],
-    ['main.mjs', {}, 'builtin', 'auto: .mjs entrypoint (not .py) -> builtin', 'node', ['/usr/bin/node', '--import', tools.hook, '--']],
+    [
+      'train.py',
+      { python: '/opt/venv/bin/python' },
+      'ray',
+      'auto: .py entrypoint -> ray',
+      'python',
+      ['/opt/venv/bin/python', '-u'],
+    ],
+    [
+      'train.ts',
+      {},
+      'builtin',
+      'auto: .ts entrypoint (not .py) -> builtin',
+      'tsx',
+      ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--'],
+    ],
+    [
+      'x.mts',
+      {},
+      'builtin',
+      'auto: .mts entrypoint (not .py) -> builtin',
+      'tsx',
+      ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--'],
+    ],
+    [
+      'main.mjs',
+      {},
+      'builtin',
+      'auto: .mjs entrypoint (not .py) -> builtin',
+      'node',
+      ['/usr/bin/node', '--import', tools.hook, '--'],
+    ],
     ['run.sh', {}, 'builtin', 'auto: .sh entrypoint (not .py) -> builtin', 'bash', ['bash']],
     ['bin/app', {}, 'builtin', 'auto: no extension entrypoint (not .py) -> builtin', 'exec', []],
     ['train.py', { runtime: 'builtin' }, 'builtin', '--runtime builtin', 'python', ['python3', '-u']],
-    ['train.ts', { runtime: 'ray' }, 'ray', '--runtime ray', 'tsx', ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--']],
+    [
+      'train.ts',
+      { runtime: 'ray' },
+      'ray',
+      '--runtime ray',
+      'tsx',
+      ['/usr/bin/node', '--', tools.tsx, '--import', tools.hook, '--'],
+    ],
   ] as const)('%s %j -> %s', (entry, input, runtime, reason, kind, interpreter) => {
     const p = planJob(spec(entry, input as JobInput), gpuPartition, tools);
     expect(p.runtime).toBe(runtime);
@@ -116,11 +207,20 @@ describe('planJob: runtime and entrypoint', () => {
 
   it('without tsx (the pip wheel): a .ts runs on a node that strips types, and is refused with a hint on one that does not', () => {
     const wheel = { ...tools, tsx: undefined };
-    expect(planJob(spec('train.ts'), gpuPartition, { ...wheel, nodeStripsTypes: true }).entrypoint?.interpreter).toEqual(['/usr/bin/node', '--import', tools.hook, '--']);
+    expect(
+      planJob(spec('train.ts'), gpuPartition, { ...wheel, nodeStripsTypes: true }).entrypoint?.interpreter,
+    ).toEqual(['/usr/bin/node', '--import', tools.hook, '--']);
     expect(() => planJob(spec('train.ts'), gpuPartition, wheel)).toThrow(UsageError);
-    expect(() => planJob(spec('train.ts'), gpuPartition, wheel)).toThrow(/cannot run train\.ts: this raysl has no tsx .* does not strip TypeScript types/);
+    expect(() => planJob(spec('train.ts'), gpuPartition, wheel)).toThrow(
+      /cannot run train\.ts: this raysl has no tsx .* does not strip TypeScript types/,
+    );
     // a .js or .py entrypoint never needs tsx
-    expect(planJob(spec('train.js'), gpuPartition, wheel).entrypoint?.interpreter).toEqual(['/usr/bin/node', '--import', tools.hook, '--']);
+    expect(planJob(spec('train.js'), gpuPartition, wheel).entrypoint?.interpreter).toEqual([
+      '/usr/bin/node',
+      '--import',
+      tools.hook,
+      '--',
+    ]);
     expect(planJob(spec('train.py'), gpuPartition, wheel).entrypoint?.kind).toBe('python');
   });
 
@@ -134,7 +234,22 @@ describe('planJob: runtime and entrypoint', () => {
 
 describe('planJob: sbatch options', () => {
   it('owns nodes, tasks, CPUs, output and the teardown signal', () => {
-    const p = planJob(spec('train.ts', { nodes: 2, time: '2:00:00', partition: 'gpu', account: 'proj', qos: 'high', exclusive: true, constraint: 'a100', reservation: 'r1', gpusPerNode: 8, mem: '64G' }), gpuPartition, tools);
+    const p = planJob(
+      spec('train.ts', {
+        nodes: 2,
+        time: '2:00:00',
+        partition: 'gpu',
+        account: 'proj',
+        qos: 'high',
+        exclusive: true,
+        constraint: 'a100',
+        reservation: 'r1',
+        gpusPerNode: 8,
+        mem: '64G',
+      }),
+      gpuPartition,
+      tools,
+    );
     expect(p.sbatch).toEqual([
       ['--job-name', 'raysl-train'],
       ['--nodes', '2'],
@@ -166,14 +281,20 @@ describe('planJob: sbatch options', () => {
 
   it('no --signal without a time limit or with UNLIMITED', () => {
     expect(planJob(spec('t.ts'), gpuPartition, tools).sbatch.map(([f]) => f)).not.toContain('--signal');
-    expect(planJob(spec('t.ts', { time: 'UNLIMITED' }), gpuPartition, tools).sbatch.map(([f]) => f)).not.toContain('--signal');
+    expect(planJob(spec('t.ts', { time: 'UNLIMITED' }), gpuPartition, tools).sbatch.map(([f]) => f)).not.toContain(
+      '--signal',
+    );
   });
 
   const sig = (p: Plan) => p.sbatch.find(([f]) => f === '--signal')?.[1];
   it.each([
     // input, --signal value, what the entrypoint gets
     [{ time: '2:00:00' }, 'B:USR2@120', { warnSec: 120, entrypointGraceSec: 90, signal: 'SIGTERM' }],
-    [{ time: '2:00:00', preemptGrace: 600, preemptSignal: 'SIGINT' as const }, 'B:USR2@600', { warnSec: 600, entrypointGraceSec: 570, signal: 'SIGINT' }],
+    [
+      { time: '2:00:00', preemptGrace: 600, preemptSignal: 'SIGINT' as const },
+      'B:USR2@600',
+      { warnSec: 600, entrypointGraceSec: 570, signal: 'SIGINT' },
+    ],
     [{ time: '5', preemptGrace: 20 }, 'B:USR2@20', { warnSec: 20, entrypointGraceSec: 15, signal: 'SIGTERM' }],
     // no limit of its own: the partition's limit, or a preemption with send_user_signal, still warns
     [{ preemptGrace: 90 }, 'B:USR2@90', { warnSec: 90, entrypointGraceSec: 68, signal: 'SIGTERM' }],
@@ -201,15 +322,23 @@ describe('planJob: sbatch options', () => {
     expect(p.sbatch).toContainEqual(['--requeue', '']);
     expect(p.sbatch).toContainEqual(['--open-mode', 'append']);
     expect(p.requeue).toEqual({ maxRestarts: 1 });
-    expect(planJob(spec('t.ts', { requeue: true, maxRestarts: 3 }), gpuPartition, tools).requeue).toEqual({ maxRestarts: 3 });
+    expect(planJob(spec('t.ts', { requeue: true, maxRestarts: 3 }), gpuPartition, tools).requeue).toEqual({
+      maxRestarts: 3,
+    });
     const plain = planJob(spec('t.ts'), gpuPartition, tools);
     expect(plain.requeue).toBeUndefined();
     expect(plain.sbatch.map(([f]) => f)).not.toContain('--open-mode');
   });
 
   it('--max-nodes carries autoscaling in the plan with its defaults; none without it', () => {
-    expect(planJob(spec('t.ts', { nodes: 2, maxNodes: 4 }), gpuPartition, tools).autoscale).toEqual({ maxNodes: 4, idleTimeoutSec: 300, scaleUpDelaySec: 10 });
-    expect(planJob(spec('t.ts', { nodes: 2, maxNodes: 2, idleTimeout: 5, scaleUpDelay: 0 }), gpuPartition, tools).autoscale).toEqual({ maxNodes: 2, idleTimeoutSec: 5, scaleUpDelaySec: 0 });
+    expect(planJob(spec('t.ts', { nodes: 2, maxNodes: 4 }), gpuPartition, tools).autoscale).toEqual({
+      maxNodes: 4,
+      idleTimeoutSec: 300,
+      scaleUpDelaySec: 10,
+    });
+    expect(
+      planJob(spec('t.ts', { nodes: 2, maxNodes: 2, idleTimeout: 5, scaleUpDelay: 0 }), gpuPartition, tools).autoscale,
+    ).toEqual({ maxNodes: 2, idleTimeoutSec: 5, scaleUpDelaySec: 0 });
     expect(planJob(spec('t.ts', { nodes: 2 }), gpuPartition, tools).autoscale).toBeUndefined();
   });
 
@@ -221,13 +350,19 @@ describe('planJob: sbatch options', () => {
   });
 
   it('survives JSON unchanged (the controller reads it back)', () => {
-    const p = planJob(spec('train.py', { nodes: 2, env: { A: 'x' }, setup: ['module load cuda'] }, ['--lr', '0.1']), gpuPartition, tools);
+    const p = planJob(
+      spec('train.py', { nodes: 2, env: { A: 'x' }, setup: ['module load cuda'] }, ['--lr', '0.1']),
+      gpuPartition,
+      tools,
+    );
     expect(JSON.parse(JSON.stringify(p))).toEqual(p);
     expect(p.version).toBe(1);
     expect(p.raysl).toBe('0.0.0-test');
   });
 
   it('refuses a newline in an entrypoint path', () => {
-    expect(() => planJob({ ...spec('t.ts'), entrypoint: 'a\nb.ts' }, gpuPartition, tools)).toThrow(/entrypoint path must be a single line/);
+    expect(() => planJob({ ...spec('t.ts'), entrypoint: 'a\nb.ts' }, gpuPartition, tools)).toThrow(
+      /entrypoint path must be a single line/,
+    );
   });
 });

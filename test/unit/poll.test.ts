@@ -23,7 +23,13 @@ describe('pollUntil', () => {
   it('keeps asking until the value comes, doubling the interval up to its cap', async () => {
     const c = fakeClock();
     let calls = 0;
-    const out = await pollUntil(() => (++calls === 6 ? calls : undefined), { timeoutMs: 10_000, intervalMs: 10, maxIntervalMs: 50, now: c.now, sleep: c.sleep });
+    const out = await pollUntil(() => (++calls === 6 ? calls : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+      maxIntervalMs: 50,
+      now: c.now,
+      sleep: c.sleep,
+    });
     expect(out).toEqual({ done: true, value: 6 });
     expect(c.waits).toEqual([10, 20, 40, 50, 50]);
   });
@@ -31,7 +37,12 @@ describe('pollUntil', () => {
   it('keeps a constant pace when no cap is given', async () => {
     const c = fakeClock();
     let calls = 0;
-    await pollUntil(() => (++calls === 4 ? true : undefined), { timeoutMs: 10_000, intervalMs: 30, now: c.now, sleep: c.sleep });
+    await pollUntil(() => (++calls === 4 ? true : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 30,
+      now: c.now,
+      sleep: c.sleep,
+    });
     expect(c.waits).toEqual([30, 30, 30]);
   });
 
@@ -68,14 +79,26 @@ describe('pollUntil', () => {
   it('nextIntervalMs overrides the doubling', async () => {
     const c = fakeClock();
     let calls = 0;
-    await pollUntil(() => (++calls === 4 ? true : undefined), { timeoutMs: Infinity, intervalMs: 5, nextIntervalMs: (last) => last + 1, now: c.now, sleep: c.sleep });
+    await pollUntil(() => (++calls === 4 ? true : undefined), {
+      timeoutMs: Infinity,
+      intervalMs: 5,
+      nextIntervalMs: (last) => last + 1,
+      now: c.now,
+      sleep: c.sleep,
+    });
     expect(c.waits).toEqual([5, 6, 7]);
   });
 
   it('an unbounded wait (timeoutMs: Infinity) ends by its check', async () => {
     const c = fakeClock();
     let calls = 0;
-    const out = await pollUntil(() => (++calls === 200 ? 'late' : undefined), { timeoutMs: Infinity, intervalMs: 1000, maxIntervalMs: 60_000, now: c.now, sleep: c.sleep });
+    const out = await pollUntil(() => (++calls === 200 ? 'late' : undefined), {
+      timeoutMs: Infinity,
+      intervalMs: 1000,
+      maxIntervalMs: 60_000,
+      now: c.now,
+      sleep: c.sleep,
+    });
     expect(out).toEqual({ done: true, value: 'late' });
     expect(c.now()).toBeGreaterThan(1000 + 190 * 60_000);
   });
@@ -83,7 +106,11 @@ describe('pollUntil', () => {
   it('awaits an async check', async () => {
     const c = fakeClock();
     let calls = 0;
-    const out = await pollUntil(async () => (++calls === 3 ? 'async' : undefined), { timeoutMs: 1000, now: c.now, sleep: c.sleep });
+    const out = await pollUntil(async () => (++calls === 3 ? 'async' : undefined), {
+      timeoutMs: 1000,
+      now: c.now,
+      sleep: c.sleep,
+    });
     expect(out).toEqual({ done: true, value: 'async' });
   });
 

@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
-import { blockPorts, checkPorts, parseEphemeral, withProbe, type CheckPortsOptions, type PortCheckFacts, type SlurmPortFacts } from '../../src/core/port-check.js';
+import {
+  blockPorts,
+  checkPorts,
+  parseEphemeral,
+  withProbe,
+  type CheckPortsOptions,
+  type PortCheckFacts,
+  type SlurmPortFacts,
+} from '../../src/core/port-check.js';
 import { allocatePortBlock, formatPortRecord } from '../../src/core/ports.js';
 import { checkPortsLines, type Paint } from '../../src/cli/check-ports-view.js';
 
 const LINUX: PortCheckFacts['ephemeral'] = { range: [32768, 60999], source: '/proc/sys/net/ipv4/ip_local_port_range' };
 const base: CheckPortsOptions = { runtime: 'ray', jobId: 'next', probe: false, address: '127.0.0.1', slurm: true };
-const nodes = (n: number, cpus = 4): SlurmPortFacts['nodes'] => Array.from({ length: n }, (_, i) => ({ name: `node${i + 1}`, cpus }));
+const nodes = (n: number, cpus = 4): SlurmPortFacts['nodes'] =>
+  Array.from({ length: n }, (_, i) => ({ name: `node${i + 1}`, cpus }));
 const job = (id: string, nodelist: string, first?: number, size = 128): SlurmPortFacts['jobs'][number] => ({
   id,
   name: `j${id}`,
@@ -15,20 +24,42 @@ const job = (id: string, nodelist: string, first?: number, size = 128): SlurmPor
   nodelist,
   comment: first === undefined ? 'no record' : formatPortRecord({ base: first, size }),
 });
-const facts = (slurm?: SlurmPortFacts, hostCpus = 2): PortCheckFacts => ({ ephemeral: LINUX, hostCpus, ...(slurm ? { slurm } : {}) });
+const facts = (slurm?: SlurmPortFacts, hostCpus = 2): PortCheckFacts => ({
+  ephemeral: LINUX,
+  hostCpus,
+  ...(slurm ? { slurm } : {}),
+});
 
 describe('checkPorts (the analysis of raysl check-ports, from collected facts)', () => {
   it('without Slurm: the layout only, CPUs from this host, a note that says so', () => {
     const { report, block } = checkPorts({ ...base, slurm: false }, facts(undefined, 6));
-    expect(report).toMatchObject({ ok: true, runtime: 'ray', cpusPerNode: 6, cpusSource: 'this host', scope: { nodes: 'all' }, jobs: [], allowedRange: { min: 20000, max: 32767 } });
-    expect(report.notes).toEqual(['--no-slurm: other raysl jobs were not looked up; only the layout (and --probe) were checked']);
+    expect(report).toMatchObject({
+      ok: true,
+      runtime: 'ray',
+      cpusPerNode: 6,
+      cpusSource: 'this host',
+      scope: { nodes: 'all' },
+      jobs: [],
+      allowedRange: { min: 20000, max: 32767 },
+    });
+    expect(report.notes).toEqual([
+      '--no-slurm: other raysl jobs were not looked up; only the layout (and --probe) were checked',
+    ]);
     expect(block).toBeDefined();
     expect(report.block).toEqual({ first: block!.base, last: block!.base + block!.size - 1, size: block!.size });
   });
 
   it.each([
     ['the flag wins', { cpusPerTask: 16 }, nodes(2, 8), { cpusPerNode: 16, cpusSource: 'flag' }],
-    ['else the largest node in scope', {}, [{ name: 'node1', cpus: 8 }, { name: 'node2', cpus: 32 }], { cpusPerNode: 32, cpusSource: 'slurm' }],
+    [
+      'else the largest node in scope',
+      {},
+      [
+        { name: 'node1', cpus: 8 },
+        { name: 'node2', cpus: 32 },
+      ],
+      { cpusPerNode: 32, cpusSource: 'slurm' },
+    ],
     ['else this host', {}, [], { cpusPerNode: 2, cpusSource: 'this host' }],
   ])('CPUs per node: %s', (_, o, n, want) => {
     expect(checkPorts({ ...base, ...o }, facts({ nodes: n, jobs: [] })).report).toMatchObject(want);
@@ -45,7 +76,9 @@ describe('checkPorts (the analysis of raysl check-ports, from collected facts)',
       ['10', ['node1', 'node2'], { first: 21000, last: 21127, size: 128 }],
     ]);
     expect(report.ok).toBe(false);
-    expect(report.collisions).toEqual([{ kind: 'jobs-overlap', message: 'jobs 9 and 10 both use ports in 21064-21191 / 21000-21127 on node1' }]);
+    expect(report.collisions).toEqual([
+      { kind: 'jobs-overlap', message: 'jobs 9 and 10 both use ports in 21064-21191 / 21000-21127 on node1' },
+    ]);
     expect(report.block!.first > 21191 || report.block!.last < 21000).toBe(true);
   });
 
@@ -58,21 +91,35 @@ describe('checkPorts (the analysis of raysl check-ports, from collected facts)',
 
   it("the job's own recorded block does not block itself", () => {
     const own = allocatePortBlock({ jobId: '4711', size: 128, range: { min: 20000, max: 32767 }, taken: [] });
-    const { report } = checkPorts({ ...base, jobId: '4711', nodelist: 'node1' }, facts({ nodes: nodes(1), jobs: [job('4711', 'node1', own.base)] }));
+    const { report } = checkPorts(
+      { ...base, jobId: '4711', nodelist: 'node1' },
+      facts({ nodes: nodes(1), jobs: [job('4711', 'node1', own.base)] }),
+    );
     expect(report.block).toEqual({ first: own.base, last: own.base + 127, size: 128 });
     expect(report.ok).toBe(true);
   });
 
   it.each([
-    ['-w names a node Slurm does not know', { nodelist: 'node[1-5]' }, /Slurm does not know node\(s\) node5 \(asked for node\[1-5\]\)/],
-    ['-N is larger than the scope', { nodelist: 'node[1-2]', nodes: 3 }, /asked for 3 nodes \(-N\) but the scope holds only 2: node1, node2/],
+    [
+      '-w names a node Slurm does not know',
+      { nodelist: 'node[1-5]' },
+      /Slurm does not know node\(s\) node5 \(asked for node\[1-5\]\)/,
+    ],
+    [
+      '-N is larger than the scope',
+      { nodelist: 'node[1-2]', nodes: 3 },
+      /asked for 3 nodes \(-N\) but the scope holds only 2: node1, node2/,
+    ],
   ])('usage error: %s', (_, o, message) => {
     expect(() => checkPorts({ ...base, ...o }, facts({ nodes: nodes(4), jobs: [] }))).toThrow(UsageError);
     expect(() => checkPorts({ ...base, ...o }, facts({ nodes: nodes(4), jobs: [] }))).toThrow(message);
   });
 
   it('no room for a block: a collision that says why, no block, the probe skipped', () => {
-    const check = checkPorts({ ...base, slurm: false, probe: true }, { ephemeral: { range: [20010, 60999], source: 'x' }, hostCpus: 2 });
+    const check = checkPorts(
+      { ...base, slurm: false, probe: true },
+      { ephemeral: { range: [20010, 60999], source: 'x' }, hostCpus: 2 },
+    );
     expect(check.block).toBeUndefined();
     expect(check.report.block).toBeNull();
     expect(check.report.ok).toBe(false);
@@ -87,7 +134,15 @@ describe('checkPorts (the analysis of raysl check-ports, from collected facts)',
     expect(ports).toHaveLength(128);
     expect(ports[0]).toBe(block.base);
     // ray: 17 single ports (ray_client_server at offset 4), 8 app ports, then the worker range at 25
-    const results = ports.map((port) => ({ port, free: true }) as { port: number; free: boolean; reason?: 'in-use' | 'permission'; holder?: { pid: number; command: string } });
+    const results = ports.map(
+      (port) =>
+        ({ port, free: true }) as {
+          port: number;
+          free: boolean;
+          reason?: 'in-use' | 'permission';
+          holder?: { pid: number; command: string };
+        },
+    );
     results[4] = { port: block.base + 4, free: false, reason: 'in-use', holder: { pid: 42, command: 'python' } };
     results[28] = { port: block.base + 28, free: false, reason: 'permission' };
     results[120] = { port: block.base + 120, free: false, reason: 'in-use' };
@@ -102,8 +157,30 @@ describe('checkPorts (the analysis of raysl check-ports, from collected facts)',
       `port ${block.base + 120} (spare) of block ${span} is already bound on 10.0.0.1 (holder not visible: another user's process?)`,
     ]);
     // --json prints the keys in this order
-    expect(Object.keys(report)).toEqual(['ok', 'runtime', 'cpusPerNode', 'cpusSource', 'scope', 'ephemeralRange', 'ephemeralSource', 'allowedRange', 'jobs', 'jobId', 'block', 'layout', 'probe', 'collisions', 'notes']);
-    expect(withProbe({ ...check, block }, '10.0.0.1', results.filter((r) => r.free)).ok).toBe(true);
+    expect(Object.keys(report)).toEqual([
+      'ok',
+      'runtime',
+      'cpusPerNode',
+      'cpusSource',
+      'scope',
+      'ephemeralRange',
+      'ephemeralSource',
+      'allowedRange',
+      'jobs',
+      'jobId',
+      'block',
+      'layout',
+      'probe',
+      'collisions',
+      'notes',
+    ]);
+    expect(
+      withProbe(
+        { ...check, block },
+        '10.0.0.1',
+        results.filter((r) => r.free),
+      ).ok,
+    ).toBe(true);
   });
 
   it.each([
@@ -122,8 +199,14 @@ describe('checkPortsLines (the text view of a report)', () => {
   const plain: Paint = { bold: (s) => `*${s}*`, dim: (s) => `(${s})`, green: (s) => `+${s}`, red: (s) => `!${s}` };
 
   it('prints the scope, the jobs, the block and the verdict', () => {
-    const slurm: SlurmPortFacts = { nodes: nodes(2), jobs: [job('9', 'node1', 21064, 64), job('10', 'node[1-2]', 21000, 64)] };
-    const { report } = checkPorts({ ...base, runtime: 'builtin', nodelist: 'node[1-2]', jobId: '4711' }, { ephemeral: { range: [21500, 60999], source: 'test' }, hostCpus: 1, slurm });
+    const slurm: SlurmPortFacts = {
+      nodes: nodes(2),
+      jobs: [job('9', 'node1', 21064, 64), job('10', 'node[1-2]', 21000, 64)],
+    };
+    const { report } = checkPorts(
+      { ...base, runtime: 'builtin', nodelist: 'node[1-2]', jobId: '4711' },
+      { ephemeral: { range: [21500, 60999], source: 'test' }, hostCpus: 1, slurm },
+    );
     const lines = checkPortsLines(report, plain);
     const b = report.block!;
     expect(lines.slice(0, 7)).toEqual([
@@ -143,7 +226,9 @@ describe('checkPortsLines (the text view of a report)', () => {
 
   it('says none, the probe, the notes and each collision', () => {
     const check = checkPorts({ ...base, runtime: 'auto', slurm: false }, facts());
-    const report = withProbe({ ...check, block: check.block! }, '127.0.0.1', [{ port: check.block!.base, free: false, holder: { pid: 7, command: 'nc' } }]);
+    const report = withProbe({ ...check, block: check.block! }, '127.0.0.1', [
+      { port: check.block!.base, free: false, holder: { pid: 7, command: 'nc' } },
+    ]);
     const lines = checkPortsLines(report, plain);
     expect(lines[3]).toBe('raysl jobs with a port block on these nodes: none');
     expect(lines.slice(-7)).toEqual([
@@ -158,7 +243,10 @@ describe('checkPortsLines (the text view of a report)', () => {
   });
 
   it('says when there is no block', () => {
-    const { report } = checkPorts({ ...base, slurm: false, jobId: '12' }, { ephemeral: { range: [20010, 60999], source: 'x' }, hostCpus: 2 });
+    const { report } = checkPorts(
+      { ...base, slurm: false, jobId: '12' },
+      { ephemeral: { range: [20010, 60999], source: 'x' }, hostCpus: 2 },
+    );
     expect(checkPortsLines(report, plain)).toContain('job 12 would get no block');
   });
 });

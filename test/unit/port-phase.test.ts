@@ -8,7 +8,11 @@ import { ClusterFormError } from '../../src/core/errors.js';
 import type { PortBlock, PortLayout } from '../../src/core/types.js';
 import { nextEvent, serveRegistry, slots, type RegistryServer, type WireAgent } from '../support/agent-wire.js';
 
-const LAYOUT: PortLayout = { size: 8, ports: { controller: 0, agent: 1, gcs: 2 }, ranges: { 'worker-ports': { offset: 4, count: 4 } } };
+const LAYOUT: PortLayout = {
+  size: 8,
+  ports: { controller: 0, agent: 1, gcs: 2 },
+  ranges: { 'worker-ports': { offset: 4, count: 4 } },
+};
 const FIRST: PortBlock = { base: 30000, size: 8 };
 const blockAfter = (n: number): PortBlock => ({ base: FIRST.base + 8 * n, size: 8 });
 
@@ -24,8 +28,19 @@ async function setup(names: string[], opts: Partial<PortPhaseOptions> = {}) {
   const recorded: PortBlock[] = [];
   let phase: PortPhase | undefined;
   const welcome = (slot: AgentSlot): Welcome => ({
-    t: 'welcome', v: PROTOCOL_VERSION, jobId: 'j1', runtime: 'builtin', address: slot.address, layout: LAYOUT, expected: { cpus: 1, gpus: 0 },
-    scratchDir: '/tmp/s', env: {}, rayAuth: 'token', tokenFile: '/t', runtimeLogDir: '/r', ...(phase as PortPhase).welcomeFor(slot),
+    t: 'welcome',
+    v: PROTOCOL_VERSION,
+    jobId: 'j1',
+    runtime: 'builtin',
+    address: slot.address,
+    layout: LAYOUT,
+    expected: { cpus: 1, gpus: 0 },
+    scratchDir: '/tmp/s',
+    env: {},
+    rayAuth: 'token',
+    tokenFile: '/t',
+    runtimeLogDir: '/r',
+    ...(phase as PortPhase).welcomeFor(slot),
   });
   const agents = new AgentRegistry(slots(...names), welcome);
   const ph: PortPhase = new PortPhase({
@@ -53,11 +68,16 @@ async function setup(names: string[], opts: Partial<PortPhaseOptions> = {}) {
     a.hello(node);
     return Object.assign(a, { welcome: await a.next('welcome') });
   };
-  const probed = (a: WireAgent, round: number, portBase: number, taken: TakenPort[] = []) => a.send({ t: 'probed', round, portBase, taken });
+  const probed = (a: WireAgent, round: number, portBase: number, taken: TakenPort[] = []) =>
+    a.send({ t: 'probed', round, portBase, taken });
   return { agents, phase: ph, lines, recorded, join, probed };
 }
 
-const inUse = (port: number, holder?: { pid: number; command: string }): TakenPort => ({ port, reason: 'in-use', ...(holder ? { holder } : {}) });
+const inUse = (port: number, holder?: { pid: number; command: string }): TakenPort => ({
+  port,
+  reason: 'in-use',
+  ...(holder ? { holder } : {}),
+});
 
 describe('PortPhase', () => {
   it('starts nobody until every node probed clean, then starts them all on the first block', async () => {
@@ -68,7 +88,9 @@ describe('PortPhase', () => {
     probed(a, 0, 30000);
     await seen;
     // node1 is held at the barrier, and says so in the join report
-    expect(agents.missing().find((m) => m.slot.name === 'node1')?.reason).toBe("probed ports 30000-30007, waiting for the other nodes' probes");
+    expect(agents.missing().find((m) => m.slot.name === 'node1')?.reason).toBe(
+      "probed ports 30000-30007, waiting for the other nodes' probes",
+    );
     probed(b, 0, 30000);
     expect(await a.next('start')).toEqual({ t: 'start', round: 0, headAddress: '127.0.1.1', headPortBase: 30000 });
     expect(await b.next('start')).toMatchObject({ round: 0 });
@@ -110,7 +132,10 @@ describe('PortPhase', () => {
       'the cluster did not form: a port was taken in each of the 2 port block(s) tried (30000-30007, 30008-30015); in the last one: port 30010 (gcs) taken on node2 (127.0.1.2) by pid 77 (nginx)',
     );
     expect((err as ClusterFormError).hint).toMatch(/raysl check-ports/);
-    expect((err as ClusterFormError).details).toMatchObject({ blocks: ['30000-30007', '30008-30015'], taken: [{ node: 'node2', port: 30010, holder: { pid: 77 } }] });
+    expect((err as ClusterFormError).details).toMatchObject({
+      blocks: ['30000-30007', '30008-30015'],
+      taken: [{ node: 'node2', port: 30010, holder: { pid: 77 } }],
+    });
     expect(a.received.some((m) => m.t === 'start')).toBe(false);
   });
 
@@ -121,7 +146,9 @@ describe('PortPhase', () => {
     const { phase, join, probed } = await setup(['node1'], { next });
     probed(await join('node1'), 0, 30000, [inUse(30001)]);
     const err = (await phase.failed.catch((e: unknown) => e)) as ClusterFormError;
-    expect(err.message).toBe('the cluster did not form: port 30001 (agent) taken on node1 (127.0.1.1) (holder not visible), and no other port block is free: every block of 30000-30015 is taken');
+    expect(err.message).toBe(
+      'the cluster did not form: port 30001 (agent) taken on node1 (127.0.1.1) (holder not visible), and no other port block is free: every block of 30000-30015 is taken',
+    );
     expect(err.hint).toBe('widen the port range');
   });
 
@@ -147,14 +174,17 @@ describe('PortPhase', () => {
     const blocked = await join('node3');
     const failed = nextEvent<[string, string]>(agents, 'failed');
     probed(blocked, 0, 30000, [inUse(30001)]);
-    const why = 'port 30001 (agent) taken on node3 (127.0.1.3) (holder not visible) (the job had already settled on ports 30000-30007)';
+    const why =
+      'port 30001 (agent) taken on node3 (127.0.1.3) (holder not visible) (the job had already settled on ports 30000-30007)';
     expect((await blocked.next('refuse')).reason).toBe(why);
     expect(await failed).toEqual(['node3', why]);
     await blocked.closed;
   });
 
   it('a record that fails ends the phase with that error', async () => {
-    const { phase, join, probed } = await setup(['node1'], { record: async () => Promise.reject(new ClusterFormError('cannot write the Slurm Comment')) });
+    const { phase, join, probed } = await setup(['node1'], {
+      record: async () => Promise.reject(new ClusterFormError('cannot write the Slurm Comment')),
+    });
     const a = await join('node1');
     probed(a, 0, 30000, [inUse(30001)]);
     await a.next('probe');

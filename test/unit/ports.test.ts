@@ -68,11 +68,18 @@ describe('portLayout', () => {
     expect(layoutProblems(l)).toEqual([]);
   });
 
-  it.each([1, 4, 128])('builtin with %i CPUs: controller, agent, 8 app ports, 32 service ports, one granule', (cpus) => {
-    const l = portLayout('builtin', cpus);
-    expect(l).toEqual({ size: 64, ports: { controller: 0, agent: 1 }, ranges: { app: { offset: 8, count: 8 }, service: { offset: 16, count: 32 } } });
-    expect(layoutProblems(l)).toEqual([]);
-  });
+  it.each([1, 4, 128])(
+    'builtin with %i CPUs: controller, agent, 8 app ports, 32 service ports, one granule',
+    (cpus) => {
+      const l = portLayout('builtin', cpus);
+      expect(l).toEqual({
+        size: 64,
+        ports: { controller: 0, agent: 1 },
+        ranges: { app: { offset: 8, count: 8 }, service: { offset: 16, count: 32 } },
+      });
+      expect(layoutProblems(l)).toEqual([]);
+    },
+  );
 
   it.each([0, -1, 2.5, Number.NaN])('refuses %s CPUs with a usage error', (cpus) => {
     expect(() => portLayout('ray', cpus)).toThrow(UsageError);
@@ -88,7 +95,12 @@ describe('portsOf / rangesOf / describer', () => {
   it('gives concrete ports from a base', () => {
     const l = portLayout('ray', 4);
     expect(portsOf(20480, l)).toMatchObject({ controller: 20480, gcs: 20481, runtime_env_agent: 20490 });
-    expect(portsOf(20480, l)).toMatchObject({ serve_http: 20493, serve_grpc: 20494, serve_fallback_http: 20495, serve_fallback_grpc: 20496 });
+    expect(portsOf(20480, l)).toMatchObject({
+      serve_http: 20493,
+      serve_grpc: 20494,
+      serve_fallback_http: 20495,
+      serve_fallback_grpc: 20496,
+    });
     expect(rangesOf(20480, l)).toEqual({ app: [20497, 20504], worker: [20505, 20568] });
   });
 
@@ -110,8 +122,14 @@ describe('portsOf / rangesOf / describer', () => {
 describe('layoutProblems', () => {
   it.each([
     [{ size: 64, ports: { a: 0, b: 0 }, ranges: {} }, /a \(offsets 0-0\) overlaps b/],
-    [{ size: 64, ports: { a: 3 }, ranges: { w: { offset: 2, count: 4 } } }, /a \(offsets 3-3\) overlaps w range \(offsets 2-5\)/],
-    [{ size: 16, ports: {}, ranges: { w: { offset: 8, count: 9 } } }, /w range \(offsets 8-16\) lies outside the block of 16/],
+    [
+      { size: 64, ports: { a: 3 }, ranges: { w: { offset: 2, count: 4 } } },
+      /a \(offsets 3-3\) overlaps w range \(offsets 2-5\)/,
+    ],
+    [
+      { size: 16, ports: {}, ranges: { w: { offset: 8, count: 9 } } },
+      /w range \(offsets 8-16\) lies outside the block of 16/,
+    ],
   ])('finds %j', (layout, message) => {
     const problems = layoutProblems(layout);
     expect(problems.map((p) => p.message).join('\n')).toMatch(message);
@@ -128,28 +146,40 @@ describe('portRange and range checks', () => {
   });
 
   it('flags a block in the ephemeral range, below 20000, and over Ray defaults', () => {
-    expect(rangeProblems({ base: 32704, size: 128 }, LINUX_DEFAULT)[0]!.message).toMatch(/overlaps the kernel's ephemeral range 32768-60999/);
+    expect(rangeProblems({ base: 32704, size: 128 }, LINUX_DEFAULT)[0]!.message).toMatch(
+      /overlaps the kernel's ephemeral range 32768-60999/,
+    );
     expect(rangeProblems({ base: 20032, size: 128 }, LINUX_DEFAULT)).toEqual([]);
     expect(rangeProblems({ base: 19968, size: 64 }, LINUX_DEFAULT).map((p) => p.kind)).toEqual(['range']);
-    expect(rayDefaultProblems({ base: 52352, size: 64 })[0]!.message).toMatch(/covers Ray dashboard agent http \(52365\)/);
+    expect(rayDefaultProblems({ base: 52352, size: 64 })[0]!.message).toMatch(
+      /covers Ray dashboard agent http \(52365\)/,
+    );
     expect(rayDefaultProblems({ base: 20032, size: 1088 })).toEqual([]);
   });
 });
 
 describe('allocatePortBlock', () => {
-  it.each(['1', '12345', 'next', 'job-with-a-long-name'])('is deterministic for job id %s and sits aligned inside the range', (jobId) => {
-    const a = allocatePortBlock({ jobId, size: 128, range, taken: [] });
-    const b = allocatePortBlock({ jobId, size: 128, range, taken: [] });
-    expect(a).toEqual(b);
-    expect(a.base % GRANULARITY).toBe(0);
-    expect(a.base).toBeGreaterThanOrEqual(range.min);
-    expect(a.base + a.size - 1).toBeLessThanOrEqual(range.max);
-    expect(rangeProblems(a, LINUX_DEFAULT)).toEqual([]);
-    expect(rayDefaultProblems(a)).toEqual([]);
-  });
+  it.each(['1', '12345', 'next', 'job-with-a-long-name'])(
+    'is deterministic for job id %s and sits aligned inside the range',
+    (jobId) => {
+      const a = allocatePortBlock({ jobId, size: 128, range, taken: [] });
+      const b = allocatePortBlock({ jobId, size: 128, range, taken: [] });
+      expect(a).toEqual(b);
+      expect(a.base % GRANULARITY).toBe(0);
+      expect(a.base).toBeGreaterThanOrEqual(range.min);
+      expect(a.base + a.size - 1).toBeLessThanOrEqual(range.max);
+      expect(rangeProblems(a, LINUX_DEFAULT)).toEqual([]);
+      expect(rayDefaultProblems(a)).toEqual([]);
+    },
+  );
 
   it('spreads different job ids over different first slots', () => {
-    const bases = new Set(Array.from({ length: 50 }, (_, i) => allocatePortBlock({ jobId: String(1000 + i), size: 128, range, taken: [] }).base));
+    const bases = new Set(
+      Array.from(
+        { length: 50 },
+        (_, i) => allocatePortBlock({ jobId: String(1000 + i), size: 128, range, taken: [] }).base,
+      ),
+    );
     expect(bases.size).toBeGreaterThan(30);
   });
 
@@ -175,7 +205,8 @@ describe('allocatePortBlock', () => {
         expect(e).toBeInstanceOf(PortBlockUnavailableError);
       }
     }
-    for (let i = 0; i < taken.length; i++) for (let j = i + 1; j < taken.length; j++) expect(blocksOverlap(taken[i]!, taken[j]!)).toBe(false);
+    for (let i = 0; i < taken.length; i++)
+      for (let j = i + 1; j < taken.length; j++) expect(blocksOverlap(taken[i]!, taken[j]!)).toBe(false);
     try {
       const mine = allocatePortBlock({ jobId: 'mine', size, range, taken });
       expect(taken.some((t) => blocksOverlap(t, mine))).toBe(false);
@@ -206,7 +237,9 @@ describe('allocatePortBlock', () => {
     expect(() => allocatePortBlock({ jobId: '1', size: 1088, range: tiny, taken: [] })).toThrow(
       'a port block of 1088 ports does not fit in 20000-20999 (1000 ports between 20000 and the start of the ephemeral range)',
     );
-    expect(() => allocatePortBlock({ jobId: '1', size: 64, range: portRange([20000, 60999]), taken: [] })).toThrow(/\(0 ports between/);
+    expect(() => allocatePortBlock({ jobId: '1', size: 64, range: portRange([20000, 60999]), taken: [] })).toThrow(
+      /\(0 ports between/,
+    );
   });
 
   it('skips Ray defaults when the range reaches them', () => {
@@ -225,7 +258,9 @@ describe('allocatePortBlock', () => {
   });
 
   it('refuses a nonsense size as an internal error', () => {
-    expect(() => allocatePortBlock({ jobId: '1', size: 0, range, taken: [] })).toThrow(/positive whole number, received 0/);
+    expect(() => allocatePortBlock({ jobId: '1', size: 0, range, taken: [] })).toThrow(
+      /positive whole number, received 0/,
+    );
   });
 });
 
@@ -253,7 +288,9 @@ describe('port record in the Slurm Comment', () => {
 
   it('replaces an old record and keeps other text', () => {
     expect(withPortRecord('', { base: 20032, size: 64 })).toBe('raysl:ports=20032-20095');
-    expect(withPortRecord('owner=alice raysl:ports=1-2', { base: 20032, size: 64 })).toBe('owner=alice raysl:ports=20032-20095');
+    expect(withPortRecord('owner=alice raysl:ports=1-2', { base: 20032, size: 64 })).toBe(
+      'owner=alice raysl:ports=20032-20095',
+    );
   });
 });
 

@@ -37,7 +37,9 @@ describe('pure core and render', () => {
     });
     it(`${folder}: touches no process global`, () => {
       const files = [...new Set(edges.map((e) => e.file))];
-      const bad = files.filter((f) => /\bprocess\.(env|exit|cwd|argv|stdout|stderr|kill|pid)\b/.test(readFileSync(join(repoRoot, f), 'utf8')));
+      const bad = files.filter((f) =>
+        /\bprocess\.(env|exit|cwd|argv|stdout|stderr|kill|pid)\b/.test(readFileSync(join(repoRoot, f), 'utf8')),
+      );
       expect(bad).toEqual([]);
     });
   }
@@ -53,21 +55,32 @@ describe('pure core and render', () => {
     ["const x = require('node:fs');", 'node:fs'],
     ["type S = typeof import('node:net');", 'node:net'],
     // after a regex literal holding a quote (TypeScript's light scanner misses what follows)
-    ["const q = (s: string) => s.replace(/[\"\\\\]/g, '\\\\$&');\nexport * from '../proc/group.js';", '../proc/group.js'],
+    [
+      "const q = (s: string) => s.replace(/[\"\\\\]/g, '\\\\$&');\nexport * from '../proc/group.js';",
+      '../proc/group.js',
+    ],
   ])('the scanner sees %s', (text, spec) => {
     expect(importsIn(text)).toEqual([spec]);
   });
 
   it('refuses what it must refuse', () => {
     const core = PURE.core;
-    const edge = (spec: string, to?: string, target?: string): ImportEdge => ({ file: 'src/core/x.ts', spec, from: 'core', ...(to ? { to } : {}), ...(target ? { target } : {}) });
+    const edge = (spec: string, to?: string, target?: string): ImportEdge => ({
+      file: 'src/core/x.ts',
+      spec,
+      from: 'core',
+      ...(to ? { to } : {}),
+      ...(target ? { target } : {}),
+    });
     expect(isAllowed(edge('node:fs'), core)).toBe(false);
     expect(isAllowed(edge('execa'), core)).toBe(false);
     expect(isAllowed(edge('../proc/group.js', 'proc', 'src/proc/group.ts'), core)).toBe(false);
     expect(isAllowed(edge('../render/quote.js', 'render', 'src/render/quote.ts'), core)).toBe(false);
     expect(isAllowed(edge('./scheduler/index.js', 'core/scheduler', 'src/core/scheduler/index.ts'), core)).toBe(true);
     expect(isAllowed(edge('zod/mini'), core)).toBe(true);
-    expect(isAllowed(edge('../../templates/sbatch.sh.hbs', undefined, 'templates/sbatch.sh.hbs'), PURE.render)).toBe(true);
+    expect(isAllowed(edge('../../templates/sbatch.sh.hbs', undefined, 'templates/sbatch.sh.hbs'), PURE.render)).toBe(
+      true,
+    );
     expect(isAllowed(edge('../../templates/sbatch.sh.hbs', undefined, 'templates/sbatch.sh.hbs'), core)).toBe(false);
   });
 });

@@ -29,7 +29,7 @@ const hostile = [
   'a;b|c&d>e<f',
   '# not a comment',
   'ünïcødé 日本語 🚀',
-  "mixed 'single' and \"double\" and $(sub) and `tick`",
+  'mixed \'single\' and "double" and $(sub) and `tick`',
 ];
 
 /** bash reads the quoted words back: printf each argument NUL-terminated, compare bytes. */

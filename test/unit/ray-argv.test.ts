@@ -85,14 +85,22 @@ describe('rayStartArgv: head', () => {
 describe('rayStartArgv: worker', () => {
   const f = flags(rayStartArgv(input({ role: 'worker', nodeIp: '10.0.0.2' }), v('2.55.0')));
 
-  it('joins this job\'s own GCS port on the head', () => {
+  it("joins this job's own GCS port on the head", () => {
     expect(f.get('--address')).toBe(`10.0.0.1:${ports.gcs}`);
     expect(f.get('--node-ip-address')).toBe('10.0.0.2');
   });
 
   it('pins the per-node ports and leaves out head-only flags', () => {
-    for (const flag of ['--node-manager-port', '--object-manager-port', '--min-worker-port', '--max-worker-port',
-      '--dashboard-agent-grpc-port', '--dashboard-agent-listen-port', '--metrics-export-port', '--runtime-env-agent-port']) {
+    for (const flag of [
+      '--node-manager-port',
+      '--object-manager-port',
+      '--min-worker-port',
+      '--max-worker-port',
+      '--dashboard-agent-grpc-port',
+      '--dashboard-agent-listen-port',
+      '--metrics-export-port',
+      '--runtime-env-agent-port',
+    ]) {
       expect(f.has(flag), flag).toBe(true);
     }
     for (const flag of ['--head', '--port', '--dashboard-host', '--dashboard-port', '--ray-client-server-port']) {
@@ -125,7 +133,9 @@ describe('rayStartArgv: refusals', () => {
     expect(() => rayStartArgv(input({ nodeIp: '0.0.0.0' }), v('2.55.0'))).toThrow(/0\.0\.0\.0/);
   });
   it('refuses a port outside 1..65535', () => {
-    expect(() => rayStartArgv(input({ ports: { ...ports, gcs: 70000 } }), v('2.55.0'))).toThrow(/"gcs" must be an integer in 1..65535, received 70000/);
+    expect(() => rayStartArgv(input({ ports: { ...ports, gcs: 70000 } }), v('2.55.0'))).toThrow(
+      /"gcs" must be an integer in 1..65535, received 70000/,
+    );
   });
   it('refuses an inverted worker range', () => {
     expect(() => rayStartArgv(input({ workerPorts: [5, 4] }), v('2.55.0'))).toThrow(/first <= last/);
@@ -147,7 +157,9 @@ describe('rayStartEnv', () => {
 
 describe('rayStartArgv: custom resources', () => {
   it('passes --resources as JSON with names sorted, on heads and workers alike', () => {
-    expect(flags(rayStartArgv(input({ customResources: { trainer: 2, ps: 0.5 } }), v('2.55.0'))).get('--resources')).toBe('{"ps":0.5,"trainer":2}');
+    expect(
+      flags(rayStartArgv(input({ customResources: { trainer: 2, ps: 0.5 } }), v('2.55.0'))).get('--resources'),
+    ).toBe('{"ps":0.5,"trainer":2}');
     const worker = input({ role: 'worker', nodeIp: '10.0.0.2', customResources: { x: 1 } });
     expect(flags(rayStartArgv(worker, v('2.55.0'))).get('--resources')).toBe('{"x":1}');
   });

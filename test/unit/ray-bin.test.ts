@@ -23,7 +23,12 @@ function venv(opts: { shebang?: string; distInfos: string[] }): string {
 describe('installedRayVersion: the version from the install, without starting Python', () => {
   it('reads ray-<version>.dist-info of the site-packages the #! interpreter uses, by path or on PATH', () => {
     const v = venv({ distInfos: ['ray-2.58.1.dist-info', 'click-8.1.7.dist-info'] });
-    expect(installedRayVersion(join(v, 'bin', 'ray'), {})).toMatchObject({ major: 2, minor: 58, patch: 1, raw: '2.58.1' });
+    expect(installedRayVersion(join(v, 'bin', 'ray'), {})).toMatchObject({
+      major: 2,
+      minor: 58,
+      patch: 1,
+      raw: '2.58.1',
+    });
     expect(installedRayVersion('ray', { PATH: `/nonexistent:${join(v, 'bin')}` })?.raw).toBe('2.58.1');
   });
 
@@ -43,7 +48,7 @@ describe('installedRayVersion: the version from the install, without starting Py
   });
 });
 
-describe("rayInterpreter: the Python a `ray` console script runs (the worker boot script runs under it)", () => {
+describe('rayInterpreter: the Python a `ray` console script runs (the worker boot script runs under it)', () => {
   it('is the absolute python of the #! line, by path or on PATH', () => {
     const v = venv({ distInfos: ['ray-2.60.0.dist-info'] });
     expect(rayInterpreter(join(v, 'bin', 'ray'), {})).toBe(`${v}/bin/python3`);

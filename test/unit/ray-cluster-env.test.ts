@@ -10,8 +10,12 @@ describe('RAY_* defaults for the daemons: given unless the job sets them', () =>
   });
 
   it("keeps the job's own value (--env), and fills an empty one", () => {
-    expect(withRayClusterDefaults({ RAY_worker_register_timeout_seconds: '45' })['RAY_worker_register_timeout_seconds']).toBe('45');
-    expect(withRayClusterDefaults({ RAY_worker_register_timeout_seconds: '' })['RAY_worker_register_timeout_seconds']).toBe('300');
+    expect(
+      withRayClusterDefaults({ RAY_worker_register_timeout_seconds: '45' })['RAY_worker_register_timeout_seconds'],
+    ).toBe('45');
+    expect(
+      withRayClusterDefaults({ RAY_worker_register_timeout_seconds: '' })['RAY_worker_register_timeout_seconds'],
+    ).toBe('300');
   });
 
   it('every default names a RAY_ variable, its source and its reason', () => {

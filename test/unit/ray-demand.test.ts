@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { autoscale } from '../../src/core/autoscale.js';
 import { fromRayResources, parseRayDemand, type RayDemandLine } from '../../src/runtimes/ray/demand.js';
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../fixtures/ray', name), 'utf8').trim().split('\n')[0]!) as RayDemandLine;
+const fixture = (name: string) =>
+  JSON.parse(
+    readFileSync(join(__dirname, '../fixtures/ray', name), 'utf8')
+      .trim()
+      .split('\n')[0]!,
+  ) as RayDemandLine;
 
 describe("Ray's demand (GetClusterResourceState, Ray 2.60)", () => {
   it('busy head: each waiting task once (count 2 -> two items), both groups with their strategy, the node without its markers', () => {
@@ -42,11 +47,18 @@ describe("Ray's demand (GetClusterResourceState, Ray 2.60)", () => {
       limits: { maxNodes: 4, idleTimeoutMs: 60_000, scaleUpDelayMs: 10_000 },
     });
     expect(ds.filter((x) => x.kind === 'grow').map((x) => (x.kind === 'grow' ? x.nodes : 0))).toEqual([3]);
-    expect(ds.filter((x) => x.kind === 'wait').map((x) => x.reason).join('\n')).toMatch(/Ray task \{CPU=1,trainer=1\}|Ray task \{CPU=8\}/);
+    expect(
+      ds
+        .filter((x) => x.kind === 'wait')
+        .map((x) => x.reason)
+        .join('\n'),
+    ).toMatch(/Ray task \{CPU=1,trainer=1\}|Ray task \{CPU=8\}/);
   });
 
   it('a request pinned to a node (node:<ip>) is not demand more nodes could serve; node markers leave a node', () => {
     expect(fromRayResources({ CPU: 1, 'node:10.0.0.1': 0.001 }, true)).toBeUndefined();
-    expect(fromRayResources({ CPU: 1, 'node:10.0.0.1': 1, object_store_memory: 5, memory: 3 * 1024 * 1024 }, false)).toEqual({ CPU: 1, memoryMb: 3 });
+    expect(
+      fromRayResources({ CPU: 1, 'node:10.0.0.1': 1, object_store_memory: 5, memory: 3 * 1024 * 1024 }, false),
+    ).toEqual({ CPU: 1, memoryMb: 3 });
   });
 });

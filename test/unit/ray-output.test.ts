@@ -6,7 +6,10 @@ import { parseRayVersion } from '../../src/runtimes/ray/version.js';
 /** A fixture without its "# source:" lines (test/fixtures/ray/README.md says where each came from). */
 function fixture(name: string): string {
   const text = readFileSync(new URL(`../fixtures/ray/${name}`, import.meta.url), 'utf8');
-  return text.split('\n').filter((l) => !l.startsWith('# source:')).join('\n');
+  return text
+    .split('\n')
+    .filter((l) => !l.startsWith('# source:'))
+    .join('\n');
 }
 
 describe('ray start output: Ray 2.60.0 captured on the test cluster', () => {
@@ -36,7 +39,9 @@ describe('ray start output: Ray 2.60.0 captured on the test cluster', () => {
     const s = foldRayOutput(fixture('socket-too-long-2.60.0.txt'));
     expect(s.started).toBe(false);
     expect(s.errors).toHaveLength(1);
-    expect(s.errors[0]).toMatch(/^OSError: validate_socket_filename failed: AF_UNIX path length cannot exceed 107 bytes: \/tmp\/rcap\/x+\/session_\S+\/sockets\/plasma_store$/);
+    expect(s.errors[0]).toMatch(
+      /^OSError: validate_socket_filename failed: AF_UNIX path length cannot exceed 107 bytes: \/tmp\/rcap\/x+\/session_\S+\/sockets\/plasma_store$/,
+    );
   });
 
   it('a GCS port held by another process: never "started", no crash report (Ray gives up with a traceback)', () => {
@@ -46,7 +51,7 @@ describe('ray start output: Ray 2.60.0 captured on the test cluster', () => {
     expect(s).toMatchObject({ started: false, blocking: false, crashed: false, died: [], nodeIp: '10.213.0.14' });
   });
 
-  it('a removed option: click 8.2\'s usage error is the error', () => {
+  it("a removed option: click 8.2's usage error is the error", () => {
     expect(foldRayOutput(fixture('no-such-option-2.60.0.txt')).errors).toEqual([
       "Error: No such option '--dashboard-grpc-port'. (Did you mean one of: '--dashboard-agent-grpc-port', '--dashboard-host', '--dashboard-port'?)",
     ]);
@@ -70,8 +75,10 @@ describe('ray start output: older Ray, quoted in public issues', () => {
     expect(s.errors).toEqual([]);
   });
 
-  it('reads click 8.1\'s usage error for a removed option', () => {
-    expect(foldRayOutput(fixture('click-no-such-option.txt')).errors).toEqual(['Error: No such option: --dashboard-grpc-port']);
+  it("reads click 8.1's usage error for a removed option", () => {
+    expect(foldRayOutput(fixture('click-no-such-option.txt')).errors).toEqual([
+      'Error: No such option: --dashboard-grpc-port',
+    ]);
   });
 });
 
@@ -87,7 +94,9 @@ describe('ray start output: single lines', () => {
   });
 
   it('strips the record prefix and ANSI colours', () => {
-    expect(rayMessage('2025-02-11 17:29:22,006\tSUCC scripts.py:802 -- Ray runtime started.')).toBe('Ray runtime started.');
+    expect(rayMessage('2025-02-11 17:29:22,006\tSUCC scripts.py:802 -- Ray runtime started.')).toBe(
+      'Ray runtime started.',
+    );
     expect(rayMessage('\x1b[32mRay runtime started.\x1b[0m')).toBe('Ray runtime started.');
   });
 });

@@ -35,7 +35,18 @@ function facts(over: Partial<RayNodeFacts> = {}): RayNodeFacts {
     env: { PATH: '/usr/bin', RAY_ADDRESS: '10.9.9.9:6379', RAYSL_TOKEN: 'secret', RAYSL_JOB_DIR: '/jobs/42' },
     bin: '/venv/bin/ray',
     version: v('2.60.0'),
-    interfaces: { ib0: [{ address: '192.168.7.1', netmask: '255.255.255.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: false, cidr: '192.168.7.1/24' }] },
+    interfaces: {
+      ib0: [
+        {
+          address: '192.168.7.1',
+          netmask: '255.255.255.0',
+          family: 'IPv4',
+          mac: '00:00:00:00:00:00',
+          internal: false,
+          cidr: '192.168.7.1/24',
+        },
+      ],
+    },
     totalMemBytes: 16 * GiB,
     shmAvailBytes: 8 * GiB,
     python: PY,
@@ -43,7 +54,8 @@ function facts(over: Partial<RayNodeFacts> = {}): RayNodeFacts {
   };
 }
 
-const worker = (over: Partial<RayNodeInput> = {}) => input({ role: 'worker', nodeName: 'node2', address: '10.0.0.2', scratchDir: '/tmp/raysl/42/node2', ...over });
+const worker = (over: Partial<RayNodeInput> = {}) =>
+  input({ role: 'worker', nodeName: 'node2', address: '10.0.0.2', scratchDir: '/tmp/raysl/42/node2', ...over });
 
 describe('prepareRayNode: the head', () => {
   const node = prepareRayNode(input(), facts());
@@ -54,11 +66,15 @@ describe('prepareRayNode: the head', () => {
     expect(node.rayArgv[0]).toBe('start');
     expect(node.rayArgv).toContain('--head');
     expect(node.rayArgv).toContain('--port=40001');
-    expect(node.mustAnswer).toEqual([['GCS', 40001], ['dashboard', 40005], ['dashboard agent', 40008]]);
+    expect(node.mustAnswer).toEqual([
+      ['GCS', 40001],
+      ['dashboard', 40005],
+      ['dashboard agent', 40008],
+    ]);
     expect(node.nodeIp).toBe('10.0.0.1');
   });
 
-  it('hands its raylet the dashboard agent\'s port, and nothing a worker needs to join', () => {
+  it("hands its raylet the dashboard agent's port, and nothing a worker needs to join", () => {
     expect(node.rayArgv).toContain('--dashboard-agent-listen-port=40008');
     expect(node.env['RAYSL_RAY_AGENT_LISTEN_PORT']).toBe('40008');
     expect(node.env['RAYSL_RAY_GCS_ADDRESS']).toBeUndefined();
@@ -73,7 +89,7 @@ describe('prepareRayNode: the head', () => {
     expect(node.rayArgv).toContain('--temp-dir=/tmp/raysl/42/node1/ray');
   });
 
-  it('gives the daemons the mark, the token file and TMPDIR, but not another RAY_ADDRESS nor raysl\'s token', () => {
+  it("gives the daemons the mark, the token file and TMPDIR, but not another RAY_ADDRESS nor raysl's token", () => {
     expect(node.env['RAYSL_RAY_OF']).toBe('42/node1');
     expect(node.env['TMPDIR']).toBe('/tmp/raysl/42/node1/ray/tmp');
     expect(node.env['RAY_AUTH_MODE']).toBe('token');
@@ -91,7 +107,7 @@ describe('prepareRayNode: the head', () => {
     expect(node.logLines.some((l) => l.startsWith('ray 2.60.0: /venv/bin/ray start'))).toBe(true);
   });
 
-  it('binds the named interface\'s address', () => {
+  it("binds the named interface's address", () => {
     expect(prepareRayNode(input({ iface: 'ib0' }), facts()).nodeIp).toBe('192.168.7.1');
     expect(() => prepareRayNode(input({ iface: 'eth7' }), facts())).toThrow(/eth7/);
   });
@@ -114,7 +130,7 @@ describe('prepareRayNode: the head', () => {
 });
 
 describe('prepareRayNode: a worker', () => {
-  it('runs the boot script with the script\'s Python, joins the head\'s GCS and waits for its own node manager', () => {
+  it("runs the boot script with the script's Python, joins the head's GCS and waits for its own node manager", () => {
     const node = prepareRayNode(worker({ portBase: 40000 }), facts());
     expect(node.command.file).toBe(PY);
     expect(node.command.args).toEqual(['/tmp/raysl/42/node2/ray/raysl-boot/ray', ...node.rayArgv]);
@@ -129,19 +145,24 @@ describe('prepareRayNode: a worker', () => {
     expect(node.env['RAYSL_RAY_OF']).toBe('42/node2');
   });
 
-  it('on a shared host (a port base of its own) joins the head\'s port and waits for the head to register', () => {
+  it("on a shared host (a port base of its own) joins the head's port and waits for the head to register", () => {
     const node = prepareRayNode(worker({ portBase: 41000, headPortBase: 40000 }), facts());
     expect(node.rayArgv).toContain('--address=10.0.0.1:40001');
     expect(node.mustAnswer).toEqual([['node manager', 41002]]);
     expect(node.env['RAYSL_RAY_BOOT_GATE']).toBe('registered');
   });
 
-  it('starts after the head\'s dashboard when the job asks for it', () => {
-    expect(prepareRayNode(worker(), facts({ env: { RAYSL_RAY_BOOT_GATE: 'dashboard' } })).env['RAYSL_RAY_BOOT_GATE']).toBe('dashboard');
+  it("starts after the head's dashboard when the job asks for it", () => {
+    expect(
+      prepareRayNode(worker(), facts({ env: { RAYSL_RAY_BOOT_GATE: 'dashboard' } })).env['RAYSL_RAY_BOOT_GATE'],
+    ).toBe('dashboard');
   });
 
-  it('follows RAYSL_RAY_START_TIMEOUT_MS and keeps the user\'s RAY_NUM_REDIS_GET_RETRIES', () => {
-    const node = prepareRayNode(worker(), facts({ env: { RAYSL_RAY_START_TIMEOUT_MS: '30500', RAY_NUM_REDIS_GET_RETRIES: '7' } }));
+  it("follows RAYSL_RAY_START_TIMEOUT_MS and keeps the user's RAY_NUM_REDIS_GET_RETRIES", () => {
+    const node = prepareRayNode(
+      worker(),
+      facts({ env: { RAYSL_RAY_START_TIMEOUT_MS: '30500', RAY_NUM_REDIS_GET_RETRIES: '7' } }),
+    );
     expect(node.startTimeoutMs).toBe(30500);
     expect(node.env['RAYSL_RAY_BOOT_WAIT_S']).toBe('31');
     expect(node.env['RAY_NUM_REDIS_GET_RETRIES']).toBe('7');

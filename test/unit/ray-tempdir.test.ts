@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { chooseRayTempDir, longestRaySocketPath, MAX_RAY_TEMP_DIR, SUN_PATH_MAX, fitsSocketLimit } from '../../src/runtimes/ray/tempdir.js';
+import {
+  chooseRayTempDir,
+  longestRaySocketPath,
+  MAX_RAY_TEMP_DIR,
+  SUN_PATH_MAX,
+  fitsSocketLimit,
+} from '../../src/runtimes/ray/tempdir.js';
 import { planRayMemory, OBJECT_STORE_MIN_BYTES } from '../../src/runtimes/ray/memory.js';
 import { resolveNodeIp } from '../../src/runtimes/iface.js';
 import type { NetworkInterfaceInfo } from 'node:os';
 
 describe('ray temp dir and the unix-socket limit', () => {
-  it('reserves the longest socket Ray 2.60 builds: session_<stamp>_<7-digit pid>/sockets/dash_TaskEventsHead (the dashboard head\'s)', () => {
-    expect(longestRaySocketPath('/t')).toBe('/t/session_2025-01-17_17-06-14_562693_9999999/sockets/dash_TaskEventsHead');
+  it("reserves the longest socket Ray 2.60 builds: session_<stamp>_<7-digit pid>/sockets/dash_TaskEventsHead (the dashboard head's)", () => {
+    expect(longestRaySocketPath('/t')).toBe(
+      '/t/session_2025-01-17_17-06-14_562693_9999999/sockets/dash_TaskEventsHead',
+    );
     expect(MAX_RAY_TEMP_DIR).toBe(36);
     expect(fitsSocketLimit('x'.repeat(36))).toBe(true);
     expect(fitsSocketLimit('x'.repeat(37))).toBe(false);
@@ -15,28 +23,51 @@ describe('ray temp dir and the unix-socket limit', () => {
   });
 
   it('uses <scratch>/ray when short enough', () => {
-    expect(chooseRayTempDir({ jobId: '42', nodeName: 'n1', scratchDir: '/tmp/raysl/42/n1' })).toBe('/tmp/raysl/42/n1/ray');
+    expect(chooseRayTempDir({ jobId: '42', nodeName: 'n1', scratchDir: '/tmp/raysl/42/n1' })).toBe(
+      '/tmp/raysl/42/n1/ray',
+    );
   });
 
   it('falls back to /tmp/raysl-<job>-<node> for a long scratch dir, never /tmp/ray', () => {
-    const d = chooseRayTempDir({ jobId: '42', nodeName: 'n1', scratchDir: '/scratch/' + 'very-long-project-name/'.repeat(3) });
+    const d = chooseRayTempDir({
+      jobId: '42',
+      nodeName: 'n1',
+      scratchDir: '/scratch/' + 'very-long-project-name/'.repeat(3),
+    });
     expect(d).toBe('/tmp/raysl-42-n1');
     expect(d).not.toBe('/tmp/ray');
   });
 
   it('falls back to /tmp/raysl-<hash> when the job id is long (run --local ids), distinct per job and node', () => {
-    const a = chooseRayTempDir({ jobId: 'local-1795321347596-17941', nodeName: 'node2', scratchDir: '/tmp/raysl-local-1795321347596-17941/node2' });
-    const b = chooseRayTempDir({ jobId: 'local-1795321347596-17941', nodeName: 'node3', scratchDir: '/tmp/raysl-local-1795321347596-17941/node3' });
-    const c = chooseRayTempDir({ jobId: 'local-1795321347597-17942', nodeName: 'node2', scratchDir: '/tmp/raysl-local-1795321347597-17942/node2' });
+    const a = chooseRayTempDir({
+      jobId: 'local-1795321347596-17941',
+      nodeName: 'node2',
+      scratchDir: '/tmp/raysl-local-1795321347596-17941/node2',
+    });
+    const b = chooseRayTempDir({
+      jobId: 'local-1795321347596-17941',
+      nodeName: 'node3',
+      scratchDir: '/tmp/raysl-local-1795321347596-17941/node3',
+    });
+    const c = chooseRayTempDir({
+      jobId: 'local-1795321347597-17942',
+      nodeName: 'node2',
+      scratchDir: '/tmp/raysl-local-1795321347597-17942/node2',
+    });
     expect(a).toMatch(/^\/tmp\/raysl-[0-9a-f]{8}$/);
     expect(new Set([a, b, c]).size).toBe(3);
     expect(fitsSocketLimit(a)).toBe(true);
   });
 
   it('refuses when nothing fits, saying expected vs received', () => {
-    expect(() => chooseRayTempDir({ jobId: 'j'.repeat(40), nodeName: 'n1', scratchDir: '/s/' + 'x'.repeat(60), tmpRoot: '/' + 'r'.repeat(40) })).toThrow(
-      /expected at most 36 bytes .* received 67 bytes/,
-    );
+    expect(() =>
+      chooseRayTempDir({
+        jobId: 'j'.repeat(40),
+        nodeName: 'n1',
+        scratchDir: '/s/' + 'x'.repeat(60),
+        tmpRoot: '/' + 'r'.repeat(40),
+      }),
+    ).toThrow(/expected at most 36 bytes .* received 67 bytes/);
   });
 });
 
@@ -53,7 +84,7 @@ describe('object store vs /dev/shm', () => {
     expect(p.objectStoreBytes).toBe(Math.floor(GiB * 0.9));
     expect(p.cappedByShm).toBe(true);
   });
-  it('refuses a /dev/shm too small for Ray\'s minimum object store (a clear error, not a hang)', () => {
+  it("refuses a /dev/shm too small for Ray's minimum object store (a clear error, not a hang)", () => {
     expect(() => planRayMemory({ grantedMb: 4096, totalMemBytes: 8 * GiB, shmAvailBytes: 64 * 2 ** 20 })).toThrow(
       /expected at least 75 MiB: \/dev\/shm has only 64 MiB free/,
     );
@@ -62,7 +93,10 @@ describe('object store vs /dev/shm', () => {
       expect.objectContaining({ hint: expect.stringMatching(/\/dev\/shm is larger/) }),
     );
     expect(() => planRayMemory({ grantedMb: 128, totalMemBytes: 8 * GiB, shmAvailBytes: 32 * GiB })).toThrow(
-      expect.objectContaining({ message: expect.stringMatching(/the node was granted only 128 MiB/), hint: 'ask for more memory per node (--mem)' }),
+      expect.objectContaining({
+        message: expect.stringMatching(/the node was granted only 128 MiB/),
+        hint: 'ask for more memory per node (--mem)',
+      }),
     );
     expect(OBJECT_STORE_MIN_BYTES).toBe(75 * 2 ** 20);
   });
@@ -81,7 +115,11 @@ describe('object store vs /dev/shm', () => {
 describe('node address from --iface', () => {
   const nic = (address: string, family: 'IPv4' | 'IPv6'): NetworkInterfaceInfo =>
     ({ address, family, netmask: '', mac: '', internal: false, cidr: null }) as NetworkInterfaceInfo;
-  const table = { lo: [nic('127.0.0.1', 'IPv4')], eth0: [nic('10.0.0.5', 'IPv4')], ib0: [nic('fe80::1', 'IPv6'), nic('192.168.7.5', 'IPv4')] };
+  const table = {
+    lo: [nic('127.0.0.1', 'IPv4')],
+    eth0: [nic('10.0.0.5', 'IPv4')],
+    ib0: [nic('fe80::1', 'IPv6'), nic('192.168.7.5', 'IPv4')],
+  };
 
   it('uses the address Slurm uses for the node when no interface is named', () => {
     expect(resolveNodeIp(undefined, '10.0.0.5', table)).toBe('10.0.0.5');
@@ -90,6 +128,8 @@ describe('node address from --iface', () => {
     expect(resolveNodeIp('ib0', '10.0.0.5', table)).toBe('192.168.7.5');
   });
   it('lists the interfaces when the named one is absent', () => {
-    expect(() => resolveNodeIp('ib1', '10.0.0.5', table)).toThrow('network interface "ib1" not found on this node; it has: eth0, ib0, lo');
+    expect(() => resolveNodeIp('ib1', '10.0.0.5', table)).toThrow(
+      'network interface "ib1" not found on this node; it has: eth0, ib0, lo',
+    );
   });
 });

@@ -18,7 +18,13 @@ function status(launcher: 'local' | 'srun', state: JobState): JobStatus {
   return withState(s, state);
 }
 
-type Row = [launcher: 'local' | 'srun', recorded: JobState, facts: LivenessFacts, shown: string, why: RegExp | undefined];
+type Row = [
+  launcher: 'local' | 'srun',
+  recorded: JobState,
+  facts: LivenessFacts,
+  shown: string,
+  why: RegExp | undefined,
+];
 
 const rows: Row[] = [
   // local: the controller's pid (same start time) decides
@@ -34,7 +40,13 @@ const rows: Row[] = [
   // a local job never asks Slurm
   ['local', 'running', { slurm: 'unlisted' }, 'running', undefined],
   // Slurm: its final state or its silence decides
-  ['srun', 'running', { slurm: { state: 'FAILED', reason: 'NonZeroExitCode' } }, 'lost', /Slurm ended the job FAILED \(NonZeroExitCode\).*still says running/],
+  [
+    'srun',
+    'running',
+    { slurm: { state: 'FAILED', reason: 'NonZeroExitCode' } },
+    'lost',
+    /Slurm ended the job FAILED \(NonZeroExitCode\).*still says running/,
+  ],
   ['srun', 'forming', { slurm: { state: 'CANCELLED', reason: 'None' } }, 'lost', /ended the job CANCELLED before/],
   ['srun', 'running', { slurm: { state: 'NODE_FAIL' } }, 'lost', /NODE_FAIL/],
   ['srun', 'running', { slurm: { state: 'COMPLETED' } }, 'lost', /COMPLETED/],
@@ -47,8 +59,20 @@ const rows: Row[] = [
   // the pid fact is for local jobs only (an srun controller runs on the batch host)
   ['srun', 'running', { controllerAlive: false, slurm: { state: 'RUNNING' } }, 'running', undefined],
   // the agents' own records: witnesses only when neither the pid nor Slurm could be asked
-  ['srun', 'running', { agentsSawLoss: [{ node: 'node2', at: '1970-01-01T00:00:05.000Z' }] }, 'lost', /^agent node2 saw the controller go away at 1970-01-01T00:00:05\.000Z; status\.json still says running$/],
-  ['srun', 'forming', { agentsSawLoss: [seen('node3', 9), seen('node2', 7), seen('node4', 8)] }, 'lost', /^agent node2 \(and 2 other agents\) saw .* at 1970-01-01T00:00:07\.000Z; .*forming$/],
+  [
+    'srun',
+    'running',
+    { agentsSawLoss: [{ node: 'node2', at: '1970-01-01T00:00:05.000Z' }] },
+    'lost',
+    /^agent node2 saw the controller go away at 1970-01-01T00:00:05\.000Z; status\.json still says running$/,
+  ],
+  [
+    'srun',
+    'forming',
+    { agentsSawLoss: [seen('node3', 9), seen('node2', 7), seen('node4', 8)] },
+    'lost',
+    /^agent node2 \(and 2 other agents\) saw .* at 1970-01-01T00:00:07\.000Z; .*forming$/,
+  ],
   ['local', 'running', { agentsSawLoss: [seen('node1', 3)] }, 'lost', /agent node1 saw the controller go away/],
   ['srun', 'running', { slurm: { state: 'RUNNING' }, agentsSawLoss: [seen('node2', 3)] }, 'running', undefined], // Slurm is asked: it decides
   ['local', 'running', { controllerAlive: true, agentsSawLoss: [seen('node2', 3)] }, 'running', undefined], // the controller is there
@@ -78,7 +102,9 @@ describe('reconcile: a forced end after raysl cancel, the nodes once the control
   ])('%s: a controller killed after the cancel grace reads cancelled, with why', (launcher, facts) => {
     const r = reconcile(status(launcher, 'tearing-down'), facts);
     expect(r.state).toBe('cancelled');
-    expect(r.reason).toMatch(/raysl cancel asked for an orderly stop at 1970-01-01T00:00:01\.000Z; the controller had not finished it after the 1s --grace and was killed/);
+    expect(r.reason).toMatch(
+      /raysl cancel asked for an orderly stop at 1970-01-01T00:00:01\.000Z; the controller had not finished it after the 1s --grace and was killed/,
+    );
   });
 
   it('a cancel request older than this attempt does not count', () => {
@@ -86,12 +112,32 @@ describe('reconcile: a forced end after raysl cancel, the nodes once the control
     expect(reconcile(s, { controllerAlive: false, cancelRequested: asked }).state).toBe('lost');
   });
 
-  it('nodes status.json left joined read as their agents\' endings said, or lost without one', () => {
+  it("nodes status.json left joined read as their agents' endings said, or lost without one", () => {
     const s = status('local', 'running');
-    const two = { ...s, nodes: [{ ...s.nodes[0]!, state: 'joined' as const }, { name: 'node2', address: '127.0.1.2', role: 'worker' as const, state: 'joined' as const, log: '/j/agent-node2.log' }] };
-    const r = reconcile(two, { controllerAlive: false, agentEndings: [{ node: 'node1', outcome: 'lost', line: 'controller gone: stopped', at: '2026-12-05T00:00:00.000Z' }] });
+    const two = {
+      ...s,
+      nodes: [
+        { ...s.nodes[0]!, state: 'joined' as const },
+        {
+          name: 'node2',
+          address: '127.0.1.2',
+          role: 'worker' as const,
+          state: 'joined' as const,
+          log: '/j/agent-node2.log',
+        },
+      ],
+    };
+    const r = reconcile(two, {
+      controllerAlive: false,
+      agentEndings: [
+        { node: 'node1', outcome: 'lost', line: 'controller gone: stopped', at: '2026-12-05T00:00:00.000Z' },
+      ],
+    });
     expect(r.state).toBe('lost');
-    expect(r.nodes?.map((n) => [n.name, n.state])).toEqual([['node1', 'stopped'], ['node2', 'lost']]);
+    expect(r.nodes?.map((n) => [n.name, n.state])).toEqual([
+      ['node1', 'stopped'],
+      ['node2', 'lost'],
+    ]);
     expect(r.nodes?.[0]?.reason).toBe('its agent ended at 2026-12-05T00:00:00.000Z (lost): controller gone: stopped');
     expect(r.nodes?.[1]?.reason).toMatch(/no record of its end/);
     expect(reconcile(two, { controllerAlive: true }).nodes).toBeUndefined();
@@ -99,19 +145,32 @@ describe('reconcile: a forced end after raysl cancel, the nodes once the control
 
   it('a final cancel (143) with Slurm saying NODE_FAIL reads failed with 5: a node failure has one exit code', () => {
     const s = { ...status('srun', 'cancelled'), exitCode: 143 };
-    expect(reconcile(s, { slurm: { state: 'NODE_FAIL' } })).toEqual({ state: 'failed', exitCode: 5, reason: 'a node failed: Slurm ended the job NODE_FAIL; the controller saw only its stop and recorded cancelled (exit 143)' });
-    expect(reconcile({ ...s, state: 'failed', exitCode: 5 }, { slurm: { state: 'NODE_FAIL' } })).toEqual({ state: 'failed' });
+    expect(reconcile(s, { slurm: { state: 'NODE_FAIL' } })).toEqual({
+      state: 'failed',
+      exitCode: 5,
+      reason:
+        'a node failed: Slurm ended the job NODE_FAIL; the controller saw only its stop and recorded cancelled (exit 143)',
+    });
+    expect(reconcile({ ...s, state: 'failed', exitCode: 5 }, { slurm: { state: 'NODE_FAIL' } })).toEqual({
+      state: 'failed',
+    });
     expect(reconcile(s, { slurm: { state: 'CANCELLED' } })).toEqual({ state: 'cancelled' });
   });
 
   it("Slurm's JobLaunchFailure is explained (the batch step is the controller)", () => {
     const r = reconcile(status('srun', 'running'), { slurm: { state: 'FAILED', reason: 'JobLaunchFailure' } });
-    expect(r.reason).toMatch(/JobLaunchFailure: what Slurm reports when the batch step ends abnormally; the batch step is the raysl controller, so it was killed/);
+    expect(r.reason).toMatch(
+      /JobLaunchFailure: what Slurm reports when the batch step ends abnormally; the batch step is the raysl controller, so it was killed/,
+    );
   });
 });
 
 describe('reconcile: a requeued attempt (--requeue)', () => {
-  const requeued = (): JobStatus => ({ ...withPhase(status('srun', 'preempted'), 1000, { phase: 'requeued', detail: 'requeued after ...' }), exitCode: 6, attempt: 0 });
+  const requeued = (): JobStatus => ({
+    ...withPhase(status('srun', 'preempted'), 1000, { phase: 'requeued', detail: 'requeued after ...' }),
+    exitCode: 6,
+    attempt: 0,
+  });
   it.each([
     [{ slurm: { state: 'PENDING', reason: 'BeginTime' } }, 'requeued'],
     [{ slurm: { state: 'RUNNING' } }, 'requeued'], // the next attempt runs but has not written its record yet
@@ -121,7 +180,10 @@ describe('reconcile: a requeued attempt (--requeue)', () => {
   ])('with Slurm %j it reads as %s', (facts, shown) => {
     const r = reconcile(requeued(), facts);
     expect(r.state).toBe(shown);
-    if (shown === 'requeued') expect(r.reason).toBe("attempt 0 ended preempted (exit 6) and was requeued; the next attempt's record replaces this one when it starts");
+    if (shown === 'requeued')
+      expect(r.reason).toBe(
+        "attempt 0 ended preempted (exit 6) and was requeued; the next attempt's record replaces this one when it starts",
+      );
   });
 
   it('a final record without the requeued line is final whatever Slurm says', () => {

@@ -20,17 +20,61 @@ vi.hoisted(() => {
 });
 
 // Fixed paths: goldens must not depend on the machine that renders them.
-const tools: PlanTools = { tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs', hook: 'file:///opt/raysl/dist/register-entry.mjs', node: '/usr/bin/node', cwd: '/home/alice/proj', version: '0.0.0-test' };
+const tools: PlanTools = {
+  tsx: '/opt/raysl/node_modules/tsx/dist/cli.mjs',
+  hook: 'file:///opt/raysl/dist/register-entry.mjs',
+  node: '/usr/bin/node',
+  cwd: '/home/alice/proj',
+  version: '0.0.0-test',
+};
 const ctx = { node: '/usr/bin/node', raysl: '/opt/raysl/dist/raysl.mjs' };
 
-const n = (name: string, over: Partial<NodeFacts>): NodeFacts => ({ name, cpus: 4, memoryMb: 4096, gpus: 0, gres: '(null)', state: 'idle', partitions: [], features: [], ...over });
-const facts = (partition: string, nodes: NodeFacts[]): ClusterFacts => ({ source: 'sinfo', slurmVersion: '23.11.4', partition, nodes, ephemeralPortRange: [32768, 60999] });
-const gpu = facts('gpu', [1, 2, 3, 4].map((i) => n(`gpu-00${i}`, { cpus: 96, memoryMb: 1_031_000, gpus: 8, gres: 'gpu:a100:8(S:0-1)', features: ['a100', 'ib'] })));
-const cpu = facts('cpu', [1, 2, 3].map((i) => n(`cpu-00${i}`, { cpus: 64, memoryMb: 257_000 })));
-const shared = facts('shared', [n('s1', { cpus: 32, gpus: 4, gres: 'gpu:4', state: 'mix' }), n('s2', { cpus: 32, gpus: 4, gres: 'gpu:4', state: 'alloc' })]);
+const n = (name: string, over: Partial<NodeFacts>): NodeFacts => ({
+  name,
+  cpus: 4,
+  memoryMb: 4096,
+  gpus: 0,
+  gres: '(null)',
+  state: 'idle',
+  partitions: [],
+  features: [],
+  ...over,
+});
+const facts = (partition: string, nodes: NodeFacts[]): ClusterFacts => ({
+  source: 'sinfo',
+  slurmVersion: '23.11.4',
+  partition,
+  nodes,
+  ephemeralPortRange: [32768, 60999],
+});
+const gpu = facts(
+  'gpu',
+  [1, 2, 3, 4].map((i) =>
+    n(`gpu-00${i}`, { cpus: 96, memoryMb: 1_031_000, gpus: 8, gres: 'gpu:a100:8(S:0-1)', features: ['a100', 'ib'] }),
+  ),
+);
+const cpu = facts(
+  'cpu',
+  [1, 2, 3].map((i) => n(`cpu-00${i}`, { cpus: 64, memoryMb: 257_000 })),
+);
+const shared = facts('shared', [
+  n('s1', { cpus: 32, gpus: 4, gres: 'gpu:4', state: 'mix' }),
+  n('s2', { cpus: 32, gpus: 4, gres: 'gpu:4', state: 'alloc' }),
+]);
 
 const HOSTILE_NAME = 'x"; touch /tmp/pwned; "';
-const HOSTILE_ARGS = ['x"; touch /tmp/pwned; "', '$(touch /tmp/pwned)', '`touch /tmp/pwned`', "it's 'quoted'", '--flag=a b', '', 'ünï 日本 🚀', '#hash', '\\', 'new\nline'];
+const HOSTILE_ARGS = [
+  'x"; touch /tmp/pwned; "',
+  '$(touch /tmp/pwned)',
+  '`touch /tmp/pwned`',
+  "it's 'quoted'",
+  '--flag=a b',
+  '',
+  'ünï 日本 🚀',
+  '#hash',
+  '\\',
+  'new\nline',
+];
 
 interface Case {
   name: string;
@@ -41,12 +85,41 @@ interface Case {
 }
 const cases: Case[] = [
   { name: 'one-node', entry: 'train.ts', input: {}, facts: cpu },
-  { name: 'gpu-4x8', entry: 'train.py', input: { nodes: 4, gpusPerNode: 8, partition: 'gpu', time: '2:00:00', exclusive: true, account: 'ml', constraint: 'a100&ib' }, args: ['--epochs', '3'], facts: gpu },
-  { name: 'cpu-only', entry: 'scripts/sweep.sh', input: { nodes: 3, mem: '8G', time: '30', runtime: 'builtin', jobDir: '/scratch/alice/jobs' }, facts: cpu },
+  {
+    name: 'gpu-4x8',
+    entry: 'train.py',
+    input: {
+      nodes: 4,
+      gpusPerNode: 8,
+      partition: 'gpu',
+      time: '2:00:00',
+      exclusive: true,
+      account: 'ml',
+      constraint: 'a100&ib',
+    },
+    args: ['--epochs', '3'],
+    facts: gpu,
+  },
+  {
+    name: 'cpu-only',
+    entry: 'scripts/sweep.sh',
+    input: { nodes: 3, mem: '8G', time: '30', runtime: 'builtin', jobDir: '/scratch/alice/jobs' },
+    facts: cpu,
+  },
   {
     name: 'shared-partition',
     entry: 'serve.mjs',
-    input: { nodes: 2, minNodes: 1, partition: 'shared', gpusPerNode: 2, cpusPerTask: 8, qos: 'low', sbatchArgs: ['--mail-type=END', '--comment=raysl demo job', '--nodelist=s[1-2]'], joinTimeout: 300, continueOnNodeLoss: true },
+    input: {
+      nodes: 2,
+      minNodes: 1,
+      partition: 'shared',
+      gpusPerNode: 2,
+      cpusPerTask: 8,
+      qos: 'low',
+      sbatchArgs: ['--mail-type=END', '--comment=raysl demo job', '--nodelist=s[1-2]'],
+      joinTimeout: 300,
+      continueOnNodeLoss: true,
+    },
     facts: shared,
   },
   {
@@ -67,21 +140,66 @@ const cases: Case[] = [
   {
     name: 'head-cpus-only',
     entry: 'examples/train.ts',
-    input: { nodes: 2, gpusPerNode: 1, headCpusOnly: true, partition: 'debug', time: '30', constraint: 'a100', account: 'ml' },
-    facts: facts('debug', [1, 2, 3, 4].map((i) => n(`node${i}`, { gpus: 4, gres: 'gpu:4', features: ['a100'] }))),
+    input: {
+      nodes: 2,
+      gpusPerNode: 1,
+      headCpusOnly: true,
+      partition: 'debug',
+      time: '30',
+      constraint: 'a100',
+      account: 'ml',
+    },
+    facts: facts(
+      'debug',
+      [1, 2, 3, 4].map((i) => n(`node${i}`, { gpus: 4, gres: 'gpu:4', features: ['a100'] })),
+    ),
   },
   {
     name: 'hostile',
     entry: "it's a $(trap).ts",
-    input: { jobName: HOSTILE_NAME, env: { EVIL: '$(touch /tmp/pwned)', QUOTE: "a'b\"c`d`", MULTI: 'line1\nline2' }, output: '/home/alice/logs dir/$(x)/%j.out', sbatchArgs: ['--comment=x"; touch /tmp/pwned; "'] },
+    input: {
+      jobName: HOSTILE_NAME,
+      env: { EVIL: '$(touch /tmp/pwned)', QUOTE: 'a\'b"c`d`', MULTI: 'line1\nline2' },
+      output: '/home/alice/logs dir/$(x)/%j.out',
+      sbatchArgs: ['--comment=x"; touch /tmp/pwned; "'],
+    },
     args: HOSTILE_ARGS,
     facts: cpu,
   },
   // --container-image / --container-cmd: neither pyxis nor apptainer runs on the test cluster, so these goldens are what reviews them
-  { name: 'container-image', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', containerImage: 'nvcr.io#nvidia/pytorch:24.01-py3' }, facts: gpu },
-  { name: 'container-cmd', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', containerCmd: ['apptainer', 'exec', '--nv', '--bind', '/scratch/alice data', '/images/ray 2.60.sif'] }, facts: gpu },
+  {
+    name: 'container-image',
+    entry: 'train.py',
+    input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', containerImage: 'nvcr.io#nvidia/pytorch:24.01-py3' },
+    facts: gpu,
+  },
+  {
+    name: 'container-cmd',
+    entry: 'train.py',
+    input: {
+      nodes: 2,
+      gpusPerNode: 8,
+      partition: 'gpu',
+      containerCmd: ['apptainer', 'exec', '--nv', '--bind', '/scratch/alice data', '/images/ray 2.60.sif'],
+    },
+    facts: gpu,
+  },
   // Slurm's USR2 warning 300 s before the limit, INT to the entrypoint, requeued up to twice (append keeps the batch log)
-  { name: 'preempt-requeue', entry: 'train.py', input: { nodes: 2, gpusPerNode: 8, partition: 'gpu', time: '4:00:00', preemptGrace: 300, preemptSignal: 'SIGINT', requeue: true, maxRestarts: 2 }, facts: gpu },
+  {
+    name: 'preempt-requeue',
+    entry: 'train.py',
+    input: {
+      nodes: 2,
+      gpusPerNode: 8,
+      partition: 'gpu',
+      time: '4:00:00',
+      preemptGrace: 300,
+      preemptSignal: 'SIGINT',
+      requeue: true,
+      maxRestarts: 2,
+    },
+    facts: gpu,
+  },
 ];
 
 function planFor(c: Case): Plan {
@@ -119,11 +237,16 @@ describe('golden sbatch scripts', () => {
     // everything up to the exec, run by bash with the id Slurm gives the batch shell: what the exec'd controller inherits
     const lines = renderSbatch(planFor(c), ctx).split('\n');
     const upToExec = lines
-      .slice(0, lines.findIndex((l) => l.startsWith('exec ')))
+      .slice(
+        0,
+        lines.findIndex((l) => l.startsWith('exec ')),
+      )
       .filter((l) => !l.startsWith('module ') && !l.startsWith('source '))
       .join('\n');
     writeFileSync(path, `${upToExec}\nprintf %s "$RAYSL_JOB_ID"\n`);
-    expect(execFileSync('bash', [path], { env: { PATH: process.env.PATH, SLURM_JOB_ID: '4711' }, encoding: 'utf8' })).toBe('4711');
+    expect(
+      execFileSync('bash', [path], { env: { PATH: process.env.PATH, SLURM_JOB_ID: '4711' }, encoding: 'utf8' }),
+    ).toBe('4711');
   });
 });
 
@@ -166,7 +289,11 @@ describe('#SBATCH lines read back as the plan says', () => {
       .filter((l) => l.startsWith('#SBATCH '))
       .map((l) => sbatchTokens(l.slice('#SBATCH '.length)));
     const word = ([f, v]: [string, string]) => (v === '' ? f : `${f}=${v}`);
-    const expected = [...plan.sbatch.map(word), ...plan.sbatchExtra, ...(plan.hetjob ? ['hetjob', ...plan.hetjob[1].sbatch.map(word)] : [])];
+    const expected = [
+      ...plan.sbatch.map(word),
+      ...plan.sbatchExtra,
+      ...(plan.hetjob ? ['hetjob', ...plan.hetjob[1].sbatch.map(word)] : []),
+    ];
     expect(lines).toEqual(expected.map((w) => [w]));
   });
 });
@@ -175,15 +302,32 @@ describe('hostile values are inert', () => {
   it('runs the script with a stand-in for node: no marker file, args and env arrive byte-identical', () => {
     const dir = tempDir('raysl-hostile-');
     const marker = join(dir, 'pwned');
-    const payloads = [`$(touch ${marker})`, `\`touch ${marker}\``, `x"; touch ${marker}; "`, `'; touch ${marker}; '`, `$(touch ${marker}) \n touch ${marker}`];
+    const payloads = [
+      `$(touch ${marker})`,
+      `\`touch ${marker}\``,
+      `x"; touch ${marker}; "`,
+      `'; touch ${marker}; '`,
+      `$(touch ${marker}) \n touch ${marker}`,
+    ];
     const plan = planJob(
-      buildSpec('t.ts', payloads, { jobName: `x"; touch ${marker}; "`, env: { P1: payloads[0]!, P2: payloads[1]!, P3: payloads[3]!, P4: payloads[4]! } }, { cwd: dir }),
+      buildSpec(
+        't.ts',
+        payloads,
+        {
+          jobName: `x"; touch ${marker}; "`,
+          env: { P1: payloads[0]!, P2: payloads[1]!, P3: payloads[3]!, P4: payloads[4]! },
+        },
+        { cwd: dir },
+      ),
       cpu,
       { ...tools, cwd: dir },
     );
     // the stand-in prints its argv, the P* variables and its stdin (the plan), NUL-separated, instead of starting a controller
     const standIn = join(dir, 'stand-in');
-    writeFileSync(standIn, `#!/bin/bash\n{ printf '%s\\0' "$@"; printf '%s\\0' "$P1" "$P2" "$P3" "$P4"; cat; } > ${JSON.stringify(join(dir, 'out'))}\n`);
+    writeFileSync(
+      standIn,
+      `#!/bin/bash\n{ printf '%s\\0' "$@"; printf '%s\\0' "$P1" "$P2" "$P3" "$P4"; cat; } > ${JSON.stringify(join(dir, 'out'))}\n`,
+    );
     chmodSync(standIn, 0o755);
     const script = join(dir, 'job.sh');
     writeFileSync(script, renderSbatch(plan, { node: standIn, raysl: '/opt/raysl/dist/raysl.mjs' }));
@@ -227,14 +371,17 @@ describe('hostile values are inert', () => {
     ['sbatch arg', { sbatchArgs: ['--comment=a\nb'] }, /--sbatch-arg must be a single line/],
     ['output', { output: '/x\r/y' }, /--output must be a single line/],
   ])('refuses a newline in the %s', (_what, input, message) => {
-    const attempt = () => renderSbatch(planJob(buildSpec('t.ts', [], input as JobInput, { cwd: '/w' }), cpu, tools), ctx);
+    const attempt = () =>
+      renderSbatch(planJob(buildSpec('t.ts', [], input as JobInput, { cwd: '/w' }), cpu, tools), ctx);
     expect(attempt).toThrow(UsageError);
     expect(attempt).toThrow(message);
   });
 
   it('renderer refuses a newline smuggled into a plan directly', () => {
     const plan = planFor(cases[0]!);
-    expect(() => renderSbatch({ ...plan, sbatch: [...plan.sbatch, ['--comment', 'a\nb']] }, ctx)).toThrow(/--comment must be a single line/);
+    expect(() => renderSbatch({ ...plan, sbatch: [...plan.sbatch, ['--comment', 'a\nb']] }, ctx)).toThrow(
+      /--comment must be a single line/,
+    );
     expect(() => renderSbatch({ ...plan, setup: ['a\nb'] }, ctx)).toThrow(/--setup must be a single line/);
   });
 });
@@ -250,20 +397,30 @@ describe('raysl render (in-process)', () => {
     const dir = tempDir('raysl-cli-');
     writeFileSync(join(dir, 'train.ts'), 'console.log(1)\n');
     const io = memIo({ home: dir });
-    const code = await runCli(['render', '--json', '--no-check', '-N', '2', '-c', '2', 'train.ts', '--', '--epochs', '3'], io);
+    const code = await runCli(
+      ['render', '--json', '--no-check', '-N', '2', '-c', '2', 'train.ts', '--', '--epochs', '3'],
+      io,
+    );
     expect(io.err()).toMatch(/--no-check/);
     expect(code).toBe(0);
     const r = JSON.parse(io.out()) as { argv: string[]; script: string; plan: Plan };
     expect(r.argv).toEqual(['sbatch', '--parsable', '<script>']);
     expect(r.plan.entrypoint).toMatchObject({ path: join(dir, 'train.ts'), args: ['--epochs', '3'], kind: 'tsx' });
     expect(r.plan.aggregate.cpus).toBe(4);
-    expect(r.script).toMatch(/\nexec \S+ \S+raysl\.mjs controller --plan-from - <<'RAYSL_PLAN'\n\{"version":1,.*\}\nRAYSL_PLAN\n$/);
+    expect(r.script).toMatch(
+      /\nexec \S+ \S+raysl\.mjs controller --plan-from - <<'RAYSL_PLAN'\n\{"version":1,.*\}\nRAYSL_PLAN\n$/,
+    );
   });
 
   it('applies the config profile under the flags', async () => {
     const dir = tempDir('raysl-cli-');
     writeFileSync(join(dir, 'train.ts'), '');
-    writeFileSync(join(dir, 'raysl.config.json'), JSON.stringify({ profiles: { default: { cpusPerTask: 2, setup: ['echo default'] }, big: { nodes: 3, jobDir: 'jobs' } } }));
+    writeFileSync(
+      join(dir, 'raysl.config.json'),
+      JSON.stringify({
+        profiles: { default: { cpusPerTask: 2, setup: ['echo default'] }, big: { nodes: 3, jobDir: 'jobs' } },
+      }),
+    );
     const io = memIo({ home: dir });
     expect(await runCli(['render', '--json', '--no-check', '--profile', 'big', '-N', '2', 'train.ts'], io)).toBe(0);
     const { plan } = JSON.parse(io.out()) as { plan: Plan };

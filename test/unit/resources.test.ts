@@ -88,7 +88,10 @@ describe('--resources as a flag and a config key', () => {
       { nodes: 'all', resources: { trainer: 1 } },
       { nodes: 'head', resources: { ps: 1 } },
     ]);
-    const profile = validateConfig({ profiles: { default: { resources: { all: { trainer: 4 }, '1-2': { x: 1 } } } } }, 'f').profiles.default!;
+    const profile = validateConfig(
+      { profiles: { default: { resources: { all: { trainer: 4 }, '1-2': { x: 1 } } } } },
+      'f',
+    ).profiles.default!;
     expect(profile.resources).toEqual([
       { nodes: 'all', resources: { trainer: 4 } },
       { nodes: { from: 1, to: 2 }, resources: { x: 1 } },
@@ -99,15 +102,30 @@ describe('--resources as a flag and a config key', () => {
 
   it('refuses a bad flag value and a bad config value, naming the place', () => {
     expect(() => flagsInput(['--resources', '{"GPU": 1}'])).toThrow(/--resources: GPU is a resource Ray sets itself/);
-    expect(() => validateConfig({ profiles: { p: { resources: { trainer: 1 } } } }, 'f')).toThrow(/profiles\.p\.resources\.trainer: --resources: node selector "trainer"/);
-    expect(() => validateConfig({ profiles: { p: { resources: { head: { CPU: 1 } } } } }, 'f')).toThrow(/profiles\.p\.resources\.head: .*CPU/);
+    expect(() => validateConfig({ profiles: { p: { resources: { trainer: 1 } } } }, 'f')).toThrow(
+      /profiles\.p\.resources\.trainer: --resources: node selector "trainer"/,
+    );
+    expect(() => validateConfig({ profiles: { p: { resources: { head: { CPU: 1 } } } } }, 'f')).toThrow(
+      /profiles\.p\.resources\.head: .*CPU/,
+    );
   });
 });
 
 describe('plan.resources', () => {
   const facts = { source: 'none' as const, nodes: [], ephemeralPortRange: [32768, 60999] as [number, number] };
-  const tools: PlanTools = { tsx: '/x/tsx.mjs', hook: 'file:///x/register-entry.mjs', node: '/usr/bin/node', cwd: '/work', version: '0.0.0-test' };
-  const plan = (argv: string[], nodes: number) => planJob(buildSpec('/work/e.py', [], { ...flagsInput(argv), nodes, cpusPerTask: 2 }, { cwd: '/work' }), facts, tools);
+  const tools: PlanTools = {
+    tsx: '/x/tsx.mjs',
+    hook: 'file:///x/register-entry.mjs',
+    node: '/usr/bin/node',
+    cwd: '/work',
+    version: '0.0.0-test',
+  };
+  const plan = (argv: string[], nodes: number) =>
+    planJob(
+      buildSpec('/work/e.py', [], { ...flagsInput(argv), nodes, cpusPerTask: 2 }, { cwd: '/work' }),
+      facts,
+      tools,
+    );
 
   it('is absent without --resources (the plan of every existing job is unchanged)', () => {
     expect(plan([], 2)).not.toHaveProperty('resources');
@@ -117,7 +135,9 @@ describe('plan.resources', () => {
     expect(JSON.parse(JSON.stringify(p)).resources).toEqual([{ nodes: { from: 1, to: 1 }, resources: { x: 1 } }]);
   });
   it('refuses a node index past the last node', () => {
-    expect(() => plan(['--resources', '1-2={"x": 1}'], 2)).toThrow(/--resources: node 2 does not exist: the job has 2 nodes \(0 to 1\)/);
+    expect(() => plan(['--resources', '1-2={"x": 1}'], 2)).toThrow(
+      /--resources: node 2 does not exist: the job has 2 nodes \(0 to 1\)/,
+    );
   });
 });
 
@@ -126,7 +146,22 @@ describe('raysl render --resources', () => {
     const dir = tempDir('raysl-res-');
     writeFileSync(join(dir, 'train.py'), '');
     const io = memIo({ home: dir });
-    const code = await runCli(['render', '--no-check', '-N', '3', '-c', '2', '--resources', '{"trainer": 1}', '--resources', 'head={"ps": 1}', 'train.py'], io);
+    const code = await runCli(
+      [
+        'render',
+        '--no-check',
+        '-N',
+        '3',
+        '-c',
+        '2',
+        '--resources',
+        '{"trainer": 1}',
+        '--resources',
+        'head={"ps": 1}',
+        'train.py',
+      ],
+      io,
+    );
     expect(io.err()).not.toMatch(/error/i);
     expect(code).toBe(0);
     expect(io.out()).toMatch(/^# resources: {3}all=\{"trainer":1\}$/m);

@@ -18,7 +18,11 @@ describe('sbatch input environment vs the plan', () => {
     [{ SBATCH_GRES: 'gpu:8' }, ['SBATCH_GRES']], // GPU shape is raysl's whatever the plan says
     [{ PATH: '/bin', SLURM_CONF: '/etc/slurm.conf' }, []],
   ] as Array<[Record<string, string>, string[]]>)('%j -> drops %j', (env, dropped) => {
-    expect(sbatchEnvConflicts(env, plan).map((c) => c.name).sort()).toEqual([...dropped].sort());
+    expect(
+      sbatchEnvConflicts(env, plan)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual([...dropped].sort());
   });
 
   it('names the flag to use instead and removes only the conflicts', () => {

@@ -4,8 +4,27 @@
 // answers (grants, decisions, evictions), so any lost or double-counted unit shows up.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Scheduler, STRATEGIES, type Decision, type Grant, type NodeCapacity, type ResourceRequest, type Strategy, type Target } from '../../src/core/scheduler/index.js';
-import { bundleArb, fcOptions, fitsAlone, refNode, refReq, refTake, requestArb, WHOLE, type RefNode } from '../support/scheduler-reference.js';
+import {
+  Scheduler,
+  STRATEGIES,
+  type Decision,
+  type Grant,
+  type NodeCapacity,
+  type ResourceRequest,
+  type Strategy,
+  type Target,
+} from '../../src/core/scheduler/index.js';
+import {
+  bundleArb,
+  fcOptions,
+  fitsAlone,
+  refNode,
+  refReq,
+  refTake,
+  requestArb,
+  WHOLE,
+  type RefNode,
+} from '../support/scheduler-reference.js';
 
 type Op =
   | { t: 'submit'; req: ResourceRequest; aim: 'any' | 'node' | 'group' | 'bundle'; pick: number }
@@ -32,15 +51,42 @@ const nodeCap = (name: string, c: { cpus: number; gpus: number; memoryMb: number
   custom: c.ib ? { ib: c.ib } : {},
 });
 const smallRequestArb = fc
-  .record({ cpus: fc.constantFrom(0, 0.5, 1), gpus: fc.constantFrom(0, 0.1, 0.5, 1), memoryMb: fc.constantFrom(0, 100) })
+  .record({
+    cpus: fc.constantFrom(0, 0.5, 1),
+    gpus: fc.constantFrom(0, 0.1, 0.5, 1),
+    memoryMb: fc.constantFrom(0, 100),
+  })
   .map((r): ResourceRequest => r);
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('submit' as const), req: requestArb, aim: fc.constantFrom('any' as const, 'node' as const), pick: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('submit' as const), req: smallRequestArb, aim: fc.constantFrom('group' as const, 'bundle' as const), pick: fc.nat() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('submit' as const),
+      req: requestArb,
+      aim: fc.constantFrom('any' as const, 'node' as const),
+      pick: fc.nat(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('submit' as const),
+      req: smallRequestArb,
+      aim: fc.constantFrom('group' as const, 'bundle' as const),
+      pick: fc.nat(),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('release' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('cancel' as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('createGroup' as const), bundles: fc.array(bundleArb, { minLength: 1, maxLength: 3 }), strategy: fc.constantFrom(...STRATEGIES) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('createGroup' as const),
+      bundles: fc.array(bundleArb, { minLength: 1, maxLength: 3 }),
+      strategy: fc.constantFrom(...STRATEGIES),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('removeGroup' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('removeNode' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: nodeCapArb.map((cap) => ({ t: 'addNode' as const, cap })) },
@@ -93,7 +139,9 @@ class Model {
   check(): void {
     const free = this.freeNodes();
     for (const n of free.values()) {
-      expect(n.cpu >= 0 && n.mem >= 0 && n.ib >= 0 && n.dev.every((d) => d >= 0), `node ${n.name} over capacity`).toBe(true);
+      expect(n.cpu >= 0 && n.mem >= 0 && n.ib >= 0 && n.dev.every((d) => d >= 0), `node ${n.name} over capacity`).toBe(
+        true,
+      );
     }
     // inside each group, per node and device, its tasks hold no more than its bundles
     for (const [g, bundles] of this.groups) {
@@ -127,14 +175,21 @@ class Model {
     expect(Math.round(avail.gpus * WHOLE)).toBe(sum((n) => n.dev.reduce((a, d) => a + d, 0)));
     expect(Math.round((avail.custom.ib ?? 0) * WHOLE)).toBe(sum((n) => n.ib));
     const caps = [...this.caps.values()];
-    expect(this.s.totals()).toMatchObject({ nodes: caps.length, cpus: caps.reduce((a, c) => a + c.cpus, 0), gpus: caps.reduce((a, c) => a + c.gpuIds.length, 0) });
+    expect(this.s.totals()).toMatchObject({
+      nodes: caps.length,
+      cpus: caps.reduce((a, c) => a + c.cpus, 0),
+      gpus: caps.reduce((a, c) => a + c.gpuIds.length, 0),
+    });
     const pendingGroups = [...this.groups.values()].filter((b) => b === undefined).length;
     expect(this.s.pendingCount()).toBe(this.pending.size + pendingGroups);
     // no pending task that is not inside a group could run now (every free triggers an admission pass)
     for (const [id, p] of this.pending) {
       if (p.target.group !== undefined) continue;
       const where = p.target.node !== undefined ? [free.get(p.target.node)!] : [...free.values()];
-      expect(where.some((n) => fitsAlone(n, refReq(p.req, 1))), `pending ${id} fits now`).toBe(false);
+      expect(
+        where.some((n) => fitsAlone(n, refReq(p.req, 1))),
+        `pending ${id} fits now`,
+      ).toBe(false);
     }
   }
 }
@@ -154,7 +209,13 @@ function run(initial: NodeCapacity[], ops: Op[]): void {
       const groups = ready.length && op.pick % 4 ? ready : [...m.groups.keys()];
       const g = pick(groups, op.pick);
       const target: Target =
-        op.aim === 'node' ? { node: pick([...m.caps.keys()], op.pick) ?? 'none' } : op.aim === 'group' && g ? { group: g } : op.aim === 'bundle' && g ? { group: g, bundle: op.pick % 3 } : {};
+        op.aim === 'node'
+          ? { node: pick([...m.caps.keys()], op.pick) ?? 'none' }
+          : op.aim === 'group' && g
+            ? { group: g }
+            : op.aim === 'bundle' && g
+              ? { group: g, bundle: op.pick % 3 }
+              : {};
       const r = s.submit(id, op.req, target);
       if (r.status === 'placed') m.running.set(id, { grant: r.grant, group: target.group });
       if (r.status === 'pending') m.pending.set(id, { req: op.req, target });
@@ -218,7 +279,9 @@ function run(initial: NodeCapacity[], ops: Op[]): void {
 
 describe('conservation over random operation sequences', () => {
   it('free + used == capacity at every step; never over; everything released -> available == totals', () => {
-    const initial = fc.array(nodeCapArb, { minLength: 1, maxLength: 4 }).map((cs) => cs.map((c, i) => nodeCap(`n${i}`, c)));
+    const initial = fc
+      .array(nodeCapArb, { minLength: 1, maxLength: 4 })
+      .map((cs) => cs.map((c, i) => nodeCap(`n${i}`, c)));
     fc.assert(
       fc.property(initial, opsArb, (nodes, ops) => {
         run(nodes, ops);

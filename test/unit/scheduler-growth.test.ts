@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler, type NodeCapacity } from '../../src/core/scheduler/index.js';
 
-const node = (name: string, cpus = 4, gpus = 1): NodeCapacity => ({ name, cpus, gpuIds: Array.from({ length: gpus }, (_, i) => String(i)) });
+const node = (name: string, cpus = 4, gpus = 1): NodeCapacity => ({
+  name,
+  cpus,
+  gpuIds: Array.from({ length: gpus }, (_, i) => String(i)),
+});
 const spread4 = [{ cpus: 1 }, { cpus: 1 }, { cpus: 1 }, { cpus: 1 }];
 
 function twoNodes(upTo?: number): Scheduler {
@@ -16,7 +20,10 @@ function twoNodes(upTo?: number): Scheduler {
 
 describe('scheduler: growth allowance', () => {
   it('a STRICT_SPREAD group of 4 on 2 nodes is refused without growth and waits with --max-nodes 4', () => {
-    expect(twoNodes().createGroup('pg', spread4, 'STRICT_SPREAD')).toEqual({ status: 'rejected', reason: expect.stringContaining('need 4 distinct nodes, but the cluster has 2') });
+    expect(twoNodes().createGroup('pg', spread4, 'STRICT_SPREAD')).toEqual({
+      status: 'rejected',
+      reason: expect.stringContaining('need 4 distinct nodes, but the cluster has 2'),
+    });
     const s = twoNodes(4);
     expect(s.createGroup('pg', spread4, 'STRICT_SPREAD')).toEqual({ status: 'pending' });
     // the nodes come: the group is ready once the fourth joined
@@ -27,7 +34,10 @@ describe('scheduler: growth allowance', () => {
   it('what would not fit even at --max-nodes is still refused, naming what was asked', () => {
     const s = twoNodes(3);
     expect(s.createGroup('pg', spread4, 'STRICT_SPREAD')).toMatchObject({ status: 'rejected' });
-    expect(s.submit('big', { cpus: 5 })).toEqual({ status: 'rejected', reason: expect.stringContaining('task big asks for 5 CPUs') });
+    expect(s.submit('big', { cpus: 5 })).toEqual({
+      status: 'rejected',
+      reason: expect.stringContaining('task big asks for 5 CPUs'),
+    });
     expect(s.submit('gpus', { gpus: 2 })).toMatchObject({ status: 'rejected' });
   });
 
@@ -39,7 +49,9 @@ describe('scheduler: growth allowance', () => {
   });
 
   it('a shape that is no node is refused as a node would be', () => {
-    expect(() => new Scheduler().setGrowth({ shape: { name: 'x', cpus: -1, gpuIds: [] }, upTo: 4 })).toThrow(/cpus must not be negative/);
+    expect(() => new Scheduler().setGrowth({ shape: { name: 'x', cpus: -1, gpuIds: [] }, upTo: 4 })).toThrow(
+      /cpus must not be negative/,
+    );
   });
 });
 

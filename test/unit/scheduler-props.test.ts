@@ -2,7 +2,14 @@
 // over thousands of random, seeded instances. A failure prints fast-check's seed and path to replay.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Scheduler, STRATEGIES, type Grant, type NodeCapacity, type ResourceRequest, type Strategy } from '../../src/core/scheduler/index.js';
+import {
+  Scheduler,
+  STRATEGIES,
+  type Grant,
+  type NodeCapacity,
+  type ResourceRequest,
+  type Strategy,
+} from '../../src/core/scheduler/index.js';
 import {
   allFitOnNode,
   bundleArb,
@@ -41,8 +48,14 @@ describe('admission (one task) equals brute force over nodes and devices', () =>
         const ever = caps.map(refNode).some((n) => fitsAlone(n, want));
         const first = free.findIndex((n) => fitsAlone(n, want));
         const r = s.submit('q', req);
-        if (!ever) { expect(r.status).toBe('rejected'); return; }
-        if (first < 0) { expect(r.status).toBe('pending'); return; }
+        if (!ever) {
+          expect(r.status).toBe('rejected');
+          return;
+        }
+        if (first < 0) {
+          expect(r.status).toBe('pending');
+          return;
+        }
         expect(r.status).toBe('placed');
         if (r.status !== 'placed') return;
         const node = free[first]!;
@@ -68,7 +81,11 @@ function checkBundles(free: RefNode[], asked: ResourceRequest[], got: Grant[]): 
   const after = free.map((n) => ({ ...n, dev: [...n.dev] }));
   got.forEach((g, i) => {
     const want = refReq(asked[i]!, 0);
-    expect([Math.round(g.cpus * 1000), g.memoryMb, Math.round((g.custom.ib ?? 0) * WHOLE)]).toEqual([want.cpu, want.mem, want.ib]);
+    expect([Math.round(g.cpus * 1000), g.memoryMb, Math.round((g.custom.ib ?? 0) * WHOLE)]).toEqual([
+      want.cpu,
+      want.mem,
+      want.ib,
+    ]);
     expect(Math.round(g.gpus.reduce((a, d) => a + d.share, 0) * WHOLE)).toBe(want.gpu);
     expect(new Set(g.gpus.map((d) => d.id)).size).toBe(g.gpus.length);
     if (want.gpu >= WHOLE) expect(g.gpus.every((d) => d.share === 1)).toBe(true);
@@ -81,22 +98,33 @@ function checkBundles(free: RefNode[], asked: ResourceRequest[], got: Grant[]): 
 describe.each(STRATEGIES)('placement group %s equals exhaustive search', (strategy: Strategy) => {
   it('ready iff an assignment fits the free capacity, pending iff only the empty cluster fits it, else rejected', () => {
     fc.assert(
-      fc.property(clusterArb(1, 4), fc.array(requestArb, { maxLength: 4 }), fc.array(bundleArb, { minLength: 1, maxLength: 4 }), (caps, prior, bundles) => {
-        const { s, free } = busyCluster(caps, prior);
-        const reqs = bundles.map((b) => refReq(b, 0));
-        const now = feasibleNodeCounts(free, reqs, strategy);
-        const ever = feasibleNodeCounts(caps.map(refNode), reqs, strategy);
-        const r = s.createGroup('g', bundles, strategy);
-        if (ever.length === 0) { expect(r).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/placement group g/) }); return; }
-        if (now.length === 0) { expect(r.status).toBe('pending'); return; }
-        expect(r.status).toBe('ready');
-        if (r.status !== 'ready') return;
-        const used = checkBundles(free, bundles, r.bundles);
-        if (strategy === 'STRICT_PACK') expect(used.size).toBe(1);
-        if (strategy === 'STRICT_SPREAD') expect(used.size).toBe(bundles.length);
-        if (strategy === 'PACK') expect(used.size).toBe(Math.min(...now));
-        if (strategy === 'SPREAD') expect(used.size).toBe(Math.max(...now));
-      }),
+      fc.property(
+        clusterArb(1, 4),
+        fc.array(requestArb, { maxLength: 4 }),
+        fc.array(bundleArb, { minLength: 1, maxLength: 4 }),
+        (caps, prior, bundles) => {
+          const { s, free } = busyCluster(caps, prior);
+          const reqs = bundles.map((b) => refReq(b, 0));
+          const now = feasibleNodeCounts(free, reqs, strategy);
+          const ever = feasibleNodeCounts(caps.map(refNode), reqs, strategy);
+          const r = s.createGroup('g', bundles, strategy);
+          if (ever.length === 0) {
+            expect(r).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/placement group g/) });
+            return;
+          }
+          if (now.length === 0) {
+            expect(r.status).toBe('pending');
+            return;
+          }
+          expect(r.status).toBe('ready');
+          if (r.status !== 'ready') return;
+          const used = checkBundles(free, bundles, r.bundles);
+          if (strategy === 'STRICT_PACK') expect(used.size).toBe(1);
+          if (strategy === 'STRICT_SPREAD') expect(used.size).toBe(bundles.length);
+          if (strategy === 'PACK') expect(used.size).toBe(Math.min(...now));
+          if (strategy === 'SPREAD') expect(used.size).toBe(Math.max(...now));
+        },
+      ),
       fcOptions(1500),
     );
   });
@@ -106,17 +134,28 @@ describe('fractional bundles sharing devices (bin packing) equal exhaustive sear
   const gpuOnly = fc.constantFrom(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7).map((gpus): ResourceRequest => ({ gpus }));
   const smallGpuCluster = fc
     .array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 })
-    .map((gs) => gs.map((g, i): NodeCapacity => ({ name: `n${i}`, cpus: 8, gpuIds: Array.from({ length: g }, (_, d) => `${d}`) })));
+    .map((gs) =>
+      gs.map((g, i): NodeCapacity => ({ name: `n${i}`, cpus: 8, gpuIds: Array.from({ length: g }, (_, d) => `${d}`) })),
+    );
   it('ready iff some assignment of bundles to devices exists', () => {
     fc.assert(
-      fc.property(smallGpuCluster, fc.array(gpuOnly, { minLength: 2, maxLength: 6 }), fc.constantFrom(...STRATEGIES), (caps, bundles, strategy) => {
-        const s = new Scheduler();
-        for (const c of caps) s.addNode(c);
-        const feasible = feasibleNodeCounts(caps.map(refNode), bundles.map((b) => refReq(b, 0)), strategy);
-        const r = s.createGroup('g', bundles, strategy);
-        expect(r.status).toBe(feasible.length > 0 ? 'ready' : 'rejected');
-        if (r.status === 'ready') checkBundles(caps.map(refNode), bundles, r.bundles);
-      }),
+      fc.property(
+        smallGpuCluster,
+        fc.array(gpuOnly, { minLength: 2, maxLength: 6 }),
+        fc.constantFrom(...STRATEGIES),
+        (caps, bundles, strategy) => {
+          const s = new Scheduler();
+          for (const c of caps) s.addNode(c);
+          const feasible = feasibleNodeCounts(
+            caps.map(refNode),
+            bundles.map((b) => refReq(b, 0)),
+            strategy,
+          );
+          const r = s.createGroup('g', bundles, strategy);
+          expect(r.status).toBe(feasible.length > 0 ? 'ready' : 'rejected');
+          if (r.status === 'ready') checkBundles(caps.map(refNode), bundles, r.bundles);
+        },
+      ),
       fcOptions(1500),
     );
   });
@@ -130,7 +169,11 @@ describe('fractional bundles sharing devices (bin packing) equal exhaustive sear
         const at = [0, ...[...c].sort((a, b) => a - b), 10];
         return at.slice(1).map((x, i) => x - at[i]!);
       });
-      return fc.tuple(fc.constant(cuts.length), fc.shuffledSubarray(pieces, { minLength: pieces.length, maxLength: pieces.length }), fc.boolean());
+      return fc.tuple(
+        fc.constant(cuts.length),
+        fc.shuffledSubarray(pieces, { minLength: pieces.length, maxLength: pieces.length }),
+        fc.boolean(),
+      );
     });
   it('tight instances: ready iff the pieces can be put back together', () => {
     fc.assert(
@@ -140,7 +183,10 @@ describe('fractional bundles sharing devices (bin packing) equal exhaustive sear
         const node: NodeCapacity = { name: 'n0', cpus: 8, gpuIds: Array.from({ length: devices }, (_, d) => `${d}`) };
         const s = new Scheduler();
         s.addNode(node);
-        const feasible = allFitOnNode(refNode(node), bundles.map((b) => refReq(b, 0)));
+        const feasible = allFitOnNode(
+          refNode(node),
+          bundles.map((b) => refReq(b, 0)),
+        );
         const r = s.createGroup('g', bundles, strategy);
         expect(r.status).toBe(feasible ? 'ready' : 'rejected');
         if (r.status === 'ready') checkBundles([refNode(node)], bundles, r.bundles);

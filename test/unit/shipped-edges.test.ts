@@ -26,11 +26,13 @@ describe('job dir modes', () => {
   it('nothing is ever world-readable; the group reads only under a set-group-ID root', () => {
     for (const m of [PRIVATE_MODES, GROUP_MODES]) expect([m.dir & 0o007, m.file & 0o007]).toEqual([0, 0]);
     expect([PRIVATE_MODES.dir & 0o070, PRIVATE_MODES.file & 0o070]).toEqual([0, 0]);
-    expect([fileModeForDir(0o700), fileModeForDir(0o750), fileModeForDir(0o2750 | 0o040000)]).toEqual([0o600, 0o600, 0o640]);
+    expect([fileModeForDir(0o700), fileModeForDir(0o750), fileModeForDir(0o2750 | 0o040000)]).toEqual([
+      0o600, 0o600, 0o640,
+    ]);
   });
 });
 
-describe('--version is raysl\'s own option only', () => {
+describe("--version is raysl's own option only", () => {
   it.each([
     [['--version'], true, undefined],
     [['-V', '--json'], true, undefined],
@@ -50,12 +52,17 @@ describe('Slurm-only options under --local', () => {
   const spec = (input: Parameters<typeof buildSpec>[2]) => buildSpec(null, [], input, { cwd: '/w' });
 
   it('given as flags: refused, all named at once, with a hint', () => {
-    expect(() => localSpec(spec({ partition: 'gpu', account: 'a' }), { partition: 'gpu', account: 'a' }, 'run')).toThrow(/run --local has no Slurm to ask: --partition \(a Slurm partition\), --account/);
+    expect(() =>
+      localSpec(spec({ partition: 'gpu', account: 'a' }), { partition: 'gpu', account: 'a' }, 'run'),
+    ).toThrow(/run --local has no Slurm to ask: --partition \(a Slurm partition\), --account/);
   });
 
   it('from a profile: left out with a warning each', () => {
     const r = localSpec(spec({ partition: 'gpu', sbatchArgs: ['--mail-type=END'], nodes: 2 }), {}, 'up');
-    expect(r.warnings).toEqual([expect.stringMatching(/partition is ignored under --local/), expect.stringMatching(/sbatchArgs is ignored/)]);
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/partition is ignored under --local/),
+      expect.stringMatching(/sbatchArgs is ignored/),
+    ]);
     expect([r.spec.partition, r.spec.sbatchArgs, r.spec.nodes]).toEqual([undefined, [], 2]);
   });
 
@@ -84,7 +91,9 @@ describe('the local time limit', () => {
     const base = source();
     const seen: string[] = [];
     const said: string[] = [];
-    const s = withTimeLimit(base, 0.3, { warnSec: 0.2, entrypointGraceSec: 0.1, signal: 'SIGTERM' }, (l) => said.push(l));
+    const s = withTimeLimit(base, 0.3, { warnSec: 0.2, entrypointGraceSec: 0.1, signal: 'SIGTERM' }, (l) =>
+      said.push(l),
+    );
     const ended = new Promise<void>((resolve) => {
       s.on('SIGUSR2', () => seen.push('USR2'));
       s.on('SIGTERM', () => (seen.push('TERM'), resolve()));
@@ -94,7 +103,10 @@ describe('the local time limit', () => {
     await ended;
     s.dispose();
     expect(seen).toEqual(['INT', 'USR2', 'TERM']);
-    expect(said).toEqual([expect.stringMatching(/warning Slurm would send/), expect.stringMatching(/time limit .* reached/)]);
+    expect(said).toEqual([
+      expect.stringMatching(/warning Slurm would send/),
+      expect.stringMatching(/time limit .* reached/),
+    ]);
   });
 
   it('no limit, no timers; dispose stops pending ones (a later control limit fires, they do not)', async () => {
@@ -111,7 +123,7 @@ describe('the local time limit', () => {
 });
 
 describe("config errors: the text's fault is the user's, anything else is ours", () => {
-  it('the parsers\' verdicts are syntax errors; a broken parser is not', () => {
+  it("the parsers' verdicts are syntax errors; a broken parser is not", () => {
     expect(isSyntaxError(new SyntaxError('Unexpected token'))).toBe(true);
     const yamlError = Object.assign(new Error('bad indentation'), { name: 'YAMLParseError' });
     expect(isSyntaxError(yamlError)).toBe(true);
@@ -122,7 +134,13 @@ describe("config errors: the text's fault is the user's, anything else is ours",
   it('a YAML file with a syntax error: exit 2, one line naming the place', async () => {
     const dir = tempDir('raysl-yaml-');
     writeFileSync(join(dir, 'raysl.config.yaml'), 'profiles:\n  default:\n   nodes: [\n');
-    const err = await readConfigFile(join(dir, 'raysl.config.yaml')).catch((e: unknown) => e as Error & { exitCode: number; hint: string });
-    expect(err).toMatchObject({ exitCode: 2, message: expect.stringMatching(/not valid YAML: .*line 4, column 1:$/), hint: expect.stringMatching(/YAML/) });
+    const err = await readConfigFile(join(dir, 'raysl.config.yaml')).catch(
+      (e: unknown) => e as Error & { exitCode: number; hint: string },
+    );
+    expect(err).toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/not valid YAML: .*line 4, column 1:$/),
+      hint: expect.stringMatching(/YAML/),
+    });
   });
 });

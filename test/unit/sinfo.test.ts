@@ -12,7 +12,9 @@ const fixture = (name: string) => readFileSync(new URL(`../fixtures/sinfo/${name
 function fakeSinfo(nodesOut: string, opts: { fail?: string } = {}): SlurmExec {
   return async ({ argv }) => {
     if (opts.fail) return { stdout: '', stderr: opts.fail, exitCode: 1 };
-    return argv.includes('--version') ? { stdout: 'slurm 23.11.4\n', stderr: '', exitCode: 0 } : { stdout: nodesOut, stderr: '', exitCode: 0 };
+    return argv.includes('--version')
+      ? { stdout: 'slurm 23.11.4\n', stderr: '', exitCode: 0 }
+      : { stdout: nodesOut, stderr: '', exitCode: 0 };
   };
 }
 
@@ -39,7 +41,16 @@ describe('parseSinfoNodes', () => {
     expect(r.defaultPartition).toBe('debug');
     expect(r.partitions).toEqual(['debug']);
     expect(r.nodes.map((n) => n.name)).toEqual(['node1', 'node2', 'node3', 'node4']);
-    expect(r.nodes[0]).toEqual({ name: 'node1', cpus: 4, memoryMb: 4096, gpus: 4, gres: 'gpu:4', state: 'idle', partitions: ['debug'], features: [] });
+    expect(r.nodes[0]).toEqual({
+      name: 'node1',
+      cpus: 4,
+      memoryMb: 4096,
+      gpus: 4,
+      gres: 'gpu:4',
+      state: 'idle',
+      partitions: ['debug'],
+      features: [],
+    });
   });
 
   it('merges a node listed in two partitions and keeps features and states', () => {
@@ -87,7 +98,10 @@ describe('gatherFacts', () => {
   });
 
   it('turns a failing sinfo into a SlurmError whose hint offers --no-check', async () => {
-    const err = await gatherFacts({ exec: fakeSinfo('', { fail: 'sinfo: error: Unable to contact slurm controller' }) }, memIo()).catch((e: unknown) => e);
+    const err = await gatherFacts(
+      { exec: fakeSinfo('', { fail: 'sinfo: error: Unable to contact slurm controller' }) },
+      memIo(),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SlurmError);
     expect((err as SlurmError).hint).toMatch(/--no-check/);
   });

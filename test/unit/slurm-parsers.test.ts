@@ -40,7 +40,7 @@ function fakeExec(stdout: string, stderr = '', exitCode = 0): SlurmExec & { call
 
 describe('squeue', () => {
   it('the recorded command used exactly our format string', () => {
-    expect(fixture('squeue-running-pending.txt').cmd).toContain("--format=%i\\037%j\\037%u\\037%T");
+    expect(fixture('squeue-running-pending.txt').cmd).toContain('--format=%i\\037%j\\037%u\\037%T');
     expect(SQUEUE_FORMAT.split('\x1f')).toHaveLength(15);
     expect(SQUEUE_FORMAT.endsWith('\x1e')).toBe(true);
   });
@@ -107,9 +107,9 @@ describe('squeue', () => {
     const stderr = readFileSync(new URL('../fixtures/slurm/squeue-invalid-id.txt.stderr', import.meta.url), 'utf8');
     await expect(listJobs({ jobIds: ['999999'] }, { exec: fakeExec('', stderr, 1) })).resolves.toEqual([]);
     await expect(jobState('999999', { exec: fakeExec('', stderr, 1) })).resolves.toBeUndefined();
-    await expect(listJobs({ user: 'x' }, { exec: fakeExec('', 'slurm_load_jobs error: Unable to contact slurm controller', 1) })).rejects.toThrow(
-      /squeue .* failed with exit code 1: slurm_load_jobs error: Unable to contact/,
-    );
+    await expect(
+      listJobs({ user: 'x' }, { exec: fakeExec('', 'slurm_load_jobs error: Unable to contact slurm controller', 1) }),
+    ).rejects.toThrow(/squeue .* failed with exit code 1: slurm_load_jobs error: Unable to contact/);
   });
 
   it('jobState reads the state of the job asked for', async () => {
@@ -140,7 +140,14 @@ describe('scontrol show job', () => {
 
   it('parses a pending job (no nodes yet) with an odd name', () => {
     const [job] = parseShowJob(fixture('scontrol-show-job-pending.txt').out);
-    expect(job).toMatchObject({ id: '27', state: 'PENDING', reason: 'Resources', nodelist: '', batchHost: '', name: `odd | name ü "q" 's` });
+    expect(job).toMatchObject({
+      id: '27',
+      state: 'PENDING',
+      reason: 'Resources',
+      nodelist: '',
+      batchHost: '',
+      name: `odd | name ü "q" 's`,
+    });
   });
 
   it('parses a cancelled job with its exit code', () => {
@@ -158,7 +165,10 @@ describe('scontrol show job', () => {
   });
 
   it('showJob returns undefined for a purged job and rejects a bad id before running anything', async () => {
-    const stderr = readFileSync(new URL('../fixtures/slurm/scontrol-show-job-invalid.txt.stderr', import.meta.url), 'utf8');
+    const stderr = readFileSync(
+      new URL('../fixtures/slurm/scontrol-show-job-invalid.txt.stderr', import.meta.url),
+      'utf8',
+    );
     const exec = fakeExec('', stderr, 1);
     await expect(showJob('999999', { exec })).resolves.toBeUndefined();
     expect(exec.calls).toEqual([['scontrol', 'show', 'job', '--oneliner', '999999']]);
@@ -177,7 +187,8 @@ describe('scontrol show node', () => {
       ['node3', '127.0.1.3', 'node3'],
       ['node4', '127.0.1.4', 'node4'],
     ]);
-    for (const n of nodes) expect(n).toMatchObject({ cpus: 4, realMemory: 4096, gres: 'gpu:4', gpus: 4, state: 'MIXED' });
+    for (const n of nodes)
+      expect(n).toMatchObject({ cpus: 4, realMemory: 4096, gres: 'gpu:4', gpus: 4, state: 'MIXED' });
     expect(nodes[0]!.raw['OS']).toMatch(/^Linux \S+ #1 SMP/);
   });
 
@@ -193,7 +204,9 @@ describe('scontrol show node', () => {
     const out = fixture('scontrol-show-node-unknown.txt').out;
     const err = await showNodes('nosuchnode', { exec: fakeExec(out, '', 1) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SlurmError);
-    expect((err as SlurmError).message).toMatch(/scontrol show node --oneliner nosuchnode failed with exit code 1: Node nosuchnode not found/);
+    expect((err as SlurmError).message).toMatch(
+      /scontrol show node --oneliner nosuchnode failed with exit code 1: Node nosuchnode not found/,
+    );
     expect((err as SlurmError).hint).toMatch(/sinfo -N/);
     await expect(showNodes('a b')).rejects.toThrow(UsageError);
   });
@@ -201,7 +214,12 @@ describe('scontrol show node', () => {
 
 describe('scontrol misc', () => {
   it('updates a comment as one argv word, refusing newlines', async () => {
-    expect(updateCommentArgv('7', 'raysl:ports=1-2 x')).toEqual(['scontrol', 'update', 'JobId=7', 'Comment=raysl:ports=1-2 x']);
+    expect(updateCommentArgv('7', 'raysl:ports=1-2 x')).toEqual([
+      'scontrol',
+      'update',
+      'JobId=7',
+      'Comment=raysl:ports=1-2 x',
+    ]);
     const exec = fakeExec('');
     await updateJobComment('7', 'raysl:ports=20480-20607', { exec });
     expect(exec.calls).toEqual([['scontrol', 'update', 'JobId=7', 'Comment=raysl:ports=20480-20607']]);
@@ -224,11 +242,17 @@ describe('sbatch', () => {
   });
 
   it('maps a failed submit to SlurmError with the command, stderr and a hint', async () => {
-    const exec = fakeExec('', 'sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified\n', 1);
+    const exec = fakeExec(
+      '',
+      'sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified\n',
+      1,
+    );
     const err = (await submit('/j/job.sh', ['--partition=nope'], { exec }).catch((e: unknown) => e)) as SlurmError;
     expect(err).toBeInstanceOf(SlurmError);
     expect(err.exitCode).toBe(3);
-    expect(err.message).toContain('sbatch --parsable --partition=nope /j/job.sh failed with exit code 1: sbatch: error: Batch job submission failed: Invalid partition name specified');
+    expect(err.message).toContain(
+      'sbatch --parsable --partition=nope /j/job.sh failed with exit code 1: sbatch: error: Batch job submission failed: Invalid partition name specified',
+    );
     expect(err.details?.stderr).toContain('invalid partition specified: nope'); // the whole text stays in --json
     expect(err.hint).toMatch(/sinfo -s/);
   });
@@ -237,8 +261,18 @@ describe('sbatch', () => {
 describe('scancel', () => {
   it('builds argv for cancel, signal to the batch shell, signal to everything', () => {
     expect(cancelArgv({ jobId: '9' })).toEqual(['scancel', '9']);
-    expect(cancelArgv({ jobId: '9', signal: 'USR1', batchOnly: true })).toEqual(['scancel', '--signal=USR1', '--batch', '9']);
-    expect(cancelArgv({ jobId: '9', signal: 'SIGTERM', full: true })).toEqual(['scancel', '--signal=SIGTERM', '--full', '9']);
+    expect(cancelArgv({ jobId: '9', signal: 'USR1', batchOnly: true })).toEqual([
+      'scancel',
+      '--signal=USR1',
+      '--batch',
+      '9',
+    ]);
+    expect(cancelArgv({ jobId: '9', signal: 'SIGTERM', full: true })).toEqual([
+      'scancel',
+      '--signal=SIGTERM',
+      '--full',
+      '9',
+    ]);
     expect(cancelArgv({ jobId: '9', signal: '15' })).toEqual(['scancel', '--signal=15', '9']);
   });
 
@@ -252,7 +286,17 @@ describe('scancel', () => {
 describe('srun', () => {
   it('builds the agent step: explicit task count, --overlap, GPUs bound per node', () => {
     expect(
-      srunArgv({ nodes: 3, nodelist: 'node[2-4]', ntasksPerNode: 1, gpusPerNode: 4, cpusPerTask: 2, overlap: true, jobName: 'raysl-workers', output: '/j/agent-%N.log', command: ['node', '/x/raysl.mjs', 'agent'] }),
+      srunArgv({
+        nodes: 3,
+        nodelist: 'node[2-4]',
+        ntasksPerNode: 1,
+        gpusPerNode: 4,
+        cpusPerTask: 2,
+        overlap: true,
+        jobName: 'raysl-workers',
+        output: '/j/agent-%N.log',
+        command: ['node', '/x/raysl.mjs', 'agent'],
+      }),
     ).toEqual([
       'srun',
       '--nodes=3',
@@ -271,7 +315,18 @@ describe('srun', () => {
   });
 
   it('adds --exact and extra options before the command; leaves out zero GPUs', () => {
-    expect(srunArgv({ nodes: 1, nodelist: 'n1', ntasksPerNode: 2, gpusPerNode: 0, overlap: false, exact: true, extra: ['--kill-on-bad-exit=1'], command: ['true'] })).toEqual([
+    expect(
+      srunArgv({
+        nodes: 1,
+        nodelist: 'n1',
+        ntasksPerNode: 2,
+        gpusPerNode: 0,
+        overlap: false,
+        exact: true,
+        extra: ['--kill-on-bad-exit=1'],
+        command: ['true'],
+      }),
+    ).toEqual([
       'srun',
       '--nodes=1',
       '--ntasks=2',
@@ -303,24 +358,30 @@ describe('exec helpers', () => {
     expect(hintFor('sbatch: error: Could not establish a configuration source')).toMatch(/SLURM_CONF/);
     expect(hintFor('squeue: error: Unable to contact slurm controller (connect failure)')).toMatch(/scontrol ping/);
     expect(hintFor('Invalid user id for job 25')).toMatch(/by hand/);
-    expect(slurmFailure(['squeue'], { stdout: '', stderr: '', exitCode: 2 }).message).toMatch(/exit code 2: \(no output\)/);
+    expect(slurmFailure(['squeue'], { stdout: '', stderr: '', exitCode: 2 }).message).toMatch(
+      /exit code 2: \(no output\)/,
+    );
   });
 
   it('a missing binary is a SlurmError saying which one', async () => {
-    const err = (await runSlurm(['raysl-no-such-binary-xyz', '--version'], { timeoutMs: 5_000 }).catch((e: unknown) => e)) as SlurmError;
+    const err = (await runSlurm(['raysl-no-such-binary-xyz', '--version'], { timeoutMs: 5_000 }).catch(
+      (e: unknown) => e,
+    )) as SlurmError;
     expect(err).toBeInstanceOf(SlurmError);
     expect(err.message).toMatch(/raysl-no-such-binary-xyz not found on PATH/);
   });
 });
 
 describe('commandLine in messages (issue 16: the "Slurm not reachable" line)', () => {
-  it('shows control characters (squeue\'s \\x1f/\\x1e separators) as $\'\\x1f\', never raw, and bash reads it back', async () => {
+  it("shows control characters (squeue's \\x1f/\\x1e separators) as $'\\x1f', never raw, and bash reads it back", async () => {
     const fmt = '%i\x1f%j\x1e';
     const line = commandLine(['squeue', '-o', fmt, "it's"]);
     expect(line).toBe("squeue -o $'%i\\x1f%j\\x1e' 'it'\\''s'");
     expect(line).not.toMatch(/[\x00-\x1f]/);
     const { execFileSync } = await import('node:child_process');
-    expect(execFileSync('bash', ['-c', `printf '%s\\n' ${line}`], { encoding: 'utf8' })).toBe(`squeue\n-o\n${fmt}\nit's\n`);
+    expect(execFileSync('bash', ['-c', `printf '%s\\n' ${line}`], { encoding: 'utf8' })).toBe(
+      `squeue\n-o\n${fmt}\nit's\n`,
+    );
   });
 });
 
@@ -329,7 +390,9 @@ describe('commandLine in messages (issue 16: the "Slurm not reachable" line)', (
 // holding every GPU, a pending one with an odd name and one GPU, a plain 2-node one), ids from 1000000.
 describe('the same outputs on Slurm 24.11', () => {
   it('squeue: same fields; TRES per node reads "gres/gpu:N" where 22.05 said "gres:gpu:N"; pending jobs listed first', () => {
-    expect(fixture('squeue-running-pending-24.11.txt').cmd).toBe(fixture('squeue-running-pending.txt').cmd.replace('--jobs=26\\,27\\,28', '--jobs=1000066\\,1000067\\,1000068'));
+    expect(fixture('squeue-running-pending-24.11.txt').cmd).toBe(
+      fixture('squeue-running-pending.txt').cmd.replace('--jobs=26\\,27\\,28', '--jobs=1000066\\,1000067\\,1000068'),
+    );
     const jobs = parseSqueue(fixture('squeue-running-pending-24.11.txt').out);
     expect(jobs.map((j) => [j.id, j.state, j.reason])).toEqual([
       ['1000068', 'PENDING', 'Priority'],
@@ -337,44 +400,92 @@ describe('the same outputs on Slurm 24.11', () => {
       ['1000066', 'RUNNING', 'None'],
     ]);
     const [plain, odd, big] = jobs;
-    expect(odd).toMatchObject({ name: `odd | name ü "q" 's`, comment: 'raysl:ports=20480-20607', nodelist: '', tresPerNode: 'gres/gpu:1' });
+    expect(odd).toMatchObject({
+      name: `odd | name ü "q" 's`,
+      comment: 'raysl:ports=20480-20607',
+      nodelist: '',
+      tresPerNode: 'gres/gpu:1',
+    });
     expect(plain).toMatchObject({ comment: '', tresPerNode: '', numNodes: 2 });
-    expect(big).toMatchObject({ name: 'hold all gpus', nodelist: 'node[1-4]', comment: 'raysl:ports=20608-20735', numNodes: 4, numCpus: 4, tresPerNode: 'gres/gpu:4', timeLimit: 'UNLIMITED' });
-    expect(parseSqueue(fixture('squeue-cancelled-24.11.txt').out).map((j) => j.state)).toEqual(['CANCELLED', 'CANCELLED']);
+    expect(big).toMatchObject({
+      name: 'hold all gpus',
+      nodelist: 'node[1-4]',
+      comment: 'raysl:ports=20608-20735',
+      numNodes: 4,
+      numCpus: 4,
+      tresPerNode: 'gres/gpu:4',
+      timeLimit: 'UNLIMITED',
+    });
+    expect(parseSqueue(fixture('squeue-cancelled-24.11.txt').out).map((j) => j.state)).toEqual([
+      'CANCELLED',
+      'CANCELLED',
+    ]);
     expect(parseSqueue(fixture('squeue-none-24.11.txt').out)).toEqual([]);
   });
 
   it('squeue of an unknown id: the same stderr, so listJobs still reads it as no such job', async () => {
-    const stderr = readFileSync(new URL('../fixtures/slurm/squeue-invalid-id-24.11.txt.stderr', import.meta.url), 'utf8');
-    expect(stderr).toBe(readFileSync(new URL('../fixtures/slurm/squeue-invalid-id.txt.stderr', import.meta.url), 'utf8'));
+    const stderr = readFileSync(
+      new URL('../fixtures/slurm/squeue-invalid-id-24.11.txt.stderr', import.meta.url),
+      'utf8',
+    );
+    expect(stderr).toBe(
+      readFileSync(new URL('../fixtures/slurm/squeue-invalid-id.txt.stderr', import.meta.url), 'utf8'),
+    );
     await expect(listJobs({ jobIds: ['999999'] }, { exec: fakeExec('', stderr, 1) })).resolves.toEqual([]);
   });
 
   it('scontrol show job: TRES= is split into ReqTRES=/AllocTRES=, TresPerNode says gres/gpu; what raysl reads is unchanged', () => {
     const [job] = parseShowJob(fixture('scontrol-show-job-running-24.11.txt').out);
-    expect(job).toMatchObject({ id: '1000066', name: 'hold all gpus', state: 'RUNNING', nodelist: 'node[1-4]', batchHost: 'node1', comment: 'raysl:ports=20608-20735', numNodes: 4, stdOut: '/dev/null' });
+    expect(job).toMatchObject({
+      id: '1000066',
+      name: 'hold all gpus',
+      state: 'RUNNING',
+      nodelist: 'node[1-4]',
+      batchHost: 'node1',
+      comment: 'raysl:ports=20608-20735',
+      numNodes: 4,
+      stdOut: '/dev/null',
+    });
     expect(job!.raw['TresPerNode']).toBe('gres/gpu:4');
     expect(job!.raw['TRES']).toBeUndefined();
     expect(job!.raw['AllocTRES']).toBe('cpu=4,node=4,billing=4');
     const [pending] = parseShowJob(fixture('scontrol-show-job-pending-24.11.txt').out);
-    expect(pending).toMatchObject({ id: '1000067', state: 'PENDING', reason: 'Resources', nodelist: '', batchHost: '', name: `odd | name ü "q" 's` });
-    expect(parseShowJob(fixture('scontrol-show-job-cancelled-24.11.txt').out)[0]).toMatchObject({ state: 'CANCELLED', exitCode: '0:15' });
+    expect(pending).toMatchObject({
+      id: '1000067',
+      state: 'PENDING',
+      reason: 'Resources',
+      nodelist: '',
+      batchHost: '',
+      name: `odd | name ü "q" 's`,
+    });
+    expect(parseShowJob(fixture('scontrol-show-job-cancelled-24.11.txt').out)[0]).toMatchObject({
+      state: 'CANCELLED',
+      exitCode: '0:15',
+    });
   });
 
   it('scontrol show job of a purged id and show node of an unknown one: the same messages as 22.05', async () => {
     for (const name of ['scontrol-show-job-invalid', 'scontrol-show-node-unknown']) {
-      expect(readFileSync(new URL(`../fixtures/slurm/${name}-24.11.txt.stderr`, import.meta.url), 'utf8'), name).toBe(readFileSync(new URL(`../fixtures/slurm/${name}.txt.stderr`, import.meta.url), 'utf8'));
+      expect(readFileSync(new URL(`../fixtures/slurm/${name}-24.11.txt.stderr`, import.meta.url), 'utf8'), name).toBe(
+        readFileSync(new URL(`../fixtures/slurm/${name}.txt.stderr`, import.meta.url), 'utf8'),
+      );
     }
-    const stderr = readFileSync(new URL('../fixtures/slurm/scontrol-show-job-invalid-24.11.txt.stderr', import.meta.url), 'utf8');
+    const stderr = readFileSync(
+      new URL('../fixtures/slurm/scontrol-show-job-invalid-24.11.txt.stderr', import.meta.url),
+      'utf8',
+    );
     await expect(showJob('999999', { exec: fakeExec('', stderr, 1) })).resolves.toBeUndefined();
-    const err = await showNodes('nosuchnode', { exec: fakeExec(fixture('scontrol-show-node-unknown-24.11.txt').out, '', 1) }).catch((e: unknown) => e);
+    const err = await showNodes('nosuchnode', {
+      exec: fakeExec(fixture('scontrol-show-node-unknown-24.11.txt').out, '', 1),
+    }).catch((e: unknown) => e);
     expect((err as SlurmError).message).toMatch(/Node nosuchnode not found/);
   });
 
   it('scontrol show node: every node with its own NodeAddr on the 24.11 bridge', () => {
     const nodes = parseShowNodes(fixture('scontrol-show-node-mixed-24.11.txt').out);
     expect(nodes.map((n) => [n.name, n.addr])).toEqual([1, 2, 3, 4].map((k) => [`node${k}`, `10.224.0.${10 + k}`]));
-    for (const n of nodes) expect(n).toMatchObject({ cpus: 4, realMemory: 4096, gres: 'gpu:4', gpus: 4, state: 'MIXED' });
+    for (const n of nodes)
+      expect(n).toMatchObject({ cpus: 4, realMemory: 4096, gres: 'gpu:4', gpus: 4, state: 'MIXED' });
     expect(nodes[0]!.raw['Version']).toBe('24.11.5');
   });
 

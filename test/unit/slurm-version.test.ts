@@ -25,7 +25,9 @@ describe('parseSlurmVersion on sbatch --version', () => {
 
   it('names what it received when there is no version', () => {
     expect(() => parseSlurmVersion('sbatch: command not found')).toThrow(SlurmError);
-    expect(() => parseSlurmVersion('garbage')).toThrow(/cannot read a Slurm version from "garbage"; expected e.g. "slurm 22.05.8"/);
+    expect(() => parseSlurmVersion('garbage')).toThrow(
+      /cannot read a Slurm version from "garbage"; expected e.g. "slurm 22.05.8"/,
+    );
   });
 
   it('asks sbatch, the client that submits', () => {
@@ -51,13 +53,19 @@ describe('slurmSupport', () => {
     expect(err).toBeInstanceOf(UsageError);
     const u = err as UsageError;
     expect(u.exitCode).toBe(ExitCode.usage);
-    expect(u.message).toBe(`Slurm ${text} is older than 20.11, the oldest raysl supports (its agent steps need srun --overlap, new in 20.11)`);
+    expect(u.message).toBe(
+      `Slurm ${text} is older than 20.11, the oldest raysl supports (its agent steps need srun --overlap, new in 20.11)`,
+    );
     expect(u.message).not.toContain('\n');
-    expect(u.hint).toBe('submit from a cluster with Slurm 20.11 or newer (tested: 22.05, 24.11); sbatch --version tells which one you have');
+    expect(u.hint).toBe(
+      'submit from a cluster with Slurm 20.11 or newer (tested: 22.05, 24.11); sbatch --version tells which one you have',
+    );
   });
 
   it.each(['20.11.0', '21.08.8'])('accepts %s with a warning that it is untested', (text) => {
-    expect(slurmSupport(v(text))).toEqual({ warning: `Slurm ${text} is supported but untested: raysl is tested on Slurm 22.05 and 24.11` });
+    expect(slurmSupport(v(text))).toEqual({
+      warning: `Slurm ${text} is supported but untested: raysl is tested on Slurm 22.05 and 24.11`,
+    });
   });
 
   it.each([recorded('22.05'), recorded('24.11'), 'slurm 23.02.7', 'slurm 25.05.1'])('accepts %j silently', (out) => {
@@ -68,10 +76,12 @@ describe('slurmSupport', () => {
 describe('gatherFacts reads the version once from sbatch', () => {
   const lab = readFileSync(new URL('../fixtures/sinfo/lab-4node.txt', import.meta.url), 'utf8');
   /** Runner seam only: sinfo answers the recorded node list, sbatch --version the given text. */
-  const cluster = (versionOut: string, calls: string[][]): SlurmExec => async ({ argv }) => {
-    calls.push([...argv]);
-    return { stdout: argv[0] === 'sbatch' ? versionOut : lab, stderr: '', exitCode: 0 };
-  };
+  const cluster =
+    (versionOut: string, calls: string[][]): SlurmExec =>
+    async ({ argv }) => {
+      calls.push([...argv]);
+      return { stdout: argv[0] === 'sbatch' ? versionOut : lab, stderr: '', exitCode: 0 };
+    };
 
   it('keeps the version of a supported Slurm in the facts', async () => {
     const calls: string[][] = [];
@@ -83,12 +93,16 @@ describe('gatherFacts reads the version once from sbatch', () => {
   });
 
   it('refuses an older Slurm before anything is planned', async () => {
-    await expect(gatherFacts({ exec: cluster('slurm 20.02.7\n', []) }, memIo())).rejects.toThrow(/Slurm 20\.02\.7 is older than 20\.11/);
+    await expect(gatherFacts({ exec: cluster('slurm 20.02.7\n', []) }, memIo())).rejects.toThrow(
+      /Slurm 20\.02\.7 is older than 20\.11/,
+    );
   });
 
   it('warns once about a supported but untested release', async () => {
     const io = memIo();
     await gatherFacts({ exec: cluster('slurm 21.08.8\n', []) }, io);
-    expect(io.err()).toBe('raysl: warning: Slurm 21.08.8 is supported but untested: raysl is tested on Slurm 22.05 and 24.11\n');
+    expect(io.err()).toBe(
+      'raysl: warning: Slurm 21.08.8 is supported but untested: raysl is tested on Slurm 22.05 and 24.11\n',
+    );
   });
 });

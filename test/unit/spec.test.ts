@@ -18,13 +18,43 @@ import type { JobOptions } from '../../src/core/types.js';
 
 /** Every key of JobOptions, written out here: the compiler refuses a missing or an extra key, so this is the real key set. */
 const JOB_OPTION_KEYS: { [K in keyof Required<JobOptions>]: true } = {
-  nodes: true, minNodes: true, partition: true, time: true, account: true, qos: true, jobName: true, gpusPerNode: true,
-  cpusPerTask: true, mem: true, exclusive: true, constraint: true, reservation: true, output: true, sbatchArgs: true,
-  runtime: true, joinTimeout: true, jobDir: true, setup: true, env: true, python: true, iface: true, continueOnNodeLoss: true,
-  rayAuth: true, resources: true, preflight: true, preflightMin: true,
-  containerImage: true, containerCmd: true,
-  preemptGrace: true, preemptSignal: true, requeue: true, maxRestarts: true,
-  headCpusOnly: true, maxNodes: true, idleTimeout: true, scaleUpDelay: true,
+  nodes: true,
+  minNodes: true,
+  partition: true,
+  time: true,
+  account: true,
+  qos: true,
+  jobName: true,
+  gpusPerNode: true,
+  cpusPerTask: true,
+  mem: true,
+  exclusive: true,
+  constraint: true,
+  reservation: true,
+  output: true,
+  sbatchArgs: true,
+  runtime: true,
+  joinTimeout: true,
+  jobDir: true,
+  setup: true,
+  env: true,
+  python: true,
+  iface: true,
+  continueOnNodeLoss: true,
+  rayAuth: true,
+  resources: true,
+  preflight: true,
+  preflightMin: true,
+  containerImage: true,
+  containerCmd: true,
+  preemptGrace: true,
+  preemptSignal: true,
+  requeue: true,
+  maxRestarts: true,
+  headCpusOnly: true,
+  maxNodes: true,
+  idleTimeout: true,
+  scaleUpDelay: true,
 };
 const EVERY_JOB_OPTION = Object.keys(JOB_OPTION_KEYS) as (keyof JobOptions)[];
 
@@ -45,7 +75,9 @@ describe('option table', () => {
     const notJobFlags = new Set(['profile', 'check']);
     const flagAttrs = cmd.options.map((o) => o.attributeName()).filter((a) => !notJobFlags.has(a));
     expect(new Set(flagAttrs).size).toBe(flagAttrs.length);
-    expect(flagAttrs.map((a) => EVERY_JOB_OPTION.find((k) => attributeOf(k) === a) ?? `(no key for --${a})`).sort()).toEqual([...EVERY_JOB_OPTION].sort());
+    expect(
+      flagAttrs.map((a) => EVERY_JOB_OPTION.find((k) => attributeOf(k) === a) ?? `(no key for --${a})`).sort(),
+    ).toEqual([...EVERY_JOB_OPTION].sort());
     const longs = jobOptionTable.map((r) => r.flags.match(/--[a-z-]+/)![0]);
     expect(new Set(longs).size).toBe(longs.length);
     // the config file: a profile accepts exactly these keys (strict: anything else is refused)
@@ -54,22 +86,65 @@ describe('option table', () => {
   });
 
   it('parses sbatch-style flags into typed values', () => {
-    const { opts, args } = parse(['-N', '4', '--gpus-per-node', '8', '-p', 'gpu', '-t', '2:00:00', '-c', '96', '--mem', '64G', '--exclusive', 'train.ts', '--', '--epochs', '3']);
+    const { opts, args } = parse([
+      '-N',
+      '4',
+      '--gpus-per-node',
+      '8',
+      '-p',
+      'gpu',
+      '-t',
+      '2:00:00',
+      '-c',
+      '96',
+      '--mem',
+      '64G',
+      '--exclusive',
+      'train.ts',
+      '--',
+      '--epochs',
+      '3',
+    ]);
     expect(args).toEqual(['train.ts', '--epochs', '3']);
-    expect(inputFromFlags(opts)).toEqual({ nodes: 4, gpusPerNode: 8, partition: 'gpu', time: '2:00:00', cpusPerTask: 96, mem: '64G', exclusive: true });
+    expect(inputFromFlags(opts)).toEqual({
+      nodes: 4,
+      gpusPerNode: 8,
+      partition: 'gpu',
+      time: '2:00:00',
+      cpusPerTask: 96,
+      mem: '64G',
+      exclusive: true,
+    });
   });
 
-  it("--ray-auth takes token or off; anything else is a usage error with a hint; RAY_AUTH_* cannot come in through --env", () => {
+  it('--ray-auth takes token or off; anything else is a usage error with a hint; RAY_AUTH_* cannot come in through --env', () => {
     expect(inputFromFlags(parse(['--ray-auth', 'off', 'e.py']).opts)).toEqual({ rayAuth: 'off' });
     expect(inputFromFlags(parse(['--ray-auth', 'token', 'e.py']).opts)).toEqual({ rayAuth: 'token' });
-    expect(() => inputFromFlags(parse(['--ray-auth', 'none', 'e.py']).opts)).toThrow(/--ray-auth: expected token or off, received "none"/);
+    expect(() => inputFromFlags(parse(['--ray-auth', 'none', 'e.py']).opts)).toThrow(
+      /--ray-auth: expected token or off, received "none"/,
+    );
     for (const key of ['RAY_AUTH_MODE', 'RAY_AUTH_TOKEN', 'RAY_AUTH_TOKEN_PATH']) {
-      expect(() => inputFromFlags(parse(['--env', `${key}=x`, 'e.py']).opts)).toThrow(new RegExp(`${key} is set by Slurm or raysl`));
+      expect(() => inputFromFlags(parse(['--env', `${key}=x`, 'e.py']).opts)).toThrow(
+        new RegExp(`${key} is set by Slurm or raysl`),
+      );
     }
   });
 
   it('collects repeatable flags in order, including values that start with a dash', () => {
-    const { opts } = parse(['--setup', 'module load cuda', '--setup', 'source venv/bin/activate', '--sbatch-arg', '--mail-type=END', '--sbatch-arg=--comment=a b', '--env', 'A=1', '--env', 'B=x=y', 'e.py']);
+    const { opts } = parse([
+      '--setup',
+      'module load cuda',
+      '--setup',
+      'source venv/bin/activate',
+      '--sbatch-arg',
+      '--mail-type=END',
+      '--sbatch-arg=--comment=a b',
+      '--env',
+      'A=1',
+      '--env',
+      'B=x=y',
+      'e.py',
+    ]);
     expect(inputFromFlags(opts)).toEqual({
       setup: ['module load cuda', 'source venv/bin/activate'],
       sbatchArgs: ['--mail-type=END', '--comment=a b'],
@@ -117,7 +192,9 @@ describe('parseTimeLimit', () => {
     ['UNLIMITED', Infinity],
     ['infinite', Infinity],
   ])('%s -> %d s', (raw, secs) => expect(parseTimeLimit(raw)).toBe(secs));
-  it.each(['', '0', '1:2:3:4', 'abc', '-5', '1-', '2h'])('refuses %j', (raw) => expect(() => parseTimeLimit(raw)).toThrow(UsageError));
+  it.each(['', '0', '1:2:3:4', 'abc', '-5', '1-', '2h'])('refuses %j', (raw) =>
+    expect(() => parseTimeLimit(raw)).toThrow(UsageError),
+  );
 });
 
 describe('parseMemMb', () => {
@@ -130,13 +207,22 @@ describe('parseMemMb', () => {
     ['2048K', 2],
     ['0', 0],
   ])('%s -> %d MB', (raw, mb) => expect(parseMemMb(raw)).toBe(mb));
-  it.each(['', '64GiB', '-1', '1.5G', 'lots'])('refuses %j', (raw) => expect(() => parseMemMb(raw)).toThrow(UsageError));
+  it.each(['', '64GiB', '-1', '1.5G', 'lots'])('refuses %j', (raw) =>
+    expect(() => parseMemMb(raw)).toThrow(UsageError),
+  );
 });
 
 describe('validateSbatchArg', () => {
-  it.each(['--mail-type=END', '--comment=a b', '--nodelist=node[1-2]', '-wnode1', '--gres=nvme:1', '--hold', '--chdir=/x', '--exclude=node3'])('accepts %s', (a) =>
-    expect(validateSbatchArg(a)).toBe(a),
-  );
+  it.each([
+    '--mail-type=END',
+    '--comment=a b',
+    '--nodelist=node[1-2]',
+    '-wnode1',
+    '--gres=nvme:1',
+    '--hold',
+    '--chdir=/x',
+    '--exclude=node3',
+  ])('accepts %s', (a) => expect(validateSbatchArg(a)).toBe(a));
   it.each([
     ['--nodes=2', /raysl sets --nodes/],
     ['-N2', /raysl sets --nodes/],
@@ -197,8 +283,20 @@ describe('buildSpec', () => {
     });
   });
   it('keeps given values and the profile name', () => {
-    const s = buildSpec('t.ts', [], { nodes: 4, minNodes: 3, joinTimeout: 30, jobDir: '../jobs', continueOnNodeLoss: true }, { cwd: '/w/sub', profile: 'gpu' });
-    expect(s).toMatchObject({ nodes: 4, minNodes: 3, joinTimeoutSec: 30, jobDir: '/w/jobs', continueOnNodeLoss: true, profile: 'gpu' });
+    const s = buildSpec(
+      't.ts',
+      [],
+      { nodes: 4, minNodes: 3, joinTimeout: 30, jobDir: '../jobs', continueOnNodeLoss: true },
+      { cwd: '/w/sub', profile: 'gpu' },
+    );
+    expect(s).toMatchObject({
+      nodes: 4,
+      minNodes: 3,
+      joinTimeoutSec: 30,
+      jobDir: '/w/jobs',
+      continueOnNodeLoss: true,
+      profile: 'gpu',
+    });
   });
   it.each([
     [{ nodes: 0 }, /--nodes: expected at least 1 node/],

@@ -15,8 +15,28 @@ function fresh(n: number): { file: string; status: StatusFile } {
   const dir = tempDir('raysl-unit-');
   dirs.push(dir);
   const file = join(dir, 'status.json');
-  const nodes = Array.from({ length: n }, (_, i) => ({ name: `n${i}`, address: '127.0.0.1', role: i === 0 ? ('head' as const) : ('worker' as const), log: '/dev/null' }));
-  return { file, status: new StatusFile(file, initialStatus({ jobId: 'j', runtime: 'builtin', launcher: 'srun', nodes, minNodes: n, startedAtMs: Date.now(), controllerPid: 1, controllerHost: 'h' })) };
+  const nodes = Array.from({ length: n }, (_, i) => ({
+    name: `n${i}`,
+    address: '127.0.0.1',
+    role: i === 0 ? ('head' as const) : ('worker' as const),
+    log: '/dev/null',
+  }));
+  return {
+    file,
+    status: new StatusFile(
+      file,
+      initialStatus({
+        jobId: 'j',
+        runtime: 'builtin',
+        launcher: 'srun',
+        nodes,
+        minNodes: n,
+        startedAtMs: Date.now(),
+        controllerPid: 1,
+        controllerHost: 'h',
+      }),
+    ),
+  };
 }
 const joined = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as JobStatus).joined.length;
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { initialStatus, isFinal, parseStatus, phaseDelta, withNode, withPhase, withState } from '../../src/core/status.js';
+import {
+  initialStatus,
+  isFinal,
+  parseStatus,
+  phaseDelta,
+  withNode,
+  withPhase,
+  withState,
+} from '../../src/core/status.js';
 
 const t0 = Date.parse('2026-01-01T00:00:00.000Z');
 const base = () =>

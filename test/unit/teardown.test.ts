@@ -16,7 +16,12 @@ describe('teardown stack', () => {
     }
     await teardown.unwind();
     expect(ran).toEqual(['entrypoint', 'agents', 'control server', 'port record', 'signal handlers']);
-    expect(lines).toEqual(['teardown: entrypoint done', 'teardown: agents done', 'teardown: control server done', 'teardown: port record done']);
+    expect(lines).toEqual([
+      'teardown: entrypoint done',
+      'teardown: agents done',
+      'teardown: control server done',
+      'teardown: port record done',
+    ]);
   });
 
   it('a failing step is logged and the next one still runs', async () => {
@@ -36,7 +41,10 @@ describe('teardown stack', () => {
     teardown.push({ name: 'agents', run: () => new Promise<void>(() => {}), boundMs: 30 });
     await teardown.unwind();
     expect(after).toBe(true);
-    expect(lines).toEqual([expect.stringMatching(/^teardown of agents failed: not done after \S+s, moving on$/), 'teardown: port record done']);
+    expect(lines).toEqual([
+      expect.stringMatching(/^teardown of agents failed: not done after \S+s, moving on$/),
+      'teardown: port record done',
+    ]);
   });
 
   it('hurry reaches the running step and the ones not run yet, not the finished ones, and steps pushed later', async () => {
@@ -47,7 +55,11 @@ describe('teardown stack', () => {
     const entrypointRunning = new Promise<void>((r) => (started = r));
     teardown.push({ name: 'agents', run: async () => {}, hurry: () => hurried.push('agents') });
     // the entrypoint ignores TERM: its step ends only once hurried
-    teardown.push({ name: 'entrypoint', run: () => (started(), new Promise<void>((r) => (release = r))), hurry: () => (hurried.push('entrypoint'), release()) });
+    teardown.push({
+      name: 'entrypoint',
+      run: () => (started(), new Promise<void>((r) => (release = r))),
+      hurry: () => (hurried.push('entrypoint'), release()),
+    });
     teardown.push({ name: 'control server', run: async () => {}, hurry: () => hurried.push('control server') });
     const unwinding = teardown.unwind();
     // control server finished, entrypoint running, agents still to come
@@ -79,7 +91,12 @@ describe('teardown stack', () => {
     teardown.push({ name: 'commands', run: () => done.push('commands') });
     await teardown.unwind();
     expect(done).toEqual(['commands', 'runtime', 'channel']);
-    expect(lines).toEqual(['teardown: commands done', 'teardown of scratch failed: EBUSY', 'teardown: runtime done', 'teardown: channel done']);
+    expect(lines).toEqual([
+      'teardown: commands done',
+      'teardown of scratch failed: EBUSY',
+      'teardown: runtime done',
+      'teardown: channel done',
+    ]);
   });
 
   it('a hanging step is left at its bound (the default one when it gives none)', async () => {
@@ -96,7 +113,10 @@ describe('teardown stack', () => {
     const { teardown } = stack();
     const ran: string[] = [];
     teardown.push({ name: 'x', run: () => ran.push('x') });
-    teardown.push({ name: 'y', run: () => (ran.push('y'), teardown.push({ name: 'late', run: () => ran.push('late') })) });
+    teardown.push({
+      name: 'y',
+      run: () => (ran.push('y'), teardown.push({ name: 'late', run: () => ran.push('late') })),
+    });
     await teardown.unwind();
     await teardown.unwind();
     expect(ran).toEqual(['y', 'late', 'x']);

@@ -121,6 +121,8 @@ describe('terminate: one process that leads no group', () => {
 
   it('refuses a group step: the process shares our own group', async () => {
     const child = await start('echo ready; exec sleep 30', false);
-    await expect(terminate({ process: child }, [{ signal: 'SIGTERM', to: 'group', waitMs: 0 }])).rejects.toThrow(/leads no group/);
+    await expect(terminate({ process: child }, [{ signal: 'SIGTERM', to: 'group', waitMs: 0 }])).rejects.toThrow(
+      /leads no group/,
+    );
   });
 });

@@ -35,7 +35,9 @@ describe('the wheel takes its version from package.json', () => {
     // the pattern finds this package.json's version as JSON.stringify writes it
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
     const staged = JSON.stringify({ name: pkg.name, version: pkg.version }, null, 2);
-    expect(new RegExp(pattern!.replace('(?P<version>', '(?<version>')).exec(staged)?.groups?.['version']).toBe(pkg.version);
+    expect(new RegExp(pattern!.replace('(?P<version>', '(?<version>')).exec(staged)?.groups?.['version']).toBe(
+      pkg.version,
+    );
     expect(buildWheel).toMatch(/version: pkg\.version/);
     expect(buildWheel).toMatch(/join\(pkgDir, 'package\.json'\)/);
   });

@@ -16,7 +16,10 @@ export const registerAgent: Register = (program, app) => {
     .addOption(new Option('--role <role>', 'head or worker').choices(['head', 'worker']).makeOptionMandatory())
     .option('--node <name>', 'node name (default: SLURMD_NODENAME, then the hostname)')
     .option('--address <ip>', 'ignored: the controller sends each agent its address (kept for ps readability)')
-    .addHelpText('after', '\nExamples:\n  $ RAYSL_TOKEN=... raysl agent --controller 127.0.1.1:20480 --role worker --node node2\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ RAYSL_TOKEN=... raysl agent --controller 127.0.1.1:20480 --role worker --node node2\n',
+    )
     .action(async (opts: { controller: string; role: 'head' | 'worker'; node?: string }) => {
       const t0 = app.io.now();
       const node = resolveNodeName(app.io.env, opts.node);
@@ -27,7 +30,8 @@ export const registerAgent: Register = (program, app) => {
         env: app.io.env,
         faults: injectedFaults().agents?.[node] ?? {},
         log: (line) => app.io.stderr.write(`[+${((app.io.now() - t0) / 1000).toFixed(2)}s] ${line}\n`),
-        recordEnding: (n, outcome, line) => writeEnding(app.io.env.RAYSL_JOB_DIR, { version: 1, node: n, outcome, line, at: new Date().toISOString() }),
+        recordEnding: (n, outcome, line) =>
+          writeEnding(app.io.env.RAYSL_JOB_DIR, { version: 1, node: n, outcome, line, at: new Date().toISOString() }),
       });
       app.setExitCode(code);
     });

@@ -32,7 +32,11 @@ export interface Attachment {
  * `import { connect } from 'raysl'` without an install of its own (ESM ignores NODE_PATH), as an
  * entrypoint does; nodeOptions: the caller's NODE_OPTIONS it is added to.
  */
-export function attachment(live: LiveJob, loginHost: string, client?: { clientHook: string; nodeOptions: string | undefined }): Attachment {
+export function attachment(
+  live: LiveJob,
+  loginHost: string,
+  client?: { clientHook: string; nodeOptions: string | undefined },
+): Attachment {
   const { status, plan, job } = live;
   const head = status.nodes.find((n) => n.role === 'head');
   const headAddress = head?.address ?? live.address.slice(0, live.address.lastIndexOf(':'));
@@ -47,11 +51,27 @@ export function attachment(live: LiveJob, loginHost: string, client?: { clientHo
   };
   let dashboard: Attachment['dashboard'];
   if (base !== undefined) {
-    Object.assign(env, getRuntime(plan.runtime).entrypointEnv({ address: headAddress, portBase: base, layout: plan.portLayout, rayAuth: plan.rayAuth, tokenFile: live.tokenFile, jobDir: job.paths.dir }));
+    Object.assign(
+      env,
+      getRuntime(plan.runtime).entrypointEnv({
+        address: headAddress,
+        portBase: base,
+        layout: plan.portLayout,
+        rayAuth: plan.rayAuth,
+        tokenFile: live.tokenFile,
+        jobDir: job.paths.dir,
+      }),
+    );
     if (plan.runtime === 'ray') {
       const port = resolveRayPorts(base, plan.portLayout).ports.dashboard;
       // a local job's head is this machine: no tunnel to anywhere
-      dashboard = isLocalJobId(job.jobId) ? { url: `http://${headAddress}:${port}` } : { url: `http://localhost:8265`, localPort: 8265, tunnel: `ssh -N -L 8265:${headAddress}:${port} ${loginHost}` };
+      dashboard = isLocalJobId(job.jobId)
+        ? { url: `http://${headAddress}:${port}` }
+        : {
+            url: `http://localhost:8265`,
+            localPort: 8265,
+            tunnel: `ssh -N -L 8265:${headAddress}:${port} ${loginHost}`,
+          };
     }
   }
   return { jobId: job.jobId, runtime: plan.runtime, head: status.head, env, ...(dashboard ? { dashboard } : {}) };
@@ -59,8 +79,10 @@ export function attachment(live: LiveJob, loginHost: string, client?: { clientHo
 
 export function exportLines(a: Attachment): string {
   const lines = [`# raysl job ${a.jobId}: ${a.runtime} cluster, head ${a.head} (the token stays in its file)`];
-  for (const [k, v] of Object.entries(a.env)) lines.push(v === undefined ? `unset ${k}` : `export ${k}=${shellQuote(v)}`);
-  if (a.dashboard?.tunnel !== undefined) lines.push(`# Ray dashboard: run on your laptop, then open ${a.dashboard.url}`, `#   ${a.dashboard.tunnel}`);
+  for (const [k, v] of Object.entries(a.env))
+    lines.push(v === undefined ? `unset ${k}` : `export ${k}=${shellQuote(v)}`);
+  if (a.dashboard?.tunnel !== undefined)
+    lines.push(`# Ray dashboard: run on your laptop, then open ${a.dashboard.url}`, `#   ${a.dashboard.tunnel}`);
   else if (a.dashboard) lines.push(`# Ray dashboard (on this machine): ${a.dashboard.url}`);
   return lines.join('\n') + '\n';
 }
@@ -83,7 +105,10 @@ Examples:
 Prints no secret: RAYSL_TOKEN_FILE and RAY_AUTH_TOKEN_PATH name the job dir's 0600 token file.`,
     )
     .action(async (id: string, opts: { jobDir?: string }, command: Command) => {
-      const a = attachment(await liveJob(id, opts.jobDir, app.io), hostname(), { clientHook: rayslPaths().entryHook, nodeOptions: app.io.env.NODE_OPTIONS });
+      const a = attachment(await liveJob(id, opts.jobDir, app.io), hostname(), {
+        clientHook: rayslPaths().entryHook,
+        nodeOptions: app.io.env.NODE_OPTIONS,
+      });
       if (globalsOf(command).json) return writeJson(app.io, a);
       app.io.stdout.write(exportLines(a));
     });

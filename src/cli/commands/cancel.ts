@@ -62,17 +62,26 @@ export function stopCommand(program: Command, name: string, description: string,
     .description(description)
     .addHelpText('after', help)
     .argument('<jobid>', 'Slurm job id or local-<time>-<pid>')
-    .option('--grace <sec>', `seconds to wait for the orderly teardown before it is forced (scancel, or KILL for a local job; default ${DEFAULT_CANCEL_GRACE_SEC})`)
+    .option(
+      '--grace <sec>',
+      `seconds to wait for the orderly teardown before it is forced (scancel, or KILL for a local job; default ${DEFAULT_CANCEL_GRACE_SEC})`,
+    )
     .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)');
 }
 
 export const registerCancel: Register = (program, app) => {
-  const help = '\nExamples:\n  $ raysl cancel 1234\n  $ raysl cancel 1234 --grace 5       # force it after 5 s\n  $ raysl cancel 1234 --json';
-  stopCommand(program, 'cancel', 'stop a job: the controller tears the cluster down in order, then Slurm ends the job', help).action(async (id: string, opts: CancelOptions, command: Command) => {
-      const { result, said } = await cancelJob(id, opts, app.io);
-      if (globalsOf(command).json) return writeJson(app.io, result);
-      app.io.stdout.write(said + '\n');
-    });
+  const help =
+    '\nExamples:\n  $ raysl cancel 1234\n  $ raysl cancel 1234 --grace 5       # force it after 5 s\n  $ raysl cancel 1234 --json';
+  stopCommand(
+    program,
+    'cancel',
+    'stop a job: the controller tears the cluster down in order, then Slurm ends the job',
+    help,
+  ).action(async (id: string, opts: CancelOptions, command: Command) => {
+    const { result, said } = await cancelJob(id, opts, app.io);
+    if (globalsOf(command).json) return writeJson(app.io, result);
+    app.io.stdout.write(said + '\n');
+  });
 };
 
 export interface CancelOptions {
@@ -88,7 +97,10 @@ export interface Cancelled {
 
 /** The orderly stop of `raysl cancel` (and `raysl down`): what happened, as data and as a line. */
 export async function cancelJob(id: string, opts: CancelOptions, io: Io): Promise<Cancelled> {
-  const graceSec = opts.grace !== undefined ? parseCount(opts.grace, '--grace', 0, 86400, 'a day; the timer behind it overflows past 24 days') : DEFAULT_CANCEL_GRACE_SEC;
+  const graceSec =
+    opts.grace !== undefined
+      ? parseCount(opts.grace, '--grace', 0, 86400, 'a day; the timer behind it overflows past 24 days')
+      : DEFAULT_CANCEL_GRACE_SEC;
   const root = await jobRoot(opts.jobDir, io);
   const job = await locateJob(id, root, io);
   const t0 = io.now();
@@ -103,7 +115,10 @@ export async function cancelJob(id: string, opts: CancelOptions, io: Io): Promis
   } else if (look.local) {
     // the local controller is `raysl run --local` itself: TERM is its Ctrl-C (orderly teardown)
     const pid = status?.controllerPid;
-    if (pid === undefined) throw new UsageError(`job ${job.jobId}: status.json names no controller process to stop`, { hint: 'stop it from the terminal that runs it (Ctrl-C)' });
+    if (pid === undefined)
+      throw new UsageError(`job ${job.jobId}: status.json names no controller process to stop`, {
+        hint: 'stop it from the terminal that runs it (Ctrl-C)',
+      });
     io.stderr.write(`job ${job.jobId}: asking the controller (pid ${pid}) to tear down (grace ${graceSec}s)\n`);
     recordCancelRequest(job, io, graceSec);
     signal(pid, 'SIGTERM');
@@ -113,7 +128,10 @@ export async function cancelJob(id: string, opts: CancelOptions, io: Io): Promis
       signal(pid, 'SIGKILL');
       // KILL is delivered, not done: read the job once the controller is really gone, or a reader
       // still sees it alive (tearing-down) instead of cancelled as asked
-      await waitFor(() => stillRunning({ pid, host: status?.controllerHost, startTicks: status?.controllerStartTicks }) !== true, { timeoutMs: 5000, ...GONE_PACE, now: io.now });
+      await waitFor(
+        () => stillRunning({ pid, host: status?.controllerHost, startTicks: status?.controllerStartTicks }) !== true,
+        { timeoutMs: 5000, ...GONE_PACE, now: io.now },
+      );
       how = 'forced';
     } else {
       how = 'graceful';
@@ -142,12 +160,20 @@ export async function cancelJob(id: string, opts: CancelOptions, io: Io): Promis
     status = after.status ?? status;
     shownState = after.shown?.state;
   }
-  const result: Cancelled['result'] = { jobId: job.jobId, how, state: shownState ?? status?.state ?? slurm?.state.toLowerCase() ?? 'unknown', ...(status?.exitCode !== undefined ? { exitCode: status.exitCode } : {}), seconds: Number(((io.now() - t0) / 1000).toFixed(2)) };
+  const result: Cancelled['result'] = {
+    jobId: job.jobId,
+    how,
+    state: shownState ?? status?.state ?? slurm?.state.toLowerCase() ?? 'unknown',
+    ...(status?.exitCode !== undefined ? { exitCode: status.exitCode } : {}),
+    seconds: Number(((io.now() - t0) / 1000).toFixed(2)),
+  };
   const said: Record<How, string> = {
     'already-over': `job ${job.jobId} is already over (${result.state})`,
     pending: `job ${job.jobId} cancelled in the queue`,
     graceful: `job ${job.jobId} stopped in ${result.seconds}s (${result.state}); every node torn down`,
-    forced: look.local ? `job ${job.jobId}: controller killed after the ${graceSec}s grace (its agents tear the nodes down)` : `job ${job.jobId} cancelled by Slurm after the ${graceSec}s grace`,
+    forced: look.local
+      ? `job ${job.jobId}: controller killed after the ${graceSec}s grace (its agents tear the nodes down)`
+      : `job ${job.jobId} cancelled by Slurm after the ${graceSec}s grace`,
   };
   return { result, said: said[how] };
 }

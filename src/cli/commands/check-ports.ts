@@ -11,7 +11,16 @@ import { Option, type Command } from 'commander';
 import { ExitCode, SlurmError, UsageError } from '../../core/errors.js';
 import { expandHostlist } from '../../core/nodelist.js';
 import { LIMITS } from '../../core/option-values.js';
-import { blockPorts, checkPorts, HOLDING_STATES, parseEphemeral, withProbe, type CheckPortsOptions, type CheckPortsReport, type PortCheckFacts } from '../../core/port-check.js';
+import {
+  blockPorts,
+  checkPorts,
+  HOLDING_STATES,
+  parseEphemeral,
+  withProbe,
+  type CheckPortsOptions,
+  type CheckPortsReport,
+  type PortCheckFacts,
+} from '../../core/port-check.js';
 import { probePorts } from '../../agent/port-probe.js';
 import { listJobs } from '../../slurm/squeue.js';
 import { isSlurmJobId, parseScontrolRecords, parseShowNodes, type SlurmNode } from '../../slurm/scontrol.js';
@@ -36,10 +45,14 @@ async function readEphemeral(): Promise<{ range: [number, number]; source: strin
 
 /** Nodes of a partition: `scontrol show partition` gives its hostlist. */
 async function partitionNodes(partition: string, opts: SlurmRunOptions): Promise<string> {
-  const records = parseScontrolRecords(await runSlurm(['scontrol', 'show', 'partition', '--oneliner', partition], opts));
+  const records = parseScontrolRecords(
+    await runSlurm(['scontrol', 'show', 'partition', '--oneliner', partition], opts),
+  );
   const nodes = records[0]?.Nodes;
   if (!nodes || nodes === '(null)') {
-    throw new UsageError(`partition ${JSON.stringify(partition)} has no nodes`, { hint: 'list partitions with `sinfo -s` and pick one with nodes' });
+    throw new UsageError(`partition ${JSON.stringify(partition)} has no nodes`, {
+      hint: 'list partitions with `sinfo -s` and pick one with nodes',
+    });
   }
   return nodes;
 }
@@ -94,7 +107,9 @@ async function collectCheckPorts(o: CheckPortsOptions, env: NodeJS.ProcessEnv): 
 function positiveInt(flag: string, max: number) {
   return (v: string): number => {
     if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) {
-      throw new UsageError(`${flag} expects a whole number from 1 to ${max}, received ${JSON.stringify(v)}`, { hint: `e.g. ${flag} 4` });
+      throw new UsageError(`${flag} expects a whole number from 1 to ${max}, received ${JSON.stringify(v)}`, {
+        hint: `e.g. ${flag} 4`,
+      });
     }
     return Number(v);
   };
@@ -102,19 +117,32 @@ function positiveInt(flag: string, max: number) {
 
 function ephemeralFlag(v: string): [number, number] {
   const parsed = parseEphemeral(v.replace('-', ' '));
-  if (!parsed) throw new UsageError(`--ephemeral-range expects LOW-HIGH within 1-65535, received ${JSON.stringify(v)}`, { hint: 'e.g. --ephemeral-range 32768-60999' });
+  if (!parsed)
+    throw new UsageError(`--ephemeral-range expects LOW-HIGH within 1-65535, received ${JSON.stringify(v)}`, {
+      hint: 'e.g. --ephemeral-range 32768-60999',
+    });
   return parsed;
 }
 
 export const registerCheckPorts: Register = (program, app) => {
   program
     .command('check-ports')
-    .description('preflight: show the port block a job would get, the raysl jobs already on the nodes, and any collision')
-    .option('-p, --partition <name>', 'check against the raysl jobs on this partition\'s nodes')
+    .description(
+      'preflight: show the port block a job would get, the raysl jobs already on the nodes, and any collision',
+    )
+    .option('-p, --partition <name>', "check against the raysl jobs on this partition's nodes")
     .option('-w, --nodelist <nodes>', 'check against the raysl jobs on these nodes (Slurm hostlist, e.g. node[1-4])')
     .option('-N, --nodes <n>', 'nodes the job will ask for', positiveInt('-N/--nodes', LIMITS.nodes.max))
-    .addOption(new Option('--runtime <name>', 'runtime whose ports the block holds').choices(['auto', 'ray', 'builtin']).default('ray'))
-    .option('--cpus-per-task <n>', 'CPUs per node (sizes Ray\'s worker port range; default: largest node in scope)', positiveInt('--cpus-per-task', LIMITS.cpusPerTask.max))
+    .addOption(
+      new Option('--runtime <name>', 'runtime whose ports the block holds')
+        .choices(['auto', 'ray', 'builtin'])
+        .default('ray'),
+    )
+    .option(
+      '--cpus-per-task <n>',
+      "CPUs per node (sizes Ray's worker port range; default: largest node in scope)",
+      positiveInt('--cpus-per-task', LIMITS.cpusPerTask.max),
+    )
     .option('--job-id <id>', 'job id whose block to show (the allocator is deterministic per id)', 'next')
     .option('--probe', 'bind every port of the block on --address and report which are taken, and by whom')
     .option('--address <ip>', 'address to probe on this host', '127.0.0.1')
@@ -135,13 +163,18 @@ Exit status: 0 no collision, 1 any collision (each explained), 2 bad flags, 3 Sl
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const g = globalsOf(cmd);
       if (opts.partition !== undefined && opts.nodelist !== undefined) {
-        throw new UsageError('pass either -p/--partition or -w/--nodelist, received both', { hint: 'with -w the nodes are known; drop -p' });
+        throw new UsageError('pass either -p/--partition or -w/--nodelist, received both', {
+          hint: 'with -w the nodes are known; drop -p',
+        });
       }
       if (opts.nodelist !== undefined) expandHostlist(opts.nodelist as string); // syntax errors before any Slurm call
       if (opts.jobId !== 'next' && !isSlurmJobId(opts.jobId as string)) {
-        throw new UsageError(`--job-id: expected a Slurm job id such as 4711 (or next), received ${JSON.stringify(opts.jobId)}`, {
-          hint: 'the block depends on the job id; leave --job-id out for the next job, or list job ids with `raysl ls`',
-        });
+        throw new UsageError(
+          `--job-id: expected a Slurm job id such as 4711 (or next), received ${JSON.stringify(opts.jobId)}`,
+          {
+            hint: 'the block depends on the job id; leave --job-id out for the next job, or list job ids with `raysl ls`',
+          },
+        );
       }
       const report = await collectCheckPorts(
         {

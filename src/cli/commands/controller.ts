@@ -21,7 +21,10 @@ function readPlanFrom(from: string): Plan {
   try {
     text = readFileSync(from === '-' ? 0 : from, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read the plan from ${from === '-' ? 'stdin' : from}: ${(err as Error).message}`, { hint: 'the controller is started by the rendered sbatch script, which passes the plan on stdin; re-render it with `raysl render`', cause: err });
+    throw new UsageError(`cannot read the plan from ${from === '-' ? 'stdin' : from}: ${(err as Error).message}`, {
+      hint: 'the controller is started by the rendered sbatch script, which passes the plan on stdin; re-render it with `raysl render`',
+      cause: err,
+    });
   }
   return parsePlanText(text);
 }
@@ -31,12 +34,18 @@ function parsePlanText(text: string): Plan {
   try {
     plan = JSON.parse(text) as Plan;
   } catch (err) {
-    throw new UsageError('the plan is not valid JSON', { hint: 'the controller is started by the rendered sbatch script; re-render it with `raysl render`', cause: err });
+    throw new UsageError('the plan is not valid JSON', {
+      hint: 'the controller is started by the rendered sbatch script; re-render it with `raysl render`',
+      cause: err,
+    });
   }
   if (typeof plan !== 'object' || plan === null || plan.version !== 1) {
-    throw new UsageError(`the plan has version ${String((plan as { version?: unknown } | null)?.version)}, this raysl reads version 1`, {
-      hint: 'render and submit the job with the same raysl version that runs it',
-    });
+    throw new UsageError(
+      `the plan has version ${String((plan as { version?: unknown } | null)?.version)}, this raysl reads version 1`,
+      {
+        hint: 'render and submit the job with the same raysl version that runs it',
+      },
+    );
   }
   return plan;
 }
@@ -62,7 +71,9 @@ function privateBatchLog(): void {
 /** `--container-image`: pyxis mounts raysl's node binary and package root at their host paths. */
 function containerOf(plan: Plan, paths: { node: string }): { container?: SrunContainer } {
   const c = plan.container;
-  return c !== undefined && 'image' in c ? { container: { image: c.image, hostPaths: [paths.node, packageRoot()] } } : {};
+  return c !== undefined && 'image' in c
+    ? { container: { image: c.image, hostPaths: [paths.node, packageRoot()] } }
+    : {};
 }
 
 // Hidden: the last line of the batch script runs it on the head node.
@@ -72,7 +83,10 @@ export const registerController: Register = (program, app) => {
     .description('job controller (run by the batch script on the head node)')
     .requiredOption('--plan-from <file>', 'read the Plan (JSON) from this file, - for stdin')
     .addOption(new Option('--launcher <name>', 'how agents are started').choices(['srun', 'local']).default('srun'))
-    .addHelpText('after', "\nExamples:\n  $ raysl controller --plan-from - <<'RAYSL_PLAN'          # inside an sbatch job: the plan on stdin\n")
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ raysl controller --plan-from - <<'RAYSL_PLAN'          # inside an sbatch job: the plan on stdin\n",
+    )
     .action(async (opts: { planFrom: string; launcher: 'srun' | 'local' }) => {
       const plan = readPlanFrom(opts.planFrom);
       privateBatchLog();
@@ -83,11 +97,17 @@ export const registerController: Register = (program, app) => {
         stderr: app.io.stderr,
         now: app.io.now,
         cwd: app.io.cwd,
-        launcher: opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env, ...containerOf(plan, paths) }),
+        launcher:
+          opts.launcher === 'local' ? localLauncher() : srunLauncher({ env: app.io.env, ...containerOf(plan, paths) }),
         agentArgv: [paths.node, '--', paths.raysl, 'agent'],
         clientHook: paths.entryHook,
         ...controllerFaults(),
-        ...(opts.launcher === 'srun' ? { requeue: (jobId: string) => requeueJob(jobId, { env: app.io.env }), satellites: satelliteSlurm({ env: app.io.env }) } : {}),
+        ...(opts.launcher === 'srun'
+          ? {
+              requeue: (jobId: string) => requeueJob(jobId, { env: app.io.env }),
+              satellites: satelliteSlurm({ env: app.io.env }),
+            }
+          : {}),
       });
       app.setExitCode(code);
     });

@@ -31,16 +31,26 @@ Examples:
   $ raysl down local-1764500000000-4242
 
 Exit code 0 once the cluster is down; 2 for an unknown job or one that is already over.`;
-  stopCommand(program, 'down', 'stop a cluster started by raysl up (orderly, as cancel) and wait for its final state', help).action(async (id: string, opts: CancelOptions, command: Command) => {
-      const io = app.io;
-      const job = await locateJob(id, await jobRoot(opts.jobDir, io), io);
-      const kind = kindOf(job.paths.plan);
-      if (kind === 'job') io.stderr.write(`job ${job.jobId} runs its own entrypoint (not raysl up): down cancels it, as raysl cancel does\n`);
-      const { result, said } = await cancelJob(id, opts, io);
-      if (result.how === 'already-over') {
-        throw new UsageError(`job ${result.jobId} is already over (${result.state}): nothing to stop`, { hint: `what happened: raysl status ${result.jobId}; a new cluster: raysl up -N <nodes>` });
-      }
-      if (globalsOf(command).json) return writeJson(io, { ...result, kind });
-      io.stdout.write(said + '\n');
-    });
+  stopCommand(
+    program,
+    'down',
+    'stop a cluster started by raysl up (orderly, as cancel) and wait for its final state',
+    help,
+  ).action(async (id: string, opts: CancelOptions, command: Command) => {
+    const io = app.io;
+    const job = await locateJob(id, await jobRoot(opts.jobDir, io), io);
+    const kind = kindOf(job.paths.plan);
+    if (kind === 'job')
+      io.stderr.write(
+        `job ${job.jobId} runs its own entrypoint (not raysl up): down cancels it, as raysl cancel does\n`,
+      );
+    const { result, said } = await cancelJob(id, opts, io);
+    if (result.how === 'already-over') {
+      throw new UsageError(`job ${result.jobId} is already over (${result.state}): nothing to stop`, {
+        hint: `what happened: raysl status ${result.jobId}; a new cluster: raysl up -N <nodes>`,
+      });
+    }
+    if (globalsOf(command).json) return writeJson(io, { ...result, kind });
+    io.stdout.write(said + '\n');
+  });
 };

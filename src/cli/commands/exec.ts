@@ -20,7 +20,12 @@ interface ExecEnd {
 }
 
 /** The end of an exec we stopped with a signal (Ctrl-C, TERM): the shell's 128 + signal number. */
-const interruptedEnd = (sig: NodeJS.Signals): ExecEnd => ({ code: 128 + (sig === 'SIGINT' ? 2 : 15), signal: null, log: '', interrupted: sig });
+const interruptedEnd = (sig: NodeJS.Signals): ExecEnd => ({
+  code: 128 + (sig === 'SIGINT' ? 2 : 15),
+  signal: null,
+  log: '',
+  interrupted: sig,
+});
 
 /** Calls onLine with each non-empty line of a newline-delimited response until it returns false. */
 function eachLine(res: IncomingMessage, onLine: (line: string) => boolean): void {
@@ -56,7 +61,13 @@ interface ExecTarget {
 
 /** Sends our stdin to the command (POST /v1/exec/<id>/stdin) as it comes. */
 function uploadStdin(to: ExecTarget, id: string, stdin: NodeJS.ReadableStream): ClientRequest {
-  const upload = request({ host: to.host, port: to.port, method: 'POST', path: `/v1/exec/${id}/stdin`, headers: { authorization: `Bearer ${to.token}`, 'content-type': 'application/octet-stream' } });
+  const upload = request({
+    host: to.host,
+    port: to.port,
+    method: 'POST',
+    path: `/v1/exec/${id}/stdin`,
+    headers: { authorization: `Bearer ${to.token}`, 'content-type': 'application/octet-stream' },
+  });
   // the command may end (or close its stdin) before all of it is sent: that is its business
   upload.on('error', () => {});
   upload.on('response', (r) => r.resume());
@@ -65,7 +76,12 @@ function uploadStdin(to: ExecTarget, id: string, stdin: NodeJS.ReadableStream): 
 }
 
 /** What one event of the stream does here: output written, the upload started, the exit kept, or an error. */
-function applyEvent(ev: ExecEvent, io: Io, jobId: string, started: (id: string) => void): { end?: ExecEnd; error?: RayslError } {
+function applyEvent(
+  ev: ExecEvent,
+  io: Io,
+  jobId: string,
+  started: (id: string) => void,
+): { end?: ExecEnd; error?: RayslError } {
   if (ev.e === 'output') (ev.stream === 'stdout' ? io.stdout : io.stderr).write(ev.data);
   else if (ev.e === 'started') {
     if (ev.note) io.stderr.write(`raysl: ${ev.note}\n`);
@@ -73,7 +89,13 @@ function applyEvent(ev: ExecEvent, io: Io, jobId: string, started: (id: string) 
   } else if (ev.e === 'exit') {
     if (ev.stopped) io.stderr.write(`raysl: job ${jobId}: ${ev.stopped} (exit ${ev.code})\n`);
     return { end: { code: ev.code, signal: ev.signal, log: ev.log } };
-  } else if (ev.e === 'error') return { error: new RayslError(`exec on job ${jobId}: ${ev.message}`, { exitCode: 70, hint: `read the controller log: raysl logs ${jobId} --controller` }) };
+  } else if (ev.e === 'error')
+    return {
+      error: new RayslError(`exec on job ${jobId}: ${ev.message}`, {
+        exitCode: 70,
+        hint: `read the controller log: raysl logs ${jobId} --controller`,
+      }),
+    };
   return {};
 }
 
@@ -84,13 +106,28 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
   const stdin = io.stdin !== undefined && io.stdin.isTTY !== true ? io.stdin : undefined;
   const body = JSON.stringify({ argv, cwd: io.cwd, ...(stdin ? { stdin: true } : {}) });
   const colon = live.address.lastIndexOf(':');
-  const to: ExecTarget = { host: live.address.slice(0, colon), port: Number(live.address.slice(colon + 1)), token: readToken(live), jobId: live.job.jobId };
+  const to: ExecTarget = {
+    host: live.address.slice(0, colon),
+    port: Number(live.address.slice(colon + 1)),
+    token: readToken(live),
+    jobId: live.job.jobId,
+  };
   const jobId = to.jobId;
   let upload: ClientRequest | undefined;
   return new Promise<ExecEnd>((resolve, reject) => {
     let end: ExecEnd | undefined;
     let interrupted: NodeJS.Signals | undefined;
-    const req = request({ host: to.host, port: to.port, method: 'POST', path: '/v1/exec', headers: { authorization: `Bearer ${to.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const req = request({
+      host: to.host,
+      port: to.port,
+      method: 'POST',
+      path: '/v1/exec',
+      headers: {
+        authorization: `Bearer ${to.token}`,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      },
+    });
     const onSignal = (sig: NodeJS.Signals) => {
       interrupted = sig;
       io.stderr.write(`raysl: ${sig}: stopping the command on the cluster\n`);
@@ -108,7 +145,11 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
     req.on('error', (err: NodeJS.ErrnoException) => {
       done();
       if (interrupted) return resolve(interruptedEnd(interrupted));
-      reject(new UsageError(`cannot reach job ${jobId}'s controller at ${live.address}: ${err.code ?? err.message}`, { hint: `is it still running? raysl status ${jobId}` }));
+      reject(
+        new UsageError(`cannot reach job ${jobId}'s controller at ${live.address}: ${err.code ?? err.message}`, {
+          hint: `is it still running? raysl status ${jobId}`,
+        }),
+      );
     });
     req.on('response', (res) => {
       if (res.statusCode !== 200) {
@@ -122,7 +163,12 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
         try {
           ev = parseExecEvent(JSON.parse(line));
         } catch (err) {
-          reject(new RayslError(`exec on job ${jobId}: the controller sent ${(err as Error).message}`, { exitCode: 70, hint: 'run raysl exec with the raysl version that started the job' }));
+          reject(
+            new RayslError(`exec on job ${jobId}: the controller sent ${(err as Error).message}`, {
+              exitCode: 70,
+              hint: 'run raysl exec with the raysl version that started the job',
+            }),
+          );
           req.destroy();
           return false;
         }
@@ -137,7 +183,12 @@ function streamExec(live: LiveJob, argv: string[], io: Io): Promise<ExecEnd> {
         done();
         if (end) return resolve(end);
         if (interrupted) return resolve(interruptedEnd(interrupted));
-        reject(new RayslError(`job ${jobId}: the connection to its controller ended before the command's exit: the cluster went down`, { exitCode: 5, hint: `what happened: raysl status ${jobId}` }));
+        reject(
+          new RayslError(
+            `job ${jobId}: the connection to its controller ended before the command's exit: the cluster went down`,
+            { exitCode: 5, hint: `what happened: raysl status ${jobId}` },
+          ),
+        );
       });
     });
     req.end(body);
@@ -151,16 +202,30 @@ function refusal(jobId: string, status: number, text: string): RayslError {
   } catch {
     // not JSON: keep the text
   }
-  if (status === 409) return new UsageError(message, { hint: `exec runs on clusters from raysl up: raysl up -N <nodes>, then raysl exec <jobid> -- <command>` });
-  if (status === 401) return new UsageError(`job ${jobId} refused the token in its job dir`, { hint: 'run this as the user who started the job' });
-  if (status === 404) return new UsageError(`job ${jobId}'s controller has no exec endpoint (${message})`, { hint: 'the job runs an older raysl: start the cluster with this one' });
-  return new RayslError(`exec on job ${jobId}: HTTP ${status}: ${message}`, { exitCode: 70, hint: `raysl logs ${jobId} --controller` });
+  if (status === 409)
+    return new UsageError(message, {
+      hint: `exec runs on clusters from raysl up: raysl up -N <nodes>, then raysl exec <jobid> -- <command>`,
+    });
+  if (status === 401)
+    return new UsageError(`job ${jobId} refused the token in its job dir`, {
+      hint: 'run this as the user who started the job',
+    });
+  if (status === 404)
+    return new UsageError(`job ${jobId}'s controller has no exec endpoint (${message})`, {
+      hint: 'the job runs an older raysl: start the cluster with this one',
+    });
+  return new RayslError(`exec on job ${jobId}: HTTP ${status}: ${message}`, {
+    exitCode: 70,
+    hint: `raysl logs ${jobId} --controller`,
+  });
 }
 
 export const registerExec: Register = (program, app) => {
   program
     .command('exec')
-    .description('run a command on the head of a cluster from raysl up, as its entrypoint would run; exit with its code')
+    .description(
+      'run a command on the head of a cluster from raysl up, as its entrypoint would run; exit with its code',
+    )
     .argument('<jobid>', 'Slurm job id or local-<time>-<pid>')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)')
@@ -181,11 +246,23 @@ Its output also lands in <job dir>/exec-<n>.log. Ctrl-C stops it on the cluster.
       // a cluster still forming is waited for (as raysl up does by default), not refused
       const live = await liveJob(id, opts.jobDir, io, { waitForHold: true });
       if (!live.holds) {
-        throw new UsageError(`job ${live.job.jobId} runs its own entrypoint: exec needs a cluster started by raysl up`, { hint: `raysl up -N ${live.plan.nodes}, then raysl exec <jobid> -- ${argv.join(' ')}` });
+        throw new UsageError(
+          `job ${live.job.jobId} runs its own entrypoint: exec needs a cluster started by raysl up`,
+          { hint: `raysl up -N ${live.plan.nodes}, then raysl exec <jobid> -- ${argv.join(' ')}` },
+        );
       }
       const end = await streamExec(live, argv, io);
       // one line after the command's own output, so `tail -n1 | jq` finds it
-      if (globalsOf(command).json) io.stdout.write(JSON.stringify({ jobId: live.job.jobId, exitCode: end.code, signal: end.signal, log: end.log, ...(end.interrupted ? { interrupted: end.interrupted } : {}) }) + '\n');
+      if (globalsOf(command).json)
+        io.stdout.write(
+          JSON.stringify({
+            jobId: live.job.jobId,
+            exitCode: end.code,
+            signal: end.signal,
+            log: end.log,
+            ...(end.interrupted ? { interrupted: end.interrupted } : {}),
+          }) + '\n',
+        );
       app.setExitCode(end.code);
     });
 };

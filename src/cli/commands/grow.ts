@@ -14,12 +14,25 @@ import { writeJson } from '../io.js';
 import { liveJob } from '../live-job.js';
 
 /** The job flags a satellite takes (its own shape; everything else is the running job's). */
-const GROW_FLAGS = ['partition', 'time', 'gpusPerNode', 'cpusPerTask', 'mem', 'constraint', 'account', 'qos', 'containerImage'] as const;
+const GROW_FLAGS = [
+  'partition',
+  'time',
+  'gpusPerNode',
+  'cpusPerTask',
+  'mem',
+  'constraint',
+  'account',
+  'qos',
+  'containerImage',
+] as const;
 
 function growRequestFrom(opts: Record<string, unknown>): GrowRequest {
-  if (opts.nodes === undefined) throw new UsageError('raysl grow needs -N <n>: how many nodes to add', { hint: 'e.g. raysl grow 1234 -N 2' });
+  if (opts.nodes === undefined)
+    throw new UsageError('raysl grow needs -N <n>: how many nodes to add', { hint: 'e.g. raysl grow 1234 -N 2' });
   const req: Record<string, unknown> = { nodes: jobOptions.nodes.fromFlag(opts.nodes, '--nodes') };
-  for (const key of GROW_FLAGS) if (opts[key] !== undefined) req[key] = jobOptions[key].fromFlag(opts[key], `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  for (const key of GROW_FLAGS)
+    if (opts[key] !== undefined)
+      req[key] = jobOptions[key].fromFlag(opts[key], `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   return req as GrowRequest;
 }
 
@@ -35,7 +48,11 @@ export const registerGrow: Register = (program, app) => {
     .description('add nodes to a running cluster: a satellite Slurm job whose agents join it')
     .argument('<jobid>', 'the running job (Slurm job id)')
     .option(jobOptions.nodes.flags, 'nodes to add');
-  for (const key of GROW_FLAGS) cmd.option(jobOptions[key].flags, `${jobOptions[key].description.replace(/ \(default: [^)]*\)$/, '')} (default: the job's)`);
+  for (const key of GROW_FLAGS)
+    cmd.option(
+      jobOptions[key].flags,
+      `${jobOptions[key].description.replace(/ \(default: [^)]*\)$/, '')} (default: the job's)`,
+    );
   cmd
     .option('--wait', 'return once the new nodes joined (default: once Slurm queued the satellite)')
     .option('--wait-timeout <s>', 'longest --wait waits, in seconds (default 600)')
@@ -55,15 +72,20 @@ sbatch refuses it; 2 for a job that is not running or not on Slurm.`,
     )
     .action(async (id: string, opts: Record<string, unknown>, command: Command) => {
       const req = growRequestFrom(opts);
-      const waitSec = opts.waitTimeout !== undefined ? parseCount(String(opts.waitTimeout), '--wait-timeout', 1, 86_400) : 600;
+      const waitSec =
+        opts.waitTimeout !== undefined ? parseCount(String(opts.waitTimeout), '--wait-timeout', 1, 86_400) : 600;
       if (opts.wait === true) req.waitMs = waitSec * 1000;
       // a cluster still forming is waited for, as raysl exec does
       const live = await liveJob(id, opts.jobDir as string | undefined, app.io, { waitForHold: true });
       const sat = parseSatellite(await elasticRequest(live, 'POST', '/v1/satellites', req, (req.waitMs ?? 0) + 60_000));
       if (opts.wait === true && sat.state !== 'joined') {
-        const err = new UsageError(`${said(sat)}: its nodes did not join within ${waitSec} s`, { hint: `raysl status ${live.job.jobId}; it keeps trying until it joins or raysl shrink ${live.job.jobId} ${sat.id}` });
+        const err = new UsageError(`${said(sat)}: its nodes did not join within ${waitSec} s`, {
+          hint: `raysl status ${live.job.jobId}; it keeps trying until it joins or raysl shrink ${live.job.jobId} ${sat.id}`,
+        });
         if (sat.state === 'queued' || sat.state === 'joining') throw err;
-        throw new UsageError(said(sat), { hint: `raysl status ${live.job.jobId}; its batch log: ${live.job.paths.dir}/satellite-${sat.id}.out` });
+        throw new UsageError(said(sat), {
+          hint: `raysl status ${live.job.jobId}; its batch log: ${live.job.paths.dir}/satellite-${sat.id}.out`,
+        });
       }
       if (globalsOf(command).json) return writeJson(app.io, sat);
       app.io.stdout.write(`${said(sat)}\n`);

@@ -31,4 +31,3 @@ Examples:
       } else writeLine(app.io.stdout, hostlist);
     });
 };
-

@@ -29,7 +29,7 @@ async function queueOrNothing(io: Io): Promise<SlurmJob[] | undefined> {
 export const registerLs: Register = (program, app) => {
   program
     .command('ls')
-    .description("list your raysl jobs: id, name, state, nodes, port block, age")
+    .description('list your raysl jobs: id, name, state, nodes, port block, age')
     .option('-a, --all', 'also finished and lost jobs found in the job dir')
     .option('--job-dir <dir>', 'parent of per-job directories (default: as submit, ./raysl-jobs)')
     .addHelpText(
@@ -44,7 +44,12 @@ Examples:
       const io = app.io;
       const root = await jobRoot(opts.jobDir, io);
       const queue = await queueOrNothing(io);
-      const rows = lsRows({ now: io.now(), all: opts.all === true, queue, dirs: jobDirFacts(root, new Set((queue ?? []).map((j) => j.id))) });
+      const rows = lsRows({
+        now: io.now(),
+        all: opts.all === true,
+        queue,
+        dirs: jobDirFacts(root, new Set((queue ?? []).map((j) => j.id))),
+      });
       if (globalsOf(command).json) return writeJson(io, rows);
       if (rows.length === 0) {
         io.stderr.write(`${noJobsLine(opts.all === true, queue !== undefined, root)}\n`);
@@ -60,7 +65,12 @@ function jobDirFacts(root: string, listed: ReadonlySet<string>): JobDirFacts[] {
     const paths = jobPaths(root, id);
     const status = readStatus(paths);
     if (listed.has(id)) return { id, status };
-    return { id, status, name: planName(paths.plan), ...(status && isLocalJobId(id) ? { controller: controllerFacts(status) } : {}) };
+    return {
+      id,
+      status,
+      name: planName(paths.plan),
+      ...(status && isLocalJobId(id) ? { controller: controllerFacts(status) } : {}),
+    };
   });
 }
 

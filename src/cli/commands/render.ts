@@ -39,7 +39,10 @@ $XDG_CONFIG_HOME/raysl/config.json|yaml; flags override the profile, the profile
       assertNotAFile(plan.jobDir);
       const warnings = [...plan.warnings];
       // sbatch opens --output before the script runs and does not create its directory
-      if (!existsSync(plan.jobDir)) warnings.push(`job dir ${plan.jobDir} does not exist yet: mkdir -p it before a plain sbatch (raysl submit creates it)`);
+      if (!existsSync(plan.jobDir))
+        warnings.push(
+          `job dir ${plan.jobDir} does not exist yet: mkdir -p it before a plain sbatch (raysl submit creates it)`,
+        );
       writeWarnings(globals, io, warnings);
       if (globals.json) {
         writeJson(io, { argv: sbatchArgvFor(plan, '<script>'), script, plan });

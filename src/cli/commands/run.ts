@@ -31,7 +31,9 @@ export function localJobId(now: number, pid: number): string {
 export const registerRun: Register = (program, app) => {
   const cmd: Command = program
     .command('run')
-    .description('run a job on simulated nodes on this machine (no Slurm): same controller, agents and runtime as a real job')
+    .description(
+      'run a job on simulated nodes on this machine (no Slurm): same controller, agents and runtime as a real job',
+    )
     .argument('<entrypoint>', 'script to run on the head once the cluster is up (.ts, .js, .py, .sh or an executable)')
     .argument('[args...]', 'arguments for the entrypoint (after --)')
     .option('--local', 'run on this machine: each node is a child process on its own loopback address 127.0.1.<i>')
@@ -66,25 +68,42 @@ export interface LocalJob {
  * Flags + config -> the plan a local job runs, checked: every job option is honoured as on Slurm
  * or refused (local-flags.ts). Starts nothing (`up --local --dry-run` prints it).
  */
-export async function planLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App): Promise<LocalJob> {
+export async function planLocal(
+  entrypoint: string | null,
+  args: string[],
+  opts: Record<string, unknown>,
+  app: App,
+): Promise<LocalJob> {
   const name = entrypoint === null ? 'up' : 'run';
   if (!opts.local) {
     throw new UsageError('raysl run needs --local (runs on this machine without Slurm)', {
       hint: 'use `raysl run --local ...` here, or `raysl submit ...` to run on the cluster',
     });
   }
-  const cpus = opts.cpusPerNode !== undefined ? parseCount(String(opts.cpusPerNode), '--cpus-per-node', 1, LIMITS.cpusPerTask.max, LIMITS.cpusPerTask.why) : LOCAL_DEFAULTS.cpusPerNode;
-  const memoryMb = opts.memPerNode !== undefined ? parseCount(String(opts.memPerNode), '--mem-per-node', 1, LIMITS.memMb.max, LIMITS.memMb.why) : LOCAL_DEFAULTS.memoryMb;
+  const cpus =
+    opts.cpusPerNode !== undefined
+      ? parseCount(String(opts.cpusPerNode), '--cpus-per-node', 1, LIMITS.cpusPerTask.max, LIMITS.cpusPerTask.why)
+      : LOCAL_DEFAULTS.cpusPerNode;
+  const memoryMb =
+    opts.memPerNode !== undefined
+      ? parseCount(String(opts.memPerNode), '--mem-per-node', 1, LIMITS.memMb.max, LIMITS.memMb.why)
+      : LOCAL_DEFAULTS.memoryMb;
   const given = await specFromCli(entrypoint, args, opts, app.io);
   if (given.nodes + (given.headCpusOnly ? 1 : 0) > MAX_LOCAL_NODES) {
-    throw new UsageError(`--nodes ${given.nodes}: ${name} --local simulates at most ${MAX_LOCAL_NODES} nodes (node i listens on 127.0.1.<i>)`, {
-      hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl ${name === 'run' ? 'submit' : 'up'} for more nodes`,
-    });
+    throw new UsageError(
+      `--nodes ${given.nodes}: ${name} --local simulates at most ${MAX_LOCAL_NODES} nodes (node i listens on 127.0.1.<i>)`,
+      {
+        hint: `use -N ${MAX_LOCAL_NODES} or less here, or raysl ${name === 'run' ? 'submit' : 'up'} for more nodes`,
+      },
+    );
   }
   if (given.containerImage !== undefined) {
-    throw new UsageError(`--container-image ${given.containerImage}: ${name} --local has no srun, and pyxis images run only as srun steps`, {
-      hint: `use raysl ${name === 'run' ? 'submit' : 'up'} for --container-image, or --container-cmd "apptainer exec ..." (a wrapper) under ${name} --local`,
-    });
+    throw new UsageError(
+      `--container-image ${given.containerImage}: ${name} --local has no srun, and pyxis images run only as srun steps`,
+      {
+        hint: `use raysl ${name === 'run' ? 'submit' : 'up'} for --container-image, or --container-cmd "apptainer exec ..." (a wrapper) under ${name} --local`,
+      },
+    );
   }
   const { spec: cli, warnings } = localSpec(given, opts, name);
   // A simulated node has exactly the memory it was given: tell the runtime so (Ray would otherwise
@@ -92,11 +111,27 @@ export async function planLocal(entrypoint: string | null, args: string[], opts:
   const spec = cli.mem === undefined ? { ...cli, mem: String(memoryMb) } : cli;
   const paths = rayslPaths();
   // --head-cpus-only: one more simulated node for the head (-N counts the GPU workers)
-  const simulated = localFacts(spec.nodes + (spec.headCpusOnly ? 1 : 0), { cpus: spec.cpusPerTask ?? cpus, gpus: spec.gpusPerNode ?? 0, memoryMb });
+  const simulated = localFacts(spec.nodes + (spec.headCpusOnly ? 1 : 0), {
+    cpus: spec.cpusPerTask ?? cpus,
+    gpus: spec.gpusPerNode ?? 0,
+    memoryMb,
+  });
   // ... a node without GPUs, as a real cluster's CPU node would be
-  const facts = spec.headCpusOnly ? { ...simulated, nodes: simulated.nodes.map((n, i) => (i === 0 ? { ...n, gpus: 0, gres: '(null)' } : n)) } : simulated;
-  const plan = planJob(spec, facts, { tsx: paths.tsx, nodeStripsTypes: paths.nodeStripsTypes, hook: paths.entryHook, node: paths.node, cwd: app.io.cwd });
-  return { plan: { ...plan, warnings: [...warnings, ...plan.warnings] }, nodes: facts.nodes.map((n) => n.name), limitSec: spec.time !== undefined ? parseTimeLimit(spec.time) : Infinity };
+  const facts = spec.headCpusOnly
+    ? { ...simulated, nodes: simulated.nodes.map((n, i) => (i === 0 ? { ...n, gpus: 0, gres: '(null)' } : n)) }
+    : simulated;
+  const plan = planJob(spec, facts, {
+    tsx: paths.tsx,
+    nodeStripsTypes: paths.nodeStripsTypes,
+    hook: paths.entryHook,
+    node: paths.node,
+    cwd: app.io.cwd,
+  });
+  return {
+    plan: { ...plan, warnings: [...warnings, ...plan.warnings] },
+    nodes: facts.nodes.map((n) => n.name),
+    limitSec: spec.time !== undefined ? parseTimeLimit(spec.time) : Infinity,
+  };
 }
 
 /**
@@ -104,12 +139,20 @@ export async function planLocal(entrypoint: string | null, args: string[], opts:
  * No entrypoint (`raysl up --local`): the cluster holds for `raysl exec` until this process is stopped.
  * As the batch script does on Slurm: --setup first, then the controller in the environment it left.
  */
-export async function runLocal(entrypoint: string | null, args: string[], opts: Record<string, unknown>, app: App, command: Command, onListening?: ControllerEdges['onListening']): Promise<number> {
+export async function runLocal(
+  entrypoint: string | null,
+  args: string[],
+  opts: Record<string, unknown>,
+  app: App,
+  command: Command,
+  onListening?: ControllerEdges['onListening'],
+): Promise<number> {
   const { plan, nodes, limitSec } = await planLocal(entrypoint, args, opts, app);
   ensureJobDir(plan.jobDir);
   writeWarnings(globalsOf(command), app.io, plan.warnings);
   const env = await runSetupLines(plan.setup, app.io);
-  if (plan.container !== undefined && 'cmd' in plan.container) assertWrapperRuns(plan.container.cmd[0]!, env, app.io.cwd);
+  if (plan.container !== undefined && 'cmd' in plan.container)
+    assertWrapperRuns(plan.container.cmd[0]!, env, app.io.cwd);
   const jobId = localJobId(app.io.now(), process.pid);
   const paths = rayslPaths();
   const signals = withTimeLimit(process, limitSec, plan.preempt, (line) => app.io.stderr.write(`raysl: ${line}\n`));

@@ -10,8 +10,11 @@ export const registerSatellite: Register = (program, app) => {
     .requiredOption('--job-dir <dir>', "the job's directory (<job-dir>/<jobid>): its token and plan")
     .requiredOption('--satellite <id>', "raysl's name for the satellite (s1, s2, ...)")
     .requiredOption('--controller <host:port>', "the job's control server")
-    .option('--container-image <image>', 'pyxis image the agents run in (default: the job\'s)')
-    .addHelpText('after', '\nExamples:\n  $ raysl satellite --job-dir /jobs/123 --satellite s1 --controller 10.0.0.1:20480   # in the satellite\'s batch script\n')
+    .option('--container-image <image>', "pyxis image the agents run in (default: the job's)")
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ raysl satellite --job-dir /jobs/123 --satellite s1 --controller 10.0.0.1:20480   # in the satellite's batch script\n",
+    )
     .action(async (opts: { jobDir: string; satellite: string; controller: string; containerImage?: string }) => {
       const t0 = app.io.now();
       const paths = rayslPaths();

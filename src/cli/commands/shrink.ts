@@ -29,13 +29,18 @@ Examples:
 
 Nodes of the job's own allocation cannot be shrunk (exit 2). Exit 0 once every target left.`,
     )
-    .action(async (id: string, targets: string[], opts: { drainTimeout?: string; jobDir?: string }, command: Command) => {
-      const drainSec = opts.drainTimeout !== undefined ? parseCount(opts.drainTimeout, '--drain-timeout', 0, 86_400) : 30;
-      const live = await liveJob(id, opts.jobDir, app.io, { waitForHold: true });
-      const body = { targets, drainTimeoutMs: drainSec * 1000 };
-      const answer = parseSatellites(await elasticRequest(live, 'POST', '/v1/shrink', body, drainSec * 1000 + 120_000));
-      if (globalsOf(command).json) return writeJson(app.io, { jobId: live.job.jobId, ...answer });
-      const lines = satelliteLines(answer);
-      app.io.stdout.write(`shrunk ${targets.join(' ')}\n${lines.join('\n')}\n`);
-    });
+    .action(
+      async (id: string, targets: string[], opts: { drainTimeout?: string; jobDir?: string }, command: Command) => {
+        const drainSec =
+          opts.drainTimeout !== undefined ? parseCount(opts.drainTimeout, '--drain-timeout', 0, 86_400) : 30;
+        const live = await liveJob(id, opts.jobDir, app.io, { waitForHold: true });
+        const body = { targets, drainTimeoutMs: drainSec * 1000 };
+        const answer = parseSatellites(
+          await elasticRequest(live, 'POST', '/v1/shrink', body, drainSec * 1000 + 120_000),
+        );
+        if (globalsOf(command).json) return writeJson(app.io, { jobId: live.job.jobId, ...answer });
+        const lines = satelliteLines(answer);
+        app.io.stdout.write(`shrunk ${targets.join(' ')}\n${lines.join('\n')}\n`);
+      },
+    );
 };

@@ -29,7 +29,14 @@ Examples:
       const job = await locateJob(jobIdOrLatest(id, root, io), root, io);
       // a job with a directory is still worth showing when Slurm cannot be asked (said in the view)
       const { status, slurm, shown, local, slurmUnreachable } = await lookJob(job, io, { withoutSlurm: true });
-      const view = statusView(job.jobId, job.paths.dir, status, slurm && { state: slurm.state, reason: slurm.reason, nodelist: slurm.nodelist }, shown, local);
+      const view = statusView(
+        job.jobId,
+        job.paths.dir,
+        status,
+        slurm && { state: slurm.state, reason: slurm.reason, nodelist: slurm.nodelist },
+        shown,
+        local,
+      );
       if (slurmUnreachable !== undefined) view.slurmUnreachable = slurmUnreachable;
       if (globalsOf(command).json) return writeJson(io, view);
       io.stdout.write(formatStatus(view));

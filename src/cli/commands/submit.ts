@@ -47,7 +47,13 @@ function onInterrupt(): { promise: Promise<NodeJS.Signals>; stop: () => void } {
 }
 
 /** Writes the script into the job dir root and runs sbatch: the one place a job is submitted (submit, up). */
-export async function submitScript(plan: Plan, script: string, scriptPath: string, io: Io, c: ChalkInstance): Promise<{ job: JobRef; result: { jobId: string; jobDir: string; script: string } }> {
+export async function submitScript(
+  plan: Plan,
+  script: string,
+  scriptPath: string,
+  io: Io,
+  c: ChalkInstance,
+): Promise<{ job: JobRef; result: { jobId: string; jobDir: string; script: string } }> {
   // the batch output (--output) goes here too, and Slurm will not create a missing directory
   ensureJobDir(plan.jobDir);
   // 'wx': never overwrite a script another submit wrote (sbatch reads it only once it runs)
@@ -55,7 +61,9 @@ export async function submitScript(plan: Plan, script: string, scriptPath: strin
   writeFileSync(scriptPath, script, { mode: fileModeIn(plan.jobDir), flag: 'wx' });
   const conflicts = sbatchEnvConflicts(io.env, plan);
   for (const x of conflicts) {
-    io.stderr.write(`${c.yellow('raysl: warning:')} ignoring ${x.name}=${x.value} from the environment: it would override the planned job; use ${x.instead} or a profile\n`);
+    io.stderr.write(
+      `${c.yellow('raysl: warning:')} ignoring ${x.name}=${x.value} from the environment: it would override the planned job; use ${x.instead} or a profile\n`,
+    );
   }
   const sbatchEnv = withoutConflicts(io.env, conflicts) as NodeJS.ProcessEnv;
   let stdout: string;
@@ -117,7 +125,9 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       if (!opts.follow) {
         if (globals.json) return writeJson(io, result);
         io.stdout.write(`${jobId}\n`);
-        io.stderr.write(`submitted job ${jobId}; job dir ${job.paths.dir}\n  next: raysl status ${jobId} | raysl logs ${jobId} --follow | raysl cancel ${jobId}\n`);
+        io.stderr.write(
+          `submitted job ${jobId}; job dir ${job.paths.dir}\n  next: raysl status ${jobId} | raysl logs ${jobId} --follow | raysl cancel ${jobId}\n`,
+        );
         return;
       }
       io.stderr.write(`submitted job ${jobId}; job dir ${job.paths.dir}\n`);
@@ -127,8 +137,11 @@ raysl status <id>, raysl logs <id> [--follow], raysl cancel <id>.`,
       const followed = await followJob({ job, io, progress: p, stream: !globals.json, interrupt }).finally(stop);
       if (followed.interrupted) {
         const code = 128 + (followed.interrupted === 'SIGINT' ? 2 : 15);
-        if (globals.json) writeJson(io, { ...result, following: 'stopped', signal: followed.interrupted, jobKeepsRunning: true });
-        io.stderr.write(`raysl: stopped following on ${followed.interrupted}; job ${jobId} keeps running\n  follow it: raysl logs ${jobId} --follow | status: raysl status ${jobId} | cancel it: raysl cancel ${jobId}\n`);
+        if (globals.json)
+          writeJson(io, { ...result, following: 'stopped', signal: followed.interrupted, jobKeepsRunning: true });
+        io.stderr.write(
+          `raysl: stopped following on ${followed.interrupted}; job ${jobId} keeps running\n  follow it: raysl logs ${jobId} --follow | status: raysl status ${jobId} | cancel it: raysl cancel ${jobId}\n`,
+        );
         app.setExitCode(code);
         return;
       }

@@ -34,7 +34,9 @@ async function printPlan(opts: Record<string, unknown>, app: App, command: Comma
   const globals = globalsOf(command);
   writeWarnings(globals, app.io, plan.warnings);
   if (globals.json) return writeJson(app.io, { plan, nodes });
-  app.io.stderr.write(`dry run: nothing started; the plan raysl up --local would run on ${nodes.length} simulated node(s):\n`);
+  app.io.stderr.write(
+    `dry run: nothing started; the plan raysl up --local would run on ${nodes.length} simulated node(s):\n`,
+  );
   app.io.stdout.write(JSON.stringify(plan, null, 2) + '\n');
 }
 
@@ -67,7 +69,12 @@ async function upInBackground(opts: Record<string, unknown>, app: App, command: 
   // every mistake is reported here, before a background process exists
   await planLocal(null, [], opts, app);
   const argv = app.argv.filter((a) => a !== '--wait' && a !== '--json');
-  const child = spawn(rayslPaths().node, [rayslPaths().raysl, ...argv, '--json'], { cwd: io.cwd, env: io.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(rayslPaths().node, [rayslPaths().raysl, ...argv, '--json'], {
+    cwd: io.cwd,
+    env: io.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   // its progress (setup output, joins) reaches the user until the cluster holds
   child.stderr!.on('data', (b: Buffer) => io.stderr.write(b));
   const exited = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 1)));
@@ -77,17 +84,35 @@ async function upInBackground(opts: Record<string, unknown>, app: App, command: 
     return;
   }
   const root = dirname(started.jobDir);
-  const waited = await waitUntilHolding({ jobId: started.jobId, root, paths: jobPaths(root, started.jobId) }, io, (line) => io.stderr.write(`raysl: ${line}\n`));
+  const waited = await waitUntilHolding(
+    { jobId: started.jobId, root, paths: jobPaths(root, started.jobId) },
+    io,
+    (line) => io.stderr.write(`raysl: ${line}\n`),
+  );
   // from here the cluster is on its own: its later output goes to controller.log only
   child.stdout!.destroy();
   child.stderr!.destroy();
   child.unref();
-  if (globals.json) writeJson(io, { jobId: started.jobId, jobDir: started.jobDir, holding: waited.holding, state: waited.holding ? 'holding' : waited.state, controllerPid: child.pid, next: nextCommands(started.jobId) });
+  if (globals.json)
+    writeJson(io, {
+      jobId: started.jobId,
+      jobDir: started.jobDir,
+      holding: waited.holding,
+      state: waited.holding ? 'holding' : waited.state,
+      controllerPid: child.pid,
+      next: nextCommands(started.jobId),
+    });
   else if (waited.holding) io.stdout.write(`${started.jobId}\n`);
   if (!waited.holding) {
     io.stderr.write(`raysl: cluster ${started.jobId} ${waited.why}: raysl status ${started.jobId}\n`);
     app.setExitCode(4);
     return;
   }
-  if (!globals.json) sayNext(io, started.jobId, started.jobDir, 'cluster ready (its controller runs in the background, pid ' + String(child.pid) + '):');
+  if (!globals.json)
+    sayNext(
+      io,
+      started.jobId,
+      started.jobDir,
+      'cluster ready (its controller runs in the background, pid ' + String(child.pid) + '):',
+    );
 }

@@ -20,17 +20,28 @@ import { upLocal } from './up-local.js';
 import { nextCommands, sayNext } from '../up-next.js';
 import { scriptName, submitScript } from './submit.js';
 
-
 export const registerUp: Register = (program, app) => {
   const cmd = program
     .command('up')
     .description('start a cluster with no entrypoint: it holds for raysl exec until raysl down or its time limit')
     .option('--dry-run', 'print the sbatch command and the script (with --local: the plan); start nothing')
-    .option('--wait', 'return once the cluster is formed and holds for exec, progress on stderr (exit 4 if it never does); the default on Slurm; with --local, given explicitly, the controller runs on in the background')
-    .option('--no-wait', 'return once Slurm accepted the job, as sbatch does (raysl exec then waits for the cluster itself)')
-    .option('--local', 'run it on this machine (simulated nodes, no Slurm); this process is the controller until raysl down or Ctrl-C')
+    .option(
+      '--wait',
+      'return once the cluster is formed and holds for exec, progress on stderr (exit 4 if it never does); the default on Slurm; with --local, given explicitly, the controller runs on in the background',
+    )
+    .option(
+      '--no-wait',
+      'return once Slurm accepted the job, as sbatch does (raysl exec then waits for the cluster itself)',
+    )
+    .option(
+      '--local',
+      'run it on this machine (simulated nodes, no Slurm); this process is the controller until raysl down or Ctrl-C',
+    )
     .option('--cpus-per-node <n>', `with --local: simulated CPUs per node (default ${LOCAL_DEFAULTS.cpusPerNode})`)
-    .option('--mem-per-node <mb>', `with --local: simulated memory per node in MB (default ${LOCAL_DEFAULTS.memoryMb})`);
+    .option(
+      '--mem-per-node <mb>',
+      `with --local: simulated memory per node in MB (default ${LOCAL_DEFAULTS.memoryMb})`,
+    );
   addJobOptions(cmd)
     .addHelpText(
       'after',
@@ -69,7 +80,9 @@ The cluster ends with raysl down (exit 0), a signal, or --time; a lost node ends
         return;
       }
       io.stderr.write(`submitted cluster ${job.jobId}; waiting for it to form\n`);
-      const waited = await waitUntilHolding({ ...job, paths: jobPaths(plan.jobDir, job.jobId) }, io, (line) => io.stderr.write(`raysl: ${line}\n`));
+      const waited = await waitUntilHolding({ ...job, paths: jobPaths(plan.jobDir, job.jobId) }, io, (line) =>
+        io.stderr.write(`raysl: ${line}\n`),
+      );
       const state = waited.holding ? 'holding' : waited.state;
       if (globals.json) writeJson(io, { ...result, holding: waited.holding, state, next: nextCommands(job.jobId) });
       else if (waited.holding) io.stdout.write(`${job.jobId}\n`);

@@ -28,23 +28,36 @@ function largest(pools: readonly Pool[], measure: (p: Pool) => number): Pool {
  * `subject` asks for `d`, which fits none of `pools` even empty. `where(pool, many)` names a pool.
  * Checks one dimension at a time so the sentence names the one that is short.
  */
-export function whyNeverFits(subject: string, d: Demand, pools: readonly Pool[], where: (p: Pool) => string, inBundles = false): string {
+export function whyNeverFits(
+  subject: string,
+  d: Demand,
+  pools: readonly Pool[],
+  where: (p: Pool) => string,
+  inBundles = false,
+): string {
   const noSpan = inBundles ? '' : ', and one request never spans nodes';
   const asked = `${subject} asks for ${describeDemand(d)}`;
   if (pools.length === 0) return `${asked}, but no node has joined the cluster yet`;
   const cpu = largest(pools, (p) => p.cpuCap);
-  if (d.cpu > cpu.cpuCap) return `${asked}, but ${where(cpu)} has ${describeDemand({ ...ZERO_DEMAND, cpu: cpu.cpuCap })}`;
+  if (d.cpu > cpu.cpuCap)
+    return `${asked}, but ${where(cpu)} has ${describeDemand({ ...ZERO_DEMAND, cpu: cpu.cpuCap })}`;
   const mem = largest(pools, (p) => p.memCap);
   if (d.mem > mem.memCap) return `${asked}, but ${where(mem)} has ${mem.memCap} MB memory`;
   for (const [k, v] of d.custom) {
     const c = largest(pools, (p) => p.customCap.get(k) ?? 0);
     const has = c.customCap.get(k) ?? 0;
-    if (v > has) return has === 0 ? `${asked}, but no node offers the custom resource "${k}"` : `${asked}, but ${where(c)} has ${fromUnits(has, SHARE_UNIT)} ${k}`;
+    if (v > has)
+      return has === 0
+        ? `${asked}, but no node offers the custom resource "${k}"`
+        : `${asked}, but ${where(c)} has ${fromUnits(has, SHARE_UNIT)} ${k}`;
   }
   if (d.gpu > 0 && d.gpu < WHOLE_GPU) {
     const g = largest(pools, (p) => Math.max(0, ...p.devices.map((x) => x.cap)));
     const best = Math.max(0, ...g.devices.map((x) => x.cap));
-    if (d.gpu > best) return best === 0 ? `${asked}, but ${where(g)} has no GPU` : `${asked}, but ${where(g)} holds at most ${gpuWord(best)} of one device`;
+    if (d.gpu > best)
+      return best === 0
+        ? `${asked}, but ${where(g)} has no GPU`
+        : `${asked}, but ${where(g)} holds at most ${gpuWord(best)} of one device`;
   }
   if (d.gpu >= WHOLE_GPU) {
     const whole = (p: Pool) => p.devices.filter((x) => x.cap === WHOLE_GPU).length;
@@ -58,14 +71,22 @@ export function whyNeverFits(subject: string, d: Demand, pools: readonly Pool[],
   return `${asked}, but no single ${inBundles ? 'bundle' : 'node'} has all of it at once${inBundles ? '' : ' (one request never spans nodes)'}; ${where(big)} has ${describeDemand(capacityOf(big))}`;
 }
 
-export const largestNode = (pools: readonly Pool[]) => (p: Pool) => (pools.length === 1 ? `node ${p.name}` : `the largest node (${p.name})`);
+export const largestNode = (pools: readonly Pool[]) => (p: Pool) =>
+  pools.length === 1 ? `node ${p.name}` : `the largest node (${p.name})`;
 
 /** Why a placement group can never be placed, even on the empty cluster. */
-export function whyGroupNeverFits(group: string, bundles: readonly Demand[], strategy: Strategy, nodes: readonly Pool[], gaveUp: boolean): string {
+export function whyGroupNeverFits(
+  group: string,
+  bundles: readonly Demand[],
+  strategy: Strategy,
+  nodes: readonly Pool[],
+  gaveUp: boolean,
+): string {
   const name = `placement group ${group}`;
   if (nodes.length === 0) return `${name} asks for ${bundles.length} bundles, but no node has joined the cluster yet`;
   for (const [i, d] of bundles.entries()) {
-    if (!nodes.some((p) => canEverFit(p, d))) return whyNeverFits(`bundle ${i} of ${name}`, d, nodes, largestNode(nodes));
+    if (!nodes.some((p) => canEverFit(p, d)))
+      return whyNeverFits(`bundle ${i} of ${name}`, d, nodes, largestNode(nodes));
   }
   if (gaveUp) {
     return `${name} (${bundles.length} bundles, ${strategy}) could not be placed within the search budget of ${SEARCH_STEP_BUDGET} steps: use fewer, larger bundles or a STRICT_ strategy`;
@@ -76,7 +97,8 @@ export function whyGroupNeverFits(group: string, bundles: readonly Demand[], str
     return `${name} is STRICT_PACK: all ${bundles.length} bundles (${describeDemand(sum)} in total) must fit on one node, but none can hold them; the largest, ${big.name}, has ${describeDemand(capacityOf(big))}`;
   }
   if (strategy === 'STRICT_SPREAD') {
-    if (bundles.length > nodes.length) return `${name} is STRICT_SPREAD: its ${bundles.length} bundles need ${bundles.length} distinct nodes, but the cluster has ${nodes.length}`;
+    if (bundles.length > nodes.length)
+      return `${name} is STRICT_SPREAD: its ${bundles.length} bundles need ${bundles.length} distinct nodes, but the cluster has ${nodes.length}`;
     return `${name} is STRICT_SPREAD: each of its ${bundles.length} bundles needs a node of its own, but the nodes cannot hold them one each (bundles: ${bundles.map(describeDemand).join('; ')})`;
   }
   const total = nodes.map(capacityOf).reduce(addDemands, ZERO_DEMAND);

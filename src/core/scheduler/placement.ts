@@ -64,7 +64,8 @@ function deviceChoices(s: Slot, gpu: number): number[][] {
   if (gpu >= WHOLE_GPU) {
     const want = gpu / WHOLE_GPU;
     const free: number[] = [];
-    for (let i = 0; i < s.devFree.length && free.length < want; i++) if (s.devCap[i] === WHOLE_GPU && s.devFree[i] === WHOLE_GPU) free.push(i);
+    for (let i = 0; i < s.devFree.length && free.length < want; i++)
+      if (s.devCap[i] === WHOLE_GPU && s.devFree[i] === WHOLE_GPU) free.push(i);
     return free.length === want ? [free] : [];
   }
   const seen = new Set<string>();
@@ -91,7 +92,13 @@ function apply(s: Slot, d: Demand, devs: number[], sign: 1 | -1): void {
 
 function holdingOf(s: Slot, d: Demand, devs: number[]): Holding {
   const per = devs.length > 1 ? WHOLE_GPU : d.gpu;
-  return { node: s.name, cpu: d.cpu, mem: d.mem, custom: d.custom, gpus: devs.map((i) => ({ id: s.devIds[i]!, units: per })) };
+  return {
+    node: s.name,
+    cpu: d.cpu,
+    mem: d.mem,
+    custom: d.custom,
+    gpus: devs.map((i) => ({ id: s.devIds[i]!, units: per })),
+  };
 }
 
 /** Bigger bundles first: they have the fewest places to go. Stable, so equal bundles keep their order. */
@@ -147,7 +154,13 @@ function suffixVolumes(bundles: readonly Demand[], order: readonly number[]): Vo
   for (let k = order.length - 1; k >= 0; k--) {
     const d = bundles[order[k]!]!;
     const prev = rest[0]!;
-    const v: Volume = { cpu: prev.cpu + d.cpu, mem: prev.mem + d.mem, gpu: prev.gpu + d.gpu, whole: prev.whole + (d.gpu >= WHOLE_GPU ? d.gpu / WHOLE_GPU : 0), custom: new Map(prev.custom) };
+    const v: Volume = {
+      cpu: prev.cpu + d.cpu,
+      mem: prev.mem + d.mem,
+      gpu: prev.gpu + d.gpu,
+      whole: prev.whole + (d.gpu >= WHOLE_GPU ? d.gpu / WHOLE_GPU : 0),
+      custom: new Map(prev.custom),
+    };
     for (const [key, x] of d.custom) v.custom.set(key, (v.custom.get(key) ?? 0) + x);
     rest.unshift(v);
   }
@@ -164,10 +177,24 @@ function fewestNodesBound(slots: readonly Slot[], need: Volume): number {
     return sorted.length;
   };
   const bounds = [
-    nodesFor(need.cpu, slots.map((s) => s.cpu)),
-    nodesFor(need.mem, slots.map((s) => s.mem)),
-    nodesFor(need.gpu, slots.map((s) => s.devFree.reduce((a, f) => a + f, 0))),
-    ...[...need.custom].map(([k, v]) => nodesFor(v, slots.map((s) => s.custom.get(k) ?? 0))),
+    nodesFor(
+      need.cpu,
+      slots.map((s) => s.cpu),
+    ),
+    nodesFor(
+      need.mem,
+      slots.map((s) => s.mem),
+    ),
+    nodesFor(
+      need.gpu,
+      slots.map((s) => s.devFree.reduce((a, f) => a + f, 0)),
+    ),
+    ...[...need.custom].map(([k, v]) =>
+      nodesFor(
+        v,
+        slots.map((s) => s.custom.get(k) ?? 0),
+      ),
+    ),
   ];
   return Math.max(1, ...bounds);
 }
@@ -194,7 +221,8 @@ class Search {
     this.order = biggestFirst(bundles);
     this.rest = suffixVolumes(bundles, this.order);
     this.free = slotVolume(slots);
-    this.optimum = goal === 'most-nodes' ? Math.min(bundles.length, slots.length) : fewestNodesBound(slots, this.rest[0]!);
+    this.optimum =
+      goal === 'most-nodes' ? Math.min(bundles.length, slots.length) : fewestNodesBound(slots, this.rest[0]!);
   }
 
   run(): void {
@@ -260,7 +288,8 @@ class Search {
   /** PACK tries nodes already in use first; SPREAD tries unused nodes first, then the least used. */
   private nodeOrder(): number[] {
     const idx = this.slots.map((_, j) => j);
-    if (this.goal === 'fewest-nodes') return idx.sort((a, b) => Number(this.uses[a] === 0) - Number(this.uses[b] === 0) || a - b);
+    if (this.goal === 'fewest-nodes')
+      return idx.sort((a, b) => Number(this.uses[a] === 0) - Number(this.uses[b] === 0) || a - b);
     if (this.goal === 'most-nodes') return idx.sort((a, b) => this.uses[a]! - this.uses[b]! || a - b);
     return idx;
   }
@@ -305,7 +334,14 @@ function strictSpread(slots: Slot[], bundles: readonly Demand[]): PlacementResul
     }
     return false;
   };
-  for (const b of biggestFirst(bundles)) if (!augment(b, slots.map(() => false))) return { kind: 'none' };
+  for (const b of biggestFirst(bundles))
+    if (
+      !augment(
+        b,
+        slots.map(() => false),
+      )
+    )
+      return { kind: 'none' };
   const holdings: Holding[] = new Array(bundles.length);
   ownerOf.forEach((b, j) => {
     if (b < 0) return;
@@ -320,7 +356,13 @@ function strictSpread(slots: Slot[], bundles: readonly Demand[]): PlacementResul
  * Places all bundles on the pools' free capacity (or, with `empty`, on the pools as if nothing ran:
  * the "could this group ever fit" question). Holdings come back in bundle order.
  */
-export function placeGroup(pools: readonly Pool[], bundles: readonly Demand[], strategy: Strategy, empty = false, budgetSteps = SEARCH_STEP_BUDGET): PlacementResult {
+export function placeGroup(
+  pools: readonly Pool[],
+  bundles: readonly Demand[],
+  strategy: Strategy,
+  empty = false,
+  budgetSteps = SEARCH_STEP_BUDGET,
+): PlacementResult {
   const slots = () => pools.map((p) => slotOf(p, empty));
   const budget = { left: budgetSteps };
   if (strategy === 'STRICT_SPREAD') return strictSpread(slots(), bundles);

@@ -33,7 +33,13 @@ export interface Holding {
   gpus: Array<{ id: string; units: number }>;
 }
 
-export function newPool(name: string, cpu: number, mem: number, custom: Iterable<readonly [string, number]>, devices: Array<{ id: string; cap: number }>): Pool {
+export function newPool(
+  name: string,
+  cpu: number,
+  mem: number,
+  custom: Iterable<readonly [string, number]>,
+  devices: Array<{ id: string; cap: number }>,
+): Pool {
   const customCap = new Map(custom);
   return {
     name,
@@ -49,7 +55,13 @@ export function newPool(name: string, cpu: number, mem: number, custom: Iterable
 
 /** A bundle's reservation as a pool of its own; tasks inside the group allocate from it. */
 export function poolOfHolding(h: Holding): Pool {
-  return newPool(h.node, h.cpu, h.mem, h.custom, h.gpus.map((g) => ({ id: g.id, cap: g.units })));
+  return newPool(
+    h.node,
+    h.cpu,
+    h.mem,
+    h.custom,
+    h.gpus.map((g) => ({ id: g.id, cap: g.units })),
+  );
 }
 
 /**
@@ -59,7 +71,11 @@ export function poolOfHolding(h: Holding): Pool {
  * One or more: that many distinct devices that are whole and completely free.
  * `empty` asks the question of the pool with nothing allocated (can it EVER fit).
  */
-function pickDevices(devices: readonly Device[], gpu: number, empty = false): Array<{ index: number; units: number }> | undefined {
+function pickDevices(
+  devices: readonly Device[],
+  gpu: number,
+  empty = false,
+): Array<{ index: number; units: number }> | undefined {
   if (gpu === 0) return [];
   if (gpu < WHOLE_GPU) {
     let best = -1;

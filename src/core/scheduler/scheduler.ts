@@ -17,10 +17,43 @@
 import { UsageError } from '../errors.js';
 import { whyGroupNeverFits, whyNeverFits, largestNode } from './explain.js';
 import { MAX_BUNDLES, placeGroup } from './placement.js';
-import { allocate, canEverFit, newPool, poolOfHolding, release, take, toGrant, type Holding, type Pool } from './pool.js';
+import {
+  allocate,
+  canEverFit,
+  newPool,
+  poolOfHolding,
+  release,
+  take,
+  toGrant,
+  type Holding,
+  type Pool,
+} from './pool.js';
 import { PendingQueue, type PendingItem } from './queue.js';
-import { STRATEGIES, type Decision, type Grant, type GroupResult, type NodeCapacity, type ResourceRequest, type Strategy, type SubmitResult, type Target, type Totals } from './types.js';
-import { CPU_UNIT, demandKey, fromUnits, isEmptyDemand, parseCustom, parseRequest, SHARE_UNIT, taskRequest, toUnits, WHOLE_GPU, type Demand } from './units.js';
+import {
+  STRATEGIES,
+  type Decision,
+  type Grant,
+  type GroupResult,
+  type NodeCapacity,
+  type ResourceRequest,
+  type Strategy,
+  type SubmitResult,
+  type Target,
+  type Totals,
+} from './types.js';
+import {
+  CPU_UNIT,
+  demandKey,
+  fromUnits,
+  isEmptyDemand,
+  parseCustom,
+  parseRequest,
+  SHARE_UNIT,
+  taskRequest,
+  toUnits,
+  WHOLE_GPU,
+  type Demand,
+} from './units.js';
 
 interface RunningTask {
   holding: Holding;
@@ -106,7 +139,11 @@ export class Scheduler {
   }
 
   submit(id: string, req: ResourceRequest, target: Target = {}): SubmitResult {
-    if (this.tasks.has(id) || this.queue.has(taskKey(id))) return { status: 'rejected', reason: `task id ${JSON.stringify(id)} is already in use: give each task its own id` };
+    if (this.tasks.has(id) || this.queue.has(taskKey(id)))
+      return {
+        status: 'rejected',
+        reason: `task id ${JSON.stringify(id)} is already in use: give each task its own id`,
+      };
     const parsed = parseRequest(taskRequest(req), 1);
     if (!parsed.ok) return { status: 'rejected', reason: `task ${id}: ${parsed.reason}` };
     const demand = parsed.value;
@@ -116,7 +153,12 @@ export class Scheduler {
     if (never) return { status: 'rejected', reason: never };
     const placed = this.placeTask(id, demand, target);
     if (placed) return { status: 'placed', grant: placed };
-    this.queue.push(taskKey(id), `task|${demandKey(demand)}|${targetKey(target)}`, { kind: 'task', id, demand, target });
+    this.queue.push(taskKey(id), `task|${demandKey(demand)}|${targetKey(target)}`, {
+      kind: 'task',
+      id,
+      demand,
+      target,
+    });
     return { status: 'pending' };
   }
 
@@ -135,19 +177,37 @@ export class Scheduler {
 
   createGroup(id: string, bundles: ResourceRequest[], strategy: Strategy): GroupResult {
     const name = `placement group ${id}`;
-    if (this.groups.has(id)) return { status: 'rejected', reason: `${name} already exists: give each group its own id` };
-    if (!STRATEGIES.includes(strategy)) return { status: 'rejected', reason: `${name}: unknown strategy ${JSON.stringify(strategy)}; use ${STRATEGIES.join(', ')}` };
-    if (!Array.isArray(bundles) || bundles.length === 0) return { status: 'rejected', reason: `${name} has no bundles: give at least one, like [{ gpus: 1 }]` };
-    if (bundles.length > MAX_BUNDLES) return { status: 'rejected', reason: `${name} has ${bundles.length} bundles; raysl places at most ${MAX_BUNDLES} per group: split it` };
+    if (this.groups.has(id))
+      return { status: 'rejected', reason: `${name} already exists: give each group its own id` };
+    if (!STRATEGIES.includes(strategy))
+      return {
+        status: 'rejected',
+        reason: `${name}: unknown strategy ${JSON.stringify(strategy)}; use ${STRATEGIES.join(', ')}`,
+      };
+    if (!Array.isArray(bundles) || bundles.length === 0)
+      return { status: 'rejected', reason: `${name} has no bundles: give at least one, like [{ gpus: 1 }]` };
+    if (bundles.length > MAX_BUNDLES)
+      return {
+        status: 'rejected',
+        reason: `${name} has ${bundles.length} bundles; raysl places at most ${MAX_BUNDLES} per group: split it`,
+      };
     const demands: Demand[] = [];
     for (const [i, b] of bundles.entries()) {
       const parsed = parseRequest(b, 0);
       if (!parsed.ok) return { status: 'rejected', reason: `bundle ${i} of ${name}: ${parsed.reason}` };
-      if (isEmptyDemand(parsed.value)) return { status: 'rejected', reason: `bundle ${i} of ${name} asks for nothing: give it cpus, gpus, memoryMb or custom resources` };
+      if (isEmptyDemand(parsed.value))
+        return {
+          status: 'rejected',
+          reason: `bundle ${i} of ${name} asks for nothing: give it cpus, gpus, memoryMb or custom resources`,
+        };
       demands.push(parsed.value);
     }
     const ever = placeGroup(this.couldBe(), demands, strategy, true);
-    if (ever.kind !== 'found') return { status: 'rejected', reason: whyGroupNeverFits(id, demands, strategy, this.couldBe(), ever.kind === 'gave-up') };
+    if (ever.kind !== 'found')
+      return {
+        status: 'rejected',
+        reason: whyGroupNeverFits(id, demands, strategy, this.couldBe(), ever.kind === 'gave-up'),
+      };
     const group: Group = { id, strategy, demands, holdings: undefined, pools: undefined, tasks: new Set() };
     this.groups.set(id, group);
     const ready = this.reserve(group);
@@ -189,10 +249,18 @@ export class Scheduler {
       for (const it of items) {
         const w = it.work;
         if (w.kind === 'task') {
-          if (w.target.node === undefined && w.target.group === undefined) out.push({ seq: it.seq, id: w.id, kind: 'task', bundles: [resourcesOf(w.demand)], strategy: 'PACK' });
+          if (w.target.node === undefined && w.target.group === undefined)
+            out.push({ seq: it.seq, id: w.id, kind: 'task', bundles: [resourcesOf(w.demand)], strategy: 'PACK' });
         } else {
           const g = this.groups.get(w.id);
-          if (g) out.push({ seq: it.seq, id: g.id, kind: 'group', bundles: g.demands.map(resourcesOf), strategy: g.strategy });
+          if (g)
+            out.push({
+              seq: it.seq,
+              id: g.id,
+              kind: 'group',
+              bundles: g.demands.map(resourcesOf),
+              strategy: g.strategy,
+            });
         }
       }
     }
@@ -202,9 +270,17 @@ export class Scheduler {
   /** Each node's free amounts (units as pendingDemand's) and whether nothing runs or is reserved on it. */
   nodeUsage(): Array<{ name: string; free: Record<string, number>; idle: boolean }> {
     return [...this.nodes.values()].map((p) => {
-      const idle = p.cpuFree === p.cpuCap && p.memFree === p.memCap && p.devices.every((d) => d.free === d.cap) && [...p.customCap].every(([k, v]) => p.customFree.get(k) === v);
+      const idle =
+        p.cpuFree === p.cpuCap &&
+        p.memFree === p.memCap &&
+        p.devices.every((d) => d.free === d.cap) &&
+        [...p.customCap].every(([k, v]) => p.customFree.get(k) === v);
       const gpu = p.devices.reduce((a, d) => a + d.free, 0);
-      return { name: p.name, free: resourcesOf({ cpu: p.cpuFree, mem: p.memFree, gpu, custom: [...p.customFree] }), idle };
+      return {
+        name: p.name,
+        free: resourcesOf({ cpu: p.cpuFree, mem: p.memFree, gpu, custom: [...p.customFree] }),
+        idle,
+      };
     });
   }
 
@@ -216,16 +292,25 @@ export class Scheduler {
     if (!this.growth) return now;
     const more = Math.max(0, this.growth.upTo - now.length);
     const shape = this.growth.shape;
-    return [...now, ...Array.from({ length: more }, (_, i) => nodePool({ ...shape, name: `(new node ${i + 1} of ${more})` }, this.nodes))];
+    return [
+      ...now,
+      ...Array.from({ length: more }, (_, i) =>
+        nodePool({ ...shape, name: `(new node ${i + 1} of ${more})` }, this.nodes),
+      ),
+    ];
   }
 
   private checkTarget(t: Target): string | undefined {
-    if (typeof t !== 'object' || t === null) return `target must be an object like { node: "n1" } or { group: "g", bundle: 0 }`;
+    if (typeof t !== 'object' || t === null)
+      return `target must be an object like { node: "n1" } or { group: "g", bundle: 0 }`;
     const unknown = Object.keys(t).filter((k) => !['node', 'group', 'bundle'].includes(k));
     if (unknown.length) return `unknown target field ${unknown.join(', ')}: use node, or group with an optional bundle`;
-    if (t.node !== undefined && t.group !== undefined) return `a task pins either a node or a placement group, not both`;
-    if (t.bundle !== undefined && t.group === undefined) return `bundle ${t.bundle} needs a group: target { group, bundle }`;
-    if (t.node !== undefined && !this.nodes.has(t.node)) return `node ${JSON.stringify(t.node)} is not in the cluster; nodes: ${[...this.nodes.keys()].join(', ') || 'none yet'}`;
+    if (t.node !== undefined && t.group !== undefined)
+      return `a task pins either a node or a placement group, not both`;
+    if (t.bundle !== undefined && t.group === undefined)
+      return `bundle ${t.bundle} needs a group: target { group, bundle }`;
+    if (t.node !== undefined && !this.nodes.has(t.node))
+      return `node ${JSON.stringify(t.node)} is not in the cluster; nodes: ${[...this.nodes.keys()].join(', ') || 'none yet'}`;
     if (t.group !== undefined) {
       const g = this.groups.get(t.group);
       if (!g) return `placement group ${JSON.stringify(t.group)} does not exist: create it first`;
@@ -246,10 +331,20 @@ export class Scheduler {
       const candidates = target.bundle === undefined ? shapes : shapes.filter((s) => s.i === target.bundle);
       if (candidates.some((c) => canEverFit(c.pool, d))) return undefined;
       const where = (p: Pool) => `${p.name} of placement group ${target.group}`;
-      return whyNeverFits(subject, d, candidates.map((c) => c.pool), where, true).replace(/ has /, ' holds ');
+      return whyNeverFits(
+        subject,
+        d,
+        candidates.map((c) => c.pool),
+        where,
+        true,
+      ).replace(/ has /, ' holds ');
     }
-    const pools = target.node !== undefined ? [this.nodes.get(target.node)].filter((p): p is Pool => p !== undefined) : this.couldBe();
-    if (target.node !== undefined && pools.length === 0) return `${subject} is pinned to node ${target.node}, which has left the cluster`;
+    const pools =
+      target.node !== undefined
+        ? [this.nodes.get(target.node)].filter((p): p is Pool => p !== undefined)
+        : this.couldBe();
+    if (target.node !== undefined && pools.length === 0)
+      return `${subject} is pinned to node ${target.node}, which has left the cluster`;
     if (pools.some((p) => canEverFit(p, d))) return undefined;
     return whyNeverFits(subject, d, pools, largestNode(pools));
   }
@@ -261,7 +356,9 @@ export class Scheduler {
       if (!g?.pools) return undefined;
       pools = target.bundle === undefined ? g.pools : [g.pools[target.bundle]!];
     } else {
-      pools = (target.node !== undefined ? [this.nodes.get(target.node)!] : [...this.nodes.values()]).filter((p) => !this.draining.has(p.name));
+      pools = (target.node !== undefined ? [this.nodes.get(target.node)!] : [...this.nodes.values()]).filter(
+        (p) => !this.draining.has(p.name),
+      );
     }
     for (const pool of pools) {
       const holding = allocate(pool, d);
@@ -274,7 +371,11 @@ export class Scheduler {
   }
 
   private reserve(g: Group): Grant[] | undefined {
-    const result = placeGroup([...this.nodes.values()].filter((p) => !this.draining.has(p.name)), g.demands, g.strategy);
+    const result = placeGroup(
+      [...this.nodes.values()].filter((p) => !this.draining.has(p.name)),
+      g.demands,
+      g.strategy,
+    );
     if (result.kind !== 'found') return undefined;
     for (const h of result.holdings) take(this.nodes.get(h.node)!, h);
     g.holdings = result.holdings;
@@ -297,7 +398,11 @@ export class Scheduler {
       if (first.kind === 'task' && first.target.group === g.id) {
         for (const it of items) {
           this.queue.remove(it.id);
-          decisions.push({ kind: 'rejected', id: it.work.id, reason: `task ${it.work.id} was waiting for placement group ${g.id}, which ${what}` });
+          decisions.push({
+            kind: 'rejected',
+            id: it.work.id,
+            reason: `task ${it.work.id} was waiting for placement group ${g.id}, which ${what}`,
+          });
         }
       }
     }
@@ -313,7 +418,11 @@ export class Scheduler {
         if (!why) continue;
         for (const it of items.filter((x) => this.queue.has(x.id))) {
           this.queue.remove(it.id);
-          decisions.push({ kind: 'rejected', id: it.work.id, reason: it === items[0] ? why : why.replace(`task ${w.id}`, `task ${it.work.id}`) });
+          decisions.push({
+            kind: 'rejected',
+            id: it.work.id,
+            reason: it === items[0] ? why : why.replace(`task ${w.id}`, `task ${it.work.id}`),
+          });
         }
       } else {
         for (const it of items) {
@@ -321,7 +430,11 @@ export class Scheduler {
           if (!g || !this.queue.has(it.id)) continue;
           const ever = placeGroup(this.couldBe(), g.demands, g.strategy, true);
           if (ever.kind !== 'none') continue; // a search that ran out of budget proves nothing: keep waiting
-          decisions.push({ kind: 'group-rejected', group: g.id, reason: whyGroupNeverFits(g.id, g.demands, g.strategy, this.couldBe(), false) });
+          decisions.push({
+            kind: 'group-rejected',
+            group: g.id,
+            reason: whyGroupNeverFits(g.id, g.demands, g.strategy, this.couldBe(), false),
+          });
           this.dropGroup(g, decisions, 'can no longer be placed');
         }
       }
@@ -363,20 +476,30 @@ function resourcesOf(d: Demand): Record<string, number> {
 }
 
 function targetKey(t: Target): string {
-  return t.group !== undefined ? `group=${t.group}#${t.bundle ?? '*'}` : t.node !== undefined ? `node=${t.node}` : 'any';
+  return t.group !== undefined
+    ? `group=${t.group}#${t.bundle ?? '*'}`
+    : t.node !== undefined
+      ? `node=${t.node}`
+      : 'any';
 }
 
 /** A bundle's request as an empty pool of the shape its reservation will have. */
 function bundleShape(d: Demand, name: string): Pool {
   const devices =
-    d.gpu >= WHOLE_GPU ? Array.from({ length: d.gpu / WHOLE_GPU }, (_, i) => ({ id: `gpu${i}`, cap: WHOLE_GPU })) : d.gpu > 0 ? [{ id: 'gpu0', cap: d.gpu }] : [];
+    d.gpu >= WHOLE_GPU
+      ? Array.from({ length: d.gpu / WHOLE_GPU }, (_, i) => ({ id: `gpu${i}`, cap: WHOLE_GPU }))
+      : d.gpu > 0
+        ? [{ id: 'gpu0', cap: d.gpu }]
+        : [];
   return newPool(name, d.cpu, d.mem, d.custom, devices);
 }
 
 function nodePool(cap: NodeCapacity, existing: Map<string, Pool>): Pool {
   const hint = { hint: 'a node capacity is { name, cpus, gpuIds: [...], memoryMb?, custom? } as the agent reports it' };
-  if (typeof cap?.name !== 'string' || cap.name === '') throw new UsageError(`a node needs a name, got ${JSON.stringify(cap?.name)}`, hint);
-  if (existing.has(cap.name)) throw new UsageError(`node ${cap.name} joined twice`, { hint: 'remove the node before adding it again' });
+  if (typeof cap?.name !== 'string' || cap.name === '')
+    throw new UsageError(`a node needs a name, got ${JSON.stringify(cap?.name)}`, hint);
+  if (existing.has(cap.name))
+    throw new UsageError(`node ${cap.name} joined twice`, { hint: 'remove the node before adding it again' });
   const cpu = toUnits(`node ${cap.name}: cpus`, cap.cpus, CPU_UNIT);
   if (!cpu.ok) throw new UsageError(cpu.reason, hint);
   const mem = toUnits(`node ${cap.name}: memoryMb`, cap.memoryMb ?? 0, 1);
@@ -385,9 +508,18 @@ function nodePool(cap: NodeCapacity, existing: Map<string, Pool>): Pool {
   if (!custom.ok) throw new UsageError(`node ${cap.name}: ${custom.reason}`, hint);
   const ids = cap.gpuIds ?? [];
   if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string' || i === '') || new Set(ids).size !== ids.length) {
-    throw new UsageError(`node ${cap.name}: gpuIds must be distinct non-empty strings, got ${JSON.stringify(ids)}`, hint);
+    throw new UsageError(
+      `node ${cap.name}: gpuIds must be distinct non-empty strings, got ${JSON.stringify(ids)}`,
+      hint,
+    );
   }
-  return newPool(cap.name, cpu.value, mem.value, custom.value, ids.map((id) => ({ id, cap: WHOLE_GPU })));
+  return newPool(
+    cap.name,
+    cpu.value,
+    mem.value,
+    custom.value,
+    ids.map((id) => ({ id, cap: WHOLE_GPU })),
+  );
 }
 
 function sumPools(pools: readonly Pool[], free: boolean): Totals {
@@ -403,5 +535,11 @@ function sumPools(pools: readonly Pool[], free: boolean): Totals {
   }
   const out: Record<string, number> = {};
   for (const [k, v] of [...custom].sort(([a], [b]) => (a < b ? -1 : 1))) out[k] = fromUnits(v, SHARE_UNIT);
-  return { nodes: pools.length, cpus: fromUnits(cpu, CPU_UNIT), gpus: fromUnits(gpu, SHARE_UNIT), memoryMb: mem, custom: out };
+  return {
+    nodes: pools.length,
+    cpus: fromUnits(cpu, CPU_UNIT),
+    gpus: fromUnits(gpu, SHARE_UNIT),
+    memoryMb: mem,
+    custom: out,
+  };
 }

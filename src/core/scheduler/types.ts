@@ -50,5 +50,11 @@ export interface Totals {
   custom: Record<string, number>;
 }
 
-export type SubmitResult = { status: 'placed'; grant: Grant } | { status: 'pending' } | { status: 'rejected'; reason: string };
-export type GroupResult = { status: 'ready'; bundles: Grant[] } | { status: 'pending' } | { status: 'rejected'; reason: string };
+export type SubmitResult =
+  | { status: 'placed'; grant: Grant }
+  | { status: 'pending' }
+  | { status: 'rejected'; reason: string };
+export type GroupResult =
+  | { status: 'ready'; bundles: Grant[] }
+  | { status: 'pending' }
+  | { status: 'rejected'; reason: string };

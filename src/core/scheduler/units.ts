@@ -58,12 +58,18 @@ export function fromUnits(units: number, unit: number): number {
  */
 export function parseRequest(req: unknown, defaultCpus: number): Parsed<Demand> {
   if (typeof req !== 'object' || req === null || Array.isArray(req)) {
-    return { ok: false, reason: `a resource request must be an object like { cpus: 1, gpus: 0.5 }, got ${JSON.stringify(req) ?? String(req)}` };
+    return {
+      ok: false,
+      reason: `a resource request must be an object like { cpus: 1, gpus: 0.5 }, got ${JSON.stringify(req) ?? String(req)}`,
+    };
   }
   const r = req as Record<string, unknown>;
   const unknown = Object.keys(r).filter((k) => !REQUEST_KEYS.has(k));
   if (unknown.length > 0) {
-    return { ok: false, reason: `unknown resource ${unknown.map((k) => JSON.stringify(k)).join(', ')}: use cpus, gpus, memoryMb or custom: { name: amount }` };
+    return {
+      ok: false,
+      reason: `unknown resource ${unknown.map((k) => JSON.stringify(k)).join(', ')}: use cpus, gpus, memoryMb or custom: { name: amount }`,
+    };
   }
   const cpu = toUnits('cpus', r.cpus === undefined ? defaultCpus : r.cpus, CPU_UNIT);
   if (!cpu.ok) return cpu;
@@ -73,7 +79,10 @@ export function parseRequest(req: unknown, defaultCpus: number): Parsed<Demand> 
   if (!gpu.ok) return gpu;
   if (gpu.value > WHOLE_GPU && gpu.value % WHOLE_GPU !== 0) {
     const g = r.gpus as number;
-    return { ok: false, reason: `GPU requests above 1 must be whole numbers (Ray's rule): ask for ${Math.floor(g)} or ${Math.ceil(g)}, not ${g}` };
+    return {
+      ok: false,
+      reason: `GPU requests above 1 must be whole numbers (Ray's rule): ask for ${Math.floor(g)} or ${Math.ceil(g)}, not ${g}`,
+    };
   }
   const custom = parseCustom(r.custom);
   if (!custom.ok) return custom;
@@ -88,7 +97,10 @@ export function parseCustom(custom: unknown): Parsed<Array<[string, number]>> {
   const out: Array<[string, number]> = [];
   for (const [name, amount] of Object.entries(custom as Record<string, unknown>)) {
     if (name === '' || RESERVED_CUSTOM.has(name.toLowerCase())) {
-      return { ok: false, reason: `custom resource name ${JSON.stringify(name)} is not allowed: use cpus, gpus or memoryMb for those` };
+      return {
+        ok: false,
+        reason: `custom resource name ${JSON.stringify(name)} is not allowed: use cpus, gpus or memoryMb for those`,
+      };
     }
     const units = toUnits(`custom resource ${JSON.stringify(name)}`, amount, SHARE_UNIT);
     if (!units.ok) return units;
@@ -116,7 +128,8 @@ export function demandKey(d: Demand): string {
 export function describeDemand(d: Demand): string {
   const parts: string[] = [];
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  if (d.cpu > 0 || (d.gpu === 0 && d.mem === 0 && d.custom.length === 0)) parts.push(plural(fromUnits(d.cpu, CPU_UNIT), 'CPU', 'CPUs'));
+  if (d.cpu > 0 || (d.gpu === 0 && d.mem === 0 && d.custom.length === 0))
+    parts.push(plural(fromUnits(d.cpu, CPU_UNIT), 'CPU', 'CPUs'));
   if (d.gpu > 0) parts.push(plural(fromUnits(d.gpu, SHARE_UNIT), 'GPU', 'GPUs'));
   if (d.mem > 0) parts.push(`${d.mem} MB memory`);
   for (const [k, v] of d.custom) parts.push(`${fromUnits(v, SHARE_UNIT)} ${k}`);

@@ -23,8 +23,13 @@ const MAX_WAIT_MS = 60_000;
 const LOGGED_PER_TASK = 1024 * 1024;
 
 /** The job's task log (--task-log): each task's output with its id and node, at most LOGGED_PER_TASK bytes of each. */
-function taskOutputLog(path: string | undefined): { output: (id: string, node: string, stream: 'stdout' | 'stderr', data: string) => void; close: () => Promise<void> } {
-  const taskLog: WriteStream | undefined = path ? createWriteStream(path, { flags: 'a', mode: fileModeFor(path) }) : undefined;
+function taskOutputLog(path: string | undefined): {
+  output: (id: string, node: string, stream: 'stdout' | 'stderr', data: string) => void;
+  close: () => Promise<void>;
+} {
+  const taskLog: WriteStream | undefined = path
+    ? createWriteStream(path, { flags: 'a', mode: fileModeFor(path) })
+    : undefined;
   taskLog?.on('error', () => undefined);
   const logged = new Map<string, number>();
   return {
@@ -34,7 +39,10 @@ function taskOutputLog(path: string | undefined): { output: (id: string, node: s
       logged.set(id, n + data.length);
       const prefix = `[${id} ${node}${stream === 'stderr' ? ' err' : ''}] `;
       taskLog.write(data.replace(/\n(?!$)/g, `\n${prefix}`).replace(/^/, prefix) + (data.endsWith('\n') ? '' : '\n'));
-      if (n + data.length > LOGGED_PER_TASK) taskLog.write(`${prefix}[raysl: more output than ${LOGGED_PER_TASK} bytes; the caller's stream has all of it]\n`);
+      if (n + data.length > LOGGED_PER_TASK)
+        taskLog.write(
+          `${prefix}[raysl: more output than ${LOGGED_PER_TASK} bytes; the caller's stream has all of it]\n`,
+        );
     },
     close: () => new Promise<void>((r) => (taskLog ? taskLog.end(r) : r())),
   };
@@ -48,7 +56,12 @@ interface BuiltinState {
 }
 
 /** The builtin runtime's routes on the control server (the client API's resources, KV, tasks, services, groups). */
-async function builtinRoutes({ scheduler, kv, tasks, groups }: BuiltinState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+async function builtinRoutes(
+  { scheduler, kv, tasks, groups }: BuiltinState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<boolean> {
   const path = url.pathname;
   const method = req.method ?? 'GET';
   if (path === '/v1/resources' && method === 'GET') return json(res, scheduler.totals());
@@ -61,13 +74,16 @@ async function builtinRoutes({ scheduler, kv, tasks, groups }: BuiltinState, req
   }
   const service = /^\/v1\/services\/([A-Za-z0-9]+)$/.exec(path);
   if (service && method === 'DELETE') {
-    if (!tasks.stopService(service[1] as string, waitParam(url, 'graceMs', 3000, 600_000))) throw new HttpError(404, `no service ${service[1]}`, 'not-found');
+    if (!tasks.stopService(service[1] as string, waitParam(url, 'graceMs', 3000, 600_000)))
+      throw new HttpError(404, `no service ${service[1]}`, 'not-found');
     res.writeHead(204).end();
     return true;
   }
-  if (path === '/v1/placement-groups' && method === 'POST') return json(res, groups.create(parseOr400(parseGroupRequest, await readJson(req))));
+  if (path === '/v1/placement-groups' && method === 'POST')
+    return json(res, groups.create(parseOr400(parseGroupRequest, await readJson(req))));
   const group = /^\/v1\/placement-groups\/([A-Za-z0-9]+)$/.exec(path);
-  if (group && method === 'GET') return json(res, await groups.get(group[1] as string, waitParam(url, 'waitMs', 0, MAX_WAIT_MS)));
+  if (group && method === 'GET')
+    return json(res, await groups.get(group[1] as string, waitParam(url, 'waitMs', 0, MAX_WAIT_MS)));
   if (group && method === 'DELETE') {
     groups.remove(group[1] as string);
     res.writeHead(204).end();
@@ -115,13 +131,24 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
     decided,
   });
   let shape: { from: 'head' | 'worker'; cap: NodeCapacity } | undefined;
-  const groups: GroupBook = new GroupBook({ scheduler, evict: (ids, why) => tasks.evict(ids, why), decided, log: ctx.log });
+  const groups: GroupBook = new GroupBook({
+    scheduler,
+    evict: (ids, why) => tasks.evict(ids, why),
+    decided,
+    log: ctx.log,
+  });
 
   return {
     handle: (req, res, url) => builtinRoutes({ scheduler, kv, tasks, groups }, req, res, url),
     onJoin(node) {
       nodes.set(node.name, node);
-      const cap = { name: node.name, cpus: node.cpus, gpuIds: node.gpuIds, ...(node.memoryMb !== undefined ? { memoryMb: node.memoryMb } : {}), ...(node.custom ? { custom: node.custom } : {}) };
+      const cap = {
+        name: node.name,
+        cpus: node.cpus,
+        gpuIds: node.gpuIds,
+        ...(node.memoryMb !== undefined ? { memoryMb: node.memoryMb } : {}),
+        ...(node.custom ? { custom: node.custom } : {}),
+      };
       // the shape autoscaling adds: the first worker's (satellites join later), else the head's
       if (ctx.maxNodes !== undefined && (shape === undefined || (shape.from === 'head' && node.role === 'worker'))) {
         shape = { from: node.role, cap };
@@ -159,19 +186,32 @@ export function builtinControllerHalf(ctx: ControllerHalfContext): ControllerHal
   };
 }
 
-const PLACEMENT: Record<string, Placement> = { STRICT_SPREAD: 'spread', STRICT_PACK: 'pack', PACK: 'any', SPREAD: 'any' };
+const PLACEMENT: Record<string, Placement> = {
+  STRICT_SPREAD: 'spread',
+  STRICT_PACK: 'pack',
+  PACK: 'any',
+  SPREAD: 'any',
+};
 
 /** The scheduler's waiting work and node use, as autoscaling reads them. */
 function builtinDemand(scheduler: Scheduler, shape: NodeCapacity | undefined): DemandView {
   const pending = scheduler.pendingDemand().map((d) => ({
     id: `${d.kind}:${d.id}`,
-    what: d.kind === 'task' ? `task ${d.id}` : `placement group ${d.id} (${d.bundles.length} bundle${d.bundles.length === 1 ? '' : 's'}, ${d.strategy})`,
+    what:
+      d.kind === 'task'
+        ? `task ${d.id}`
+        : `placement group ${d.id} (${d.bundles.length} bundle${d.bundles.length === 1 ? '' : 's'}, ${d.strategy})`,
     bundles: d.bundles,
     placement: d.kind === 'task' ? ('any' as const) : (PLACEMENT[d.strategy] ?? 'any'),
   }));
   const nodes = scheduler.nodeUsage();
   if (!shape) return { pending, nodes };
-  const cap: Record<string, number> = { CPU: shape.cpus, ...(shape.gpuIds.length > 0 ? { GPU: shape.gpuIds.length } : {}), ...(shape.memoryMb ? { memoryMb: shape.memoryMb } : {}), ...(shape.custom ?? {}) };
+  const cap: Record<string, number> = {
+    CPU: shape.cpus,
+    ...(shape.gpuIds.length > 0 ? { GPU: shape.gpuIds.length } : {}),
+    ...(shape.memoryMb ? { memoryMb: shape.memoryMb } : {}),
+    ...(shape.custom ?? {}),
+  };
   return { pending, nodes, shape: cap };
 }
 
@@ -196,7 +236,8 @@ function waitParam(url: URL, name: string, dflt: number, max: number): number {
 
 async function kvRoute(kv: KvStore, req: IncomingMessage, res: ServerResponse, url: URL): Promise<true> {
   const key = decodeURIComponent(url.pathname.slice('/v1/kv/'.length));
-  if (!KV_KEY.test(key)) throw new HttpError(400, `bad key ${JSON.stringify(key)}: use 1-256 of A-Z a-z 0-9 . _ : / -`, 'bad-request');
+  if (!KV_KEY.test(key))
+    throw new HttpError(400, `bad key ${JSON.stringify(key)}: use 1-256 of A-Z a-z 0-9 . _ : / -`, 'bad-request');
   if (req.method === 'PUT') {
     const body = (await readJson(req)) as { value?: unknown } | null;
     if (!body || typeof body.value !== 'string') throw new HttpError(400, 'expected {"value": string}', 'bad-request');

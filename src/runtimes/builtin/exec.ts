@@ -14,7 +14,12 @@ export interface RunningCommand {
   stop(graceMs: number): Promise<void>;
 }
 
-export function runCommand(req: ExecRequest, baseEnv: NodeJS.ProcessEnv, defaultCwd: string, report: (m: ToController) => void): RunningCommand {
+export function runCommand(
+  req: ExecRequest,
+  baseEnv: NodeJS.ProcessEnv,
+  defaultCwd: string,
+  report: (m: ToController) => void,
+): RunningCommand {
   const [cmd, ...args] = req.argv as [string, ...string[]];
   const child = spawn(cmd, args, {
     cwd: req.cwd ?? defaultCwd,
@@ -50,8 +55,16 @@ export function runCommand(req: ExecRequest, baseEnv: NodeJS.ProcessEnv, default
     if (timer) clearTimeout(timer);
     // the pipes may still hold data after 'exit'; 'close' means both are drained
     if (child.stdout && !child.stdout.readableEnded) await new Promise((r) => child.once('close', r));
-    if (spawnError) report({ k: 'exited', id: req.id, exitCode: 127, signal: null, error: `cannot run ${cmd}: ${spawnError.message}` });
-    else report({ k: 'exited', id: req.id, exitCode: info.code, signal: info.signal, ...(timedOut ? { timedOut } : {}) });
+    if (spawnError)
+      report({
+        k: 'exited',
+        id: req.id,
+        exitCode: 127,
+        signal: null,
+        error: `cannot run ${cmd}: ${spawnError.message}`,
+      });
+    else
+      report({ k: 'exited', id: req.id, exitCode: info.code, signal: info.signal, ...(timedOut ? { timedOut } : {}) });
   })();
   return { done, stop: async (graceMs) => void (await terminateGroup(child, graceMs)) };
 }

@@ -35,7 +35,13 @@ export class GroupBook {
     const id = `pg${this.next++}`;
     const r = this.d.scheduler.createGroup(id, req.bundles, req.strategy);
     if (r.status === 'rejected') throw new HttpError(422, r.reason, 'infeasible');
-    const g: Group = { id, req, state: r.status === 'ready' ? 'ready' : 'pending', waiters: [], ...(r.status === 'ready' ? { bundles: r.bundles } : {}) };
+    const g: Group = {
+      id,
+      req,
+      state: r.status === 'ready' ? 'ready' : 'pending',
+      waiters: [],
+      ...(r.status === 'ready' ? { bundles: r.bundles } : {}),
+    };
     this.groups.set(id, g);
     this.d.log(`placement group ${id} (${req.strategy}, ${req.bundles.length} bundle(s)): ${g.state}`);
     return view(g);
@@ -92,7 +98,8 @@ export class GroupBook {
   }
 
   close(): void {
-    for (const g of this.groups.values()) if (g.state === 'pending') this.settle(g, 'removed', undefined, 'the job is ending', 'shutting-down');
+    for (const g of this.groups.values())
+      if (g.state === 'pending') this.settle(g, 'removed', undefined, 'the job is ending', 'shutting-down');
   }
 
   private find(id: string): Group {
@@ -116,7 +123,18 @@ function view(g: Group): GroupState {
     id: g.id,
     state: g.state,
     strategy: g.req.strategy,
-    ...(g.bundles ? { bundles: g.bundles.map((b) => ({ node: b.node, cpus: b.cpus, gpus: b.gpus.reduce((a, x) => a + x.share, 0), gpuIds: b.gpus.map((x) => x.id), memoryMb: b.memoryMb, custom: b.custom })) } : {}),
+    ...(g.bundles
+      ? {
+          bundles: g.bundles.map((b) => ({
+            node: b.node,
+            cpus: b.cpus,
+            gpus: b.gpus.reduce((a, x) => a + x.share, 0),
+            gpuIds: b.gpus.map((x) => x.id),
+            memoryMb: b.memoryMb,
+            custom: b.custom,
+          })),
+        }
+      : {}),
     ...(g.reason !== undefined ? { reason: g.reason } : {}),
     ...(g.kind !== undefined ? { kind: g.kind } : {}),
   };

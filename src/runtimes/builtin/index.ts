@@ -12,10 +12,14 @@ export const builtinRuntime: RuntimeAdapter = {
   // the agent itself is the runtime: the node that runs this check has it
   locate: () => ({ found: process.execPath }),
   async start(ctx): Promise<RuntimeProcess> {
-    const custom = Object.entries(ctx.customResources ?? {}).map(([name, n]) => `, ${n} ${name}`).join('');
+    const custom = Object.entries(ctx.customResources ?? {})
+      .map(([name, n]) => `, ${n} ${name}`)
+      .join('');
     ctx.log(`builtin runtime up on ${ctx.address} (${ctx.resources.cpus} CPU, ${ctx.resources.gpus} GPU${custom})`);
     let stopped: (v: { code: number | null; signal: NodeJS.Signals | null; expected: boolean }) => void = () => {};
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean }>((r) => (stopped = r));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; expected: boolean }>(
+      (r) => (stopped = r),
+    );
     return {
       ready: Promise.resolve(),
       exited,

@@ -21,7 +21,11 @@ export class KvStore {
       const list = this.waiters.get(key) ?? [];
       const timer = setTimeout(() => {
         const cur = this.waiters.get(key);
-        if (cur) this.waiters.set(key, cur.filter((w) => w !== wake));
+        if (cur)
+          this.waiters.set(
+            key,
+            cur.filter((w) => w !== wake),
+          );
         resolve(undefined);
       }, waitMs);
       timer.unref();

@@ -40,7 +40,9 @@ class Kept {
     else this.dropped += s.length;
   }
   value(): string {
-    return this.dropped > 0 ? `${this.text}\n[raysl: ${this.dropped} characters of output dropped from the result]\n` : this.text;
+    return this.dropped > 0
+      ? `${this.text}\n[raysl: ${this.dropped} characters of output dropped from the result]\n`
+      : this.text;
   }
 }
 
@@ -72,7 +74,17 @@ export class TaskBook {
 
   submit(kind: 'task' | 'service', req: TaskRequest, stream: EventStream<TaskEvent>): void {
     const id = `${kind === 'task' ? 't' : 's'}${this.next++}`;
-    const t: Task = { id, kind, req, stream, state: 'pending', attempt: 0, stdout: new Kept(), stderr: new Kept(), startedAt: 0 };
+    const t: Task = {
+      id,
+      kind,
+      req,
+      stream,
+      state: 'pending',
+      attempt: 0,
+      stdout: new Kept(),
+      stderr: new Kept(),
+      startedAt: 0,
+    };
     this.tasks.set(id, t);
     stream.send({ e: 'accepted', id });
     stream.onAbort(() => this.abandon(t));
@@ -81,7 +93,11 @@ export class TaskBook {
       t.pendingTimer = setTimeout(() => {
         if (t.state !== 'pending') return;
         this.d.scheduler.cancel(t.id);
-        this.fail(t, 'pending-timeout', `${t.id} was not placed within ${req.pendingTimeoutMs} ms: ${describe(req)} did not become free`);
+        this.fail(
+          t,
+          'pending-timeout',
+          `${t.id} was not placed within ${req.pendingTimeoutMs} ms: ${describe(req)} did not become free`,
+        );
       }, req.pendingTimeoutMs);
     }
     this.schedule(t);
@@ -108,10 +124,21 @@ export class TaskBook {
     t.grant = grant;
     t.execId = `${t.id}.${t.attempt}`;
     this.byExec.set(t.execId, t);
-    const env: Record<string, string> = { ...(t.req.env ?? {}), RAYSL_TASK_ID: t.id, CUDA_VISIBLE_DEVICES: grant.gpus.map((g) => g.id).join(',') };
+    const env: Record<string, string> = {
+      ...(t.req.env ?? {}),
+      RAYSL_TASK_ID: t.id,
+      CUDA_VISIBLE_DEVICES: grant.gpus.map((g) => g.id).join(','),
+    };
     if (t.kind === 'service') {
       t.portOffset = this.d.ports.take(grant.node);
-      if (t.portOffset === undefined) return void this.ended(t, { k: 'exited', id: t.execId, exitCode: null, signal: null, error: `no service port left on ${grant.node}` });
+      if (t.portOffset === undefined)
+        return void this.ended(t, {
+          k: 'exited',
+          id: t.execId,
+          exitCode: null,
+          signal: null,
+          error: `no service port left on ${grant.node}`,
+        });
       env.RAYSL_SERVICE_PORT = String(this.d.servicePort(grant.node, t.portOffset));
     }
     t.stream.send({ e: 'placed', node: grant.node, gpuIds: grant.gpus.map((g) => g.id), attempt: t.attempt });
@@ -139,7 +166,13 @@ export class TaskBook {
     if (m.k === 'started') {
       if (t.kind === 'service') {
         const port = t.portOffset !== undefined ? this.d.servicePort(node, t.portOffset) : undefined;
-        t.stream.send({ e: 'started', node, address: this.d.nodeAddress(node), ...(port !== undefined ? { port } : {}), pid: m.pid });
+        t.stream.send({
+          e: 'started',
+          node,
+          address: this.d.nodeAddress(node),
+          ...(port !== undefined ? { port } : {}),
+          pid: m.pid,
+        });
       }
     } else if (m.k === 'output') {
       (m.stream === 'stdout' ? t.stdout : t.stderr).push(m.data);
@@ -155,7 +188,10 @@ export class TaskBook {
     if (m.error) t.stderr.push(`raysl: ${m.error}\n`);
     const failed = m.exitCode !== 0;
     if (!t.stopping && failed && t.req.retryOnFailure && t.attempt <= (t.req.maxRetries ?? 0)) {
-      return this.retry(t, `attempt ${t.attempt} ended with ${m.signal ? `signal ${m.signal}` : `exit code ${m.exitCode}`}`);
+      return this.retry(
+        t,
+        `attempt ${t.attempt} ended with ${m.signal ? `signal ${m.signal}` : `exit code ${m.exitCode}`}`,
+      );
     }
     if (t.stopping && t.stopping.kind !== 'stop') return this.fail(t, t.stopping.kind, t.stopping.message);
     const result: TaskResult = {
@@ -183,7 +219,12 @@ export class TaskBook {
       if (!t || t.state !== 'running') continue;
       this.release(t, false);
       if (t.attempt <= (t.req.maxRetries ?? 0)) this.retry(t, reason);
-      else this.fail(t, 'node-lost', `${t.id} ran on ${t.grant?.node}: ${reason}${t.attempt > 1 ? ` (after ${t.attempt} attempts)` : ''}`);
+      else
+        this.fail(
+          t,
+          'node-lost',
+          `${t.id} ran on ${t.grant?.node}: ${reason}${t.attempt > 1 ? ` (after ${t.attempt} attempts)` : ''}`,
+        );
     }
   }
 
@@ -216,7 +257,11 @@ export class TaskBook {
     this.closed = true;
     for (const t of [...this.tasks.values()]) {
       if (t.state === 'pending') this.d.scheduler.cancel(t.id);
-      this.fail(t, 'shutting-down', `the job is ending: ${t.id} ${t.state === 'running' ? 'was stopped' : 'never ran'}`);
+      this.fail(
+        t,
+        'shutting-down',
+        `the job is ending: ${t.id} ${t.state === 'running' ? 'was stopped' : 'never ran'}`,
+      );
     }
   }
 
@@ -242,7 +287,8 @@ export class TaskBook {
   }
 
   private kill(t: Task, graceMs: number): void {
-    if (t.grant && t.execId && !this.d.send(t.grant.node, { k: 'kill', id: t.execId, graceMs })) this.lost([t.id], 'its node has no live agent');
+    if (t.grant && t.execId && !this.d.send(t.grant.node, { k: 'kill', id: t.execId, graceMs }))
+      this.lost([t.id], 'its node has no live agent');
   }
 
   /** Gives back what a running task held (the scheduler may place pending work at once). */
@@ -272,6 +318,11 @@ function describe(req: TaskRequest): string {
   if (r.gpus) parts.push(`${r.gpus} GPU`);
   if (r.memoryMb) parts.push(`${r.memoryMb} MB memory`);
   for (const [k, v] of Object.entries(r.custom ?? {})) parts.push(`${v} ${k}`);
-  const where = req.placementGroup !== undefined ? ` in ${req.placementGroup}${req.bundle !== undefined ? ` bundle ${req.bundle}` : ''}` : req.node !== undefined ? ` on ${req.node}` : '';
+  const where =
+    req.placementGroup !== undefined
+      ? ` in ${req.placementGroup}${req.bundle !== undefined ? ` bundle ${req.bundle}` : ''}`
+      : req.node !== undefined
+        ? ` on ${req.node}`
+        : '';
   return parts.join(', ') + where;
 }

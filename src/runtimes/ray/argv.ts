@@ -72,7 +72,8 @@ function rayStartFlags(input: RayStartInput, version: RayVersion): { head: boole
   const f = rayFeatures(version);
   const p = input.ports;
   const flags: RayFlag[] = [];
-  const flag = (name: string, value: string | number, port = false): void => void flags.push({ name, value, ...(port ? { port } : {}) });
+  const flag = (name: string, value: string | number, port = false): void =>
+    void flags.push({ name, value, ...(port ? { port } : {}) });
   const head = input.role === 'head';
 
   if (head) flag('port', p.gcs, true);
@@ -101,7 +102,11 @@ function rayStartFlags(input: RayStartInput, version: RayVersion): { head: boole
   if (input.objectStoreBytes !== undefined) flag('object-store-memory', input.objectStoreBytes);
   const custom = input.customResources ?? {};
   // names sorted: the same map gives the same argv (and the same log line) on every node
-  if (Object.keys(custom).length > 0) flag('resources', JSON.stringify(Object.fromEntries(Object.entries(custom).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))));
+  if (Object.keys(custom).length > 0)
+    flag(
+      'resources',
+      JSON.stringify(Object.fromEntries(Object.entries(custom).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))),
+    );
   return { head, flags };
 }
 
@@ -121,7 +126,13 @@ export function rayStartEnv(input: Pick<RayStartInput, 'role' | 'ports'>): Recor
 }
 
 function formatArgv(head: boolean, flags: RayFlag[], value: (f: RayFlag) => string): string[] {
-  return ['start', ...(head ? ['--head'] : []), ...flags.map((f) => `--${f.name}=${value(f)}`), '--disable-usage-stats', '--block'];
+  return [
+    'start',
+    ...(head ? ['--head'] : []),
+    ...flags.map((f) => `--${f.name}=${value(f)}`),
+    '--disable-usage-stats',
+    '--block',
+  ];
 }
 
 /** argv after the executable, e.g. ["start", "--head", ...]. Flags use "--flag=value" like Ray's docs. */
@@ -135,7 +146,13 @@ export function rayStartArgv(input: RayStartInput, version: RayVersion): string[
  * (B, the block's base, is chosen at run time), addresses and sizes that only the node knows as
  * <placeholders>. Built from the same flags as rayStartArgv, so the preview cannot drift.
  */
-function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, perNode: NodeResources, version: RayVersion, customResources: Record<string, number> | 'per node' = {}): string {
+function rayStartPreview(
+  role: 'head' | 'worker',
+  layout: PortLayout,
+  perNode: NodeResources,
+  version: RayVersion,
+  customResources: Record<string, number> | 'per node' = {},
+): string {
   const { ports, workerPorts } = resolveRayPorts(0, layout);
   const { head, flags } = rayStartFlags(
     {
@@ -154,14 +171,20 @@ function rayStartPreview(role: 'head' | 'worker', layout: PortLayout, perNode: N
     },
     version,
   );
-  const env = Object.entries(rayStartEnv({ role, ports })).map(([k, v]) => `${k}=${k.endsWith('_PORT') ? `B+${v}` : v}`);
-  return [...env, 'ray', ...formatArgv(head, flags, (f) => {
-    if (f.port) return `B+${f.value}`;
-    if (f.name === 'address') return `<head address>:B+${ports.gcs}`;
-    if (f.name === 'memory' || f.name === 'object-store-memory') return '<sized at start>';
-    if (f.name === 'resources' && customResources === 'per node') return '<per node, see resources above>';
-    return String(f.value);
-  })].join(' ');
+  const env = Object.entries(rayStartEnv({ role, ports })).map(
+    ([k, v]) => `${k}=${k.endsWith('_PORT') ? `B+${v}` : v}`,
+  );
+  return [
+    ...env,
+    'ray',
+    ...formatArgv(head, flags, (f) => {
+      if (f.port) return `B+${f.value}`;
+      if (f.name === 'address') return `<head address>:B+${ports.gcs}`;
+      if (f.name === 'memory' || f.name === 'object-store-memory') return '<sized at start>';
+      if (f.name === 'resources' && customResources === 'per node') return '<per node, see resources above>';
+      return String(f.value);
+    }),
+  ].join(' ');
 }
 
 /** What each node will run, for the script's header (ray: the `ray start` lines, ports relative to B). */
@@ -169,7 +192,16 @@ export function runtimeCommands(plan: Plan): Array<{ role: string; command: stri
   if (plan.runtime !== 'ray') return [];
   const version = parseRayVersion(`ray, version ${RAY_TESTED_VERSION}`);
   const roles = plan.nodes > 1 ? (['head', 'worker'] as const) : (['head'] as const);
-  const starts = roles.map((role) => ({ role, command: rayStartPreview(role, plan.portLayout, resourcesForRole(plan, role), version, previewResources(plan, role)) }));
+  const starts = roles.map((role) => ({
+    role,
+    command: rayStartPreview(
+      role,
+      plan.portLayout,
+      resourcesForRole(plan, role),
+      version,
+      previewResources(plan, role),
+    ),
+  }));
   return [...starts, { role: 'serve', command: servePreview(plan.portLayout) }];
 }
 
@@ -177,6 +209,7 @@ export function runtimeCommands(plan: Plan): Array<{ role: string; command: stri
 function previewResources(plan: Plan, role: 'head' | 'worker'): Record<string, number> | 'per node' {
   if (role === 'head') return customResourcesFor(plan.resources, { index: 0, role });
   const maps = new Set<string>();
-  for (let index = 1; index < plan.nodes; index++) maps.add(JSON.stringify(customResourcesFor(plan.resources, { index, role })));
+  for (let index = 1; index < plan.nodes; index++)
+    maps.add(JSON.stringify(customResourcesFor(plan.resources, { index, role })));
   return maps.size > 1 ? 'per node' : customResourcesFor(plan.resources, { index: 1, role });
 }

@@ -19,7 +19,12 @@ const PROBE_TIMEOUT_MS = 60_000;
 
 /** Where `bin` resolves: itself when it has a slash, else the first executable of that name on PATH. */
 export function resolveExecutable(bin: string, env: NodeJS.ProcessEnv): string | undefined {
-  const candidates = bin.includes('/') ? [bin] : (env['PATH'] ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, bin));
+  const candidates = bin.includes('/')
+    ? [bin]
+    : (env['PATH'] ?? '')
+        .split(delimiter)
+        .filter((d) => d !== '')
+        .map((d) => join(d, bin));
   return candidates.find((c) => {
     try {
       accessSync(c, constants.X_OK);
@@ -43,7 +48,9 @@ export function rayInterpreter(bin: string, env: NodeJS.ProcessEnv): string | un
     const n = readSync(fd, head, 0, head.length, 0);
     closeSync(fd);
     const interpreter = /^#!(\S+)/.exec(head.subarray(0, n).toString('utf8'))?.[1];
-    return interpreter !== undefined && isAbsolute(interpreter) && /python[\d.]*$/.test(interpreter) ? interpreter : undefined;
+    return interpreter !== undefined && isAbsolute(interpreter) && /python[\d.]*$/.test(interpreter)
+      ? interpreter
+      : undefined;
   } catch {
     return undefined;
   }
@@ -65,7 +72,11 @@ export function installedRayVersion(bin: string, env: NodeJS.ProcessEnv): RayVer
     const lib = join(dirname(dirname(interpreter)), 'lib');
     const found = readdirSync(lib)
       .filter((d) => /^python\d+\.\d+$/.test(d))
-      .flatMap((py) => readdirSync(join(lib, py, 'site-packages')).flatMap((d) => /^ray-(\d+\.\d+\.\d+\S*)\.dist-info$/.exec(d)?.[1] ?? []));
+      .flatMap((py) =>
+        readdirSync(join(lib, py, 'site-packages')).flatMap(
+          (d) => /^ray-(\d+\.\d+\.\d+\S*)\.dist-info$/.exec(d)?.[1] ?? [],
+        ),
+      );
     return found.length === 1 ? parseRayVersion(`ray, version ${found[0]}`) : undefined;
   } catch {
     return undefined;

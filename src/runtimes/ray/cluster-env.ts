@@ -15,7 +15,8 @@ export const RAY_CLUSTER_DEFAULTS: readonly RayClusterSetting[] = [
   {
     name: 'RAY_worker_register_timeout_seconds',
     value: '300',
-    source: 'src/ray/common/ray_config_def.h worker_register_timeout_seconds (60); raylet worker_pool.cc kills a worker that has not registered by then',
+    source:
+      'src/ray/common/ray_config_def.h worker_register_timeout_seconds (60); raylet worker_pool.cc kills a worker that has not registered by then',
     why: 'a Python worker that imports a large environment from a shared filesystem, on a node that starts many at once, can take over 60 s; Ray then kills it and the task fails ("worker registration timed out"). A longer limit costs nothing when workers are quick',
   },
 ];

@@ -68,7 +68,13 @@ while True:
 export interface RayDemandLine {
   pending?: Array<{ resources: Record<string, number>; count: number; placement: Placement }>;
   gangs?: Array<{ id: string; bundles: Array<Record<string, number>>; placement: Placement }>;
-  nodes?: Array<{ address: string; status: string; idleMs: number; free: Record<string, number>; total: Record<string, number> }>;
+  nodes?: Array<{
+    address: string;
+    status: string;
+    idleMs: number;
+    free: Record<string, number>;
+    total: Record<string, number>;
+  }>;
   error?: string;
 }
 
@@ -119,7 +125,8 @@ export function parseRayDemand(line: RayDemandLine): RayDemand {
   for (const p of line.pending ?? []) {
     const r = fromRayResources(p.resources, true);
     if (r === undefined) continue;
-    for (let i = 0; i < p.count; i++) pending.push({ id: `task|${key(r)}#${i}`, what: `Ray task {${key(r)}}`, bundles: [r], placement: 'any' });
+    for (let i = 0; i < p.count; i++)
+      pending.push({ id: `task|${key(r)}#${i}`, what: `Ray task {${key(r)}}`, bundles: [r], placement: 'any' });
   }
   for (const g of line.gangs ?? []) {
     const bundles = g.bundles.map((b) => fromRayResources(b, true));
@@ -127,11 +134,21 @@ export function parseRayDemand(line: RayDemandLine): RayDemand {
     // "<pg id>:<strategy>|<state>": the id and strategy stay while it waits, the state may change
     const [idAndStrategy = g.id] = g.id.split('|');
     const [pg = idAndStrategy, strategy = ''] = idAndStrategy.split(':');
-    pending.push({ id: `group|${idAndStrategy}`, what: `Ray placement group ${pg.slice(0, 12)} (${bundles.length} bundles${strategy ? `, ${strategy}` : ''})`, bundles: bundles as Resources[], placement: g.placement });
+    pending.push({
+      id: `group|${idAndStrategy}`,
+      what: `Ray placement group ${pg.slice(0, 12)} (${bundles.length} bundles${strategy ? `, ${strategy}` : ''})`,
+      bundles: bundles as Resources[],
+      placement: g.placement,
+    });
   }
   const nodes = (line.nodes ?? [])
     .filter((n) => n.status !== 'DEAD')
-    .map((n) => ({ address: n.address, free: fromRayResources(n.free, false)!, total: fromRayResources(n.total, false)!, idleMs: n.status === 'DRAINING' ? 0 : n.idleMs }));
+    .map((n) => ({
+      address: n.address,
+      free: fromRayResources(n.free, false)!,
+      total: fromRayResources(n.total, false)!,
+      idleMs: n.status === 'DRAINING' ? 0 : n.idleMs,
+    }));
   return { pending, nodes };
 }
 
@@ -147,7 +164,12 @@ export interface RayDemandReader {
  * Starts the reader with Ray's Python (`python`) and the entrypoint's environment (RAY_ADDRESS and
  * the token auth variables it gets). `log` hears its start and its first error.
  */
-function startRayDemandReader(opts: { python: string; env: NodeJS.ProcessEnv; everyS: number; log: (line: string) => void }): RayDemandReader {
+function startRayDemandReader(opts: {
+  python: string;
+  env: NodeJS.ProcessEnv;
+  everyS: number;
+  log: (line: string) => void;
+}): RayDemandReader {
   const gcs = opts.env['RAY_ADDRESS'] ?? '';
   const child: ChildProcess = spawn(opts.python, ['-c', RAY_DEMAND_PY], {
     env: { ...opts.env, RAYSL_RAY_GCS_ADDRESS: gcs, RAYSL_DEMAND_EVERY_S: String(opts.everyS) },
@@ -206,7 +228,11 @@ function startRayDemandReader(opts: { python: string; env: NodeJS.ProcessEnv; ev
 }
 
 /** Ray's demand by raysl node name (nodes Ray has that raysl does not know are left out). */
-function rayDemandView(d: RayDemand, nodeOf: (address: string) => string | undefined, shapeAddress: string | undefined): DemandView {
+function rayDemandView(
+  d: RayDemand,
+  nodeOf: (address: string) => string | undefined,
+  shapeAddress: string | undefined,
+): DemandView {
   const nodes: DemandView['nodes'] = [];
   for (const n of d.nodes) {
     const name = nodeOf(n.address);

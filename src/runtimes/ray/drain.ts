@@ -56,14 +56,26 @@ function gcsAddressOf(node: PreparedRayNode): string {
 }
 
 function drainArgv(node: PreparedRayNode, deadlineSec: number, reason: string): string[] {
-  return ['-c', DRAIN_SCRIPT, gcsAddressOf(node), node.nodeIp, String(node.ports.node_manager), String(deadlineSec), reason];
+  return [
+    '-c',
+    DRAIN_SCRIPT,
+    gcsAddressOf(node),
+    node.nodeIp,
+    String(node.ports.node_manager),
+    String(deadlineSec),
+    reason,
+  ];
 }
 
 /** Drains this node; resolves once its raylet left (idle), rejects when Ray refused, could not be asked, or the deadline passed. */
 export async function drainRayNode(node: PreparedRayNode, deadlineSec: number, reason: string): Promise<string> {
   const python = node.boot.python ?? rayInterpreter(rayBin(node.env), node.env);
-  if (python === undefined) throw new Error(`cannot find the Python of Ray's CLI (${rayBin(node.env)}) to drain this node`);
-  const child = spawn(python, drainArgv(node, deadlineSec, reason), { env: node.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (python === undefined)
+    throw new Error(`cannot find the Python of Ray's CLI (${rayBin(node.env)}) to drain this node`);
+  const child = spawn(python, drainArgv(node, deadlineSec, reason), {
+    env: node.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));

@@ -64,7 +64,9 @@ function watchRayOutput(group: SpawnedGroup, log: (line: string) => void): RayWa
 
 /** What Ray itself said about its end: "Some Ray subprocesses exited unexpectedly: raylet [exit code=-9]". */
 function rayCause(state: RayStartState): string | undefined {
-  return state.died.length > 0 ? state.died.map((x) => `${x.process} [exit code=${x.exitCode}]`).join(', ') : state.errors[0];
+  return state.died.length > 0
+    ? state.died.map((x) => `${x.process} [exit code=${x.exitCode}]`).join(', ')
+    : state.errors[0];
 }
 
 function describeExit(nodeName: string, state: RayStartState, e: GroupExit): string {
@@ -73,7 +75,13 @@ function describeExit(nodeName: string, state: RayStartState, e: GroupExit): str
 }
 
 /** Resolves once `ray start` said "started" and the node's ports answer; rejects with what went wrong. */
-async function waitRayNodeUp(node: PreparedRayNode, group: SpawnedGroup, watch: RayWatch, nodeName: string, now: () => number): Promise<void> {
+async function waitRayNodeUp(
+  node: PreparedRayNode,
+  group: SpawnedGroup,
+  watch: RayWatch,
+  nodeName: string,
+  now: () => number,
+): Promise<void> {
   const deadline = now() + node.startTimeoutMs;
   const first = await Promise.race([
     watch.started.then(() => 'started' as const),
@@ -85,14 +93,17 @@ async function waitRayNodeUp(node: PreparedRayNode, group: SpawnedGroup, watch: 
     }),
   ]);
   if (first === 'timeout') {
-    throw new ClusterFormError(`\`ray start\` on ${nodeName} did not print "Ray runtime started." within ${node.startTimeoutMs} ms`, {
-      hint: 'read the agent log for Ray\'s output; on a slow shared filesystem raise RAYSL_RAY_START_TIMEOUT_MS',
-      details: { tail: group.tail() },
-    });
+    throw new ClusterFormError(
+      `\`ray start\` on ${nodeName} did not print "Ray runtime started." within ${node.startTimeoutMs} ms`,
+      {
+        hint: "read the agent log for Ray's output; on a slow shared filesystem raise RAYSL_RAY_START_TIMEOUT_MS",
+        details: { tail: group.tail() },
+      },
+    );
   }
   if (first !== 'started') {
     throw new ClusterFormError(describeExit(nodeName, watch.state(), first), {
-      hint: 'the lines above in the agent log are Ray\'s own output; a port or socket-path error names its cause',
+      hint: "the lines above in the agent log are Ray's own output; a port or socket-path error names its cause",
       details: { tail: group.tail() },
     });
   }
@@ -100,11 +111,17 @@ async function waitRayNodeUp(node: PreparedRayNode, group: SpawnedGroup, watch: 
     const r = await waitForPort(node.nodeIp, port, { deadline, abort: group.exit });
     if (r === 'open') continue;
     if (r === 'aborted') {
-      throw new ClusterFormError(describeExit(nodeName, watch.state(), await group.exit), { hint: 'see Ray\'s output in the agent log', details: { tail: group.tail() } });
+      throw new ClusterFormError(describeExit(nodeName, watch.state(), await group.exit), {
+        hint: "see Ray's output in the agent log",
+        details: { tail: group.tail() },
+      });
     }
-    throw new ClusterFormError(`Ray on ${nodeName} said it started but its ${what} (${node.nodeIp}:${port}) does not accept connections`, {
-      hint: 'another process may hold the port, or a firewall blocks it; `raysl check-ports` explains overlaps',
-    });
+    throw new ClusterFormError(
+      `Ray on ${nodeName} said it started but its ${what} (${node.nodeIp}:${port}) does not accept connections`,
+      {
+        hint: 'another process may hold the port, or a firewall blocks it; `raysl check-ports` explains overlaps',
+      },
+    );
   }
 }
 

@@ -32,7 +32,8 @@ export function parseRayLine(line: string): RayOutputEvent | undefined {
   if (trimmed === 'Ray runtime started.') return { kind: 'started' };
   const ip = /^Local node IP: (\S+)$/.exec(trimmed);
   if (ip) return { kind: 'node-ip', ip: ip[1] ?? '' };
-  if (trimmed.startsWith('This command will now block forever until terminated by a signal')) return { kind: 'blocking' };
+  if (trimmed.startsWith('This command will now block forever until terminated by a signal'))
+    return { kind: 'blocking' };
   if (trimmed === 'Some Ray subprocesses exited unexpectedly:') return { kind: 'crashed' };
   const died = DIED.exec(msg);
   if (died) return { kind: 'subprocess-died', process: died[1] ?? '', exitCode: died[2] ?? '' };
@@ -69,7 +70,9 @@ export function foldRayEvent(state: RayStartState, ev: RayOutputEvent): RayStart
       return { ...state, crashed: true };
     case 'subprocess-died':
       // Only count "[exit code=...]" lines once Ray said subprocesses died; the format is generic.
-      return state.crashed ? { ...state, died: [...state.died, { process: ev.process, exitCode: ev.exitCode }] } : state;
+      return state.crashed
+        ? { ...state, died: [...state.died, { process: ev.process, exitCode: ev.exitCode }] }
+        : state;
     case 'usage-error':
     case 'socket-too-long':
       return { ...state, errors: [...state.errors, ev.message] };

@@ -12,7 +12,10 @@ const NAMES = [...RAY_PORT_NAMES, ...RAY_SERVE_PORT_NAMES];
 /** Ray Serve's proxy ports on one node (offsets 13..16 of the block). */
 export type ServePorts = Record<RayServePortName, number>;
 
-export function resolveRayPorts(base: number, layout: PortLayout): { ports: RayPorts; workerPorts: [number, number]; serve: ServePorts } {
+export function resolveRayPorts(
+  base: number,
+  layout: PortLayout,
+): { ports: RayPorts; workerPorts: [number, number]; serve: ServePorts } {
   const all = portsOf(base, layout);
   const ranges = rangesOf(base, layout);
   const missing = NAMES.filter((n) => typeof all[n] !== 'number');

@@ -114,16 +114,35 @@ export function outside(scratchDir: string, dir: string): boolean {
  * is the one its reading of Ray's source holds for and its Python is known; else plain `ray start`.
  * RAYSL_RAY_BOOT=0 turns it off.
  */
-function rayBootPlan(bin: string, env: NodeJS.ProcessEnv, version: RayVersion, tempDir: string, python: string | undefined): RayBootPlan {
+function rayBootPlan(
+  bin: string,
+  env: NodeJS.ProcessEnv,
+  version: RayVersion,
+  tempDir: string,
+  python: string | undefined,
+): RayBootPlan {
   const script = join(tempDir, RAY_BOOT_DIR, RAY_BOOT_FILE);
   if (env['RAYSL_RAY_BOOT'] === '0') return { script, why: 'off (RAYSL_RAY_BOOT=0): plain `ray start`' };
-  if (!rayFeatures(version).rayBoot) return { script, why: `not for Ray ${version.raw} (read in 2.60's source): plain \`ray start\`` };
-  if (python === undefined) return { script, why: `${bin} is not a console script with a plain python #! line: plain \`ray start\`` };
+  if (!rayFeatures(version).rayBoot)
+    return { script, why: `not for Ray ${version.raw} (read in 2.60's source): plain \`ray start\`` };
+  if (python === undefined)
+    return { script, why: `${bin} is not a console script with a plain python #! line: plain \`ray start\`` };
   return { python, script, why: `${python} ${script}` };
 }
 
 /** The daemons' environment: the job's, Ray's cluster defaults and auth, the ports, Serve, storage, TMPDIR, the mark. */
-function daemonsEnv(ctx: RayNodeInput, facts: RayNodeFacts, p: { ports: RayPorts; serve: ReturnType<typeof resolveRayPorts>['serve']; hookDir: string; tmpDir: string; mark: string; auth: ReturnType<typeof rayAuthEnv> }): NodeJS.ProcessEnv {
+function daemonsEnv(
+  ctx: RayNodeInput,
+  facts: RayNodeFacts,
+  p: {
+    ports: RayPorts;
+    serve: ReturnType<typeof resolveRayPorts>['serve'];
+    hookDir: string;
+    tmpDir: string;
+    mark: string;
+    auth: ReturnType<typeof rayAuthEnv>;
+  },
+): NodeJS.ProcessEnv {
   const env = facts.env;
   const daemons: NodeJS.ProcessEnv = {
     ...withRayClusterDefaults(withRayAuth(daemonEnv(env), p.auth)),
@@ -146,7 +165,12 @@ function daemonsEnv(ctx: RayNodeInput, facts: RayNodeFacts, p: { ports: RayPorts
  * the head's session name is there, `dashboard` once the head's dashboard is up, `registered` once
  * the head's raylet registered).
  */
-function bootEnv(ctx: RayNodeInput, env: NodeJS.ProcessEnv, ports: RayPorts, headGcsPort: number): Record<string, string> {
+function bootEnv(
+  ctx: RayNodeInput,
+  env: NodeJS.ProcessEnv,
+  ports: RayPorts,
+  headGcsPort: number,
+): Record<string, string> {
   const agentPort = { RAYSL_RAY_AGENT_LISTEN_PORT: String(ports.dashboard_agent_listen) };
   if (ctx.role === 'head') return agentPort;
   return {
@@ -165,9 +189,14 @@ export function prepareRayNode(ctx: RayNodeInput, facts: RayNodeFacts): Prepared
   const { ports, workerPorts, serve } = resolveRayPorts(ctx.portBase, ctx.layout);
   const headGcsPort = resolveRayPorts(ctx.headPortBase, ctx.layout).ports.gcs;
   const tempDir = chooseRayTempDir({ jobId: ctx.jobId, nodeName: ctx.nodeName, scratchDir: ctx.scratchDir });
-  const mem = planRayMemory({ grantedMb: ctx.resources.memoryMb, totalMemBytes: facts.totalMemBytes, shmAvailBytes: facts.shmAvailBytes });
+  const mem = planRayMemory({
+    grantedMb: ctx.resources.memoryMb,
+    totalMemBytes: facts.totalMemBytes,
+    shmAvailBytes: facts.shmAvailBytes,
+  });
   const logLines: string[] = [];
-  if (mem.cappedByShm) logLines.push(`ray: object store capped to ${Math.floor(mem.objectStoreBytes / 2 ** 20)} MiB by /dev/shm`);
+  if (mem.cappedByShm)
+    logLines.push(`ray: object store capped to ${Math.floor(mem.objectStoreBytes / 2 ** 20)} MiB by /dev/shm`);
 
   const rayArgv = rayStartArgv(
     {
@@ -202,7 +231,11 @@ export function prepareRayNode(ctx: RayNodeInput, facts: RayNodeFacts): Prepared
   // head's dashboard agent (its job agent), which may still be starting: the head waits for them too.
   const mustAnswer: Array<[string, number]> =
     ctx.role === 'head'
-      ? [['GCS', ports.gcs], ['dashboard', ports.dashboard], ['dashboard agent', ports.dashboard_agent_listen]]
+      ? [
+          ['GCS', ports.gcs],
+          ['dashboard', ports.dashboard],
+          ['dashboard agent', ports.dashboard_agent_listen],
+        ]
       : [['node manager', ports.node_manager]];
   return {
     nodeIp,

@@ -92,11 +92,18 @@ export function rayStopEscalation(graceMs: number, leaderGraceMs = RAY_LEADER_GR
 }
 
 /** Stops the group (rayStopEscalation) and says how it went, for the agent log. */
-export async function stopGroup(group: SpawnedGroup, graceMs: number, leaderGraceMs = RAY_LEADER_GRACE_MS): Promise<string> {
+export async function stopGroup(
+  group: SpawnedGroup,
+  graceMs: number,
+  leaderGraceMs = RAY_LEADER_GRACE_MS,
+): Promise<string> {
   if (group.pid <= 0) return 'never started';
   const report = await terminate({ group: group.child }, rayStopEscalation(graceMs, leaderGraceMs));
   const leaderTimedOut = report.steps[0]?.to === 'leader' && report.steps[0].outcome === 'timeout';
   const killed = report.steps.find((s) => s.signal === 'SIGKILL')?.members ?? 0;
-  const leader = report.steps[0]?.to === 'leader' ? `${leaderTimedOut ? '`ray start` did not exit in time' : '`ray start` exited'}; ` : '';
+  const leader =
+    report.steps[0]?.to === 'leader'
+      ? `${leaderTimedOut ? '`ray start` did not exit in time' : '`ray start` exited'}; `
+      : '';
   return `${leader}${killed} process(es) of its group KILLed${report.gone ? '' : '; some still there after the grace'}`;
 }

@@ -26,19 +26,36 @@ function keepSessionLogs(tempDir: string, ctx: RayNodeLogs): void {
     return; // Ray never got as far as a session
   }
   try {
-    const kept = keepLogs(tempDir, sessions.map((s) => join(tempDir, s, 'logs')), ctx.runtimeLogDir);
-    ctx.log(`ray: kept ${kept.files} session log file(s), ${Math.round(kept.bytes / 1024)} KiB, in ${ctx.runtimeLogDir}${kept.cut.length > 0 ? ` (${kept.cut.length} cut: see TRUNCATED.txt)` : ''}`);
+    const kept = keepLogs(
+      tempDir,
+      sessions.map((s) => join(tempDir, s, 'logs')),
+      ctx.runtimeLogDir,
+    );
+    ctx.log(
+      `ray: kept ${kept.files} session log file(s), ${Math.round(kept.bytes / 1024)} KiB, in ${ctx.runtimeLogDir}${kept.cut.length > 0 ? ` (${kept.cut.length} cut: see TRUNCATED.txt)` : ''}`,
+    );
   } catch (err) {
     ctx.log(`ray: could not keep the session logs in ${ctx.runtimeLogDir}: ${(err as Error).message}`);
   }
 }
 
-export async function stopRayNode(node: PreparedRayNode, group: SpawnedGroup, graceMs: number, ctx: RayNodeLogs, now: () => number): Promise<void> {
+export async function stopRayNode(
+  node: PreparedRayNode,
+  group: SpawnedGroup,
+  graceMs: number,
+  ctx: RayNodeLogs,
+  now: () => number,
+): Promise<void> {
   const t = now();
   // Ray's workers run in process groups of their own: whatever carries the node's mark or works in
   // its temp dir goes at the same moment as the group
-  const [how, strays] = await Promise.all([stopGroup(group, graceMs), killMarked(RAY_MARK_ENV, node.mark, graceMs, [node.tempDir])]);
-  ctx.log(`ray: stopped in ${now() - t} ms (${how}${strays > 0 ? `; ${strays} process(es) KILLed, found by ${RAY_MARK_ENV} or their working dir` : ''})`);
+  const [how, strays] = await Promise.all([
+    stopGroup(group, graceMs),
+    killMarked(RAY_MARK_ENV, node.mark, graceMs, [node.tempDir]),
+  ]);
+  ctx.log(
+    `ray: stopped in ${now() - t} ms (${how}${strays > 0 ? `; ${strays} process(es) KILLed, found by ${RAY_MARK_ENV} or their working dir` : ''})`,
+  );
   keepSessionLogs(node.tempDir, ctx);
   if (node.outsideScratch) rmSync(node.tempDir, { recursive: true, force: true });
 }

@@ -24,7 +24,7 @@ export function parseRayVersion(stdout: string): RayVersion {
   if (!m) {
     throw new ClusterFormError(
       `could not read the Ray version: expected "ray, version X.Y.Z" from \`ray --version\`, received ${JSON.stringify(stdout.trim().slice(0, 200))}`,
-      { hint: 'check that RAYSL_RAY_BIN (or `ray` on PATH) is Ray\'s own CLI from the environment the job activates' },
+      { hint: "check that RAYSL_RAY_BIN (or `ray` on PATH) is Ray's own CLI from the environment the job activates" },
     );
   }
   return {
@@ -82,8 +82,11 @@ export function rayFeatures(version: RayVersion): RayFeatures {
 
 export function assertSupportedRayVersion(version: RayVersion): void {
   if (!atLeast(version, MIN_RAY_VERSION)) {
-    throw new ClusterFormError(`Ray ${version.raw} is too old: raysl needs Ray >= ${MIN_RAY_VERSION} to pin every port`, {
-      hint: `install a newer Ray in the job environment (raysl's tests run Ray ${RAY_TESTED_VERSION})`,
-    });
+    throw new ClusterFormError(
+      `Ray ${version.raw} is too old: raysl needs Ray >= ${MIN_RAY_VERSION} to pin every port`,
+      {
+        hint: `install a newer Ray in the job environment (raysl's tests run Ray ${RAY_TESTED_VERSION})`,
+      },
+    );
   }
 }
