@@ -122,7 +122,7 @@ function entrypointEnv(job: Job, placed: Placement, cluster: Cluster): NodeJS.Pr
  * At Slurm's warning: the user's signal and its grace (of --preempt-grace, less teardown's reserve),
  * then the usual TERM and KILL. Without a planned warning (USR2 from elsewhere) the usual stop.
  */
-export function preemptEscalation(preempt: Plan['preempt'], graceMs: number): Escalation {
+function preemptEscalation(preempt: Plan['preempt'], graceMs: number): Escalation {
   if (!preempt)
     return [
       { signal: 'SIGTERM', waitMs: graceMs },

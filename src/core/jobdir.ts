@@ -44,7 +44,7 @@ export function assertSafeName(kind: string, name: string): void {
 }
 
 /** `local-<epoch ms>-<pid>`: the id `raysl run --local` gives its job. */
-export const LOCAL_JOB_ID = /^local-\d+-\d+$/;
+const LOCAL_JOB_ID = /^local-\d+-\d+$/;
 
 export function isLocalJobId(id: string): boolean {
   return LOCAL_JOB_ID.test(id);
@@ -55,7 +55,7 @@ export function joinPath(...parts: string[]): string {
   return joined.replace(/\/{2,}/g, '/');
 }
 
-export function jobDirOf(jobDirRoot: string, jobId: string): string {
+function jobDirOf(jobDirRoot: string, jobId: string): string {
   assertSafeName('job id', jobId);
   const root = jobDirRoot.length > 1 ? jobDirRoot.replace(/\/+$/, '') : jobDirRoot;
   return joinPath(root, jobId);

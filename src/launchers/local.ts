@@ -21,19 +21,19 @@ import type { PortsRecord } from '../core/jobdir.js';
 import { fileModeFor } from '../jobdir/modes.js';
 
 /** Loopback address of the i-th simulated node (0-based): 127.0.1.1, 127.0.1.2, ... */
-export function localAddress(i: number): string {
+function localAddress(i: number): string {
   if (i < 0 || i > 253 * 254) throw new RangeError(`node index ${i} out of range`);
   return `127.0.${1 + Math.floor(i / 254)}.${1 + (i % 254)}`;
 }
 
 /** Where live local jobs record their port blocks (per user: blocks of others are found by bind). */
-export function localRegistryDir(): string {
+function localRegistryDir(): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return join(tmpdir(), `raysl-local-${uid}`, 'ports');
 }
 
 /** Simulated GPU ids for one node: 0..g-1, as Slurm sets them for a GRES-bound step. */
-export function simulatedGpuIds(gpus: number): string[] {
+function simulatedGpuIds(gpus: number): string[] {
   return Array.from({ length: gpus }, (_, i) => String(i));
 }
 

@@ -10,7 +10,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   return send(-pgid, signal);
 }
 
-export function groupAlive(pgid: number): boolean {
+function groupAlive(pgid: number): boolean {
   return send(-pgid, 0);
 }
 

@@ -11,7 +11,7 @@ import { processAlive } from './identity.js';
 import { waitFor } from './poll.js';
 
 /** Resolves after `ms`; the timer never holds the loop open. */
-export function deadline(ms: number): { promise: Promise<'timeout'>; cancel: () => void } {
+function deadline(ms: number): { promise: Promise<'timeout'>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), Math.max(0, ms));

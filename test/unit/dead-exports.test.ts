@@ -22,19 +22,7 @@ const ENTRY_POINTS = new Set([
  * The files are being reworked on other branches (issue 20: the Ray runtime's folder, the one poll,
  * liveness and teardown), where dropping `export` would only make the merge harder.
  */
-const LEFT: Readonly<Record<string, string>> = {
-  'needless: src/cli/commands/cancel.ts: DEFAULT_CANCEL_GRACE_SEC': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/cli/commands/run.ts: MAX_LOCAL_NODES': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/cli/commands/run.ts: localJobId': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/controller/run.ts: preemptEscalation': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/core/jobdir.ts: LOCAL_JOB_ID': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/core/jobdir.ts: jobDirOf': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/launchers/local.ts: localAddress': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/launchers/local.ts: localRegistryDir': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/launchers/local.ts: simulatedGpuIds': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/proc/group.ts: groupAlive': 'issue 20 consolidation (h20a) reworks this file',
-  'needless: src/proc/terminate.ts: deadline': 'issue 20 consolidation (h20a) reworks this file',
-};
+const LEFT: Readonly<Record<string, string>> = {};
 
 function program(): ts.Program {
   const config = ts.readConfigFile(join(repoRoot, 'tsconfig.json'), ts.sys.readFile);

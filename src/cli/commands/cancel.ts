@@ -18,7 +18,7 @@ import { writeJson } from '../io.js';
 import { jobOver, jobRoot, locateJob, lookJob, slurmOpts, type JobRef } from '../jobs.js';
 import type { Io } from '../io.js';
 
-export const DEFAULT_CANCEL_GRACE_SEC = 20;
+const DEFAULT_CANCEL_GRACE_SEC = 20;
 
 type How = 'already-over' | 'pending' | 'graceful' | 'forced';
 

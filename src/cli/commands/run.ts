@@ -21,10 +21,10 @@ import { localLauncher } from '../../launchers/local.js';
 
 export const LOCAL_DEFAULTS = { cpusPerNode: 4, memoryMb: 4096 } as const;
 /** Simulated node i listens on 127.0.1.<i>, i = 1..254 (0 and 255 are not host addresses). */
-export const MAX_LOCAL_NODES = 254;
+const MAX_LOCAL_NODES = 254;
 
 /** `local-<epoch ms>-<pid>`: unique per machine, sorts by start time, safe as a file name. */
-export function localJobId(now: number, pid: number): string {
+function localJobId(now: number, pid: number): string {
   return `local-${now}-${pid}`;
 }
 
