@@ -2,6 +2,8 @@
  * Quoting for the two languages an sbatch script speaks: bash (the body) and sbatch's own
  * tokenizer (the `#SBATCH` lines, which no shell ever sees). Pure.
  */
+import { assertNoNewline } from '../core/option-values.js';
+
 // Characters that mean nothing to bash or to sbatch's tokenizer: such words stay bare for readability.
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -30,4 +32,12 @@ export function shellJoin(words: readonly string[]): string {
 export function sbatchQuote(value: string): string {
   if (SAFE_WORD.test(value)) return value;
   return `"${value.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/** One --sbatch-arg word on an #SBATCH line: "--comment=a b" -> --comment="a b" (sbatch strips the quotes). */
+export function sbatchWord(word: string): string {
+  assertNoNewline(word, '--sbatch-arg');
+  const eq = word.indexOf('=');
+  if (word.startsWith('--') && eq > 2) return `${sbatchQuote(word.slice(0, eq))}=${sbatchQuote(word.slice(eq + 1))}`;
+  return sbatchQuote(word);
 }

@@ -7,8 +7,7 @@
  */
 import { assertNoNewline } from '../core/option-values.js';
 import type { Plan } from '../core/types.js';
-import { sbatchQuote, shellJoin } from './quote.js';
-import { sbatchWord } from './sbatch.js';
+import { sbatchQuote, sbatchWord, shellJoin } from './quote.js';
 
 /** What a satellite asks Slurm for (protocol/elastic.ts GrowRequest has these fields): unset ones are the job's. */
 export interface SatelliteShape {

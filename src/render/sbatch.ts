@@ -12,7 +12,7 @@ import { assertNoNewline } from '../core/option-values.js';
 import { describeGrant } from '../core/resources.js';
 import { wrapperPrefix } from '../core/container.js';
 import type { NodeResources, Plan } from '../core/types.js';
-import { sbatchQuote, shellJoin, shellQuote } from './quote.js';
+import { sbatchQuote, sbatchWord, shellJoin, shellQuote } from './quote.js';
 
 export interface RenderContext {
   /** Absolute path of the node binary on the compute nodes (same shared install as the login node). */
@@ -41,14 +41,6 @@ hbs.registerHelper('verbatim', (line: string) => {
   return line;
 });
 const compiled = hbs.template<unknown>(template);
-
-/** One --sbatch-arg word on an #SBATCH line: "--comment=a b" -> --comment="a b" (sbatch strips the quotes). */
-export function sbatchWord(word: string): string {
-  assertNoNewline(word, '--sbatch-arg');
-  const eq = word.indexOf('=');
-  if (word.startsWith('--') && eq > 2) return `${sbatchQuote(word.slice(0, eq))}=${sbatchQuote(word.slice(eq + 1))}`;
-  return sbatchQuote(word);
-}
 
 function describeResources(r: NodeResources): string {
   const parts = [`${r.cpus} CPU${r.cpus === 1 ? '' : 's'}`, `${r.gpus} GPU${r.gpus === 1 ? '' : 's'}`];
