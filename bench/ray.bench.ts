@@ -423,11 +423,14 @@ async function rayslOnce(s: Sample): Promise<void> {
   // rayslNplain: the start before the boot script (plain `ray start` on every node), in the same run;
   // rayslNdash / rayslNagent: workers start their daemons once the head's dashboard / dashboard agent is up
   const gate = /(dash|agent)$/.exec(s.config)?.[1];
+  // rayslNnonice: the workers start at the head's priority (RAYSL_RAY_BOOT_NICE=0)
   const plain = s.config.endsWith('plain')
     ? { RAYSL_RAY_BOOT: '0' }
-    : gate
-      ? { RAYSL_RAY_BOOT_GATE: gate === 'dash' ? 'dashboard' : 'agent' }
-      : {};
+    : s.config.endsWith('nonice')
+      ? { RAYSL_RAY_BOOT_NICE: '0' }
+      : gate
+        ? { RAYSL_RAY_BOOT_GATE: gate === 'dash' ? 'dashboard' : 'agent' }
+        : {};
   const res = execFileSync(process.execPath, args, {
     cwd: dir,
     env: { ...process.env, RAYSL_RAY_BIN: rayBin, NO_COLOR: '1', ...plain },

@@ -23,6 +23,7 @@ import {
   watchCommandLines,
 } from './helpers.js';
 import { processAlive } from '../../src/proc/identity.js';
+import { until } from '../support/until.js';
 import { newJobRoot, raysl, rayslDone, root, submittedId, waitForStatus, type Cli } from './raysl-cli.js';
 import {
   activate,
@@ -276,6 +277,21 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       ).toEqual(['node1', 'node2']);
       expect(procsA.filter((p) => /\/gcs\/gcs_server /.test(p.cmdline)).map((p) => p.node)).toEqual(['node1']);
       expect(procsA.filter((p) => /dashboard\.py /.test(p.cmdline)).map((p) => p.node)).toEqual(['node1']);
+      // a worker starts at a low CPU share (its session's autogroup at nice 19, so the head's start
+      // goes first where nodes share cores) and is back at its own once its agents answer
+      if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1') {
+        const workerRaylet = procsA.find((p) => p.node === 'node2' && /\/raylet\/raylet /.test(p.cmdline));
+        await until(
+          "job A's worker raylet back at autogroup nice 0",
+          () =>
+            / nice 0$/.test(readFileSync(`/proc/${workerRaylet?.pid}/autogroup`, 'utf8').trim()) ? true : undefined,
+          60_000,
+        );
+        const log = agentLog(jobRoot, idA, 'node2');
+        expect(log).toMatch(/raysl-ray-boot: this node's Ray at autogroup nice 19 until \S+ answer/);
+        expect(log).toContain('raysl-ray-boot: back at autogroup nice 0');
+        expect(agentLog(jobRoot, idA, 'node1')).not.toContain('autogroup nice');
+      }
       // the scan sees the processes Ray renamed with setproctitle (ray::DashboardAgent, ray::IDLE, ...)
       expect(procsA.filter((p) => p.cmdline.startsWith('ray::')).length).toBeGreaterThan(0);
       expect(procsA.filter((p) => p.cmdline.includes(token))).toEqual([]);

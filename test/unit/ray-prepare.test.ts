@@ -79,6 +79,7 @@ describe('prepareRayNode: the head', () => {
     expect(node.env['RAYSL_RAY_AGENT_LISTEN_PORT']).toBe('40008');
     expect(node.env['RAYSL_RAY_GCS_ADDRESS']).toBeUndefined();
     expect(node.env['RAYSL_RAY_BOOT_GATE']).toBeUndefined();
+    expect(node.env['RAYSL_RAY_BOOT_NICE']).toBeUndefined();
   });
 
   it('keeps its temp dir in the scratch dir, with TMPDIR and the Serve hook inside', () => {
@@ -150,6 +151,14 @@ describe('prepareRayNode: a worker', () => {
     expect(node.rayArgv).toContain('--address=10.0.0.1:40001');
     expect(node.mustAnswer).toEqual([['node manager', 41002]]);
     expect(node.env['RAYSL_RAY_BOOT_GATE']).toBe('registered');
+  });
+
+  it('starts at a low CPU share until its own dashboard agent and runtime-env agent answer; the job can turn that off', () => {
+    const node = prepareRayNode(worker({ portBase: 41000, headPortBase: 40000 }), facts());
+    expect(node.env['RAYSL_RAY_BOOT_NICE']).toBe('19');
+    // its own address and its own block (offsets 8 and 10), not the head's
+    expect(node.env['RAYSL_RAY_BOOT_NICE_UNTIL']).toBe('10.0.0.2:41008,10.0.0.2:41010');
+    expect(prepareRayNode(worker(), facts({ env: { RAYSL_RAY_BOOT_NICE: '0' } })).env['RAYSL_RAY_BOOT_NICE']).toBe('0');
   });
 
   it("starts after the head's dashboard when the job asks for it", () => {

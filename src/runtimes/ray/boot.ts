@@ -40,6 +40,20 @@
  *    Nodes that share one host by design (`run --local`: RAYSL_RAY_BOOT_GATE=registered) wait for
  *    the head's registration instead, polled every 50 ms: the old order without the 2 s sleeps;
  * 5. calls Ray's own CLI entry point (`ray.scripts.scripts.main`, what the console script calls).
+ *
+ * A worker also starts at a low CPU share (RAYSL_RAY_BOOT_NICE, 19 by default, 0 turns it off): before
+ * it imports Ray it sets the nice value of its own autogroup (Linux's scheduling group for one
+ * session, /proc/self/autogroup; `ray start` runs in a session of its own, so the group is this
+ * node's Ray: the CLI, the raylet, the agents, the log monitor) and sets it back once its dashboard
+ * agent and runtime-env agent answer (RAYSL_RAY_BOOT_NICE_UNTIL; at most 120 s). Where nodes share
+ * cores (`run --local`, a test cluster of network namespaces) the head's start, the one on the
+ * critical path, and then the entrypoint's first seconds go first, and the workers' Python start-ups
+ * (about 2.4 CPU-s each) fill what is left; on a node of its own it changes nothing. The autogroup
+ * and not the process nice value because with autogroups on (the kernel default where they are
+ * built in) a process's nice value only orders it within its own session's group, and because a
+ * user may set a group's nice value back down to 0, which a process's own nice value never allows
+ * (kernel/sched/autogroup.c `proc_sched_autogroup_set_nice`: only a negative value needs
+ * CAP_SYS_NICE; one change per 100 ms). Without autogroups (sched_autogroup_enabled 0) nothing changes.
  * Whatever of this the installed Ray lacks (an import or a name), it says so and runs plain `ray
  * start`: the same command, Ray's own waits.
  *
@@ -52,12 +66,64 @@
  * Versions other than the tested one take plain `ray start` from the adapter (rayFeatures().rayBoot).
  */
 export const RAY_BOOT_PY = String.raw`# raysl: a node's ray start (src/runtimes/ray/boot.ts says why)
-import json, os, sys, time
+import json, os, socket, sys, threading, time
 t0 = time.time()
-from ray.scripts.scripts import main
 
 def say(msg):
     print("raysl-ray-boot: %s (+%.2fs)" % (msg, time.time() - t0), file=sys.stderr, flush=True)
+
+def answers(address):
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+def yield_while_starting():
+    """A worker's start at a low CPU share until its agents answer (the autogroup: this node's session)."""
+    nice, until = int(os.environ.get("RAYSL_RAY_BOOT_NICE") or 0), os.environ.get("RAYSL_RAY_BOOT_NICE_UNTIL")
+    path = "/proc/self/autogroup"
+    if nice <= 0 or not until:
+        return
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            if f.read().strip() != "1":
+                return
+        with open(path) as f:
+            before = int(f.read().split()[-1])
+        if before >= nice:
+            return
+        with open(path, "w") as f:
+            f.write(str(nice))
+    except (OSError, ValueError, IndexError):
+        return
+    say("this node's Ray at autogroup nice %d until %s answer" % (nice, until))
+
+    def restore():
+        end = time.time() + min(float(os.environ.get("RAYSL_RAY_BOOT_WAIT_S", "600")), 120)
+        addresses = until.split(",")
+        try:
+            from ray._private.utils import get_dashboard_dependency_error
+            if get_dashboard_dependency_error() is not None:  # minimal Ray: its dashboard agent serves no port
+                addresses = [a for a in addresses if not a.endswith(":%s" % os.environ.get("RAYSL_RAY_AGENT_LISTEN_PORT"))]
+        except Exception:
+            pass
+        while time.time() < end and not all(answers(a) for a in addresses):
+            time.sleep(0.1)
+        for _ in range(50):  # the kernel takes one autogroup change per 100 ms
+            try:
+                with open(path, "w") as f:
+                    f.write(str(before))
+                say("back at autogroup nice %d" % before)
+                return
+            except OSError:
+                time.sleep(0.1)
+
+    threading.Thread(target=restore, name="raysl-nice", daemon=True).start()
+
+yield_while_starting()
+from ray.scripts.scripts import main
 
 class Kv:
     """The head's GCS KV, polled every 50 ms (Ray's own reads wait 2 s between tries)."""

@@ -170,6 +170,7 @@ function bootEnv(
   env: NodeJS.ProcessEnv,
   ports: RayPorts,
   headGcsPort: number,
+  nodeIp: string,
 ): Record<string, string> {
   const agentPort = { RAYSL_RAY_AGENT_LISTEN_PORT: String(ports.dashboard_agent_listen) };
   if (ctx.role === 'head') return agentPort;
@@ -177,6 +178,10 @@ function bootEnv(
     ...agentPort,
     RAYSL_RAY_GCS_ADDRESS: `${ctx.headAddress}:${headGcsPort}`,
     RAYSL_RAY_BOOT_WAIT_S: String(Math.ceil(startTimeoutMs(env) / 1000)),
+    RAYSL_RAY_BOOT_NICE: env['RAYSL_RAY_BOOT_NICE'] ?? '19',
+    RAYSL_RAY_BOOT_NICE_UNTIL: [ports.dashboard_agent_listen, ports.runtime_env_agent]
+      .map((p) => `${nodeIp}:${p}`)
+      .join(','),
     // nodes with port bases of their own share one host (`run --local`): start after the head registered
     RAYSL_RAY_BOOT_GATE: env['RAYSL_RAY_BOOT_GATE'] || (ctx.headPortBase !== ctx.portBase ? 'registered' : 'gcs'),
   };
@@ -226,7 +231,7 @@ export function prepareRayNode(ctx: RayNodeInput, facts: RayNodeFacts): Prepared
   const daemons = daemonsEnv(ctx, facts, { ports, serve, hookDir, tmpDir, mark, auth });
   const boot = rayBootPlan(bin, env, version, tempDir, facts.python);
   logLines.push(`ray: ${ctx.role} boot: ${boot.why}`);
-  if (boot.python) Object.assign(daemons, bootEnv(ctx, env, ports, headGcsPort));
+  if (boot.python) Object.assign(daemons, bootEnv(ctx, env, ports, headGcsPort, nodeIp));
   // "started" comes once GCS and raylet are up; `ray job submit` also needs the dashboard and the
   // head's dashboard agent (its job agent), which may still be starting: the head waits for them too.
   const mustAnswer: Array<[string, number]> =
