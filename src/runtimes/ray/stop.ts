@@ -6,6 +6,7 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { restoreCpuShare } from '../../proc/autogroup.js';
 import { killMarked } from '../../proc/sweep.js';
 import { keepLogs } from '../keep-logs.js';
 import { RAY_MARK_ENV, type PreparedRayNode } from './prepare.js';
@@ -47,6 +48,8 @@ export async function stopRayNode(
   now: () => number,
 ): Promise<void> {
   const t = now();
+  // a worker stopped while it still starts at its lowered CPU share (boot.ts) dies at the agent's share
+  restoreCpuShare(group.pid);
   // Ray's workers run in process groups of their own: whatever carries the node's mark or works in
   // its temp dir goes at the same moment as the group
   const [how, strays] = await Promise.all([
