@@ -490,8 +490,9 @@ write_config() {
       "SelectTypeParameters=CR_Core" \
       "SchedulerType=sched/backfill" \
       "# batch jobs start on the next 1 s scheduler tick instead of after the 3 s default delay; het jobs" \
-      "# start only in a backfill cycle: every 2 s instead of 30" \
-      "SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=2" \
+      "# start only in a backfill cycle: every 2 s instead of 30; a requeued job, eligible once its" \
+      "# BeginTime (cred_expire + 1 s) passes, is started by the main loop: every 2 s instead of 60" \
+      "SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=2,sched_interval=2" \
       "# node CPUs/memory come from this file, not from the (small) host" \
       "SlurmdParameters=config_overrides" \
       "ReturnToService=2" \
