@@ -82,9 +82,15 @@ def answers(address):
 
 def yield_while_starting():
     """A worker's start at a low CPU share until its agents answer (the autogroup: this node's session)."""
-    nice, until = int(os.environ.get("RAYSL_RAY_BOOT_NICE") or 0), os.environ.get("RAYSL_RAY_BOOT_NICE_UNTIL")
-    path = "/proc/self/autogroup"
-    if nice <= 0 or not until:
+    until, path = os.environ.get("RAYSL_RAY_BOOT_NICE_UNTIL"), "/proc/self/autogroup"
+    try:
+        nice = int(os.environ.get("RAYSL_RAY_BOOT_NICE") or 0)
+        if not 0 <= nice <= 19:
+            raise ValueError
+    except ValueError:
+        say("RAYSL_RAY_BOOT_NICE=%r is not a nice value from 0 to 19: starting at this node's own share" % os.environ.get("RAYSL_RAY_BOOT_NICE"))
+        return
+    if nice == 0 or not until:
         return
     try:
         with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
