@@ -279,19 +279,23 @@ describe('ray runtime on Slurm (real Ray 2.60)', () => {
       expect(procsA.filter((p) => /dashboard\.py /.test(p.cmdline)).map((p) => p.node)).toEqual(['node1']);
       // a worker starts at a low CPU share (its session's autogroup at nice 19, so the head's start
       // goes first where nodes share cores) and is back at its own once its agents answer
+      const workerLog = () => agentLog(jobRoot, idA, 'node2');
       if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1') {
         const workerRaylet = procsA.find((p) => p.node === 'node2' && /\/raylet\/raylet /.test(p.cmdline));
+        expect(workerRaylet, "job A's raylet on node2").toBeDefined();
         await until(
           "job A's worker raylet back at autogroup nice 0",
           () =>
             / nice 0$/.test(readFileSync(`/proc/${workerRaylet?.pid}/autogroup`, 'utf8').trim()) ? true : undefined,
           60_000,
         );
-        const log = agentLog(jobRoot, idA, 'node2');
-        expect(log).toMatch(/raysl-ray-boot: this node's Ray at autogroup nice 19 until \S+ answer/);
-        expect(log).toContain('raysl-ray-boot: back at autogroup nice 0');
-        expect(agentLog(jobRoot, idA, 'node1')).not.toContain('autogroup nice');
+        expect(workerLog()).toMatch(/raysl-ray-boot: this node's Ray at autogroup nice 19 until \S+ answer/);
+        expect(workerLog()).toContain('raysl-ray-boot: back at autogroup nice 0');
+      } else {
+        // without autogroups a worker's share is left alone, and it does not claim otherwise
+        expect(workerLog()).not.toContain('autogroup nice');
       }
+      expect(agentLog(jobRoot, idA, 'node1')).not.toContain('autogroup nice');
       // the scan sees the processes Ray renamed with setproctitle (ray::DashboardAgent, ray::IDLE, ...)
       expect(procsA.filter((p) => p.cmdline.startsWith('ray::')).length).toBeGreaterThan(0);
       expect(procsA.filter((p) => p.cmdline.includes(token))).toEqual([]);
