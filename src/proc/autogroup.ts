@@ -7,11 +7,22 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 
+/**
+ * The nice value of an autogroup from its /proc/<pid>/autogroup text. A process in init's session
+ * (one that never called setsid, as a CI runner's may be) reads an empty file: it is in the root
+ * group, whose weight is that of nice 0 (kernel/sched/autogroup.c `proc_sched_autogroup_show_task`
+ * prints nothing for it). Undefined for anything else.
+ */
+export function parseAutogroupNice(text: string): number | undefined {
+  if (text.trim() === '') return 0;
+  const m = /^\/autogroup-\d+ nice (-?\d+)\s*$/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The nice value of a process's autogroup; undefined without autogroups or when it cannot be read. */
-function autogroupNice(pid: number | 'self'): number | undefined {
+export function autogroupNice(pid: number | 'self'): number | undefined {
   try {
-    const m = / nice (-?\d+)\s*$/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
+    return parseAutogroupNice(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
   } catch {
     return undefined;
   }
