@@ -28,7 +28,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allowedSkips } from './allowed-skips.mjs';
 import { checkSkips, describeSkips } from './skip-check.mjs';
@@ -228,6 +228,7 @@ async function runStage(stage, log) {
       failed: r.numFailedTests,
       skipped: r.numPendingTests + r.numTodoTests,
       suitesFailed: r.numFailedTestSuites,
+      failures: failuresOf(r),
       skips: checkSkips(r, allowedSkips, { root, nameFiltered }),
     };
   } catch {
@@ -235,6 +236,22 @@ async function runStage(stage, log) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What failed, a line each (file, test and the first line of why), for the summary: a CI log is
+ * often read from its end, far from the reporter's own account.
+ */
+function failuresOf(report) {
+  const firstLine = (m) => (m ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+  const lines = [];
+  for (const file of report.testResults ?? []) {
+    const name = relative(root, file.name);
+    const failed = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of failed) lines.push(`${name} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    if (failed.length === 0 && file.status === 'failed') lines.push(`${name}: ${firstLine(file.message)}`);
+  }
+  return lines.map((l) => (l.length > 240 ? `${l.slice(0, 239)}…` : l));
 }
 
 /**
@@ -286,6 +303,8 @@ for (const r of results) {
   for (const k of Object.keys(total)) total[k] += r[k];
   process.stdout.write(`${r.stage.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped\n`);
   if (r.suitesFailed > 0) process.stdout.write(`  (failed suites: ${r.suitesFailed}; see above)\n`);
+  for (const line of r.failures.slice(0, 20)) process.stdout.write(`  failed: ${line}\n`);
+  if (r.failures.length > 20) process.stdout.write(`  ... and ${r.failures.length - 20} more, above\n`);
   for (const line of describeSkips(r.skips)) process.stdout.write(`  ${line}\n`);
   if (r.code !== 0 || r.passed === 0 || !r.skips.ok) ok = false;
 }
