@@ -20,7 +20,7 @@ export function parseAutogroupNice(text: string): number | undefined {
 }
 
 /** The nice value of a process's autogroup; undefined without autogroups or when it cannot be read. */
-export function autogroupNice(pid: number | 'self'): number | undefined {
+function autogroupNice(pid: number | 'self'): number | undefined {
   try {
     return parseAutogroupNice(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
   } catch {
