@@ -51,6 +51,18 @@ async function submit(jobRoot: string, flags: string[]): Promise<string> {
   return (JSON.parse(r.stdout) as { jobId: string }).jobId;
 }
 
+/**
+ * The entrypoint's log so far: '' until the head's agent has created it (a job reads running first)
+ * and while a requeue moves it into attempt-<n>/.
+ */
+const entrypointLog = (jobRoot: string, jobId: string) => {
+  try {
+    return readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8');
+  } catch {
+    return '';
+  }
+};
+
 describe("Slurm's warning (USR2)", () => {
   it('the entrypoint gets TERM, the job tears down and exits 6, the timeline says why, nothing is left', async () => {
     const jobRoot = newJobRoot('preempt');
@@ -61,9 +73,7 @@ describe("Slurm's warning (USR2)", () => {
       'state running',
       (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined),
     );
-    await waitForStatus(jobRoot, jobId, 'entrypoint output', () =>
-      /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')),
-    );
+    await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(entrypointLog(jobRoot, jobId)));
     const pids = [...running.nodes.map((n) => n.pid!), entrypointPid(jobRoot, jobId)!];
 
     await cancel({ jobId, signal: 'USR2', batchOnly: true });
@@ -98,9 +108,7 @@ describe("Slurm's warning (USR2)", () => {
       (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined),
     );
     expect(first.attempt).toBe(0);
-    await waitForStatus(jobRoot, jobId, 'entrypoint output', () =>
-      /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')),
-    );
+    await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(entrypointLog(jobRoot, jobId)));
     const pids = [...first.nodes.map((n) => n.pid!), entrypointPid(jobRoot, jobId)!];
 
     await cancel({ jobId, signal: 'USR2', batchOnly: true });
@@ -162,9 +170,7 @@ describe("Slurm's warning (USR2)", () => {
       'attempt 0 running',
       (x) => x.state === 'running' && x.nodes.every((n) => n.pid !== undefined),
     );
-    await waitForStatus(jobRoot, jobId, 'entrypoint output', () =>
-      /waiting/.test(readFileSync(join(jobRoot, jobId, 'entrypoint.log'), 'utf8')),
-    );
+    await waitForStatus(jobRoot, jobId, 'entrypoint output', () => /waiting/.test(entrypointLog(jobRoot, jobId)));
     process.kill(first.nodes.find((n) => n.name !== first.head)!.pid!, 'SIGKILL');
 
     const s = await waitForStatus(
