@@ -2,25 +2,17 @@
 // ray[default,train,tune,data,serve] and torch) through raysl on the real test cluster, each example
 // of examples/ray/ submitted as a user does and checking itself. Serve: two jobs on the same nodes
 // each answer on their own port from the job's block (nothing holds Serve's default 8000), and a job
-// that asks for a port another process holds fails naming it. The Jobs API path: `raysl up`,
-// `eval "$(raysl attach <id>)"`, `ray job submit --working-dir . -- python train.py`.
+// that asks for a port another process holds fails naming it. Train through the Jobs API is in
+// ray-jobs-api.test.ts.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clusterNode, connectFrom, rayslJobProcesses, slurmConf, waitForJobEnd } from './helpers.js';
-import { newJobRoot, raysl, rayslDone, root, submittedId, type Cli } from './raysl-cli.js';
-import { activate, cleanUp, portBlockOf, rayPortsOf, venvBin, within } from './ray-helpers.js';
-import { parseProcNetTcp } from '../../src/agent/port-probe.js';
-
-const conf = slurmConf();
+import { clusterNode, connectFrom } from './helpers.js';
+import { newJobRoot, raysl, root, submittedId, type Cli } from './raysl-cli.js';
+import { activate, cleanUp, rayPortsOf, within } from './ray-helpers.js';
+import { checks, expectNothingLeft, listenersOutsideBlock, unexplained } from './ray-library-checks.js';
 const example = (name: string): string => join(root, 'examples', 'ray', `${name}.py`);
-
-/** The lines an example prints about its own checks ("ok  ..." / "FAIL ..."). */
-function checks(out: string): { ok: string[]; failed: string[] } {
-  const lines = out.split('\n');
-  return { ok: lines.filter((l) => l.startsWith('ok   ')), failed: lines.filter((l) => l.startsWith('FAIL ')) };
-}
 
 /** Submits an example with --follow and waits for it; its exit code, output and job id. */
 async function submitExample(
@@ -32,12 +24,6 @@ async function submitExample(
   const jobId = await submittedId(cli);
   const code = await within(cli.exited, ms, `job ${jobId} (${args.join(' ')}) to end`);
   return { code, out: cli.stdout(), err: cli.stderr(), jobId, cli };
-}
-
-async function expectNothingLeft(jobId: string): Promise<void> {
-  await waitForJobEnd(jobId);
-  expect(rayslJobProcesses(jobId), `processes of job ${jobId} still there`).toEqual([]);
-  expect(existsSync(`/tmp/raysl-${jobId}`), `/tmp/raysl-${jobId} still there`).toBe(false);
 }
 
 /** GET http://<host>:<port>/ from inside a node's network namespace; the JSON body, or the error code. */
@@ -54,60 +40,6 @@ function getFrom(netns: string, host: string, port: number): Promise<{ job?: str
       },
     );
   });
-}
-
-/** TCP ports a process listens on (its network namespace's LISTEN sockets whose inode it holds). */
-function listenPortsOf(pid: number): number[] {
-  try {
-    const mine = new Set(
-      readdirSync(`/proc/${pid}/fd`).map((fd) => {
-        try {
-          return readlinkSync(`/proc/${pid}/fd/${fd}`);
-        } catch {
-          return '';
-        }
-      }),
-    );
-    const table = ['tcp', 'tcp6'].flatMap((t) => parseProcNetTcp(readFileSync(`/proc/${pid}/net/${t}`, 'utf8')));
-    return table.filter((s) => mine.has(`socket:[${s.inode}]`)).map((s) => s.port);
-  } catch {
-    return []; // gone meanwhile
-  }
-}
-
-interface Listener {
-  port: number;
-  node: string;
-  cmd: string;
-}
-
-/** Every port a job's processes listen on outside its block. */
-function listenersOutsideBlock(jobRoot: string, jobId: string): Listener[] {
-  const b = portBlockOf(jobRoot, jobId);
-  return rayslJobProcesses(jobId).flatMap((p) =>
-    listenPortsOf(p.pid)
-      .filter((port) => port < b.base || port >= b.base + b.size)
-      .map((port) => ({ port, node: p.node, cmd: p.cmdline.slice(0, 80) })),
-  );
-}
-
-const [ephemeralLow, ephemeralHigh] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-  .trim()
-  .split(/\s+/)
-  .map(Number) as [number, number];
-
-/**
- * Listeners outside the block that nothing known explains. Known, on kernel-picked ports of the
- * ephemeral range (they cannot collide with a block, which sits below it, nor with each other):
- * Slurm's srun (its steps' I/O), and in Ray 2.60 each Serve replica's inter-deployment gRPC server
- * (ray/serve/_private/replica.py: add_port_to_grpc_server(self._server, "[::]:0")) and Train's
- * torch rendezvous and gloo (train/_internal/utils.py get_address_and_port: find_free_port()).
- */
-function unexplained(listeners: Listener[]): string[] {
-  const known = /^(srun |ray::ServeReplica:|ray::RayTrainWorker|ray::_RayTrainWorker)/;
-  return listeners
-    .filter((l) => !known.test(l.cmd) || l.port < ephemeralLow || l.port > ephemeralHigh)
-    .map((l) => `${l.port} on ${l.node}: ${l.cmd}`);
 }
 
 describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, serve)', () => {
@@ -235,62 +167,6 @@ describe('Ray libraries through raysl (real Ray 2.60 with train, tune, data, ser
     } finally {
       holder.kill('SIGKILL');
       await cleanUp(clis, ids);
-    }
-  });
-
-  it('the Jobs API path: raysl up, eval "$(raysl attach <id>)", ray job submit --working-dir . -- python train.py; down leaves nothing', {
-    timeout: 420_000,
-  }, async () => {
-    const jobRoot = newJobRoot('ray-jobsapi');
-    const up = await rayslDone(['up', '-N', '4', '--runtime', 'ray', '--wait', '--job-dir', jobRoot, ...activate()]);
-    expect(up.code, up.stderr).toBe(0);
-    const jobId = up.stdout.trim();
-    try {
-      const script = [
-        'set -e',
-        `eval "$(${join(root, 'bin', 'raysl')} attach ${jobId} --job-dir ${jobRoot})"`,
-        `cd ${join(root, 'examples', 'ray')}`,
-        'ray job submit --working-dir . -- python train.py',
-      ].join('\n');
-      // what the training opens outside the block, seen while it runs (a /proc scan every 250 ms)
-      const seen = new Map<string, Listener>();
-      const scan = setInterval(() => {
-        for (const l of listenersOutsideBlock(jobRoot, jobId)) seen.set(`${l.node}:${l.port}`, l);
-      }, 250);
-      const r = await new Promise<{ code: number; out: string }>((resolve) => {
-        execFile(
-          'bash',
-          ['-c', script],
-          {
-            env: { ...process.env, SLURM_CONF: conf, NO_COLOR: '1', PATH: `${venvBin()}:${process.env.PATH ?? ''}` },
-            timeout: 360_000,
-            maxBuffer: 64 << 20,
-            encoding: 'utf8',
-          },
-          (err, stdout, stderr) =>
-            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
-        );
-      });
-      clearInterval(scan);
-      expect(r.code, r.out).toBe(0);
-      expect(checks(r.out).failed).toEqual([]);
-      expect(checks(r.out).ok, r.out).toHaveLength(5);
-      expect(unexplained([...seen.values()])).toEqual([]);
-      console.log(
-        `train through the Jobs API, listeners outside the block: ${[...seen.values()].map((l) => `${l.port}@${l.node} ${l.cmd.split(' ')[0]}`).join(', ') || 'none seen'}`,
-      );
-      expect(r.out).toMatch(/^ok {3}ranks on 4 nodes/m);
-      // the driver ran inside Ray (the head's job supervisor) and still wrote to this job's dir
-      const path = /^checkpoint: (\S+)$/m.exec(r.out)?.[1] ?? '';
-      expect(path.startsWith(join(jobRoot, jobId, 'ray_results', 'train-example') + '/'), path).toBe(true);
-      expect(existsSync(join(path, 'model.pt'))).toBe(true);
-      expect(r.out).toMatch(/Job 'raysubmit_\w+' succeeded/);
-
-      const down = await rayslDone(['down', jobId, '--job-dir', jobRoot, '--json']);
-      expect(down.code, down.stderr).toBe(0);
-      await expectNothingLeft(jobId);
-    } finally {
-      await cleanUp([], [jobId]);
     }
   });
 });
