@@ -1,4 +1,6 @@
-// `npm run build:wheel [-- --out <dir>]`: builds the bundle (scripts/build.mjs), then the `raysl` wheel
+// `npm run build:wheel [-- --out <dir>] [--bundle-built]`: builds the bundle (scripts/build.mjs; not with
+// --bundle-built, which packs dist/ as it is: the test suite builds once and other tests run the CLI
+// from dist/ meanwhile, so a rebuild there would swap its chunks under them), then the `raysl` wheel
 // (python/pyproject.toml, hatchling) from a staging folder holding only what the wheel needs:
 //   raysl/__init__.py, raysl/__main__.py     the `raysl` console script (execs the bundle with Node)
 //   raysl/_package/package.json              name + version (raysl finds its root by it; hatchling reads the version)
@@ -26,7 +28,9 @@ function run(argv, what) {
   }
 }
 
-run([process.execPath, join(root, 'scripts/build.mjs')], 'the bundle build (scripts/build.mjs)');
+if (!process.argv.includes('--bundle-built')) {
+  run([process.execPath, join(root, 'scripts/build.mjs')], 'the bundle build (scripts/build.mjs)');
+}
 
 const stage = mkdtempSync(join(tmpdir(), 'raysl-wheel-'));
 try {

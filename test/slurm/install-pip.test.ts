@@ -25,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../support/cli-process.js';
 import { buildWheel, packageVersion, pipInstall, type PipInstall } from '../support/packed.js';
+import { ensureBuilt } from '../local/helpers.js';
 import { slurmConf, slurmDir } from './helpers.js';
 import { newJobRoot, root, submittedId } from './raysl-cli.js';
 
@@ -43,6 +44,7 @@ interface JobProcess {
 
 beforeAll(() => {
   base = mkdtempSync(join(slurmDir(), 'jobs', 'pip-'));
+  ensureBuilt(); // the wheel packs dist/ as it is
   let t = Date.now();
   wheel = buildWheel();
   process.stderr.write(`install-pip: wheel built in ${((Date.now() - t) / 1000).toFixed(1)} s: ${wheel}\n`);

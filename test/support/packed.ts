@@ -50,10 +50,16 @@ export function packAndInstall(): NpmInstall {
   return { tarball, prefix, bin: join(prefix, 'bin', 'raysl') };
 }
 
-/** scripts/build-wheel.mjs into a fresh directory: the wheel's path. */
+/**
+ * scripts/build-wheel.mjs into a fresh directory: the wheel's path. It packs the bundle `npm test`
+ * built (--bundle-built): its own rebuild would swap dist/'s chunks under the tests of the other lane
+ * that run the CLI from there at that moment (a CI run lost 5 local tests to "Cannot find module").
+ */
 export function buildWheel(): string {
   const out = tempDir('raysl-wheel-');
-  return run([process.execPath, join(root, 'scripts', 'build-wheel.mjs'), '--out', out], { timeoutMs: 300_000 }).trim();
+  return run([process.execPath, join(root, 'scripts', 'build-wheel.mjs'), '--out', out, '--bundle-built'], {
+    timeoutMs: 300_000,
+  }).trim();
 }
 
 export interface PipInstall {
