@@ -49,6 +49,22 @@ describe('ray start output: Ray 2.60.0 captured on the test cluster', () => {
     expect(text).toMatch(/RuntimeError: Failed to start GCS/);
     const s = foldRayOutput(text);
     expect(s).toMatchObject({ started: false, blocking: false, crashed: false, died: [], nodeIp: '10.213.0.14' });
+    // what the node's failure then says: the traceback's last line, Ray's own words
+    expect(s.exception).toBe('RuntimeError: Failed to start GCS.  Last 1 lines of error files:');
+  });
+
+  it("a Python exception is its traceback's last line at column 0, a long one cut at 300 characters", () => {
+    const s = foldRayOutput(
+      [
+        'Traceback (most recent call last):',
+        '    raise ConnectionError(msg)',
+        'ray.exceptions.RaySystemError: first',
+        `ConnectionError: ${'x'.repeat(400)}`,
+      ].join('\n'),
+    );
+    expect(s.exception).toMatch(/^ConnectionError: x+…$/);
+    expect(s.exception).toHaveLength(300);
+    expect(foldRayOutput('Error: something\n  ValueError: indented').exception).toBeUndefined();
   });
 
   it("a removed option: click 8.2's usage error is the error", () => {

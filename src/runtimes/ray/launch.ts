@@ -70,7 +70,7 @@ function rayCause(state: RayStartState): string | undefined {
 }
 
 function describeExit(nodeName: string, state: RayStartState, e: GroupExit): string {
-  const why = state.errors[0] ?? rayCause(state);
+  const why = state.errors[0] ?? rayCause(state) ?? state.exception;
   return `\`ray start\` on ${nodeName} exited (${e.signal ?? `code ${e.code}`}) before the node was up${why ? `: ${why}` : ''}`;
 }
 

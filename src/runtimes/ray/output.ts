@@ -12,7 +12,13 @@ export type RayOutputEvent =
   | { kind: 'subprocess-died'; process: string; exitCode: string }
   | { kind: 'crashed' }
   | { kind: 'usage-error'; message: string }
-  | { kind: 'socket-too-long'; message: string };
+  | { kind: 'socket-too-long'; message: string }
+  | { kind: 'exception'; message: string };
+
+// the last line of a Python traceback: "RuntimeError: Failed to start GCS. ..." (at column 0)
+const EXCEPTION = /^[A-Za-z_][\w.]*(?:Error|Exception): \S/;
+/** A cause said in a message names Ray's words, not all of a long one. */
+const CAUSE_CHARS = 300;
 
 // "<date> <time>,<ms>\t<LEVEL> <file>:<line> -- <message>"
 const RECORD = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}\s+[A-Z]+ \S+:\d+ -- (.*)$/;
@@ -41,6 +47,13 @@ export function parseRayLine(line: string): RayOutputEvent | undefined {
     return { kind: 'usage-error', message: trimmed };
   }
   if (trimmed.includes('AF_UNIX path length cannot exceed')) return { kind: 'socket-too-long', message: trimmed };
+  if (EXCEPTION.test(msg)) {
+    const message = msg.trimEnd();
+    return {
+      kind: 'exception',
+      message: message.length > CAUSE_CHARS ? `${message.slice(0, CAUSE_CHARS - 1)}…` : message,
+    };
+  }
   return undefined;
 }
 
@@ -52,6 +65,8 @@ export interface RayStartState {
   crashed: boolean;
   died: Array<{ process: string; exitCode: string }>;
   errors: string[];
+  /** The last Python exception `ray start` printed (its traceback's last line), if any. */
+  exception?: string;
 }
 
 export function initialRayState(): RayStartState {
@@ -76,6 +91,8 @@ export function foldRayEvent(state: RayStartState, ev: RayOutputEvent): RayStart
     case 'usage-error':
     case 'socket-too-long':
       return { ...state, errors: [...state.errors, ev.message] };
+    case 'exception':
+      return { ...state, exception: ev.message };
   }
 }
 
