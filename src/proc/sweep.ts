@@ -51,7 +51,7 @@ export function markedProcesses(
   return out;
 }
 
-/** KILLs every marked process and waits (bounded) until none is left; returns how many were found. */
+/** KILLs every marked process and waits (bounded) until none is left; returns how many it KILLed. */
 export async function killMarked(
   name: string,
   value: string,
@@ -59,11 +59,18 @@ export async function killMarked(
   dirs: readonly string[] = [],
   skip?: (pid: number) => boolean,
 ): Promise<number> {
-  const found = markedProcesses(name, value, dirs, '/proc', skip);
-  for (const pid of found) send(pid, 'SIGKILL');
-  await waitFor(() => markedProcesses(name, value, dirs, '/proc', skip).length === 0, {
-    timeoutMs: boundMs,
-    ...GONE_PACE,
-  });
-  return found.length;
+  // every pass KILLs what it finds: a process the first pass missed (one in the middle of an exec,
+  // whose environ reads empty for that moment, or one forked meanwhile) is KILLed on the next
+  const killed = new Set<number>();
+  const sweep = (): boolean => {
+    const found = markedProcesses(name, value, dirs, '/proc', skip);
+    for (const pid of found) {
+      if (killed.has(pid)) continue;
+      killed.add(pid);
+      send(pid, 'SIGKILL');
+    }
+    return found.length === 0;
+  };
+  if (!sweep()) await waitFor(sweep, { timeoutMs: boundMs, ...GONE_PACE });
+  return killed.size;
 }

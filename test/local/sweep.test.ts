@@ -8,6 +8,7 @@ import { killMarked, markedProcesses } from '../../src/proc/sweep.js';
 import { processAlive } from '../../src/proc/identity.js';
 import { allGone } from './helpers.js';
 import { tempDir } from '../support/temp-dir.js';
+import { until } from '../support/until.js';
 
 describe('killMarked', () => {
   it('kills every process carrying the marker, setsid and double-forked ones included, and nothing else', async () => {
@@ -29,8 +30,16 @@ describe('killMarked', () => {
         if (got.length === 2) resolve(got);
       });
     });
-    const found = markedProcesses('RAYSL_TEST_MARK', mark);
-    for (const p of [marked.pid!, ...pids]) expect(found).toContain(p);
+    // a pid printed by `$!` may still be in its exec (its environ reads empty for that moment)
+    const expected = [marked.pid!, ...pids];
+    const found = await until(
+      `${expected.join(', ')} found by the marker`,
+      () => {
+        const f = markedProcesses('RAYSL_TEST_MARK', mark);
+        return expected.every((p) => f.includes(p)) ? f : undefined;
+      },
+      10_000,
+    );
     expect(found).not.toContain(bystander.pid);
     expect(await killMarked('RAYSL_TEST_MARK', mark, 5000)).toBe(found.length);
     expect(await allGone([marked.pid!, ...pids])).toEqual([]);
