@@ -66,8 +66,10 @@
  * Versions other than the tested one take plain `ray start` from the adapter (rayFeatures().rayBoot).
  */
 export const RAY_BOOT_PY = String.raw`# raysl: a node's ray start (src/runtimes/ray/boot.ts says why)
-import json, os, socket, sys, threading, time
+import importlib.util, json, os, socket, sys, threading, time
 t0 = time.time()
+# the top-level packages of ray/dashboard/optional_deps.py (Ray 2.60): without one, Ray is minimal
+DASHBOARD_DEPS = ("aiohttp", "aiohttp_cors", "grpc", "opencensus", "opentelemetry", "prometheus_client", "pydantic")
 
 def say(msg):
     print("raysl-ray-boot: %s (+%.2fs)" % (msg, time.time() - t0), file=sys.stderr, flush=True)
@@ -109,12 +111,18 @@ def yield_while_starting():
     def restore():
         end = time.time() + min(float(os.environ.get("RAYSL_RAY_BOOT_WAIT_S", "600")), 120)
         addresses = until.split(",")
+        # Minimal Ray (no ray[default]): its dashboard agent serves no port. Ray's own test
+        # (_private/utils.py get_dashboard_dependency_error) imports ray.dashboard.optional_deps, but
+        # nothing is imported in this thread: two threads importing at once can meet a partly
+        # initialised module ("cannot import name 'get_ray_doc_version' from partially initialized
+        # module 'ray._private.utils'": a worker's ray start died of it). The same packages, found
+        # without running them:
         try:
-            from ray._private.utils import get_dashboard_dependency_error
-            if get_dashboard_dependency_error() is not None:  # minimal Ray: its dashboard agent serves no port
-                addresses = [a for a in addresses if not a.endswith(":%s" % os.environ.get("RAYSL_RAY_AGENT_LISTEN_PORT"))]
+            minimal = any(importlib.util.find_spec(m) is None for m in DASHBOARD_DEPS)
         except Exception:
-            pass
+            minimal = False
+        if minimal:
+            addresses = [a for a in addresses if not a.endswith(":%s" % os.environ.get("RAYSL_RAY_AGENT_LISTEN_PORT"))]
         while time.time() < end and not all(answers(a) for a in addresses):
             time.sleep(0.1)
         for _ in range(50):  # the kernel takes one autogroup change per 100 ms
